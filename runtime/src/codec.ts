@@ -1,0 +1,56 @@
+/**
+ * What the runtime knows about a message: its wire Type, its name and how to (de)serialise it.
+ * Generated SDKs provide these; the runtime never looks inside a message except through the
+ * functions handed to it (codec, correlation key).
+ */
+
+/** Serialises one protobuf message type. Generated code implements this with static codecs. */
+export interface MessageCodec<T> {
+  encode(message: T): Uint8Array;
+  /** Throws on malformed input; the runtime wraps the throw into a `DecodeError`. */
+  decode(bytes: Uint8Array): T;
+}
+
+/** A message bound to its wire Type byte. */
+export interface MessageDef<T> {
+  /** Wire Type byte, 1..255. */
+  readonly type: number;
+  /** Fully-qualified protobuf name, e.g. `paybox.CoinCommand`. */
+  readonly name: string;
+  readonly codec: MessageCodec<T>;
+}
+
+/**
+ * A request message and the message that answers it. With correlation keys, replies are matched to
+ * their request by key (several requests may be in flight, and a request may get several replies);
+ * without, replies of the reply Type are matched to requests in send order.
+ */
+export interface RequestSpec<Req, Rep> {
+  readonly request: MessageDef<Req>;
+  readonly reply: MessageDef<Rep>;
+  /** Correlation key of a request (e.g. `cmd => cmd.orderId`). */
+  readonly requestKey?: (message: Req) => string;
+  /** Correlation key of a reply; must give the same value as `requestKey` for the matching request. */
+  readonly replyKey?: (message: Rep) => string;
+}
+
+/** Options of a single request. */
+export interface RequestOptions<Rep> {
+  /** Give up (reject / end the stream with `RequestTimeoutError`) after this long. Default 30 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /**
+   * Whether a reply is the final one. `request()` resolves with the first final reply;
+   * `stream()` yields every reply and ends after a final one. Default: every reply is final.
+   */
+  isFinal?: (reply: Rep) => boolean;
+}
+
+/** Options of an at-least-once delivery (cloud → device, surviving reconnects). */
+export interface DeliveryOptions<Rep> {
+  /** Stop redelivering and fail with `RequestTimeoutError` after this long. Default 5 min. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  /** Whether a reply is the final one; until it arrives the request is redelivered after each re-login. */
+  isFinal?: (reply: Rep) => boolean;
+}

@@ -1,0 +1,49 @@
+/**
+ * Seams of the delivery layer. In-memory implementations are the defaults; a shared store (Redis)
+ * can replace them so several server processes act as one.
+ */
+
+/** One at-least-once delivery that has not seen its final reply yet. */
+export interface PendingDelivery {
+  readonly deviceId: string;
+  /** Correlation key (e.g. the order id). */
+  readonly key: string;
+  readonly type: number;
+  /** Encoded request payload, re-sent as-is after each re-login. */
+  readonly payload: Uint8Array;
+  readonly createdAt: number;
+  readonly deadline: number;
+  attempts: number;
+}
+
+/** Where pending deliveries live between the send and their final reply. */
+export interface PendingDeliveryStore {
+  add(delivery: PendingDelivery): void | Promise<void>;
+  remove(deviceId: string, key: string): void | Promise<void>;
+  forDevice(deviceId: string): readonly PendingDelivery[] | Promise<readonly PendingDelivery[]>;
+  size(): number;
+  oldestCreatedAt(): number | undefined;
+}
+
+export interface DeliveryStats {
+  pending: number;
+  /** Age in ms of the oldest pending delivery, 0 when none. */
+  oldestAgeMs: number;
+  redelivered: number;
+  completed: number;
+  timedOut: number;
+}
+
+/** Recorded progress of a command on the device, keyed by its correlation value. */
+export interface IdempotencyRecord {
+  /** Encoded replies sent so far, oldest first (Type + payload). */
+  readonly replies: ReadonlyArray<{ type: number; payload: Uint8Array }>;
+  /** True once a final reply was sent. */
+  readonly done: boolean;
+}
+
+/** Device-side memory of executed commands. */
+export interface IdempotencyStore {
+  get(key: string): IdempotencyRecord | undefined | Promise<IdempotencyRecord | undefined>;
+  set(key: string, record: IdempotencyRecord): void | Promise<void>;
+}

@@ -1,0 +1,272 @@
+/**
+ * Typed errors of the paynet runtime. Every failure the runtime reports is a {@link PaynetError}
+ * with a stable {@link PaynetError.code}, so callers can branch on `err.code` instead of parsing
+ * messages. Messages name the peer and, where there is one, the frame Type.
+ */
+
+/** Stable machine-readable error codes. Never renamed once released. */
+export type PaynetErrorCode =
+  | "FRAME_TOO_LARGE"
+  | "PROTOCOL_ERROR"
+  | "DECODE_ERROR"
+  | "UNKNOWN_TYPE"
+  | "HANDLER_ERROR"
+  | "HANDSHAKE_FAILED"
+  | "HANDSHAKE_TIMEOUT"
+  | "PEER_CERTIFICATE_REJECTED"
+  | "LOGIN_REFUSED"
+  | "LOGIN_TIMEOUT"
+  | "HEARTBEAT_TIMEOUT"
+  | "READ_TIMEOUT"
+  | "CONNECT_TIMEOUT"
+  | "CONNECTION_CLOSED"
+  | "NOT_CONNECTED"
+  | "QUEUE_FULL"
+  | "PENDING_LIMIT"
+  | "REQUEST_TIMEOUT"
+  | "ABORTED"
+  | "SESSION_REPLACED"
+  | "SERVER_STOPPED"
+  | "MAX_CONNECTIONS"
+  | "INVALID_OPTIONS"
+  | "DUPLICATE_REGISTRATION";
+
+/** Where an error happened: who the peer was and which frame was involved. */
+export interface ErrorContext {
+  /** `host:port` of the remote side, with the device id when known (`10.0.0.7:51234 dev-42`). */
+  peer?: string;
+  /** Wire Type byte of the frame involved. */
+  frameType?: number;
+  /** Fully-qualified protobuf message name involved (`paybox.CoinAck`). */
+  messageName?: string;
+  cause?: unknown;
+}
+
+/** Base class of every error the runtime raises or emits. */
+export class PaynetError extends Error {
+  readonly code: PaynetErrorCode;
+  readonly peer: string | undefined;
+  readonly frameType: number | undefined;
+  readonly messageName: string | undefined;
+
+  constructor(code: PaynetErrorCode, message: string, context: ErrorContext = {}) {
+    super(withContext(message, context), context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.peer = context.peer;
+    this.frameType = context.frameType;
+    this.messageName = context.messageName;
+  }
+}
+
+function withContext(message: string, context: ErrorContext): string {
+  const where: string[] = [];
+  if (context.peer !== undefined) where.push(`peer ${context.peer}`);
+  if (context.frameType !== undefined) where.push(`frame type ${formatType(context.frameType)}`);
+  if (context.messageName !== undefined) where.push(context.messageName);
+  return where.length === 0 ? message : `${message} (${where.join(", ")})`;
+}
+
+/** Formats a Type byte the way the protocol docs write it: `0x04`. */
+export function formatType(type: number): string {
+  return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
+}
+
+/** A frame header announced more bytes than `maxFrame` allows; raised before any body is buffered. */
+export class FrameTooLargeError extends PaynetError {
+  constructor(
+    readonly length: number,
+    readonly maxFrame: number,
+    context: ErrorContext = {},
+  ) {
+    super("FRAME_TOO_LARGE", `frame length ${length} exceeds maxFrame ${maxFrame}`, context);
+  }
+}
+
+/** The byte stream violates the framing rules (e.g. Len 0). The connection is closed. */
+export class ProtocolError extends PaynetError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("PROTOCOL_ERROR", message, context);
+  }
+}
+
+/** A frame's payload is not a valid protobuf encoding of the message its Type names. */
+export class DecodeError extends PaynetError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("DECODE_ERROR", message, context);
+  }
+}
+
+/** The peer sent a Type no message is registered for on this side. */
+export class UnknownTypeError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("UNKNOWN_TYPE", "no message registered for this type", context);
+  }
+}
+
+/** A user handler threw or rejected. The session keeps serving. */
+export class HandlerError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    const reason = context.cause instanceof Error ? context.cause.message : String(context.cause);
+    super("HANDLER_ERROR", `handler failed: ${reason}`, context);
+  }
+}
+
+/** The TLS handshake failed; `reason` is the TLS library's reason (e.g. `unknown ca`). */
+export class HandshakeFailedError extends PaynetError {
+  constructor(
+    readonly reason: string,
+    context: ErrorContext = {},
+  ) {
+    super("HANDSHAKE_FAILED", `TLS handshake failed: ${reason}`, context);
+  }
+}
+
+/** The TLS handshake did not complete in time. */
+export class HandshakeTimeoutError extends PaynetError {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
+    super("HANDSHAKE_TIMEOUT", `TLS handshake not completed within ${timeoutMs} ms`, context);
+  }
+}
+
+/** The peer's certificate was refused after the handshake (revoked, rejected by `verifyPeer`, ...). */
+export class PeerCertificateRejectedError extends PaynetError {
+  constructor(
+    readonly reason: string,
+    context: ErrorContext = {},
+  ) {
+    super("PEER_CERTIFICATE_REJECTED", `peer certificate rejected: ${reason}`, context);
+  }
+}
+
+/** The server answered the login (or register) request with a refusal. */
+export class LoginRefusedError extends PaynetError {
+  constructor(
+    /** The code the server answered with (e.g. the `ResultCode` enum value). */
+    readonly resultCode: number | string,
+    readonly step: "register" | "login",
+    detail?: string,
+    context: ErrorContext = {},
+  ) {
+    super(
+      "LOGIN_REFUSED",
+      `${step} refused by server with code ${resultCode}${detail ? `: ${detail}` : ""}`,
+      context,
+    );
+  }
+}
+
+/** No reply to the register or login request within the login timeout. */
+export class LoginTimeoutError extends PaynetError {
+  constructor(step: "register" | "login", timeoutMs: number, context: ErrorContext = {}) {
+    super("LOGIN_TIMEOUT", `no ${step} reply within ${timeoutMs} ms`, context);
+  }
+}
+
+/** Nothing at all was received from the peer for the heartbeat timeout. */
+export class HeartbeatTimeoutError extends PaynetError {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
+    super("HEARTBEAT_TIMEOUT", `nothing received for ${timeoutMs} ms`, context);
+  }
+}
+
+/** No complete inbound frame within the read timeout (server side). */
+export class ReadTimeoutError extends PaynetError {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
+    super("READ_TIMEOUT", `no frame received within ${timeoutMs} ms`, context);
+  }
+}
+
+/** The TCP connect + TLS handshake did not finish within the connect timeout. */
+export class ConnectTimeoutError extends PaynetError {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
+    super("CONNECT_TIMEOUT", `connect not completed within ${timeoutMs} ms`, context);
+  }
+}
+
+/** The connection closed; `reason` says why. */
+export class ConnectionClosedError extends PaynetError {
+  constructor(
+    readonly reason: string,
+    context: ErrorContext = {},
+  ) {
+    super("CONNECTION_CLOSED", `connection closed: ${reason}`, context);
+  }
+}
+
+/** Sending needs a logged-in connection and there is none (and no offline queue accepted it). */
+export class NotConnectedError extends PaynetError {
+  constructor(message = "not connected", context: ErrorContext = {}) {
+    super("NOT_CONNECTED", message, context);
+  }
+}
+
+/** A bounded queue (outbound, offline) is full; the message was not accepted. */
+export class QueueFullError extends PaynetError {
+  constructor(
+    readonly queue: "outbound" | "offline",
+    readonly limit: string,
+    context: ErrorContext = {},
+  ) {
+    super("QUEUE_FULL", `${queue} queue full (${limit})`, context);
+  }
+}
+
+/** The pending-delivery set is at its bound; the request was not accepted. */
+export class PendingLimitError extends PaynetError {
+  constructor(limit: number, context: ErrorContext = {}) {
+    super("PENDING_LIMIT", `pending request limit ${limit} reached`, context);
+  }
+}
+
+/** No (final) reply arrived before the request's timeout or deadline. */
+export class RequestTimeoutError extends PaynetError {
+  constructor(timeoutMs: number, context: ErrorContext = {}) {
+    super("REQUEST_TIMEOUT", `no final reply within ${timeoutMs} ms`, context);
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. */
+export class AbortedError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("ABORTED", "operation aborted", context);
+  }
+}
+
+/** The session was closed because the same device logged in on another connection. */
+export class SessionReplacedError extends PaynetError {
+  constructor(deviceId: string, context: ErrorContext = {}) {
+    super("SESSION_REPLACED", `device ${deviceId} logged in on a newer connection`, context);
+  }
+}
+
+/** The server is stopping or stopped. */
+export class ServerStoppedError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("SERVER_STOPPED", "server stopped", context);
+  }
+}
+
+/** The server is at `maxConnections`; the new connection was refused. */
+export class MaxConnectionsError extends PaynetError {
+  constructor(limit: number, context: ErrorContext = {}) {
+    super("MAX_CONNECTIONS", `connection limit ${limit} reached`, context);
+  }
+}
+
+/** Options failed validation; the message names the option and the accepted values. */
+export class InvalidOptionsError extends PaynetError {
+  constructor(option: string, problem: string) {
+    super("INVALID_OPTIONS", `invalid option ${option}: ${problem}`);
+  }
+}
+
+/** Two registrations for the same Type (or name) on one side. Raised at startup. */
+export class DuplicateRegistrationError extends PaynetError {
+  constructor(type: number, existing: string, added: string) {
+    super(
+      "DUPLICATE_REGISTRATION",
+      `type ${formatType(type)} is already registered to ${existing}; cannot register ${added}`,
+    );
+  }
+}

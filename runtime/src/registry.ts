@@ -1,0 +1,60 @@
+import type { MessageDef } from "./codec.js";
+import { DuplicateRegistrationError, InvalidOptionsError } from "./errors.js";
+
+/**
+ * Handles one inbound message. When the registration names a `reply` and the handler returns a value
+ * other than `undefined`, that value is sent back to the peer as the reply message.
+ */
+export type Handler<T, Ctx, R = unknown> = (message: T, ctx: Ctx) => R | undefined | Promise<R | undefined>;
+
+/** How one inbound Type is handled. */
+export interface RegistrationOptions<T, Ctx, R> {
+  handler?: Handler<T, Ctx, R>;
+  /** Message that answers this one (sent with the handler's return value or `ctx.reply()`). */
+  reply?: MessageDef<R>;
+  /**
+   * Device side: correlation key of a command. A command whose key was seen before is not executed
+   * again; the last reply recorded for it is re-sent instead.
+   */
+  idempotencyKey?: (message: T) => string;
+}
+
+/** One registered inbound message Type. */
+export interface Registration<T = unknown, Ctx = unknown, R = unknown> extends RegistrationOptions<T, Ctx, R> {
+  readonly def: MessageDef<T>;
+}
+
+/**
+ * Type ↔ (codec, handler) table of one receiving side. A Type may be registered once; a second
+ * registration is a startup error, never a silent override.
+ */
+export class Registry<Ctx> {
+  readonly #byType: Array<Registration<unknown, Ctx, unknown> | undefined> = new Array(256);
+  readonly #types: number[] = [];
+
+  /** Registers `def`, optionally with a handler and a reply message. Throws on a duplicate Type. */
+  register<T, R = never>(def: MessageDef<T>, options: RegistrationOptions<T, Ctx, R> = {}): this {
+    if (!Number.isInteger(def.type) || def.type < 1 || def.type > 255) {
+      throw new InvalidOptionsError(`type of ${def.name}`, `expected an integer 1..255, got ${def.type}`);
+    }
+    const existing = this.#byType[def.type];
+    if (existing !== undefined) throw new DuplicateRegistrationError(def.type, existing.def.name, def.name);
+    this.#byType[def.type] = { def, ...options } as Registration<unknown, Ctx, unknown>;
+    this.#types.push(def.type);
+    return this;
+  }
+
+  /** The registration of `type`, or `undefined`. O(1): called once per inbound frame. */
+  get(type: number): Registration<unknown, Ctx, unknown> | undefined {
+    return this.#byType[type];
+  }
+
+  has(type: number): boolean {
+    return this.#byType[type] !== undefined;
+  }
+
+  /** Registered Types in registration order. */
+  types(): readonly number[] {
+    return this.#types;
+  }
+}

@@ -1,0 +1,200 @@
+import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
+import type { PaynetError } from "../errors.js";
+import type { FrameOptions } from "../frame/options.js";
+import type { Logger } from "../logger.js";
+import type { Registry } from "../registry.js";
+import type { DeliveryStats, PendingDeliveryStore } from "../delivery/types.js";
+import type { SessionDirectory } from "./directory.js";
+
+/** Identity of a verified peer certificate (mTLS). */
+export interface PeerIdentity {
+  /** Subject common name. */
+  readonly commonName: string | undefined;
+  /** Subject alternative names as Node prints them, e.g. `DNS:device-001`, `IP Address:127.0.0.1`. */
+  readonly subjectAltNames: readonly string[];
+  /** Serial number, upper-case hex without separators. */
+  readonly serialNumber: string;
+  /** SHA-256 fingerprint, `AA:BB:...`. */
+  readonly fingerprint256: string;
+  readonly validTo: Date;
+}
+
+/** Decides, after the TLS handshake (full or resumed), whether a peer is let in. */
+export type VerifyPeer = (
+  identity: PeerIdentity | undefined,
+  session: { remoteAddress: string; resumed: boolean },
+) => true | string | Promise<true | string>;
+
+type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
+
+/** TLS material and policy of a server. All PEM inputs accept contents (not file paths). */
+export interface ServerTlsOptions {
+  cert: PemInput;
+  key: PemInput;
+  /** CA bundle(s) trusted for client certificates. */
+  ca?: PemInput;
+  /** CRL(s) in PEM; revoked serials are refused on every connection, resumed ones included. */
+  crl?: PemInput;
+  /** Mutual TLS: require and verify a client certificate. Default false. */
+  requireClientCert?: boolean;
+  /** Extra decision after verification (pluggable CA / allow-lists). A string is the refusal reason. */
+  verifyPeer?: VerifyPeer;
+  /** Lowest TLS version accepted. Default `TLSv1.3`; `TLSv1.2` for legacy device stacks. */
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * 48-byte session ticket key. Default: random per server instance. Set it (and share it between
+   * processes) so that tickets survive restarts, hot reloads and load balancing.
+   */
+  ticketKeys?: Buffer;
+  /** Lifetime of session tickets in seconds. Default 86 400 (24 h) to outlast long 4G outages. */
+  ticketLifetimeSec?: number;
+}
+
+/** What a server handler receives besides the message. */
+export interface ServerContext {
+  readonly session: Session;
+  /** Wire Type of the inbound frame. */
+  readonly type: number;
+  /**
+   * Sends a reply (the registration's `reply` message) now; for replies that arrive in several
+   * steps. Rejects when the registration has no reply message.
+   */
+  reply(message: unknown): Promise<void>;
+}
+
+/** One device connection on the server. */
+export interface Session {
+  /** Unique per connection (`c1`, `c2`, ...). */
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Human-readable peer for logs/errors: `127.0.0.1:50123` or `127.0.0.1:50123 dev-SN1`. */
+  readonly peer: string;
+  /** Verified client certificate identity (mTLS), else `undefined`. */
+  readonly identity: PeerIdentity | undefined;
+  /** Whether the TLS handshake resumed a previous session. */
+  readonly resumed: boolean;
+  readonly connectedAt: Date;
+  /** Epoch ms of the last inbound frame. */
+  readonly lastFrameAt: number;
+  /** Device id once logged in. */
+  readonly deviceId: string | undefined;
+  readonly online: boolean;
+  /** Free-form per-session state for handlers. */
+  readonly attributes: Map<string, unknown>;
+  /**
+   * Marks the session logged in as `deviceId`: registers it in the session directory (closing an
+   * older session of the same device with reason `SESSION_REPLACED`) and emits `online`.
+   */
+  login(deviceId: string): void;
+  /** Queues one message to this peer. Rejects with `QueueFullError` / `NotConnectedError`. */
+  send<T>(def: MessageDef<T>, message: T): Promise<void>;
+  /** Sends a request and resolves with its (first final) reply. */
+  request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): Promise<Rep>;
+  /** Sends a request and yields its replies until a final one. */
+  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): AsyncIterable<Rep>;
+  /** Closes the connection; `offline` is emitted with `reason`. */
+  close(reason?: string): void;
+}
+
+/** Options of {@link PaynetServer}. Validated in the constructor with precise messages. */
+export interface ServerOptions extends FrameOptions {
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0 (any free port; read it from `start()`'s result). */
+  port?: number;
+  tls: ServerTlsOptions;
+  /** Inbound (uplink) messages and their handlers. */
+  registry: Registry<ServerContext>;
+  /**
+   * The protocol's error message (role ERROR). When set, unknown Types and failing handlers are
+   * reported to the peer with it.
+   */
+  errorMessage?: ErrorMessageSpec<unknown>;
+  /** What to do with an unknown Type. Default `reply-error` (log + error message if any, keep the connection). */
+  onUnknownType?: "reply-error" | "ignore" | "close";
+  /** Tell the peer (with the error message) when its handler failed. Default true. */
+  reportHandlerErrors?: boolean;
+  /** Close a connection after this long without an inbound frame. Default 70 000 ms; 0 disables. */
+  readTimeoutMs?: number;
+  /** Default 10 000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Default 100 000. */
+  maxConnections?: number;
+  /** Grace period of `stop()` for in-flight handlers. Default 5 000 ms. */
+  stopGraceMs?: number;
+  /** Device id → session. Default in-memory. */
+  directory?: SessionDirectory;
+  /** Pending at-least-once deliveries. Default in-memory, bounded by `maxPendingDeliveries`. */
+  deliveryStore?: PendingDeliveryStore;
+  /** Default 10 000. */
+  maxPendingDeliveries?: number;
+  logger?: Logger;
+  /** Aborting stops the server (like `stop()`). */
+  signal?: AbortSignal;
+}
+
+/** How to build the protocol's error message from a runtime error. */
+export interface ErrorMessageSpec<E> {
+  readonly def: MessageDef<E>;
+  readonly build: (error: PaynetError) => E;
+}
+
+/** Events of {@link PaynetServer}. */
+export interface ServerEvents {
+  listening: [address: { host: string; port: number }];
+  /** TLS handshake done and peer accepted. */
+  connection: [session: Session];
+  /** Session logged in (`session.login()`). */
+  online: [session: Session];
+  /** Session closed; `reason` is why (read timeout, replaced, peer closed, protocol error, ...). */
+  offline: [session: Session, reason: PaynetError];
+  /** A connection-level or handler error. The server keeps serving. */
+  error: [error: PaynetError, session: Session | undefined];
+}
+
+/** Counters readable without any runtime change (for metrics exporters). */
+export interface ServerStats {
+  connections: { current: number; online: number; total: number; rejected: number };
+  handshakes: { full: number; resumed: number; failed: number };
+  framesIn: Record<string, { frames: number; bytes: number }>;
+  framesOut: Record<string, { frames: number; bytes: number }>;
+  handlers: Record<string, { calls: number; errors: number; totalMs: number; maxMs: number }>;
+  outboundQueue: { frames: number; bytes: number; fullErrors: number };
+  delivery: DeliveryStats;
+}
+
+/** Public surface of the server class (implemented by `PaynetServer`). */
+export interface ServerApi {
+  start(): Promise<{ host: string; port: number }>;
+  stop(options?: { graceMs?: number }): Promise<void>;
+  wait(): Promise<void>;
+  /** Replace certificate/key/CA/CRL without restart; existing tickets stay valid. */
+  reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void;
+  session(deviceId: string): Session | undefined;
+  sessions(): IterableIterator<Session>;
+  send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void>;
+  request<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): Promise<Rep>;
+  stream<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): AsyncIterable<Rep>;
+  /**
+   * At-least-once: sends now if the device is online, else when it logs in; re-sends after every
+   * re-login until a final reply or the deadline. Requires `spec.requestKey` and `spec.replyKey`.
+   */
+  deliver<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: DeliveryOptions<Rep>,
+  ): AsyncIterable<Rep>;
+  stats(): ServerStats;
+}

@@ -1,0 +1,147 @@
+/**
+ * The validated model of a set of .proto files plus their paynet annotations. Parsed once by
+ * `loadModel()`; every emitter is a pure function of it. Everything in it is sorted
+ * deterministically so that output does not depend on file system or hash ordering.
+ */
+
+/** A place in a source file; line and column are 1-based. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export type Direction = "up" | "down" | "both";
+export type Role = "register" | "login" | "heartbeat" | "error";
+
+export type ScalarType =
+  | "double"
+  | "float"
+  | "int32"
+  | "uint32"
+  | "sint32"
+  | "fixed32"
+  | "sfixed32"
+  | "int64"
+  | "uint64"
+  | "sint64"
+  | "fixed64"
+  | "sfixed64"
+  | "bool"
+  | "string"
+  | "bytes";
+
+/** Type of a field value (or a map value). */
+export type ValueType =
+  | { readonly kind: "scalar"; readonly scalar: ScalarType }
+  | { readonly kind: "enum"; readonly fullName: string }
+  | { readonly kind: "message"; readonly fullName: string };
+
+export interface FieldModel {
+  /** Name as in the .proto (`order_id`). */
+  readonly protoName: string;
+  /** TypeScript property name (`orderId`). */
+  readonly tsName: string;
+  readonly number: number;
+  readonly value: ValueType;
+  /** `repeated` (not maps). */
+  readonly repeated: boolean;
+  /** Packed encoding for repeated scalars (proto3 default true, proto2 default false, `[packed]`). */
+  readonly packed: boolean;
+  /** Explicit presence: proto3 `optional`, proto2 `optional`, message-typed fields. */
+  readonly hasPresence: boolean;
+  /** proto2 `required`. */
+  readonly required: boolean;
+  /** Map fields: key scalar type; `value` is then the map's value type. */
+  readonly mapKey?: ScalarType;
+  /** Name of the real (non-synthetic) oneof this field belongs to. */
+  readonly oneof?: string;
+  /** Marked `[(paynet.correlation) = true]` or by the sidecar. */
+  readonly correlation: boolean;
+  /** proto2 `[default = ...]` as a literal value. */
+  readonly defaultValue?: string | number | boolean;
+  readonly comment?: string;
+  readonly position: SourcePosition;
+}
+
+export interface OneofModel {
+  readonly protoName: string;
+  readonly tsName: string;
+  /** Field numbers, in declaration order. */
+  readonly fieldNumbers: readonly number[];
+  readonly comment?: string;
+}
+
+/** Paynet annotation of a message that travels on the wire. */
+export interface WireInfo {
+  /** Wire Type byte, 1..255. */
+  readonly type: number;
+  readonly direction: Direction;
+  /** Full name of the message answering this one. */
+  readonly reply?: string;
+  readonly role?: Role;
+  /** protoName of the correlation field of this message, if any. */
+  readonly correlationField?: string;
+  /** Where the annotation came from (for messages). */
+  readonly source: "proto" | "map" | "both";
+}
+
+export interface MessageModel {
+  /** `paybox.CoinCommand`, `pkg.Outer.Inner`. */
+  readonly fullName: string;
+  /** Package (`paybox`), empty string when none. */
+  readonly packageName: string;
+  /** Name in TypeScript, unique in the SDK: `CoinCommand`, nested `Outer_Inner`. */
+  readonly tsName: string;
+  readonly syntax: "proto2" | "proto3";
+  readonly fields: readonly FieldModel[];
+  readonly oneofs: readonly OneofModel[];
+  readonly comment?: string;
+  readonly position: SourcePosition;
+  readonly wire?: WireInfo;
+}
+
+export interface EnumValueModel {
+  readonly protoName: string;
+  readonly number: number;
+  readonly comment?: string;
+}
+
+export interface EnumModel {
+  readonly fullName: string;
+  readonly packageName: string;
+  readonly tsName: string;
+  readonly values: readonly EnumValueModel[];
+  readonly comment?: string;
+  readonly position: SourcePosition;
+}
+
+/** A message that travels on the wire, with its annotation (what most emitters iterate). */
+export interface WireMessage {
+  readonly message: MessageModel;
+  readonly wire: WireInfo;
+}
+
+export interface ProtoModel {
+  /** Input files as given (relative to cwd where possible, `/`-separated). */
+  readonly inputs: readonly string[];
+  /** Every message reachable from the inputs (incl. imports, nested, WKT used), sorted by fullName. */
+  readonly messages: readonly MessageModel[];
+  readonly enums: readonly EnumModel[];
+  /** Annotated messages, sorted by (type, direction). */
+  readonly wire: readonly WireMessage[];
+  readonly roles: Readonly<Partial<Record<Role, WireMessage>>>;
+  /** SHA-256 (hex) of the input files' and sidecar's contents, in a stable order. */
+  readonly sourceHash: string;
+  /** Name used for facades: `--name`, else the first input's package in PascalCase (`Paybox`). */
+  readonly serviceName: string;
+  readonly warnings: readonly Diagnostic[];
+}
+
+export interface Diagnostic {
+  readonly severity: "error" | "warning";
+  /** Stable rule id, e.g. `type-out-of-range`, `duplicate-type`, `syntax`. */
+  readonly rule: string;
+  readonly message: string;
+  readonly position?: SourcePosition;
+}
