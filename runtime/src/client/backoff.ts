@@ -1,0 +1,81 @@
+import type { ReconnectOptions } from "./types.js";
+import { InvalidOptionsError } from "../errors.js";
+
+/** Fully resolved reconnect policy (every field set). */
+export interface BackoffPolicy {
+  readonly initialDelayMs: number;
+  readonly factor: number;
+  readonly maxDelayMs: number;
+  /** Share 0..1 of each delay that is randomised. */
+  readonly jitter: number;
+  /** Consecutive connection attempts before the client gives up; `Infinity` = never. */
+  readonly maxAttempts: number;
+}
+
+/** Defaults documented by the original protocol: 1 s, ×2, capped at 64 s; half of each delay jittered. */
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
+  initialDelayMs: 1_000,
+  factor: 2,
+  maxDelayMs: 64_000,
+  jitter: 0.5,
+  maxAttempts: Number.POSITIVE_INFINITY,
+});
+
+/**
+ * Validates `options` and fills in the defaults.
+ * @throws InvalidOptionsError naming the first offending option.
+ */
+export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "reconnect"): BackoffPolicy {
+  const policy: BackoffPolicy = {
+    initialDelayMs: options.initialDelayMs ?? DEFAULT_BACKOFF.initialDelayMs,
+    factor: options.factor ?? DEFAULT_BACKOFF.factor,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_BACKOFF.maxDelayMs,
+    jitter: options.jitter ?? DEFAULT_BACKOFF.jitter,
+    maxAttempts: options.maxAttempts ?? DEFAULT_BACKOFF.maxAttempts,
+  };
+  const finiteNonNegative = (name: keyof BackoffPolicy, value: number) => {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new InvalidOptionsError(`${prefix}.${name}`, `expected a finite number >= 0, got ${value}`);
+    }
+  };
+  finiteNonNegative("initialDelayMs", policy.initialDelayMs);
+  finiteNonNegative("maxDelayMs", policy.maxDelayMs);
+  if (!Number.isFinite(policy.factor) || policy.factor < 1) {
+    throw new InvalidOptionsError(`${prefix}.factor`, `expected a finite number >= 1, got ${policy.factor}`);
+  }
+  if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
+    throw new InvalidOptionsError(`${prefix}.jitter`, `expected a number between 0 and 1, got ${policy.jitter}`);
+  }
+  if (policy.maxDelayMs < policy.initialDelayMs) {
+    throw new InvalidOptionsError(
+      `${prefix}.maxDelayMs`,
+      `must be >= initialDelayMs (${policy.initialDelayMs}), got ${policy.maxDelayMs}`,
+    );
+  }
+  if (
+    policy.maxAttempts !== Number.POSITIVE_INFINITY &&
+    (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1)
+  ) {
+    throw new InvalidOptionsError(`${prefix}.maxAttempts`, `expected an integer >= 1, got ${policy.maxAttempts}`);
+  }
+  return policy;
+}
+
+/**
+ * Delay before the `retry`-th reconnect (1 = first retry after a drop or failure).
+ *
+ * The un-jittered delay is `initialDelayMs × factor^(retry-1)`, capped at `maxDelayMs`; the jittered
+ * delay lies in `[delay × (1 − jitter), delay]`. Jitter applies to every retry, the first included,
+ * so devices dropped together by one server restart do not come back in lock-step.
+ *
+ * @param random returns a number in [0, 1); injectable so tests can pin the jitter.
+ */
+export function backoffDelay(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  if (!Number.isInteger(retry) || retry < 1) throw new RangeError(`retry must be an integer >= 1, got ${retry}`);
+  // Grow in a loop with an early cap so huge retry counts never overflow to Infinity.
+  let base = policy.initialDelayMs;
+  for (let i = 1; i < retry && base < policy.maxDelayMs; i++) base *= policy.factor;
+  base = Math.min(base, policy.maxDelayMs);
+  const jittered = base * (1 - policy.jitter * random());
+  return Math.round(jittered);
+}

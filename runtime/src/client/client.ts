@@ -1,0 +1,636 @@
+/**
+ * The device client: one TLS connection to the cloud service, kept up for as long as the client
+ * runs. The lifecycle is one loop: connect (with the cached TLS ticket) → login flow → online
+ * (heartbeat, flush of held acks and the offline queue) → connection lost → jittered backoff → again.
+ */
+import { EventEmitter } from "node:events";
+import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
+import { IdempotencyGuard, MemoryIdempotencyStore, type RecordedReply } from "../delivery/idempotency.js";
+import {
+  AbortedError,
+  ConnectionClosedError,
+  HandshakeFailedError,
+  HandlerError,
+  LoginRefusedError,
+  LoginTimeoutError,
+  NotConnectedError,
+  PaynetError,
+  QueueFullError,
+  RequestTimeoutError,
+} from "../errors.js";
+import { TrafficStats } from "../stats.js";
+import { sharedTimerWheel, type WheelTimer } from "../timers.js";
+import { TicketCache } from "../tls/ticket-cache.js";
+import { backoffDelay } from "./backoff.js";
+import { connectTls, type PendingConnect } from "./connect.js";
+import { InboundDispatcher } from "./dispatch.js";
+import { HeartbeatMonitor } from "./heartbeat.js";
+import { ClientLink, encodeError } from "./link.js";
+import { type LoginStepName, runLoginFlow } from "./login.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
+import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
+
+/** Acks of guarded commands held while offline; beyond this the oldest is reported and dropped. */
+export const MAX_HELD_ACKS = 1_024;
+
+type ClientState = "idle" | "running" | "stopping";
+
+/** How one connection attempt ended. */
+interface AttemptOutcome {
+  /** Login succeeded (the backoff restarts from its first delay). */
+  readonly wentOnline: boolean;
+  readonly error: PaynetError | undefined;
+  /** The client must stop (login refused with policy `stop`). */
+  readonly fatal: boolean;
+}
+
+/**
+ * Device-side client of a paynet server.
+ *
+ * ```ts
+ * const client = new PaynetClient({ host, port, tls: { ca }, registry, login, heartbeat });
+ * client.on("online", () => console.log("online"));
+ * await client.run(AbortSignal.timeout(60_000));
+ * ```
+ *
+ * Errors are emitted as `error` events. Unlike a plain EventEmitter, an `error` without listener does
+ * not throw: it is written to the logger, because a device must keep running through network trouble.
+ */
+export class PaynetClient extends EventEmitter<ClientEvents> {
+  readonly #options: ClientOptions;
+  readonly #config: ResolvedClientOptions;
+  readonly #wheel = sharedTimerWheel();
+  readonly #tickets = new TicketCache();
+  readonly #traffic = new TrafficStats();
+  readonly #guard: IdempotencyGuard;
+  readonly #dispatcher: InboundDispatcher;
+  readonly #offlineQueue: OfflineQueue | undefined;
+  /** Reply messages of requests/login that may be missing from the registry, by Type. */
+  readonly #replyDefs = new Map<number, MessageDef<unknown>>();
+  /** Names of every Type this client has seen or sent, for stats keys. */
+  readonly #names = new Map<number, string>();
+  readonly #heldAcks: RecordedReply[] = [];
+  readonly #counters = { connects: 0, reconnects: 0, handshakes: { full: 0, resumed: 0, failed: 0 } };
+
+  #state: ClientState = "idle";
+  #loop: Promise<void> | undefined;
+  #done: Promise<void> = Promise.resolve();
+  #settleDone: { resolve: () => void; reject: (error: PaynetError) => void } | undefined;
+  #fatal: PaynetError | undefined;
+  #link: ClientLink | undefined;
+  #online = false;
+  #resumed = false;
+  #connecting: PendingConnect | undefined;
+  #pause: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  #heartbeat: HeartbeatMonitor | undefined;
+  #expiryTimer: WheelTimer | undefined;
+  #detachSignals: Array<() => void> = [];
+
+  /**
+   * Validates `options`; nothing connects before {@link start} or {@link run}.
+   * @throws InvalidOptionsError naming the offending option.
+   */
+  constructor(options: ClientOptions) {
+    super();
+    this.#config = resolveClientOptions(options);
+    this.#options = options;
+    this.#guard = new IdempotencyGuard(options.idempotencyStore ?? new MemoryIdempotencyStore());
+    this.#offlineQueue = this.#config.offlineQueue && new OfflineQueue(this.#config.offlineQueue);
+    for (const step of [options.login?.register, options.login?.login]) {
+      if (step !== undefined) this.#noteReplyDef(step.spec.reply);
+    }
+    this.#dispatcher = new InboundDispatcher({
+      registry: options.registry,
+      replyDefs: this.#replyDefs,
+      errorMessage: options.errorMessage,
+      guard: this.#guard,
+      logger: this.#config.logger,
+      report: (error) => this.#report(error),
+      send: (def, message) => this.send(def, message),
+      sendReply: (origin, def, payload) => this.#sendReply(origin, def, payload),
+      sendAck: (origin, reply) => this.#sendAck(origin, reply),
+    });
+  }
+
+  /** True between a successful login and the loss of that connection. */
+  get online(): boolean {
+    return this.#online;
+  }
+
+  /** Whether the last TLS handshake resumed a cached session. */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /**
+   * Starts connecting in the background and returns at once. Progress is reported by events
+   * (`connecting`, `connected`, `online`, ...). Calling it while running does nothing; after a stop it
+   * starts again.
+   */
+  start(): void {
+    if (this.#state !== "idle") return;
+    this.#state = "running";
+    this.#fatal = undefined;
+    this.#done = new Promise<void>((resolve, reject) => {
+      this.#settleDone = { resolve, reject };
+    });
+    // wait() is optional: a fatal stop must not surface as an unhandled rejection.
+    this.#done.catch(() => {});
+    const signal = this.#options.signal;
+    if (signal !== undefined) this.#watchSignal(signal);
+    this.#loop = this.#runLoop()
+      .catch((error) => this.#report(asPaynetError(error)))
+      .finally(() => this.#finish());
+  }
+
+  /**
+   * Stops the client: cancels a connect or backoff in progress, fails outstanding requests with
+   * `AbortedError`, flushes what is already queued on the connection and closes it. Resolves when
+   * closed. Messages still in the offline queue are dropped with an `error` event.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === "running") {
+      this.#state = "stopping";
+      const reason = new ConnectionClosedError("client stopped", this.#peerContext());
+      this.#pause?.wake();
+      this.#connecting?.cancel(new AbortedError(this.#peerContext()));
+      this.#heartbeat?.stop();
+      const link = this.#link;
+      if (link !== undefined) {
+        link.router.failAll(new AbortedError({ peer: link.peer }));
+        link.close(reason);
+      }
+    }
+    await this.#loop;
+  }
+
+  /**
+   * Resolves once the client has stopped (by {@link stop}, the `signal` or `[Symbol.asyncDispose]`);
+   * rejects with the cause when it stopped on its own: a login refused with policy `stop`, or
+   * `reconnect.maxAttempts` used up (the last connection error). Resolves at once when not running.
+   */
+  wait(): Promise<void> {
+    return this.#done;
+  }
+
+  /** {@link start} then {@link wait}; aborting `signal` stops the client. */
+  async run(signal?: AbortSignal): Promise<void> {
+    this.start();
+    if (signal !== undefined) this.#watchSignal(signal);
+    return this.wait();
+  }
+
+  /** Stops the client (`await using client = new PaynetClient(...)`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Sends one message. Online: written to the connection (resolves once queued there). Offline:
+   * rejects with `NotConnectedError`, or with an offline queue configured, is queued and sent right
+   * after the next login (rejects with `QueueFullError('offline')` when the queue is full).
+   */
+  send<T>(def: MessageDef<T>, message: T): Promise<void> {
+    let payload: Uint8Array;
+    try {
+      payload = def.codec.encode(message);
+    } catch (error) {
+      return Promise.reject(encodeError(def.name, error));
+    }
+    this.#noteName(def);
+    return this.#sendEncoded(def as MessageDef<unknown>, payload);
+  }
+
+  /**
+   * Sends a request and resolves with its (first final) reply. Needs the client online: rejects with
+   * `NotConnectedError` otherwise, and with the close reason if the connection drops first.
+   */
+  request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): Promise<Rep> {
+    const link = this.#onlineLink();
+    if (link === undefined) return Promise.reject(this.#notConnected(spec.request.name));
+    this.#noteRequest(spec);
+    return link.request(spec, message, options).result;
+  }
+
+  /**
+   * Sends a request and yields its replies until a final one (see `RequestOptions.isFinal`). Needs
+   * the client online; iterating throws `NotConnectedError` otherwise.
+   */
+  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): AsyncIterable<Rep> {
+    const link = this.#onlineLink();
+    if (link === undefined) {
+      const error = this.#notConnected(spec.request.name);
+      return {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+      };
+    }
+    this.#noteRequest(spec);
+    return link.request(spec, message, options).stream();
+  }
+
+  /** Counters since construction (connects, handshakes, traffic per Type, offline queue depth). */
+  stats(): ClientStats {
+    const traffic = this.#traffic.snapshot((type) => this.#names.get(type) ?? this.#options.registry.get(type)?.def.name);
+    return {
+      connects: this.#counters.connects,
+      reconnects: this.#counters.reconnects,
+      handshakes: { ...this.#counters.handshakes },
+      framesIn: traffic.framesIn,
+      framesOut: traffic.framesOut,
+      offlineQueue: { messages: this.#offlineQueue?.messages ?? 0, bytes: this.#offlineQueue?.bytes ?? 0 },
+    };
+  }
+
+  // ---- lifecycle loop ----
+
+  async #runLoop(): Promise<void> {
+    const policy = this.#config.backoff;
+    let attempt = 0;
+    let failures = 0;
+    let lastError: PaynetError | undefined;
+    while (this.#state === "running") {
+      attempt++;
+      if (attempt > policy.maxAttempts) {
+        this.#fatal =
+          lastError ?? new ConnectionClosedError(`gave up after ${policy.maxAttempts} attempts`, this.#peerContext());
+        return;
+      }
+      if (failures > 0) {
+        const delayMs = backoffDelay(failures, policy);
+        this.#counters.reconnects++;
+        this.#emit("reconnecting", { attempt, delayMs });
+        await this.#sleep(delayMs);
+        if (this.#state !== "running") return;
+      }
+      this.#emit("connecting", { attempt });
+      const outcome = await this.#attempt();
+      lastError = outcome.error;
+      if (outcome.fatal) {
+        this.#fatal = outcome.error;
+        return;
+      }
+      if (outcome.wentOnline) {
+        attempt = 0;
+        failures = 1;
+      } else {
+        failures++;
+      }
+    }
+  }
+
+  /** One connection: connect, log in, serve until it ends. */
+  async #attempt(): Promise<AttemptOutcome> {
+    const link = await this.#connect();
+    if (link instanceof PaynetError) return { wentOnline: false, error: link, fatal: false };
+    if (link === undefined) return { wentOnline: false, error: undefined, fatal: false };
+
+    const login = this.#options.login;
+    if (login !== undefined) {
+      try {
+        await runLoginFlow(login, (spec, message, timeoutMs, step) => this.#loginRequest(link, spec, message, timeoutMs, step), link.peer);
+      } catch (error) {
+        const reason = asPaynetError(error);
+        link.destroy(reason);
+        await link.closed;
+        this.#link = undefined;
+        if (this.#state !== "running") return { wentOnline: false, error: reason, fatal: false };
+        if (reason instanceof LoginRefusedError) {
+          this.#emit("loginRefused", reason);
+          this.#report(reason);
+          const verdict = this.#decideOnRefusal(login.onRefused, reason);
+          return { wentOnline: false, error: reason, fatal: verdict === "stop" };
+        }
+        this.#report(reason);
+        return { wentOnline: false, error: reason, fatal: false };
+      }
+    }
+    if (link.isClosed || this.#state !== "running") {
+      const reason = await link.closed;
+      this.#link = undefined;
+      return { wentOnline: false, error: reason, fatal: false };
+    }
+
+    this.#goOnline(link);
+    const reason = await link.closed;
+    this.#online = false;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    this.#link = undefined;
+    this.#emit("offline", reason);
+    return { wentOnline: true, error: reason, fatal: false };
+  }
+
+  /** TCP + TLS; returns the new link, the error (already reported), or `undefined` when stopped. */
+  async #connect(): Promise<ClientLink | PaynetError | undefined> {
+    const { host, port, tls } = this.#options;
+    const pending = connectTls({
+      host,
+      port,
+      tls,
+      timeoutMs: this.#config.connectTimeoutMs,
+      tickets: this.#tickets,
+      wheel: this.#wheel,
+    });
+    this.#connecting = pending;
+    let connected: Awaited<PendingConnect["result"]>;
+    try {
+      connected = await pending.result;
+    } catch (error) {
+      const reason = asPaynetError(error);
+      if (this.#state !== "running") return undefined;
+      if (reason instanceof HandshakeFailedError) this.#counters.handshakes.failed++;
+      this.#report(reason);
+      return reason;
+    } finally {
+      this.#connecting = undefined;
+    }
+    if (this.#state !== "running") {
+      connected.socket.destroy();
+      return undefined;
+    }
+    this.#counters.connects++;
+    this.#counters.handshakes[connected.resumed ? "resumed" : "full"]++;
+    this.#resumed = connected.resumed;
+    const link = new ClientLink(
+      connected.socket,
+      connected.resumed,
+      {
+        peer: `${host}:${port}`,
+        wheel: this.#wheel,
+        stats: this.#traffic,
+        ...(this.#options.maxFrame === undefined ? {} : { maxFrame: this.#options.maxFrame }),
+        ...(this.#options.lengthMode === undefined ? {} : { lengthMode: this.#options.lengthMode }),
+        ...(this.#options.outboundQueue === undefined ? {} : { outboundQueue: this.#options.outboundQueue }),
+      },
+      (origin, type, payload) => this.#dispatcher.dispatch(origin, type, payload),
+    );
+    this.#link = link;
+    this.#emit("connected", { resumed: connected.resumed });
+    return link;
+  }
+
+  async #loginRequest(
+    link: ClientLink,
+    spec: RequestSpec<unknown, unknown>,
+    message: unknown,
+    timeoutMs: number,
+    step: LoginStepName,
+  ): Promise<unknown> {
+    this.#noteName(spec.request);
+    try {
+      return await link.request(spec, message, { timeoutMs }).result;
+    } catch (error) {
+      if (error instanceof RequestTimeoutError) throw new LoginTimeoutError(step, timeoutMs, { peer: link.peer });
+      throw error;
+    }
+  }
+
+  #decideOnRefusal(onRefused: ((error: PaynetError) => "retry" | "stop") | undefined, error: PaynetError) {
+    try {
+      return onRefused?.(error) ?? "retry";
+    } catch (cause) {
+      this.#report(new HandlerError({ peer: error.peer ?? "", cause }));
+      return "retry";
+    }
+  }
+
+  #goOnline(link: ClientLink): void {
+    this.#online = true;
+    const heartbeat = this.#options.heartbeat;
+    const timings = this.#config.heartbeat;
+    if (heartbeat !== undefined && timings !== undefined) {
+      this.#noteName(heartbeat.def);
+      this.#heartbeat = new HeartbeatMonitor(this.#wheel, timings, {
+        sendHeartbeat: () => link.write(heartbeat.def.type, heartbeat.def.codec.encode(heartbeat.build())),
+        lastReceivedAt: () => link.connection.lastByteAt,
+        now: Date.now,
+        onDead: (error) => link.destroy(error),
+        onError: (error) => this.#report(asPaynetError(error, link.peer)),
+        peer: link.peer,
+      });
+      this.#heartbeat.start();
+    }
+    this.#flushHeldAcks(link);
+    this.#flushOfflineQueue(link);
+    this.#emit("online", { resumed: link.resumed });
+  }
+
+  /** Waits `ms` on a real (ref'd) timer: a device in backoff must not let the process exit. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#pause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#pause = { timer, wake };
+    });
+  }
+
+  #finish(): void {
+    this.#state = "idle";
+    this.#online = false;
+    this.#link = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    for (const detach of this.#detachSignals) detach();
+    this.#detachSignals = [];
+    this.#expiryTimer?.cancel();
+    const dropped = this.#offlineQueue?.clear() ?? [];
+    if (dropped.length > 0) {
+      this.#report(
+        new NotConnectedError(
+          `client stopped: ${dropped.length} queued message(s) not sent (${dropped.map((e) => e.name).join(", ")})`,
+          this.#peerContext(),
+        ),
+      );
+    }
+    if (this.#heldAcks.length > 0) {
+      // Recorded in the idempotency store: the server's redelivery will be answered from the record.
+      this.#config.logger.info("client stopped with held acks", { count: this.#heldAcks.length });
+      this.#heldAcks.length = 0;
+    }
+    const settle = this.#settleDone;
+    this.#settleDone = undefined;
+    if (this.#fatal !== undefined) settle?.reject(this.#fatal);
+    else settle?.resolve();
+  }
+
+  #watchSignal(signal: AbortSignal): void {
+    if (signal.aborted) {
+      void this.stop();
+      return;
+    }
+    const onAbort = () => void this.stop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#detachSignals.push(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  // ---- outbound ----
+
+  #onlineLink(): ClientLink | undefined {
+    const link = this.#link;
+    return this.#online && link !== undefined && !link.isClosed ? link : undefined;
+  }
+
+  #sendEncoded(def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
+    const link = this.#onlineLink();
+    if (link !== undefined) {
+      try {
+        link.write(def.type, payload);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(asPaynetError(error, link.peer));
+      }
+    }
+    const queue = this.#offlineQueue;
+    if (queue === undefined || this.#state === "stopping") return Promise.reject(this.#notConnected(def.name));
+    try {
+      queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#armExpiry();
+    return Promise.resolve();
+  }
+
+  /** The connection a handler's reply goes out on: the current one once online, or the one it came in on. */
+  #replyLink(origin: ClientLink): ClientLink | undefined {
+    const link = this.#link;
+    if (link === undefined || link.isClosed) return undefined;
+    return this.#online || link === origin ? link : undefined;
+  }
+
+  #sendReply(origin: ClientLink, def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
+    this.#noteName(def);
+    const link = this.#replyLink(origin);
+    if (link === undefined) return this.#sendEncoded(def, payload);
+    try {
+      link.write(def.type, payload);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(asPaynetError(error, link.peer));
+    }
+  }
+
+  #sendAck(origin: ClientLink, reply: RecordedReply): void {
+    const link = this.#replyLink(origin);
+    if (link !== undefined) {
+      try {
+        link.write(reply.type, reply.payload);
+        return;
+      } catch (error) {
+        this.#config.logger.warn("ack held for the next login", { peer: link.peer, error: String(error) });
+      }
+    }
+    if (this.#heldAcks.length >= MAX_HELD_ACKS) {
+      const dropped = this.#heldAcks.shift() as RecordedReply;
+      this.#report(
+        new QueueFullError("offline", `${MAX_HELD_ACKS} held acks; dropped one of type 0x${dropped.type.toString(16)}`),
+      );
+    }
+    this.#heldAcks.push(reply);
+  }
+
+  #flushHeldAcks(link: ClientLink): void {
+    while (this.#heldAcks.length > 0) {
+      const reply = this.#heldAcks[0] as RecordedReply;
+      try {
+        link.write(reply.type, reply.payload);
+      } catch (error) {
+        this.#report(asPaynetError(error, link.peer));
+        return;
+      }
+      this.#heldAcks.shift();
+    }
+  }
+
+  #flushOfflineQueue(link: ClientLink): void {
+    const queue = this.#offlineQueue;
+    if (queue === undefined) return;
+    this.#expireQueued();
+    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+      try {
+        link.write(entry.type, entry.payload);
+      } catch (error) {
+        this.#report(asPaynetError(error, link.peer));
+      }
+    }
+    this.#expiryTimer?.cancel();
+  }
+
+  /** One wheel timer, due when the oldest queued message ages out. */
+  #armExpiry(): void {
+    const queue = this.#offlineQueue;
+    const oldest = queue?.oldestQueuedAt;
+    if (queue === undefined || oldest === undefined) {
+      this.#expiryTimer?.cancel();
+      return;
+    }
+    const delay = Math.max(0, oldest + queue.limits.maxAgeMs - Date.now());
+    if (this.#expiryTimer === undefined) this.#expiryTimer = this.#wheel.schedule(delay, () => this.#expireQueued());
+    else if (!this.#expiryTimer.active) this.#expiryTimer.reschedule(delay);
+  }
+
+  #expireQueued(): void {
+    const queue = this.#offlineQueue;
+    if (queue === undefined) return;
+    for (const entry of queue.expire(Date.now())) {
+      this.#report(
+        new NotConnectedError(
+          `${entry.name} dropped from the offline queue: not sent within maxAgeMs ${queue.limits.maxAgeMs} ms`,
+          { frameType: entry.type, messageName: entry.name },
+        ),
+      );
+    }
+    this.#armExpiry();
+  }
+
+  // ---- helpers ----
+
+  #noteRequest<Req, Rep>(spec: RequestSpec<Req, Rep>): void {
+    this.#noteName(spec.request as MessageDef<unknown>);
+    this.#noteReplyDef(spec.reply as MessageDef<unknown>);
+  }
+
+  #noteReplyDef(def: MessageDef<unknown>): void {
+    this.#noteName(def);
+    if (!this.#replyDefs.has(def.type)) this.#replyDefs.set(def.type, def);
+  }
+
+  #noteName(def: MessageDef<unknown>): void {
+    if (!this.#names.has(def.type)) this.#names.set(def.type, def.name);
+  }
+
+  #notConnected(messageName: string): NotConnectedError {
+    return new NotConnectedError(`not connected: cannot send ${messageName}`, {
+      ...this.#peerContext(),
+      messageName,
+    });
+  }
+
+  #peerContext(): { peer: string } {
+    return { peer: `${this.#options.host}:${this.#options.port}` };
+  }
+
+  #report(error: PaynetError): void {
+    if (this.listenerCount("error") > 0) this.#emit("error", error);
+    else this.#config.logger.error(error.message, { code: error.code });
+  }
+
+  /** Emits without letting a throwing listener break the connection loop. */
+  #emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: ClientEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#config.logger.error("client event listener threw", { event, error: String(error) });
+    }
+  }
+}
+
+function asPaynetError(error: unknown, peer?: string): PaynetError {
+  if (error instanceof PaynetError) return error;
+  return new HandlerError({ ...(peer === undefined ? {} : { peer }), cause: error });
+}

@@ -1,0 +1,88 @@
+import type { RequestSpec } from "../codec.js";
+import { HandlerError, InvalidOptionsError, LoginRefusedError, PaynetError } from "../errors.js";
+import type { LoginFlow, LoginStep } from "./types.js";
+
+/** Default time to wait for each of the register and login replies. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 10_000;
+
+/** Which step of the login flow. */
+export type LoginStepName = "register" | "login";
+
+/**
+ * Sends one request of the login flow on the fresh connection (bypassing the offline state) and
+ * resolves with its reply; rejects with `LoginTimeoutError` after `timeoutMs`.
+ */
+export type LoginRequester = (
+  spec: RequestSpec<unknown, unknown>,
+  message: unknown,
+  timeoutMs: number,
+  step: LoginStepName,
+) => Promise<unknown>;
+
+/** Validates a login flow; returns the per-step timeout. */
+export function validateLoginFlow(flow: LoginFlow): number {
+  checkStep("login.login", flow.login);
+  if (flow.register !== undefined) checkStep("login.register", flow.register);
+  const timeoutMs = flow.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new InvalidOptionsError("login.timeoutMs", `expected a finite number > 0, got ${timeoutMs}`);
+  }
+  if (flow.onRefused !== undefined && typeof flow.onRefused !== "function") {
+    throw new InvalidOptionsError("login.onRefused", "expected a function returning 'retry' or 'stop'");
+  }
+  return timeoutMs;
+}
+
+function checkStep(name: string, step: LoginStep<unknown, unknown> | undefined): void {
+  if (step === undefined || typeof step !== "object") {
+    throw new InvalidOptionsError(name, "expected { spec, build, accept? }");
+  }
+  if (step.spec?.request === undefined || step.spec.reply === undefined) {
+    throw new InvalidOptionsError(`${name}.spec`, "expected a RequestSpec with request and reply messages");
+  }
+  if (typeof step.build !== "function") {
+    throw new InvalidOptionsError(`${name}.build`, "expected a function building the request message");
+  }
+  if (step.accept !== undefined && typeof step.accept !== "function") {
+    throw new InvalidOptionsError(`${name}.accept`, "expected a function judging the reply");
+  }
+}
+
+/**
+ * Runs register (when configured) then login. Resolves when the login reply is accepted; rejects
+ * with `LoginRefusedError` (server refused), `LoginTimeoutError`, the connection's close reason, or
+ * `HandlerError` when a user `build`/`accept` callback throws.
+ */
+export async function runLoginFlow(flow: LoginFlow, request: LoginRequester, peer?: string): Promise<void> {
+  const timeoutMs = flow.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+  if (flow.register !== undefined) await runStep("register", flow.register, request, timeoutMs, peer);
+  await runStep("login", flow.login, request, timeoutMs, peer);
+}
+
+async function runStep(
+  step: LoginStepName,
+  definition: LoginStep<unknown, unknown>,
+  request: LoginRequester,
+  timeoutMs: number,
+  peer: string | undefined,
+): Promise<void> {
+  const context = peer === undefined ? {} : { peer };
+  const message = await userCallback(() => definition.build(), context);
+  const reply = await request(definition.spec, message, timeoutMs, step);
+  const verdict = await userCallback(() => definition.accept?.(reply) ?? true, context);
+  if (verdict !== true) {
+    throw new LoginRefusedError(verdict.code, step, verdict.message, {
+      ...context,
+      messageName: definition.spec.reply.name,
+    });
+  }
+}
+
+async function userCallback<T>(callback: () => T | Promise<T>, context: { peer?: string }): Promise<T> {
+  try {
+    return await callback();
+  } catch (error) {
+    if (error instanceof PaynetError) throw error;
+    throw new HandlerError({ ...context, cause: error });
+  }
+}

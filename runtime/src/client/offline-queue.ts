@@ -1,0 +1,138 @@
+import { InvalidOptionsError, QueueFullError } from "../errors.js";
+import type { OfflineQueueOptions } from "./types.js";
+
+/** One message waiting for the client to come online, already encoded. */
+export interface OfflineEntry {
+  readonly type: number;
+  /** Message name, for errors that say what was dropped. */
+  readonly name: string;
+  readonly payload: Uint8Array;
+  /** Epoch ms when it was queued. */
+  readonly queuedAt: number;
+}
+
+/** Resolved limits of an {@link OfflineQueue}. */
+export interface OfflineQueueLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+/** Defaults: 1 000 messages, 1 MiB, 1 hour. */
+export const DEFAULT_OFFLINE_QUEUE: OfflineQueueLimits = Object.freeze({
+  maxMessages: 1_000,
+  maxBytes: 1_048_576,
+  maxAgeMs: 3_600_000,
+});
+
+/** Frame overhead (Len + Type) counted against `maxBytes`, so the bound matches what goes on the wire. */
+const FRAME_HEADER_BYTES = 5;
+
+/**
+ * Bounded FIFO of messages sent while the client is offline. It never drops silently: a push over a
+ * limit throws {@link QueueFullError}, and aged-out entries are handed back by {@link expire} so the
+ * client can report them.
+ */
+export class OfflineQueue {
+  readonly limits: OfflineQueueLimits;
+  #entries: OfflineEntry[] = [];
+  #head = 0;
+  #bytes = 0;
+
+  constructor(options: OfflineQueueOptions = {}) {
+    this.limits = resolveOfflineQueueLimits(options);
+  }
+
+  /** Messages currently queued. */
+  get messages(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** Wire bytes (header included) currently queued. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Queue time of the oldest entry, or `undefined` when empty. */
+  get oldestQueuedAt(): number | undefined {
+    return this.#entries[this.#head]?.queuedAt;
+  }
+
+  /**
+   * Appends an entry.
+   * @throws QueueFullError (`offline`) when it would exceed `maxMessages` or `maxBytes`.
+   */
+  push(entry: OfflineEntry): void {
+    const size = entry.payload.length + FRAME_HEADER_BYTES;
+    if (this.messages + 1 > this.limits.maxMessages) {
+      throw new QueueFullError("offline", `maxMessages ${this.limits.maxMessages}`, { messageName: entry.name });
+    }
+    if (this.#bytes + size > this.limits.maxBytes) {
+      throw new QueueFullError("offline", `maxBytes ${this.limits.maxBytes}`, { messageName: entry.name });
+    }
+    this.#entries.push(entry);
+    this.#bytes += size;
+  }
+
+  /** Removes and returns the entries queued at or before `now − maxAgeMs`, oldest first. */
+  expire(now: number): OfflineEntry[] {
+    const expired: OfflineEntry[] = [];
+    while (this.messages > 0) {
+      const head = this.#entries[this.#head] as OfflineEntry;
+      if (now - head.queuedAt < this.limits.maxAgeMs) break;
+      expired.push(this.#shift());
+    }
+    return expired;
+  }
+
+  /** Removes and returns the oldest entry, or `undefined`. */
+  shift(): OfflineEntry | undefined {
+    return this.messages === 0 ? undefined : this.#shift();
+  }
+
+  /** Puts an entry back at the head (when it could not be written after all). */
+  unshift(entry: OfflineEntry): void {
+    if (this.#head > 0) this.#entries[--this.#head] = entry;
+    else this.#entries.unshift(entry);
+    this.#bytes += entry.payload.length + FRAME_HEADER_BYTES;
+  }
+
+  /** Removes and returns everything, oldest first. */
+  clear(): OfflineEntry[] {
+    const all = this.#entries.slice(this.#head);
+    this.#entries = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    return all;
+  }
+
+  #shift(): OfflineEntry {
+    const entry = this.#entries[this.#head] as OfflineEntry;
+    this.#entries[this.#head++] = undefined as unknown as OfflineEntry;
+    this.#bytes -= entry.payload.length + FRAME_HEADER_BYTES;
+    // Compact once the consumed prefix dominates, keeping shift O(1) amortised.
+    if (this.#head > 64 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    return entry;
+  }
+}
+
+/** Validates offline-queue options and fills in defaults. */
+export function resolveOfflineQueueLimits(options: OfflineQueueOptions): OfflineQueueLimits {
+  const limits = {
+    maxMessages: options.maxMessages ?? DEFAULT_OFFLINE_QUEUE.maxMessages,
+    maxBytes: options.maxBytes ?? DEFAULT_OFFLINE_QUEUE.maxBytes,
+    maxAgeMs: options.maxAgeMs ?? DEFAULT_OFFLINE_QUEUE.maxAgeMs,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new InvalidOptionsError(`offlineQueue.${name}`, `expected a finite number > 0, got ${value}`);
+    }
+  }
+  if (!Number.isInteger(limits.maxMessages)) {
+    throw new InvalidOptionsError("offlineQueue.maxMessages", `expected an integer, got ${limits.maxMessages}`);
+  }
+  return limits;
+}

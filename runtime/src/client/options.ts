@@ -1,0 +1,106 @@
+import { InvalidOptionsError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
+import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
+import { validateLoginFlow } from "./login.js";
+import { type OfflineQueueLimits, resolveOfflineQueueLimits } from "./offline-queue.js";
+import type { ClientOptions } from "./types.js";
+
+/** Default time for TCP connect + TLS handshake. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+
+/** Client options after validation, with every default filled in. */
+export interface ResolvedClientOptions {
+  readonly connectTimeoutMs: number;
+  readonly backoff: BackoffPolicy;
+  readonly heartbeat: HeartbeatTimings | undefined;
+  readonly offlineQueue: OfflineQueueLimits | undefined;
+  readonly loginTimeoutMs: number | undefined;
+  readonly logger: Logger;
+}
+
+const TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"];
+
+/**
+ * Validates `options` (the constructor calls this, so mistakes surface at startup, not on the first
+ * reconnect an hour later).
+ * @throws InvalidOptionsError naming the option and what was expected.
+ */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidOptionsError("options", "expected an object");
+  }
+  if (typeof options.host !== "string" || options.host.length === 0) {
+    throw new InvalidOptionsError("host", `expected a non-empty string, got ${String(options.host)}`);
+  }
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65_535) {
+    throw new InvalidOptionsError("port", `expected an integer 1..65535, got ${String(options.port)}`);
+  }
+  validateTls(options);
+  if (options.registry === undefined || typeof options.registry.get !== "function") {
+    throw new InvalidOptionsError("registry", "expected a Registry<ClientContext>");
+  }
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
+    throw new InvalidOptionsError("connectTimeoutMs", `expected a finite number > 0, got ${connectTimeoutMs}`);
+  }
+  validateFraming(options);
+  if (options.heartbeat !== undefined && options.heartbeat.def?.codec === undefined) {
+    throw new InvalidOptionsError("heartbeat.def", "expected the MessageDef of the heartbeat message");
+  }
+  if (options.errorMessage !== undefined) {
+    if (options.errorMessage.def?.codec === undefined) {
+      throw new InvalidOptionsError("errorMessage.def", "expected the MessageDef of the error message");
+    }
+    if (typeof options.errorMessage.build !== "function") {
+      throw new InvalidOptionsError("errorMessage.build", "expected a function building the error message");
+    }
+  }
+  if (options.idempotencyStore !== undefined) {
+    const store = options.idempotencyStore;
+    if (typeof store.get !== "function" || typeof store.set !== "function") {
+      throw new InvalidOptionsError("idempotencyStore", "expected an object with get(key) and set(key, record)");
+    }
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidOptionsError("signal", "expected an AbortSignal");
+  }
+  return {
+    connectTimeoutMs,
+    backoff: resolveBackoffPolicy(options.reconnect),
+    heartbeat: options.heartbeat === undefined ? undefined : resolveHeartbeatTimings(options.heartbeat),
+    offlineQueue: options.offlineQueue === undefined ? undefined : resolveOfflineQueueLimits(options.offlineQueue),
+    loginTimeoutMs: options.login === undefined ? undefined : validateLoginFlow(options.login),
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+function validateTls(options: ClientOptions): void {
+  const tls = options.tls;
+  if (tls === null || typeof tls !== "object") {
+    throw new InvalidOptionsError("tls", "expected an object with ca, cert, key, servername, minVersion");
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new InvalidOptionsError(
+      tls.cert === undefined ? "tls.cert" : "tls.key",
+      "tls.cert and tls.key must be given together (client certificate for mTLS)",
+    );
+  }
+  if (tls.minVersion !== undefined && !TLS_VERSIONS.includes(tls.minVersion)) {
+    throw new InvalidOptionsError("tls.minVersion", `expected "TLSv1.2" or "TLSv1.3", got ${String(tls.minVersion)}`);
+  }
+  if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername.length === 0)) {
+    throw new InvalidOptionsError("tls.servername", "expected a non-empty host name");
+  }
+}
+
+function validateFraming(options: ClientOptions): void {
+  if (options.maxFrame !== undefined) {
+    if (!Number.isInteger(options.maxFrame) || options.maxFrame < 1 || options.maxFrame > 0xffff_ffff) {
+      throw new InvalidOptionsError("maxFrame", `expected an integer 1..4294967295, got ${options.maxFrame}`);
+    }
+  }
+  if (options.lengthMode !== undefined && options.lengthMode !== "type+payload" && options.lengthMode !== "payload") {
+    throw new InvalidOptionsError("lengthMode", `expected "type+payload" or "payload", got ${String(options.lengthMode)}`);
+  }
+}

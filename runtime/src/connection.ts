@@ -1,0 +1,360 @@
+/**
+ * One framed connection over a socket: decodes inbound frames, enforces the read timeout, coalesces
+ * and backpressures outbound frames, and reports the end of the connection exactly once with a
+ * typed reason. Server sessions and the device client both sit on top of it.
+ */
+import { performance } from "node:perf_hooks";
+import type { Duplex } from "node:stream";
+import {
+  ConnectionClosedError,
+  FrameTooLargeError,
+  HandlerError,
+  InvalidOptionsError,
+  PaynetError,
+  QueueFullError,
+  ReadTimeoutError,
+} from "./errors.js";
+import { FrameDecoder } from "./frame/decoder.js";
+import { FRAME_HEADER_SIZE, frameSize, writeFrameInto } from "./frame/encoder.js";
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_OUTBOUND_MAX_BYTES,
+  DEFAULT_OUTBOUND_MAX_FRAMES,
+  type FrameOptions,
+  type LengthMode,
+} from "./frame/options.js";
+import type { TrafficStats } from "./stats.js";
+import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "./timers.js";
+
+/** Options of a {@link FrameConnection}. */
+export interface FrameConnectionOptions extends FrameOptions {
+  /** Names the remote side in errors (`host:port`, later with the device id). */
+  peer: string;
+  /** Destroy the connection with `ReadTimeoutError` when no complete frame arrives for this long. 0/undefined: off. */
+  readTimeoutMs?: number;
+  /** After `close()`, destroy the socket if the queued frames are not flushed within this long. Default 10 000 ms. */
+  closeTimeoutMs?: number;
+  /** Wheel for the read and close timeouts. Default {@link sharedTimerWheel}. */
+  wheel?: TimerWheel;
+  /** Where frames and bytes in/out are counted. Default: not counted. */
+  stats?: TrafficStats;
+}
+
+/** Callbacks of a {@link FrameConnection}. */
+export interface FrameConnectionHandlers {
+  /**
+   * One complete inbound frame. `payload` may be a view into the socket's chunk. An exception thrown
+   * here destroys the connection with a `HandlerError`; isolate user code before it gets here.
+   */
+  onFrame(type: number, payload: Buffer): void;
+  /** The connection ended; called exactly once, with why. */
+  onClose(reason: PaynetError): void;
+}
+
+/** Default time `close()` waits for queued frames to be flushed. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+interface QueuedFrame {
+  type: number;
+  payload: Uint8Array;
+}
+
+/**
+ * A `Len | Type | payload` framed connection over one socket (a `tls.TLSSocket` in practice).
+ *
+ * Writes: frames sent in the same event-loop turn are coalesced into one `socket.write`. Once the
+ * socket reports backpressure, further frames wait in a bounded queue until `'drain'`; a frame that
+ * would exceed the bound is refused with `QueueFullError` at `send()` (never silent growth or drop).
+ *
+ * Reads: protocol violations (oversize Len, Len 0), the read timeout, the peer closing and socket
+ * errors end the connection; `onClose` receives the typed reason.
+ */
+export class FrameConnection {
+  readonly #socket: Duplex;
+  readonly #handlers: FrameConnectionHandlers;
+  readonly #decoder: FrameDecoder;
+  readonly #lengthMode: LengthMode;
+  readonly #maxFrame: number;
+  readonly #maxQueuedFrames: number;
+  readonly #maxQueuedBytes: number;
+  readonly #readTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #wheel: TimerWheel;
+  readonly #stats: TrafficStats | undefined;
+
+  #peer: string;
+  #lastByteAt: number;
+  #lastFrameAt: number;
+  /** Monotonic time of the last inbound frame, for the read timeout (immune to clock changes). */
+  #lastFrameMono: number;
+  #readTimer: WheelTimer | undefined;
+  #closeTimer: WheelTimer | undefined;
+
+  /** Frames accepted by `send()` and not yet handed to the socket. */
+  #queue: QueuedFrame[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  /** `socket.write` returned false and `'drain'` has not come yet. */
+  #blocked = false;
+
+  /** `close()` was called: no more sends, flush then end. */
+  #closing: PaynetError | undefined;
+  /** `onClose` has been called. */
+  #finished = false;
+
+  constructor(socket: Duplex, options: FrameConnectionOptions, handlers: FrameConnectionHandlers) {
+    this.#socket = socket;
+    this.#handlers = handlers;
+    this.#peer = options.peer;
+    this.#lengthMode = options.lengthMode ?? "type+payload";
+    this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    this.#maxQueuedFrames = positiveInteger(
+      "outboundQueue.maxFrames",
+      options.outboundQueue?.maxFrames,
+      DEFAULT_OUTBOUND_MAX_FRAMES,
+    );
+    this.#maxQueuedBytes = positiveInteger(
+      "outboundQueue.maxBytes",
+      options.outboundQueue?.maxBytes,
+      DEFAULT_OUTBOUND_MAX_BYTES,
+    );
+    this.#readTimeoutMs = nonNegative("readTimeoutMs", options.readTimeoutMs, 0);
+    this.#closeTimeoutMs = nonNegative("closeTimeoutMs", options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
+    this.#wheel = options.wheel ?? sharedTimerWheel();
+    this.#stats = options.stats;
+    this.#decoder = new FrameDecoder({
+      maxFrame: this.#maxFrame,
+      lengthMode: this.#lengthMode,
+      peer: this.#peer,
+      onFrame: (type, payload) => this.#onFrame(type, payload),
+    });
+
+    const now = Date.now();
+    this.#lastByteAt = now;
+    this.#lastFrameAt = now;
+    this.#lastFrameMono = performance.now();
+
+    // We coalesce frames ourselves; Nagle would only add latency on top.
+    (socket as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("end", () => this.#onPeerGone());
+    socket.on("close", () => this.#onPeerGone());
+    socket.on("error", (error: Error) => this.#onSocketError(error));
+    socket.on("drain", () => this.#onDrain());
+
+    if (this.#readTimeoutMs > 0) {
+      this.#readTimer = this.#wheel.schedule(this.#readTimeoutMs, () => this.#checkReadTimeout());
+    }
+    if (socket.destroyed) {
+      // Report asynchronously: the caller does not hold the instance yet.
+      queueMicrotask(() =>
+        this.#finish(new ConnectionClosedError("socket already closed", { peer: this.#peer })),
+      );
+    }
+  }
+
+  /** The underlying socket (for TLS details such as the peer certificate or `isSessionReused()`). */
+  get socket(): Duplex {
+    return this.#socket;
+  }
+
+  /** Names the remote side in errors; settable (the server appends the device id after login). */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  set peer(peer: string) {
+    this.#peer = peer;
+    this.#decoder.peer = peer;
+  }
+
+  /** Epoch ms of the last byte read (construction time before the first byte). */
+  get lastByteAt(): number {
+    return this.#lastByteAt;
+  }
+
+  /** Epoch ms of the last complete inbound frame (construction time before the first frame). */
+  get lastFrameAt(): number {
+    return this.#lastFrameAt;
+  }
+
+  /** True once `close()` or `destroy()` was called or the connection ended; `send()` then throws. */
+  get closed(): boolean {
+    return this.#closing !== undefined || this.#finished;
+  }
+
+  /** Frames accepted by `send()` and not yet written to the socket. */
+  get queuedFrames(): number {
+    return this.#queue.length;
+  }
+
+  /** Wire bytes of {@link queuedFrames}. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True while the socket reports backpressure (waiting for `'drain'`). */
+  get backpressured(): boolean {
+    return this.#blocked;
+  }
+
+  /**
+   * Queues one frame for sending; it is written with the other frames of this event-loop turn.
+   * Throws synchronously: `ConnectionClosedError` after close, `FrameTooLargeError` when the frame
+   * exceeds `maxFrame`, `QueueFullError` when the socket is backed up and the outbound queue is at
+   * its bound. `payload` must not be modified until the frame is written.
+   */
+  send(type: number, payload: Uint8Array): void {
+    if (this.closed) {
+      throw new ConnectionClosedError(this.#closing?.message ?? "connection is closed", {
+        peer: this.#peer,
+        frameType: type,
+      });
+    }
+    const len = this.#lengthMode === "payload" ? payload.length : payload.length + 1;
+    if (len > this.#maxFrame) {
+      throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
+    }
+    if (!Number.isInteger(type) || type < 0 || type > 255) {
+      throw new InvalidOptionsError("type", `expected an integer 0..255, got ${type}`);
+    }
+    const size = frameSize(payload.length);
+    if (this.#blocked) {
+      if (this.#queue.length + 1 > this.#maxQueuedFrames) {
+        throw new QueueFullError("outbound", `${this.#maxQueuedFrames} frames`, {
+          peer: this.#peer,
+          frameType: type,
+        });
+      }
+      if (this.#queuedBytes + size > this.#maxQueuedBytes) {
+        throw new QueueFullError("outbound", `${this.#maxQueuedBytes} bytes`, {
+          peer: this.#peer,
+          frameType: type,
+        });
+      }
+    }
+    this.#queue.push({ type, payload });
+    this.#queuedBytes += size;
+    if (this.#blocked) return;
+    // A large burst is written right away rather than held: the bound is for backpressure only.
+    if (this.#queue.length >= this.#maxQueuedFrames || this.#queuedBytes >= this.#maxQueuedBytes) {
+      this.#flush();
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      });
+    }
+  }
+
+  /**
+   * Ends the connection gracefully: frames already queued are written, then the socket is ended.
+   * `onClose(reason)` fires once the socket has closed (or after `closeTimeoutMs`, when the peer
+   * does not read and the socket is destroyed). Inbound frames are no longer delivered.
+   */
+  close(reason: PaynetError): void {
+    if (this.closed) return;
+    this.#closing = reason;
+    this.#readTimer?.cancel();
+    this.#closeTimer = this.#wheel.schedule(this.#closeTimeoutMs, () => this.#finish(reason));
+    this.#flush();
+    this.#endIfFlushed();
+  }
+
+  /** Ends the connection at once: queued frames are dropped, `onClose(reason)` is called now. */
+  destroy(reason: PaynetError): void {
+    this.#finish(reason);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.#lastByteAt = Date.now();
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      this.#finish(
+        error instanceof PaynetError ? error : new HandlerError({ peer: this.#peer, cause: error }),
+      );
+    }
+  }
+
+  #onFrame(type: number, payload: Buffer): void {
+    if (this.closed) return;
+    this.#lastFrameAt = this.#lastByteAt;
+    this.#lastFrameMono = performance.now();
+    this.#stats?.frameIn(type, FRAME_HEADER_SIZE + payload.length);
+    this.#handlers.onFrame(type, payload);
+  }
+
+  /** Fires at most once per `readTimeoutMs`; re-arms for the remaining time if a frame came in meanwhile. */
+  #checkReadTimeout(): void {
+    if (this.closed) return;
+    const idle = performance.now() - this.#lastFrameMono;
+    if (idle >= this.#readTimeoutMs) {
+      this.#finish(new ReadTimeoutError(this.#readTimeoutMs, { peer: this.#peer }));
+    } else {
+      this.#readTimer!.reschedule(this.#readTimeoutMs - idle);
+    }
+  }
+
+  #flush(): void {
+    if (this.#blocked || this.#queue.length === 0 || this.#finished) return;
+    const frames = this.#queue;
+    const buffer = Buffer.allocUnsafe(this.#queuedBytes);
+    let offset = 0;
+    for (const frame of frames) {
+      offset = writeFrameInto(buffer, offset, frame.type, frame.payload, this.#lengthMode);
+      this.#stats?.frameOut(frame.type, FRAME_HEADER_SIZE + frame.payload.length);
+    }
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (!this.#socket.write(buffer)) this.#blocked = true;
+  }
+
+  #onDrain(): void {
+    this.#blocked = false;
+    this.#flush();
+    this.#endIfFlushed();
+  }
+
+  #endIfFlushed(): void {
+    if (this.#closing === undefined || this.#finished || this.#blocked || this.#queue.length > 0) return;
+    this.#socket.end();
+  }
+
+  #onSocketError(error: Error): void {
+    const detail = (error as NodeJS.ErrnoException).code ?? error.message;
+    this.#finish(new ConnectionClosedError(`socket error: ${detail}`, { peer: this.#peer, cause: error }));
+  }
+
+  #onPeerGone(): void {
+    // After close(), the peer ending in turn is the graceful end we were waiting for.
+    this.#finish(this.#closing ?? new ConnectionClosedError("peer closed", { peer: this.#peer }));
+  }
+
+  #finish(reason: PaynetError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#readTimer?.cancel();
+    this.#closeTimer?.cancel();
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#socket.destroy();
+    this.#handlers.onClose(reason);
+  }
+}
+
+function positiveInteger(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidOptionsError(option, `expected an integer >= 1, got ${value}`);
+  return value;
+}
+
+function nonNegative(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0)
+    throw new InvalidOptionsError(option, `expected a number >= 0, got ${value}`);
+  return value;
+}

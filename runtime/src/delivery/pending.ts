@@ -1,0 +1,333 @@
+/**
+ * Server-side at-least-once delivery: a request is encoded once, kept as a {@link PendingDelivery}
+ * and re-sent with the same payload after every login of its device until a final reply (matched by
+ * reply Type, correlation key and device) or its deadline.
+ */
+import type { DeliveryOptions, MessageDef, RequestSpec } from "../codec.js";
+import {
+  AbortedError,
+  InvalidOptionsError,
+  type PaynetError,
+  PendingLimitError,
+  RequestTimeoutError,
+} from "../errors.js";
+import type { Logger } from "../logger.js";
+import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
+import { ReplyQueue } from "./reply-queue.js";
+import type { DeliveryStats, PendingDelivery, PendingDeliveryStore } from "./types.js";
+
+/** Default deadline of a delivery: 5 minutes. */
+export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
+/** Default bound of the pending set. */
+export const DEFAULT_MAX_PENDING_DELIVERIES = 10_000;
+/** Completed deliveries remembered so late duplicate replies are absorbed instead of reported. */
+const RECENTLY_COMPLETED = 1_024;
+
+/** In-process {@link PendingDeliveryStore}. Oldest-first order makes `oldestCreatedAt()` O(1). */
+export class MemoryPendingDeliveryStore implements PendingDeliveryStore {
+  // Insertion order is creation order, so the first entry is the oldest.
+  readonly #all = new Map<string, PendingDelivery>();
+  readonly #byDevice = new Map<string, Map<string, PendingDelivery>>();
+
+  add(delivery: PendingDelivery): void {
+    const id = idOf(delivery.deviceId, delivery.key);
+    this.#all.delete(id);
+    this.#all.set(id, delivery);
+    let forDevice = this.#byDevice.get(delivery.deviceId);
+    if (forDevice === undefined) {
+      forDevice = new Map();
+      this.#byDevice.set(delivery.deviceId, forDevice);
+    }
+    forDevice.set(delivery.key, delivery);
+  }
+
+  remove(deviceId: string, key: string): void {
+    this.#all.delete(idOf(deviceId, key));
+    const forDevice = this.#byDevice.get(deviceId);
+    if (forDevice === undefined) return;
+    forDevice.delete(key);
+    if (forDevice.size === 0) this.#byDevice.delete(deviceId);
+  }
+
+  forDevice(deviceId: string): readonly PendingDelivery[] {
+    const forDevice = this.#byDevice.get(deviceId);
+    return forDevice === undefined ? [] : [...forDevice.values()];
+  }
+
+  size(): number {
+    return this.#all.size;
+  }
+
+  oldestCreatedAt(): number | undefined {
+    for (const delivery of this.#all.values()) return delivery.createdAt;
+    return undefined;
+  }
+}
+
+function idOf(deviceId: string, key: string): string {
+  return `${deviceId}\u0000${key}`;
+}
+
+/** How the delivery manager reaches devices. */
+export interface DeliveryTransport {
+  /**
+   * Sends one frame to the device's current session. Returns false when the device is not online;
+   * throws (e.g. `QueueFullError`) when the session cannot take it.
+   */
+  sendFrame(deviceId: string, type: number, payload: Uint8Array): boolean;
+}
+
+/** Options of {@link DeliveryManager}. */
+export interface DeliveryManagerOptions {
+  transport: DeliveryTransport;
+  store?: PendingDeliveryStore;
+  maxPending?: number;
+  logger: Logger;
+  timers?: TimerWheel;
+  now?: () => number;
+}
+
+/** Local state of a delivery started by this process: who waits for its replies. */
+interface ActiveDelivery {
+  readonly pending: PendingDelivery;
+  readonly replyDef: MessageDef<unknown>;
+  readonly replyKey: (reply: unknown) => string;
+  readonly isFinal: (reply: unknown) => boolean;
+  readonly queue: ReplyQueue<unknown>;
+  timer: WheelTimer | undefined;
+  detachSignal: (() => void) | undefined;
+}
+
+/** The server's at-least-once delivery engine; see the module comment. */
+export class DeliveryManager {
+  readonly #transport: DeliveryTransport;
+  readonly #store: PendingDeliveryStore;
+  readonly #maxPending: number;
+  readonly #logger: Logger;
+  readonly #timers: TimerWheel;
+  readonly #now: () => number;
+  readonly #active = new Map<string, Map<string, ActiveDelivery>>();
+  /** `deviceId\0key` → reply Type of recently completed deliveries (bounded, oldest evicted first). */
+  readonly #completed = new Map<string, number>();
+  /** Reply Type → definition, for every reply Type a delivery used (at most 255 entries). */
+  readonly #replyDefs = new Map<number, MessageDef<unknown>>();
+  #redelivered = 0;
+  #completedCount = 0;
+  #timedOut = 0;
+
+  constructor(options: DeliveryManagerOptions) {
+    this.#transport = options.transport;
+    this.#store = options.store ?? new MemoryPendingDeliveryStore();
+    this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
+    this.#logger = options.logger;
+    this.#timers = options.timers ?? sharedTimerWheel();
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Starts an at-least-once delivery and returns its replies. Validation errors are thrown; a full
+   * pending set, the deadline and an abort end the iterable with `PendingLimitError`,
+   * `RequestTimeoutError` and `AbortedError`. Stopping the iteration early cancels the delivery.
+   */
+  deliver<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options: DeliveryOptions<Rep> = {},
+  ): AsyncIterable<Rep> {
+    const { requestKey, replyKey } = spec;
+    if (requestKey === undefined || replyKey === undefined) {
+      throw new InvalidOptionsError(
+        `spec ${spec.request.name}`,
+        "deliver() needs requestKey and replyKey to match replies to the request",
+      );
+    }
+    const deadlineMs = options.deadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS;
+    if (!Number.isInteger(deadlineMs) || deadlineMs <= 0) {
+      throw new InvalidOptionsError("deadlineMs", `expected a positive integer, got ${deadlineMs}`);
+    }
+    const key = requestKey(message);
+    let active: ActiveDelivery | undefined;
+    const queue = new ReplyQueue<unknown>(() => {
+      if (active !== undefined) this.#finish(active, "cancelled");
+    });
+    const peer = `device ${deviceId}`;
+    if (options.signal?.aborted) {
+      queue.fail(new AbortedError({ peer, messageName: spec.request.name }));
+    } else if (this.#activeFor(deviceId, key) !== undefined) {
+      queue.fail(
+        new InvalidOptionsError("key", `a delivery with key ${key} to device ${deviceId} is already pending`),
+      );
+    } else if (this.#store.size() >= this.#maxPending) {
+      queue.fail(new PendingLimitError(this.#maxPending, { peer, messageName: spec.request.name }));
+    } else {
+      const now = this.#now();
+      const pending: PendingDelivery = {
+        deviceId,
+        key,
+        type: spec.request.type,
+        payload: spec.request.codec.encode(message),
+        createdAt: now,
+        deadline: now + deadlineMs,
+        attempts: 0,
+      };
+      active = {
+        pending,
+        replyDef: spec.reply as MessageDef<unknown>,
+        replyKey: replyKey as (reply: unknown) => string,
+        isFinal: (options.isFinal ?? (() => true)) as (reply: unknown) => boolean,
+        queue,
+        timer: undefined,
+        detachSignal: undefined,
+      };
+      this.#start(active, deadlineMs, options.signal);
+    }
+    return queue as AsyncIterable<Rep>;
+  }
+
+  #start(active: ActiveDelivery, deadlineMs: number, signal: AbortSignal | undefined): void {
+    const { deviceId, key } = active.pending;
+    let forDevice = this.#active.get(deviceId);
+    if (forDevice === undefined) {
+      forDevice = new Map();
+      this.#active.set(deviceId, forDevice);
+    }
+    forDevice.set(key, active);
+    this.#replyDefs.set(active.replyDef.type, active.replyDef);
+    const context = { peer: `device ${deviceId}`, messageName: active.replyDef.name };
+    active.timer = this.#timers.schedule(deadlineMs, () => {
+      this.#timedOut++;
+      this.#finish(active, new RequestTimeoutError(deadlineMs, context));
+    });
+    if (signal !== undefined) {
+      const onAbort = () => this.#finish(active, new AbortedError(context));
+      signal.addEventListener("abort", onAbort, { once: true });
+      active.detachSignal = () => signal.removeEventListener("abort", onAbort);
+    }
+    // Persist before the first send, so a reply can never overtake its pending record.
+    Promise.resolve(this.#store.add(active.pending)).then(
+      () => {
+        if (!active.queue.closed) this.#send(active.pending);
+      },
+      (error: unknown) => this.#finish(active, asError(error)),
+    );
+  }
+
+  /**
+   * The device logged in: (re-)sends each of its pending deliveries, same payload and key.
+   * Store or send failures are logged; the deliveries stay pending for the next login.
+   */
+  async resend(deviceId: string): Promise<void> {
+    let deliveries: readonly PendingDelivery[];
+    try {
+      deliveries = await this.#store.forDevice(deviceId);
+    } catch (error) {
+      this.#logger.error("pending delivery store failed", { deviceId, error: asError(error).message });
+      return;
+    }
+    const now = this.#now();
+    for (const pending of deliveries) {
+      if (pending.deadline <= now) continue;
+      this.#send(this.#activeFor(deviceId, pending.key)?.pending ?? pending);
+    }
+  }
+
+  #send(pending: PendingDelivery): void {
+    try {
+      if (!this.#transport.sendFrame(pending.deviceId, pending.type, pending.payload)) return;
+    } catch (error) {
+      this.#logger.warn("delivery not sent; kept pending for the next login", {
+        deviceId: pending.deviceId,
+        key: pending.key,
+        error: asError(error).message,
+      });
+      return;
+    }
+    if (pending.attempts > 0) this.#redelivered++;
+    pending.attempts++;
+  }
+
+  /**
+   * The reply definition of a Type that deliveries are answered with, so replies (late duplicates
+   * included) decode even when their Type has no registration of its own.
+   */
+  replyDef(type: number): MessageDef<unknown> | undefined {
+    return this.#replyDefs.get(type);
+  }
+
+  /**
+   * Offers a decoded inbound message of `deviceId`. Returns true when it answered a delivery (it is
+   * yielded; a final one completes the delivery) or duplicates the reply of a completed one.
+   */
+  offer(deviceId: string, type: number, message: unknown): boolean {
+    const forDevice = this.#active.get(deviceId);
+    if (forDevice === undefined && this.#completed.size === 0) return false;
+    let key: string | undefined;
+    for (const active of forDevice?.values() ?? []) {
+      if (active.replyDef.type !== type) continue;
+      key ??= active.replyKey(message);
+      if (active.pending.key !== key) continue;
+      active.queue.push(message);
+      if (active.isFinal(message)) this.#finish(active, "completed");
+      return true;
+    }
+    if (key === undefined) return false;
+    return this.#completed.get(idOf(deviceId, key)) === type;
+  }
+
+  /** Ends every delivery with `error` (server stop). Pending records are removed from the store. */
+  failAll(error: PaynetError): void {
+    for (const forDevice of [...this.#active.values()]) {
+      for (const active of [...forDevice.values()]) this.#finish(active, error);
+    }
+  }
+
+  /** Pending count, oldest age and lifetime counters. */
+  stats(): DeliveryStats {
+    const oldest = this.#store.oldestCreatedAt();
+    return {
+      pending: this.#store.size(),
+      oldestAgeMs: oldest === undefined ? 0 : Math.max(0, this.#now() - oldest),
+      redelivered: this.#redelivered,
+      completed: this.#completedCount,
+      timedOut: this.#timedOut,
+    };
+  }
+
+  #activeFor(deviceId: string, key: string): ActiveDelivery | undefined {
+    return this.#active.get(deviceId)?.get(key);
+  }
+
+  #finish(active: ActiveDelivery, outcome: "completed" | "cancelled" | Error): void {
+    const { deviceId, key } = active.pending;
+    const forDevice = this.#active.get(deviceId);
+    if (forDevice?.get(key) !== active) return;
+    forDevice.delete(key);
+    if (forDevice.size === 0) this.#active.delete(deviceId);
+    active.timer?.cancel();
+    active.detachSignal?.();
+    Promise.resolve(this.#store.remove(deviceId, key)).catch((error: unknown) =>
+      this.#logger.error("pending delivery store failed", { deviceId, key, error: asError(error).message }),
+    );
+    if (outcome === "completed") {
+      this.#completedCount++;
+      this.#rememberCompleted(idOf(deviceId, key), active.replyDef.type);
+      active.queue.end();
+    } else if (outcome !== "cancelled") {
+      active.queue.fail(outcome);
+    }
+  }
+
+  #rememberCompleted(id: string, replyType: number): void {
+    this.#completed.delete(id);
+    this.#completed.set(id, replyType);
+    if (this.#completed.size > RECENTLY_COMPLETED) {
+      const oldest = this.#completed.keys().next().value;
+      if (oldest !== undefined) this.#completed.delete(oldest);
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,195 @@
+/**
+ * @packageDocumentation
+ * `@paynet/runtime/protobuf`: the protobufjs pieces generated codecs are built on. `Writer` and
+ * `Reader` come from `protobufjs/minimal`, configured once with the `long` package so that its own
+ * 64-bit reads are exact. Generated code reads 64-bit integers with the `read*64` helpers below, which
+ * decode straight from the reader's buffer into `bigint` (no `Long` objects on the way), and writes
+ * them through `int64Value`.
+ */
+import Long from "long";
+import type { Long as ProtobufLong, Reader as ProtobufReader, Writer as ProtobufWriter } from "protobufjs/minimal.js";
+import protobuf from "protobufjs/minimal.js";
+import type { MessageCodec } from "./codec.js";
+import { DecodeError } from "./errors.js";
+
+// protobufjs/minimal is CommonJS: its default import is the whole module object (Node ESM and
+// tsc NodeNext agree on that), while named imports are not detectable by Node's CJS lexer.
+protobuf.util.Long = Long as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+/** protobufjs's binary writer (a `BufferWriter` under Node). */
+export const Writer: typeof ProtobufWriter = protobuf.Writer;
+export type Writer = ProtobufWriter;
+
+/** protobufjs's binary reader. */
+export const Reader: typeof ProtobufReader = protobuf.Reader;
+export type Reader = ProtobufReader;
+
+/** The two 32-bit halves of a 64-bit integer, as protobufjs's writer accepts them. */
+export type LongBits = ProtobufLong;
+
+/**
+ * A static codec of a generated SDK. `encode` also accepts partial messages: absent fields are
+ * simply not written, which decodes to their defaults.
+ */
+export interface StaticCodec<T> extends MessageCodec<T> {
+  encode(message: Partial<T>): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+const TWO_32 = 4294967296;
+const MAX_SAFE_BIGINT = 0x1fffffffffffffn;
+const MIN_INT64 = -0x8000000000000000n;
+const MAX_UINT64 = 0xffffffffffffffffn;
+const LOW_32 = 0xffffffffn;
+
+/**
+ * What generated encoders hand to `Writer#int64/uint64/sint64/fixed64/sfixed64`: a plain number
+ * when the value is exactly representable (protobufjs splits it without allocating bigints), else
+ * the two 32-bit halves.
+ * @throws RangeError when the value does not fit in 64 bits (it would be silently truncated).
+ */
+export function int64Value(value: bigint | string | number): number | LongBits {
+  const big = typeof value === "bigint" ? value : BigInt(value);
+  if (big >= -MAX_SAFE_BIGINT && big <= MAX_SAFE_BIGINT) return Number(big);
+  return int64ToLong(big);
+}
+
+/**
+ * The two 32-bit halves of a 64-bit integer (two's complement for negative values).
+ * @throws RangeError when the value does not fit in 64 bits.
+ */
+export function int64ToLong(value: bigint | string | number): LongBits {
+  const big = typeof value === "bigint" ? value : BigInt(value);
+  if (big < MIN_INT64 || big > MAX_UINT64) {
+    throw new RangeError(`64-bit integer out of range: ${big}`);
+  }
+  const bits = BigInt.asUintN(64, big);
+  return { low: Number(bits & LOW_32) | 0, high: Number(bits >> 32n) | 0, unsigned: big >= 0n };
+}
+
+/** A protobufjs `Long` (or a plain number) as a `bigint`. */
+export function longToBigInt(value: LongBits | number, unsigned: boolean): bigint {
+  if (typeof value === "number") return BigInt(value);
+  return bitsToBigInt(value.low >>> 0, value.high >>> 0, !unsigned);
+}
+
+/** A protobufjs `Long` (or a plain number) as a decimal string. */
+export function longToString(value: LongBits | number, unsigned: boolean): string {
+  return longToBigInt(value, unsigned).toString();
+}
+
+/** Reads an `int64` field value. */
+export function readInt64(reader: Reader): bigint {
+  readVarintBits(reader);
+  return bitsToBigInt(bitsLow, bitsHigh, true);
+}
+
+/** Reads a `uint64` field value. */
+export function readUint64(reader: Reader): bigint {
+  readVarintBits(reader);
+  return bitsToBigInt(bitsLow, bitsHigh, false);
+}
+
+/** Reads a `sint64` field value (zigzag-encoded). */
+export function readSint64(reader: Reader): bigint {
+  readVarintBits(reader);
+  const mask = -(bitsLow & 1);
+  const low = (((bitsLow >>> 1) | (bitsHigh << 31)) ^ mask) >>> 0;
+  const high = ((bitsHigh >>> 1) ^ mask) >>> 0;
+  return bitsToBigInt(low, high, true);
+}
+
+/** Reads a `fixed64` field value. */
+export function readFixed64(reader: Reader): bigint {
+  readFixedBits(reader);
+  return bitsToBigInt(bitsLow, bitsHigh, false);
+}
+
+/** Reads an `sfixed64` field value. */
+export function readSfixed64(reader: Reader): bigint {
+  readFixedBits(reader);
+  return bitsToBigInt(bitsLow, bitsHigh, true);
+}
+
+/**
+ * A fresh map object for decoded `map<…>` fields. It has no prototype, so a key such as
+ * `__proto__` from the wire is an ordinary entry instead of replacing the object's prototype.
+ */
+export function newMap<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
+/** The `bytes` default of decoded messages (shared: a zero-length array cannot be mutated). */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+// The last 64-bit value read, as unsigned 32-bit halves; module state keeps reads allocation-free.
+let bitsLow = 0;
+let bitsHigh = 0;
+
+function bitsToBigInt(low: number, high: number, signed: boolean): bigint {
+  if (high < 0x200000) return BigInt(high * TWO_32 + low);
+  if (signed && high >= 0xffe00000) return BigInt((high - TWO_32) * TWO_32 + low);
+  const big = (BigInt(high) << 32n) | BigInt(low);
+  return signed ? BigInt.asIntN(64, big) : big;
+}
+
+function readVarintBits(reader: Reader): void {
+  const buf = reader.buf;
+  const len = reader.len;
+  let pos = reader.pos;
+  let low = 0;
+  let high = 0;
+  let byte = 0;
+  // Bytes 1-4 carry bits 0-27.
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (pos >= len) throw outOfRange(reader);
+    byte = buf[pos++];
+    low |= (byte & 0x7f) << shift;
+    if (byte < 0x80) return finishBits(reader, pos, low, 0);
+  }
+  // Byte 5 carries bits 28-34: four into the low half, three into the high half.
+  if (pos >= len) throw outOfRange(reader);
+  byte = buf[pos++];
+  low |= (byte & 0x7f) << 28;
+  high = (byte & 0x7f) >> 4;
+  if (byte < 0x80) return finishBits(reader, pos, low, high);
+  // Bytes 6-10 carry bits 35-63.
+  for (let shift = 3; shift < 32; shift += 7) {
+    if (pos >= len) throw outOfRange(reader);
+    byte = buf[pos++];
+    high |= (byte & 0x7f) << shift;
+    if (byte < 0x80) return finishBits(reader, pos, low, high);
+  }
+  throw new Error("invalid varint encoding");
+}
+
+function finishBits(reader: Reader, pos: number, low: number, high: number): void {
+  reader.pos = pos;
+  bitsLow = low >>> 0;
+  bitsHigh = high >>> 0;
+}
+
+function readFixedBits(reader: Reader): void {
+  const buf = reader.buf;
+  const pos = reader.pos;
+  if (pos + 8 > reader.len) throw outOfRange(reader, 8);
+  bitsLow = ((buf[pos]) | ((buf[pos + 1]) << 8) | ((buf[pos + 2]) << 16) | ((buf[pos + 3]) << 24)) >>> 0;
+  bitsHigh = ((buf[pos + 4]) | ((buf[pos + 5]) << 8) | ((buf[pos + 6]) << 16) | ((buf[pos + 7]) << 24)) >>> 0;
+  reader.pos = pos + 8;
+}
+
+/** Same error as protobufjs's own reads past the end. */
+function outOfRange(reader: Reader, length = 1): RangeError {
+  return new RangeError(`index out of range: ${reader.pos} + ${length} > ${reader.len}`);
+}
+
+/** A proto2 `required` field was absent from the decoded bytes. */
+export function missingRequired(messageName: string, field: string): DecodeError {
+  return new DecodeError(`missing required field '${field}'`, { messageName });
+}
+
+/** A length-delimited message ended past the bytes its length prefix announced. */
+export function lengthOverrun(messageName: string): DecodeError {
+  return new DecodeError("message overruns its length prefix", { messageName });
+}

@@ -1,0 +1,184 @@
+/**
+ * Inbound frame → registry lookup → decode → reply waiters / deliveries → handler → reply. Every
+ * failure here is isolated to the one frame: it is logged, reported as an `error` event, optionally
+ * told to the peer, and the session and server keep serving.
+ */
+import { performance } from "node:perf_hooks";
+import type { MessageDef } from "../codec.js";
+import type { DeliveryManager } from "../delivery/pending.js";
+import {
+  DecodeError,
+  HandlerError,
+  InvalidOptionsError,
+  type PaynetError,
+  ProtocolError,
+  UnknownTypeError,
+  formatType,
+} from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Registration, Registry } from "../registry.js";
+import type { HandlerStats } from "../stats.js";
+import type { ServerSession } from "./session.js";
+import type { ErrorMessageSpec, ServerContext } from "./types.js";
+
+/** What the dispatcher needs from its server. */
+export interface DispatchHost {
+  readonly registry: Registry<ServerContext>;
+  readonly deliveries: DeliveryManager;
+  readonly handlerStats: HandlerStats;
+  readonly logger: Logger;
+  readonly errorMessage: ErrorMessageSpec<unknown> | undefined;
+  readonly onUnknownType: "reply-error" | "ignore" | "close";
+  readonly reportHandlerErrors: boolean;
+  /** True once `stop()` began: no new handler runs. */
+  readonly stopping: boolean;
+  /** Logs-independent error reporting (`error` event). */
+  report(error: PaynetError, session: ServerSession | undefined): void;
+  /** In-flight handler bookkeeping for graceful stop. */
+  handlerStarted(): void;
+  handlerFinished(): void;
+}
+
+/** Dispatches the inbound frames of every session of one server. */
+export class Dispatcher {
+  readonly #host: DispatchHost;
+
+  constructor(host: DispatchHost) {
+    this.#host = host;
+  }
+
+  /** Handles one inbound frame of `session`. Never throws. */
+  frame(session: ServerSession, type: number, payload: Buffer): void {
+    const host = this.#host;
+    const registration = host.registry.get(type);
+    const def = registration?.def ?? session.replyDef(type) ?? host.deliveries.replyDef(type);
+    if (def === undefined) {
+      this.#unknownType(session, type);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = def.codec.decode(payload);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const decodeError = new DecodeError(`cannot decode payload: ${reason}`, {
+        peer: session.peer,
+        frameType: type,
+        messageName: def.name,
+        cause: error,
+      });
+      host.logger.warn(decodeError.message, { session: session.id });
+      host.report(decodeError, session);
+      this.#tellPeer(session, decodeError);
+      return;
+    }
+    if (session.replies.offer(type, message)) return;
+    const deviceId = session.deviceId;
+    if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message)) return;
+    if (registration?.handler === undefined) {
+      host.logger.debug("frame without handler ignored", { peer: session.peer, type: formatType(type), name: def.name });
+      return;
+    }
+    if (host.stopping) {
+      host.logger.debug("frame dropped: server stopping", { peer: session.peer, type: formatType(type) });
+      return;
+    }
+    this.#runHandler(session, type, message, registration);
+  }
+
+  #runHandler(session: ServerSession, type: number, message: unknown, registration: Registration<unknown, ServerContext>): void {
+    const host = this.#host;
+    const replyDef = registration.reply as MessageDef<unknown> | undefined;
+    const context: ServerContext = {
+      session,
+      type,
+      reply: (reply: unknown) => {
+        if (replyDef === undefined) {
+          return Promise.reject(
+            new InvalidOptionsError(`reply of ${registration.def.name}`, "the registration names no reply message"),
+          );
+        }
+        return session.send(replyDef, reply);
+      },
+    };
+    const started = performance.now();
+    host.handlerStarted();
+    session.handlerStarted();
+    const finish = (failure: unknown, hasFailed: boolean) => {
+      host.handlerStats.record(type, performance.now() - started, hasFailed);
+      if (hasFailed) this.#handlerFailed(session, type, registration, failure);
+      session.handlerFinished();
+      host.handlerFinished();
+    };
+    const succeed = (value: unknown) => {
+      if (replyDef !== undefined && value !== undefined) {
+        session.send(replyDef, value).catch((error: unknown) => this.#replyFailed(session, replyDef, error));
+      }
+      finish(undefined, false);
+    };
+    let result: unknown;
+    try {
+      result = registration.handler!(message, context);
+    } catch (error) {
+      finish(error, true);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      result.then(succeed, (error: unknown) => finish(error, true));
+    } else {
+      succeed(result);
+    }
+  }
+
+  #handlerFailed(session: ServerSession, type: number, registration: Registration<unknown, ServerContext>, cause: unknown): void {
+    const error = new HandlerError({ peer: session.peer, frameType: type, messageName: registration.def.name, cause });
+    this.#host.logger.error(error.message, { session: session.id, stack: cause instanceof Error ? cause.stack : undefined });
+    this.#host.report(error, session);
+    if (this.#host.reportHandlerErrors) this.#tellPeer(session, error);
+  }
+
+  #replyFailed(session: ServerSession, replyDef: MessageDef<unknown>, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#host.logger.warn(`reply not sent: ${reason}`, { peer: session.peer, name: replyDef.name });
+  }
+
+  #unknownType(session: ServerSession, type: number): void {
+    const host = this.#host;
+    switch (host.onUnknownType) {
+      case "ignore":
+        host.logger.debug("unknown type ignored", { peer: session.peer, type: formatType(type) });
+        return;
+      case "close": {
+        const error = new ProtocolError("unknown message type", { peer: session.peer, frameType: type });
+        host.logger.warn(error.message, { session: session.id });
+        host.report(error, session);
+        session.closeWith(error);
+        return;
+      }
+      default: {
+        const error = new UnknownTypeError({ peer: session.peer, frameType: type });
+        host.logger.warn(error.message, { session: session.id });
+        host.report(error, session);
+        this.#tellPeer(session, error);
+      }
+    }
+  }
+
+  /** Sends the protocol's error message, when one is configured. Failures are only logged. */
+  #tellPeer(session: ServerSession, error: PaynetError): void {
+    const spec = this.#host.errorMessage;
+    if (spec === undefined) return;
+    let message: unknown;
+    try {
+      message = spec.build(error);
+    } catch (buildError) {
+      this.#host.logger.error("errorMessage.build failed", { error: String(buildError) });
+      return;
+    }
+    session.send(spec.def, message).catch((sendError: unknown) => this.#replyFailed(session, spec.def, sendError));
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}

@@ -1,0 +1,104 @@
+/** Validation and defaults of {@link ServerOptions}: every problem is an `InvalidOptionsError` naming the option. */
+import { InvalidOptionsError } from "../errors.js";
+import { DEFAULT_MAX_FRAME } from "../frame/options.js";
+import { type Logger, silentLogger } from "../logger.js";
+import { DEFAULT_MAX_PENDING_DELIVERIES } from "../delivery/pending.js";
+import type { ServerOptions } from "./types.js";
+
+/** Default read timeout: a little more than one 60 s heartbeat interval. */
+export const DEFAULT_READ_TIMEOUT_MS = 70_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS = 100_000;
+export const DEFAULT_STOP_GRACE_MS = 5_000;
+
+/** Options with their defaults applied. */
+export interface ResolvedServerOptions extends ServerOptions {
+  host: string;
+  port: number;
+  onUnknownType: "reply-error" | "ignore" | "close";
+  reportHandlerErrors: boolean;
+  readTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  maxConnections: number;
+  stopGraceMs: number;
+  maxPendingDeliveries: number;
+  logger: Logger;
+}
+
+/** Checks every option and fills in defaults. TLS options are checked by the TLS context. */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidOptionsError("options", "expected an object with at least tls and registry");
+  }
+  const o = options;
+  check("host", o.host, (v) => typeof v === "string" && v !== "", "a non-empty string");
+  check("port", o.port, (v) => isInteger(v) && v >= 0 && v <= 65_535, "an integer 0..65535");
+  check("registry", o.registry, (v) => typeof v === "object" && v !== null && typeof v.get === "function", "a Registry", true);
+  check("tls", o.tls, (v) => typeof v === "object" && v !== null, "an object with cert and key", true);
+  check(
+    "errorMessage",
+    o.errorMessage,
+    (v) => typeof v === "object" && v !== null && typeof v.def?.codec?.encode === "function" && typeof v.build === "function",
+    "{ def: MessageDef, build(error) }",
+  );
+  check(
+    "onUnknownType",
+    o.onUnknownType,
+    (v) => v === "reply-error" || v === "ignore" || v === "close",
+    `"reply-error", "ignore" or "close"`,
+  );
+  check("reportHandlerErrors", o.reportHandlerErrors, (v) => typeof v === "boolean", "a boolean");
+  for (const name of ["readTimeoutMs", "handshakeTimeoutMs", "stopGraceMs"] as const) {
+    check(name, o[name], (v) => isInteger(v) && v >= 0, "a non-negative integer");
+  }
+  for (const name of ["maxConnections", "maxPendingDeliveries", "maxFrame"] as const) {
+    check(name, o[name], (v) => isInteger(v) && v >= 1, "a positive integer");
+  }
+  check("lengthMode", o.lengthMode, (v) => v === "type+payload" || v === "payload", `"type+payload" or "payload"`);
+  check("outboundQueue", o.outboundQueue, (v) => typeof v === "object" && v !== null, "an object");
+  check("outboundQueue.maxFrames", o.outboundQueue?.maxFrames, (v) => isInteger(v) && v >= 1, "a positive integer");
+  check("outboundQueue.maxBytes", o.outboundQueue?.maxBytes, (v) => isInteger(v) && v >= 1, "a positive integer");
+  check("maxFrame", o.maxFrame, (v) => v <= 0xffff_ffff, `at most ${0xffff_ffff} (default ${DEFAULT_MAX_FRAME})`);
+  check("logger", o.logger, (v) => ["debug", "info", "warn", "error"].every((m) => typeof (v as never)[m] === "function"), "a Logger (debug/info/warn/error)");
+  check("directory", o.directory, (v) => ["bind", "unbind", "lookup", "size"].every((m) => typeof (v as never)[m] === "function"), "a SessionDirectory");
+  check(
+    "deliveryStore",
+    o.deliveryStore,
+    (v) => ["add", "remove", "forDevice", "size", "oldestCreatedAt"].every((m) => typeof (v as never)[m] === "function"),
+    "a PendingDeliveryStore",
+  );
+  check("signal", o.signal, (v) => v instanceof AbortSignal, "an AbortSignal");
+  return {
+    ...o,
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? 0,
+    onUnknownType: o.onUnknownType ?? "reply-error",
+    reportHandlerErrors: o.reportHandlerErrors ?? true,
+    readTimeoutMs: o.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+    handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    stopGraceMs: o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
+    maxPendingDeliveries: o.maxPendingDeliveries ?? DEFAULT_MAX_PENDING_DELIVERIES,
+    logger: o.logger ?? silentLogger,
+  };
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value);
+}
+
+/** Throws unless `value` is undefined (and optional) or passes `valid`. */
+function check<T>(option: string, value: T | undefined, valid: (value: T) => boolean, expected: string, required = false): void {
+  if (value === undefined) {
+    if (required) throw new InvalidOptionsError(option, `required, expected ${expected}`);
+    return;
+  }
+  if (!valid(value)) throw new InvalidOptionsError(option, `expected ${expected}, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+  if (typeof value === "function") return "a function";
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}

@@ -1,0 +1,501 @@
+/**
+ * {@link PaynetServer}: accepts device connections over TLS 1.3 (optionally mutual), turns each into
+ * a {@link Session}, dispatches inbound frames to the registry's handlers and offers cloud → device
+ * requests, including at-least-once deliveries that survive reconnects.
+ */
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { createServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
+import { FrameConnection } from "../connection.js";
+import { DeliveryManager } from "../delivery/pending.js";
+import {
+  AbortedError,
+  HandshakeFailedError,
+  HandshakeTimeoutError,
+  InvalidOptionsError,
+  MaxConnectionsError,
+  NotConnectedError,
+  type PaynetError,
+  PeerCertificateRejectedError,
+  type QueueFullError,
+  ServerStoppedError,
+  SessionReplacedError,
+} from "../errors.js";
+import { HandlerStats, TrafficStats } from "../stats.js";
+import { ServerTlsContext } from "../tls/server-context.js";
+import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
+import { Dispatcher } from "./dispatch.js";
+import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
+import { ServerSession } from "./session.js";
+import type { ServerApi, ServerEvents, ServerOptions, ServerStats, ServerTlsOptions, Session } from "./types.js";
+
+/** How long `stop()` lets sessions flush their last frames before destroying them. */
+const STOP_FLUSH_MS = 1_000;
+
+type State = "idle" | "starting" | "listening" | "stopping" | "stopped";
+
+/**
+ * The paynet server. Construct with {@link ServerOptions} (validated at once), `start()`, and use
+ * the events, `session(deviceId)`, `send`/`request`/`stream`/`deliver` and `stats()`.
+ *
+ * `error` events are emitted only while someone listens (they are always logged), so an unlistened
+ * connection problem never crashes the process.
+ */
+export class PaynetServer extends EventEmitter<ServerEvents> implements ServerApi {
+  readonly #options: ResolvedServerOptions;
+  readonly #tls: ServerTlsContext;
+  readonly #directory: SessionDirectory;
+  readonly #deliveries: DeliveryManager;
+  readonly #dispatcher: Dispatcher;
+  readonly #traffic = new TrafficStats();
+  readonly #handlerStats = new HandlerStats();
+  readonly #sessions = new Set<ServerSession>();
+  /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
+  readonly #sockets = new Set<Socket>();
+  /** Outbound Type → message name, learnt from what was sent, for stats keys. */
+  readonly #sentNames = new Map<number, string>();
+  /** Sessions being closed by stop(), and what to call once each has. */
+  readonly #whenSessionClosed = new Map<ServerSession, () => void>();
+  readonly #counters = {
+    total: 0,
+    rejected: 0,
+    handshakesFull: 0,
+    handshakesResumed: 0,
+    handshakesFailed: 0,
+    queueFull: 0,
+  };
+  #server: TlsServer | undefined;
+  #state: State = "idle";
+  #nextSessionId = 1;
+  #inFlight = 0;
+  #onHandlersIdle: (() => void) | undefined;
+  #stopPromise: Promise<void> | undefined;
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  /** Validates `options`; throws `InvalidOptionsError` naming the first bad option. */
+  constructor(options: ServerOptions) {
+    super();
+    this.#options = resolveServerOptions(options);
+    const logger = this.#options.logger;
+    this.#tls = new ServerTlsContext(options.tls, logger);
+    this.#directory = this.#options.directory ?? new MemorySessionDirectory();
+    const deliveryOptions = {
+      transport: { sendFrame: (deviceId: string, type: number, payload: Uint8Array) => this.#sendToDevice(deviceId, type, payload) },
+      maxPending: this.#options.maxPendingDeliveries,
+      logger,
+    };
+    this.#deliveries = new DeliveryManager(
+      this.#options.deliveryStore === undefined ? deliveryOptions : { ...deliveryOptions, store: this.#options.deliveryStore },
+    );
+    const server = this;
+    this.#dispatcher = new Dispatcher({
+      registry: this.#options.registry,
+      deliveries: this.#deliveries,
+      handlerStats: this.#handlerStats,
+      logger,
+      errorMessage: this.#options.errorMessage,
+      onUnknownType: this.#options.onUnknownType,
+      reportHandlerErrors: this.#options.reportHandlerErrors,
+      get stopping() {
+        return server.#state === "stopping" || server.#state === "stopped";
+      },
+      report: (error, session) => this.#report(error, session),
+      handlerStarted: () => this.#inFlight++,
+      handlerFinished: () => {
+        this.#inFlight--;
+        if (this.#inFlight === 0) this.#onHandlersIdle?.();
+      },
+    });
+    this.#stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve;
+    });
+    this.#options.signal?.addEventListener("abort", () => void this.stop(), { once: true });
+  }
+
+  /**
+   * Starts listening; resolves with the bound address (the real port when `port` was 0). Logs a
+   * warning when the server certificate expires within 30 days.
+   */
+  async start(): Promise<{ host: string; port: number }> {
+    if (this.#state !== "idle") throw new InvalidOptionsError("start", `server already ${this.#state}`);
+    if (this.#options.signal?.aborted) throw new AbortedError();
+    this.#state = "starting";
+    const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
+    server.maxConnections = this.#options.maxConnections;
+    this.#server = server;
+    server.on("connection", (socket: Socket) => this.#onTcpConnection(socket));
+    server.on("drop", (data) => this.#onDrop(data));
+    server.on("tlsClientError", (error, socket) => this.#onHandshakeError(error, socket));
+    server.on("secureConnection", (socket) => void this.#onSecureConnection(socket));
+    const { host, port } = this.#options;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.#state = "stopped";
+        this.#resolveStopped();
+        reject(error);
+      };
+      server.once("error", onError);
+      server.listen(port, host, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    server.on("error", (error) => this.#options.logger.error("server socket error", { error: error.message }));
+    this.#state = "listening";
+    const address = server.address();
+    const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
+    this.#options.logger.info("listening", bound);
+    this.#tls.warnOwnExpiry();
+    this.emit("listening", bound);
+    return bound;
+  }
+
+  /**
+   * Graceful stop: stops accepting, lets in-flight handlers finish for up to `graceMs` (default
+   * `stopGraceMs`), then closes every session (offline reason `ServerStoppedError`) and fails
+   * pending deliveries with it. Safe to call more than once.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = options.graceMs ?? this.#options.stopGraceMs;
+    if (!Number.isInteger(graceMs) || graceMs < 0) {
+      return Promise.reject(new InvalidOptionsError("graceMs", `expected a non-negative integer, got ${graceMs}`));
+    }
+    this.#stopPromise ??= this.#stop(graceMs);
+    return this.#stopPromise;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    if (this.#state === "idle" || this.#state === "stopped") {
+      this.#state = "stopped";
+      this.#resolveStopped();
+      return;
+    }
+    this.#state = "stopping";
+    const server = this.#server;
+    const closed = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+    this.#options.logger.info("stopping", { inFlightHandlers: this.#inFlight, sessions: this.#sessions.size, graceMs });
+    await this.#handlersIdle(graceMs);
+    const reason = new ServerStoppedError();
+    this.#deliveries.failAll(reason);
+    const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
+    await Promise.all(sessionsClosed);
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+    this.#state = "stopped";
+    this.#options.logger.info("stopped");
+    this.#resolveStopped();
+  }
+
+  /** Resolves when no handler runs any more, or after `graceMs`. */
+  #handlersIdle(graceMs: number): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#options.logger.warn("stop grace period over; handlers still running", { inFlight: this.#inFlight });
+        done();
+      }, graceMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#onHandlersIdle = undefined;
+        resolve();
+      };
+      this.#onHandlersIdle = done;
+    });
+  }
+
+  /** Closes one session gracefully; destroys it if its frames are not flushed in time. */
+  #closeForStop(session: ServerSession, reason: PaynetError): Promise<void> {
+    if (session.closedReason !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => session.destroyWith(reason), STOP_FLUSH_MS);
+      this.#whenSessionClosed.set(session, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      session.closeWith(reason);
+    });
+  }
+
+  /** Resolves once the server has stopped (by `stop()`, the abort signal or a failed start). */
+  wait(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /** `await using server = new PaynetServer(...)` stops it at scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /**
+   * Replaces certificate, key, CA and/or CRL without restart. Validated first (on error the old
+   * material stays and `InvalidOptionsError` is thrown); session tickets stay valid; a newly
+   * revoked certificate is refused from the next handshake on, resumed ones included.
+   */
+  reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void {
+    this.#tls.reload(this.#server, update);
+  }
+
+  /** The online session of `deviceId`, if any. */
+  session(deviceId: string): Session | undefined {
+    return this.#directory.lookup(deviceId);
+  }
+
+  /** Every connected session of this process (logged in or not). */
+  sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  /** Sends one message to an online device. Rejects with `NotConnectedError` / `QueueFullError`. */
+  send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void> {
+    const session = this.#online(deviceId);
+    return session === undefined ? Promise.reject(this.#notOnline(deviceId)) : session.send(def, message);
+  }
+
+  /** Request → first final reply, to an online device. */
+  request<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): Promise<Rep> {
+    const session = this.#online(deviceId);
+    return session === undefined ? Promise.reject(this.#notOnline(deviceId)) : session.request(spec, message, options);
+  }
+
+  /** Request → every reply until a final one, to an online device. */
+  stream<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): AsyncIterable<Rep> {
+    const session = this.#online(deviceId);
+    if (session !== undefined) return session.stream(spec, message, options);
+    const error = this.#notOnline(deviceId);
+    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+  }
+
+  /**
+   * At-least-once delivery: sent now if the device is online, else at its next login; re-sent
+   * (same payload and key) after every re-login until a final reply, the deadline
+   * (`RequestTimeoutError`), an abort (`AbortedError`) or the server stopping. Yields every reply.
+   * Throws `InvalidOptionsError` when `spec` lacks `requestKey`/`replyKey`; a full pending set ends
+   * the iterable with `PendingLimitError`.
+   */
+  deliver<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: DeliveryOptions<Rep>,
+  ): AsyncIterable<Rep> {
+    if (this.#state === "stopping" || this.#state === "stopped") {
+      const error = new ServerStoppedError({ peer: `device ${deviceId}` });
+      return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+    }
+    this.#sentNames.set(spec.request.type, spec.request.name);
+    return this.#deliveries.deliver(deviceId, spec, message, options);
+  }
+
+  /** A snapshot of every counter (connections, handshakes, traffic, handlers, queues, deliveries). */
+  stats(): ServerStats {
+    const nameOf = (type: number) => this.#options.registry.get(type)?.def.name ?? this.#sentNames.get(type);
+    const traffic = this.#traffic.snapshot(nameOf);
+    let frames = 0;
+    let bytes = 0;
+    let online = 0;
+    for (const session of this.#sessions) {
+      frames += session.queuedFrames;
+      bytes += session.queuedBytes;
+      if (session.online) online++;
+    }
+    const c = this.#counters;
+    return {
+      connections: { current: this.#sessions.size, online, total: c.total, rejected: c.rejected },
+      handshakes: { full: c.handshakesFull, resumed: c.handshakesResumed, failed: c.handshakesFailed },
+      framesIn: traffic.framesIn,
+      framesOut: traffic.framesOut,
+      handlers: this.#handlerStats.snapshot(nameOf),
+      outboundQueue: { frames, bytes, fullErrors: c.queueFull },
+      delivery: this.#deliveries.stats(),
+    };
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  #onTcpConnection(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+  }
+
+  #onDrop(data: { remoteAddress?: string; remotePort?: number } | undefined): void {
+    this.#counters.rejected++;
+    const error = new MaxConnectionsError(this.#options.maxConnections, { peer: peerOf(data?.remoteAddress, data?.remotePort) });
+    this.#options.logger.warn(error.message);
+    this.#report(error, undefined);
+  }
+
+  #onHandshakeError(error: Error & { code?: string; reason?: string }, socket: TLSSocket): void {
+    this.#counters.handshakesFailed++;
+    const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    const failure =
+      error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
+        ? new HandshakeTimeoutError(this.#options.handshakeTimeoutMs, { peer, cause: error })
+        : new HandshakeFailedError(error.reason ?? error.code ?? error.message, { peer, cause: error });
+    this.#options.logger.warn(failure.message);
+    this.#report(failure, undefined);
+    socket.destroy();
+  }
+
+  async #onSecureConnection(socket: TLSSocket): Promise<void> {
+    const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    const resumed = socket.isSessionReused();
+    if (resumed) this.#counters.handshakesResumed++;
+    else this.#counters.handshakesFull++;
+    // The peer may go away while admission runs; that must not become an unhandled 'error'.
+    const ignore = () => {};
+    socket.on("error", ignore);
+    const verdict = await this.#tls.admit(socket, peer);
+    socket.off("error", ignore);
+    if (!verdict.accepted) {
+      this.#counters.rejected++;
+      const error = new PeerCertificateRejectedError(verdict.reason, { peer });
+      this.#options.logger.warn(error.message, { commonName: verdict.identity?.commonName, resumed });
+      socket.destroy();
+      this.#report(error, undefined);
+      return;
+    }
+    if (this.#state !== "listening" || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.#open(socket, verdict.identity, resumed);
+  }
+
+  #open(socket: TLSSocket, identity: ServerSession["identity"], resumed: boolean): void {
+    const session = new ServerSession(
+      {
+        id: `c${this.#nextSessionId++}`,
+        remoteAddress: socket.remoteAddress ?? "",
+        remotePort: socket.remotePort ?? 0,
+        identity,
+        resumed,
+      },
+      {
+        login: (s, deviceId) => this.#login(s, deviceId),
+        queueFull: (s, error) => this.#queueFull(s, error),
+        sent: (def) => this.#sentNames.set(def.type, def.name),
+      },
+    );
+    const { maxFrame, lengthMode, outboundQueue, readTimeoutMs } = this.#options;
+    const connectionOptions = {
+      peer: session.peer,
+      readTimeoutMs,
+      stats: this.#traffic,
+      ...(maxFrame === undefined ? {} : { maxFrame }),
+      ...(lengthMode === undefined ? {} : { lengthMode }),
+      ...(outboundQueue === undefined ? {} : { outboundQueue }),
+    };
+    const connection = new FrameConnection(socket, connectionOptions, {
+      onFrame: (type, payload) => this.#dispatcher.frame(session, type, payload),
+      onClose: (reason) => this.#closed(session, reason),
+    });
+    session.attach(connection);
+    this.#sessions.add(session);
+    this.#counters.total++;
+    this.#options.logger.info("connection", {
+      peer: session.peer,
+      session: session.id,
+      resumed,
+      commonName: identity?.commonName,
+    });
+    this.emit("connection", session);
+  }
+
+  #closed(session: ServerSession, reason: PaynetError): void {
+    if (!session.markClosed(reason)) return;
+    this.#sessions.delete(session);
+    const deviceId = session.deviceId;
+    if (deviceId !== undefined) void this.#unbind(deviceId, session);
+    this.#options.logger.info("offline", { peer: session.peer, session: session.id, reason: reason.code });
+    this.emit("offline", session, reason);
+    const resolve = this.#whenSessionClosed.get(session);
+    this.#whenSessionClosed.delete(session);
+    resolve?.();
+  }
+
+  #queueFull(session: ServerSession, error: QueueFullError): void {
+    this.#counters.queueFull++;
+    this.#options.logger.warn(`${error.message}; closing the session`, { session: session.id });
+    // A peer that lets the bounded queue fill up does not read: close rather than leave it hanging.
+    session.destroyWith(error);
+  }
+
+  // ---- login and directory ----------------------------------------------------------------
+
+  #login(session: ServerSession, deviceId: string): void {
+    const replaceAndAnnounce = (previous: Session | undefined) => {
+      if (session.closedReason !== undefined) {
+        void this.#unbind(deviceId, session);
+        return;
+      }
+      if (previous !== undefined && previous !== session) {
+        const replaced = new SessionReplacedError(deviceId, { peer: previous.peer });
+        this.#options.logger.info(replaced.message, { old: previous.peer, new: session.peer });
+        if (previous instanceof ServerSession) previous.closeWith(replaced);
+        else previous.close(replaced.message);
+      }
+      this.#options.logger.info("online", { peer: session.peer, session: session.id });
+      this.emit("online", session);
+      // After the login handler's own reply, so the device sees its login answer first.
+      session.whenIdle(() => void this.#deliveries.resend(deviceId));
+    };
+    let bound: Session | undefined | Promise<Session | undefined>;
+    try {
+      bound = this.#directory.bind(deviceId, session);
+    } catch (error) {
+      this.#directoryFailed(session, error);
+      return;
+    }
+    if (bound instanceof Promise) bound.then(replaceAndAnnounce, (error: unknown) => this.#directoryFailed(session, error));
+    else replaceAndAnnounce(bound);
+  }
+
+  async #unbind(deviceId: string, session: ServerSession): Promise<void> {
+    try {
+      await this.#directory.unbind(deviceId, session);
+    } catch (error) {
+      this.#options.logger.error("session directory unbind failed", { deviceId, error: String(error) });
+    }
+  }
+
+  #directoryFailed(session: ServerSession, error: unknown): void {
+    this.#options.logger.error("session directory bind failed", { peer: session.peer, error: String(error) });
+    session.logout();
+  }
+
+  #online(deviceId: string): ServerSession | undefined {
+    const session = this.#directory.lookup(deviceId);
+    return session instanceof ServerSession && session.online ? session : undefined;
+  }
+
+  #notOnline(deviceId: string): NotConnectedError {
+    return new NotConnectedError(`device ${deviceId} is not online`, { peer: `device ${deviceId}` });
+  }
+
+  #sendToDevice(deviceId: string, type: number, payload: Uint8Array): boolean {
+    const session = this.#online(deviceId);
+    if (session === undefined) return false;
+    session.sendFrame(type, payload);
+    return true;
+  }
+
+  #report(error: PaynetError, session: ServerSession | undefined): void {
+    if (this.listenerCount("error") > 0) this.emit("error", error, session);
+  }
+}
+
+function peerOf(address: string | undefined, port: number | undefined): string {
+  return `${address ?? "?"}:${port ?? "?"}`;
+}

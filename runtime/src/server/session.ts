@@ -1,0 +1,238 @@
+/**
+ * One device connection on the server: a {@link FrameConnection} plus who the peer is, its login
+ * state, its per-session attributes and the waiters of requests sent to it.
+ */
+import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
+import type { FrameConnection } from "../connection.js";
+import { ReplyRouter } from "../delivery/replies.js";
+import {
+  ConnectionClosedError,
+  InvalidOptionsError,
+  NotConnectedError,
+  type PaynetError,
+  QueueFullError,
+} from "../errors.js";
+import type { PeerIdentity, Session } from "./types.js";
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  /** The session logged in as `deviceId` (directory, `online` event, redeliveries). */
+  login(session: ServerSession, deviceId: string): void;
+  /** The session's outbound queue overflowed; counted, and the session is closed. */
+  queueFull(session: ServerSession, error: QueueFullError): void;
+  /** Remembers the name of an outbound Type for stats. */
+  sent(def: MessageDef<unknown>): void;
+}
+
+/** Connection facts fixed at handshake time. */
+export interface SessionInit {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly identity: PeerIdentity | undefined;
+  readonly resumed: boolean;
+}
+
+/** The server's {@link Session} implementation. */
+export class ServerSession implements Session {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly identity: PeerIdentity | undefined;
+  readonly resumed: boolean;
+  readonly connectedAt = new Date();
+  readonly attributes = new Map<string, unknown>();
+  /** Waiters of `request()` / `stream()` replies. */
+  readonly replies = new ReplyRouter({ peer: () => this.peer });
+  readonly #host: SessionHost;
+  #connection: FrameConnection | undefined;
+  #deviceId: string | undefined;
+  #closedReason: PaynetError | undefined;
+  /** Reply Type → definition, for replies whose Type has no registration of its own. */
+  readonly #replyDefs = new Map<number, MessageDef<unknown>>();
+  /** Handlers of this session still running; work deferred until none is (see `whenIdle`). */
+  #running = 0;
+  #idleCallbacks: Array<() => void> = [];
+
+  constructor(init: SessionInit, host: SessionHost) {
+    this.id = init.id;
+    this.remoteAddress = init.remoteAddress;
+    this.remotePort = init.remotePort;
+    this.identity = init.identity;
+    this.resumed = init.resumed;
+    this.#host = host;
+  }
+
+  /** Attaches the connection (done once, right after construction). */
+  attach(connection: FrameConnection): void {
+    this.#connection = connection;
+  }
+
+  get peer(): string {
+    const address = `${this.remoteAddress}:${this.remotePort}`;
+    return this.#deviceId === undefined ? address : `${address} ${this.#deviceId}`;
+  }
+
+  get lastFrameAt(): number {
+    return this.#connection?.lastFrameAt ?? this.connectedAt.getTime();
+  }
+
+  get deviceId(): string | undefined {
+    return this.#deviceId;
+  }
+
+  get online(): boolean {
+    return this.#deviceId !== undefined && this.#closedReason === undefined;
+  }
+
+  /** Why the session closed, once it has. */
+  get closedReason(): PaynetError | undefined {
+    return this.#closedReason;
+  }
+
+  /** Frames waiting in this session's outbound queue. */
+  get queuedFrames(): number {
+    return this.#connection?.queuedFrames ?? 0;
+  }
+
+  /** Wire bytes waiting in this session's outbound queue. */
+  get queuedBytes(): number {
+    return this.#connection?.queuedBytes ?? 0;
+  }
+
+  login(deviceId: string): void {
+    if (typeof deviceId !== "string" || deviceId === "") {
+      throw new InvalidOptionsError("deviceId", `expected a non-empty string, got ${JSON.stringify(deviceId)}`);
+    }
+    if (this.#closedReason !== undefined) throw new NotConnectedError("session is closed", { peer: this.peer });
+    if (this.#deviceId === deviceId) return;
+    this.#deviceId = deviceId;
+    if (this.#connection !== undefined) this.#connection.peer = this.peer;
+    this.#host.login(this, deviceId);
+  }
+
+  /** Forgets the device id (the host unbinds it from the directory first). */
+  logout(): void {
+    this.#deviceId = undefined;
+    if (this.#connection !== undefined) this.#connection.peer = this.peer;
+  }
+
+  send<T>(def: MessageDef<T>, message: T): Promise<void> {
+    try {
+      this.sendFrame(def.type, def.codec.encode(message));
+      this.#host.sent(def as MessageDef<unknown>);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Queues one encoded frame. Throws `NotConnectedError` when closed and `QueueFullError` when the
+   * peer does not read (the session is then closed with that reason).
+   */
+  sendFrame(type: number, payload: Uint8Array): void {
+    const connection = this.#connection;
+    if (connection === undefined || this.#closedReason !== undefined || connection.closed) {
+      throw new NotConnectedError("session is closed", { peer: this.peer, frameType: type });
+    }
+    try {
+      connection.send(type, payload);
+    } catch (error) {
+      if (error instanceof QueueFullError) this.#host.queueFull(this, error);
+      if (error instanceof ConnectionClosedError) {
+        throw new NotConnectedError("session is closed", { peer: this.peer, frameType: type, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): Promise<Rep> {
+    try {
+      const waiter = this.#expect(spec, message, options);
+      return waiter.result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): AsyncIterable<Rep> {
+    try {
+      return this.#expect(spec, message, options).stream();
+    } catch (error) {
+      return failedIterable<Rep>(error);
+    }
+  }
+
+  /** Registers the reply waiter before sending, so a fast reply cannot be missed. */
+  #expect<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep>) {
+    this.#replyDefs.set(spec.reply.type, spec.reply as MessageDef<unknown>);
+    const key = spec.requestKey?.(message);
+    const waiter = this.replies.expect(spec, key, options);
+    try {
+      this.sendFrame(spec.request.type, spec.request.codec.encode(message));
+      this.#host.sent(spec.request as MessageDef<unknown>);
+    } catch (error) {
+      waiter.cancel();
+      throw error;
+    }
+    return waiter;
+  }
+
+  /** Definition of a reply Type this session's requests expect. */
+  replyDef(type: number): MessageDef<unknown> | undefined {
+    return this.#replyDefs.get(type);
+  }
+
+  close(reason?: string): void {
+    this.closeWith(new ConnectionClosedError(reason ?? "closed by server", { peer: this.peer }));
+  }
+
+  /** Closes gracefully (queued frames are flushed first) with a typed reason. */
+  closeWith(reason: PaynetError): void {
+    this.#connection?.close(reason);
+  }
+
+  /** Closes at once, dropping queued frames. */
+  destroyWith(reason: PaynetError): void {
+    this.#connection?.destroy(reason);
+  }
+
+  /** Called by the host when the connection ended; returns false if it had already. */
+  markClosed(reason: PaynetError): boolean {
+    if (this.#closedReason !== undefined) return false;
+    this.#closedReason = reason;
+    this.replies.failAll(reason);
+    return true;
+  }
+
+  /** A handler of this session started. */
+  handlerStarted(): void {
+    this.#running++;
+  }
+
+  /** A handler of this session finished (reply sent); runs work deferred by `whenIdle`. */
+  handlerFinished(): void {
+    this.#running--;
+    if (this.#running > 0) return;
+    const callbacks = this.#idleCallbacks;
+    this.#idleCallbacks = [];
+    for (const callback of callbacks) callback();
+  }
+
+  /**
+   * Runs `callback` once no handler of this session is running. Used so that redeliveries after a
+   * login go out after the login handler's own reply.
+   */
+  whenIdle(callback: () => void): void {
+    if (this.#running === 0) queueMicrotask(callback);
+    else this.#idleCallbacks.push(callback);
+  }
+}
+
+/** An iterable whose first `next()` rejects with `error`. */
+function failedIterable<T>(error: unknown): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+  };
+}

@@ -1,0 +1,70 @@
+/** Emits the functions registering codecs, handlers and replies into the runtime registries. */
+import type { ProtoModel } from "../model/types.js";
+import { importList, tidy } from "./code.js";
+import { fileHeader } from "./header.js";
+import { heartbeatAnswer } from "./heartbeat.js";
+import { renderTemplate } from "./render.js";
+import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
+import type { EmitOptions, GeneratedFile } from "./types.js";
+import { buildSdkView, type WireView } from "./wire-view.js";
+
+export function emitDispatch(model: ProtoModel, options: EmitOptions): GeneratedFile {
+  const view = buildSdkView(model, options);
+  const service = view.service;
+  const heartbeat = heartbeatAnswer(model, options);
+  const serverReceives = view.wire
+    .filter((message) => message.uplink)
+    .map((message) => ({
+      ...message,
+      defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
+    }));
+  const clientReceives = view.wire.filter((message) => message.downlink);
+  // A side's context class exists only when that side receives something (else it would be unused).
+  const serverSends = serverReceives.length > 0 ? clientReceives : [];
+  const clientSends = clientReceives.length > 0 ? view.wire.filter((message) => message.uplink) : [];
+
+  const defs: string[] = [];
+  const types: string[] = [];
+  const received = (messages: readonly WireView[]) => {
+    for (const message of messages) {
+      defs.push(message.defName);
+      types.push(message.name);
+      if (message.reply !== undefined) {
+        defs.push(message.reply.defName);
+        types.push(message.reply.name);
+      }
+    }
+  };
+  received(serverReceives);
+  received(clientReceives);
+  for (const message of [...serverSends, ...clientSends]) {
+    defs.push(message.defName);
+    types.push(message.name);
+  }
+  if (heartbeat !== undefined) types.push(heartbeat.request.name, heartbeat.reply.name);
+
+  const runtimeImports = ["ClientContext", "Registry", "ServerContext"];
+  if (serverReceives.length > 0) runtimeImports.push("Session");
+  const handlerImports = [`${service}ClientHandlers`, `${service}ServerHandlers`];
+  if (serverReceives.length > 0) handlerImports.push(`${service}ServerContext`);
+  if (clientReceives.length > 0) handlerImports.push(`${service}ClientContext`);
+
+  const content = renderTemplate("dispatch", {
+    header: fileHeader(model, options),
+    service,
+    runtimeImports: importList(runtimeImports),
+    defsModule: moduleSpecifier("defs"),
+    defImports: importList(defs),
+    handlersModule: moduleSpecifier("handlers"),
+    handlerImports: importList(handlerImports),
+    typesModule: moduleSpecifier("types"),
+    createImports: importList([...serverSends, ...clientSends].map((message) => message.createName)),
+    typeImports: importList(types),
+    serverReceives,
+    clientReceives,
+    serverSends,
+    clientSends,
+    heartbeat,
+  });
+  return { path: SDK_FILES.dispatch, content: tidy(content) };
+}

@@ -1,0 +1,115 @@
+/**
+ * `loadModel()`: .proto files (+ optional sidecar) → validated `ProtoModel`, or the complete list
+ * of problems. The walk is: files → names → annotations → models → wire rules → TypeScript names.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { collectAnnotations } from "./annotations.js";
+import { buildDrafts } from "./build.js";
+import { compareStrings, DiagnosticBag } from "./diagnostics.js";
+import { type FileSet, loadFileSet } from "./files.js";
+import { assignTsNames, serviceNameOf } from "./names.js";
+import { absolutePath, displayPath } from "./paths.js";
+import { parseSidecar, type Sidecar } from "./sidecar.js";
+import { SymbolTable } from "./symbols.js";
+import type { Diagnostic, Direction, EnumModel, MessageModel, ProtoModel, Role, WireInfo, WireMessage } from "./types.js";
+import { validateWire } from "./validate.js";
+
+/** What to load. Relative paths are taken from `cwd` (default `process.cwd()`). */
+export interface LoadOptions {
+  /** The .proto files to generate from; the first one names the service by default. */
+  inputs: string[];
+  /** Include directories for imports, searched after the inputs' own directories, in order. */
+  protoPaths?: string[];
+  /** Sidecar map (YAML or JSON) with annotations for protos that must stay untouched. */
+  mapFile?: string;
+  /** Service name for the facades (`--name`); default: the first input's package in PascalCase. */
+  name?: string;
+  cwd?: string;
+}
+
+export interface LoadResult {
+  /** The validated model, or undefined when any error was found. */
+  model: ProtoModel | undefined;
+  /** Every error and warning of the run, sorted by file, line and column. */
+  diagnostics: Diagnostic[];
+}
+
+const DIRECTION_ORDER: Record<Direction, number> = { up: 0, down: 1, both: 2 };
+
+/**
+ * Parses and validates `options.inputs` (and their imports and the sidecar) into a `ProtoModel`.
+ * Never rejects for problems in the user's files: they are returned as diagnostics, all at once.
+ */
+export async function loadModel(options: LoadOptions): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const diagnostics = new DiagnosticBag();
+  if (options.inputs.length === 0) diagnostics.error("no-input", "no .proto input files given");
+
+  const fileSet = loadFileSet(options.inputs, options.protoPaths ?? [], cwd, diagnostics);
+  const symbols = new SymbolTable(fileSet.files, diagnostics);
+  const sidecar = options.mapFile === undefined ? undefined : readSidecar(options.mapFile, cwd, diagnostics);
+  const firstInput = fileSet.byKey.get(fileSet.inputKeys[0] ?? "");
+  const sidecarScope = sidecar?.packageName ?? firstInput?.proto.packageName ?? "";
+  const annotations = collectAnnotations(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
+  const drafts = buildDrafts(symbols, annotations, diagnostics);
+  const wireInfo = validateWire(annotations, drafts.messages, diagnostics);
+  const tsNames = assignTsNames([...drafts.messages.values(), ...drafts.enums.values()], diagnostics);
+  const serviceName = serviceNameOf(options.name, firstInput?.proto.packageName, fileSet.inputDisplayPaths[0], diagnostics);
+
+  const sorted = diagnostics.sorted();
+  if (diagnostics.hasErrors) return { model: undefined, diagnostics: sorted };
+
+  const messages: MessageModel[] = [...drafts.messages.values()]
+    .sort((a, b) => compareStrings(a.fullName, b.fullName))
+    .map((draft) => {
+      const wire = wireInfo.get(draft.fullName);
+      return { ...draft, tsName: tsNames.get(draft.fullName)!, ...(wire === undefined ? {} : { wire }) };
+    });
+  const enums: EnumModel[] = [...drafts.enums.values()]
+    .sort((a, b) => compareStrings(a.fullName, b.fullName))
+    .map((draft) => ({ ...draft, tsName: tsNames.get(draft.fullName)! }));
+  const wire: WireMessage[] = messages
+    .filter((m): m is MessageModel & { wire: WireInfo } => m.wire !== undefined)
+    .map((message) => ({ message, wire: message.wire }))
+    .sort((a, b) => a.wire.type - b.wire.type || DIRECTION_ORDER[a.wire.direction] - DIRECTION_ORDER[b.wire.direction]);
+  const roles: Partial<Record<Role, WireMessage>> = {};
+  for (const entry of wire) if (entry.wire.role !== undefined) roles[entry.wire.role] = entry;
+
+  const model: ProtoModel = {
+    inputs: fileSet.inputDisplayPaths,
+    messages,
+    enums,
+    wire,
+    roles,
+    sourceHash: sourceHashOf(fileSet, sidecar),
+    serviceName,
+    warnings: sorted.filter((d) => d.severity === "warning"),
+  };
+  return { model, diagnostics: sorted };
+}
+
+function readSidecar(mapFile: string, cwd: string, diagnostics: DiagnosticBag): Sidecar | undefined {
+  const absPath = absolutePath(mapFile, cwd);
+  const shown = displayPath(absPath, cwd);
+  let content: string;
+  try {
+    content = readFileSync(absPath, "utf8");
+  } catch (error) {
+    diagnostics.error("input-not-found", `cannot read map file ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return undefined;
+  }
+  return parseSidecar(content, shown, diagnostics);
+}
+
+/**
+ * SHA-256 over the user's proto files (inputs and the files they import, not the bundled ones),
+ * sorted by path, each as `path NUL content NUL`, then the sidecar's content.
+ */
+function sourceHashOf(fileSet: FileSet, sidecar: Sidecar | undefined): string {
+  const hash = createHash("sha256");
+  const userFiles = fileSet.files.filter((f) => !f.bundled).sort((a, b) => compareStrings(a.displayPath, b.displayPath));
+  for (const file of userFiles) hash.update(`${file.displayPath}\0${file.source}\0`);
+  if (sidecar !== undefined) hash.update(sidecar.content);
+  return hash.digest("hex");
+}

@@ -1,0 +1,151 @@
+/**
+ * One .proto file parsed by protobufjs, plus the position index protobufjs cannot give. Parse
+ * failures become a message with a line and a column (protobufjs gives a line at best).
+ */
+import protobuf from "protobufjs";
+import { type Token, tokenize } from "./lexer.js";
+import { indexSource, type Place, type SourceIndex } from "./source-index.js";
+
+export interface ParsedProto {
+  readonly syntax: "proto2" | "proto3";
+  readonly packageName: string;
+  /** Import names in source order (regular, public and weak). */
+  readonly imports: readonly string[];
+  /** A root of its own per file; treated as immutable (it may be shared through the cache). */
+  readonly root: protobuf.Root;
+  /** Absent for built-in definitions that come as JSON (no source text). */
+  readonly index?: SourceIndex;
+}
+
+export interface ParseFailure {
+  readonly rule: "syntax" | "unsupported-edition";
+  readonly message: string;
+  readonly place: Place;
+}
+
+export type ParseOutcome = { readonly ok: true; readonly proto: ParsedProto } | { readonly ok: false; readonly failure: ParseFailure };
+
+const PARSE_OPTIONS = { keepCase: true, alternateCommentMode: true } as const;
+
+/** Parsed files by absolute path; reused while the source text is unchanged (descriptor.proto, options.proto, …). */
+const cache = new Map<string, { readonly source: string; readonly outcome: ParseOutcome }>();
+
+/** Parses `source` (the contents of the file at `key`), using the cache when the text is unchanged. */
+export function parseProto(key: string, source: string): ParseOutcome {
+  const cached = cache.get(key);
+  if (cached !== undefined && cached.source === source) return cached.outcome;
+  const outcome = parseUncached(source);
+  cache.set(key, { source, outcome });
+  return outcome;
+}
+
+/** A built-in definition shipped as JSON by protobufjs (`google/protobuf/timestamp.proto`, …). */
+export function parseBuiltinJson(key: string, json: protobuf.INamespace): ParsedProto {
+  const cached = cache.get(key);
+  if (cached?.outcome.ok) return cached.outcome.proto;
+  const proto: ParsedProto = {
+    syntax: "proto3",
+    packageName: "google.protobuf",
+    imports: [],
+    root: protobuf.Root.fromJSON(json),
+  };
+  cache.set(key, { source: "", outcome: { ok: true, proto } });
+  return proto;
+}
+
+function parseUncached(source: string): ParseOutcome {
+  const tokens = tokenize(source);
+  const edition = declaredSyntax(tokens);
+  if (edition !== undefined && edition.value !== "proto2" && edition.value !== "proto3") {
+    return {
+      ok: false,
+      failure: {
+        rule: edition.keyword === "edition" ? "unsupported-edition" : "syntax",
+        message:
+          edition.keyword === "edition"
+            ? `editions are not supported (edition "${edition.value}"); use syntax = "proto3" or "proto2"`
+            : `unknown syntax "${edition.value}"; expected "proto3" or "proto2"`,
+        place: edition.place,
+      },
+    };
+  }
+  let result: protobuf.IParserResult;
+  try {
+    result = protobuf.parse(source, new protobuf.Root(), PARSE_OPTIONS);
+  } catch (error) {
+    return { ok: false, failure: describeParseError(error, source, tokens) };
+  }
+  const index = indexSource(tokens);
+  return {
+    ok: true,
+    proto: {
+      syntax: edition?.value === "proto3" ? "proto3" : "proto2",
+      packageName: result.package ?? "",
+      imports: [...(result.imports ?? []), ...(result.weakImports ?? [])],
+      root: result.root,
+      index,
+    },
+  };
+}
+
+function declaredSyntax(tokens: readonly Token[]): { keyword: string; value: string; place: Place } | undefined {
+  const [keyword, equals, value] = tokens;
+  if (keyword?.kind !== "ident" || (keyword.text !== "syntax" && keyword.text !== "edition")) return undefined;
+  if (equals?.text !== "=" || value === undefined) return undefined;
+  return { keyword: keyword.text, value: value.text, place: { line: value.line, column: value.column } };
+}
+
+/** Turns a protobufjs parse error into a message and a place (column found by re-scanning the line). */
+function describeParseError(error: unknown, source: string, tokens: readonly Token[]): ParseFailure {
+  const raw = error instanceof Error ? error.message : String(error);
+  const located = /^(.*) \((?:.*, )?line (\d+)\)$/s.exec(raw);
+  if (located) {
+    const text = located[1]!;
+    const line = Number(located[2]);
+    return { rule: "syntax", message: text, place: { line, column: columnOf(text, line, source, tokens) } };
+  }
+  return { rule: "syntax", message: raw, place: placeOfUnlocatedError(raw, tokens) };
+}
+
+function columnOf(text: string, line: number, source: string, tokens: readonly Token[]): number {
+  const lineText = source.split("\n")[line - 1] ?? "";
+  if (text.startsWith("illegal string")) return firstIndex(lineText, ['"', "'"]);
+  if (text.startsWith("illegal comment")) return firstIndex(lineText, ["/*"]);
+  const quoted = /'(.*?)'/s.exec(text)?.[1];
+  if (quoted === undefined) return 1;
+  const token = tokens.find((t) => t.line === line && t.text === quoted);
+  if (token !== undefined) return token.column;
+  const at = lineText.indexOf(quoted);
+  if (at >= 0) return at + 1;
+  // `null` is protobufjs's end of input.
+  return quoted === "null" ? lineText.length + 1 : 1;
+}
+
+function firstIndex(lineText: string, needles: readonly string[]): number {
+  const found = needles.map((n) => lineText.indexOf(n)).filter((at) => at >= 0);
+  return found.length === 0 ? 1 : Math.min(...found) + 1;
+}
+
+/**
+ * Errors thrown while protobufjs adds a declaration (`duplicate name 'x' in Type .pkg.M`) carry no
+ * line: point at the second declaration of the name, or at the enclosing type.
+ */
+function placeOfUnlocatedError(message: string, tokens: readonly Token[]): Place {
+  const duplicate = /^duplicate name '([^']+)'/.exec(message)?.[1];
+  if (duplicate !== undefined) {
+    const declaring = tokens.filter(
+      (t, i) =>
+        t.kind === "ident" &&
+        t.text === duplicate &&
+        (tokens[i + 1]?.text === "=" || tokens[i + 1]?.text === "{" || ["message", "enum", "oneof", "service"].includes(tokens[i - 1]?.text ?? "")),
+    );
+    const second = declaring[1] ?? declaring[0];
+    if (second !== undefined) return { line: second.line, column: second.column };
+  }
+  const owner = / in (?:Type|Enum|Namespace|Root|Service) \.?([\w.]+)$/.exec(message)?.[1]?.split(".").pop();
+  if (owner !== undefined) {
+    const at = tokens.findIndex((t, i) => t.text === owner && ["message", "enum"].includes(tokens[i - 1]?.text ?? ""));
+    if (at >= 0) return { line: tokens[at]!.line, column: tokens[at]!.column };
+  }
+  return { line: 1, column: 1 };
+}

@@ -1,0 +1,231 @@
+/**
+ * Adds one message's annotation to a sidecar map (`messages: { Name: { type, direction, ... } }`).
+ * The yaml Document API finds where the entry goes; the entry is then spliced in as text so the
+ * user's comments, quoting and number formats elsewhere stay byte for byte (re-printing the whole
+ * document would, for instance, turn `0x01` into `0x1`). JSON maps are re-printed (JSON has no
+ * comments to lose).
+ */
+import { isMap, isScalar, parseDocument, type Pair, type Scalar, type YAMLMap } from "yaml";
+import type { AnnotationSpec } from "./edit.js";
+import type { Direction } from "./types.js";
+
+/** Thrown for an unreadable map or an existing entry without `force`. */
+export class SidecarEditError extends Error {
+  readonly code: "INVALID_SIDECAR" | "ALREADY_ANNOTATED";
+
+  constructor(code: SidecarEditError["code"], message: string) {
+    super(message);
+    this.name = "SidecarEditError";
+    this.code = code;
+  }
+}
+
+function hex(type: number): string {
+  return `0x${type.toString(16).toUpperCase().padStart(2, "0")}`;
+}
+
+/** The entry's fields in a fixed order, with text as it is written in YAML. */
+function entryFields(spec: AnnotationSpec): Array<[string, string]> {
+  const fields: Array<[string, string]> = [
+    ["type", hex(spec.type)],
+    ["direction", spec.direction satisfies Direction],
+  ];
+  if (spec.reply !== undefined) fields.push(["reply", spec.reply]);
+  if (spec.role !== undefined) fields.push(["role", spec.role]);
+  if (spec.correlation !== undefined) fields.push(["correlation", spec.correlation]);
+  return fields;
+}
+
+/** The entry as plain data (what the map must read back as). */
+function entryData(spec: AnnotationSpec): Record<string, string | number> {
+  const data: Record<string, string | number> = {};
+  for (const [key, value] of entryFields(spec)) data[key] = key === "type" ? spec.type : value;
+  return data;
+}
+
+/**
+ * Returns `source` (a YAML or JSON sidecar map) with `messageName` annotated as `spec`. An existing
+ * entry is an error unless `force` (then it is replaced). `format` picks JSON re-printing for `.json`.
+ */
+export function annotateSidecar(
+  source: string,
+  messageName: string,
+  spec: AnnotationSpec,
+  options: { force?: boolean; format?: "yaml" | "json" } = {},
+): string {
+  if (options.format === "json") return annotateJson(source, messageName, spec, options.force === true);
+  const doc = parseDocument(source, { keepSourceTokens: false });
+  if (doc.errors.length > 0) {
+    throw new SidecarEditError("INVALID_SIDECAR", `the map is not valid YAML: ${doc.errors[0]!.message}`);
+  }
+  const eol = source.includes("\r\n") ? "\r\n" : "\n";
+  const root = doc.contents;
+  if (root !== null && !isMap(root) && !(isScalar(root) && root.value === null)) {
+    throw new SidecarEditError(
+      "INVALID_SIDECAR",
+      "the map's top level must be a mapping with a `messages` key",
+    );
+  }
+  const messagesPair = isMap(root)
+    ? (root.items.find((pair) => keyText(pair) === "messages") as Pair | undefined)
+    : undefined;
+  const messages = messagesPair?.value;
+  if (
+    messages !== undefined &&
+    messages !== null &&
+    !isMap(messages) &&
+    !(isScalar(messages) && messages.value === null)
+  ) {
+    throw new SidecarEditError(
+      "INVALID_SIDECAR",
+      "`messages` must be a mapping of message name → annotation",
+    );
+  }
+
+  const existing = isMap(messages) ? messages.items.find((pair) => keyText(pair) === messageName) : undefined;
+  if (existing !== undefined && options.force !== true) {
+    throw new SidecarEditError(
+      "ALREADY_ANNOTATED",
+      `${messageName} is already annotated in the map; use --force to replace the annotation`,
+    );
+  }
+
+  const edited = spliceEntry(
+    source,
+    messagesPair,
+    messages as YAMLMap | Scalar | null | undefined,
+    existing,
+    messageName,
+    spec,
+    eol,
+  );
+  // The splice must read back as intended; if the layout defeated it, re-print through the Document API.
+  return readsBackAs(edited, messageName, spec) ? edited : reprint(source, messageName, spec);
+}
+
+function keyText(pair: Pair): string | undefined {
+  const key = pair.key;
+  if (isScalar(key)) return String(key.value);
+  return typeof key === "string" ? key : undefined;
+}
+
+function spliceEntry(
+  source: string,
+  messagesPair: Pair | undefined,
+  messages: YAMLMap | Scalar | null | undefined,
+  existing: Pair | undefined,
+  name: string,
+  spec: AnnotationSpec,
+  eol: string,
+): string {
+  const flowEntry = `${name}: { ${entryFields(spec)
+    .map(([key, value]) => `${key}: ${value}`)
+    .join(", ")} }`;
+
+  if (messagesPair === undefined) {
+    const base = source.length === 0 || source.endsWith("\n") ? source : source + eol;
+    return `${base}messages:${eol}  ${flowEntry}${eol}`;
+  }
+  if (!isMap(messages) || messages.items.length === 0 || messages.flow === true) {
+    // `messages:` with nothing (or `{}`) after it: the value is replaced by a block with one entry.
+    const keyNode = messagesPair.key as Scalar;
+    const keyEnd = keyNode.range?.[1] ?? 0;
+    const colon = source.indexOf(":", keyEnd);
+    const valueNode = messages as { range?: [number, number, number] } | null | undefined;
+    const valueEnd = valueNode?.range?.[1] ?? colon + 1;
+    const indent = lineIndent(source, keyNode.range?.[0] ?? 0);
+    if (isMap(messages) && messages.items.length > 0) return source; // flow map with entries: re-printed
+    return `${source.slice(0, colon + 1)}${eol}${indent}  ${flowEntry}${source.slice(Math.max(valueEnd, colon + 1))}`;
+  }
+
+  const siblings = messages.items;
+  const firstKey = siblings[0]!.key as Scalar;
+  const indent = lineIndent(source, firstKey.range![0]);
+  const firstValue = siblings[0]!.value;
+  const useFlow = !isMap(firstValue) || firstValue.flow === true;
+  const entry = useFlow ? flowEntry : blockEntry(source, name, spec, indent, firstValue, eol);
+
+  if (existing !== undefined) {
+    const start = (existing.key as Scalar).range![0];
+    const end = pairEnd(existing);
+    return source.slice(0, start) + entry.trimStart() + source.slice(end);
+  }
+  const last = siblings.at(-1)!;
+  const lastEnd = pairEnd(last);
+  const newline = source.indexOf("\n", lastEnd);
+  if (newline < 0) return `${source}${eol}${indent}${entry.trimStart()}${eol}`;
+  return `${source.slice(0, newline + 1)}${indent}${entry.trimStart()}${eol}${source.slice(newline + 1)}`;
+}
+
+/**
+ * End offset of a pair's value text. A block mapping's own range runs on over trailing comments and
+ * blank lines (which belong to whatever follows), so it ends with its last value instead.
+ */
+function pairEnd(pair: Pair): number {
+  const value = pair.value as { range?: [number, number, number] | null } | null;
+  if (isMap(value) && value.flow !== true && value.items.length > 0) return pairEnd(value.items.at(-1)!);
+  return value?.range?.[1] ?? (pair.key as Scalar).range![1];
+}
+
+function blockEntry(
+  source: string,
+  name: string,
+  spec: AnnotationSpec,
+  indent: string,
+  sibling: YAMLMap,
+  eol: string,
+): string {
+  const nestedKey = sibling.items[0]?.key as Scalar | undefined;
+  const nestedIndent = nestedKey?.range ? lineIndent(source, nestedKey.range[0]) : `${indent}  `;
+  const lines = entryFields(spec).map(([key, value]) => `${nestedIndent}${key}: ${value}`);
+  return `${indent}${name}:${eol}${lines.join(eol)}`;
+}
+
+function lineIndent(source: string, offset: number): string {
+  const lineStart = source.lastIndexOf("\n", offset - 1) + 1;
+  return /^[ \t]*/.exec(source.slice(lineStart, offset))?.[0] ?? "";
+}
+
+function readsBackAs(text: string, name: string, spec: AnnotationSpec): boolean {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return false;
+  const data = doc.toJS() as { messages?: Record<string, unknown> } | null;
+  return JSON.stringify(data?.messages?.[name]) === JSON.stringify(entryData(spec));
+}
+
+function reprint(source: string, name: string, spec: AnnotationSpec): string {
+  const doc = parseDocument(source);
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as never;
+  const node = doc.createNode(entryData(spec)) as YAMLMap;
+  const typeNode = node.items.find((pair) => keyText(pair) === "type")?.value;
+  if (isScalar(typeNode)) typeNode.format = "HEX";
+  const messages = doc.get("messages");
+  if (isMap(messages)) messages.set(name, node);
+  else doc.set("messages", doc.createNode({ [name]: node }));
+  return doc.toString();
+}
+
+function annotateJson(source: string, name: string, spec: AnnotationSpec, force: boolean): string {
+  let data: unknown;
+  try {
+    data = source.trim() === "" ? {} : JSON.parse(source);
+  } catch (error) {
+    throw new SidecarEditError("INVALID_SIDECAR", `the map is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new SidecarEditError(
+      "INVALID_SIDECAR",
+      "the map's top level must be an object with a `messages` key",
+    );
+  }
+  const root = data as { messages?: Record<string, unknown> };
+  root.messages ??= {};
+  if (root.messages[name] !== undefined && !force) {
+    throw new SidecarEditError(
+      "ALREADY_ANNOTATED",
+      `${name} is already annotated in the map; use --force to replace the annotation`,
+    );
+  }
+  root.messages[name] = entryData(spec);
+  return `${JSON.stringify(root, null, 2)}\n`;
+}

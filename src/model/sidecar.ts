@@ -1,0 +1,180 @@
+/**
+ * The sidecar map (`--map FILE`, YAML or JSON): paynet annotations for protos that must stay
+ * untouched. Format (JSON is read as YAML, so it works too):
+ *
+ * ```yaml
+ * package: paybox        # optional scope for the names below (default: the first input's package)
+ * messages:
+ *   RegisterReq: { type: 0x01, direction: up, reply: RegisterRsp, role: register }
+ *   CoinCommand: { type: 0x04, direction: down, reply: CoinAck, correlation: order_id }
+ * ```
+ *
+ * This module checks the shape and the value types; names are resolved later against the protos.
+ */
+import { isMap, isScalar, LineCounter, type Node, type Pair, parseDocument } from "yaml";
+import type { DiagnosticBag } from "./diagnostics.js";
+import { parseTypeNumber, type TypeNumber } from "./type-number.js";
+import type { Direction, Role, SourcePosition } from "./types.js";
+
+export interface SidecarFact<T> {
+  readonly value: T;
+  readonly position: SourcePosition;
+}
+
+export interface SidecarEntry {
+  /** The message name as written. */
+  readonly name: string;
+  readonly position: SourcePosition;
+  readonly type?: SidecarFact<TypeNumber>;
+  readonly direction?: SidecarFact<Direction>;
+  readonly reply?: SidecarFact<string>;
+  readonly role?: SidecarFact<Role>;
+  readonly correlation?: SidecarFact<string>;
+}
+
+export interface Sidecar {
+  readonly displayPath: string;
+  readonly content: string;
+  /** Scope for names, when given. */
+  readonly packageName?: string;
+  readonly entries: readonly SidecarEntry[];
+}
+
+const DIRECTIONS: Record<string, Direction> = {
+  up: "up",
+  uplink: "up",
+  down: "down",
+  downlink: "down",
+  both: "both",
+};
+const ROLES: Record<string, Role> = { register: "register", login: "login", heartbeat: "heartbeat", error: "error" };
+const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation"];
+
+/** Parses sidecar `content`; shape errors are reported as `sidecar-invalid` and the faulty parts skipped. */
+export function parseSidecar(content: string, displayPath: string, diagnostics: DiagnosticBag): Sidecar {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { file: displayPath, line, column: col };
+  };
+  const nodeAt = (node: Node | null | undefined, fallback: number): SourcePosition => at(node?.range?.[0] ?? fallback);
+  const invalid = (message: string, position: SourcePosition) => diagnostics.error("sidecar-invalid", message, position);
+
+  const result: { packageName?: string; entries: SidecarEntry[] } = { entries: [] };
+  const sidecar = (): Sidecar => ({ displayPath, content, entries: result.entries, ...(result.packageName === undefined ? {} : { packageName: result.packageName }) });
+
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) invalid(`not valid YAML/JSON: ${error.message}`, at(error.pos[0]));
+    return sidecar();
+  }
+  const root = doc.contents;
+  if (!isMap(root)) {
+    invalid("the sidecar must be a mapping with the keys `package` (optional) and `messages`", nodeAt(root, 0));
+    return sidecar();
+  }
+  let messagesSeen = false;
+  for (const pair of root.items as Pair<Node, Node>[]) {
+    const key = scalarText(pair.key);
+    const keyPosition = nodeAt(pair.key, 0);
+    if (key === "package") {
+      if (isScalar(pair.value) && typeof pair.value.value === "string" && /^\.?[A-Za-z_][\w.]*$/.test(pair.value.value)) {
+        result.packageName = pair.value.value.replace(/^\./, "");
+      } else invalid("`package` must be a protobuf package name", nodeAt(pair.value, keyPosition.line));
+    } else if (key === "messages") {
+      messagesSeen = true;
+      if (!isMap(pair.value)) {
+        invalid("`messages` must map message names to their annotations", nodeAt(pair.value ?? pair.key, 0));
+        continue;
+      }
+      for (const entry of pair.value.items as Pair<Node, Node>[]) {
+        const parsed = parseEntry(entry, nodeAt, invalid);
+        if (parsed !== undefined) result.entries.push(parsed);
+      }
+    } else {
+      invalid(`unknown key \`${key ?? "?"}\` (expected \`package\` or \`messages\`)`, keyPosition);
+    }
+  }
+  if (!messagesSeen) invalid("the sidecar has no `messages` mapping", at(0));
+  return sidecar();
+}
+
+function parseEntry(
+  entry: Pair<Node, Node>,
+  nodeAt: (node: Node | null | undefined, fallback: number) => SourcePosition,
+  invalid: (message: string, position: SourcePosition) => void,
+): SidecarEntry | undefined {
+  const name = scalarText(entry.key);
+  const position = nodeAt(entry.key, 0);
+  if (name === undefined || !/^\.?[A-Za-z_][\w.]*$/.test(name)) {
+    invalid("message names must be protobuf names like `RegisterReq` or `paybox.RegisterReq`", position);
+    return undefined;
+  }
+  if (!isMap(entry.value)) {
+    invalid(`annotations of ${name} must be a mapping like { type: 0x01, direction: up }`, nodeAt(entry.value, 0) ?? position);
+    return undefined;
+  }
+  const facts: {
+    type?: SidecarFact<TypeNumber>;
+    direction?: SidecarFact<Direction>;
+    reply?: SidecarFact<string>;
+    role?: SidecarFact<Role>;
+    correlation?: SidecarFact<string>;
+  } = {};
+  for (const pair of entry.value.items as Pair<Node, Node>[]) {
+    const key = scalarText(pair.key);
+    const valuePosition = nodeAt(pair.value ?? pair.key, 0);
+    const raw = isScalar(pair.value) ? pair.value.value : undefined;
+    switch (key) {
+      case "type": {
+        const type = typeof raw === "number" ? numberType(raw) : typeof raw === "string" ? parseTypeNumber(raw.trim(), false) : undefined;
+        if (type === undefined) invalid(`type of ${name} must be a number 1..255 such as 0x01, got ${describe(pair.value)}`, valuePosition);
+        else facts.type = { value: type, position: valuePosition };
+        break;
+      }
+      case "direction": {
+        const direction = typeof raw === "string" ? DIRECTIONS[raw.toLowerCase()] : undefined;
+        if (direction === undefined) invalid(`direction of ${name} must be up, down or both, got ${describe(pair.value)}`, valuePosition);
+        else facts.direction = { value: direction, position: valuePosition };
+        break;
+      }
+      case "role": {
+        const role = typeof raw === "string" ? ROLES[raw.toLowerCase()] : undefined;
+        if (role === undefined) invalid(`role of ${name} must be register, login, heartbeat or error, got ${describe(pair.value)}`, valuePosition);
+        else facts.role = { value: role, position: valuePosition };
+        break;
+      }
+      case "reply":
+      case "correlation": {
+        const pattern = key === "reply" ? /^\.?[A-Za-z_][\w.]*$/ : /^[A-Za-z_]\w*$/;
+        if (typeof raw !== "string" || !pattern.test(raw)) {
+          const what = key === "reply" ? "a message name" : "a field name";
+          invalid(`${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
+        } else facts[key] = { value: raw, position: valuePosition };
+        break;
+      }
+      default:
+        invalid(`unknown annotation \`${key ?? "?"}\` for ${name} (expected one of ${ENTRY_KEYS.join(", ")})`, nodeAt(pair.key, 0));
+    }
+  }
+  return { name, position, ...facts };
+}
+
+function numberType(value: number): TypeNumber {
+  return Number.isInteger(value) ? { kind: "integer", value, text: String(value) } : { kind: "non-integer", text: String(value) };
+}
+
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined;
+  const value = node.value;
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+}
+
+function describe(node: unknown): string {
+  if (isScalar(node)) {
+    if (node.value === null) return "nothing";
+    return typeof node.value === "string" ? `"${node.value}"` : String(node.value);
+  }
+  if (isMap(node)) return "a mapping";
+  return node === null || node === undefined ? "nothing" : "a list";
+}

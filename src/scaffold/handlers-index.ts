@@ -1,0 +1,272 @@
+/**
+ * Registers handlers in a project's handlers index: the object literal typed as
+ * `<Service>ServerHandlers` / `<Service>ClientHandlers` that the app passes to the generated facade.
+ * ts-morph parses the user's file to find the literal, its properties and the imports; the edits are
+ * then made as targeted text insertions, so every byte the user wrote stays where it was.
+ */
+import { Node, type ObjectLiteralExpression, Project, type SourceFile, SyntaxKind } from "ts-morph";
+import { ScaffoldError } from "./errors.js";
+
+/** One handler to register: `property: identifier`, imported from `module`. */
+export interface HandlerEntry {
+  /** Property of the handlers object (the message's TS name, `CoinAck`). */
+  readonly property: string;
+  /** Exported name of the handler (`coinAck`). */
+  readonly identifier: string;
+  /** Import specifier from the index (`./coin-ack.js`). */
+  readonly module: string;
+}
+
+/** What an index looks like to the scaffolder. */
+export interface IndexInfo {
+  /** Properties already present in the handlers object. */
+  readonly properties: ReadonlySet<string>;
+  /** Names bound at the top level of the index (imports and declarations). */
+  readonly bindings: ReadonlySet<string>;
+  /** Local names imported per module specifier. */
+  readonly imports: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+interface Splice {
+  readonly at: number;
+  readonly text: string;
+}
+
+function parse(text: string, fileName: string): SourceFile {
+  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
+  return project.createSourceFile(fileName, text, { overwrite: true });
+}
+
+/**
+ * The handlers object of the index: a variable typed (or `satisfies`) `typeName`, an object literal
+ * `as`/`satisfies typeName` anywhere, or the second argument of `create<Service>Server|Client(…)`.
+ */
+function findHandlersObject(
+  file: SourceFile,
+  typeName: string,
+  factoryName: string,
+): ObjectLiteralExpression | undefined {
+  const namesType = (text: string | undefined) =>
+    text !== undefined && new RegExp(`(^|\\.)${typeName}$`).test(text.trim());
+  const unwrap = (node: Node | undefined): ObjectLiteralExpression | undefined => {
+    let current = node;
+    while (
+      current !== undefined &&
+      (Node.isSatisfiesExpression(current) ||
+        Node.isAsExpression(current) ||
+        Node.isParenthesizedExpression(current))
+    ) {
+      current = current.getExpression();
+    }
+    return current !== undefined && Node.isObjectLiteralExpression(current) ? current : undefined;
+  };
+  for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+    if (namesType(declaration.getTypeNode()?.getText())) {
+      const literal = unwrap(declaration.getInitializer());
+      if (literal !== undefined) return literal;
+    }
+  }
+  for (const node of file.getDescendants()) {
+    if (
+      (Node.isSatisfiesExpression(node) || Node.isAsExpression(node)) &&
+      namesType(node.getTypeNode()?.getText())
+    ) {
+      const literal = unwrap(node.getExpression());
+      if (literal !== undefined) return literal;
+    }
+  }
+  for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = call.getExpression().getText();
+    if (callee === factoryName || callee.endsWith(`.${factoryName}`)) {
+      const literal = unwrap(call.getArguments()[1]);
+      if (literal !== undefined) return literal;
+    }
+  }
+  return undefined;
+}
+
+function propertyName(node: Node): string | undefined {
+  if (
+    Node.isPropertyAssignment(node) ||
+    Node.isMethodDeclaration(node) ||
+    Node.isShorthandPropertyAssignment(node)
+  ) {
+    const name = node.getNameNode();
+    if (Node.isStringLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name))
+      return name.getLiteralValue();
+    return name.getText();
+  }
+  return undefined;
+}
+
+function analyse(file: SourceFile, literal: ObjectLiteralExpression): IndexInfo {
+  const properties = new Set<string>();
+  for (const property of literal.getProperties()) {
+    const name = propertyName(property);
+    if (name !== undefined) properties.add(name);
+  }
+  const bindings = new Set<string>();
+  const imports = new Map<string, Set<string>>();
+  for (const declaration of file.getImportDeclarations()) {
+    const names = imports.get(declaration.getModuleSpecifierValue()) ?? new Set<string>();
+    const add = (name: string) => {
+      bindings.add(name);
+      names.add(name);
+    };
+    const defaultImport = declaration.getDefaultImport();
+    if (defaultImport !== undefined) add(defaultImport.getText());
+    const namespaceImport = declaration.getNamespaceImport();
+    if (namespaceImport !== undefined) add(namespaceImport.getText());
+    for (const named of declaration.getNamedImports())
+      add(named.getAliasNode()?.getText() ?? named.getName());
+    imports.set(declaration.getModuleSpecifierValue(), names);
+  }
+  for (const statement of file.getStatements()) {
+    if (Node.isVariableStatement(statement)) {
+      for (const declaration of statement.getDeclarations()) bindings.add(declaration.getName());
+    } else if (
+      Node.isFunctionDeclaration(statement) ||
+      Node.isClassDeclaration(statement) ||
+      Node.isInterfaceDeclaration(statement) ||
+      Node.isTypeAliasDeclaration(statement) ||
+      Node.isEnumDeclaration(statement)
+    ) {
+      const name = statement.getName();
+      if (name !== undefined) bindings.add(name);
+    }
+  }
+  return { properties, bindings, imports };
+}
+
+function requireHandlersObject(
+  file: SourceFile,
+  path: string,
+  typeName: string,
+  factoryName: string,
+): ObjectLiteralExpression {
+  const literal = findHandlersObject(file, typeName, factoryName);
+  if (literal === undefined) {
+    throw new ScaffoldError(
+      "INDEX_UNRECOGNISED",
+      `${path} has no handlers object: expected an object literal typed as ${typeName} ` +
+        `(e.g. \`export const handlers: ${typeName} = { ... };\`, \`{ ... } satisfies ${typeName}\`) ` +
+        `or passed to ${factoryName}(options, { ... })`,
+    );
+  }
+  return literal;
+}
+
+/** Reads an index: which handlers it registers and which names it binds. */
+export function inspectIndex(text: string, path: string, typeName: string, factoryName: string): IndexInfo {
+  const file = parse(text, path);
+  return analyse(file, requireHandlersObject(file, path, typeName, factoryName));
+}
+
+/**
+ * Returns `text` with `entries` registered: one import and one property each. Entries whose property
+ * already exists are skipped; an import that is already there is not repeated. Everything else in
+ * the file keeps its bytes.
+ */
+export function registerHandlers(
+  text: string,
+  path: string,
+  typeName: string,
+  factoryName: string,
+  entries: readonly HandlerEntry[],
+): string {
+  const file = parse(text, path);
+  const literal = requireHandlersObject(file, path, typeName, factoryName);
+  const info = analyse(file, literal);
+  const pending = entries.filter((entry) => !info.properties.has(entry.property));
+  if (pending.length === 0) return text;
+
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const splices: Splice[] = [];
+  const newImports = pending.filter((entry) => !info.imports.get(entry.module)?.has(entry.identifier));
+  if (newImports.length > 0) splices.push(importSplice(text, file, newImports, eol));
+  splices.push(...propertySplice(text, literal, pending, eol));
+  // From the end backwards so offsets stay valid; at one offset, later splices first so that the
+  // texts end up in list order.
+  return splices
+    .map((splice, index) => ({ ...splice, index }))
+    .sort((a, b) => b.at - a.at || b.index - a.index)
+    .reduce((result, splice) => result.slice(0, splice.at) + splice.text + result.slice(splice.at), text);
+}
+
+/** New imports go on the lines after the last import, in its quote and semicolon style. */
+function importSplice(text: string, file: SourceFile, entries: readonly HandlerEntry[], eol: string): Splice {
+  const imports = file.getImportDeclarations();
+  const last = imports.at(-1);
+  const quote = last?.getModuleSpecifier().getText().startsWith("'") ? "'" : '"';
+  const semicolon = last === undefined || last.getText().trimEnd().endsWith(";") ? ";" : "";
+  const lines = entries.map(
+    (entry) => `import { ${entry.identifier} } from ${quote}${entry.module}${quote}${semicolon}`,
+  );
+  if (last === undefined) return { at: 0, text: lines.map((line) => line + eol).join("") + eol };
+  const end = lineEnd(text, last.getEnd());
+  return { at: end, text: lines.map((line) => eol + line).join("") };
+}
+
+/** New properties go after the last one (on their own lines when the object spans several lines). */
+function propertySplice(
+  text: string,
+  literal: ObjectLiteralExpression,
+  entries: readonly HandlerEntry[],
+  eol: string,
+): Splice[] {
+  const properties = literal.getProperties();
+  const entryText = (entry: HandlerEntry) =>
+    entry.property === entry.identifier ? entry.property : `${entry.property}: ${entry.identifier}`;
+  const open = literal.getStart();
+  const close = literal.getEnd() - 1;
+  const lastProperty = properties.at(-1);
+
+  if (lastProperty === undefined) {
+    const indent = lineIndent(text, open);
+    const inner = `${indent}${indentUnit(text)}`;
+    const body = entries.map((entry) => `${eol}${inner}${entryText(entry)},`).join("");
+    const between = text.slice(open + 1, close);
+    if (between.includes("\n")) {
+      // `{\n}`: keep the brace's line, add after it.
+      return [{ at: lineEnd(text, open + 1), text: body }];
+    }
+    return [{ at: open + 1, text: `${body}${eol}${indent}` }];
+  }
+
+  const comma = lastProperty.getNextSiblingIfKind(SyntaxKind.CommaToken);
+  const afterLast = comma?.getEnd() ?? lastProperty.getEnd();
+  const multiline =
+    text.slice(afterLast, close).includes("\n") || text.slice(open, lastProperty.getStart()).includes("\n");
+  if (!multiline) {
+    const body = entries.map((entry) => ` ${entryText(entry)}`).join(",");
+    return [{ at: afterLast, text: comma === undefined ? `,${body}` : `${body},` }];
+  }
+  const indent = lineIndent(text, lastProperty.getStart());
+  const body = entries.map((entry) => `${eol}${indent}${entryText(entry)},`).join("");
+  const lines = { at: lineEnd(text, afterLast), text: body };
+  // A missing comma goes right after the property; the new lines after any trailing comment.
+  return comma === undefined ? [{ at: lastProperty.getEnd(), text: "," }, lines] : [lines];
+}
+
+/** Offset of the end of the line holding `offset` (before its line break). */
+function lineEnd(text: string, offset: number): number {
+  const newline = text.indexOf("\n", offset);
+  if (newline < 0) return text.length;
+  return text[newline - 1] === "\r" ? newline - 1 : newline;
+}
+
+function lineIndent(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? "";
+}
+
+/** The file's indentation step: tabs, else the smallest indentation in use, else two spaces. */
+function indentUnit(text: string): string {
+  const indents = text
+    .split("\n")
+    .map((line) => /^([ \t]+)\S/.exec(line)?.[1])
+    .filter((indent): indent is string => indent !== undefined);
+  if (indents.some((indent) => indent.startsWith("\t"))) return "\t";
+  const smallest = Math.min(...indents.map((indent) => indent.length));
+  return Number.isFinite(smallest) ? " ".repeat(smallest) : "  ";
+}

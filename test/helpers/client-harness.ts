@@ -1,0 +1,156 @@
+/**
+ * Helpers for device-client tests: a real PaynetServer that runs the test login protocol, a client
+ * factory with fast test timings, and event waiters. Everything runs over real TLS on 127.0.0.1.
+ */
+import { PaynetClient } from "../../runtime/src/client/client.js";
+import type { ClientContext, ClientEvents, ClientOptions } from "../../runtime/src/client/types.js";
+import type { PaynetError } from "../../runtime/src/errors.js";
+import { Registry } from "../../runtime/src/registry.js";
+import type { ServerContext, ServerOptions } from "../../runtime/src/server/types.js";
+import {
+  type LoginRsp,
+  LoginReqDef,
+  LoginRspDef,
+  PingDef,
+  PongDef,
+  AckDef,
+  ResultCode,
+  loginSpec,
+} from "./messages.js";
+import type { TestPki } from "./pki.js";
+import { startTestServer, type TestServer } from "./test-server.js";
+
+/** Options of {@link startLoginServer}. */
+export interface LoginServerOptions {
+  /** Result code of each login (default OK); anything else refuses it. */
+  loginCode?: (deviceId: string) => number;
+  /** Answer pings with pongs (default true). */
+  answerPings?: boolean;
+  server?: Partial<ServerOptions>;
+}
+
+/** A test server whose LoginReq handler logs the device in; counts logins and pings. */
+export async function startLoginServer(
+  pki: TestPki,
+  options: LoginServerOptions = {},
+): Promise<TestServer & { logins: string[]; pings: number[] }> {
+  const logins: string[] = [];
+  const pings: number[] = [];
+  const registry = new Registry<ServerContext>()
+    .register(LoginReqDef, {
+      reply: LoginRspDef,
+      handler: (req, ctx): LoginRsp => {
+        logins.push(req.deviceId);
+        const code = options.loginCode?.(req.deviceId) ?? ResultCode.OK;
+        if (code !== ResultCode.OK) return { code, msg: "refused by test" };
+        ctx.session.login(req.deviceId);
+        return { code, resumeToken: `t${logins.length}` };
+      },
+    })
+    .register(PingDef, {
+      reply: PongDef,
+      handler: (ping) => {
+        pings.push(Date.now());
+        return options.answerPings === false ? undefined : { timestamp: ping.timestamp ?? 0 };
+      },
+    })
+    .register(AckDef);
+  const server = await startTestServer(pki, { registry, ...options.server });
+  return Object.assign(server, { logins, pings });
+}
+
+/** Client registry of the test protocol: knows Pong (heartbeat answers). */
+export function clientRegistry(): Registry<ClientContext> {
+  return new Registry<ClientContext>().register(PongDef);
+}
+
+const clients = new Set<PaynetClient>();
+
+/**
+ * A client for `port` trusting the test CA, logging in as `deviceId` with fast test timings
+ * (no jitter unless overridden). Stopped by {@link stopClients}.
+ */
+export function makeClient(
+  pki: TestPki,
+  port: number,
+  overrides: Partial<ClientOptions> & { deviceId?: string } = {},
+): PaynetClient {
+  const { deviceId = "device-001", ...rest } = overrides;
+  const client = new PaynetClient({
+    host: "127.0.0.1",
+    port,
+    tls: { ca: pki.ca.cert, servername: "localhost" },
+    registry: clientRegistry(),
+    login: {
+      login: {
+        spec: loginSpec,
+        build: () => ({ deviceId, token: "secret" }),
+        accept: (reply) => {
+          const rsp = reply as LoginRsp;
+          return rsp.code === ResultCode.OK ? true : { code: rsp.code, message: rsp.msg ?? "" };
+        },
+      },
+      timeoutMs: 2_000,
+    },
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 },
+    connectTimeoutMs: 3_000,
+    ...rest,
+  } as ClientOptions);
+  clients.add(client);
+  return client;
+}
+
+/** Stops every client made by {@link makeClient}. */
+export async function stopClients(): Promise<void> {
+  await Promise.all([...clients].map((client) => client.stop()));
+  clients.clear();
+}
+
+/** Resolves with the arguments of the next `event` (matching `filter`), or rejects after `timeoutMs`. */
+export function nextEvent<K extends keyof ClientEvents>(
+  client: PaynetClient,
+  event: K,
+  filter: (...args: ClientEvents[K]) => boolean = () => true,
+  timeoutMs = 5_000,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const listener = (...args: ClientEvents[K]) => {
+      if (!filter(...args)) return;
+      clearTimeout(timer);
+      (client.off as (e: K, l: (...a: ClientEvents[K]) => void) => void)(event, listener);
+      resolve(args);
+    };
+    const timer = setTimeout(() => {
+      (client.off as (e: K, l: (...a: ClientEvents[K]) => void) => void)(event, listener);
+      reject(new Error(`client: timed out after ${timeoutMs} ms waiting for '${String(event)}'`));
+    }, timeoutMs);
+    (client.on as (e: K, l: (...a: ClientEvents[K]) => void) => void)(event, listener);
+  });
+}
+
+/** Records every event of `client` in order, as `[name, ...args]`. */
+export function recordEvents(client: PaynetClient): Array<[keyof ClientEvents, ...unknown[]]> {
+  const log: Array<[keyof ClientEvents, ...unknown[]]> = [];
+  const names: Array<keyof ClientEvents> = [
+    "connecting",
+    "connected",
+    "online",
+    "offline",
+    "reconnecting",
+    "loginRefused",
+    "error",
+  ];
+  for (const name of names) {
+    (client.on as (e: string, l: (...a: unknown[]) => void) => void)(name, (...args: unknown[]) =>
+      log.push([name, ...args]),
+    );
+  }
+  return log;
+}
+
+/** Collects `error` events. */
+export function collectErrors(client: PaynetClient): PaynetError[] {
+  const errors: PaynetError[] = [];
+  client.on("error", (error) => errors.push(error));
+  return errors;
+}

@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { backoffDelay, DEFAULT_BACKOFF, resolveBackoffPolicy } from "../../runtime/src/client/backoff.js";
+import { InvalidOptionsError } from "../../runtime/src/errors.js";
+
+const noJitter = () => 0;
+const maxJitter = () => 0.999_999;
+
+describe("backoffDelay", () => {
+  it("uses the documented defaults: 1 s, ×2, cap 64 s, jitter 0.5, unlimited attempts", () => {
+    expect(resolveBackoffPolicy()).toEqual({
+      initialDelayMs: 1_000,
+      factor: 2,
+      maxDelayMs: 64_000,
+      jitter: 0.5,
+      maxAttempts: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  it("grows exponentially and is capped (random pinned to 0 gives the un-jittered delay)", () => {
+    const delays = Array.from({ length: 10 }, (_, i) => backoffDelay(i + 1, DEFAULT_BACKOFF, noJitter));
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 64_000, 64_000, 64_000]);
+  });
+
+  it("jitters every delay, the first included, within [base × (1 − jitter), base]", () => {
+    expect(backoffDelay(1, DEFAULT_BACKOFF, maxJitter)).toBe(500);
+    expect(backoffDelay(1, DEFAULT_BACKOFF, () => 0.5)).toBe(750);
+    expect(backoffDelay(7, DEFAULT_BACKOFF, maxJitter)).toBe(32_000);
+    const policy = resolveBackoffPolicy({ initialDelayMs: 100, factor: 3, maxDelayMs: 5_000, jitter: 1 });
+    expect(backoffDelay(1, policy, maxJitter)).toBe(0);
+    expect(backoffDelay(2, policy, () => 0.5)).toBe(150);
+  });
+
+  it("spreads a fleet: the first delay of many devices is not one value", () => {
+    const firsts = new Set(Array.from({ length: 50 }, () => backoffDelay(1, DEFAULT_BACKOFF)));
+    expect(firsts.size).toBeGreaterThan(10);
+    for (const d of firsts) expect(d >= 500 && d <= 1_000).toBe(true);
+  });
+
+  it("stays within bounds for any policy, retry and random value (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 1, max: 10, noNaN: true }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (initial, factor, extra, jitter, retry, r) => {
+          const policy = resolveBackoffPolicy({ initialDelayMs: initial, factor, maxDelayMs: initial + extra, jitter });
+          const base = initial === 0 ? 0 : Math.min(initial * factor ** (retry - 1), initial + extra);
+          const delay = backoffDelay(retry, policy, () => r);
+          expect(Number.isFinite(delay)).toBe(true);
+          expect(delay).toBeLessThanOrEqual(Math.round(base) + 1);
+          expect(delay).toBeGreaterThanOrEqual(Math.round(base * (1 - jitter)) - 1);
+          if (retry > 1) {
+            const previous = backoffDelay(retry - 1, policy, noJitter);
+            expect(backoffDelay(retry, policy, noJitter)).toBeGreaterThanOrEqual(previous);
+          }
+        },
+      ),
+    );
+  });
+
+  it("rejects a retry number below 1", () => {
+    expect(() => backoffDelay(0, DEFAULT_BACKOFF)).toThrow(RangeError);
+  });
+});
+
+describe("resolveBackoffPolicy", () => {
+  it.each([
+    [{ initialDelayMs: -1 }, "invalid option reconnect.initialDelayMs: expected a finite number >= 0, got -1"],
+    [{ factor: 0.5 }, "invalid option reconnect.factor: expected a finite number >= 1, got 0.5"],
+    [{ jitter: 1.5 }, "invalid option reconnect.jitter: expected a number between 0 and 1, got 1.5"],
+    [{ maxDelayMs: Number.NaN }, "invalid option reconnect.maxDelayMs: expected a finite number >= 0, got NaN"],
+    [
+      { initialDelayMs: 5_000, maxDelayMs: 1_000 },
+      "invalid option reconnect.maxDelayMs: must be >= initialDelayMs (5000), got 1000",
+    ],
+    [{ maxAttempts: 0 }, "invalid option reconnect.maxAttempts: expected an integer >= 1, got 0"],
+    [{ maxAttempts: 2.5 }, "invalid option reconnect.maxAttempts: expected an integer >= 1, got 2.5"],
+  ])("rejects %o", (options, message) => {
+    const error = (() => {
+      try {
+        resolveBackoffPolicy(options);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).code).toBe("INVALID_OPTIONS");
+    expect((error as Error).message).toBe(message);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { HandlerStats, TrafficStats, typeKey } from "../../runtime/src/stats.js";
+import { nameOfType } from "../helpers/messages.js";
+
+describe("TrafficStats", () => {
+  it("counts frames and bytes per Type and direction", () => {
+    const stats = new TrafficStats();
+    stats.frameIn(0x03, 7);
+    stats.frameIn(0x03, 5);
+    stats.frameOut(0x83, 5);
+    stats.frameOut(0x7e, 10);
+    expect(stats.snapshot()).toEqual({
+      framesIn: { "0x03": { frames: 2, bytes: 12 } },
+      framesOut: { "0x83": { frames: 1, bytes: 5 }, "0x7E": { frames: 1, bytes: 10 } },
+    });
+    expect(stats.snapshot(nameOfType).framesOut).toEqual({
+      "0x83 paytest.Pong": { frames: 1, bytes: 5 },
+      "0x7E": { frames: 1, bytes: 10 },
+    });
+    expect(stats.totals()).toEqual({ in: { frames: 2, bytes: 12 }, out: { frames: 2, bytes: 15 } });
+  });
+
+  it("formats keys like the protocol docs", () => {
+    expect(typeKey(4)).toBe("0x04");
+    expect(typeKey(0xff, () => "paybox.ErrorMsg")).toBe("0xFF paybox.ErrorMsg");
+  });
+});
+
+describe("HandlerStats", () => {
+  it("records calls, errors, total and max latency per Type", () => {
+    const stats = new HandlerStats();
+    stats.record(0x04, 3, false);
+    stats.record(0x04, 10, true);
+    stats.record(0x03, 1, false);
+    expect(stats.snapshot(nameOfType)).toEqual({
+      "0x03 paytest.Ping": { calls: 1, errors: 0, totalMs: 1, maxMs: 1 },
+      "0x04 paytest.Command": { calls: 2, errors: 1, totalMs: 13, maxMs: 10 },
+    });
+  });
+});
