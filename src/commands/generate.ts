@@ -4,7 +4,8 @@ import { Args, Command, Flags } from "@oclif/core";
 export default class Generate extends Command {
   static override summary = "Generate a typed TypeScript SDK from annotated .proto files.";
 
-  static override description = `Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
+  static override description =
+    `Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
 
 All errors of a run are reported at once as file:line:col; when there is any, nothing is written and the exit code is 1. Output is deterministic: the same input gives byte-identical files, each headed by the generator version and the sources' hash. With --check nothing is written: the exit code is 1 and the stale, missing or extra files are listed when the output directory differs from what would be generated (for CI).`;
 
@@ -15,11 +16,13 @@ All errors of a run are reported at once as file:line:col; when there is any, no
     },
     {
       description: "Keep the original proto untouched: give the Type-IDs in a sidecar map",
-      command: "<%= config.bin %> <%= command.id %> proto/paybox.original.proto --map proto/paybox.map.yaml --out src/generated",
+      command:
+        "<%= config.bin %> <%= command.id %> proto/paybox.original.proto --map proto/paybox.map.yaml --out src/generated",
     },
     {
       description: "Only the cloud side, with imports from another directory and 64-bit integers as strings",
-      command: "<%= config.bin %> <%= command.id %> protos/shop.proto -I vendor/protos --target server --int64 string --out server/sdk",
+      command:
+        "<%= config.bin %> <%= command.id %> protos/shop.proto -I vendor/protos --target server --int64 string --out server/sdk",
     },
     {
       description: "In CI: fail when the committed SDK is out of date",
@@ -34,7 +37,12 @@ All errors of a run are reported at once as file:line:col; when there is any, no
   };
 
   static override flags = {
-    out: Flags.string({ char: "o", description: "output directory of the SDK", required: true, helpValue: "DIR" }),
+    out: Flags.string({
+      char: "o",
+      description: "output directory of the SDK",
+      required: true,
+      helpValue: "DIR",
+    }),
     "proto-path": Flags.string({
       char: "I",
       description: "directory to resolve imports from (repeatable); paynet/options.proto is always found",
@@ -42,8 +50,13 @@ All errors of a run are reported at once as file:line:col; when there is any, no
       multipleNonGreedy: true,
       helpValue: "DIR",
     }),
-    map: Flags.string({ description: "sidecar map (YAML or JSON) with Type-ID annotations", helpValue: "FILE" }),
-    name: Flags.string({ description: "facade name prefix (default: the package in PascalCase, e.g. Paybox)" }),
+    map: Flags.string({
+      description: "sidecar map (YAML or JSON) with Type-ID annotations",
+      helpValue: "FILE",
+    }),
+    name: Flags.string({
+      description: "facade name prefix (default: the package in PascalCase, e.g. Paybox)",
+    }),
     target: Flags.string({
       description: "which facades to generate",
       options: ["both", "server", "client"],
@@ -54,7 +67,10 @@ All errors of a run are reported at once as file:line:col; when there is any, no
       options: ["bigint", "string"],
       default: "bigint",
     }),
-    check: Flags.boolean({ description: "write nothing; exit 1 if the output directory is not up to date", default: false }),
+    check: Flags.boolean({
+      description: "write nothing; exit 1 if the output directory is not up to date",
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -87,7 +103,8 @@ All errors of a run are reported at once as file:line:col; when there is any, no
         this.log(`${flags.out} is up to date (${result.files.length} files)`);
         return;
       }
-      for (const difference of result.differences) this.log(`${difference.kind}: ${joinPath(flags.out, difference.path)}`);
+      for (const difference of result.differences)
+        this.log(`${difference.kind}: ${joinPath(flags.out, difference.path)}`);
       this.logToStderr(
         `${flags.out} is out of date: ${result.differences.length} file${result.differences.length === 1 ? "" : "s"} differ; run the same command without --check`,
       );

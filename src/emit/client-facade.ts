@@ -9,7 +9,7 @@ import { renderTemplate } from "./render.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import { isOptionalProperty } from "./ts-types.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
-import { buildSdkView, isSixtyFourBit, scalarField, type SdkView, type WireView } from "./wire-view.js";
+import { buildSdkView, isSixtyFourBit, type SdkView, scalarField, type WireView } from "./wire-view.js";
 
 /** A typed login-flow step (REGISTER or LOGIN role with a reply). */
 interface StepView {
@@ -28,13 +28,15 @@ export function emitClientFacade(model: ProtoModel, options: EmitOptions): Gener
   const view = buildSdkView(model, options);
   const sends = view.wire.filter((message) => message.uplink);
   const login = loginStepView(model.roles.login, view, model, options);
-  const register = login === undefined ? undefined : loginStepView(model.roles.register, view, model, options);
+  const register =
+    login === undefined ? undefined : loginStepView(model.roles.register, view, model, options);
   const heartbeatRole = model.roles.heartbeat;
   const heartbeatView =
     heartbeatRole === undefined || heartbeatRole.wire.direction === "down"
       ? undefined
       : view.byFullName.get(heartbeatRole.message.fullName);
-  const timestamp = heartbeatRole === undefined ? undefined : heartbeatTimestampInit(heartbeatRole.message, options);
+  const timestamp =
+    heartbeatRole === undefined ? undefined : heartbeatTimestampInit(heartbeatRole.message, options);
   const errorRole = model.roles.error;
   const errorView = errorRole === undefined ? undefined : view.byFullName.get(errorRole.message.fullName);
 
@@ -144,7 +146,10 @@ function loginStepView(
 }
 
 /** `reply.code === 0` and the verdict's code, for a numeric or enum `code` field. */
-function codeCheck(field: FieldModel, options: EmitOptions): { accepted: string; verdictCode: string } | undefined {
+function codeCheck(
+  field: FieldModel,
+  options: EmitOptions,
+): { accepted: string; verdictCode: string } | undefined {
   const value = isOptionalProperty(field) ? `(reply.${field.tsName} ?? 0)` : `reply.${field.tsName}`;
   if (field.value.kind === "enum") return { accepted: `${value} === 0`, verdictCode: value };
   if (field.value.kind !== "scalar") return undefined;

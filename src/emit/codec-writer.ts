@@ -267,11 +267,7 @@ export class CodecWriter {
     if (field.mapKey !== undefined) return this.decodeMapCase(field, target);
     if (field.repeated) {
       const push = this.storeValue(field.value, (value) => `${target}.push(${value});`);
-      const cases = [
-        `case ${tagOf(field.number, wireTypeOf(field.value))}:`,
-        ...indent(push, 1),
-        "  break;",
-      ];
+      const cases = this.caseClause(tagOf(field.number, wireTypeOf(field.value)), push);
       if (isPackable(field.value)) {
         // Both encodings are accepted, whatever the field's declared packing.
         cases.push(
@@ -290,11 +286,7 @@ export class CodecWriter {
       oneof === undefined
         ? (value: string) => `${target} = ${value};`
         : (value: string) => `m.${oneof.tsName} = { case: ${JSON.stringify(field.tsName)}, value: ${value} };`;
-    return [
-      `case ${tagOf(field.number, wireTypeOf(field.value))}:`,
-      ...indent([...this.storeValue(field.value, store), ...seen], 1),
-      "  break;",
-    ];
+    return this.caseClause(tagOf(field.number, wireTypeOf(field.value)), [...this.storeValue(field.value, store), ...seen]);
   }
 
   private decodeMapCase(field: FieldModel, target: string): string[] {
@@ -321,12 +313,13 @@ export class CodecWriter {
       `      case ${tagOf(1, SCALAR_WIRE[keyType])}:`,
       `        k = ${mapKeyRead(keyType)};`,
       "        break;",
-      `      case ${tagOf(2, wireTypeOf(value))}:`,
       ...indent(
-        this.storeValue(value, (read) => `x = ${read};`),
-        4,
+        this.caseClause(
+          tagOf(2, wireTypeOf(value)),
+          this.storeValue(value, (read) => `x = ${read};`),
+        ),
+        3,
       ),
-      "        break;",
       "      default:",
       "        r.skipType(t & 7);",
       "        break;",
@@ -344,9 +337,16 @@ export class CodecWriter {
       const enumModel = lookupEnum(this.context, value.fullName);
       this.usedGuards.add(value.fullName);
       this.usedEnumTypes.add(enumModel.tsName);
-      return ["{", "  const e = r.int32();", `  if (${enumGuardName(enumModel.tsName)}(e)) ${store("e")}`, "}"];
+      return ["const e = r.int32();", `if (${enumGuardName(enumModel.tsName)}(e)) ${store("e")}`];
     }
     return [store(this.readValue(value))];
+  }
+
+  /** `case TAG:` with its statements, in a block when they declare locals. */
+  private caseClause(tag: number, statements: readonly string[]): string[] {
+    const scoped = statements.some((line) => line.startsWith("const ") || line.startsWith("let "));
+    if (!scoped) return [`case ${tag}:`, ...indent(statements, 1), "  break;"];
+    return [`case ${tag}: {`, ...indent(statements, 1), "  break;", "}"];
   }
 
   private readValue(value: ValueType): string {

@@ -28,7 +28,8 @@ export function errorMessageInits(message: MessageModel, options: EmitOptions): 
   const inits: ErrorFieldInit[] = [];
   const code = scalarField(message, ["code"]);
   const codeExpression = code === undefined ? undefined : codeInit(code, options);
-  if (code !== undefined && codeExpression !== undefined) inits.push({ property: code.tsName, expression: codeExpression });
+  if (code !== undefined && codeExpression !== undefined)
+    inits.push({ property: code.tsName, expression: codeExpression });
   const text = textField(message);
   if (text !== undefined) inits.push({ property: text.tsName, expression: "error.message" });
   return inits;
@@ -44,7 +45,8 @@ function codeInit(field: FieldModel, options: EmitOptions): string | undefined {
   const scalar = field.value.scalar;
   if (scalar === "string") return "error.code";
   if (scalar === "bool" || scalar === "bytes") return undefined;
-  if (isSixtyFourBit(scalar)) return options.int64 === "bigint" ? "BigInt(errorStatus(error))" : "String(errorStatus(error))";
+  if (isSixtyFourBit(scalar))
+    return options.int64 === "bigint" ? "BigInt(errorStatus(error))" : "String(errorStatus(error))";
   return "errorStatus(error)";
 }
 

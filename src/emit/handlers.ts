@@ -39,7 +39,9 @@ export function emitHandlers(model: ProtoModel, options: EmitOptions): Generated
     serverSends: clientReceives,
     clientSends: serverReceives,
     serverDefaultHeartbeat:
-      answer === undefined ? undefined : { name: answer.request.name, reply: answer.reply, echo: answer.echo },
+      answer === undefined
+        ? undefined
+        : { name: answer.request.name, reply: answer.reply, echo: answer.echo },
   });
   return { path: SDK_FILES.handlers, content: tidy(content) };
 }

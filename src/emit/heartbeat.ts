@@ -42,7 +42,8 @@ export function heartbeatAnswer(model: ProtoModel, options: EmitOptions): Heartb
   const replyMessage = model.messages.find((message) => message.fullName === role.wire.reply);
   const mine = scalarField(role.message, [TIMESTAMP_FIELD]);
   const theirs = replyMessage === undefined ? undefined : scalarField(replyMessage, [TIMESTAMP_FIELD]);
-  const echo = mine !== undefined && theirs !== undefined && sameValue(mine, theirs) ? mine.tsName : undefined;
+  const echo =
+    mine !== undefined && theirs !== undefined && sameValue(mine, theirs) ? mine.tsName : undefined;
   return { request, reply, echo };
 }
 

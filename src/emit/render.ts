@@ -34,7 +34,10 @@ function handlebars(): HandlebarsModule {
     // No partials directory: templates simply cannot use partials.
   }
   for (const file of partialFiles.sort()) {
-    env.registerPartial(file.slice(0, -TEMPLATE_EXTENSION.length), readFileSync(join(partialsDir, file), "utf8"));
+    env.registerPartial(
+      file.slice(0, -TEMPLATE_EXTENSION.length),
+      readFileSync(join(partialsDir, file), "utf8"),
+    );
   }
   environment = env;
   return env;

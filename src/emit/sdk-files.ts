@@ -1,14 +1,16 @@
 /**
  * The file layout of a generated SDK, in one place: the emitters import each other's modules through
- * these names, so renaming an output file is a one-line change here.
+ * these names, so renaming an output file is a one-line change here (or, for the message types and
+ * codecs, in the messages emitter, which owns those two paths).
  */
+import { CODECS_PATH, MESSAGE_TYPES_PATH } from "./messages.js";
 
 /** Output file of each generated module, relative to `--out`. */
 export const SDK_FILES = {
   /** Message interfaces, `createX()` factories and enums (messages emitter). */
-  types: "types.ts",
+  types: MESSAGE_TYPES_PATH,
   /** Static codecs (messages emitter). */
-  codecs: "codecs.ts",
+  codecs: CODECS_PATH,
   /** Type-ID map and per-direction tables. */
   ids: "message-ids.ts",
   /** `MessageDef`s and `RequestSpec`s. */

@@ -109,9 +109,14 @@ export function fieldTsType(field: FieldModel, context: TypeContext): string {
   return element;
 }
 
-/** Whether the property is `?:` (absent = not set) rather than always filled by decoders. */
+/**
+ * Whether the property is `?:` (absent = not set) rather than always filled by decoders: singular
+ * fields with explicit presence, and every singular message field (even a proto2 `required` one, which
+ * has no literal default; decoding still fails when it is missing).
+ */
 export function isOptionalProperty(field: FieldModel): boolean {
-  return field.hasPresence && !field.required && !field.repeated && field.mapKey === undefined;
+  if (field.repeated || field.mapKey !== undefined) return false;
+  return field.value.kind === "message" || (field.hasPresence && !field.required);
 }
 
 /** Where a default is used: `createX()` builds fresh values, decoders may share immutable ones. */
@@ -174,8 +179,18 @@ function scalarDefault(
       if (declared === undefined || declared === "") return use === "create" ? "new Uint8Array(0)" : "$pb.EMPTY_BYTES";
       return `new Uint8Array([${Array.from(String(declared), (char) => char.charCodeAt(0) & 0xff).join(", ")}])`;
     default:
-      return numberLiteral(declared === undefined ? 0 : Number(declared));
+      return numberLiteral(declared === undefined ? 0 : protoNumber(declared));
   }
+}
+
+/** A proto2 numeric default: a number, or its source text (`inf`, `-inf`, `nan`, `0x1F`, …). */
+function protoNumber(declared: string | number | boolean): number {
+  if (typeof declared !== "string") return Number(declared);
+  const text = declared.trim().toLowerCase();
+  if (text === "inf" || text === "+inf") return Number.POSITIVE_INFINITY;
+  if (text === "-inf") return Number.NEGATIVE_INFINITY;
+  if (text === "nan") return Number.NaN;
+  return Number(text);
 }
 
 function numberLiteral(value: number): string {

@@ -3,7 +3,14 @@
  * the generated identifiers, direction facts, the reply and how correlation keys are computed. Every
  * list keeps the model's order (by Type, then direction), so output is deterministic.
  */
-import type { Direction, FieldModel, MessageModel, ProtoModel, ScalarType, WireMessage } from "../model/types.js";
+import type {
+  Direction,
+  FieldModel,
+  MessageModel,
+  ProtoModel,
+  ScalarType,
+  WireMessage,
+} from "../model/types.js";
 import { isOptionalProperty } from "./ts-types.js";
 import type { EmitOptions } from "./types.js";
 
@@ -90,7 +97,8 @@ function wireView(
   if (wire.reply !== undefined) {
     const replyEntry = model.wire.find((candidate) => candidate.message.fullName === wire.reply);
     const replyMessage = replyEntry?.message ?? messages.get(wire.reply);
-    if (replyMessage === undefined) throw new Error(`model invariant: reply ${wire.reply} of ${message.fullName} is unknown`);
+    if (replyMessage === undefined)
+      throw new Error(`model invariant: reply ${wire.reply} of ${message.fullName} is unknown`);
     const replyCorrelation = correlationField(replyMessage, replyEntry?.wire.correlationField);
     const correlated = key !== undefined && replyCorrelation !== undefined;
     reply = {

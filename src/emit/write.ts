@@ -4,8 +4,10 @@
  * temporary directory next to the output directory, then each file is renamed into place, so a
  * failure never leaves a half-written file behind.
  */
+
+import type { Dirent } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { compareCodeUnits } from "./code.js";
 import { isGeneratedContent } from "./header.js";
 import type { GeneratedFile } from "./types.js";
@@ -31,14 +33,14 @@ export interface WriteResult {
   readonly removed: readonly string[];
 }
 
-/** Directories never searched for earlier generated files. */
-const SKIPPED_DIRECTORIES = new Set(["node_modules", ".git"]);
-
 /**
  * Writes `files` into `outDir` (created if needed). Unchanged files are left untouched (so watchers
  * do not rebuild); generated files of an earlier run that are no longer produced are removed.
  */
-export async function writeGeneratedFiles(outDir: string, files: readonly GeneratedFile[]): Promise<WriteResult> {
+export async function writeGeneratedFiles(
+  outDir: string,
+  files: readonly GeneratedFile[],
+): Promise<WriteResult> {
   const out = resolve(outDir);
   const differences = await compareOutput(out, files);
   const changed = new Set(differences.filter((d) => d.kind !== "extra").map((d) => d.path));
@@ -72,7 +74,10 @@ export async function writeGeneratedFiles(outDir: string, files: readonly Genera
 }
 
 /** Every difference between `files` and the contents of `outDir`, sorted by path. */
-export async function compareOutput(outDir: string, files: readonly GeneratedFile[]): Promise<OutputDifference[]> {
+export async function compareOutput(
+  outDir: string,
+  files: readonly GeneratedFile[],
+): Promise<OutputDifference[]> {
   const out = resolve(outDir);
   const differences: OutputDifference[] = [];
   const expected = new Set<string>();
@@ -96,27 +101,23 @@ export async function checkStale(outDir: string, files: readonly GeneratedFile[]
   return (await compareOutput(outDir, files)).map((d) => `${d.kind}: ${d.path}`);
 }
 
-/** Paths (relative, `/`-separated) of the files under `dir` that carry the paynet-gen header. */
+/**
+ * Names of the files directly in `dir` that carry the paynet-gen header. Subdirectories are not
+ * searched: an SDK is flat, and another SDK generated into a subdirectory is not ours to judge.
+ */
 async function generatedFilesIn(dir: string): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
   const found: string[] = [];
-  const walk = async (current: string): Promise<void> => {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(current, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) {
-        if (!SKIPPED_DIRECTORIES.has(entry.name) && !entry.name.startsWith(".")) await walk(path);
-      } else if (entry.isFile() && entry.name.endsWith(".ts")) {
-        const content = await readText(path);
-        if (content !== undefined && isGeneratedContent(content)) found.push(relative(dir, path).split(sep).join("/"));
-      }
-    }
-  };
-  await walk(dir);
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+    const content = await readText(join(dir, entry.name));
+    if (content !== undefined && isGeneratedContent(content)) found.push(entry.name);
+  }
   return found;
 }
 
@@ -124,7 +125,10 @@ async function readText(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") {
+    if (
+      (error as NodeJS.ErrnoException).code === "ENOENT" ||
+      (error as NodeJS.ErrnoException).code === "ENOTDIR"
+    ) {
       return undefined;
     }
     throw error;

@@ -29,14 +29,29 @@ export interface MessageAnnotation {
   reply?: Fact<string>;
   role?: Fact<Role>;
   correlation?: Fact<string>;
+  /** Facts that were given with an invalid value (already reported): not "missing" either. */
+  readonly invalid: ReadonlySet<FactKey>;
 }
 
-type FactKey = "type" | "direction" | "reply" | "role" | "correlation";
-type Partial1 = { -readonly [K in FactKey]?: { value: FactValue<K>; position: SourcePosition } };
-type FactValue<K extends FactKey> = K extends "type" ? TypeNumber : K extends "direction" ? Direction : K extends "role" ? Role : string;
+export type FactKey = "type" | "direction" | "reply" | "role" | "correlation";
+type Partial1 = { -readonly [K in FactKey]?: { value: FactValue<K>; position: SourcePosition } } & {
+  invalid?: Set<FactKey>;
+};
+type FactValue<K extends FactKey> = K extends "type"
+  ? TypeNumber
+  : K extends "direction"
+    ? Direction
+    : K extends "role"
+      ? Role
+      : string;
 
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
-const DIRECTION_VALUES: Record<string, Direction | null> = { UPLINK: "up", DOWNLINK: "down", BOTH: "both", DIRECTION_UNSPECIFIED: null };
+const DIRECTION_VALUES: Record<string, Direction | null> = {
+  UPLINK: "up",
+  DOWNLINK: "down",
+  BOTH: "both",
+  DIRECTION_UNSPECIFIED: null,
+};
 const ROLE_VALUES: Record<string, Role | null> = {
   REGISTER: "register",
   LOGIN: "login",
@@ -57,13 +72,20 @@ export function collectAnnotations(
   diagnostics: DiagnosticBag,
 ): Map<string, MessageAnnotation> {
   const fromProto = collectFromProtos(files, symbols, diagnostics);
-  const fromMap = sidecar === undefined ? new Map<string, Partial1>() : collectFromSidecar(sidecar, symbols, sidecarScope, diagnostics);
+  const fromMap =
+    sidecar === undefined
+      ? new Map<string, Partial1>()
+      : collectFromSidecar(sidecar, symbols, sidecarScope, diagnostics);
   const merged = new Map<string, MessageAnnotation>();
   for (const fullName of [...new Set([...fromProto.keys(), ...fromMap.keys()])]) {
-    const symbol = symbols.get(fullName) as MessageSymbol;
-    const annotation: MessageAnnotation = { symbol };
+    const symbol = symbols.get(fullName);
+    if (symbol?.kind !== "message") continue;
     const proto = fromProto.get(fullName) ?? {};
     const map = fromMap.get(fullName) ?? {};
+    const annotation: MessageAnnotation = {
+      symbol,
+      invalid: new Set([...(proto.invalid ?? []), ...(map.invalid ?? [])]),
+    };
     for (const key of ["type", "direction", "reply", "role", "correlation"] as const) {
       const fact = mergeFact(fullName, key, proto[key], map[key], diagnostics);
       if (fact !== undefined) (annotation as Record<FactKey, unknown>)[key] = fact;
@@ -102,7 +124,11 @@ export function showFact(key: FactKey, value: FactValue<FactKey>): string {
   return value as string;
 }
 
-function collectFromProtos(files: readonly ProtoFile[], symbols: SymbolTable, diagnostics: DiagnosticBag): Map<string, Partial1> {
+function collectFromProtos(
+  files: readonly ProtoFile[],
+  symbols: SymbolTable,
+  diagnostics: DiagnosticBag,
+): Map<string, Partial1> {
   const result = new Map<string, Partial1>();
   for (const file of files) {
     if (file.bundled || file.proto.index === undefined) continue;
@@ -113,7 +139,11 @@ function collectFromProtos(files: readonly ProtoFile[], symbols: SymbolTable, di
       const position = positionIn(file, option.place);
       if (!importReported && !file.proto.imports.includes(PAYNET_OPTIONS_IMPORT)) {
         importReported = true;
-        diagnostics.error("unresolved-option", `${option.name} needs \`import "${PAYNET_OPTIONS_IMPORT}";\` in ${file.displayPath}`, position);
+        diagnostics.error(
+          "unresolved-option",
+          `${option.name} needs \`import "${PAYNET_OPTIONS_IMPORT}";\` in ${file.displayPath}`,
+          position,
+        );
       }
       const name = match[1]!;
       if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && name !== "correlation")) {
@@ -151,12 +181,20 @@ function recordProtoOption(
   }
   const owner = target.kind === "message" ? target.fullName : target.kind === "field" ? target.message : "";
   const valuePosition = positionIn(file, option.value.place);
-  const wrongType = (expected: string): void =>
+  const markInvalid = (key: FactKey): void => {
+    const facts = result.get(owner) ?? {};
+    result.set(owner, facts);
+    facts.invalid ??= new Set();
+    facts.invalid.add(key);
+  };
+  const wrongType = (expected: string): void => {
+    markInvalid(name as FactKey);
     diagnostics.error(
       "option-wrong-type",
       `${option.name} of ${describeTarget(target)} must be ${expected}, got ${describeValue(option.value)}`,
       valuePosition,
     );
+  };
   const record = <K extends FactKey>(key: K, value: FactValue<K>): void => {
     const facts = result.get(owner) ?? {};
     result.set(owner, facts);
@@ -170,7 +208,10 @@ function recordProtoOption(
       );
       return;
     }
-    (facts as Record<FactKey, unknown>)[key] = { value, position: key === "correlation" ? position : valuePosition };
+    (facts as Record<FactKey, unknown>)[key] = {
+      value,
+      position: key === "correlation" ? position : valuePosition,
+    };
   };
   const value = option.value;
 
@@ -205,40 +246,60 @@ function recordProtoOption(
       }
       const reply = symbols.resolve(value.text, owner);
       if (reply?.kind !== "message") {
-        diagnostics.error("reply-unknown", `(paynet.reply) of message ${owner} names no known message: "${value.text}"`, valuePosition);
+        markInvalid("reply");
+        diagnostics.error(
+          "reply-unknown",
+          `(paynet.reply) of message ${owner} names no known message: "${value.text}"`,
+          valuePosition,
+        );
         return;
       }
       record("reply", reply.fullName);
       return;
     }
     case "correlation": {
-      if (value.kind !== "ident" || (value.text !== "true" && value.text !== "false")) wrongType("true or false");
+      if (value.kind !== "ident" || (value.text !== "true" && value.text !== "false"))
+        wrongType("true or false");
       else if (value.text === "true" && target.kind === "field") record("correlation", target.field);
       return;
     }
   }
 }
 
-function collectFromSidecar(sidecar: Sidecar, symbols: SymbolTable, scope: string, diagnostics: DiagnosticBag): Map<string, Partial1> {
+function collectFromSidecar(
+  sidecar: Sidecar,
+  symbols: SymbolTable,
+  scope: string,
+  diagnostics: DiagnosticBag,
+): Map<string, Partial1> {
   const result = new Map<string, Partial1>();
   const firstEntry = new Map<string, SourcePosition>();
   const scopeText = scope === "" ? "the root package" : `package ${scope}`;
   for (const entry of sidecar.entries) {
     const symbol = symbols.resolve(entry.name, scope);
     if (symbol?.kind !== "message") {
-      diagnostics.error("sidecar-unknown-message", `no message "${entry.name}" (looked up from ${scopeText})`, entry.position);
+      diagnostics.error(
+        "sidecar-unknown-message",
+        `no message "${entry.name}" (looked up from ${scopeText})`,
+        entry.position,
+      );
       continue;
     }
     const fullName = symbol.fullName;
     const earlier = firstEntry.get(fullName);
     if (earlier !== undefined) {
-      diagnostics.error("sidecar-invalid", `${fullName} is annotated twice in the sidecar (first at ${formatPosition(earlier)})`, entry.position);
+      diagnostics.error(
+        "sidecar-invalid",
+        `${fullName} is annotated twice in the sidecar (first at ${formatPosition(earlier)})`,
+        entry.position,
+      );
       continue;
     }
     firstEntry.set(fullName, entry.position);
-    const facts: Partial1 = {};
+    const facts: Partial1 = entry.invalid.length === 0 ? {} : { invalid: new Set(entry.invalid) };
     const copy = <K extends FactKey>(key: K, fact: SidecarFact<FactValue<K>> | undefined): void => {
-      if (fact !== undefined) (facts as Record<FactKey, unknown>)[key] = { value: fact.value, position: fact.position };
+      if (fact !== undefined)
+        (facts as Record<FactKey, unknown>)[key] = { value: fact.value, position: fact.position };
     };
     copy("type", entry.type);
     copy("direction", entry.direction);
@@ -246,12 +307,22 @@ function collectFromSidecar(sidecar: Sidecar, symbols: SymbolTable, scope: strin
     if (entry.reply !== undefined) {
       const reply = symbols.resolve(entry.reply.value, scope);
       if (reply?.kind !== "message") {
-        diagnostics.error("reply-unknown", `reply of ${fullName} names no known message: "${entry.reply.value}"`, entry.reply.position);
+        facts.invalid ??= new Set();
+        facts.invalid.add("reply");
+        diagnostics.error(
+          "reply-unknown",
+          `reply of ${fullName} names no known message: "${entry.reply.value}"`,
+          entry.reply.position,
+        );
       } else facts.reply = { value: reply.fullName, position: entry.reply.position };
     }
     if (entry.correlation !== undefined) {
       if (symbol.type.fields[entry.correlation.value] === undefined) {
-        diagnostics.error("sidecar-unknown-field", `${fullName} has no field "${entry.correlation.value}"`, entry.correlation.position);
+        diagnostics.error(
+          "sidecar-unknown-field",
+          `${fullName} has no field "${entry.correlation.value}"`,
+          entry.correlation.position,
+        );
       } else copy("correlation", entry.correlation);
     }
     result.set(fullName, facts);

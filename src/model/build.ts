@@ -10,7 +10,15 @@ import type { DiagnosticBag } from "./diagnostics.js";
 import { positionIn } from "./files.js";
 import { fieldKey } from "./source-index.js";
 import type { EnumSymbol, MessageSymbol, SymbolTable, TypeSymbol } from "./symbols.js";
-import type { EnumModel, EnumValueModel, FieldModel, MessageModel, OneofModel, ScalarType, ValueType } from "./types.js";
+import type {
+  EnumModel,
+  EnumValueModel,
+  FieldModel,
+  MessageModel,
+  OneofModel,
+  ScalarType,
+  ValueType,
+} from "./types.js";
 
 const SCALARS: ReadonlySet<string> = new Set<ScalarType>([
   "double",
@@ -30,21 +38,6 @@ const SCALARS: ReadonlySet<string> = new Set<ScalarType>([
   "bytes",
 ]);
 const INT64: ReadonlySet<string> = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
-const MAP_KEYS: ReadonlySet<string> = new Set([
-  "int32",
-  "uint32",
-  "sint32",
-  "fixed32",
-  "sfixed32",
-  "int64",
-  "uint64",
-  "sint64",
-  "fixed64",
-  "sfixed64",
-  "bool",
-  "string",
-]);
-
 /** A model before TypeScript names are assigned (they depend on every other name). */
 export type MessageDraft = Omit<MessageModel, "tsName" | "wire">;
 export type EnumDraft = Omit<EnumModel, "tsName">;
@@ -67,12 +60,18 @@ export function buildDrafts(
   for (const symbol of allSymbols) {
     if (symbol.kind !== "message" || symbol.file.bundled) continue;
     if ((symbol.type as { group?: boolean }).group === true) {
-      diagnostics.error("unsupported-group", `group ${symbol.fullName}: groups are not supported; use a nested message field`, symbol.position);
+      diagnostics.error(
+        "unsupported-group",
+        `group ${symbol.fullName}: groups are not supported; use a nested message field`,
+        symbol.position,
+      );
     }
     for (const field of symbol.type.fieldsArray) resolveFieldType(symbol, field, symbols, diagnostics);
   }
 
-  const queue: TypeSymbol[] = allSymbols.filter((s) => (s.file.isInput && !s.file.bundled) || annotations.has(s.fullName));
+  const queue: TypeSymbol[] = allSymbols.filter(
+    (s) => (s.file.isInput && !s.file.bundled) || annotations.has(s.fullName),
+  );
   const seen = new Set<string>(queue.map((s) => s.fullName));
   const quiet = { error() {}, warning() {} } as unknown as DiagnosticBag;
   while (queue.length > 0) {
@@ -102,13 +101,14 @@ function resolveFieldType(
 ): TypeSymbol | undefined {
   const where = owner.file.proto.index?.fields.get(fieldKey(owner.fullName, field.name));
   const position = positionIn(owner.file, where?.typePlace ?? where?.place ?? { line: 1, column: 1 });
-  if (field instanceof protobuf.MapField && !MAP_KEYS.has(field.keyType)) {
-    diagnostics.error("invalid-map-key", `field ${owner.fullName}.${field.name}: map keys must be integers, bool or string, not ${field.keyType}`, position);
-  }
   if (SCALARS.has(field.type)) return undefined;
   const found = symbols.resolve(field.type, owner.fullName);
   if (found === undefined && !owner.file.incomplete) {
-    diagnostics.error("unresolved-type", `field ${owner.fullName}.${field.name}: unknown type "${field.type}"`, position);
+    diagnostics.error(
+      "unresolved-type",
+      `field ${owner.fullName}.${field.name}: unknown type "${field.type}"`,
+      position,
+    );
   }
   return found;
 }
@@ -121,7 +121,11 @@ function valueTypeOf(owner: MessageSymbol, typeName: string, symbols: SymbolTabl
   return { kind: found.kind, fullName: found.fullName };
 }
 
-function buildMessage(symbol: MessageSymbol, symbols: SymbolTable, annotation: MessageAnnotation | undefined): MessageDraft {
+function buildMessage(
+  symbol: MessageSymbol,
+  symbols: SymbolTable,
+  annotation: MessageAnnotation | undefined,
+): MessageDraft {
   const file = symbol.file;
   const syntax = file.proto.syntax;
   const oneofs: OneofModel[] = [];
@@ -147,9 +151,14 @@ function buildMessage(symbol: MessageSymbol, symbols: SymbolTable, annotation: M
     const explicitOptional = field.options?.proto3_optional === true;
     const singular = !repeated && !isMap;
     const hasPresence =
-      singular && !required && (value.kind === "message" || explicitOptional || oneof !== undefined || syntax === "proto2");
+      singular &&
+      !required &&
+      (value.kind === "message" || explicitOptional || oneof !== undefined || syntax === "proto2");
     const packedOption = field.options?.packed as unknown;
-    const packable = repeated && (value.kind === "enum" || (value.kind === "scalar" && value.scalar !== "string" && value.scalar !== "bytes"));
+    const packable =
+      repeated &&
+      (value.kind === "enum" ||
+        (value.kind === "scalar" && value.scalar !== "string" && value.scalar !== "bytes"));
     const packed = packable && (syntax === "proto3" ? packedOption !== false : packedOption === true);
     const where = file.proto.index?.fields.get(fieldKey(symbol.fullName, field.name));
     const defaultValue = syntax === "proto2" ? defaultOf(symbol, field, value) : undefined;
@@ -188,13 +197,23 @@ function buildMessage(symbol: MessageSymbol, symbols: SymbolTable, annotation: M
  * proto2 `[default = …]` from the source tokens (exact for 64-bit values, which are given as decimal
  * strings), falling back to protobufjs's parsed value.
  */
-function defaultOf(symbol: MessageSymbol, field: protobuf.Field, value: ValueType): string | number | boolean | undefined {
+function defaultOf(
+  symbol: MessageSymbol,
+  field: protobuf.Field,
+  value: ValueType,
+): string | number | boolean | undefined {
   const raw = symbol.file.proto.index?.options.find(
-    (o) => o.name === "default" && o.target.kind === "field" && o.target.message === symbol.fullName && o.target.field === field.name,
+    (o) =>
+      o.name === "default" &&
+      o.target.kind === "field" &&
+      o.target.message === symbol.fullName &&
+      o.target.field === field.name,
   )?.value;
   const parsed = field.options?.default as unknown;
   if (raw === undefined) {
-    return typeof parsed === "string" || typeof parsed === "number" || typeof parsed === "boolean" ? parsed : undefined;
+    return typeof parsed === "string" || typeof parsed === "number" || typeof parsed === "boolean"
+      ? parsed
+      : undefined;
   }
   if (raw.kind === "string") return raw.text;
   if (raw.kind === "ident") {
@@ -205,7 +224,11 @@ function defaultOf(symbol: MessageSymbol, field: protobuf.Field, value: ValueTyp
   }
   if (raw.kind === "number") {
     if (value.kind === "scalar" && INT64.has(value.scalar)) {
-      const digits = /^0[xX]/.test(raw.text) ? BigInt(raw.text) : /^0[0-7]+$/.test(raw.text) ? BigInt(`0o${raw.text.slice(1)}`) : BigInt(raw.text);
+      const digits = /^0[xX]/.test(raw.text)
+        ? BigInt(raw.text)
+        : /^0[0-7]+$/.test(raw.text)
+          ? BigInt(`0o${raw.text.slice(1)}`)
+          : BigInt(raw.text);
       return (raw.negative ? -digits : digits).toString();
     }
     return typeof parsed === "number" ? parsed : Number(raw.text) * (raw.negative ? -1 : 1);

@@ -9,12 +9,18 @@ export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
 
   error(rule: string, message: string, position?: SourcePosition): void {
-    this.items.push(position === undefined ? { severity: "error", rule, message } : { severity: "error", rule, message, position });
+    this.items.push(
+      position === undefined
+        ? { severity: "error", rule, message }
+        : { severity: "error", rule, message, position },
+    );
   }
 
   warning(rule: string, message: string, position?: SourcePosition): void {
     this.items.push(
-      position === undefined ? { severity: "warning", rule, message } : { severity: "warning", rule, message, position },
+      position === undefined
+        ? { severity: "warning", rule, message }
+        : { severity: "warning", rule, message, position },
     );
   }
 

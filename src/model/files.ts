@@ -9,7 +9,13 @@ import { dirname, join } from "node:path";
 import protobuf from "protobufjs";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { parseBuiltinJson, parseProto, type ParsedProto } from "./parse-file.js";
-import { absolutePath, displayPath, PAYNET_OPTIONS_IMPORT, PAYNET_PROTO_DIR, PROTOBUFJS_DIR } from "./paths.js";
+import {
+  absolutePath,
+  displayPath,
+  PAYNET_OPTIONS_IMPORT,
+  PAYNET_PROTO_DIR,
+  PROTOBUFJS_DIR,
+} from "./paths.js";
 import type { Place } from "./source-index.js";
 import type { SourcePosition } from "./types.js";
 
@@ -31,7 +37,7 @@ export interface ProtoFile {
 }
 
 export interface FileSet {
-  /** Every successfully parsed file, inputs first (in input order), then imports in discovery order. */
+  /** Every successfully parsed file, imported files before the files importing them. */
   readonly files: readonly ProtoFile[];
   readonly byKey: ReadonlyMap<string, ProtoFile>;
   /** Keys of the input files that could be parsed, in input order. */
@@ -41,7 +47,12 @@ export interface FileSet {
 }
 
 const PAYNET_OPTIONS_FILE = join(PAYNET_PROTO_DIR, PAYNET_OPTIONS_IMPORT);
-const PROTOBUFJS_TEXT_IMPORTS = new Set(["google/protobuf/descriptor.proto", "google/protobuf/api.proto", "google/protobuf/source_context.proto", "google/protobuf/type.proto"]);
+const PROTOBUFJS_TEXT_IMPORTS = new Set([
+  "google/protobuf/descriptor.proto",
+  "google/protobuf/api.proto",
+  "google/protobuf/source_context.proto",
+  "google/protobuf/type.proto",
+]);
 
 /** Converts a 1-based place in `file` to a position. */
 export function positionIn(file: { readonly displayPath: string }, place: Place): SourcePosition {
@@ -87,13 +98,19 @@ export function loadFileSet(
         source = readFileSync(located.absPath!, "utf8");
       } catch (error) {
         failed.add(located.key);
-        diagnostics.error("input-not-found", `cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        diagnostics.error(
+          "input-not-found",
+          `cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        );
         return undefined;
       }
       const outcome = parseProto(located.absPath!, source);
       if (!outcome.ok) {
         failed.add(located.key);
-        diagnostics.error(outcome.failure.rule, outcome.failure.message, { file: shown, ...outcome.failure.place });
+        diagnostics.error(outcome.failure.rule, outcome.failure.message, {
+          file: shown,
+          ...outcome.failure.place,
+        });
         return undefined;
       }
       proto = outcome.proto;
@@ -102,7 +119,10 @@ export function loadFileSet(
       key: located.key,
       displayPath: shown,
       source,
-      bundled: located.absPath === undefined || located.absPath === PAYNET_OPTIONS_FILE || located.key.startsWith(PROTOBUFJS_DIR),
+      bundled:
+        located.absPath === undefined ||
+        located.absPath === PAYNET_OPTIONS_FILE ||
+        located.key.startsWith(PROTOBUFJS_DIR),
       isInput,
       proto,
       importKeys: [],
@@ -130,7 +150,10 @@ export function loadFileSet(
       if (imported === undefined) {
         file.incomplete = true;
         if (located === undefined) {
-          const place = file.proto.index?.imports.find((i) => i.path === importName)?.place ?? { line: 1, column: 1 };
+          const place = file.proto.index?.imports.find((i) => i.path === importName)?.place ?? {
+            line: 1,
+            column: 1,
+          };
           const searched = includeDirs.map((dir) => displayPath(dir, cwd) || ".").join(", ");
           const key = `${file.key}\0${importName}`;
           if (!missingImports.has(key)) {
@@ -149,7 +172,7 @@ export function loadFileSet(
   }
   propagateIncompleteness(files, byKey);
   return {
-    files,
+    files: dependencyOrder(files, byKey),
     byKey,
     inputKeys,
     inputDisplayPaths: inputPaths.map((p) => displayPath(p, cwd)),
@@ -189,6 +212,20 @@ function propagateIncompleteness(files: readonly ProtoFile[], byKey: ReadonlyMap
       }
     }
   }
+}
+
+/** Post-order over the imports, so that a name defined twice is reported in the importing file. */
+function dependencyOrder(files: readonly ProtoFile[], byKey: ReadonlyMap<string, ProtoFile>): ProtoFile[] {
+  const ordered: ProtoFile[] = [];
+  const visited = new Set<string>();
+  const visit = (file: ProtoFile): void => {
+    if (visited.has(file.key)) return;
+    visited.add(file.key);
+    for (const key of file.importKeys) visit(byKey.get(key)!);
+    ordered.push(file);
+  };
+  for (const file of files) visit(file);
+  return ordered;
 }
 
 function unique(items: readonly string[]): string[] {

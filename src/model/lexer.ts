@@ -69,7 +69,10 @@ export function tokenize(source: string): Token[] {
       const start = i;
       while (i < n) {
         const ch = source[i]!;
-        const exponentSign = (ch === "+" || ch === "-") && /[eE]/.test(source[i - 1] ?? "") && !/^0[xX]/.test(source.slice(start, i));
+        const exponentSign =
+          (ch === "+" || ch === "-") &&
+          /[eE]/.test(source[i - 1] ?? "") &&
+          !/^0[xX]/.test(source.slice(start, i));
         if (!NUMBER_BODY.test(ch) && !exponentSign) break;
         i++;
       }

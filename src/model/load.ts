@@ -12,7 +12,16 @@ import { assignTsNames, serviceNameOf } from "./names.js";
 import { absolutePath, displayPath } from "./paths.js";
 import { parseSidecar, type Sidecar } from "./sidecar.js";
 import { SymbolTable } from "./symbols.js";
-import type { Diagnostic, Direction, EnumModel, MessageModel, ProtoModel, Role, WireInfo, WireMessage } from "./types.js";
+import type {
+  Diagnostic,
+  Direction,
+  EnumModel,
+  MessageModel,
+  ProtoModel,
+  Role,
+  WireInfo,
+  WireMessage,
+} from "./types.js";
 import { validateWire } from "./validate.js";
 
 /** What to load. Relative paths are taken from `cwd` (default `process.cwd()`). */
@@ -55,7 +64,12 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
   const drafts = buildDrafts(symbols, annotations, diagnostics);
   const wireInfo = validateWire(annotations, drafts.messages, diagnostics);
   const tsNames = assignTsNames([...drafts.messages.values(), ...drafts.enums.values()], diagnostics);
-  const serviceName = serviceNameOf(options.name, firstInput?.proto.packageName, fileSet.inputDisplayPaths[0], diagnostics);
+  const serviceName = serviceNameOf(
+    options.name,
+    firstInput?.proto.packageName,
+    fileSet.inputDisplayPaths[0],
+    diagnostics,
+  );
 
   const sorted = diagnostics.sorted();
   if (diagnostics.hasErrors) return { model: undefined, diagnostics: sorted };
@@ -72,7 +86,10 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
   const wire: WireMessage[] = messages
     .filter((m): m is MessageModel & { wire: WireInfo } => m.wire !== undefined)
     .map((message) => ({ message, wire: message.wire }))
-    .sort((a, b) => a.wire.type - b.wire.type || DIRECTION_ORDER[a.wire.direction] - DIRECTION_ORDER[b.wire.direction]);
+    .sort(
+      (a, b) =>
+        a.wire.type - b.wire.type || DIRECTION_ORDER[a.wire.direction] - DIRECTION_ORDER[b.wire.direction],
+    );
   const roles: Partial<Record<Role, WireMessage>> = {};
   for (const entry of wire) if (entry.wire.role !== undefined) roles[entry.wire.role] = entry;
 
@@ -96,7 +113,10 @@ function readSidecar(mapFile: string, cwd: string, diagnostics: DiagnosticBag): 
   try {
     content = readFileSync(absPath, "utf8");
   } catch (error) {
-    diagnostics.error("input-not-found", `cannot read map file ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    diagnostics.error(
+      "input-not-found",
+      `cannot read map file ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
     return undefined;
   }
   return parseSidecar(content, shown, diagnostics);
@@ -108,7 +128,9 @@ function readSidecar(mapFile: string, cwd: string, diagnostics: DiagnosticBag): 
  */
 function sourceHashOf(fileSet: FileSet, sidecar: Sidecar | undefined): string {
   const hash = createHash("sha256");
-  const userFiles = fileSet.files.filter((f) => !f.bundled).sort((a, b) => compareStrings(a.displayPath, b.displayPath));
+  const userFiles = fileSet.files
+    .filter((f) => !f.bundled)
+    .sort((a, b) => compareStrings(a.displayPath, b.displayPath));
   for (const file of userFiles) hash.update(`${file.displayPath}\0${file.source}\0`);
   if (sidecar !== undefined) hash.update(sidecar.content);
   return hash.digest("hex");

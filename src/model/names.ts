@@ -38,7 +38,8 @@ export function assignTsNames(types: readonly Named[], diagnostics: DiagnosticBa
   for (const [name, members] of groups) {
     const packages = new Set(members.map((m) => m.packageName));
     for (const member of members) {
-      const prefix = packages.size > 1 && member.packageName !== "" ? `${pascalCase(member.packageName)}_` : "";
+      const prefix =
+        packages.size > 1 && member.packageName !== "" ? `${pascalCase(member.packageName)}_` : "";
       names.set(member.fullName, prefix + name);
     }
   }
@@ -61,9 +62,15 @@ export function assignTsNames(types: readonly Named[], diagnostics: DiagnosticBa
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** `--name`, else the first input's package in PascalCase, else the first input's file name. */
-export function serviceNameOf(explicit: string | undefined, firstPackage: string | undefined, firstInput: string | undefined, diagnostics: DiagnosticBag): string {
+export function serviceNameOf(
+  explicit: string | undefined,
+  firstPackage: string | undefined,
+  firstInput: string | undefined,
+  diagnostics: DiagnosticBag,
+): string {
   if (explicit !== undefined) {
-    if (!IDENTIFIER.test(explicit)) diagnostics.error("invalid-name", `--name "${explicit}" is not a valid TypeScript identifier`);
+    if (!IDENTIFIER.test(explicit))
+      diagnostics.error("invalid-name", `--name "${explicit}" is not a valid TypeScript identifier`);
     return explicit;
   }
   const fromFile = firstInput === undefined ? "" : pascalCase(basename(firstInput, extname(firstInput)));

@@ -23,7 +23,9 @@ export interface ParseFailure {
   readonly place: Place;
 }
 
-export type ParseOutcome = { readonly ok: true; readonly proto: ParsedProto } | { readonly ok: false; readonly failure: ParseFailure };
+export type ParseOutcome =
+  | { readonly ok: true; readonly proto: ParsedProto }
+  | { readonly ok: false; readonly failure: ParseFailure };
 
 const PARSE_OPTIONS = { keepCase: true, alternateCommentMode: true } as const;
 
@@ -47,10 +49,29 @@ export function parseBuiltinJson(key: string, json: protobuf.INamespace): Parsed
     syntax: "proto3",
     packageName: "google.protobuf",
     imports: [],
-    root: protobuf.Root.fromJSON(json),
+    root: protobuf.Root.fromJSON(withProtoFieldNames(json) as protobuf.INamespace),
   };
   cache.set(key, { source: "", outcome: { ok: true, proto } });
   return proto;
+}
+
+/**
+ * protobufjs's JSON copies of the well-known types spell a few field names in camelCase
+ * (`google.protobuf.Value.nullValue`); the .proto names are snake_case, which the model carries.
+ */
+function withProtoFieldNames(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(withProtoFieldNames);
+  if (json === null || typeof json !== "object") return json;
+  const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (key === "fields" && value !== null && typeof value === "object") {
+      result[key] = Object.fromEntries(Object.entries(value).map(([name, field]) => [snake(name), field]));
+    } else if (key === "oneof" && Array.isArray(value)) {
+      result[key] = value.map((name) => (typeof name === "string" ? snake(name) : name));
+    } else result[key] = withProtoFieldNames(value);
+  }
+  return result;
 }
 
 function parseUncached(source: string): ParseOutcome {
@@ -75,6 +96,20 @@ function parseUncached(source: string): ParseOutcome {
   } catch (error) {
     return { ok: false, failure: describeParseError(error, source, tokens) };
   }
+  const last = tokens[tokens.length - 1];
+  if (
+    last !== undefined && last.kind === "punct" ? last.text !== ";" && last.text !== "}" : last !== undefined
+  ) {
+    // protobufjs silently accepts some truncated statements (`option x =` at the end of the file).
+    return {
+      ok: false,
+      failure: {
+        rule: "syntax",
+        message: "unexpected end of input",
+        place: { line: last.line, column: last.column + last.text.length },
+      },
+    };
+  }
   const index = indexSource(tokens);
   return {
     ok: true,
@@ -88,9 +123,12 @@ function parseUncached(source: string): ParseOutcome {
   };
 }
 
-function declaredSyntax(tokens: readonly Token[]): { keyword: string; value: string; place: Place } | undefined {
+function declaredSyntax(
+  tokens: readonly Token[],
+): { keyword: string; value: string; place: Place } | undefined {
   const [keyword, equals, value] = tokens;
-  if (keyword?.kind !== "ident" || (keyword.text !== "syntax" && keyword.text !== "edition")) return undefined;
+  if (keyword?.kind !== "ident" || (keyword.text !== "syntax" && keyword.text !== "edition"))
+    return undefined;
   if (equals?.text !== "=" || value === undefined) return undefined;
   return { keyword: keyword.text, value: value.text, place: { line: value.line, column: value.column } };
 }
@@ -103,6 +141,15 @@ function describeParseError(error: unknown, source: string, tokens: readonly Tok
     const text = located[1]!;
     const line = Number(located[2]);
     return { rule: "syntax", message: text, place: { line, column: columnOf(text, line, source, tokens) } };
+  }
+  if (error instanceof TypeError && / of (null|undefined)\b/.test(raw)) {
+    // protobufjs dereferences the `null` token it returns at the end of the input.
+    const last = tokens[tokens.length - 1];
+    const place =
+      last === undefined
+        ? { line: 1, column: 1 }
+        : { line: last.line, column: last.column + last.text.length };
+    return { rule: "syntax", message: "unexpected end of input", place };
   }
   return { rule: "syntax", message: raw, place: placeOfUnlocatedError(raw, tokens) };
 }
@@ -137,14 +184,18 @@ function placeOfUnlocatedError(message: string, tokens: readonly Token[]): Place
       (t, i) =>
         t.kind === "ident" &&
         t.text === duplicate &&
-        (tokens[i + 1]?.text === "=" || tokens[i + 1]?.text === "{" || ["message", "enum", "oneof", "service"].includes(tokens[i - 1]?.text ?? "")),
+        (tokens[i + 1]?.text === "=" ||
+          tokens[i + 1]?.text === "{" ||
+          ["message", "enum", "oneof", "service"].includes(tokens[i - 1]?.text ?? "")),
     );
     const second = declaring[1] ?? declaring[0];
     if (second !== undefined) return { line: second.line, column: second.column };
   }
   const owner = / in (?:Type|Enum|Namespace|Root|Service) \.?([\w.]+)$/.exec(message)?.[1]?.split(".").pop();
   if (owner !== undefined) {
-    const at = tokens.findIndex((t, i) => t.text === owner && ["message", "enum"].includes(tokens[i - 1]?.text ?? ""));
+    const at = tokens.findIndex(
+      (t, i) => t.text === owner && ["message", "enum"].includes(tokens[i - 1]?.text ?? ""),
+    );
     if (at >= 0) return { line: tokens[at]!.line, column: tokens[at]!.column };
   }
   return { line: 1, column: 1 };

@@ -10,13 +10,18 @@ import { fileURLToPath } from "node:url";
  * This module lives in `src/model/` (vitest, tsx) or `dist/model/` (published): two levels below
  * the package root in both cases.
  */
-export const PAYNET_PROTO_DIR: string = fileURLToPath(new URL("../../proto/", import.meta.url)).replace(/[\\/]$/, "");
+export const PAYNET_PROTO_DIR: string = fileURLToPath(new URL("../../proto/", import.meta.url)).replace(
+  /[\\/]$/,
+  "",
+);
 
 /** Import name of the annotation definitions. */
 export const PAYNET_OPTIONS_IMPORT = "paynet/options.proto";
 
 /** Directory of protobufjs's bundled `google/protobuf/*.proto` texts (descriptor.proto, type.proto, …). */
-export const PROTOBUFJS_DIR: string = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
+export const PROTOBUFJS_DIR: string = dirname(
+  createRequire(import.meta.url).resolve("protobufjs/package.json"),
+);
 
 /**
  * How a file is named in diagnostics and positions: relative to `cwd` with `/` separators when it is

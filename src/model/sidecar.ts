@@ -30,6 +30,8 @@ export interface SidecarEntry {
   readonly reply?: SidecarFact<string>;
   readonly role?: SidecarFact<Role>;
   readonly correlation?: SidecarFact<string>;
+  /** Annotations given with an invalid value (reported as `sidecar-invalid`). */
+  readonly invalid: readonly ("type" | "direction" | "reply" | "role" | "correlation")[];
 }
 
 export interface Sidecar {
@@ -47,7 +49,12 @@ const DIRECTIONS: Record<string, Direction> = {
   downlink: "down",
   both: "both",
 };
-const ROLES: Record<string, Role> = { register: "register", login: "login", heartbeat: "heartbeat", error: "error" };
+const ROLES: Record<string, Role> = {
+  register: "register",
+  login: "login",
+  heartbeat: "heartbeat",
+  error: "error",
+};
 const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation"];
 
 /** Parses sidecar `content`; shape errors are reported as `sidecar-invalid` and the faulty parts skipped. */
@@ -58,11 +65,18 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return { file: displayPath, line, column: col };
   };
-  const nodeAt = (node: Node | null | undefined, fallback: number): SourcePosition => at(node?.range?.[0] ?? fallback);
-  const invalid = (message: string, position: SourcePosition) => diagnostics.error("sidecar-invalid", message, position);
+  const nodeAt = (node: Node | null | undefined, fallback: number): SourcePosition =>
+    at(node?.range?.[0] ?? fallback);
+  const invalid = (message: string, position: SourcePosition) =>
+    diagnostics.error("sidecar-invalid", message, position);
 
   const result: { packageName?: string; entries: SidecarEntry[] } = { entries: [] };
-  const sidecar = (): Sidecar => ({ displayPath, content, entries: result.entries, ...(result.packageName === undefined ? {} : { packageName: result.packageName }) });
+  const sidecar = (): Sidecar => ({
+    displayPath,
+    content,
+    entries: result.entries,
+    ...(result.packageName === undefined ? {} : { packageName: result.packageName }),
+  });
 
   if (doc.errors.length > 0) {
     for (const error of doc.errors) invalid(`not valid YAML/JSON: ${error.message}`, at(error.pos[0]));
@@ -70,7 +84,10 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
   }
   const root = doc.contents;
   if (!isMap(root)) {
-    invalid("the sidecar must be a mapping with the keys `package` (optional) and `messages`", nodeAt(root, 0));
+    invalid(
+      "the sidecar must be a mapping with the keys `package` (optional) and `messages`",
+      nodeAt(root, 0),
+    );
     return sidecar();
   }
   let messagesSeen = false;
@@ -78,7 +95,11 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
     const key = scalarText(pair.key);
     const keyPosition = nodeAt(pair.key, 0);
     if (key === "package") {
-      if (isScalar(pair.value) && typeof pair.value.value === "string" && /^\.?[A-Za-z_][\w.]*$/.test(pair.value.value)) {
+      if (
+        isScalar(pair.value) &&
+        typeof pair.value.value === "string" &&
+        /^\.?[A-Za-z_][\w.]*$/.test(pair.value.value)
+      ) {
         result.packageName = pair.value.value.replace(/^\./, "");
       } else invalid("`package` must be a protobuf package name", nodeAt(pair.value, keyPosition.line));
     } else if (key === "messages") {
@@ -111,7 +132,10 @@ function parseEntry(
     return undefined;
   }
   if (!isMap(entry.value)) {
-    invalid(`annotations of ${name} must be a mapping like { type: 0x01, direction: up }`, nodeAt(entry.value, 0) ?? position);
+    invalid(
+      `annotations of ${name} must be a mapping like { type: 0x01, direction: up }`,
+      nodeAt(entry.value, 0) ?? position,
+    );
     return undefined;
   }
   const facts: {
@@ -121,26 +145,55 @@ function parseEntry(
     role?: SidecarFact<Role>;
     correlation?: SidecarFact<string>;
   } = {};
+  const invalidKeys: SidecarEntry["invalid"][number][] = [];
+  const invalidValue = (
+    key: SidecarEntry["invalid"][number],
+    message: string,
+    position: SourcePosition,
+  ): void => {
+    invalidKeys.push(key);
+    invalid(message, position);
+  };
   for (const pair of entry.value.items as Pair<Node, Node>[]) {
     const key = scalarText(pair.key);
     const valuePosition = nodeAt(pair.value ?? pair.key, 0);
     const raw = isScalar(pair.value) ? pair.value.value : undefined;
     switch (key) {
       case "type": {
-        const type = typeof raw === "number" ? numberType(raw) : typeof raw === "string" ? parseTypeNumber(raw.trim(), false) : undefined;
-        if (type === undefined) invalid(`type of ${name} must be a number 1..255 such as 0x01, got ${describe(pair.value)}`, valuePosition);
+        const type =
+          typeof raw === "number"
+            ? numberType(raw)
+            : typeof raw === "string"
+              ? parseTypeNumber(raw.trim(), false)
+              : undefined;
+        if (type === undefined)
+          invalidValue(
+            "type",
+            `type of ${name} must be a number 1..255 such as 0x01, got ${describe(pair.value)}`,
+            valuePosition,
+          );
         else facts.type = { value: type, position: valuePosition };
         break;
       }
       case "direction": {
         const direction = typeof raw === "string" ? DIRECTIONS[raw.toLowerCase()] : undefined;
-        if (direction === undefined) invalid(`direction of ${name} must be up, down or both, got ${describe(pair.value)}`, valuePosition);
+        if (direction === undefined)
+          invalidValue(
+            "direction",
+            `direction of ${name} must be up, down or both, got ${describe(pair.value)}`,
+            valuePosition,
+          );
         else facts.direction = { value: direction, position: valuePosition };
         break;
       }
       case "role": {
         const role = typeof raw === "string" ? ROLES[raw.toLowerCase()] : undefined;
-        if (role === undefined) invalid(`role of ${name} must be register, login, heartbeat or error, got ${describe(pair.value)}`, valuePosition);
+        if (role === undefined)
+          invalidValue(
+            "role",
+            `role of ${name} must be register, login, heartbeat or error, got ${describe(pair.value)}`,
+            valuePosition,
+          );
         else facts.role = { value: role, position: valuePosition };
         break;
       }
@@ -149,25 +202,32 @@ function parseEntry(
         const pattern = key === "reply" ? /^\.?[A-Za-z_][\w.]*$/ : /^[A-Za-z_]\w*$/;
         if (typeof raw !== "string" || !pattern.test(raw)) {
           const what = key === "reply" ? "a message name" : "a field name";
-          invalid(`${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
+          invalidValue(key, `${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
         } else facts[key] = { value: raw, position: valuePosition };
         break;
       }
       default:
-        invalid(`unknown annotation \`${key ?? "?"}\` for ${name} (expected one of ${ENTRY_KEYS.join(", ")})`, nodeAt(pair.key, 0));
+        invalid(
+          `unknown annotation \`${key ?? "?"}\` for ${name} (expected one of ${ENTRY_KEYS.join(", ")})`,
+          nodeAt(pair.key, 0),
+        );
     }
   }
-  return { name, position, ...facts };
+  return { name, position, ...facts, invalid: invalidKeys };
 }
 
 function numberType(value: number): TypeNumber {
-  return Number.isInteger(value) ? { kind: "integer", value, text: String(value) } : { kind: "non-integer", text: String(value) };
+  return Number.isInteger(value)
+    ? { kind: "integer", value, text: String(value) }
+    : { kind: "non-integer", text: String(value) };
 }
 
 function scalarText(node: unknown): string | undefined {
   if (!isScalar(node)) return undefined;
   const value = node.value;
-  return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+    ? String(value)
+    : undefined;
 }
 
 function describe(node: unknown): string {

@@ -87,7 +87,8 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
 
   const peek = (offset = 0): Token | undefined => tokens[i + offset];
   const place = (t: Token | undefined): Place => (t ? { line: t.line, column: t.column } : endPlace(tokens));
-  const is = (t: Token | undefined, text: string): boolean => t !== undefined && t.kind !== "string" && t.text === text;
+  const is = (t: Token | undefined, text: string): boolean =>
+    t !== undefined && t.kind !== "string" && t.text === text;
   const skipStatement = (): void => {
     while (i < tokens.length && !is(peek(), ";")) i++;
     i++;
@@ -187,10 +188,14 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
     }
     i += 2; // `=` and the field number
     if (nameToken === undefined) return;
-    const message = scope.kind === "message" ? scope.fullName : scope.kind === "oneof" ? scope.message : undefined;
+    const message =
+      scope.kind === "message" ? scope.fullName : scope.kind === "oneof" ? scope.message : undefined;
     const target: OptionTarget =
-      message === undefined ? { kind: "extension", field: nameToken.text } : { kind: "field", message, field: nameToken.text };
-    if (message !== undefined) fields.set(fieldKey(message, nameToken.text), { place: place(nameToken), typePlace });
+      message === undefined
+        ? { kind: "extension", field: nameToken.text }
+        : { kind: "field", message, field: nameToken.text };
+    if (message !== undefined)
+      fields.set(fieldKey(message, nameToken.text), { place: place(nameToken), typePlace });
     readInlineOptions(target);
     if (is(peek(), "{")) readOptionBlock(target);
     else if (is(peek(), ";")) i++;

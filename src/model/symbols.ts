@@ -60,15 +60,40 @@ export class SymbolTable {
     return undefined;
   }
 
-  private collect(file: ProtoFile, namespace: protobuf.NamespaceBase, parent: string | undefined, diagnostics: DiagnosticBag): void {
+  private collect(
+    file: ProtoFile,
+    namespace: protobuf.NamespaceBase,
+    parent: string | undefined,
+    diagnostics: DiagnosticBag,
+  ): void {
     for (const nested of namespace.nestedArray) {
       if (nested instanceof protobuf.Type) {
         const fullName = nested.fullName.slice(1);
-        this.add({ kind: "message", fullName, file, type: nested, position: declarationPosition(file, fullName), ...parentOf(parent) }, diagnostics);
+        this.add(
+          {
+            kind: "message",
+            fullName,
+            file,
+            type: nested,
+            position: declarationPosition(file, fullName),
+            ...parentOf(parent),
+          },
+          diagnostics,
+        );
         this.collect(file, nested, fullName, diagnostics);
       } else if (nested instanceof protobuf.Enum) {
         const fullName = nested.fullName.slice(1);
-        this.add({ kind: "enum", fullName, file, enumType: nested, position: declarationPosition(file, fullName), ...parentOf(parent) }, diagnostics);
+        this.add(
+          {
+            kind: "enum",
+            fullName,
+            file,
+            enumType: nested,
+            position: declarationPosition(file, fullName),
+            ...parentOf(parent),
+          },
+          diagnostics,
+        );
       } else if (nested instanceof protobuf.Namespace && !(nested instanceof protobuf.Service)) {
         this.collect(file, nested, undefined, diagnostics);
       }

@@ -13,8 +13,10 @@ export type TypeNumber =
 export function parseTypeNumber(text: string, negative: boolean): TypeNumber | undefined {
   const sign = negative ? -1 : 1;
   const shown = negative ? `-${text}` : text;
-  if (/^0[xX][0-9a-fA-F]+$/.test(text)) return { kind: "integer", value: sign * Number.parseInt(text.slice(2), 16), text: shown };
-  if (/^0[0-7]+$/.test(text)) return { kind: "integer", value: sign * Number.parseInt(text.slice(1), 8), text: shown };
+  if (/^0[xX][0-9a-fA-F]+$/.test(text))
+    return { kind: "integer", value: sign * Number.parseInt(text.slice(2), 16), text: shown };
+  if (/^0[0-7]+$/.test(text))
+    return { kind: "integer", value: sign * Number.parseInt(text.slice(1), 8), text: shown };
   if (/^[0-9]+$/.test(text)) return { kind: "integer", value: sign * Number.parseInt(text, 10), text: shown };
   if (/^([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][+-]?[0-9]+)?$/.test(text) || /^(inf|nan)$/i.test(text)) {
     return { kind: "non-integer", text: shown };

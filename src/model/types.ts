@@ -48,7 +48,10 @@ export interface FieldModel {
   readonly repeated: boolean;
   /** Packed encoding for repeated scalars (proto3 default true, proto2 default false, `[packed]`). */
   readonly packed: boolean;
-  /** Explicit presence: proto3 `optional`, proto2 `optional`, message-typed fields. */
+  /**
+   * Explicit presence: proto3 `optional`, proto2 `optional`, message-typed fields, and members of a
+   * real oneof. False for repeated, map and proto2 `required` fields.
+   */
   readonly hasPresence: boolean;
   /** proto2 `required`. */
   readonly required: boolean;
@@ -58,7 +61,10 @@ export interface FieldModel {
   readonly oneof?: string;
   /** Marked `[(paynet.correlation) = true]` or by the sidecar. */
   readonly correlation: boolean;
-  /** proto2 `[default = ...]` as a literal value. */
+  /**
+   * proto2 `[default = ...]` as a literal value: number, boolean, string (string/bytes fields), the
+   * enum value's name (enum fields), or a decimal string for 64-bit integer fields (exact).
+   */
   readonly defaultValue?: string | number | boolean;
   readonly comment?: string;
   readonly position: SourcePosition;
@@ -131,7 +137,10 @@ export interface ProtoModel {
   /** Annotated messages, sorted by (type, direction). */
   readonly wire: readonly WireMessage[];
   readonly roles: Readonly<Partial<Record<Role, WireMessage>>>;
-  /** SHA-256 (hex) of the input files' and sidecar's contents, in a stable order. */
+  /**
+   * SHA-256 (hex) over the user's proto files (the inputs and the files they import, not the bundled
+   * paynet/google definitions) sorted by path, each as `path NUL content NUL`, then the sidecar's content.
+   */
   readonly sourceHash: string;
   /** Name used for facades: `--name`, else the first input's package in PascalCase (`Paybox`). */
   readonly serviceName: string;

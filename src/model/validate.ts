@@ -31,7 +31,9 @@ export function validateWire(
   messages: ReadonlyMap<string, MessageDraft>,
   diagnostics: DiagnosticBag,
 ): Map<string, WireInfo> {
-  const sorted = [...annotations.values()].sort((a, b) => compareStrings(a.symbol.fullName, b.symbol.fullName));
+  const sorted = [...annotations.values()].sort((a, b) =>
+    compareStrings(a.symbol.fullName, b.symbol.fullName),
+  );
   const candidates: Candidate[] = [];
   for (const annotation of sorted) {
     checkCorrelationField(annotation, messages, diagnostics);
@@ -45,7 +47,13 @@ export function validateWire(
 
   const wire = new Map<string, WireInfo>();
   for (const { fullName, annotation, type, direction } of candidates) {
-    const facts = [annotation.type, annotation.direction, annotation.reply, annotation.role, annotation.correlation];
+    const facts = [
+      annotation.type,
+      annotation.direction,
+      annotation.reply,
+      annotation.role,
+      annotation.correlation,
+    ];
     const sources = new Set(facts.filter((f) => f !== undefined).map((f) => f.source));
     const source = sources.size === 1 ? [...sources][0]! : "both";
     wire.set(fullName, {
@@ -62,7 +70,9 @@ export function validateWire(
 
 function checkMessage(annotation: MessageAnnotation, diagnostics: DiagnosticBag): Candidate | undefined {
   const name = annotation.symbol.fullName;
-  const messageFacts = [annotation.type, annotation.direction, annotation.reply, annotation.role].filter((f) => f !== undefined);
+  const messageFacts = [annotation.type, annotation.direction, annotation.reply, annotation.role].filter(
+    (f) => f !== undefined,
+  );
   if (messageFacts.length === 0) return undefined;
   if (annotation.symbol.parent !== undefined) {
     diagnostics.error(
@@ -74,30 +84,62 @@ function checkMessage(annotation: MessageAnnotation, diagnostics: DiagnosticBag)
   }
   const typeFact = annotation.type;
   if (typeFact === undefined) {
-    diagnostics.error("missing-type", `message ${name} has paynet annotations but no Type`, messageFacts[0]!.position);
+    if (annotation.invalid.has("type")) return undefined;
+    diagnostics.error(
+      "missing-type",
+      `message ${name} has paynet annotations but no Type`,
+      messageFacts[0]!.position,
+    );
     return undefined;
   }
   const typeNumber = typeFact.value;
   if (typeNumber.kind !== "integer") {
-    diagnostics.error("type-out-of-range", `Type ${typeNumber.text} of message ${name} is not an integer in 1..255`, typeFact.position);
+    diagnostics.error(
+      "type-out-of-range",
+      `Type ${typeNumber.text} of message ${name} is not an integer in 1..255`,
+      typeFact.position,
+    );
     return undefined;
   }
   const type = typeNumber.value;
   if (type < 1 || type > 255) {
-    diagnostics.error("type-out-of-range", `Type ${typeNumber.text} of message ${name} is out of range 1..255`, typeFact.position);
+    diagnostics.error(
+      "type-out-of-range",
+      `Type ${typeNumber.text} of message ${name} is out of range 1..255`,
+      typeFact.position,
+    );
     return undefined;
   }
   if (annotation.direction === undefined) {
-    diagnostics.error("missing-direction", `message ${name} has Type ${formatType(type)} but no direction (UPLINK, DOWNLINK or BOTH)`, typeFact.position);
+    if (annotation.invalid.has("direction")) return undefined;
+    diagnostics.error(
+      "missing-direction",
+      `message ${name} has Type ${formatType(type)} but no direction (UPLINK, DOWNLINK or BOTH)`,
+      typeFact.position,
+    );
     return undefined;
   }
   if (type >= 0xf0 && type <= 0xfe) {
-    diagnostics.warning("reserved-range", `Type ${formatType(type)} of message ${name} is in the reserved range 0xF0..0xFE`, typeFact.position);
+    diagnostics.warning(
+      "reserved-range",
+      `Type ${formatType(type)} of message ${name} is in the reserved range 0xF0..0xFE`,
+      typeFact.position,
+    );
   }
-  return { fullName: name, annotation, type, typePosition: typeFact.position, direction: annotation.direction.value };
+  return {
+    fullName: name,
+    annotation,
+    type,
+    typePosition: typeFact.position,
+    direction: annotation.direction.value,
+  };
 }
 
-function checkCorrelationField(annotation: MessageAnnotation, messages: ReadonlyMap<string, MessageDraft>, diagnostics: DiagnosticBag): void {
+function checkCorrelationField(
+  annotation: MessageAnnotation,
+  messages: ReadonlyMap<string, MessageDraft>,
+  diagnostics: DiagnosticBag,
+): void {
   const fact = annotation.correlation;
   if (fact === undefined) return;
   const field = messages.get(annotation.symbol.fullName)?.fields.find((f) => f.protoName === fact.value);
@@ -120,10 +162,14 @@ function comparePositions(a: SourcePosition, b: SourcePosition): number {
 }
 
 function checkDuplicateTypes(candidates: readonly Candidate[], diagnostics: DiagnosticBag): void {
-  const inOrder = [...candidates].sort((a, b) => comparePositions(a.typePosition, b.typePosition) || compareStrings(a.fullName, b.fullName));
+  const inOrder = [...candidates].sort(
+    (a, b) => comparePositions(a.typePosition, b.typePosition) || compareStrings(a.fullName, b.fullName),
+  );
   for (let j = 0; j < inOrder.length; j++) {
     const later = inOrder[j]!;
-    const earlier = inOrder.slice(0, j).find((c) => c.type === later.type && overlaps(c.direction, later.direction));
+    const earlier = inOrder
+      .slice(0, j)
+      .find((c) => c.type === later.type && overlaps(c.direction, later.direction));
     if (earlier === undefined) continue;
     diagnostics.error(
       "duplicate-type",
@@ -137,7 +183,11 @@ function checkDuplicateTypes(candidates: readonly Candidate[], diagnostics: Diag
 function checkRoles(candidates: readonly Candidate[], diagnostics: DiagnosticBag): void {
   const withRole = candidates
     .filter((c) => c.annotation.role !== undefined)
-    .sort((a, b) => comparePositions(a.annotation.role!.position, b.annotation.role!.position) || compareStrings(a.fullName, b.fullName));
+    .sort(
+      (a, b) =>
+        comparePositions(a.annotation.role!.position, b.annotation.role!.position) ||
+        compareStrings(a.fullName, b.fullName),
+    );
   const first = new Map<string, Candidate>();
   for (const candidate of withRole) {
     const role = candidate.annotation.role!;
@@ -153,10 +203,18 @@ function checkRoles(candidates: readonly Candidate[], diagnostics: DiagnosticBag
     }
     first.set(role.value, candidate);
     if (DEVICE_ROLES.has(role.value) && candidate.direction === "down") {
-      diagnostics.warning("role-direction", `${candidate.fullName} has role ${roleName}, which the device sends, but travels DOWNLINK`, role.position);
+      diagnostics.warning(
+        "role-direction",
+        `${candidate.fullName} has role ${roleName}, which the device sends, but travels DOWNLINK`,
+        role.position,
+      );
     }
     if (DEVICE_ROLES.has(role.value) && candidate.annotation.reply === undefined) {
-      diagnostics.warning("role-missing-reply", `${candidate.fullName} has role ${roleName} but no reply`, role.position);
+      diagnostics.warning(
+        "role-missing-reply",
+        `${candidate.fullName} has role ${roleName} but no reply`,
+        role.position,
+      );
     }
   }
 }
@@ -174,8 +232,13 @@ function checkReply(
   const reply = candidates.get(replyName);
   if (reply === undefined) {
     // A reply with a Type that failed its own checks has been reported already.
-    if (annotations.get(replyName)?.type === undefined) {
-      diagnostics.error("reply-untyped", `reply ${replyName} of message ${request.fullName} has no Type`, replyFact.position);
+    const target = annotations.get(replyName);
+    if (target?.type === undefined && !target?.invalid.has("type")) {
+      diagnostics.error(
+        "reply-untyped",
+        `reply ${replyName} of message ${request.fullName} has no Type`,
+        replyFact.position,
+      );
     }
     return;
   }

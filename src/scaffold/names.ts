@@ -31,25 +31,40 @@ export function pascalCase(name: string): string {
     .join("");
 }
 
-/** Levenshtein distance, case-insensitive (typos in message names are often just the case). */
+/**
+ * Edit distance counting insertions, deletions, substitutions and swaps of neighbours (`QueryRps`
+ * is one slip away from `QueryRsp`), case-insensitive (typos in message names are often just the case).
+ */
 export function editDistance(a: string, b: string): number {
   const left = a.toLowerCase();
   const right = b.toLowerCase();
-  let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= left.length; i++) {
-    const current = [i];
+  const rows: number[][] = [];
+  for (let i = 0; i <= left.length; i++) {
+    const row = [i];
     for (let j = 1; j <= right.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (left[i - 1] === right[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const above = rows[i - 1]!;
+      let best = Math.min(
+        above[j]! + 1,
+        row[j - 1]! + 1,
+        above[j - 1]! + (left[i - 1] === right[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && left[i - 1] === right[j - 2] && left[i - 2] === right[j - 1]) {
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      }
+      row.push(best);
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[right.length] ?? 0;
+  return rows[left.length]![right.length]!;
 }
 
 /**
  * The candidate closest to `name`, when it is close enough to be a plausible typo (at most a third
- * of the name's length, at least 2 edits allowed), else `undefined`.
+ * of the name's length, at least 2 edits allowed) or starts with it, else `undefined`.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const limit = Math.max(2, Math.floor(name.length / 3));
@@ -58,7 +73,10 @@ export function closestName(name: string, candidates: Iterable<string>): string 
     const distance = editDistance(name, candidate);
     if (distance <= limit && (best === undefined || distance < best.distance)) best = { candidate, distance };
   }
-  return best?.candidate;
+  if (best !== undefined) return best.candidate;
+  // A shortened name (`Login` for `LoginReq`) is a plausible slip too.
+  const lower = name.toLowerCase();
+  return [...candidates].find((candidate) => lower.length >= 3 && candidate.toLowerCase().startsWith(lower));
 }
 
 /** ` Did you mean X?` or an empty string, to append to an error message. */

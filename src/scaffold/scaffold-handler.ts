@@ -162,10 +162,24 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
   const skipped: Array<{ message: string; reason: string }> = [];
   const files: Array<{ path: string; content: string }> = [];
 
+  // Replies reach the request waiting for them without a handler; --all leaves them out.
+  const requestOf = new Map(
+    model.wire.flatMap((entry) =>
+      entry.wire.reply === undefined ? [] : [[entry.wire.reply, entry.message.tsName]],
+    ),
+  );
   for (const target of targets) {
     const messageName = target.message.tsName;
     if (index.properties.has(messageName)) {
       skipped.push({ message: messageName, reason: `already has a handler in ${relative(cwd, indexPath)}` });
+      continue;
+    }
+    const request = requestOf.get(target.message.fullName);
+    if (wanted === undefined && request !== undefined) {
+      skipped.push({
+        message: messageName,
+        reason: `answers ${request} and reaches the request waiting for it; scaffold it by name to handle unsolicited ones`,
+      });
       continue;
     }
     const fileBase = kebabCase(messageName);

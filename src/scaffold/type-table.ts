@@ -44,7 +44,10 @@ const COLUMNS: ReadonlyArray<{ readonly title: string; readonly cell: (row: Type
   { title: "TYPE", cell: (row) => row.typeHex },
   {
     title: "DIRECTION",
-    cell: (row) => ({ up: "up   device → cloud", down: "down cloud → device", both: "both" })[row.direction],
+    cell: (row) =>
+      ({ up: "up   device → cloud", down: "down cloud → device", both: "both device ↔ cloud" })[
+        row.direction
+      ],
   },
   { title: "MESSAGE", cell: (row) => row.message },
   { title: "REPLY", cell: (row) => row.reply ?? "-" },

@@ -17,10 +17,12 @@ import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, relative, resolve, sep } from "node:path";
 import { isMap, parseDocument } from "yaml";
 import { type AnnotationSpec, annotateProto, SourceEditError } from "../model/edit.js";
+import { tokenize } from "../model/lexer.js";
 import { displayPath, PAYNET_PROTO_DIR } from "../model/paths.js";
 import { annotateSidecar, SidecarEditError } from "../model/sidecar-edit.js";
-import type { Diagnostic, MessageModel, ProtoModel } from "../model/types.js";
+import type { Diagnostic, ProtoModel } from "../model/types.js";
 import { ScaffoldError } from "./errors.js";
+import { didYouMean } from "./names.js";
 import { findMessage, loadProjectModel, type ModelSources, ModelLoadError } from "./project-model.js";
 import { type TypeRow, typeRows } from "./type-table.js";
 
@@ -60,24 +62,18 @@ export function parseTypeFlag(text: string): number {
 }
 
 export async function typesAdd(options: TypesAddOptions): Promise<TypesAddResult> {
-  const { sources } = options;
-  const { model } = await loadProjectModel(sources);
-  const message = findMessage(model, options.message);
-  const current = model.wire.find((entry) => entry.message.fullName === message.fullName);
-  if (current !== undefined && options.force !== true) {
-    const hex = `0x${current.wire.type.toString(16).toUpperCase().padStart(2, "0")}`;
-    throw new ScaffoldError(
-      "ALREADY_ANNOTATED",
-      `${message.tsName} is already annotated (Type ${hex}, ${current.wire.direction}, in the ${current.wire.source === "map" ? "map" : "proto"}); use --force to replace the annotation`,
-    );
+  const target = await locateTarget(options);
+  const edit =
+    options.target === "map"
+      ? editSidecar(options, target.sidecarName)
+      : editProto(options, target.file, target.protoName);
+  const { model: edited, diagnostics } = await validateEdit(options.sources, edit);
+  const row = typeRows(edited).find(
+    (candidate) => candidate.fullName === target.fullName || candidate.message === target.fullName,
+  );
+  if (row === undefined) {
+    throw new ScaffoldError("VALIDATION_FAILED", `${options.message} is still not annotated after the edit`);
   }
-
-  const edit = options.target === "map" ? editSidecar(options, model, message) : editProto(options, message);
-  const { model: edited, diagnostics } = await validateEdit(sources, edit);
-  const row = typeRows(edited).find((candidate) => candidate.fullName === message.fullName);
-  if (row === undefined)
-    throw new ScaffoldError("VALIDATION_FAILED", `${message.tsName} is still not annotated after the edit`);
-
   const temporary = join(dirname(edit.file), `.${basename(edit.file)}.${process.pid}.tmp`);
   writeFileSync(temporary, edit.content);
   renameSync(temporary, edit.file);
@@ -89,6 +85,109 @@ interface Edit {
   readonly file: string;
   readonly content: string;
   readonly kind: "proto" | "map";
+}
+
+/** The message to annotate: where it is defined and how the edits name it. */
+interface Target {
+  /** `paybox.CoinAck` when known from the model, else the name as given. */
+  readonly fullName: string;
+  /** The defining .proto (absolute), when known. */
+  readonly file: string | undefined;
+  /** Name for `annotateProto` (full or package-relative). */
+  readonly protoName: string;
+  /** Key of the entry in the sidecar map. */
+  readonly sidecarName: string;
+}
+
+/**
+ * Finds the message in the current model. When the current sources do not load (an annotation
+ * still missing may be exactly what this run adds), it is looked up in the input files' text
+ * instead, and only the edited result has to validate.
+ */
+async function locateTarget(options: TypesAddOptions): Promise<Target> {
+  const { sources } = options;
+  let model: ProtoModel;
+  try {
+    ({ model } = await loadProjectModel(sources));
+  } catch (error) {
+    if (!(error instanceof ModelLoadError)) throw error;
+    return locateInText(options, error);
+  }
+  const message = findMessage(model, options.message);
+  const current = model.wire.find((entry) => entry.message.fullName === message.fullName);
+  if (current !== undefined && options.force !== true) {
+    const hex = `0x${current.wire.type.toString(16).toUpperCase().padStart(2, "0")}`;
+    const where = current.wire.source === "map" ? "map" : "proto";
+    throw new ScaffoldError(
+      "ALREADY_ANNOTATED",
+      `${message.tsName} is already annotated (Type ${hex}, ${current.wire.direction}, in the ${where}); use --force to replace the annotation`,
+    );
+  }
+  const file = resolve(sources.cwd, message.position.file);
+  if (options.target === "proto") {
+    const inputs = sources.inputs.map((input) => resolve(sources.cwd, input));
+    if (file.startsWith(PAYNET_PROTO_DIR + sep) || !existsSync(file)) {
+      throw new ScaffoldError(
+        "MESSAGE_NOT_IN_SOURCE",
+        `${message.fullName} is defined in ${message.position.file}, which cannot be edited`,
+      );
+    }
+    if (!inputs.includes(file)) {
+      throw new ScaffoldError(
+        "MESSAGE_NOT_IN_SOURCE",
+        `${message.fullName} is defined in ${message.position.file}, which is imported, not an input: pass it with --proto ${message.position.file}`,
+      );
+    }
+  }
+  // Names in the map are relative to its `package` (default: the first input's package).
+  const mapFile = sources.map === undefined ? undefined : resolve(sources.cwd, sources.map);
+  const mapSource = mapFile !== undefined && existsSync(mapFile) ? readFileSync(mapFile, "utf8") : "";
+  const scope = sidecarPackage(mapSource) ?? firstInputPackage(model);
+  const sidecarName =
+    scope !== undefined && message.packageName === scope
+      ? message.fullName.slice(scope.length + 1)
+      : message.fullName;
+  return { fullName: message.fullName, file, protoName: message.fullName, sidecarName };
+}
+
+function locateInText(options: TypesAddOptions, loadError: ModelLoadError): Target {
+  const name = options.message.replace(/^\./, "");
+  if (options.target === "map")
+    return { fullName: name, file: undefined, protoName: name, sidecarName: name };
+  for (const input of options.sources.inputs) {
+    const file = resolve(options.sources.cwd, input);
+    if (!existsSync(file)) continue;
+    try {
+      annotateProto(readFileSync(file, "utf8"), name, options.spec, { force: true });
+      return { fullName: name, file, protoName: name, sidecarName: name };
+    } catch (error) {
+      if (!(error instanceof SourceEditError && error.code === "MESSAGE_NOT_IN_SOURCE")) break;
+    }
+  }
+  const names = messageNamesInText(options.sources);
+  if (!names.includes(name.split(".").at(-1) ?? name)) {
+    throw new ScaffoldError(
+      "UNKNOWN_MESSAGE",
+      `unknown message ${options.message}.${didYouMean(name, names)}`,
+    );
+  }
+  // Defined, but not where it can be edited: the load's own diagnostics explain the state of the sources.
+  throw loadError;
+}
+
+/** Names following `message` in the input files (for "did you mean" when the model does not load). */
+function messageNamesInText(sources: ModelSources): string[] {
+  const names: string[] = [];
+  for (const input of sources.inputs) {
+    const file = resolve(sources.cwd, input);
+    if (!existsSync(file)) continue;
+    const tokens = tokenize(readFileSync(file, "utf8"));
+    tokens.forEach((token, i) => {
+      const next = tokens[i + 1];
+      if (token.text === "message" && next?.kind === "ident") names.push(next.text);
+    });
+  }
+  return names;
 }
 
 function translateEditError(error: unknown): never {
@@ -104,24 +203,12 @@ function translateEditError(error: unknown): never {
   throw error;
 }
 
-function editProto(options: TypesAddOptions, message: MessageModel): Edit {
-  const { sources } = options;
-  const file = resolve(sources.cwd, message.position.file);
-  const inputs = sources.inputs.map((input) => resolve(sources.cwd, input));
-  if (file.startsWith(PAYNET_PROTO_DIR + sep) || !existsSync(file)) {
-    throw new ScaffoldError(
-      "MESSAGE_NOT_IN_SOURCE",
-      `${message.fullName} is defined in ${message.position.file}, which cannot be edited`,
-    );
-  }
-  if (!inputs.includes(file)) {
-    throw new ScaffoldError(
-      "MESSAGE_NOT_IN_SOURCE",
-      `${message.fullName} is defined in ${message.position.file}, which is imported, not an input: pass it with --proto ${message.position.file}`,
-    );
+function editProto(options: TypesAddOptions, file: string | undefined, messageName: string): Edit {
+  if (file === undefined) {
+    throw new ScaffoldError("MESSAGE_NOT_IN_SOURCE", `${messageName} is not defined in the input files`);
   }
   try {
-    const content = annotateProto(readFileSync(file, "utf8"), message.fullName, options.spec, {
+    const content = annotateProto(readFileSync(file, "utf8"), messageName, options.spec, {
       ...(options.force === true ? { force: true } : {}),
     });
     return { file, content, kind: "proto" };
@@ -130,18 +217,13 @@ function editProto(options: TypesAddOptions, message: MessageModel): Edit {
   }
 }
 
-function editSidecar(options: TypesAddOptions, model: ProtoModel, message: MessageModel): Edit {
+function editSidecar(options: TypesAddOptions, name: string): Edit {
   const mapFile = options.sources.map;
-  if (mapFile === undefined)
+  if (mapFile === undefined) {
     throw new ScaffoldError("PROJECT_CONFIG", "--map FILE is needed to annotate in a sidecar map");
+  }
   const file = resolve(options.sources.cwd, mapFile);
   const source = existsSync(file) ? readFileSync(file, "utf8") : "";
-  // Names in the map are relative to its `package` (default: the first input's package).
-  const scope = sidecarPackage(source) ?? firstInputPackage(model);
-  const name =
-    scope !== undefined && message.packageName === scope
-      ? message.fullName.slice(scope.length + 1)
-      : message.fullName;
   try {
     const content = annotateSidecar(source, name, options.spec, {
       ...(options.force === true ? { force: true } : {}),

@@ -1,18 +1,20 @@
 /**
- * Test harness of the message layer: builds a `ProtoModel` and a protobufjs reflection root from
- * the same .proto text, writes generated files into `test/.tmp/` (inside the repository, so vitest
+ * Test harness of the message layer: loads a `ProtoModel` (via `loadModel()`) and a protobufjs
+ * reflection root from the same .proto files, writes generated files into `test/.tmp/` (inside the repository, so vitest
  * transpiles them and resolves `@paynet/runtime/protobuf` through its alias), type-checks them with
  * the strictest compiler options a user might have, and converts between the generated TypeScript
  * shape and protobufjs's reflection objects.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import protobuf from "protobufjs";
 import ts from "typescript";
 import { emitCodecs, emitMessageTypes } from "../../src/emit/messages.js";
 import type { EmitOptions } from "../../src/emit/types.js";
+import { formatDiagnostic, loadModel, PAYNET_PROTO_DIR } from "../../src/model/index.js";
+import { PROTOBUFJS_DIR } from "../../src/model/paths.js";
 import type {
   EnumModel,
   FieldModel,
@@ -27,143 +29,56 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", 
 
 export const DEFAULT_OPTIONS: EmitOptions = { target: "both", int64: "bigint", generatorVersion: "0.0.0-test" };
 
-// ---- model from protobufjs reflection ---------------------------------------------------------
+// ---- fixtures: the model from loadModel(), and protobufjs reflection of the same files --------
 
 export interface Fixture {
   readonly model: ProtoModel;
   readonly root: protobuf.Root;
 }
 
+/** Where the multi-file fixture (imports, nesting, oneof, map, int64, WKT, proto2) lives. */
+export const MULTI_FIXTURE = {
+  inputs: [join(REPO_ROOT, "test", "fixtures", "protos", "multi", "shop.proto")],
+  protoPaths: [join(REPO_ROOT, "test", "fixtures", "protos", "multi", "include")],
+};
+
 /**
- * Parses one .proto text into a reflection root and the equivalent `ProtoModel` (what `loadModel()`
- * gives for it; annotations are irrelevant to the message layer).
+ * Loads .proto files twice: through `loadModel()` (what the generator emits from) and through
+ * protobufjs reflection (the reference the generated codecs are compared with).
  */
-export function fixtureFromProto(source: string, file = "fixture.proto"): Fixture {
+export async function loadFixtureFiles(inputs: readonly string[], protoPaths: readonly string[] = []): Promise<Fixture> {
+  const { model, diagnostics } = await loadModel({ inputs: [...inputs], protoPaths: [...protoPaths], cwd: REPO_ROOT });
+  if (model === undefined) throw new Error(diagnostics.map((diagnostic) => formatDiagnostic(diagnostic)).join("\n"));
+  const searchPath = [...inputs.map((input) => dirname(input)), ...protoPaths, PAYNET_PROTO_DIR, PROTOBUFJS_DIR];
   const root = new protobuf.Root();
-  protobuf.parse(source, root, { keepCase: true, alternateCommentMode: true });
-  root.resolveAll();
-  const messages: MessageModel[] = [];
-  const enums: EnumModel[] = [];
-  collect(root, "", file, messages, enums);
-  messages.sort((a, b) => compare(a.fullName, b.fullName));
-  enums.sort((a, b) => compare(a.fullName, b.fullName));
-  const model: ProtoModel = {
-    inputs: [file],
-    messages,
-    enums,
-    wire: [],
-    roles: {},
-    sourceHash: "0".repeat(64),
-    serviceName: "Fixture",
-    warnings: [],
+  root.resolvePath = (origin, target) => {
+    if (isAbsolute(target)) return target;
+    const found = searchPath.map((dir) => join(dir, target)).find((candidate) => existsSync(candidate));
+    return found ?? protobuf.util.path.resolve(origin, target);
   };
+  root.loadSync([...inputs], { keepCase: true, alternateCommentMode: true });
+  root.resolveAll();
   return { model, root };
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function collect(
-  namespace: protobuf.NamespaceBase,
-  packageName: string,
-  file: string,
-  messages: MessageModel[],
-  enums: EnumModel[],
-): void {
-  for (const nested of namespace.nestedArray) {
-    if (nested instanceof protobuf.Type) {
-      messages.push(messageModel(nested, packageName, file));
-      collect(nested, packageName, file, messages, enums);
-    } else if (nested instanceof protobuf.Enum) {
-      enums.push(enumModel(nested, packageName, file));
-    } else if (nested instanceof protobuf.Namespace) {
-      collect(nested, packageName === "" ? nested.name : `${packageName}.${nested.name}`, file, messages, enums);
-    }
+/** Loads one .proto text (written to a scratch file under `test/.tmp/`). */
+export async function loadFixture(source: string, name: string): Promise<Fixture> {
+  const dir = scratchDir(`proto-${name}`);
+  const file = join(dir, `${name}.proto`);
+  writeFileSync(file, source);
+  try {
+    return await loadFixtureFiles([file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const position = (file: string) => ({ file, line: 1, column: 1 });
-
-function names(object: protobuf.ReflectionObject, packageName: string): { fullName: string; tsName: string } {
-  const fullName = object.fullName.slice(1);
-  const relative = packageName === "" ? fullName : fullName.slice(packageName.length + 1);
-  return { fullName, tsName: relative.replace(/\./g, "_") };
+function scratchDir(name: string): string {
+  const dir = join(REPO_ROOT, "test", ".tmp", `${name}-${process.pid}-${(scratchCounter++).toString(36)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
-
-function syntaxOf(object: protobuf.ReflectionObject): "proto2" | "proto3" {
-  for (let current: protobuf.ReflectionObject | null = object; current !== null; current = current.parent) {
-    const edition = (current as unknown as { _edition: string | null })._edition;
-    if (edition === "proto2" || edition === "proto3") return edition;
-  }
-  return "proto2";
-}
-
-function optionalComment(comment: string | null | undefined): { comment?: string } {
-  return comment === null || comment === undefined || comment === "" ? {} : { comment };
-}
-
-function messageModel(type: protobuf.Type, packageName: string, file: string): MessageModel {
-  const realOneofs = type.oneofsArray.filter(
-    (oneof) => !oneof.fieldsArray.every((field) => field.options?.proto3_optional === true),
-  );
-  const fields: FieldModel[] = type.fieldsArray.map((field) => {
-    const value = valueType(field.resolvedType, field.type);
-    const oneof = field.partOf !== null && realOneofs.includes(field.partOf) ? field.partOf.name : undefined;
-    const declaredDefault = field.options?.default as string | number | boolean | undefined;
-    return {
-      protoName: field.name,
-      tsName: protobuf.util.camelCase(field.name),
-      number: field.id,
-      value,
-      repeated: field.repeated,
-      packed: field.repeated && field.packed,
-      hasPresence: field.hasPresence,
-      required: field.required,
-      ...(field instanceof protobuf.MapField ? { mapKey: field.keyType as ScalarType } : {}),
-      ...(oneof === undefined ? {} : { oneof }),
-      correlation: false,
-      ...(declaredDefault === undefined ? {} : { defaultValue: declaredDefault }),
-      ...optionalComment(field.comment),
-      position: position(file),
-    };
-  });
-  const oneofs: OneofModel[] = realOneofs.map((oneof) => ({
-    protoName: oneof.name,
-    tsName: protobuf.util.camelCase(oneof.name),
-    fieldNumbers: oneof.fieldsArray.map((field) => field.id),
-    ...optionalComment(oneof.comment),
-  }));
-  return {
-    ...names(type, packageName),
-    packageName,
-    syntax: syntaxOf(type),
-    fields,
-    oneofs,
-    ...optionalComment(type.comment),
-    position: position(file),
-  };
-}
-
-function valueType(resolved: protobuf.Type | protobuf.Enum | null, type: string): ValueType {
-  if (resolved instanceof protobuf.Type) return { kind: "message", fullName: resolved.fullName.slice(1) };
-  if (resolved instanceof protobuf.Enum) return { kind: "enum", fullName: resolved.fullName.slice(1) };
-  return { kind: "scalar", scalar: type as ScalarType };
-}
-
-function enumModel(enumType: protobuf.Enum, packageName: string, file: string): EnumModel {
-  return {
-    ...names(enumType, packageName),
-    packageName,
-    values: Object.entries(enumType.values).map(([protoName, number]) => ({
-      protoName,
-      number,
-      ...optionalComment(enumType.comments[protoName]),
-    })),
-    ...optionalComment(enumType.comment),
-    position: position(file),
-  };
-}
+let scratchCounter = 0;
 
 // ---- generated files on disk ------------------------------------------------------------------
 
@@ -176,8 +91,7 @@ export interface GeneratedSdk {
 
 /** Emits `types.ts` and `codecs.ts` into a fresh directory under `test/.tmp/`. */
 export function writeGenerated(model: ProtoModel, name: string, options: EmitOptions = DEFAULT_OPTIONS): GeneratedSdk {
-  const dir = join(REPO_ROOT, "test", ".tmp", `${name}-${process.pid}-${Date.now().toString(36)}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = scratchDir(name);
   const files = [emitMessageTypes(model, options), emitCodecs(model, options)];
   for (const file of files) writeFileSync(join(dir, file.path), file.content);
   return {
@@ -220,7 +134,12 @@ export function typeCheck(files: readonly string[]): string[] {
     },
   };
   const program = ts.createProgram([...files], options);
-  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+  // The runtime sources are checked by their own tsconfig; only the generated files are judged here.
+  const judged = new Set(files.map((file) => resolve(file)));
+  const diagnostics = ts
+    .getPreEmitDiagnostics(program)
+    .filter((diagnostic) => diagnostic.file === undefined || judged.has(resolve(diagnostic.file.fileName)));
+  return diagnostics.map((diagnostic) => {
     const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
     if (diagnostic.file === undefined || diagnostic.start === undefined) return text;
     const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
@@ -373,14 +292,15 @@ function findField(message: MessageModel, number: number): FieldModel {
  * fields at their default are left out: protobufjs writes every own property, the generated
  * encoder skips defaults (as protobuf specifies for proto3).
  */
-export function toReflection(model: ProtoModel, fullName: string, message: TsMessage): Record<string, unknown> {
-  const type = findMessage(model, fullName);
+export function toReflection(fixture: Fixture, fullName: string, message: TsMessage): Record<string, unknown> {
+  const type = findMessage(fixture.model, fullName);
+  const name = reflectedNames(fixture.root, fullName);
   const out: Record<string, unknown> = {};
   for (const field of type.fields) {
     if (field.oneof !== undefined) {
       const oneof = type.oneofs.find((candidate) => candidate.protoName === field.oneof);
       const set = oneof === undefined ? undefined : (message[oneof.tsName] as OneofValue | undefined);
-      if (set !== undefined && set.case === field.tsName) out[field.protoName] = valueToReflection(model, field.value, set.value);
+      if (set !== undefined && set.case === field.tsName) out[name(field.number)] = valueToReflection(fixture, field.value, set.value);
       continue;
     }
     const value = message[field.tsName];
@@ -388,14 +308,14 @@ export function toReflection(model: ProtoModel, fullName: string, message: TsMes
     if (field.mapKey !== undefined) {
       const map: Record<string, unknown> = {};
       for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
-        map[key] = valueToReflection(model, field.value, entry);
+        map[key] = valueToReflection(fixture, field.value, entry);
       }
-      out[field.protoName] = map;
+      out[name(field.number)] = map;
     } else if (field.repeated) {
-      out[field.protoName] = (value as unknown[]).map((element) => valueToReflection(model, field.value, element));
+      out[name(field.number)] = (value as unknown[]).map((element) => valueToReflection(fixture, field.value, element));
     } else {
       if (!field.hasPresence && !field.required && isDefaultValue(field.value, value)) continue;
-      out[field.protoName] = valueToReflection(model, field.value, value);
+      out[name(field.number)] = valueToReflection(fixture, field.value, value);
     }
   }
   return out;
@@ -409,8 +329,18 @@ function isDefaultValue(value: ValueType, actual: unknown): boolean {
   return actual === 0n || actual === "0" || actual === "" || actual === false;
 }
 
-function valueToReflection(model: ProtoModel, value: ValueType, actual: unknown): unknown {
-  if (value.kind === "message") return toReflection(model, value.fullName, actual as TsMessage);
+/** Reflection field name by number (protobufjs's bundled WKT definitions are camelCase). */
+function reflectedNames(root: protobuf.Root, fullName: string): (number: number) => string {
+  const type = root.lookupType(fullName);
+  return (number) => {
+    const field = type.fieldsById[number];
+    if (field === undefined) throw new Error(`no field ${number} in reflected ${fullName}`);
+    return field.name;
+  };
+}
+
+function valueToReflection(fixture: Fixture, value: ValueType, actual: unknown): unknown {
+  if (value.kind === "message") return toReflection(fixture, value.fullName, actual as TsMessage);
   if (value.kind === "scalar" && isInt64(value.scalar)) {
     const unsigned = value.scalar === "uint64" || value.scalar === "fixed64";
     return protobuf.util.Long.fromString(String(actual), unsigned);
@@ -420,20 +350,21 @@ function valueToReflection(model: ProtoModel, value: ValueType, actual: unknown)
 
 /** A message decoded by protobufjs reflection, in the generated TypeScript shape. */
 export function fromReflection(
-  model: ProtoModel,
+  fixture: Fixture,
   fullName: string,
   decoded: Record<string, unknown>,
   int64AsString = false,
 ): TsMessage {
-  const type = findMessage(model, fullName);
+  const type = findMessage(fixture.model, fullName);
+  const name = reflectedNames(fixture.root, fullName);
   const out: TsMessage = {};
   const own = (name: string) => Object.hasOwn(decoded, name);
   for (const field of [...type.fields].sort((a, b) => a.number - b.number)) {
-    const value = decoded[field.protoName];
+    const value = decoded[name(field.number)];
     if (field.oneof !== undefined) {
       const oneof = type.oneofs.find((candidate) => candidate.protoName === field.oneof) as OneofModel;
-      if (own(field.protoName)) {
-        out[oneof.tsName] = { case: field.tsName, value: valueFromReflection(model, field.value, value, int64AsString) };
+      if (own(name(field.number))) {
+        out[oneof.tsName] = { case: field.tsName, value: valueFromReflection(fixture, field.value, value, int64AsString) };
       }
       continue;
     }
@@ -443,17 +374,17 @@ export function fromReflection(
         const tsKey = isInt64(field.mapKey)
           ? String(longValue(protobuf.util.longFromHash(key, field.mapKey === "uint64" || field.mapKey === "fixed64")))
           : key;
-        map[tsKey] = valueFromReflection(model, field.value, entry, int64AsString);
+        map[tsKey] = valueFromReflection(fixture, field.value, entry, int64AsString);
       }
       out[field.tsName] = map;
     } else if (field.repeated) {
       out[field.tsName] = ((value ?? []) as unknown[]).map((element) =>
-        valueFromReflection(model, field.value, element, int64AsString),
+        valueFromReflection(fixture, field.value, element, int64AsString),
       );
     } else if (field.hasPresence && !field.required) {
-      if (own(field.protoName)) out[field.tsName] = valueFromReflection(model, field.value, value, int64AsString);
+      if (own(name(field.number))) out[field.tsName] = valueFromReflection(fixture, field.value, value, int64AsString);
     } else {
-      out[field.tsName] = valueFromReflection(model, field.value, value, int64AsString);
+      out[field.tsName] = valueFromReflection(fixture, field.value, value, int64AsString);
     }
   }
   return out;
@@ -465,14 +396,16 @@ function longValue(value: protobuf.Long | number): bigint {
   return value.unsigned ? bits : BigInt.asIntN(64, bits);
 }
 
-function valueFromReflection(model: ProtoModel, value: ValueType, actual: unknown, int64AsString: boolean): unknown {
+function valueFromReflection(fixture: Fixture, value: ValueType, actual: unknown, int64AsString: boolean): unknown {
   if (value.kind === "message") {
-    return fromReflection(model, value.fullName, actual as Record<string, unknown>, int64AsString);
+    return fromReflection(fixture, value.fullName, actual as Record<string, unknown>, int64AsString);
   }
   if (value.kind === "scalar" && isInt64(value.scalar)) {
     const big = longValue(actual as protobuf.Long | number);
     return int64AsString ? String(big) : big;
   }
+  // protobufjs's prototype default of a bytes field is a plain array.
+  if (value.kind === "scalar" && value.scalar === "bytes" && Array.isArray(actual)) return Uint8Array.from(actual);
   return actual;
 }
 

@@ -2,20 +2,21 @@
  * Helpers for device-client tests: a real PaynetServer that runs the test login protocol, a client
  * factory with fast test timings, and event waiters. Everything runs over real TLS on 127.0.0.1.
  */
-import { PaynetClient } from "../../runtime/src/client/client.js";
+import { loginStep, PaynetClient } from "../../runtime/src/client/client.js";
 import type { ClientContext, ClientEvents, ClientOptions } from "../../runtime/src/client/types.js";
 import type { PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext, ServerOptions } from "../../runtime/src/server/types.js";
 import {
-  type LoginRsp,
+  type Ack,
+  AckDef,
   LoginReqDef,
+  type LoginRsp,
   LoginRspDef,
+  loginSpec,
   PingDef,
   PongDef,
-  AckDef,
   ResultCode,
-  loginSpec,
 } from "./messages.js";
 import type { TestPki } from "./pki.js";
 import { startTestServer, type TestServer } from "./test-server.js";
@@ -26,16 +27,18 @@ export interface LoginServerOptions {
   loginCode?: (deviceId: string) => number;
   /** Answer pings with pongs (default true). */
   answerPings?: boolean;
+  /** Handler of Acks no request or delivery waits for (default: ignored). */
+  onAck?: (ack: Ack) => void;
   server?: Partial<ServerOptions>;
 }
 
-/** A test server whose LoginReq handler logs the device in; counts logins and pings. */
+/** A test server whose LoginReq handler logs the device in; records logins and ping timestamps. */
 export async function startLoginServer(
   pki: TestPki,
   options: LoginServerOptions = {},
-): Promise<TestServer & { logins: string[]; pings: number[] }> {
+): Promise<TestServer & { logins: string[]; pings: string[] }> {
   const logins: string[] = [];
-  const pings: number[] = [];
+  const pings: string[] = [];
   const registry = new Registry<ServerContext>()
     .register(LoginReqDef, {
       reply: LoginRspDef,
@@ -50,11 +53,11 @@ export async function startLoginServer(
     .register(PingDef, {
       reply: PongDef,
       handler: (ping) => {
-        pings.push(Date.now());
+        pings.push(String(ping.timestamp ?? ""));
         return options.answerPings === false ? undefined : { timestamp: ping.timestamp ?? 0 };
       },
     })
-    .register(AckDef);
+    .register(AckDef, options.onAck === undefined ? {} : { handler: (ack) => void options.onAck?.(ack) });
   const server = await startTestServer(pki, { registry, ...options.server });
   return Object.assign(server, { logins, pings });
 }
@@ -82,14 +85,11 @@ export function makeClient(
     tls: { ca: pki.ca.cert, servername: "localhost" },
     registry: clientRegistry(),
     login: {
-      login: {
+      login: loginStep({
         spec: loginSpec,
         build: () => ({ deviceId, token: "secret" }),
-        accept: (reply) => {
-          const rsp = reply as LoginRsp;
-          return rsp.code === ResultCode.OK ? true : { code: rsp.code, message: rsp.msg ?? "" };
-        },
-      },
+        accept: (rsp) => (rsp.code === ResultCode.OK ? true : { code: rsp.code, message: rsp.msg ?? "" }),
+      }),
       timeoutMs: 2_000,
     },
     reconnect: { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 },

@@ -47,7 +47,12 @@ describe("backoffDelay", () => {
         fc.integer({ min: 1, max: 5_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (initial, factor, extra, jitter, retry, r) => {
-          const policy = resolveBackoffPolicy({ initialDelayMs: initial, factor, maxDelayMs: initial + extra, jitter });
+          const policy = resolveBackoffPolicy({
+            initialDelayMs: initial,
+            factor,
+            maxDelayMs: initial + extra,
+            jitter,
+          });
           const base = initial === 0 ? 0 : Math.min(initial * factor ** (retry - 1), initial + extra);
           const delay = backoffDelay(retry, policy, () => r);
           expect(Number.isFinite(delay)).toBe(true);
@@ -69,10 +74,16 @@ describe("backoffDelay", () => {
 
 describe("resolveBackoffPolicy", () => {
   it.each([
-    [{ initialDelayMs: -1 }, "invalid option reconnect.initialDelayMs: expected a finite number >= 0, got -1"],
+    [
+      { initialDelayMs: -1 },
+      "invalid option reconnect.initialDelayMs: expected a finite number >= 0, got -1",
+    ],
     [{ factor: 0.5 }, "invalid option reconnect.factor: expected a finite number >= 1, got 0.5"],
     [{ jitter: 1.5 }, "invalid option reconnect.jitter: expected a number between 0 and 1, got 1.5"],
-    [{ maxDelayMs: Number.NaN }, "invalid option reconnect.maxDelayMs: expected a finite number >= 0, got NaN"],
+    [
+      { maxDelayMs: Number.NaN },
+      "invalid option reconnect.maxDelayMs: expected a finite number >= 0, got NaN",
+    ],
     [
       { initialDelayMs: 5_000, maxDelayMs: 1_000 },
       "invalid option reconnect.maxDelayMs: must be >= initialDelayMs (5000), got 1000",

@@ -1,7 +1,14 @@
 import { createServer as createTcpServer, type Server } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ServerSession } from "../../runtime/src/server/session.js";
-import { collectErrors, makeClient, nextEvent, recordEvents, startLoginServer, stopClients } from "../helpers/client-harness.js";
+import {
+  collectErrors,
+  makeClient,
+  nextEvent,
+  recordEvents,
+  startLoginServer,
+  stopClients,
+} from "../helpers/client-harness.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { stopAll } from "../helpers/test-server.js";
 
@@ -34,7 +41,9 @@ describe("PaynetClient: TLS connect", () => {
 
   it("presents a client certificate to an mTLS server", async () => {
     const server = await startLoginServer(pki, {
-      server: { tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true } },
+      server: {
+        tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true },
+      },
     });
     const client = makeClient(pki, server.port, {
       tls: { ca: pki.ca.cert, cert: pki.device.cert, key: pki.device.key, servername: "localhost" },
@@ -42,6 +51,23 @@ describe("PaynetClient: TLS connect", () => {
     client.start();
     await nextEvent(client, "online");
     expect(server.server.session("device-001")?.identity?.commonName).toBe("device-001");
+  });
+
+  it("reports the close when the mTLS server refuses the client certificate, and retries", async () => {
+    const server = await startLoginServer(pki, {
+      server: { tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true } },
+    });
+    const client = makeClient(pki, server.port, {
+      tls: { ca: pki.ca.cert, cert: pki.foreignDevice.cert, key: pki.foreignDevice.key, servername: "localhost" },
+    });
+    client.start();
+    // The server verifies after the TLS 1.3 handshake and closes: the device only sees the close.
+    const [error] = await nextEvent(client, "error");
+    expect(["CONNECTION_CLOSED", "HANDSHAKE_FAILED"]).toContain(error.code);
+    expect((await server.nextError("PEER_CERTIFICATE_REJECTED")).message).toContain("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+    await nextEvent(client, "reconnecting");
+    expect(client.online).toBe(false);
+    expect(server.logins).toEqual([]);
   });
 
   it("caches the TLS ticket and resumes on reconnect (client.resumed, stats)", async () => {
@@ -72,7 +98,9 @@ describe("PaynetClient: TLS connect", () => {
     client.start();
     await nextEvent(client, "connecting", (info) => info.attempt === 3);
     expect(errors[0]?.code).toBe("HANDSHAKE_FAILED");
-    expect(errors[0]?.message).toMatch(/TLS handshake failed: (unable to verify the first certificate|self[- ]signed certificate)/);
+    expect(errors[0]?.message).toMatch(
+      /TLS handshake failed: (unable to verify the first certificate|self[- ]signed certificate)/,
+    );
     expect(errors[0]?.message).toContain(`127.0.0.1:${server.port}`);
     const reconnecting = events.filter((e) => e[0] === "reconnecting").map((e) => e[1]);
     expect(reconnecting.slice(0, 2)).toEqual([
@@ -85,7 +113,9 @@ describe("PaynetClient: TLS connect", () => {
 
   it("refuses a server certificate whose name does not match the servername", async () => {
     const server = await startLoginServer(pki);
-    const client = makeClient(pki, server.port, { tls: { ca: pki.ca.cert, servername: "not-the-server.example" } });
+    const client = makeClient(pki, server.port, {
+      tls: { ca: pki.ca.cert, servername: "not-the-server.example" },
+    });
     client.start();
     const [error] = await nextEvent(client, "error");
     expect(error.code).toBe("HANDSHAKE_FAILED");

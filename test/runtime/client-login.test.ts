@@ -1,18 +1,26 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { loginStep } from "../../runtime/src/client/client.js";
 import { LoginRefusedError, type PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
-import type { ServerContext } from "../../runtime/src/server/types.js";
 import type { ServerSession } from "../../runtime/src/server/session.js";
-import { collectErrors, makeClient, nextEvent, recordEvents, startLoginServer, stopClients } from "../helpers/client-harness.js";
+import type { ServerContext } from "../../runtime/src/server/types.js";
+import {
+  collectErrors,
+  makeClient,
+  nextEvent,
+  recordEvents,
+  startLoginServer,
+  stopClients,
+} from "../helpers/client-harness.js";
 import {
   LoginReqDef,
-  LoginRspDef,
   type LoginRsp,
-  RegisterReqDef,
-  RegisterRspDef,
-  type RegisterRsp,
-  ResultCode,
+  LoginRspDef,
   loginSpec,
+  RegisterReqDef,
+  type RegisterRsp,
+  RegisterRspDef,
+  ResultCode,
   registerSpec,
 } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
@@ -52,25 +60,25 @@ describe("PaynetClient: login flow", () => {
     let builds = 0;
     const client = makeClient(pki, server.port, {
       login: {
-        register: {
+        register: loginStep({
           spec: registerSpec,
           build: () => ({ deviceSn: "SN1" }),
           accept: (reply) => {
-            deviceId = (reply as RegisterRsp).deviceId ?? "";
+            deviceId = reply.deviceId ?? "";
             return true;
           },
-        },
-        login: {
+        }),
+        login: loginStep({
           spec: loginSpec,
           build: () => {
             builds++;
             return { deviceId, token };
           },
           accept: (reply) => {
-            token = (reply as LoginRsp).resumeToken ?? "";
+            token = reply.resumeToken ?? "";
             return true;
           },
-        },
+        }),
       },
     });
     client.start();
@@ -102,7 +110,9 @@ describe("PaynetClient: login flow", () => {
     await nextEvent(client, "connected");
     await server.nextSession();
     expect(client.online).toBe(false);
-    await expect(client.request(loginSpec, { deviceId: "x" })).rejects.toMatchObject({ code: "NOT_CONNECTED" });
+    await expect(client.request(loginSpec, { deviceId: "x" })).rejects.toMatchObject({
+      code: "NOT_CONNECTED",
+    });
     release();
     await nextEvent(client, "online");
     expect(client.online).toBe(true);
@@ -141,14 +151,11 @@ describe("PaynetClient: login flow", () => {
     const decisions: string[] = [];
     const client = makeClient(pki, server.port, {
       login: {
-        login: {
+        login: loginStep({
           spec: loginSpec,
           build: () => ({ deviceId: "ghost" }),
-          accept: (reply) => {
-            const rsp = reply as LoginRsp;
-            return rsp.code === 0 ? true : { code: rsp.code };
-          },
-        },
+          accept: (rsp) => (rsp.code === 0 ? true : { code: rsp.code }),
+        }),
         onRefused: (error) => {
           decisions.push(error.code);
           return "stop";
@@ -156,7 +163,10 @@ describe("PaynetClient: login flow", () => {
       },
     });
     const refused = nextEvent(client, "loginRefused");
-    await expect(client.run()).rejects.toMatchObject({ code: "LOGIN_REFUSED", resultCode: ResultCode.DEVICE_NOT_FOUND });
+    await expect(client.run()).rejects.toMatchObject({
+      code: "LOGIN_REFUSED",
+      resultCode: ResultCode.DEVICE_NOT_FOUND,
+    });
     await refused;
     expect(decisions).toEqual(["LOGIN_REFUSED"]);
     expect(server.logins).toEqual(["ghost"]);
@@ -167,7 +177,7 @@ describe("PaynetClient: login flow", () => {
     const registry = new Registry<ServerContext>().register(LoginReqDef); // never answers
     const server = await startTestServer(pki, { registry });
     const client = makeClient(pki, server.port, {
-      login: { login: { spec: loginSpec, build: () => ({ deviceId: "d" }) }, timeoutMs: 100 },
+      login: { login: loginStep({ spec: loginSpec, build: () => ({ deviceId: "d" }) }), timeoutMs: 100 },
     });
     client.start();
     const [error] = await nextEvent(client, "error");
@@ -182,7 +192,9 @@ describe("PaynetClient: login flow", () => {
     const server = await startLoginServer(pki, {
       loginCode: () => (refusals-- > 0 ? ResultCode.FAILED : ResultCode.OK),
     });
-    const client = makeClient(pki, server.port, { reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0 } });
+    const client = makeClient(pki, server.port, {
+      reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0 },
+    });
     const events = recordEvents(client);
     client.start();
     await nextEvent(client, "online");
@@ -203,7 +215,9 @@ describe("PaynetClient: login flow", () => {
 
   it("gives up after reconnect.maxAttempts and rejects wait() with the last error", async () => {
     const server = await startLoginServer(pki, { loginCode: () => ResultCode.FAILED });
-    const client = makeClient(pki, server.port, { reconnect: { initialDelayMs: 5, jitter: 0, maxAttempts: 2 } });
+    const client = makeClient(pki, server.port, {
+      reconnect: { initialDelayMs: 5, jitter: 0, maxAttempts: 2 },
+    });
     await expect(client.run()).rejects.toMatchObject({ code: "LOGIN_REFUSED" });
     expect(server.logins).toHaveLength(2);
   });

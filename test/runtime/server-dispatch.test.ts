@@ -13,6 +13,7 @@ import {
   LoginRspDef,
   type Ping,
   PingDef,
+  type Pong,
   PongDef,
 } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
@@ -28,7 +29,7 @@ describe("server dispatch", () => {
   it("runs a sync handler and sends its return value as the reply", async () => {
     const registry = new Registry<ServerContext>().register(PingDef, {
       reply: PongDef,
-      handler: (ping: Ping) => ({ timestamp: ping.timestamp }),
+      handler: (ping: Ping): Pong => ({ timestamp: ping.timestamp ?? 0 }),
     });
     const t = await startTestServer(pki, { registry });
     const device = await t.connect();
@@ -110,7 +111,11 @@ describe("server dispatch", () => {
         },
       })
       .register(PingDef, { reply: PongDef, handler: () => ({ timestamp: 2 }) });
-    const t = await startTestServer(pki, { registry, errorMessage: testErrorMessage, reportHandlerErrors: false });
+    const t = await startTestServer(pki, {
+      registry,
+      errorMessage: testErrorMessage,
+      reportHandlerErrors: false,
+    });
     const device = await t.connect();
     device.send(CommandDef, { orderId: "q", coins: 1 });
     device.send(PingDef, {});
@@ -134,7 +139,11 @@ describe("server dispatch", () => {
 
   it("ignores an unknown Type silently with onUnknownType 'ignore'", async () => {
     const registry = new Registry<ServerContext>().register(PingDef, { reply: PongDef, handler: () => ({}) });
-    const t = await startTestServer(pki, { registry, errorMessage: testErrorMessage, onUnknownType: "ignore" });
+    const t = await startTestServer(pki, {
+      registry,
+      errorMessage: testErrorMessage,
+      onUnknownType: "ignore",
+    });
     const device = await t.connect();
     device.sendRaw(0x42, new Uint8Array());
     device.send(PingDef, {});

@@ -137,3 +137,17 @@ describe("mutual TLS", () => {
     expect(t2.logger.lines.some((l) => l.message === "peer certificate expires soon")).toBe(false);
   });
 });
+
+describe("verifyPeer bounds", () => {
+  it("refuses a peer whose verifyPeer does not answer within the handshake timeout", async () => {
+    const t = await startTestServer(pki, {
+      handshakeTimeoutMs: 100,
+      tls: mtls({ verifyPeer: () => new Promise(() => {}) }),
+    });
+    const device = await t.connect({ cert: pki.device.cert, key: pki.device.key });
+    await device.closed;
+    expect((await t.nextError("PEER_CERTIFICATE_REJECTED")).message).toContain(
+      "verifyPeer failed: no answer within 100 ms",
+    );
+  });
+});

@@ -1,5 +1,5 @@
-import type { ReconnectOptions } from "./types.js";
 import { InvalidOptionsError } from "../errors.js";
+import type { ReconnectOptions } from "./types.js";
 
 /** Fully resolved reconnect policy (every field set). */
 export interface BackoffPolicy {
@@ -44,7 +44,10 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
     throw new InvalidOptionsError(`${prefix}.factor`, `expected a finite number >= 1, got ${policy.factor}`);
   }
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
-    throw new InvalidOptionsError(`${prefix}.jitter`, `expected a number between 0 and 1, got ${policy.jitter}`);
+    throw new InvalidOptionsError(
+      `${prefix}.jitter`,
+      `expected a number between 0 and 1, got ${policy.jitter}`,
+    );
   }
   if (policy.maxDelayMs < policy.initialDelayMs) {
     throw new InvalidOptionsError(
@@ -56,7 +59,10 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
     policy.maxAttempts !== Number.POSITIVE_INFINITY &&
     (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1)
   ) {
-    throw new InvalidOptionsError(`${prefix}.maxAttempts`, `expected an integer >= 1, got ${policy.maxAttempts}`);
+    throw new InvalidOptionsError(
+      `${prefix}.maxAttempts`,
+      `expected an integer >= 1, got ${policy.maxAttempts}`,
+    );
   }
   return policy;
 }
@@ -70,8 +76,13 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
  *
  * @param random returns a number in [0, 1); injectable so tests can pin the jitter.
  */
-export function backoffDelay(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  if (!Number.isInteger(retry) || retry < 1) throw new RangeError(`retry must be an integer >= 1, got ${retry}`);
+export function backoffDelay(
+  retry: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  if (!Number.isInteger(retry) || retry < 1)
+    throw new RangeError(`retry must be an integer >= 1, got ${retry}`);
   // Grow in a loop with an early cap so huge retry counts never overflow to Infinity.
   let base = policy.initialDelayMs;
   for (let i = 1; i < retry && base < policy.maxDelayMs; i++) base *= policy.factor;

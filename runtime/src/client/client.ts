@@ -9,8 +9,8 @@ import { IdempotencyGuard, MemoryIdempotencyStore, type RecordedReply } from "..
 import {
   AbortedError,
   ConnectionClosedError,
-  HandshakeFailedError,
   HandlerError,
+  HandshakeFailedError,
   LoginRefusedError,
   LoginTimeoutError,
   NotConnectedError,
@@ -30,6 +30,13 @@ import { type LoginStepName, runLoginFlow } from "./login.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
+
+export { TicketCache } from "../tls/ticket-cache.js";
+export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, resolveBackoffPolicy } from "./backoff.js";
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultHeartbeatTimeout } from "./heartbeat.js";
+export { DEFAULT_LOGIN_TIMEOUT_MS, loginStep } from "./login.js";
+export { DEFAULT_OFFLINE_QUEUE } from "./offline-queue.js";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./options.js";
 
 /** Acks of guarded commands held while offline; beyond this the oldest is reported and dropped. */
 export const MAX_HELD_ACKS = 1_024;
@@ -217,7 +224,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
    * Sends a request and yields its replies until a final one (see `RequestOptions.isFinal`). Needs
    * the client online; iterating throws `NotConnectedError` otherwise.
    */
-  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): AsyncIterable<Rep> {
+  stream<Req, Rep>(
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): AsyncIterable<Rep> {
     const link = this.#onlineLink();
     if (link === undefined) {
       const error = this.#notConnected(spec.request.name);
@@ -231,7 +242,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
 
   /** Counters since construction (connects, handshakes, traffic per Type, offline queue depth). */
   stats(): ClientStats {
-    const traffic = this.#traffic.snapshot((type) => this.#names.get(type) ?? this.#options.registry.get(type)?.def.name);
+    const traffic = this.#traffic.snapshot(
+      (type) => this.#names.get(type) ?? this.#options.registry.get(type)?.def.name,
+    );
     return {
       connects: this.#counters.connects,
       reconnects: this.#counters.reconnects,
@@ -245,6 +258,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   // ---- lifecycle loop ----
 
   async #runLoop(): Promise<void> {
+    // Let the caller attach listeners after start() before the first event.
+    await Promise.resolve();
     const policy = this.#config.backoff;
     let attempt = 0;
     let failures = 0;
@@ -253,7 +268,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       attempt++;
       if (attempt > policy.maxAttempts) {
         this.#fatal =
-          lastError ?? new ConnectionClosedError(`gave up after ${policy.maxAttempts} attempts`, this.#peerContext());
+          lastError ??
+          new ConnectionClosedError(`gave up after ${policy.maxAttempts} attempts`, this.#peerContext());
         return;
       }
       if (failures > 0) {
@@ -288,7 +304,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     const login = this.#options.login;
     if (login !== undefined) {
       try {
-        await runLoginFlow(login, (spec, message, timeoutMs, step) => this.#loginRequest(link, spec, message, timeoutMs, step), link.peer);
+        await runLoginFlow(
+          login,
+          (spec, message, timeoutMs, step) => this.#loginRequest(link, spec, message, timeoutMs, step),
+          link.peer,
+        );
       } catch (error) {
         const reason = asPaynetError(error);
         link.destroy(reason);
@@ -381,7 +401,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     try {
       return await link.request(spec, message, { timeoutMs }).result;
     } catch (error) {
-      if (error instanceof RequestTimeoutError) throw new LoginTimeoutError(step, timeoutMs, { peer: link.peer });
+      if (error instanceof RequestTimeoutError)
+        throw new LoginTimeoutError(step, timeoutMs, { peer: link.peer });
       throw error;
     }
   }
@@ -486,7 +507,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       }
     }
     const queue = this.#offlineQueue;
-    if (queue === undefined || this.#state === "stopping") return Promise.reject(this.#notConnected(def.name));
+    if (queue === undefined || this.#state === "stopping")
+      return Promise.reject(this.#notConnected(def.name));
     try {
       queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });
     } catch (error) {
@@ -528,7 +550,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     if (this.#heldAcks.length >= MAX_HELD_ACKS) {
       const dropped = this.#heldAcks.shift() as RecordedReply;
       this.#report(
-        new QueueFullError("offline", `${MAX_HELD_ACKS} held acks; dropped one of type 0x${dropped.type.toString(16)}`),
+        new QueueFullError(
+          "offline",
+          `${MAX_HELD_ACKS} held acks; dropped one of type 0x${dropped.type.toString(16)}`,
+        ),
       );
     }
     this.#heldAcks.push(reply);
@@ -570,7 +595,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       return;
     }
     const delay = Math.max(0, oldest + queue.limits.maxAgeMs - Date.now());
-    if (this.#expiryTimer === undefined) this.#expiryTimer = this.#wheel.schedule(delay, () => this.#expireQueued());
+    if (this.#expiryTimer === undefined)
+      this.#expiryTimer = this.#wheel.schedule(delay, () => this.#expireQueued());
     else if (!this.#expiryTimer.active) this.#expiryTimer.reschedule(delay);
   }
 

@@ -1,6 +1,11 @@
 import { isIP } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import { ConnectionClosedError, ConnectTimeoutError, HandshakeFailedError, type PaynetError } from "../errors.js";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import {
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  HandshakeFailedError,
+  type PaynetError,
+} from "../errors.js";
 import type { TimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
 import type { ClientTlsOptions } from "./types.js";
@@ -57,8 +62,12 @@ export function connectTls(params: ConnectParams): PendingConnect {
     port: params.port,
     minVersion: params.tls.minVersion ?? "TLSv1.3",
     ...(params.tls.ca === undefined ? {} : { ca: params.tls.ca as string | Buffer | Array<string | Buffer> }),
-    ...(params.tls.cert === undefined ? {} : { cert: params.tls.cert as string | Buffer | Array<string | Buffer> }),
-    ...(params.tls.key === undefined ? {} : { key: params.tls.key as string | Buffer | Array<string | Buffer> }),
+    ...(params.tls.cert === undefined
+      ? {}
+      : { cert: params.tls.cert as string | Buffer | Array<string | Buffer> }),
+    ...(params.tls.key === undefined
+      ? {}
+      : { key: params.tls.key as string | Buffer | Array<string | Buffer> }),
     ...(servername === undefined ? {} : { servername }),
     ...(session === undefined ? {} : { session }),
   });

@@ -1,4 +1,5 @@
 import type { MessageDef } from "../codec.js";
+import type { IdempotencyGuard, RecordedReply } from "../delivery/idempotency.js";
 import {
   DecodeError,
   HandlerError,
@@ -6,7 +7,6 @@ import {
   type PaynetError,
   UnknownTypeError,
 } from "../errors.js";
-import type { IdempotencyGuard, RecordedReply } from "../delivery/idempotency.js";
 import type { Logger } from "../logger.js";
 import type { Registration, Registry } from "../registry.js";
 import type { ErrorMessageSpec } from "../server/types.js";
@@ -78,7 +78,12 @@ export class InboundDispatcher {
     void this.#run(link, registration, type, message);
   }
 
-  async #run(link: ClientLink, registration: Registration<unknown, ClientContext, unknown>, type: number, message: unknown) {
+  async #run(
+    link: ClientLink,
+    registration: Registration<unknown, ClientContext, unknown>,
+    type: number,
+    message: unknown,
+  ) {
     const host = this.#host;
     const context = { peer: link.peer, frameType: type, messageName: registration.def.name };
     let key: string | undefined;
@@ -101,7 +106,10 @@ export class InboundDispatcher {
     const replyDef = registration.reply;
     const reply = async (value: unknown): Promise<void> => {
       if (replyDef === undefined) {
-        throw new InvalidOptionsError(`reply of ${registration.def.name}`, "the registration names no reply message");
+        throw new InvalidOptionsError(
+          `reply of ${registration.def.name}`,
+          "the registration names no reply message",
+        );
       }
       const payload = replyDef.codec.encode(value);
       if (guardedKey === undefined) return host.sendReply(link, replyDef as MessageDef<unknown>, payload);
@@ -124,7 +132,9 @@ export class InboundDispatcher {
       this.#tellServer(link, error);
     } finally {
       if (guardedKey !== undefined) {
-        await host.guard.finish(guardedKey).catch((cause) => host.report(new HandlerError({ ...context, cause })));
+        await host.guard
+          .finish(guardedKey)
+          .catch((cause) => host.report(new HandlerError({ ...context, cause })));
       }
     }
   }

@@ -1,9 +1,9 @@
 import type { TLSSocket } from "node:tls";
 import type { RequestOptions, RequestSpec } from "../codec.js";
 import { FrameConnection } from "../connection.js";
+import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
 import { HandshakeFailedError, InvalidOptionsError, PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
-import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
 import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
 
@@ -74,14 +74,21 @@ export class ClientLink {
   }
 
   /** Sends a request on this connection and returns the waiter of its reply. */
-  request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): ReplyWaiter<Rep> {
+  request<Req, Rep>(
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options: RequestOptions<Rep> = {},
+  ): ReplyWaiter<Rep> {
     let key: string | undefined;
     let payload: Uint8Array;
     try {
       key = spec.requestKey?.(message);
       payload = spec.request.codec.encode(message);
     } catch (error) {
-      const waiter = this.router.expect(spec as RequestSpec<unknown, Rep>, undefined, { ...options, timeoutMs: Number.POSITIVE_INFINITY });
+      const waiter = this.router.expect(spec as RequestSpec<unknown, Rep>, undefined, {
+        ...options,
+        timeoutMs: Number.POSITIVE_INFINITY,
+      });
       waiter.cancel(encodeError(spec.request.name, error));
       return waiter;
     }

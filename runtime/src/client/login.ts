@@ -86,3 +86,16 @@ async function userCallback<T>(callback: () => T | Promise<T>, context: { peer?:
     throw new HandlerError({ ...context, cause: error });
   }
 }
+
+/**
+ * Types one login step against its spec and erases the types for {@link LoginFlow}, whose steps are
+ * `LoginStep<unknown, unknown>` (a typed spec is not directly assignable there because its key
+ * functions take the concrete request type).
+ *
+ * ```ts
+ * login: { login: loginStep({ spec: loginSpec, build: () => ({ deviceId }), accept: (rsp) => rsp.code === 0 || { code: rsp.code } }) }
+ * ```
+ */
+export function loginStep<Req, Rep>(step: LoginStep<Req, Rep>): LoginStep<unknown, unknown> {
+  return step as unknown as LoginStep<unknown, unknown>;
+}

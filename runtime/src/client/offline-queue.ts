@@ -65,7 +65,9 @@ export class OfflineQueue {
   push(entry: OfflineEntry): void {
     const size = entry.payload.length + FRAME_HEADER_BYTES;
     if (this.messages + 1 > this.limits.maxMessages) {
-      throw new QueueFullError("offline", `maxMessages ${this.limits.maxMessages}`, { messageName: entry.name });
+      throw new QueueFullError("offline", `maxMessages ${this.limits.maxMessages}`, {
+        messageName: entry.name,
+      });
     }
     if (this.#bytes + size > this.limits.maxBytes) {
       throw new QueueFullError("offline", `maxBytes ${this.limits.maxBytes}`, { messageName: entry.name });
@@ -132,7 +134,10 @@ export function resolveOfflineQueueLimits(options: OfflineQueueOptions): Offline
     }
   }
   if (!Number.isInteger(limits.maxMessages)) {
-    throw new InvalidOptionsError("offlineQueue.maxMessages", `expected an integer, got ${limits.maxMessages}`);
+    throw new InvalidOptionsError(
+      "offlineQueue.maxMessages",
+      `expected an integer, got ${limits.maxMessages}`,
+    );
   }
   return limits;
 }

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from "../errors.js";
-import { silentLogger, type Logger } from "../logger.js";
+import { type Logger, silentLogger } from "../logger.js";
 import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
 import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
 import { validateLoginFlow } from "./login.js";
@@ -42,7 +42,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
-    throw new InvalidOptionsError("connectTimeoutMs", `expected a finite number > 0, got ${connectTimeoutMs}`);
+    throw new InvalidOptionsError(
+      "connectTimeoutMs",
+      `expected a finite number > 0, got ${connectTimeoutMs}`,
+    );
   }
   validateFraming(options);
   if (options.heartbeat !== undefined && options.heartbeat.def?.codec === undefined) {
@@ -59,7 +62,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options.idempotencyStore !== undefined) {
     const store = options.idempotencyStore;
     if (typeof store.get !== "function" || typeof store.set !== "function") {
-      throw new InvalidOptionsError("idempotencyStore", "expected an object with get(key) and set(key, record)");
+      throw new InvalidOptionsError(
+        "idempotencyStore",
+        "expected an object with get(key) and set(key, record)",
+      );
     }
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
@@ -69,7 +75,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     connectTimeoutMs,
     backoff: resolveBackoffPolicy(options.reconnect),
     heartbeat: options.heartbeat === undefined ? undefined : resolveHeartbeatTimings(options.heartbeat),
-    offlineQueue: options.offlineQueue === undefined ? undefined : resolveOfflineQueueLimits(options.offlineQueue),
+    offlineQueue:
+      options.offlineQueue === undefined ? undefined : resolveOfflineQueueLimits(options.offlineQueue),
     loginTimeoutMs: options.login === undefined ? undefined : validateLoginFlow(options.login),
     logger: options.logger ?? silentLogger,
   };
@@ -87,7 +94,10 @@ function validateTls(options: ClientOptions): void {
     );
   }
   if (tls.minVersion !== undefined && !TLS_VERSIONS.includes(tls.minVersion)) {
-    throw new InvalidOptionsError("tls.minVersion", `expected "TLSv1.2" or "TLSv1.3", got ${String(tls.minVersion)}`);
+    throw new InvalidOptionsError(
+      "tls.minVersion",
+      `expected "TLSv1.2" or "TLSv1.3", got ${String(tls.minVersion)}`,
+    );
   }
   if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername.length === 0)) {
     throw new InvalidOptionsError("tls.servername", "expected a non-empty host name");
@@ -100,7 +110,14 @@ function validateFraming(options: ClientOptions): void {
       throw new InvalidOptionsError("maxFrame", `expected an integer 1..4294967295, got ${options.maxFrame}`);
     }
   }
-  if (options.lengthMode !== undefined && options.lengthMode !== "type+payload" && options.lengthMode !== "payload") {
-    throw new InvalidOptionsError("lengthMode", `expected "type+payload" or "payload", got ${String(options.lengthMode)}`);
+  if (
+    options.lengthMode !== undefined &&
+    options.lengthMode !== "type+payload" &&
+    options.lengthMode !== "payload"
+  ) {
+    throw new InvalidOptionsError(
+      "lengthMode",
+      `expected "type+payload" or "payload", got ${String(options.lengthMode)}`,
+    );
   }
 }

@@ -35,8 +35,10 @@ export interface LoginStep<Req, Rep> {
 
 /** Run after every (re)connect. The client is online only when the login step is accepted. */
 export interface LoginFlow {
-  register?: LoginStep<unknown, unknown>;
-  login: LoginStep<unknown, unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: each step pairs its own request and reply types
+  register?: LoginStep<any, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: each step pairs its own request and reply types
+  login: LoginStep<any, any>;
   /** Per step. Default 10 000 ms. */
   timeoutMs?: number;
   /** After a refusal: `retry` (with backoff, the default) or `stop` the client. */

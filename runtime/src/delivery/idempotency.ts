@@ -144,7 +144,8 @@ export class IdempotencyGuard {
   /** Records a reply of the command `key` (call before sending it). */
   record(key: string, reply: RecordedReply): Promise<void> {
     const command = this.#active.get(key);
-    if (command === undefined) return Promise.reject(new Error(`idempotency key ${key} is not being executed`));
+    if (command === undefined)
+      return Promise.reject(new Error(`idempotency key ${key} is not being executed`));
     command.replies.push({ type: reply.type, payload: Uint8Array.from(reply.payload) });
     if (command.replies.length > MAX_RECORDED_REPLIES) command.replies.shift();
     return this.#write(key, command);

@@ -61,7 +61,8 @@ export class ReplyQueue<T> implements AsyncIterable<T>, ReplySink<T> {
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
-        if (this.#values.length > 0) return Promise.resolve({ value: this.#values.shift() as T, done: false });
+        if (this.#values.length > 0)
+          return Promise.resolve({ value: this.#values.shift() as T, done: false });
         if (this.#done) {
           if (this.#error !== undefined) {
             const error = this.#error;

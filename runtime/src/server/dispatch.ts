@@ -76,7 +76,11 @@ export class Dispatcher {
     const deviceId = session.deviceId;
     if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message)) return;
     if (registration?.handler === undefined) {
-      host.logger.debug("frame without handler ignored", { peer: session.peer, type: formatType(type), name: def.name });
+      host.logger.debug("frame without handler ignored", {
+        peer: session.peer,
+        type: formatType(type),
+        name: def.name,
+      });
       return;
     }
     if (host.stopping) {
@@ -86,7 +90,12 @@ export class Dispatcher {
     this.#runHandler(session, type, message, registration);
   }
 
-  #runHandler(session: ServerSession, type: number, message: unknown, registration: Registration<unknown, ServerContext>): void {
+  #runHandler(
+    session: ServerSession,
+    type: number,
+    message: unknown,
+    registration: Registration<unknown, ServerContext>,
+  ): void {
     const host = this.#host;
     const replyDef = registration.reply as MessageDef<unknown> | undefined;
     const context: ServerContext = {
@@ -95,7 +104,10 @@ export class Dispatcher {
       reply: (reply: unknown) => {
         if (replyDef === undefined) {
           return Promise.reject(
-            new InvalidOptionsError(`reply of ${registration.def.name}`, "the registration names no reply message"),
+            new InvalidOptionsError(
+              `reply of ${registration.def.name}`,
+              "the registration names no reply message",
+            ),
           );
         }
         return session.send(replyDef, reply);
@@ -130,9 +142,22 @@ export class Dispatcher {
     }
   }
 
-  #handlerFailed(session: ServerSession, type: number, registration: Registration<unknown, ServerContext>, cause: unknown): void {
-    const error = new HandlerError({ peer: session.peer, frameType: type, messageName: registration.def.name, cause });
-    this.#host.logger.error(error.message, { session: session.id, stack: cause instanceof Error ? cause.stack : undefined });
+  #handlerFailed(
+    session: ServerSession,
+    type: number,
+    registration: Registration<unknown, ServerContext>,
+    cause: unknown,
+  ): void {
+    const error = new HandlerError({
+      peer: session.peer,
+      frameType: type,
+      messageName: registration.def.name,
+      cause,
+    });
+    this.#host.logger.error(error.message, {
+      session: session.id,
+      stack: cause instanceof Error ? cause.stack : undefined,
+    });
     this.#host.report(error, session);
     if (this.#host.reportHandlerErrors) this.#tellPeer(session, error);
   }
@@ -175,7 +200,9 @@ export class Dispatcher {
       this.#host.logger.error("errorMessage.build failed", { error: String(buildError) });
       return;
     }
-    session.send(spec.def, message).catch((sendError: unknown) => this.#replyFailed(session, spec.def, sendError));
+    session
+      .send(spec.def, message)
+      .catch((sendError: unknown) => this.#replyFailed(session, spec.def, sendError));
   }
 }
 

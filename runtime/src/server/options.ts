@@ -33,12 +33,22 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const o = options;
   check("host", o.host, (v) => typeof v === "string" && v !== "", "a non-empty string");
   check("port", o.port, (v) => isInteger(v) && v >= 0 && v <= 65_535, "an integer 0..65535");
-  check("registry", o.registry, (v) => typeof v === "object" && v !== null && typeof v.get === "function", "a Registry", true);
+  check(
+    "registry",
+    o.registry,
+    (v) => typeof v === "object" && v !== null && typeof v.get === "function",
+    "a Registry",
+    true,
+  );
   check("tls", o.tls, (v) => typeof v === "object" && v !== null, "an object with cert and key", true);
   check(
     "errorMessage",
     o.errorMessage,
-    (v) => typeof v === "object" && v !== null && typeof v.def?.codec?.encode === "function" && typeof v.build === "function",
+    (v) =>
+      typeof v === "object" &&
+      v !== null &&
+      typeof v.def?.codec?.encode === "function" &&
+      typeof v.build === "function",
     "{ def: MessageDef, build(error) }",
   );
   check(
@@ -54,17 +64,50 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   for (const name of ["maxConnections", "maxPendingDeliveries", "maxFrame"] as const) {
     check(name, o[name], (v) => isInteger(v) && v >= 1, "a positive integer");
   }
-  check("lengthMode", o.lengthMode, (v) => v === "type+payload" || v === "payload", `"type+payload" or "payload"`);
+  check(
+    "lengthMode",
+    o.lengthMode,
+    (v) => v === "type+payload" || v === "payload",
+    `"type+payload" or "payload"`,
+  );
   check("outboundQueue", o.outboundQueue, (v) => typeof v === "object" && v !== null, "an object");
-  check("outboundQueue.maxFrames", o.outboundQueue?.maxFrames, (v) => isInteger(v) && v >= 1, "a positive integer");
-  check("outboundQueue.maxBytes", o.outboundQueue?.maxBytes, (v) => isInteger(v) && v >= 1, "a positive integer");
-  check("maxFrame", o.maxFrame, (v) => v <= 0xffff_ffff, `at most ${0xffff_ffff} (default ${DEFAULT_MAX_FRAME})`);
-  check("logger", o.logger, (v) => ["debug", "info", "warn", "error"].every((m) => typeof (v as never)[m] === "function"), "a Logger (debug/info/warn/error)");
-  check("directory", o.directory, (v) => ["bind", "unbind", "lookup", "size"].every((m) => typeof (v as never)[m] === "function"), "a SessionDirectory");
+  check(
+    "outboundQueue.maxFrames",
+    o.outboundQueue?.maxFrames,
+    (v) => isInteger(v) && v >= 1,
+    "a positive integer",
+  );
+  check(
+    "outboundQueue.maxBytes",
+    o.outboundQueue?.maxBytes,
+    (v) => isInteger(v) && v >= 1,
+    "a positive integer",
+  );
+  check(
+    "maxFrame",
+    o.maxFrame,
+    (v) => v <= 0xffff_ffff,
+    `at most ${0xffff_ffff} (default ${DEFAULT_MAX_FRAME})`,
+  );
+  check(
+    "logger",
+    o.logger,
+    (v) => ["debug", "info", "warn", "error"].every((m) => typeof (v as never)[m] === "function"),
+    "a Logger (debug/info/warn/error)",
+  );
+  check(
+    "directory",
+    o.directory,
+    (v) => ["bind", "unbind", "lookup", "size"].every((m) => typeof (v as never)[m] === "function"),
+    "a SessionDirectory",
+  );
   check(
     "deliveryStore",
     o.deliveryStore,
-    (v) => ["add", "remove", "forDevice", "size", "oldestCreatedAt"].every((m) => typeof (v as never)[m] === "function"),
+    (v) =>
+      ["add", "remove", "forDevice", "size", "oldestCreatedAt"].every(
+        (m) => typeof (v as never)[m] === "function",
+      ),
     "a PendingDeliveryStore",
   );
   check("signal", o.signal, (v) => v instanceof AbortSignal, "an AbortSignal");
@@ -88,7 +131,13 @@ function isInteger(value: unknown): value is number {
 }
 
 /** Throws unless `value` is undefined (and optional) or passes `valid`. */
-function check<T>(option: string, value: T | undefined, valid: (value: T) => boolean, expected: string, required = false): void {
+function check<T>(
+  option: string,
+  value: T | undefined,
+  valid: (value: T) => boolean,
+  expected: string,
+  required = false,
+): void {
   if (value === undefined) {
     if (required) throw new InvalidOptionsError(option, `required, expected ${expected}`);
     return;
@@ -100,5 +149,7 @@ function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
   if (typeof value === "function") return "a function";
-  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+  if (Array.isArray(value)) return "an array";
+  const kind = typeof value;
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
 }

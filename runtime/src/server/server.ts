@@ -28,7 +28,22 @@ import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession } from "./session.js";
-import type { ServerApi, ServerEvents, ServerOptions, ServerStats, ServerTlsOptions, Session } from "./types.js";
+import type {
+  ServerApi,
+  ServerEvents,
+  ServerOptions,
+  ServerStats,
+  ServerTlsOptions,
+  Session,
+} from "./types.js";
+
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_STOP_GRACE_MS,
+} from "./options.js";
+export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
 
 /** How long `stop()` lets sessions flush their last frames before destroying them. */
 const STOP_FLUSH_MS = 1_000;
@@ -82,12 +97,17 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#tls = new ServerTlsContext(options.tls, logger);
     this.#directory = this.#options.directory ?? new MemorySessionDirectory();
     const deliveryOptions = {
-      transport: { sendFrame: (deviceId: string, type: number, payload: Uint8Array) => this.#sendToDevice(deviceId, type, payload) },
+      transport: {
+        sendFrame: (deviceId: string, type: number, payload: Uint8Array) =>
+          this.#sendToDevice(deviceId, type, payload),
+      },
       maxPending: this.#options.maxPendingDeliveries,
       logger,
     };
     this.#deliveries = new DeliveryManager(
-      this.#options.deliveryStore === undefined ? deliveryOptions : { ...deliveryOptions, store: this.#options.deliveryStore },
+      this.#options.deliveryStore === undefined
+        ? deliveryOptions
+        : { ...deliveryOptions, store: this.#options.deliveryStore },
     );
     const server = this;
     this.#dispatcher = new Dispatcher({
@@ -142,7 +162,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         resolve();
       });
     });
-    server.on("error", (error) => this.#options.logger.error("server socket error", { error: error.message }));
+    server.on("error", (error) =>
+      this.#options.logger.error("server socket error", { error: error.message }),
+    );
     this.#state = "listening";
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
@@ -160,7 +182,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   stop(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? this.#options.stopGraceMs;
     if (!Number.isInteger(graceMs) || graceMs < 0) {
-      return Promise.reject(new InvalidOptionsError("graceMs", `expected a non-negative integer, got ${graceMs}`));
+      return Promise.reject(
+        new InvalidOptionsError("graceMs", `expected a non-negative integer, got ${graceMs}`),
+      );
     }
     this.#stopPromise ??= this.#stop(graceMs);
     return this.#stopPromise;
@@ -174,8 +198,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     }
     this.#state = "stopping";
     const server = this.#server;
-    const closed = new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-    this.#options.logger.info("stopping", { inFlightHandlers: this.#inFlight, sessions: this.#sessions.size, graceMs });
+    const closed = new Promise<void>((resolve) =>
+      server === undefined ? resolve() : server.close(() => resolve()),
+    );
+    this.#options.logger.info("stopping", {
+      inFlightHandlers: this.#inFlight,
+      sessions: this.#sessions.size,
+      graceMs,
+    });
     await this.#handlersIdle(graceMs);
     const reason = new ServerStoppedError();
     this.#deliveries.failAll(reason);
@@ -193,7 +223,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#options.logger.warn("stop grace period over; handlers still running", { inFlight: this.#inFlight });
+        this.#options.logger.warn("stop grace period over; handlers still running", {
+          inFlight: this.#inFlight,
+        });
         done();
       }, graceMs);
       const done = () => {
@@ -261,7 +293,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     options?: RequestOptions<Rep>,
   ): Promise<Rep> {
     const session = this.#online(deviceId);
-    return session === undefined ? Promise.reject(this.#notOnline(deviceId)) : session.request(spec, message, options);
+    return session === undefined
+      ? Promise.reject(this.#notOnline(deviceId))
+      : session.request(spec, message, options);
   }
 
   /** Request → every reply until a final one, to an online device. */
@@ -331,7 +365,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   #onDrop(data: { remoteAddress?: string; remotePort?: number } | undefined): void {
     this.#counters.rejected++;
-    const error = new MaxConnectionsError(this.#options.maxConnections, { peer: peerOf(data?.remoteAddress, data?.remotePort) });
+    const error = new MaxConnectionsError(this.#options.maxConnections, {
+      peer: peerOf(data?.remoteAddress, data?.remotePort),
+    });
     this.#options.logger.warn(error.message);
     this.#report(error, undefined);
   }
@@ -356,7 +392,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     // The peer may go away while admission runs; that must not become an unhandled 'error'.
     const ignore = () => {};
     socket.on("error", ignore);
-    const verdict = await this.#tls.admit(socket, peer);
+    const verdict = await this.#tls.admit(socket, peer, this.#options.handshakeTimeoutMs);
     socket.off("error", ignore);
     if (!verdict.accepted) {
       this.#counters.rejected++;
@@ -458,7 +494,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       this.#directoryFailed(session, error);
       return;
     }
-    if (bound instanceof Promise) bound.then(replaceAndAnnounce, (error: unknown) => this.#directoryFailed(session, error));
+    if (bound instanceof Promise)
+      bound.then(replaceAndAnnounce, (error: unknown) => this.#directoryFailed(session, error));
     else replaceAndAnnounce(bound);
   }
 

@@ -68,19 +68,23 @@ export class ServerSession implements Session {
     this.#connection = connection;
   }
 
+  /** `host:port`, with the device id appended once logged in. */
   get peer(): string {
     const address = `${this.remoteAddress}:${this.remotePort}`;
     return this.#deviceId === undefined ? address : `${address} ${this.#deviceId}`;
   }
 
+  /** Epoch ms of the last inbound frame (connection time before the first). */
   get lastFrameAt(): number {
     return this.#connection?.lastFrameAt ?? this.connectedAt.getTime();
   }
 
+  /** Device id once logged in. */
   get deviceId(): string | undefined {
     return this.#deviceId;
   }
 
+  /** Logged in and not closed. */
   get online(): boolean {
     return this.#deviceId !== undefined && this.#closedReason === undefined;
   }
@@ -100,11 +104,16 @@ export class ServerSession implements Session {
     return this.#connection?.queuedBytes ?? 0;
   }
 
+  /** See {@link Session.login}. Throws `NotConnectedError` on a closed session. */
   login(deviceId: string): void {
     if (typeof deviceId !== "string" || deviceId === "") {
-      throw new InvalidOptionsError("deviceId", `expected a non-empty string, got ${JSON.stringify(deviceId)}`);
+      throw new InvalidOptionsError(
+        "deviceId",
+        `expected a non-empty string, got ${JSON.stringify(deviceId)}`,
+      );
     }
-    if (this.#closedReason !== undefined) throw new NotConnectedError("session is closed", { peer: this.peer });
+    if (this.#closedReason !== undefined)
+      throw new NotConnectedError("session is closed", { peer: this.peer });
     if (this.#deviceId === deviceId) return;
     this.#deviceId = deviceId;
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
@@ -117,6 +126,7 @@ export class ServerSession implements Session {
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
   }
 
+  /** See {@link Session.send}. Resolves once queued. */
   send<T>(def: MessageDef<T>, message: T): Promise<void> {
     try {
       this.sendFrame(def.type, def.codec.encode(message));
@@ -147,7 +157,12 @@ export class ServerSession implements Session {
     }
   }
 
-  request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): Promise<Rep> {
+  /** See {@link Session.request}. */
+  request<Req, Rep>(
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options: RequestOptions<Rep> = {},
+  ): Promise<Rep> {
     try {
       const waiter = this.#expect(spec, message, options);
       return waiter.result;
@@ -156,7 +171,12 @@ export class ServerSession implements Session {
     }
   }
 
-  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): AsyncIterable<Rep> {
+  /** See {@link Session.stream}. */
+  stream<Req, Rep>(
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options: RequestOptions<Rep> = {},
+  ): AsyncIterable<Rep> {
     try {
       return this.#expect(spec, message, options).stream();
     } catch (error) {
@@ -184,6 +204,7 @@ export class ServerSession implements Session {
     return this.#replyDefs.get(type);
   }
 
+  /** See {@link Session.close}; the offline reason is a `ConnectionClosedError` naming `reason`. */
   close(reason?: string): void {
     this.closeWith(new ConnectionClosedError(reason ?? "closed by server", { peer: this.peer }));
   }

@@ -32,7 +32,8 @@ export function readElement(der: Uint8Array, offset: number, limit = der.length)
   let contentStart = offset + 2;
   if (length & 0x80) {
     const lengthBytes = length & 0x7f;
-    if (lengthBytes === 0 || lengthBytes > 4) throw new RangeError(`unsupported DER length at offset ${offset}`);
+    if (lengthBytes === 0 || lengthBytes > 4)
+      throw new RangeError(`unsupported DER length at offset ${offset}`);
     if (contentStart + lengthBytes > limit) throw new RangeError(`DER length truncated at offset ${offset}`);
     length = 0;
     for (let i = 0; i < lengthBytes; i++) length = length * 256 + (der[contentStart + i] as number);
@@ -58,7 +59,9 @@ export function childrenOf(der: Uint8Array, parent: DerElement): DerElement[] {
 /** Returns `element` when it has the expected tag; throws a `RangeError` naming `what` otherwise. */
 export function expectElement(element: DerElement | undefined, tag: number, what: string): DerElement {
   if (element === undefined || element.tag !== tag) {
-    throw new RangeError(`expected ${what} (tag 0x${tag.toString(16)}), got ${element === undefined ? "nothing" : `tag 0x${element.tag.toString(16)}`}`);
+    throw new RangeError(
+      `expected ${what} (tag 0x${tag.toString(16)}), got ${element === undefined ? "nothing" : `tag 0x${element.tag.toString(16)}`}`,
+    );
   }
   return element;
 }
@@ -70,7 +73,10 @@ export function integerHex(der: Uint8Array, element: DerElement): string {
 
 /** Upper-case hex without leading zeros, so `00AB12` (DER) and `AB12` (Node) compare equal. */
 export function normaliseSerial(hex: string): string {
-  const trimmed = hex.replace(/[^0-9a-fA-F]/g, "").replace(/^0+/, "").toUpperCase();
+  const trimmed = hex
+    .replace(/[^0-9a-fA-F]/g, "")
+    .replace(/^0+/, "")
+    .toUpperCase();
   return trimmed === "" ? "0" : trimmed;
 }
 

@@ -13,7 +13,9 @@ const DAY_MS = 86_400_000;
  * The identity of a peer certificate as Node reports it, or `undefined` when the peer sent none
  * (Node then returns an empty object).
  */
-export function identityOf(certificate: PeerCertificate | Record<string, never> | undefined): PeerIdentity | undefined {
+export function identityOf(
+  certificate: PeerCertificate | Record<string, never> | undefined,
+): PeerIdentity | undefined {
   if (certificate === undefined || !("raw" in certificate) || certificate.raw === undefined) return undefined;
   const cn = certificate.subject?.CN;
   return {
@@ -34,7 +36,8 @@ function splitAltNames(altNames: string | undefined): string[] {
 /** Why a certificate's validity period excludes `now`, or `undefined` when it is valid. */
 export function validityProblem(certificate: PeerCertificate, now: number): string | undefined {
   if (Date.parse(certificate.valid_to) < now) return `certificate expired on ${certificate.valid_to}`;
-  if (Date.parse(certificate.valid_from) > now) return `certificate not valid before ${certificate.valid_from}`;
+  if (Date.parse(certificate.valid_from) > now)
+    return `certificate not valid before ${certificate.valid_from}`;
   return undefined;
 }
 

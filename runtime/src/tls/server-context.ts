@@ -58,17 +58,28 @@ export class ServerTlsContext {
   /** Options for `tls.createServer`. */
   serverOptions(handshakeTimeoutMs: number): TlsOptions {
     return {
-      ...pemOptions(this.#material),
-      minVersion: this.#options.minVersion ?? "TLSv1.3",
+      ...this.#contextOptions(this.#material),
       requestCert: this.requireClientCert,
       // Node's own rejection destroys the socket after the handshake without telling why (the
       // server only sees ECONNRESET). `admit()` refuses instead, with the verification reason.
       rejectUnauthorized: false,
+      // Node's own timer; 0 disables it. It surfaces as a `tlsClientError` ("TLS handshake timeout").
+      handshakeTimeout: handshakeTimeoutMs,
+    };
+  }
+
+  /**
+   * Everything that lives in the secure context. `setSecureContext()` resets whatever it is not
+   * given (minVersion back to TLS 1.2, an argv-derived session id context, fresh ticket keys), so a
+   * reload must pass all of it again.
+   */
+  #contextOptions(material: TlsMaterial): TlsOptions {
+    return {
+      ...pemOptions(material),
+      minVersion: this.#options.minVersion ?? "TLSv1.3",
       ticketKeys: this.ticketKeys,
       sessionTimeout: this.#options.ticketLifetimeSec ?? DEFAULT_TICKET_LIFETIME_SEC,
       sessionIdContext: SESSION_ID_CONTEXT,
-      // Node's own timer; 0 disables it. It surfaces as a `tlsClientError` ("TLS handshake timeout").
-      handshakeTimeout: handshakeTimeoutMs,
     };
   }
 
@@ -84,8 +95,8 @@ export class ServerTlsContext {
     const revocations = parseCrl(material.crl);
     secureContextOf(material);
     if (server !== undefined) {
-      server.setSecureContext(pemOptions(material));
-      // setSecureContext() installs fresh random ticket keys, which would invalidate every ticket.
+      server.setSecureContext(this.#contextOptions(material));
+      // Belt and braces: without our keys every ticket issued so far would be invalid.
       server.setTicketKeys(this.ticketKeys);
     }
     this.#material = material;
@@ -111,9 +122,10 @@ export class ServerTlsContext {
   /**
    * Decides whether the peer of a completed handshake is let in: verification result, validity
    * period, revocation (all re-checked because a resumed handshake skips OpenSSL's checks) and the
-   * `verifyPeer` callback. Warns about peer certificates close to expiry.
+   * `verifyPeer` callback (given at most `verifyTimeoutMs`, 0 = unbounded). Warns about peer
+   * certificates close to expiry.
    */
-  async admit(socket: TLSSocket, peer: string, now = Date.now()): Promise<PeerVerdict> {
+  async admit(socket: TLSSocket, peer: string, verifyTimeoutMs = 0, now = Date.now()): Promise<PeerVerdict> {
     const certificate = this.requireClientCert ? socket.getPeerCertificate() : undefined;
     const identity = identityOf(certificate);
     const resumed = socket.isSessionReused();
@@ -121,7 +133,9 @@ export class ServerTlsContext {
     if (this.requireClientCert) {
       if (certificate === undefined || identity === undefined) return refuse("no client certificate");
       if (!socket.authorized) {
-        return refuse(`certificate verification failed: ${String(socket.authorizationError ?? "unknown reason")}`);
+        return refuse(
+          `certificate verification failed: ${String(socket.authorizationError ?? "unknown reason")}`,
+        );
       }
       const invalid = validityProblem(certificate, now);
       if (invalid !== undefined) return refuse(invalid);
@@ -141,7 +155,10 @@ export class ServerTlsContext {
     if (verifyPeer !== undefined) {
       let verdict: true | string;
       try {
-        verdict = await verifyPeer(identity, { remoteAddress: socket.remoteAddress ?? "", resumed });
+        verdict = await withTimeout(
+          Promise.resolve(verifyPeer(identity, { remoteAddress: socket.remoteAddress ?? "", resumed })),
+          verifyTimeoutMs,
+        );
       } catch (error) {
         return refuse(`verifyPeer failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -159,20 +176,35 @@ function validateTlsOptions(options: ServerTlsOptions): void {
   if (options.key === undefined) throw new InvalidOptionsError("tls.key", "required (PEM contents)");
   const { minVersion, ticketKeys, ticketLifetimeSec, verifyPeer } = options;
   if (minVersion !== undefined && minVersion !== "TLSv1.2" && minVersion !== "TLSv1.3") {
-    throw new InvalidOptionsError("tls.minVersion", `expected "TLSv1.2" or "TLSv1.3", got ${JSON.stringify(minVersion)}`);
+    throw new InvalidOptionsError(
+      "tls.minVersion",
+      `expected "TLSv1.2" or "TLSv1.3", got ${JSON.stringify(minVersion)}`,
+    );
   }
-  if (ticketKeys !== undefined && (!Buffer.isBuffer(ticketKeys) || ticketKeys.length !== TICKET_KEYS_LENGTH)) {
+  if (
+    ticketKeys !== undefined &&
+    (!Buffer.isBuffer(ticketKeys) || ticketKeys.length !== TICKET_KEYS_LENGTH)
+  ) {
     const got = Buffer.isBuffer(ticketKeys) ? `${ticketKeys.length} bytes` : typeof ticketKeys;
-    throw new InvalidOptionsError("tls.ticketKeys", `expected a Buffer of ${TICKET_KEYS_LENGTH} bytes, got ${got}`);
+    throw new InvalidOptionsError(
+      "tls.ticketKeys",
+      `expected a Buffer of ${TICKET_KEYS_LENGTH} bytes, got ${got}`,
+    );
   }
   if (ticketLifetimeSec !== undefined && !(Number.isInteger(ticketLifetimeSec) && ticketLifetimeSec > 0)) {
-    throw new InvalidOptionsError("tls.ticketLifetimeSec", `expected a positive integer, got ${ticketLifetimeSec}`);
+    throw new InvalidOptionsError(
+      "tls.ticketLifetimeSec",
+      `expected a positive integer, got ${ticketLifetimeSec}`,
+    );
   }
   if (verifyPeer !== undefined && typeof verifyPeer !== "function") {
     throw new InvalidOptionsError("tls.verifyPeer", `expected a function, got ${typeof verifyPeer}`);
   }
   if (options.requireClientCert === true && options.ca === undefined) {
-    throw new InvalidOptionsError("tls.ca", "required when requireClientCert is true (CA that signs device certificates)");
+    throw new InvalidOptionsError(
+      "tls.ca",
+      "required when requireClientCert is true (CA that signs device certificates)",
+    );
   }
 }
 
@@ -204,4 +236,14 @@ function pemOptions(material: TlsMaterial): Pick<TlsOptions, "cert" | "key" | "c
 
 function firstPem(input: TlsMaterial["cert"]): string | Buffer | undefined {
   return Array.isArray(input) ? input[0] : (input as string | Buffer);
+}
+
+/** Rejects with "no answer within N ms" when `promise` takes longer than `timeoutMs` (0: never). */
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  if (timeoutMs <= 0) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,12 @@
+import { loadModel, formatDiagnostic } from "./src/model/index.js";
+const r = await loadModel({ inputs: ["test/fixtures/protos/multi/shop.proto"], protoPaths: ["test/fixtures/protos/multi/include"] });
+r.diagnostics.forEach(d => console.log(formatDiagnostic(d)));
+const m = r.model!;
+console.log(m.serviceName, m.inputs);
+console.log(m.messages.map(x => `${x.fullName} ${x.tsName} ${x.syntax}`).join("\n"));
+console.log(m.enums.map(x => `${x.fullName} ${x.tsName} ${x.values.map(v=>v.protoName+"="+v.number).join(",")}`).join("\n"));
+const o = m.messages.find(x => x.fullName === "shop.v1.Order")!;
+for (const f of o.fields) console.log(f.protoName, f.tsName, JSON.stringify(f.value), f.mapKey ?? "", f.repeated, f.packed, f.hasPresence, f.oneof ?? "", f.correlation, f.comment ?? "", `${f.position.line}:${f.position.column}`);
+console.log(o.oneofs, o.comment);
+const l = m.messages.find(x => x.fullName === "shop.legacy.LegacyRecord")!;
+for (const f of l.fields) console.log(f.protoName, JSON.stringify(f.value), f.repeated, f.packed, f.hasPresence, f.required, JSON.stringify(f.defaultValue));

@@ -1,0 +1,119 @@
+/**
+ * Idle-fleet load of the connection-scale scenario: N lightweight TLS connections (the same client
+ * code against every server), optionally logged in with a LoginReq, then heartbeating with a Ping
+ * every `heartbeatMs` (spread evenly). Also measures full vs resumed handshake cost.
+ */
+import { childConfig, serveRpc } from "../lib/child.js";
+import { FrameSocket } from "../lib/frame-client.js";
+import { frame, LOGIN_REQ_TYPE, LOGIN_RSP_TYPE, PING_TYPE, pingPayload, stringField1 } from "../lib/payload.js";
+import { type BenchPkiFiles, pem } from "../lib/pki.js";
+import { percentile } from "../lib/stats.js";
+
+interface Config {
+  pki: BenchPkiFiles;
+  /** Prefix of device ids (unique per fleet process). */
+  idPrefix: string;
+}
+
+interface ConnectArgs {
+  port: number;
+  n: number;
+  concurrency: number;
+  login: boolean;
+  localAddresses: string[];
+}
+
+const config = childConfig<Config>();
+const ca = pem(config.pki.ca);
+const sockets: FrameSocket[] = [];
+let heartbeatTimer: NodeJS.Timeout | undefined;
+let framesIn = 0;
+
+serveRpc({
+  connect: (args: ConnectArgs) => connectAll(args),
+  heartbeat: (args: { intervalMs: number }) => startHeartbeats(args.intervalMs),
+  status: () => ({ open: sockets.filter((s) => !s.socket.destroyed).length, framesIn }),
+  closeAll: () => {
+    if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
+    for (const socket of sockets.splice(0)) socket.close();
+    return null;
+  },
+  handshakes: (args: { port: number; count: number; resume: boolean }) => handshakes(args.port, args.count, args.resume),
+});
+
+async function connectAll(args: ConnectArgs): Promise<{ elapsedMs: number; connected: number; failed: number; firstError: string | null }> {
+  const started = performance.now();
+  let next = 0;
+  let failed = 0;
+  let firstError: string | null = null;
+  const worker = async () => {
+    while (next < args.n) {
+      const i = next++;
+      const localAddress = args.localAddresses.length === 0 ? undefined : args.localAddresses[i % args.localAddresses.length];
+      try {
+        const client = await FrameSocket.connect({ port: args.port, ca, ...(localAddress === undefined ? {} : { localAddress }) });
+        client.onFrame = () => {
+          framesIn++;
+        };
+        if (args.login) {
+          const reply = client.next(LOGIN_RSP_TYPE);
+          client.write(frame(LOGIN_REQ_TYPE, stringField1(`${config.idPrefix}-${i}`)));
+          await reply;
+        }
+        sockets.push(client);
+      } catch (error) {
+        failed++;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: args.concurrency }, worker));
+  return { elapsedMs: performance.now() - started, connected: sockets.length, failed, firstError };
+}
+
+/** One Ping per socket per interval, sent in 20 slices so the load is even. */
+function startHeartbeats(intervalMs: number): null {
+  const slices = 20;
+  let tick = 0;
+  const started = Date.now();
+  heartbeatTimer = setInterval(() => {
+    const slice = tick++ % slices;
+    const ping = frame(PING_TYPE, pingPayload(Date.now(), Math.floor((Date.now() - started) / 1000)));
+    for (let i = slice; i < sockets.length; i += slices) sockets[i]!.write(ping);
+  }, intervalMs / slices);
+  return null;
+}
+
+let lastTicket: Buffer | undefined;
+
+/**
+ * `count` sequential handshakes, full (no ticket) or resumed (each with the latest ticket, which an
+ * earlier call must have received). Client-side latency; the driver reads the server's CPU around it.
+ */
+async function handshakes(port: number, count: number, resume: boolean) {
+  const latencies: number[] = [];
+  let notResumed = 0;
+  for (let i = 0; i < count; i++) {
+    const session = resume ? lastTicket : undefined;
+    const t0 = performance.now();
+    const client = await FrameSocket.connect({ port, ca, ...(session === undefined ? {} : { session }) });
+    latencies.push(performance.now() - t0);
+    if (resume && !client.resumed) notResumed++;
+    await waitForTicket(client);
+    lastTicket = client.ticket ?? lastTicket;
+    client.close();
+  }
+  return { p50Ms: percentile(latencies, 50), meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, count), notResumed };
+}
+
+/** TLS 1.3 tickets arrive after the handshake; wait briefly for one. */
+function waitForTicket(client: FrameSocket): Promise<void> {
+  if (client.ticket !== undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 500);
+    client.socket.once("session", () => {
+      clearTimeout(timer);
+      setImmediate(resolve);
+    });
+  });
+}

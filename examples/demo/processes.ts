@@ -1,0 +1,216 @@
+/**
+ * Child processes followed line by line: start a program, wait for a log line matching a pattern,
+ * stop it. Used by the demo and by the acceptance tests, which both judge the example programs by
+ * what they print, never by sleeping.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** Repository root (this file is examples/demo/processes.ts). */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The example programs and their entry files, relative to the repository root. */
+export const PROGRAMS = {
+  paynetd: "examples/paynetd/main.ts",
+  paynetcli: "examples/paynetcli/main.ts",
+} as const;
+
+export interface StartOptions {
+  /** Label for errors (e.g. `paynetd`). */
+  readonly name: string;
+  /** Node arguments: a script and its arguments. */
+  readonly args: readonly string[];
+  /** Called with every output line (stdout and stderr) as it arrives. */
+  readonly echo?: (line: string) => void;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A line that matched, with its position in the process's output. */
+export interface LineMatch {
+  readonly line: string;
+  readonly match: RegExpExecArray;
+  readonly index: number;
+}
+
+/** Why waiting for a line failed; the message quotes the last lines of output. */
+export class LineTimeoutError extends Error {
+  readonly code = "LINE_TIMEOUT";
+
+  constructor(name: string, pattern: RegExp, reason: string, tail: readonly string[]) {
+    super(`${name}: no line matching ${pattern} ${reason}; last output:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
+    this.name = "LineTimeoutError";
+  }
+}
+
+interface Waiter {
+  readonly pattern: RegExp;
+  readonly from: number;
+  readonly resolve: (match: LineMatch) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A running child process and everything it printed. */
+export class ManagedProcess {
+  readonly name: string;
+  readonly lines: string[] = [];
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly #child: ChildProcess;
+  readonly #waiters = new Set<Waiter>();
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(options: StartOptions) {
+    this.name = options.name;
+    this.#child = spawn(process.execPath, [...options.args], {
+      cwd: REPO_ROOT,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const stream of [this.#child.stdout, this.#child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on("line", (line) => {
+        this.lines.push(line);
+        options.echo?.(line);
+        this.#offer(line, this.lines.length - 1);
+      });
+    }
+    this.exited = new Promise((resolve) => {
+      this.#child.once("exit", (code, signal) => {
+        this.#exit = { code, signal };
+        // Let the last buffered lines arrive before failing whoever still waits.
+        setImmediate(() => {
+          for (const waiter of this.#waiters) {
+            waiter.reject(this.#timeout(waiter.pattern, `(process exited with ${signal ?? `code ${code}`})`));
+          }
+          this.#waiters.clear();
+          resolve({ code, signal });
+        });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /**
+   * Resolves with the first line matching `pattern` at or after line index `from` (default 0: lines
+   * already printed count too). Rejects after `timeoutMs` or when the process exits first.
+   */
+  waitForLine(pattern: RegExp, timeoutMs: number, from = 0): Promise<LineMatch> {
+    const found = this.find(pattern, from);
+    if (found !== undefined) return Promise.resolve(found);
+    if (this.#exit !== undefined) return Promise.reject(this.#timeout(pattern, "(process has exited)"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(this.#timeout(pattern, `within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        pattern,
+        from,
+        resolve: (match) => {
+          clearTimeout(timer);
+          resolve(match);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** The first line matching `pattern` at or after `from`, if printed already. */
+  find(pattern: RegExp, from = 0): LineMatch | undefined {
+    for (let index = from; index < this.lines.length; index++) {
+      const match = pattern.exec(this.lines[index] as string);
+      if (match !== null) return { line: this.lines[index] as string, match, index };
+    }
+    return undefined;
+  }
+
+  /** How many lines printed so far match `pattern`. */
+  count(pattern: RegExp): number {
+    return this.lines.filter((line) => pattern.test(line)).length;
+  }
+
+  /**
+   * Sends `signal` and resolves with the exit; SIGKILLs the process if it has not exited after
+   * `graceMs`.
+   */
+  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 5_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.#exit === undefined) {
+      this.#child.kill(signal);
+      const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+
+  /** Kills the process at once (cleanup after a failure). */
+  kill(): void {
+    if (this.#exit === undefined) this.#child.kill("SIGKILL");
+  }
+
+  #offer(line: string, index: number): void {
+    for (const waiter of this.#waiters) {
+      if (index < waiter.from) continue;
+      const match = waiter.pattern.exec(line);
+      if (match === null) continue;
+      this.#waiters.delete(waiter);
+      waiter.resolve({ line, match, index });
+    }
+  }
+
+  #timeout(pattern: RegExp, reason: string): LineTimeoutError {
+    return new LineTimeoutError(this.name, pattern, reason, this.lines.slice(-15));
+  }
+}
+
+/** Node arguments that run a TypeScript example program through tsx, resolving the runtime from source. */
+export function exampleArgs(program: keyof typeof PROGRAMS, args: readonly string[]): string[] {
+  return ["--import", "tsx", PROGRAMS[program], ...args];
+}
+
+/** The environment example programs run in: tsx reads examples/tsconfig.json (runtime from source). */
+export function exampleEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, TSX_TSCONFIG_PATH: "examples/tsconfig.json", ...extra };
+}
+
+/** Starts paynetd or paynetcli with `args`. */
+export function startExample(
+  program: keyof typeof PROGRAMS,
+  args: readonly string[],
+  options: { name?: string; echo?: (line: string) => void } = {},
+): ManagedProcess {
+  return new ManagedProcess({
+    name: options.name ?? program,
+    args: exampleArgs(program, args),
+    env: exampleEnv(),
+    ...(options.echo === undefined ? {} : { echo: options.echo }),
+  });
+}
+
+/** The `HOST:PORT` paynetd printed in its `listening` line. */
+export async function waitForListening(
+  paynetd: ManagedProcess,
+  timeoutMs: number,
+  from = 0,
+): Promise<{ host: string; port: number }> {
+  const { match } = await paynetd.waitForLine(/^\[paynetd\] listening (\S+):(\d+)/, timeoutMs, from);
+  return { host: match[1] as string, port: Number(match[2]) };
+}
+
+/** The admin URL paynetd printed (`admin listening http://...`). */
+export async function waitForAdmin(paynetd: ManagedProcess, timeoutMs: number, from = 0): Promise<string> {
+  const { match } = await paynetd.waitForLine(/admin listening (http:\/\/\S+)/, timeoutMs, from);
+  return match[1] as string;
+}

@@ -1,0 +1,135 @@
+/**
+ * paynetcli: the example payment box of the paybox protocol, built only from the SDK generated from
+ * proto/paybox.proto and @paynet/runtime. Run `npm run paynetcli -- --help`.
+ */
+import type { PaynetError } from "@paynet/runtime";
+import { createPayboxClient, ResultCode } from "../sdk/index.js";
+import { formatAddress } from "../shared/address.js";
+import { coinStateName, resultCodeName } from "../shared/coin.js";
+import { ExampleError, UsageError } from "../shared/errors.js";
+import { createLog, runtimeLogger } from "../shared/log.js";
+import { onShutdownSignal } from "../shared/signals.js";
+import { executeCoinCommand } from "./coins.js";
+import { PAYNETCLI_USAGE, type PaynetcliOptions, parsePaynetcliArgs } from "./options.js";
+import { loadDeviceTls } from "./tls.js";
+
+const log = createLog("paynetcli");
+const startedAt = Date.now();
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options = parsePaynetcliArgs(argv);
+  if (options === "help") {
+    process.stdout.write(`${PAYNETCLI_USAGE}\n`);
+    return;
+  }
+  await runDevice(options);
+}
+
+async function runDevice(options: PaynetcliOptions): Promise<void> {
+  const { tls, certPath } = await loadDeviceTls(options);
+  let deviceId = `dev-${options.sn}`;
+  let lastOrderId: string | undefined;
+  let onlineCount = 0;
+
+  const client = createPayboxClient(
+    {
+      host: options.connect.host,
+      port: options.connect.port,
+      tls,
+      reconnect: { initialDelayMs: options.backoffInitialMs, maxDelayMs: options.backoffMaxMs },
+      logger: runtimeLogger(log, options.verbose ? "debug" : "info"),
+      register: () => {
+        log.info(`-> RegisterReq sn=${options.sn} model=${options.model} firmware=${options.firmware}`);
+        return { deviceSn: options.sn, model: options.model, firmware: options.firmware };
+      },
+      onRegisterReply: (reply) => {
+        log.info(`<- RegisterRsp ${resultCodeName(reply.code)} device_id=${reply.deviceId || "-"} "${reply.msg}"`);
+        if (reply.code === ResultCode.OK && reply.deviceId !== "") deviceId = reply.deviceId;
+      },
+      login: () => {
+        log.info(`-> LoginReq device_id=${deviceId} version=${options.firmware}`);
+        return { deviceId, token: options.token, version: options.firmware };
+      },
+      onLoginReply: (reply) => {
+        const token = reply.resumeToken === "" ? "" : ` resume_token=${reply.resumeToken}`;
+        log.info(`<- LoginRsp ${resultCodeName(reply.code)} "${reply.msg}"${token}`);
+      },
+      heartbeat: {
+        intervalMs: options.heartbeatMs,
+        build: () => {
+          const ping = { timestamp: BigInt(Date.now()), uptime: Math.floor((Date.now() - startedAt) / 1000) };
+          log.info(`-> Ping timestamp=${ping.timestamp} uptime=${ping.uptime}s`);
+          return ping;
+        },
+      },
+    },
+    {
+      CoinCommand: (command, ctx) =>
+        executeCoinCommand(command, ctx, {
+          coinMs: options.coinMs,
+          log,
+          onOrder: (orderId) => {
+            lastOrderId = orderId;
+          },
+        }),
+      Pong: (pong) => log.info(`<- Pong timestamp=${pong.timestamp}`),
+      ErrorMsg: (error) => log.warn(`<- ErrorMsg code=${error.code} "${error.msg}"`),
+    },
+  );
+
+  async function query(orderId: string): Promise<void> {
+    log.info(`-> QueryReq order=${orderId}`);
+    try {
+      const reply = await client.requestQueryReq({ orderId }, { timeoutMs: 10_000 });
+      const error = reply.error === "" ? "" : ` error="${reply.error}"`;
+      log.info(`<- QueryRsp order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`);
+      if (options.exitAfterQuery) await stop("query answered");
+    } catch (error) {
+      log.warn(`query of ${orderId} failed: ${describe(error)}`);
+    }
+  }
+
+  async function stop(why: string): Promise<void> {
+    log.info(`stopping (${why})`);
+    await client.stop();
+    log.info("stopped");
+    process.exit(0);
+  }
+
+  const handshake = (resumed: boolean) => (resumed ? "resumed TLS session" : "full TLS handshake");
+  client.on("connecting", ({ attempt }) => log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`));
+  client.on("connected", ({ resumed }) => log.info(`TLS connected (${handshake(resumed)})`));
+  client.on("online", ({ resumed }) => {
+    onlineCount++;
+    log.info(`online (${handshake(resumed)}) as ${deviceId}`);
+    if (options.queryOrder !== undefined) void query(options.queryOrder);
+    else if (onlineCount > 1 && lastOrderId !== undefined) void query(lastOrderId);
+  });
+  client.on("offline", (reason) => log.info(`offline: ${describe(reason)}`));
+  client.on("reconnecting", ({ attempt, delayMs }) =>
+    log.info(`reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt})`),
+  );
+  client.on("loginRefused", (error) => log.warn(`login refused: ${describe(error)}`));
+  client.on("error", (error) => {
+    if (error.code !== "LOGIN_REFUSED") log.warn(`connection problem: ${describe(error)}`);
+  });
+
+  const mtls = certPath === undefined ? "no client certificate" : `client certificate ${certPath}`;
+  log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
+  onShutdownSignal((signal) => void stop(signal));
+  await client.run();
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error && "code" in error) return `${(error as PaynetError).code} ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`paynetcli: ${error.message}\n\n${PAYNETCLI_USAGE}\n`);
+    process.exit(2);
+  }
+  log.error(error instanceof ExampleError ? error.message : describe(error));
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import { parseArgs } from "node:util";
+import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
+import { UsageError } from "../shared/errors.js";
+
+/** Settings of paynetcli, from its command line. */
+export interface PaynetcliOptions {
+  readonly connect: Address;
+  /** Directory with `ca.crt` and, for mTLS servers, `device.crt`/`device.key`. */
+  readonly certsDir: string;
+  /** Client certificate/key files overriding `device.crt`/`device.key` in `certsDir`. */
+  readonly certPath: string | undefined;
+  readonly keyPath: string | undefined;
+  readonly servername: string | undefined;
+  readonly sn: string;
+  readonly model: string;
+  readonly firmware: string;
+  readonly token: string;
+  readonly heartbeatMs: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Time the coin mechanism takes per coin. */
+  readonly coinMs: number;
+  /** Order to query after every login (besides the last executed order after a reconnect). */
+  readonly queryOrder: string | undefined;
+  /** Exit (status 0) once a QueryRsp arrived. */
+  readonly exitAfterQuery: boolean;
+  readonly verbose: boolean;
+}
+
+export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR --sn SN [options]
+
+  --connect HOST:PORT       paynetd address
+  --certs DIR               trusts DIR/ca.crt; presents DIR/device.crt + device.key when present (mTLS)
+  --cert FILE --key FILE    present this client certificate instead of DIR/device.crt
+  --servername NAME         TLS server name to verify (default: the host of --connect)
+  --sn SN                   device serial number (device id: dev-SN)
+  --model M --firmware F    sent in RegisterReq (default paybox-mini, 1.0.0)
+  --token T                 login token (default demo-token)
+  --heartbeat SECONDS       Ping interval (default 60)
+  --backoff-initial SECONDS first reconnect delay (default 1)
+  --backoff-max SECONDS     longest reconnect delay (default 64)
+  --coin-ms MS              time the coin mechanism takes per coin (default 300)
+  --query ORDER_ID          query this order after every login
+  --exit-after-query        exit once a QueryRsp arrived
+  --verbose                 also print the runtime's debug logs
+  --help                    show this help`;
+
+/** Parses paynetcli's arguments; `"help"` when help was asked for. Throws {@link UsageError}. */
+export function parsePaynetcliArgs(argv: readonly string[]): PaynetcliOptions | "help" {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return "help";
+  if (values.connect === undefined) throw new UsageError("--connect HOST:PORT is required");
+  if (values.certs === undefined) throw new UsageError("--certs DIR is required");
+  if (values.sn === undefined || values.sn === "") throw new UsageError("--sn SN is required");
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError("--cert and --key go together");
+  const backoffInitialMs = parseSeconds("--backoff-initial", values["backoff-initial"] ?? "1");
+  const backoffMaxMs = parseSeconds("--backoff-max", values["backoff-max"] ?? "64");
+  if (backoffMaxMs < backoffInitialMs) throw new UsageError("--backoff-max must not be below --backoff-initial");
+  return {
+    connect: parseAddress("--connect", values.connect, false),
+    certsDir: values.certs,
+    certPath: values.cert,
+    keyPath: values.key,
+    servername: values.servername,
+    sn: values.sn,
+    model: values.model ?? "paybox-mini",
+    firmware: values.firmware ?? "1.0.0",
+    token: values.token ?? "demo-token",
+    heartbeatMs: parseSeconds("--heartbeat", values.heartbeat ?? "60"),
+    backoffInitialMs,
+    backoffMaxMs,
+    coinMs: parseCount("--coin-ms", values["coin-ms"] ?? "300"),
+    queryOrder: values.query,
+    exitAfterQuery: values["exit-after-query"] ?? false,
+    verbose: values.verbose ?? false,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      connect: { type: "string" },
+      certs: { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      servername: { type: "string" },
+      sn: { type: "string" },
+      model: { type: "string" },
+      firmware: { type: "string" },
+      token: { type: "string" },
+      heartbeat: { type: "string" },
+      "backoff-initial": { type: "string" },
+      "backoff-max": { type: "string" },
+      "coin-ms": { type: "string" },
+      query: { type: "string" },
+      "exit-after-query": { type: "boolean" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}

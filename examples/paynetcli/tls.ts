@@ -1,0 +1,49 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ClientTlsOptions } from "@paynet/runtime";
+import { ExampleError } from "../shared/errors.js";
+import type { PaynetcliOptions } from "./options.js";
+
+/** The device's TLS material, and whether it presents a client certificate. */
+export interface DeviceTls {
+  readonly tls: ClientTlsOptions;
+  /** Path of the client certificate presented, if any. */
+  readonly certPath: string | undefined;
+}
+
+/**
+ * Trusts `ca.crt` of the certs directory and presents `--cert/--key`, else `device.crt/device.key`
+ * of the certs directory when both exist (so the same command works against mTLS servers).
+ */
+export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTls> {
+  const ca = await readRequired(join(options.certsDir, "ca.crt"), options.certsDir);
+  const servername = options.servername === undefined ? {} : { servername: options.servername };
+  const certPath = options.certPath ?? join(options.certsDir, "device.crt");
+  const keyPath = options.keyPath ?? join(options.certsDir, "device.key");
+  const [cert, key] = await Promise.all([readOptional(certPath), readOptional(keyPath)]);
+  if (cert === undefined || key === undefined) {
+    if (options.certPath !== undefined) await readRequired(certPath, options.certsDir);
+    return { tls: { ca, ...servername }, certPath: undefined };
+  }
+  return { tls: { ca, cert, key, ...servername }, certPath };
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+async function readRequired(path: string, certsDir: string): Promise<string> {
+  const pem = await readOptional(path);
+  if (pem === undefined) {
+    throw new ExampleError(
+      "CERTS_MISSING",
+      `cannot read ${path}; issue certificates with: npx paynet-gen certs init --out ${certsDir}`,
+    );
+  }
+  return pem;
+}

@@ -1,0 +1,82 @@
+/** paynetd's business rules: one handler per message a device sends. */
+import { randomBytes } from "node:crypto";
+import { CoinState, type PayboxServerHandlers, ResultCode } from "../sdk/index.js";
+import { coinStateName, resultCodeName } from "../shared/coin.js";
+import type { Log } from "../shared/log.js";
+import type { OrderDesk } from "./orders.js";
+import type { PaynetdState } from "./state.js";
+
+export interface HandlerDeps {
+  readonly state: PaynetdState;
+  readonly orders: OrderDesk;
+  readonly token: string;
+  readonly log: Log;
+}
+
+/** The handlers of paynetd. */
+export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): PayboxServerHandlers {
+  return {
+    RegisterReq(message, ctx) {
+      log.info(
+        `<- RegisterReq sn=${message.deviceSn} model=${message.model || "-"} firmware=${message.firmware || "-"} from ${ctx.session.peer}`,
+      );
+      if (message.deviceSn === "") {
+        log.info(`-> RegisterRsp PARAM_ERROR "device_sn is required"`);
+        return { code: ResultCode.PARAM_ERROR, msg: "device_sn is required" };
+      }
+      const { deviceId, isNew } = state.register(message.deviceSn);
+      const msg = isNew ? "registered" : "already registered";
+      log.info(`-> RegisterRsp OK device_id=${deviceId} "${msg}"`);
+      return { code: ResultCode.OK, msg, deviceId };
+    },
+
+    async LoginReq(message, ctx) {
+      log.info(`<- LoginReq device_id=${message.deviceId} version=${message.version || "-"} from ${ctx.session.peer}`);
+      const refusal = !state.isRegistered(message.deviceId)
+        ? { code: ResultCode.DEVICE_NOT_FOUND, msg: `device ${message.deviceId} is not registered` }
+        : message.token !== token
+          ? { code: ResultCode.UNAUTHORIZED, msg: "invalid token" }
+          : undefined;
+      if (refusal !== undefined) {
+        log.info(`-> LoginRsp ${resultCodeName(refusal.code)} "${refusal.msg}"`);
+        return refusal;
+      }
+      const resumeToken = randomBytes(12).toString("hex");
+      // Answer first, then go online: whatever is sent to an online device must follow its LoginRsp.
+      await ctx.reply({ code: ResultCode.OK, msg: "welcome", resumeToken });
+      log.info(`-> LoginRsp OK device_id=${message.deviceId} resume_token=${resumeToken}`);
+      ctx.session.login(message.deviceId);
+      return undefined;
+    },
+
+    Ping(message, ctx) {
+      const device = ctx.session.deviceId ?? ctx.session.peer;
+      log.info(`<- Ping ${device} timestamp=${message.timestamp} uptime=${message.uptime}s`);
+      const timestamp = BigInt(Date.now());
+      log.info(`-> Pong ${device} timestamp=${timestamp}`);
+      return { timestamp };
+    },
+
+    QueryReq(message, ctx) {
+      const device = ctx.session.deviceId ?? ctx.session.peer;
+      log.info(`<- QueryReq ${device} order=${message.orderId}`);
+      const order = state.order(message.orderId);
+      const reply =
+        order === undefined
+          ? { orderId: message.orderId, state: CoinState.COIN_FAILED, progress: 0, error: `unknown order ${message.orderId}` }
+          : { orderId: order.orderId, state: order.state, progress: order.progress, error: order.error };
+      const error = reply.error === "" ? "" : ` error="${reply.error}"`;
+      log.info(`-> QueryRsp ${device} order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`);
+      return reply;
+    },
+
+    CoinAck(message, ctx) {
+      // Acks of a command still being delivered go to its delivery; these are the others (repeats).
+      orders.recordAck(ctx.session.deviceId ?? ctx.session.peer, message);
+    },
+
+    ErrorMsg(message, ctx) {
+      log.warn(`<- ErrorMsg ${ctx.session.deviceId ?? ctx.session.peer} code=${message.code} "${message.msg}"`);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * paynetd: the example cloud service of the paybox protocol, built only from the SDK generated from
+ * proto/paybox.proto and @paynet/runtime. Run `npm run paynetd -- --help`.
+ */
+import type { PaynetError, Session } from "@paynet/runtime";
+import { createPayboxServer } from "../sdk/index.js";
+import { formatAddress } from "../shared/address.js";
+import { coinStateName } from "../shared/coin.js";
+import { ExampleError, UsageError } from "../shared/errors.js";
+import { createLog, runtimeLogger } from "../shared/log.js";
+import { onShutdownSignal } from "../shared/signals.js";
+import { startAdmin, stopAdmin } from "./admin.js";
+import { paynetdHandlers } from "./handlers.js";
+import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
+import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
+import { PaynetdState } from "./state.js";
+import { loadServerTls, loadTicketKeys } from "./tls.js";
+
+const log = createLog("paynetd");
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options = parsePaynetdArgs(argv);
+  if (options === "help") {
+    process.stdout.write(`${PAYNETD_USAGE}\n`);
+    return;
+  }
+  await serve(options);
+}
+
+async function serve(options: PaynetdOptions): Promise<void> {
+  const tls = await loadServerTls(options.certsDir, options.mtls);
+  const ticketKeys = options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
+  const state = PaynetdState.open(options.statePath);
+  // The order desk delivers through the server, which is created with the handlers using the desk.
+  const orders = new OrderDesk((deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions), state, log);
+  const server = createPayboxServer(
+    {
+      host: options.listen.host,
+      port: options.listen.port,
+      tls: ticketKeys === undefined ? tls : { ...tls, ticketKeys },
+      readTimeoutMs: options.readTimeoutMs,
+      stopGraceMs: 2_000,
+      logger: runtimeLogger(log, options.verbose ? "debug" : "warn"),
+    },
+    paynetdHandlers({ state, orders, token: options.token, log }),
+  );
+
+  server.on("connection", (session) => {
+    const cert = session.identity === undefined ? "" : `, device certificate CN=${session.identity.commonName ?? "?"}`;
+    log.info(`connection from ${session.peer} (${session.resumed ? "resumed TLS session" : "full TLS handshake"}${cert})`);
+  });
+  server.on("online", (session) => {
+    log.info(`online ${session.deviceId} (${session.peer})`);
+    // After the runtime's post-login redelivery pass: a delivery started before it would be sent twice.
+    setImmediate(() => sendFirstCommand(session));
+  });
+  server.on("offline", (session, reason) => log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`));
+  server.on("error", (error, session) => {
+    if (error.code === "HANDSHAKE_FAILED" || error.code === "PEER_CERTIFICATE_REJECTED" || error.code === "HANDSHAKE_TIMEOUT") {
+      log.info(`TLS refused ${error.peer ?? "?"}: ${describe(error)}`);
+    } else if (options.verbose) {
+      log.error(`${session?.peer ?? "server"}: ${describe(error)}`);
+    }
+  });
+
+  function sendFirstCommand(session: Session): void {
+    const deviceId = session.deviceId;
+    if (options.commandCoins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
+    const order = { orderId: OrderDesk.newOrderId(), coins: options.commandCoins, timeout: DEFAULT_COIN_TIMEOUT_S };
+    orders.push(deviceId, order).then(
+      (final) => log.info(`order ${final.orderId} of ${deviceId} finished: ${coinStateName(final.state)} ${final.progress}%`),
+      (error: unknown) => log.warn(`order ${order.orderId} of ${deviceId} not completed: ${String(error)}`),
+    );
+  }
+
+  const admin = options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+  if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
+  const bound = await server.start();
+  log.info(`listening ${formatAddress(bound)}${options.mtls ? " (mTLS)" : ""}`);
+
+  onShutdownSignal((signal) => {
+    log.info(`stopping (${signal})`);
+    const stopped = Promise.all([server.stop(), admin === undefined ? undefined : stopAdmin(admin.http)]);
+    stopped.then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error(`stop failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+function describe(error: PaynetError): string {
+  return `${error.code} ${error.message}`;
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`paynetd: ${error.message}\n\n${PAYNETD_USAGE}\n`);
+    process.exit(2);
+  }
+  log.error(error instanceof ExampleError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
+import { UsageError } from "../shared/errors.js";
+
+/** Settings of paynetd, from its command line. */
+export interface PaynetdOptions {
+  readonly listen: Address;
+  /** Directory with `server.crt`, `server.key` and (for `--mtls`) `ca.crt`. */
+  readonly certsDir: string;
+  readonly mtls: boolean;
+  /** Login token every device must present. */
+  readonly token: string;
+  /** Loopback address of the HTTP admin endpoint, if enabled. */
+  readonly admin: Address | undefined;
+  readonly readTimeoutMs: number;
+  /** Coins of the CoinCommand sent to each device after its first login; 0 sends none. */
+  readonly commandCoins: number;
+  /** JSON file keeping registered devices and orders across restarts; in memory when absent. */
+  readonly statePath: string | undefined;
+  /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
+  readonly ticketKeysPath: string | undefined;
+  readonly verbose: boolean;
+}
+
+export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [options]
+
+  --listen HOST:PORT      address to listen on (port 0: any free port, printed in "listening HOST:PORT")
+  --certs DIR             directory with server.crt, server.key and ca.crt (paynet-gen certs init)
+  --mtls                  require a device certificate signed by ca.crt
+  --token T               login token devices must present (default demo-token)
+  --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
+  --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70)
+  --command-coins N       coins of the CoinCommand sent after a device's first login (default 3, 0: none)
+  --state FILE            keep registered devices and orders in this JSON file across restarts
+  --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
+  --verbose               also print the runtime's own info and debug logs
+  --help                  show this help`;
+
+/** Parses paynetd's arguments; `"help"` when help was asked for. Throws {@link UsageError}. */
+export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "help" {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return "help";
+  if (values.listen === undefined) throw new UsageError("--listen HOST:PORT is required");
+  if (values.certs === undefined) throw new UsageError("--certs DIR is required");
+  const admin = values.admin === undefined ? undefined : parseAddress("--admin", values.admin, true);
+  if (admin !== undefined && !isLoopback(admin.host)) {
+    throw new UsageError(`--admin must be a loopback address (127.0.0.1, ::1 or localhost), got ${admin.host}`);
+  }
+  if (values.token === "") throw new UsageError("--token must not be empty");
+  return {
+    listen: parseAddress("--listen", values.listen, true),
+    certsDir: values.certs,
+    mtls: values.mtls ?? false,
+    token: values.token ?? "demo-token",
+    admin,
+    readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70"),
+    commandCoins: parseCount("--command-coins", values["command-coins"] ?? "3"),
+    statePath: values.state,
+    ticketKeysPath: values["ticket-keys"],
+    verbose: values.verbose ?? false,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      listen: { type: "string" },
+      certs: { type: "string" },
+      mtls: { type: "boolean" },
+      token: { type: "string" },
+      admin: { type: "string" },
+      "read-timeout": { type: "string" },
+      "command-coins": { type: "string" },
+      state: { type: "string" },
+      "ticket-keys": { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

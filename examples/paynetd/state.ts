@@ -1,0 +1,142 @@
+/**
+ * What paynetd remembers: registered devices, which devices got their first CoinCommand, and the
+ * last reported state of every order. Kept in memory, and written to a JSON file after each change
+ * when a path is given, so a restarted paynetd still knows its devices and orders.
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { CoinState } from "../sdk/index.js";
+import { isFinalCoinState } from "../shared/coin.js";
+import { ExampleError } from "../shared/errors.js";
+
+/** Last known state of one order. */
+export interface OrderRecord {
+  readonly orderId: string;
+  readonly deviceId: string;
+  readonly coins: number;
+  state: number;
+  progress: number;
+  error: string;
+  /** CoinAcks received for this order, repeats included. */
+  acks: number;
+  updatedAt: string;
+}
+
+interface StateData {
+  /** Device serial number → device id. */
+  devices: Record<string, string>;
+  /** Device ids that already got their first CoinCommand. */
+  commanded: string[];
+  orders: Record<string, OrderRecord>;
+}
+
+/** Outcome of recording one CoinAck. */
+export interface AckOutcome {
+  readonly order: OrderRecord;
+  /** The ack did not move the order forward (repeated, late or after the final state). */
+  readonly repeated: boolean;
+}
+
+export class PaynetdState {
+  readonly #path: string | undefined;
+  readonly #data: StateData;
+
+  private constructor(path: string | undefined, data: StateData) {
+    this.#path = path;
+    this.#data = data;
+  }
+
+  /** Opens the state in `path` (empty when the file does not exist yet), or in memory only. */
+  static open(path: string | undefined): PaynetdState {
+    const empty: StateData = { devices: {}, commanded: [], orders: {} };
+    if (path === undefined) return new PaynetdState(undefined, empty);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return new PaynetdState(path, empty);
+      throw new ExampleError("STATE_FILE", `cannot read ${path}: ${String(error)}`, { cause: error });
+    }
+    try {
+      const data = JSON.parse(text) as Partial<StateData>;
+      return new PaynetdState(path, {
+        devices: data.devices ?? {},
+        commanded: data.commanded ?? [],
+        orders: data.orders ?? {},
+      });
+    } catch (error) {
+      throw new ExampleError("STATE_FILE", `${path} is not a paynetd state file: ${String(error)}`, { cause: error });
+    }
+  }
+
+  /** Registers `deviceSn` (idempotent): its device id and whether it is new. */
+  register(deviceSn: string): { deviceId: string; isNew: boolean } {
+    const known = this.#data.devices[deviceSn];
+    if (known !== undefined) return { deviceId: known, isNew: false };
+    const deviceId = `dev-${deviceSn}`;
+    this.#data.devices[deviceSn] = deviceId;
+    this.#save();
+    return { deviceId, isNew: true };
+  }
+
+  isRegistered(deviceId: string): boolean {
+    return Object.values(this.#data.devices).includes(deviceId);
+  }
+
+  /** Marks that `deviceId` got its first command; false when it had already. */
+  markCommanded(deviceId: string): boolean {
+    if (this.#data.commanded.includes(deviceId)) return false;
+    this.#data.commanded.push(deviceId);
+    this.#save();
+    return true;
+  }
+
+  /** Starts tracking an order (or returns the known one: a repeated order id keeps its state). */
+  addOrder(orderId: string, deviceId: string, coins: number): OrderRecord {
+    const known = this.#data.orders[orderId];
+    if (known !== undefined) return known;
+    const order: OrderRecord = {
+      orderId,
+      deviceId,
+      coins,
+      state: CoinState.COIN_ACCEPTED,
+      progress: 0,
+      error: "",
+      acks: 0,
+      updatedAt: new Date().toISOString(),
+    };
+    this.#data.orders[orderId] = order;
+    this.#save();
+    return order;
+  }
+
+  order(orderId: string): OrderRecord | undefined {
+    return this.#data.orders[orderId];
+  }
+
+  /**
+   * Applies one CoinAck. The state only moves forward (ACCEPTED → RUNNING → DONE/FAILED) and a final
+   * state is never left, so repeated or late acks leave the order consistent.
+   */
+  recordAck(deviceId: string, ack: { orderId: string; state: number; progress: number; error: string }): AckOutcome {
+    const order = this.#data.orders[ack.orderId] ?? this.addOrder(ack.orderId, deviceId, 0);
+    order.acks++;
+    const forward = !isFinalCoinState(order.state) && (ack.state > order.state || ack.progress > order.progress);
+    const first = order.acks === 1;
+    if (forward || first) {
+      order.state = isFinalCoinState(order.state) ? order.state : Math.max(order.state, ack.state);
+      order.progress = Math.max(order.progress, ack.progress);
+      order.error = ack.error;
+    }
+    order.updatedAt = new Date().toISOString();
+    this.#save();
+    return { order, repeated: !(forward || first) };
+  }
+
+  #save(): void {
+    if (this.#path === undefined) return;
+    // Write-then-rename: a crash mid-write never leaves a truncated state file.
+    const temporary = `${this.#path}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(this.#data, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.#path);
+  }
+}

@@ -1,0 +1,22 @@
+/** Errors of the example programs, each with a stable `code` like the runtime's errors. */
+
+export type ExampleErrorCode = "USAGE" | "CERTS_MISSING" | "STATE_FILE" | "ADMIN";
+
+/** A failure of an example program that is not a runtime error. */
+export class ExampleError extends Error {
+  readonly code: ExampleErrorCode;
+
+  constructor(code: ExampleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ExampleError";
+    this.code = code;
+  }
+}
+
+/** A bad command line; the programs print it with their usage and exit with status 2. */
+export class UsageError extends ExampleError {
+  constructor(message: string) {
+    super("USAGE", message);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * One-line, human-readable logs: `[paynetd] <- RegisterReq sn=SN-001`. Everything goes to stdout,
+ * one line per event, so the demo and the acceptance tests can follow a process by its lines.
+ */
+import type { Logger } from "@paynet/runtime";
+
+/** Writes the log lines of one program. */
+export interface Log {
+  /** A normal step. */
+  info(text: string): void;
+  /** Something an operator should look at; the line carries `WARN`. */
+  warn(text: string): void;
+  /** A failure; the line carries `ERROR`. */
+  error(text: string): void;
+}
+
+/** Creates the log of the program `name` (the bracketed prefix of every line). */
+export function createLog(name: string, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Log {
+  const prefix = `[${name}]`;
+  return {
+    info: (text) => write(`${prefix} ${text}`),
+    warn: (text) => write(`${prefix} WARN ${text}`),
+    error: (text) => write(`${prefix} ERROR ${text}`),
+  };
+}
+
+/** Formats structured fields as `key=value` pairs (strings with spaces quoted). */
+export function formatFields(fields: Record<string, unknown> | undefined): string {
+  if (fields === undefined) return "";
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const text = value instanceof Date ? value.toISOString() : typeof value === "string" ? value : JSON.stringify(value);
+    parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);
+  }
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
+}
+
+/**
+ * Adapts a {@link Log} to the runtime's {@link Logger}, prefixing `runtime:`. Messages below
+ * `level` are dropped (the programs show their own readable steps; the runtime adds warnings).
+ */
+export function runtimeLogger(log: Log, level: "debug" | "info" | "warn"): Logger {
+  const ranks = { debug: 0, info: 1, warn: 2 } as const;
+  const at = (rank: number) => rank >= ranks[level];
+  return {
+    debug: (message, fields) => {
+      if (at(0)) log.info(`runtime: ${message}${formatFields(fields)}`);
+    },
+    info: (message, fields) => {
+      if (at(1)) log.info(`runtime: ${message}${formatFields(fields)}`);
+    },
+    warn: (message, fields) => log.warn(`runtime: ${message}${formatFields(fields)}`),
+    error: (message, fields) => log.error(`runtime: ${message}${formatFields(fields)}`),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Acceptance-test harness: real paynetd / paynetcli processes (through tsx), certificates issued
+ * into a temporary directory with the same code as `paynet-gen certs init`, and cleanup that kills
+ * every process and removes every directory even when a test failed.
+ */
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ManagedProcess,
+  startExample,
+  waitForAdmin,
+  waitForListening,
+} from "../../../examples/demo/processes.js";
+import { type InitCertsOptions, initCerts } from "../../../src/certs/files.js";
+
+export type { LineMatch, ManagedProcess } from "../../../examples/demo/processes.js";
+
+/** Generous per-line timeout: a cold tsx start on a busy 2-core machine takes seconds. */
+export const LINE_TIMEOUT_MS = 20_000;
+
+/** A started paynetd with the addresses it printed. */
+export interface Paynetd {
+  readonly process: ManagedProcess;
+  readonly port: number;
+  /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
+  readonly adminUrl: string | undefined;
+}
+
+export class Harness {
+  readonly #processes: ManagedProcess[] = [];
+  readonly #dirs: string[] = [];
+
+  /** A fresh temporary directory, removed by {@link cleanup}. */
+  async tempDir(prefix = "paynet-acceptance-"): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    this.#dirs.push(dir);
+    return dir;
+  }
+
+  /** `ca.crt`, `server.crt/key`, `device.crt/key` in a new directory (`paynet-gen certs init`). */
+  async certs(options: Omit<InitCertsOptions, "out"> = {}): Promise<string> {
+    const out = join(await this.tempDir(), "certs");
+    await initCerts({ ...options, out });
+    return out;
+  }
+
+  /** A directory holding only `ca.crt` of `certsDir`: a device without a client certificate. */
+  async caOnly(certsDir: string): Promise<string> {
+    const out = join(await this.tempDir(), "ca-only");
+    await mkdir(out);
+    await copyFile(join(certsDir, "ca.crt"), join(out, "ca.crt"));
+    return out;
+  }
+
+  /** Starts paynetd and waits for its `listening` line (and admin line, when `--admin` is given). */
+  async paynetd(args: readonly string[], name = "paynetd"): Promise<Paynetd> {
+    const child = this.#track(startExample("paynetd", args, { name }));
+    const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
+    const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
+    return { process: child, port, adminUrl };
+  }
+
+  /** Starts paynetcli (does not wait for anything). */
+  paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
+    return this.#track(startExample("paynetcli", args, { name }));
+  }
+
+  /** Kills every process and removes every directory of this harness. */
+  async cleanup(): Promise<void> {
+    const processes = this.#processes.splice(0);
+    await Promise.all(processes.map((child) => child.stop("SIGKILL", 1_000)));
+    const dirs = this.#dirs.splice(0);
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+
+  #track(child: ManagedProcess): ManagedProcess {
+    this.#processes.push(child);
+    return child;
+  }
+}
+
+/** POSTs JSON to the admin endpoint; resolves with the status and parsed body. */
+export async function postJson(url: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Escapes text for use inside a RegExp. */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

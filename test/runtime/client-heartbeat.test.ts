@@ -1,0 +1,144 @@
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { HeartbeatMonitor, resolveHeartbeatTimings } from "../../runtime/src/client/heartbeat.js";
+import type { HeartbeatTimeoutError, PaynetError } from "../../runtime/src/errors.js";
+import { TimerWheel } from "../../runtime/src/timers.js";
+import {
+  makeClient,
+  nextEvent,
+  recordEvents,
+  startLoginServer,
+  stopClients,
+} from "../helpers/client-harness.js";
+import { PingDef } from "../helpers/messages.js";
+import { makeTestPki, type TestPki } from "../helpers/pki.js";
+import { stopAll } from "../helpers/test-server.js";
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await makeTestPki();
+});
+afterEach(async () => {
+  await stopClients();
+  await stopAll();
+});
+
+let sequence = 0;
+const heartbeat = (intervalMs: number, timeoutMs: number) => ({
+  def: PingDef,
+  build: () => ({ timestamp: ++sequence }),
+  intervalMs,
+  timeoutMs,
+});
+
+describe("heartbeat timings", () => {
+  it("defaults to 60 s and a timeout of 2 × interval + 10 s", () => {
+    expect(resolveHeartbeatTimings({ def: PingDef, build: () => ({}) })).toEqual({
+      intervalMs: 60_000,
+      timeoutMs: 130_000,
+    });
+    expect(resolveHeartbeatTimings({ def: PingDef, build: () => ({}), intervalMs: 1_000 })).toEqual({
+      intervalMs: 1_000,
+      timeoutMs: 12_000,
+    });
+  });
+});
+
+describe("HeartbeatMonitor", () => {
+  it("keeps one dead-peer timer however much arrives, and declares death only after a silent timeout", async () => {
+    const wheel = new TimerWheel({ tickMs: 5 });
+    let lastByte = Date.now();
+    let beats = 0;
+    const dead = new Promise<{ error: HeartbeatTimeoutError; silentFor: number }>((resolve) => {
+      const monitor = new HeartbeatMonitor(
+        wheel,
+        { intervalMs: 10, timeoutMs: 80 },
+        {
+          sendHeartbeat: () => {
+            beats++;
+            // While "traffic" flows (the first 10 beats) every heartbeat is answered at once.
+            if (beats <= 10) lastByte = Date.now();
+          },
+          lastReceivedAt: () => lastByte,
+          now: Date.now,
+          onDead: (error) => resolve({ error, silentFor: Date.now() - lastByte }),
+          onError: () => {},
+          peer: "peer-x",
+        },
+      );
+      monitor.start();
+      expect(wheel.size).toBe(2);
+    });
+    const sizes: number[] = [];
+    const sampler = setInterval(() => sizes.push(wheel.size), 2);
+    const { error, silentFor } = await dead;
+    clearInterval(sampler);
+    expect(beats).toBeGreaterThan(10);
+    expect(silentFor).toBeGreaterThanOrEqual(80);
+    expect(error.code).toBe("HEARTBEAT_TIMEOUT");
+    expect(error.message).toBe("nothing received for 80 ms (peer peer-x)");
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2);
+    expect(wheel.size).toBe(0);
+  });
+
+  it("reports a failing heartbeat build and keeps beating", async () => {
+    const wheel = new TimerWheel({ tickMs: 5 });
+    const errors: unknown[] = [];
+    let calls = 0;
+    const monitor = new HeartbeatMonitor(
+      wheel,
+      { intervalMs: 10, timeoutMs: 10_000 },
+      {
+        sendHeartbeat: () => {
+          calls++;
+          throw new Error("no signal");
+        },
+        lastReceivedAt: Date.now,
+        now: Date.now,
+        onDead: () => {},
+        onError: (error) => errors.push(error),
+      },
+    );
+    monitor.start();
+    await expect.poll(() => calls).toBeGreaterThanOrEqual(3);
+    monitor.stop();
+    expect(errors.length).toBe(calls);
+    expect(wheel.size).toBe(0);
+  });
+});
+
+describe("PaynetClient heartbeat", () => {
+  it("sends heartbeats while online and stays online while the server answers", async () => {
+    const server = await startLoginServer(pki);
+    const client = makeClient(pki, server.port, { heartbeat: heartbeat(20, 300) });
+    const events = recordEvents(client);
+    client.start();
+    await nextEvent(client, "online");
+    // 15 answered heartbeats (the shared wheel ticks every 50 ms) span well over two timeouts.
+    await expect.poll(() => server.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
+    expect(events.filter((e) => e[0] === "offline")).toEqual([]);
+    expect(client.online).toBe(true);
+    const pings = server.pings.map(Number);
+    expect(pings).toEqual([...pings].sort((a, b) => a - b));
+  });
+
+  it("declares a silent server dead (pings sent do not count), drops the socket and reconnects", async () => {
+    const server = await startLoginServer(pki, { answerPings: false });
+    const client = makeClient(pki, server.port, { heartbeat: heartbeat(20, 300) });
+    client.start();
+    await nextEvent(client, "online");
+    const firstSession = server.server.session("device-001");
+    const [reason] = await nextEvent(client, "offline");
+    expect(reason.code).toBe("HEARTBEAT_TIMEOUT");
+    expect(reason.message).toBe(`nothing received for 300 ms (peer 127.0.0.1:${server.port})`);
+    // The client kept sending while it heard nothing back: sending is not receiving.
+    expect(client.stats().framesOut["0x03 paytest.Ping"]?.frames).toBeGreaterThanOrEqual(2);
+    const [info] = await nextEvent(client, "reconnecting");
+    expect(info.attempt).toBe(1);
+    await nextEvent(client, "online");
+    expect(server.logins).toHaveLength(2);
+    const secondSession = server.server.session("device-001");
+    expect(secondSession).not.toBe(firstSession);
+    const closed: PaynetError = await server.offlineReason(firstSession!);
+    expect(closed.code).toBe("CONNECTION_CLOSED");
+  });
+});

@@ -1,0 +1,143 @@
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { addedLines, cli, REPO, tempDir } from "./cli.js";
+
+const ORIGINAL = join(REPO, "proto", "paybox.original.proto");
+const ANNOTATED = join(REPO, "proto", "paybox.proto");
+const MAP = join(REPO, "proto", "paybox.map.yaml");
+
+/** `types add` arguments that annotate paybox.original.proto like proto/paybox.proto, replies first. */
+const ANNOTATIONS: string[][] = [
+  ["RegisterRsp", "--type", "0x81", "--direction", "down"],
+  ["RegisterReq", "--type", "0x01", "--reply", "RegisterRsp", "--role", "register"],
+  ["LoginRsp", "--type", "0x82", "--direction", "down"],
+  ["LoginReq", "--type", "2", "--direction", "up", "--reply", "LoginRsp", "--role", "login"],
+  ["Pong", "--type", "0x83", "--direction", "down"],
+  ["Ping", "--type", "0x03", "--reply", "Pong", "--role", "heartbeat"],
+  ["CoinAck", "--type", "0x84", "--correlation", "order_id"],
+  ["CoinCommand", "--type", "0x04", "--direction", "down", "--reply", "CoinAck", "--correlation", "order_id"],
+  ["QueryRsp", "--type", "0x85", "--direction", "down", "--correlation", "order_id"],
+  ["QueryReq", "--type", "0x05", "--reply", "QueryRsp", "--correlation", "order_id"],
+  ["ErrorMsg", "--type", "0xFF", "--direction", "both", "--role", "error"],
+];
+
+describe("types list", () => {
+  it("prints the Type table of the annotated proto and of the original proto + sidecar identically", async () => {
+    const annotated = await cli(["types", "list", "--proto", ANNOTATED], REPO);
+    expect(annotated.code, annotated.stderr).toBe(0);
+    const lines = annotated.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^TYPE\s+DIRECTION\s+MESSAGE\s+REPLY\s+ROLE\s+CORRELATION$/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual([
+      "0x01", "0x02", "0x03", "0x04", "0x05", "0x81", "0x82", "0x83", "0x84", "0x85", "0xFF",
+    ]);
+    expect(lines[4]).toMatch(/^0x04\s+down cloud → device\s+CoinCommand\s+CoinAck\s+-\s+order_id$/);
+    const sidecar = await cli(["types", "list", ORIGINAL, "--map", MAP], REPO);
+    expect(sidecar.stdout).toBe(annotated.stdout);
+  });
+
+  it("prints JSON rows and reports load errors like generate", async () => {
+    const json = await cli(["types", "list", "--proto", ANNOTATED, "--json"], REPO);
+    const rows = JSON.parse(json.stdout) as Array<{ typeHex: string; message: string; role: string | null }>;
+    expect(rows.find((row) => row.role === "heartbeat")).toMatchObject({ typeHex: "0x03", message: "Ping" });
+    const { dir, remove } = tempDir("types-list");
+    try {
+      writeFileSync(join(dir, "bad.proto"), 'syntax = "proto3";\nmessage A {\n  string a = 1\n}\n');
+      const bad = await cli(["types", "list", "--proto", "bad.proto"], dir);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^bad\.proto:\d+:\d+: error \[syntax\]/m);
+    } finally {
+      remove();
+    }
+  });
+});
+
+describe("types add", () => {
+  let dir: string;
+  let remove: () => void;
+  beforeEach(() => {
+    ({ dir, remove } = tempDir("types-add"));
+  });
+  afterEach(() => remove());
+
+  it("annotates the original paybox.proto message by message, keeping every other byte, and the result generates", async () => {
+    const file = join(dir, "paybox.proto");
+    copyFileSync(ORIGINAL, file);
+    for (const args of ANNOTATIONS) {
+      const result = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+    }
+    const before = readFileSync(ORIGINAL, "utf8");
+    const after = readFileSync(file, "utf8");
+    // Take out exactly what types add inserts: the original must remain, byte for byte.
+    const inserted = after
+      .replace('\nimport "paynet/options.proto";\n', "")
+      .replace(/^ {2}option \(paynet\.(type|direction|reply|role)\) = [^;\n]+;\n/gm, "")
+      .replaceAll(" [(paynet.correlation) = true]", "");
+    expect(inserted).toBe(before);
+    expect(after).toContain('package paybox;\n\nimport "paynet/options.proto";\n\n// ====');
+    expect(after).toContain(
+      'message CoinCommand {\n  option (paynet.type) = 0x04;\n  option (paynet.direction) = DOWNLINK;\n  option (paynet.reply) = "CoinAck";\n  string order_id = 1 [(paynet.correlation) = true];      // 订单号，全局唯一\n',
+    );
+    expect(after.match(/option \(paynet\./g)).toHaveLength(11 + 11 + 5 + 4);
+    const list = await cli(["types", "list", "--proto", "paybox.proto"], dir);
+    const reference = await cli(["types", "list", "--proto", ANNOTATED], REPO);
+    expect(list.stdout).toBe(reference.stdout);
+    const generated = await cli(["generate", "paybox.proto", "--out", "sdk"], dir);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(readFileSync(join(dir, "sdk", "handlers.ts"), "utf8")).toContain("CoinAck?(message: CoinAck");
+  });
+
+  it("validates like generate and writes nothing on an error", async () => {
+    const file = join(dir, "paybox.proto");
+    copyFileSync(ANNOTATED, file);
+    const before = readFileSync(file, "utf8");
+    const queryRsp = "message QueryRsp {\n  option (paynet.type) = 0x85;\n  option (paynet.direction) = DOWNLINK;\n\n  string order_id = 1 [(paynet.correlation) = true];";
+    expect(before).toContain(queryRsp);
+    writeFileSync(file, before.replace(queryRsp, "message QueryRsp {\n\n  string order_id = 1;"));
+    const start = readFileSync(file, "utf8");
+
+    const duplicate = await cli(["types", "add", "QueryRsp", "--type", "0x84", "--direction", "up", "--proto", "paybox.proto"], dir);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toMatch(/paybox\.proto:\d+:\d+: error \[duplicate-type\]/);
+    expect(duplicate.stderr).toContain("nothing written");
+
+    const range = await cli(["types", "add", "QueryRsp", "--type", "0x100", "--proto", "paybox.proto"], dir);
+    expect(range.code).toBe(1);
+    expect(range.stderr).toContain("--type must be 1..255");
+
+    const unknownReply = await cli(["types", "add", "QueryRsp", "--type", "0x86", "--direction", "down", "--reply", "Nope", "--proto", "paybox.proto"], dir);
+    expect(unknownReply.code).toBe(1);
+    expect(unknownReply.stderr).toMatch(/error \[reply-/);
+
+    const annotated = await cli(["types", "add", "Ping", "--type", "0x10", "--proto", "paybox.proto"], dir);
+    expect(annotated.code).toBe(1);
+    expect(annotated.stderr).toMatch(/Ping is already annotated .*; use --force to replace the annotation/);
+
+    const typo = await cli(["types", "add", "QueryRps", "--type", "0x86", "--proto", "paybox.proto"], dir);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain("unknown message QueryRps. Did you mean QueryRsp?");
+    expect(readFileSync(file, "utf8")).toBe(start);
+
+    const ok = await cli(["types", "add", "QueryRsp", "--type", "0x85", "--direction", "down", "--correlation", "order_id", "--proto", "paybox.proto"], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    const forced = await cli(["types", "add", "Ping", "--type", "0x06", "--reply", "Pong", "--role", "heartbeat", "--force", "--proto", "paybox.proto"], dir);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(before.replace("option (paynet.type) = 0x03;", "option (paynet.type) = 0x06;"));
+  });
+
+  it("adds to a sidecar map, keeping its comments", async () => {
+    copyFileSync(ORIGINAL, join(dir, "paybox.proto"));
+    const map = readFileSync(MAP, "utf8");
+    writeFileSync(join(dir, "map.yaml"), map.replace(/^ {2}CoinAck:.*\n/m, ""));
+    const result = await cli(["types", "add", "CoinAck", "--type", "0x84", "--correlation", "order_id", "--proto", "paybox.proto", "--map", "map.yaml"], dir);
+    expect(result.code, result.stderr).toBe(0);
+    const after = readFileSync(join(dir, "map.yaml"), "utf8");
+    expect(addedLines(map.replace(/^ {2}CoinAck:.*\n/m, ""), after)).toEqual([
+      "  CoinAck: { type: 0x84, direction: up, correlation: order_id }",
+    ]);
+    const list = await cli(["types", "list", "paybox.proto", "--map", "map.yaml"], dir);
+    const reference = await cli(["types", "list", "--proto", ANNOTATED], REPO);
+    expect(list.stdout).toBe(reference.stdout);
+  });
+});
