@@ -7,7 +7,11 @@
  * them through `int64Value`.
  */
 import Long from "long";
-import type { Long as ProtobufLong, Reader as ProtobufReader, Writer as ProtobufWriter } from "protobufjs/minimal.js";
+import type {
+  Long as ProtobufLong,
+  Reader as ProtobufReader,
+  Writer as ProtobufWriter,
+} from "protobufjs/minimal.js";
 import protobuf from "protobufjs/minimal.js";
 import type { MessageCodec } from "./codec.js";
 import { DecodeError } from "./errors.js";
@@ -146,20 +150,29 @@ function readVarintBits(reader: Reader): void {
     if (pos >= len) throw outOfRange(reader);
     byte = buf[pos++];
     low |= (byte & 0x7f) << shift;
-    if (byte < 0x80) return finishBits(reader, pos, low, 0);
+    if (byte < 0x80) {
+      finishBits(reader, pos, low, 0);
+      return;
+    }
   }
   // Byte 5 carries bits 28-34: four into the low half, three into the high half.
   if (pos >= len) throw outOfRange(reader);
   byte = buf[pos++];
   low |= (byte & 0x7f) << 28;
   high = (byte & 0x7f) >> 4;
-  if (byte < 0x80) return finishBits(reader, pos, low, high);
+  if (byte < 0x80) {
+    finishBits(reader, pos, low, high);
+    return;
+  }
   // Bytes 6-10 carry bits 35-63.
   for (let shift = 3; shift < 32; shift += 7) {
     if (pos >= len) throw outOfRange(reader);
     byte = buf[pos++];
     high |= (byte & 0x7f) << shift;
-    if (byte < 0x80) return finishBits(reader, pos, low, high);
+    if (byte < 0x80) {
+      finishBits(reader, pos, low, high);
+      return;
+    }
   }
   throw new Error("invalid varint encoding");
 }
@@ -174,8 +187,8 @@ function readFixedBits(reader: Reader): void {
   const buf = reader.buf;
   const pos = reader.pos;
   if (pos + 8 > reader.len) throw outOfRange(reader, 8);
-  bitsLow = ((buf[pos]) | ((buf[pos + 1]) << 8) | ((buf[pos + 2]) << 16) | ((buf[pos + 3]) << 24)) >>> 0;
-  bitsHigh = ((buf[pos + 4]) | ((buf[pos + 5]) << 8) | ((buf[pos + 6]) << 16) | ((buf[pos + 7]) << 24)) >>> 0;
+  bitsLow = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
+  bitsHigh = (buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24)) >>> 0;
   reader.pos = pos + 8;
 }
 

@@ -209,7 +209,9 @@ export class CodecWriter {
         "}",
       ];
     }
-    return [`if (${local} != null) for (const x of ${local}) ${this.writeValue(field.value, field.number, "x")}`];
+    return [
+      `if (${local} != null) for (const x of ${local}) ${this.writeValue(field.value, field.number, "x")}`,
+    ];
   }
 
   private encodeMap(field: FieldModel, local: string): string[] {
@@ -233,7 +235,11 @@ export class CodecWriter {
     const oneof = message.oneofs.find((candidate) => candidate.protoName === first.oneof);
     if (oneof === undefined) throw new Error(`internal: oneof ${first.oneof} missing in ${message.fullName}`);
     const local = `o${first.number}`;
-    const lines = [`const ${local} = m.${oneof.tsName};`, `if (${local} != null) {`, `  switch (${local}.case) {`];
+    const lines = [
+      `const ${local} = m.${oneof.tsName};`,
+      `if (${local} != null) {`,
+      `  switch (${local}.case) {`,
+    ];
     for (const member of members) {
       lines.push(
         `    case ${JSON.stringify(member.tsName)}:`,
@@ -281,12 +287,18 @@ export class CodecWriter {
       return cases;
     }
     const oneof =
-      field.oneof === undefined ? undefined : message.oneofs.find((candidate) => candidate.protoName === field.oneof);
+      field.oneof === undefined
+        ? undefined
+        : message.oneofs.find((candidate) => candidate.protoName === field.oneof);
     const store =
       oneof === undefined
         ? (value: string) => `${target} = ${value};`
-        : (value: string) => `m.${oneof.tsName} = { case: ${JSON.stringify(field.tsName)}, value: ${value} };`;
-    return this.caseClause(tagOf(field.number, wireTypeOf(field.value)), [...this.storeValue(field.value, store), ...seen]);
+        : (value: string) =>
+            `m.${oneof.tsName} = { case: ${JSON.stringify(field.tsName)}, value: ${value} };`;
+    return this.caseClause(tagOf(field.number, wireTypeOf(field.value)), [
+      ...this.storeValue(field.value, store),
+      ...seen,
+    ]);
   }
 
   private decodeMapCase(field: FieldModel, target: string): string[] {
@@ -406,4 +418,3 @@ function indent(lines: readonly string[], depth: number): string[] {
   const pad = "  ".repeat(depth);
   return lines.map((line) => (line === "" ? line : `${pad}${line}`));
 }
-

@@ -80,7 +80,12 @@ interface MessageView {
   readonly doc: string;
   readonly name: string;
   readonly fullName: string;
-  readonly properties: readonly { readonly doc: string; readonly name: string; readonly optional: string; readonly type: string }[];
+  readonly properties: readonly {
+    readonly doc: string;
+    readonly name: string;
+    readonly optional: string;
+    readonly type: string;
+  }[];
   /** `orderId: "", coins: 0, ` — the defaults in front of `...init`. */
   readonly defaults: string;
 }
@@ -113,13 +118,18 @@ function messageView(message: MessageModel, context: TypeContext): MessageView {
       doc: docComment(oneof.comment, "  ", [
         `Oneof \`${oneof.protoName}\`: at most one of ${members.map((member) => `\`${member.protoName}\``).join(", ")}.`,
         ...members.flatMap((member) =>
-          member.comment === undefined ? [] : [`- \`${member.tsName}\`: ${member.comment.replace(/\s*\n\s*/g, " ")}`],
+          member.comment === undefined
+            ? []
+            : [`- \`${member.tsName}\`: ${member.comment.replace(/\s*\n\s*/g, " ")}`],
         ),
       ]),
       name: oneof.tsName,
       optional: "?",
       type: members
-        .map((member) => `{ case: ${JSON.stringify(member.tsName)}; value: ${valueTsType(member.value, context)} }`)
+        .map(
+          (member) =>
+            `{ case: ${JSON.stringify(member.tsName)}; value: ${valueTsType(member.value, context)} }`,
+        )
         .join(" | "),
     });
   }

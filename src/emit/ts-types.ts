@@ -52,7 +52,13 @@ function enumSyntax(
 }
 
 export function isInt64(scalar: ScalarType): boolean {
-  return scalar === "int64" || scalar === "uint64" || scalar === "sint64" || scalar === "fixed64" || scalar === "sfixed64";
+  return (
+    scalar === "int64" ||
+    scalar === "uint64" ||
+    scalar === "sint64" ||
+    scalar === "fixed64" ||
+    scalar === "sfixed64"
+  );
 }
 
 export function isFloat(scalar: ScalarType): boolean {
@@ -149,7 +155,11 @@ export function valueDefault(
   }
 }
 
-function enumDefault(enumModel: EnumModel, context: TypeContext, declared?: string | number | boolean): number {
+function enumDefault(
+  enumModel: EnumModel,
+  context: TypeContext,
+  declared?: string | number | boolean,
+): number {
   if (typeof declared === "number") return declared;
   if (typeof declared === "string") {
     const named = enumModel.values.find((value) => value.protoName === declared);
@@ -176,7 +186,8 @@ function scalarDefault(
     case "string":
       return JSON.stringify(declared === undefined ? "" : String(declared));
     case "bytes":
-      if (declared === undefined || declared === "") return use === "create" ? "new Uint8Array(0)" : "$pb.EMPTY_BYTES";
+      if (declared === undefined || declared === "")
+        return use === "create" ? "new Uint8Array(0)" : "$pb.EMPTY_BYTES";
       return `new Uint8Array([${Array.from(String(declared), (char) => char.charCodeAt(0) & 0xff).join(", ")}])`;
     default:
       return numberLiteral(declared === undefined ? 0 : protoNumber(declared));
@@ -205,7 +216,11 @@ function numberLiteral(value: number): string {
  * A JSDoc block for `comment` plus extra tag lines, indented by `indent`; empty string when there
  * is nothing to say. `*\/` in proto comments cannot end the block early.
  */
-export function docComment(comment: string | undefined, indent: string, tags: readonly string[] = []): string {
+export function docComment(
+  comment: string | undefined,
+  indent: string,
+  tags: readonly string[] = [],
+): string {
   const lines = [
     ...(comment === undefined ? [] : comment.replace(/\r\n?/g, "\n").trim().split("\n")),
     ...tags,

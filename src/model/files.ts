@@ -175,7 +175,7 @@ export function loadFileSet(
     files: dependencyOrder(files, byKey),
     byKey,
     inputKeys,
-    inputDisplayPaths: inputPaths.map((p) => displayPath(p, cwd)),
+    inputDisplayPaths: unique(inputPaths.map((p) => displayPath(p, cwd))),
   };
 }
 

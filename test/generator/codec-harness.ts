@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
+import Long from "long";
 import protobuf from "protobufjs";
 import ts from "typescript";
 import { emitCodecs, emitMessageTypes } from "../../src/emit/messages.js";
@@ -27,7 +28,11 @@ import type {
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-export const DEFAULT_OPTIONS: EmitOptions = { target: "both", int64: "bigint", generatorVersion: "0.0.0-test" };
+export const DEFAULT_OPTIONS: EmitOptions = {
+  target: "both",
+  int64: "bigint",
+  generatorVersion: "0.0.0-test",
+};
 
 // ---- fixtures: the model from loadModel(), and protobufjs reflection of the same files --------
 
@@ -46,10 +51,23 @@ export const MULTI_FIXTURE = {
  * Loads .proto files twice: through `loadModel()` (what the generator emits from) and through
  * protobufjs reflection (the reference the generated codecs are compared with).
  */
-export async function loadFixtureFiles(inputs: readonly string[], protoPaths: readonly string[] = []): Promise<Fixture> {
-  const { model, diagnostics } = await loadModel({ inputs: [...inputs], protoPaths: [...protoPaths], cwd: REPO_ROOT });
-  if (model === undefined) throw new Error(diagnostics.map((diagnostic) => formatDiagnostic(diagnostic)).join("\n"));
-  const searchPath = [...inputs.map((input) => dirname(input)), ...protoPaths, PAYNET_PROTO_DIR, PROTOBUFJS_DIR];
+export async function loadFixtureFiles(
+  inputs: readonly string[],
+  protoPaths: readonly string[] = [],
+): Promise<Fixture> {
+  const { model, diagnostics } = await loadModel({
+    inputs: [...inputs],
+    protoPaths: [...protoPaths],
+    cwd: REPO_ROOT,
+  });
+  if (model === undefined)
+    throw new Error(diagnostics.map((diagnostic) => formatDiagnostic(diagnostic)).join("\n"));
+  const searchPath = [
+    ...inputs.map((input) => dirname(input)),
+    ...protoPaths,
+    PAYNET_PROTO_DIR,
+    PROTOBUFJS_DIR,
+  ];
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) => {
     if (isAbsolute(target)) return target;
@@ -90,7 +108,11 @@ export interface GeneratedSdk {
 }
 
 /** Emits `types.ts` and `codecs.ts` into a fresh directory under `test/.tmp/`. */
-export function writeGenerated(model: ProtoModel, name: string, options: EmitOptions = DEFAULT_OPTIONS): GeneratedSdk {
+export function writeGenerated(
+  model: ProtoModel,
+  name: string,
+  options: EmitOptions = DEFAULT_OPTIONS,
+): GeneratedSdk {
   const dir = scratchDir(name);
   const files = [emitMessageTypes(model, options), emitCodecs(model, options)];
   for (const file of files) writeFileSync(join(dir, file.path), file.content);
@@ -176,7 +198,10 @@ function scalarArbitrary(scalar: ScalarType): fc.Arbitrary<unknown> {
     case "int64":
     case "sint64":
     case "sfixed64":
-      return fc.oneof(fc.constantFrom(...INT64_EXTREMES), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
+      return fc.oneof(
+        fc.constantFrom(...INT64_EXTREMES),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      );
     case "uint64":
     case "fixed64":
       return fc.oneof(fc.constantFrom(...UINT64_EXTREMES), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
@@ -220,9 +245,7 @@ export function messageArbitrary(
               .map((entries) => Object.fromEntries(entries));
     } else if (field.repeated) {
       parts[field.tsName] = element === undefined ? fc.constant([]) : fc.array(element, { maxLength: 4 });
-    } else if (element === undefined) {
-      continue;
-    } else {
+    } else if (element !== undefined) {
       parts[field.tsName] = element;
       if (field.hasPresence && !field.required) optionalKeys.push(field.tsName);
     }
@@ -231,7 +254,9 @@ export function messageArbitrary(
     const cases = oneof.fieldNumbers.flatMap((number) => {
       const member = findField(message, number);
       const element = valueArbitrary(model, member.value, options);
-      return element === undefined ? [] : [element.map((value): OneofValue => ({ case: member.tsName, value }))];
+      return element === undefined
+        ? []
+        : [element.map((value): OneofValue => ({ case: member.tsName, value }))];
     });
     if (cases.length === 0) continue;
     parts[oneof.tsName] = fc.oneof(...cases);
@@ -260,7 +285,8 @@ function valueArbitrary(
 }
 
 function mapKeyArbitrary(keyType: ScalarType): fc.Arbitrary<string> {
-  if (keyType === "string") return fc.string({ unit: "binary", maxLength: 6 }).filter((key) => key !== "__proto__");
+  if (keyType === "string")
+    return fc.string({ unit: "binary", maxLength: 6 }).filter((key) => key !== "__proto__");
   if (keyType === "bool") return fc.constantFrom("true", "false");
   return scalarArbitrary(keyType).map((key) => String(key));
 }
@@ -292,7 +318,11 @@ function findField(message: MessageModel, number: number): FieldModel {
  * fields at their default are left out: protobufjs writes every own property, the generated
  * encoder skips defaults (as protobuf specifies for proto3).
  */
-export function toReflection(fixture: Fixture, fullName: string, message: TsMessage): Record<string, unknown> {
+export function toReflection(
+  fixture: Fixture,
+  fullName: string,
+  message: TsMessage,
+): Record<string, unknown> {
   const type = findMessage(fixture.model, fullName);
   const name = reflectedNames(fixture.root, fullName);
   const out: Record<string, unknown> = {};
@@ -300,7 +330,8 @@ export function toReflection(fixture: Fixture, fullName: string, message: TsMess
     if (field.oneof !== undefined) {
       const oneof = type.oneofs.find((candidate) => candidate.protoName === field.oneof);
       const set = oneof === undefined ? undefined : (message[oneof.tsName] as OneofValue | undefined);
-      if (set !== undefined && set.case === field.tsName) out[name(field.number)] = valueToReflection(fixture, field.value, set.value);
+      if (set !== undefined && set.case === field.tsName)
+        out[name(field.number)] = valueToReflection(fixture, field.value, set.value);
       continue;
     }
     const value = message[field.tsName];
@@ -312,7 +343,9 @@ export function toReflection(fixture: Fixture, fullName: string, message: TsMess
       }
       out[name(field.number)] = map;
     } else if (field.repeated) {
-      out[name(field.number)] = (value as unknown[]).map((element) => valueToReflection(fixture, field.value, element));
+      out[name(field.number)] = (value as unknown[]).map((element) =>
+        valueToReflection(fixture, field.value, element),
+      );
     } else {
       if (!field.hasPresence && !field.required && isDefaultValue(field.value, value)) continue;
       out[name(field.number)] = valueToReflection(fixture, field.value, value);
@@ -343,7 +376,7 @@ function valueToReflection(fixture: Fixture, value: ValueType, actual: unknown):
   if (value.kind === "message") return toReflection(fixture, value.fullName, actual as TsMessage);
   if (value.kind === "scalar" && isInt64(value.scalar)) {
     const unsigned = value.scalar === "uint64" || value.scalar === "fixed64";
-    return protobuf.util.Long.fromString(String(actual), unsigned);
+    return Long.fromString(String(actual), unsigned);
   }
   return actual;
 }
@@ -364,7 +397,10 @@ export function fromReflection(
     if (field.oneof !== undefined) {
       const oneof = type.oneofs.find((candidate) => candidate.protoName === field.oneof) as OneofModel;
       if (own(name(field.number))) {
-        out[oneof.tsName] = { case: field.tsName, value: valueFromReflection(fixture, field.value, value, int64AsString) };
+        out[oneof.tsName] = {
+          case: field.tsName,
+          value: valueFromReflection(fixture, field.value, value, int64AsString),
+        };
       }
       continue;
     }
@@ -372,7 +408,11 @@ export function fromReflection(
       const map: Record<string, unknown> = {};
       for (const [key, entry] of Object.entries((value ?? {}) as Record<string, unknown>)) {
         const tsKey = isInt64(field.mapKey)
-          ? String(longValue(protobuf.util.longFromHash(key, field.mapKey === "uint64" || field.mapKey === "fixed64")))
+          ? String(
+              longValue(
+                protobuf.util.longFromHash(key, field.mapKey === "uint64" || field.mapKey === "fixed64"),
+              ),
+            )
           : key;
         map[tsKey] = valueFromReflection(fixture, field.value, entry, int64AsString);
       }
@@ -382,7 +422,8 @@ export function fromReflection(
         valueFromReflection(fixture, field.value, element, int64AsString),
       );
     } else if (field.hasPresence && !field.required) {
-      if (own(name(field.number))) out[field.tsName] = valueFromReflection(fixture, field.value, value, int64AsString);
+      if (own(name(field.number)))
+        out[field.tsName] = valueFromReflection(fixture, field.value, value, int64AsString);
     } else {
       out[field.tsName] = valueFromReflection(fixture, field.value, value, int64AsString);
     }
@@ -396,7 +437,12 @@ function longValue(value: protobuf.Long | number): bigint {
   return value.unsigned ? bits : BigInt.asIntN(64, bits);
 }
 
-function valueFromReflection(fixture: Fixture, value: ValueType, actual: unknown, int64AsString: boolean): unknown {
+function valueFromReflection(
+  fixture: Fixture,
+  value: ValueType,
+  actual: unknown,
+  int64AsString: boolean,
+): unknown {
   if (value.kind === "message") {
     return fromReflection(fixture, value.fullName, actual as Record<string, unknown>, int64AsString);
   }
@@ -405,7 +451,8 @@ function valueFromReflection(fixture: Fixture, value: ValueType, actual: unknown
     return int64AsString ? String(big) : big;
   }
   // protobufjs's prototype default of a bytes field is a plain array.
-  if (value.kind === "scalar" && value.scalar === "bytes" && Array.isArray(actual)) return Uint8Array.from(actual);
+  if (value.kind === "scalar" && value.scalar === "bytes" && Array.isArray(actual))
+    return Uint8Array.from(actual);
   return actual;
 }
 
@@ -428,7 +475,8 @@ function canonicalValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalValue);
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = canonicalValue((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value).sort())
+      out[key] = canonicalValue((value as Record<string, unknown>)[key]);
     return out;
   }
   return value;

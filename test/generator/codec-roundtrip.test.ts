@@ -46,7 +46,9 @@ const cases: { name: string; load: () => Promise<Fixture>; options: EmitOptions 
 ];
 
 // Test names need the message list before any hook runs: load every fixture up front.
-const loaded = await Promise.all(cases.map(async (fixtureCase) => ({ ...fixtureCase, ...(await fixtureCase.load()) })));
+const loaded = await Promise.all(
+  cases.map(async (fixtureCase) => ({ ...fixtureCase, ...(await fixtureCase.load()) })),
+);
 
 for (const fixtureCase of loaded) {
   describe(`generated codecs (${fixtureCase.name})`, () => {
