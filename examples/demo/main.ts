@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  log.info(`all steps seen in ${((Date.now() - started) / 1000).toFixed(1)} s: Register, Login, Ping/Pong, CoinCommand, CoinAck ACCEPTED/RUNNING/DONE, reconnect, Query`);
+  log.info(
+    `all steps seen in ${((Date.now() - started) / 1000).toFixed(1)} s: Register, Login, Ping/Pong, CoinCommand, CoinAck ACCEPTED/RUNNING/DONE, reconnect, Query`,
+  );
 }
 
 async function runScenario(scratch: string): Promise<void> {
@@ -72,14 +74,31 @@ async function runScenario(scratch: string): Promise<void> {
   const device = track(
     startExample(
       "paynetcli",
-      ["--connect", `127.0.0.1:${port}`, "--certs", CERTS_DIR, "--sn", DEVICE_SN, "--heartbeat", "2", "--backoff-initial", "0.3", "--backoff-max", "1"],
+      [
+        "--connect",
+        `127.0.0.1:${port}`,
+        "--certs",
+        CERTS_DIR,
+        "--sn",
+        DEVICE_SN,
+        "--heartbeat",
+        "2",
+        "--backoff-initial",
+        "0.3",
+        "--backoff-max",
+        "1",
+      ],
       { echo: print("paynetcli") },
     ),
   );
   const first = paynetd;
   await expectSteps([
     { label: "Register", process: () => first, pattern: /<- RegisterReq sn=SN-DEMO-001/ },
-    { label: "Register answered", process: () => device, pattern: /<- RegisterRsp OK device_id=dev-SN-DEMO-001/ },
+    {
+      label: "Register answered",
+      process: () => device,
+      pattern: /<- RegisterRsp OK device_id=dev-SN-DEMO-001/,
+    },
     { label: "Login", process: () => first, pattern: /-> LoginRsp OK device_id=dev-SN-DEMO-001/ },
     { label: "online", process: () => device, pattern: /online \(.*\) as dev-SN-DEMO-001/ },
     { label: "CoinCommand", process: () => device, pattern: /<- CoinCommand order=\S+ coins=\d+/ },
@@ -91,7 +110,9 @@ async function runScenario(scratch: string): Promise<void> {
   ]);
   const order = device.find(/<- CoinCommand order=(\S+)/)?.match[1] as string;
 
-  log.info("5/5 restarting paynetd on the same port: the device reconnects, resumes TLS and queries its order");
+  log.info(
+    "5/5 restarting paynetd on the same port: the device reconnects, resumes TLS and queries its order",
+  );
   const onlineBefore = device.lines.length;
   await paynetd.stop("SIGTERM");
   paynetd = track(startExample("paynetd", serverArgs(port), { echo: print("paynetd") }));
@@ -101,13 +122,23 @@ async function runScenario(scratch: string): Promise<void> {
     [
       { label: "reconnect", process: () => device, pattern: /online \((.*)\) as dev-SN-DEMO-001/ },
       { label: "Login again", process: () => second, pattern: /-> LoginRsp OK device_id=dev-SN-DEMO-001/ },
-      { label: "Query", process: () => second, pattern: new RegExp(`<- QueryReq dev-SN-DEMO-001 order=${order}`) },
-      { label: "Query answered", process: () => device, pattern: new RegExp(`<- QueryRsp order=${order} state=DONE`) },
+      {
+        label: "Query",
+        process: () => second,
+        pattern: new RegExp(`<- QueryReq dev-SN-DEMO-001 order=${order}`),
+      },
+      {
+        label: "Query answered",
+        process: () => device,
+        pattern: new RegExp(`<- QueryRsp order=${order} state=DONE`),
+      },
     ],
     onlineBefore,
   );
   const resumed = device.find(/online \(resumed TLS session\)/, onlineBefore) !== undefined;
-  log.info(`reconnected with ${resumed ? "a resumed TLS session (shared ticket key)" : "a full TLS handshake"}`);
+  log.info(
+    `reconnected with ${resumed ? "a resumed TLS session (shared ticket key)" : "a full TLS handshake"}`,
+  );
 
   await Promise.all([device.stop("SIGINT"), paynetd.stop("SIGTERM")]);
 }
@@ -120,7 +151,9 @@ async function expectSteps(steps: readonly Step[], deviceFrom = 0): Promise<void
     try {
       await child.waitForLine(step.pattern, STEP_TIMEOUT_MS, from);
     } catch (error) {
-      throw new Error(`step "${step.label}" missing: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `step "${step.label}" missing: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     log.info(`✓ ${step.label}`);
   }
@@ -133,7 +166,9 @@ function runCli(args: readonly string[]): void {
     if (line.trim() !== "") process.stdout.write(`[paynet-gen] ${line}\n`);
   }
   if (result.status !== 0) {
-    throw new Error(`paynet-gen ${args.join(" ")} failed (exit ${result.status}); run \`npm run build\` first`);
+    throw new Error(
+      `paynet-gen ${args.join(" ")} failed (exit ${result.status}); run \`npm run build\` first`,
+    );
   }
 }
 

@@ -38,7 +38,9 @@ export class LineTimeoutError extends Error {
   readonly code = "LINE_TIMEOUT";
 
   constructor(name: string, pattern: RegExp, reason: string, tail: readonly string[]) {
-    super(`${name}: no line matching ${pattern} ${reason}; last output:\n${tail.map((l) => `  | ${l}`).join("\n")}`);
+    super(
+      `${name}: no line matching ${pattern} ${reason}; last output:\n${tail.map((l) => `  | ${l}`).join("\n")}`,
+    );
     this.name = "LineTimeoutError";
   }
 }
@@ -145,7 +147,10 @@ export class ManagedProcess {
    * Sends `signal` and resolves with the exit; SIGKILLs the process if it has not exited after
    * `graceMs`.
    */
-  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 5_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = "SIGTERM",
+    graceMs = 5_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.#exit === undefined) {
       this.#child.kill(signal);
       const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);

@@ -29,7 +29,9 @@ export async function executeCoinCommand(
   onOrder(orderId);
   const ack = async (state: number, progress: number, error = ""): Promise<Partial<CoinAck>> => {
     const message = { orderId, state, progress, error };
-    log.info(`-> CoinAck order=${orderId} state=${coinStateName(state)} progress=${progress}${error === "" ? "" : ` error="${error}"`}`);
+    log.info(
+      `-> CoinAck order=${orderId} state=${coinStateName(state)} progress=${progress}${error === "" ? "" : ` error="${error}"`}`,
+    );
     return message;
   };
   await ctx.reply(await ack(CoinState.COIN_ACCEPTED, 0));

@@ -43,7 +43,9 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
         return { deviceSn: options.sn, model: options.model, firmware: options.firmware };
       },
       onRegisterReply: (reply) => {
-        log.info(`<- RegisterRsp ${resultCodeName(reply.code)} device_id=${reply.deviceId || "-"} "${reply.msg}"`);
+        log.info(
+          `<- RegisterRsp ${resultCodeName(reply.code)} device_id=${reply.deviceId || "-"} "${reply.msg}"`,
+        );
         if (reply.code === ResultCode.OK && reply.deviceId !== "") deviceId = reply.deviceId;
       },
       login: () => {
@@ -82,7 +84,9 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
     try {
       const reply = await client.requestQueryReq({ orderId }, { timeoutMs: 10_000 });
       const error = reply.error === "" ? "" : ` error="${reply.error}"`;
-      log.info(`<- QueryRsp order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`);
+      log.info(
+        `<- QueryRsp order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`,
+      );
       if (options.exitAfterQuery) await stop("query answered");
     } catch (error) {
       log.warn(`query of ${orderId} failed: ${describe(error)}`);
@@ -97,7 +101,9 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   }
 
   const handshake = (resumed: boolean) => (resumed ? "resumed TLS session" : "full TLS handshake");
-  client.on("connecting", ({ attempt }) => log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`));
+  client.on("connecting", ({ attempt }) =>
+    log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`),
+  );
   client.on("connected", ({ resumed }) => log.info(`TLS connected (${handshake(resumed)})`));
   client.on("online", ({ resumed }) => {
     onlineCount++;

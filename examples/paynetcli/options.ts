@@ -57,10 +57,12 @@ export function parsePaynetcliArgs(argv: readonly string[]): PaynetcliOptions | 
   if (values.connect === undefined) throw new UsageError("--connect HOST:PORT is required");
   if (values.certs === undefined) throw new UsageError("--certs DIR is required");
   if (values.sn === undefined || values.sn === "") throw new UsageError("--sn SN is required");
-  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError("--cert and --key go together");
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new UsageError("--cert and --key go together");
   const backoffInitialMs = parseSeconds("--backoff-initial", values["backoff-initial"] ?? "1");
   const backoffMaxMs = parseSeconds("--backoff-max", values["backoff-max"] ?? "64");
-  if (backoffMaxMs < backoffInitialMs) throw new UsageError("--backoff-max must not be below --backoff-initial");
+  if (backoffMaxMs < backoffInitialMs)
+    throw new UsageError("--backoff-max must not be below --backoff-initial");
   return {
     connect: parseAddress("--connect", values.connect, false),
     certsDir: values.certs,

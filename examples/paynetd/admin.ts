@@ -51,7 +51,10 @@ export function stopAdmin(http: Server): Promise<void> {
   });
 }
 
-async function handle(request: IncomingMessage, deps: { server: PayboxServer; orders: OrderDesk; log: Log }): Promise<Answer> {
+async function handle(
+  request: IncomingMessage,
+  deps: { server: PayboxServer; orders: OrderDesk; log: Log },
+): Promise<Answer> {
   const match = COIN_PATH.exec(request.url ?? "");
   if (match === null) return { status: 404, body: { error: "not found; use POST /devices/:id/coin" } };
   if (request.method !== "POST") return { status: 405, body: { error: "use POST" } };
@@ -85,7 +88,8 @@ function parseOrder(body: string | undefined): CoinOrder | string {
   } catch {
     return "body is not valid JSON";
   }
-  if (typeof json !== "object" || json === null) return 'expected a JSON object {"order_id": "...", "coins": N}';
+  if (typeof json !== "object" || json === null)
+    return 'expected a JSON object {"order_id": "...", "coins": N}';
   const { order_id: orderId, coins, timeout } = json as Record<string, unknown>;
   if (typeof orderId !== "string" || orderId === "") return "order_id must be a non-empty string";
   if (typeof coins !== "number" || !Number.isInteger(coins) || coins < 1 || coins > 10_000) {
@@ -117,7 +121,9 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    request.on("end", () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8")));
+    request.on("end", () =>
+      resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8")),
+    );
     request.on("error", reject);
   });
 }

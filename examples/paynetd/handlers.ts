@@ -31,7 +31,9 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
     },
 
     async LoginReq(message, ctx) {
-      log.info(`<- LoginReq device_id=${message.deviceId} version=${message.version || "-"} from ${ctx.session.peer}`);
+      log.info(
+        `<- LoginReq device_id=${message.deviceId} version=${message.version || "-"} from ${ctx.session.peer}`,
+      );
       const refusal = !state.isRegistered(message.deviceId)
         ? { code: ResultCode.DEVICE_NOT_FOUND, msg: `device ${message.deviceId} is not registered` }
         : message.token !== token
@@ -63,10 +65,17 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
       const order = state.order(message.orderId);
       const reply =
         order === undefined
-          ? { orderId: message.orderId, state: CoinState.COIN_FAILED, progress: 0, error: `unknown order ${message.orderId}` }
+          ? {
+              orderId: message.orderId,
+              state: CoinState.COIN_FAILED,
+              progress: 0,
+              error: `unknown order ${message.orderId}`,
+            }
           : { orderId: order.orderId, state: order.state, progress: order.progress, error: order.error };
       const error = reply.error === "" ? "" : ` error="${reply.error}"`;
-      log.info(`-> QueryRsp ${device} order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`);
+      log.info(
+        `-> QueryRsp ${device} order=${reply.orderId} state=${coinStateName(reply.state)} progress=${reply.progress}${error}`,
+      );
       return reply;
     },
 
@@ -76,7 +85,9 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
     },
 
     ErrorMsg(message, ctx) {
-      log.warn(`<- ErrorMsg ${ctx.session.deviceId ?? ctx.session.peer} code=${message.code} "${message.msg}"`);
+      log.warn(
+        `<- ErrorMsg ${ctx.session.deviceId ?? ctx.session.peer} code=${message.code} "${message.msg}"`,
+      );
     },
   };
 }

@@ -29,10 +29,15 @@ async function main(argv: readonly string[]): Promise<void> {
 
 async function serve(options: PaynetdOptions): Promise<void> {
   const tls = await loadServerTls(options.certsDir, options.mtls);
-  const ticketKeys = options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
+  const ticketKeys =
+    options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
   const state = PaynetdState.open(options.statePath);
   // The order desk delivers through the server, which is created with the handlers using the desk.
-  const orders = new OrderDesk((deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions), state, log);
+  const orders = new OrderDesk(
+    (deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions),
+    state,
+    log,
+  );
   const server = createPayboxServer(
     {
       host: options.listen.host,
@@ -46,17 +51,26 @@ async function serve(options: PaynetdOptions): Promise<void> {
   );
 
   server.on("connection", (session) => {
-    const cert = session.identity === undefined ? "" : `, device certificate CN=${session.identity.commonName ?? "?"}`;
-    log.info(`connection from ${session.peer} (${session.resumed ? "resumed TLS session" : "full TLS handshake"}${cert})`);
+    const cert =
+      session.identity === undefined ? "" : `, device certificate CN=${session.identity.commonName ?? "?"}`;
+    log.info(
+      `connection from ${session.peer} (${session.resumed ? "resumed TLS session" : "full TLS handshake"}${cert})`,
+    );
   });
   server.on("online", (session) => {
     log.info(`online ${session.deviceId} (${session.peer})`);
     // After the runtime's post-login redelivery pass: a delivery started before it would be sent twice.
     setImmediate(() => sendFirstCommand(session));
   });
-  server.on("offline", (session, reason) => log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`));
+  server.on("offline", (session, reason) =>
+    log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`),
+  );
   server.on("error", (error, session) => {
-    if (error.code === "HANDSHAKE_FAILED" || error.code === "PEER_CERTIFICATE_REJECTED" || error.code === "HANDSHAKE_TIMEOUT") {
+    if (
+      error.code === "HANDSHAKE_FAILED" ||
+      error.code === "PEER_CERTIFICATE_REJECTED" ||
+      error.code === "HANDSHAKE_TIMEOUT"
+    ) {
       log.info(`TLS refused ${error.peer ?? "?"}: ${describe(error)}`);
     } else if (options.verbose) {
       log.error(`${session?.peer ?? "server"}: ${describe(error)}`);
@@ -66,14 +80,22 @@ async function serve(options: PaynetdOptions): Promise<void> {
   function sendFirstCommand(session: Session): void {
     const deviceId = session.deviceId;
     if (options.commandCoins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
-    const order = { orderId: OrderDesk.newOrderId(), coins: options.commandCoins, timeout: DEFAULT_COIN_TIMEOUT_S };
+    const order = {
+      orderId: OrderDesk.newOrderId(),
+      coins: options.commandCoins,
+      timeout: DEFAULT_COIN_TIMEOUT_S,
+    };
     orders.push(deviceId, order).then(
-      (final) => log.info(`order ${final.orderId} of ${deviceId} finished: ${coinStateName(final.state)} ${final.progress}%`),
+      (final) =>
+        log.info(
+          `order ${final.orderId} of ${deviceId} finished: ${coinStateName(final.state)} ${final.progress}%`,
+        ),
       (error: unknown) => log.warn(`order ${order.orderId} of ${deviceId} not completed: ${String(error)}`),
     );
   }
 
-  const admin = options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+  const admin =
+    options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   log.info(`listening ${formatAddress(bound)}${options.mtls ? " (mTLS)" : ""}`);
@@ -103,6 +125,12 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`paynetd: ${error.message}\n\n${PAYNETD_USAGE}\n`);
     process.exit(2);
   }
-  log.error(error instanceof ExampleError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+  log.error(
+    error instanceof ExampleError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error),
+  );
   process.exit(1);
 });

@@ -29,7 +29,7 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --mtls                  require a device certificate signed by ca.crt
   --token T               login token devices must present (default demo-token)
   --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
-  --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70)
+  --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
   --command-coins N       coins of the CoinCommand sent after a device's first login (default 3, 0: none)
   --state FILE            keep registered devices and orders in this JSON file across restarts
   --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
@@ -49,7 +49,9 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
   if (values.certs === undefined) throw new UsageError("--certs DIR is required");
   const admin = values.admin === undefined ? undefined : parseAddress("--admin", values.admin, true);
   if (admin !== undefined && !isLoopback(admin.host)) {
-    throw new UsageError(`--admin must be a loopback address (127.0.0.1, ::1 or localhost), got ${admin.host}`);
+    throw new UsageError(
+      `--admin must be a loopback address (127.0.0.1, ::1 or localhost), got ${admin.host}`,
+    );
   }
   if (values.token === "") throw new UsageError("--token must not be empty");
   return {
@@ -58,7 +60,7 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     mtls: values.mtls ?? false,
     token: values.token ?? "demo-token",
     admin,
-    readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70"),
+    readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70", true),
     commandCoins: parseCount("--command-coins", values["command-coins"] ?? "3"),
     statePath: values.state,
     ticketKeysPath: values["ticket-keys"],

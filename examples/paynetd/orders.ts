@@ -58,7 +58,9 @@ export class OrderDesk {
   async push(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
     this.#inFlight.add(order.orderId);
     this.#state.addOrder(order.orderId, deviceId, order.coins);
-    this.#log.info(`-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`);
+    this.#log.info(
+      `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
+    );
     try {
       const acks = this.#deliver(deviceId, order, {
         isFinal: (ack) => isFinalCoinState(ack.state),
@@ -75,7 +77,10 @@ export class OrderDesk {
   }
 
   /** Records and logs one CoinAck (from a delivery or arriving on its own, e.g. repeated). */
-  recordAck(deviceId: string, ack: { orderId: string; state: number; progress: number; error: string }): void {
+  recordAck(
+    deviceId: string,
+    ack: { orderId: string; state: number; progress: number; error: string },
+  ): void {
     const { order, repeated } = this.#state.recordAck(deviceId, ack);
     const error = ack.error === "" ? "" : ` error="${ack.error}"`;
     const note = repeated ? ` (repeat; order stays ${coinStateName(order.state)} ${order.progress}%)` : "";

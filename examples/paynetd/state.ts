@@ -64,7 +64,9 @@ export class PaynetdState {
         orders: data.orders ?? {},
       });
     } catch (error) {
-      throw new ExampleError("STATE_FILE", `${path} is not a paynetd state file: ${String(error)}`, { cause: error });
+      throw new ExampleError("STATE_FILE", `${path} is not a paynetd state file: ${String(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -117,10 +119,14 @@ export class PaynetdState {
    * Applies one CoinAck. The state only moves forward (ACCEPTED → RUNNING → DONE/FAILED) and a final
    * state is never left, so repeated or late acks leave the order consistent.
    */
-  recordAck(deviceId: string, ack: { orderId: string; state: number; progress: number; error: string }): AckOutcome {
+  recordAck(
+    deviceId: string,
+    ack: { orderId: string; state: number; progress: number; error: string },
+  ): AckOutcome {
     const order = this.#data.orders[ack.orderId] ?? this.addOrder(ack.orderId, deviceId, 0);
     order.acks++;
-    const forward = !isFinalCoinState(order.state) && (ack.state > order.state || ack.progress > order.progress);
+    const forward =
+      !isFinalCoinState(order.state) && (ack.state > order.state || ack.progress > order.progress);
     const first = order.acks === 1;
     if (forward || first) {
       order.state = isFinalCoinState(order.state) ? order.state : Math.max(order.state, ack.state);

@@ -22,7 +22,10 @@ export async function loadTicketKeys(path: string): Promise<Buffer> {
   try {
     const keys = await readFile(path);
     if (keys.length !== TICKET_KEY_BYTES) {
-      throw new ExampleError("CERTS_MISSING", `${path}: expected ${TICKET_KEY_BYTES} bytes, found ${keys.length}`);
+      throw new ExampleError(
+        "CERTS_MISSING",
+        `${path}: expected ${TICKET_KEY_BYTES} bytes, found ${keys.length}`,
+      );
     }
     return keys;
   } catch (error) {

@@ -29,7 +29,9 @@ export function formatAddress(address: Address): string {
 export function parseSeconds(flag: string, value: string, allowZero = false): number {
   const seconds = Number(value);
   if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0 || (seconds === 0 && !allowZero)) {
-    throw new UsageError(`${flag}: expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got "${value}"`);
+    throw new UsageError(
+      `${flag}: expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got "${value}"`,
+    );
   }
   return Math.round(seconds * 1000);
 }

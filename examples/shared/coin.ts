@@ -3,7 +3,9 @@ import { CoinState, ResultCode } from "../sdk/index.js";
 const coinStateNames = new Map<number, string>(
   Object.entries(CoinState).map(([name, value]) => [value, name.replace(/^COIN_/, "")]),
 );
-const resultCodeNames = new Map<number, string>(Object.entries(ResultCode).map(([name, value]) => [value, name]));
+const resultCodeNames = new Map<number, string>(
+  Object.entries(ResultCode).map(([name, value]) => [value, name]),
+);
 
 /** `DONE` for `CoinState.COIN_DONE`; unknown values as `STATE(7)`. */
 export function coinStateName(state: number): string {

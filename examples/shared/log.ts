@@ -15,7 +15,10 @@ export interface Log {
 }
 
 /** Creates the log of the program `name` (the bracketed prefix of every line). */
-export function createLog(name: string, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Log {
+export function createLog(
+  name: string,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Log {
   const prefix = `[${name}]`;
   return {
     info: (text) => write(`${prefix} ${text}`),
@@ -30,7 +33,8 @@ export function formatFields(fields: Record<string, unknown> | undefined): strin
   const parts: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const text = value instanceof Date ? value.toISOString() : typeof value === "string" ? value : JSON.stringify(value);
+    const text =
+      value instanceof Date ? value.toISOString() : typeof value === "string" ? value : JSON.stringify(value);
     parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);
   }
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;

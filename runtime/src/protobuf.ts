@@ -42,7 +42,6 @@ export interface StaticCodec<T> extends MessageCodec<T> {
 }
 
 const TWO_32 = 4294967296;
-const MAX_SAFE_BIGINT = 0x1fffffffffffffn;
 const MIN_INT64 = -0x8000000000000000n;
 const MAX_UINT64 = 0xffffffffffffffffn;
 const LOW_32 = 0xffffffffn;
@@ -54,9 +53,14 @@ const LOW_32 = 0xffffffffn;
  * @throws RangeError when the value does not fit in 64 bits (it would be silently truncated).
  */
 export function int64Value(value: bigint | string | number): number | LongBits {
-  const big = typeof value === "bigint" ? value : BigInt(value);
-  if (big >= -MAX_SAFE_BIGINT && big <= MAX_SAFE_BIGINT) return Number(big);
-  return int64ToLong(big);
+  if (typeof value === "bigint") {
+    // Values of 2^53 and beyond round to a number that is no longer a safe integer.
+    const number = Number(value);
+    if (Number.isSafeInteger(number)) return number;
+    return int64ToLong(value);
+  }
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  return int64ToLong(value);
 }
 
 /**

@@ -5,7 +5,14 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Harness, LINE_TIMEOUT_MS, literal, type ManagedProcess, type Paynetd, postJson } from "./support/harness.js";
+import {
+  Harness,
+  LINE_TIMEOUT_MS,
+  literal,
+  type ManagedProcess,
+  type Paynetd,
+  postJson,
+} from "./support/harness.js";
 
 const harness = new Harness();
 let certs: string;
@@ -65,21 +72,43 @@ function ackStates(paynetd: ManagedProcess, orderId: string): string[] {
 
 describe("CoinCommand and CoinAcks", () => {
   it("reaches one consistent final state through several acks", async () => {
-    const { status, json } = await postJson(coinUrl("dev-SN-COIN"), JSON.stringify({ order_id: "ORD-A", coins: 4 }));
+    const { status, json } = await postJson(
+      coinUrl("dev-SN-COIN"),
+      JSON.stringify({ order_id: "ORD-A", coins: 4 }),
+    );
     expect(status).toBe(200);
-    expect(json).toMatchObject({ device_id: "dev-SN-COIN", order_id: "ORD-A", coins: 4, state: "DONE", progress: 100, error: "" });
+    expect(json).toMatchObject({
+      device_id: "dev-SN-COIN",
+      order_id: "ORD-A",
+      coins: 4,
+      state: "DONE",
+      progress: 100,
+      error: "",
+    });
     // Logs travel on other pipes than the HTTP answer: wait until they are in.
     await server.process.waitForLine(/admin: order ORD-A ended DONE 100%/, LINE_TIMEOUT_MS);
     await device.waitForLine(/-> CoinAck order=ORD-A state=DONE/, LINE_TIMEOUT_MS);
     // ACCEPTED, RUNNING per coin, DONE.
-    expect(ackStates(server.process, "ORD-A")).toEqual(["ACCEPTED", "RUNNING", "RUNNING", "RUNNING", "RUNNING", "DONE"]);
+    expect(ackStates(server.process, "ORD-A")).toEqual([
+      "ACCEPTED",
+      "RUNNING",
+      "RUNNING",
+      "RUNNING",
+      "RUNNING",
+      "DONE",
+    ]);
     expect(json.acks).toBe(6);
-    const progress = device.lines.flatMap((line) => /-> CoinAck order=ORD-A state=\w+ progress=(\d+)/.exec(line)?.[1] ?? []);
+    const progress = device.lines.flatMap(
+      (line) => /-> CoinAck order=ORD-A state=\w+ progress=(\d+)/.exec(line)?.[1] ?? [],
+    );
     expect(progress.map(Number)).toEqual([0, 25, 50, 75, 100, 100]);
   });
 
   it("executes a repeated order id once; the repeated ack is accepted and the answer is the same", async () => {
-    const { status, json } = await postJson(coinUrl("dev-SN-COIN"), JSON.stringify({ order_id: "ORD-A", coins: 4 }));
+    const { status, json } = await postJson(
+      coinUrl("dev-SN-COIN"),
+      JSON.stringify({ order_id: "ORD-A", coins: 4 }),
+    );
     expect(status).toBe(200);
     expect(json).toMatchObject({ order_id: "ORD-A", state: "DONE", progress: 100 });
     // The device answered from its record instead of running the coin mechanism again.
@@ -92,7 +121,9 @@ describe("CoinCommand and CoinAcks", () => {
   });
 
   it("rejects requests for offline devices and malformed bodies", async () => {
-    expect((await postJson(coinUrl("dev-NOBODY"), JSON.stringify({ order_id: "X", coins: 1 }))).status).toBe(404);
+    expect((await postJson(coinUrl("dev-NOBODY"), JSON.stringify({ order_id: "X", coins: 1 }))).status).toBe(
+      404,
+    );
     expect((await postJson(coinUrl("dev-SN-COIN"), "{not json")).status).toBe(400);
     const noCoins = await postJson(coinUrl("dev-SN-COIN"), JSON.stringify({ order_id: "X", coins: 0 }));
     expect(noCoins.status).toBe(400);
@@ -109,15 +140,31 @@ describe("query after reconnect", () => {
     await device.waitForLine(/online \(.*\) as dev-SN-COIN/, LINE_TIMEOUT_MS, before);
     await device.waitForLine(/-> QueryReq order=ORD-A/, LINE_TIMEOUT_MS, before);
     await device.waitForLine(/<- QueryRsp order=ORD-A state=DONE progress=100$/, LINE_TIMEOUT_MS, before);
-    await server.process.waitForLine(/-> QueryRsp dev-SN-COIN order=ORD-A state=DONE progress=100/, LINE_TIMEOUT_MS);
+    await server.process.waitForLine(
+      /-> QueryRsp dev-SN-COIN order=ORD-A state=DONE progress=100/,
+      LINE_TIMEOUT_MS,
+    );
   });
 
   it("answers FAILED with an error text for an unknown order", async () => {
     const asker = harness.paynetcli(
-      ["--connect", `127.0.0.1:${server.port}`, "--certs", certs, "--sn", "SN-ASK", "--query", "NO-SUCH-ORDER", "--exit-after-query"],
+      [
+        "--connect",
+        `127.0.0.1:${server.port}`,
+        "--certs",
+        certs,
+        "--sn",
+        "SN-ASK",
+        "--query",
+        "NO-SUCH-ORDER",
+        "--exit-after-query",
+      ],
       "paynetcli-ask",
     );
-    await asker.waitForLine(/<- QueryRsp order=NO-SUCH-ORDER state=FAILED progress=0 error="unknown order NO-SUCH-ORDER"/, LINE_TIMEOUT_MS);
+    await asker.waitForLine(
+      /<- QueryRsp order=NO-SUCH-ORDER state=FAILED progress=0 error="unknown order NO-SUCH-ORDER"/,
+      LINE_TIMEOUT_MS,
+    );
     expect(await asker.exited).toEqual({ code: 0, signal: null });
   });
 });

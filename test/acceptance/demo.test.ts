@@ -4,11 +4,28 @@ import { exampleEnv, ManagedProcess } from "../../examples/demo/processes.js";
 
 describe("npm run demo", () => {
   it("shows Register → Login → Ping/Pong → CoinCommand → CoinAcks → reconnect → Query and exits 0", async () => {
-    const demo = new ManagedProcess({ name: "demo", args: ["--import", "tsx", "examples/demo/main.ts"], env: exampleEnv() });
+    const demo = new ManagedProcess({
+      name: "demo",
+      args: ["--import", "tsx", "examples/demo/main.ts"],
+      env: exampleEnv(),
+    });
     try {
       const exit = await demo.exited;
       expect(exit, demo.lines.join("\n")).toEqual({ code: 0, signal: null });
-      for (const step of ["Register", "Login", "online", "CoinCommand", "CoinAck ACCEPTED", "CoinAck RUNNING", "CoinAck DONE", "Ping", "Pong", "reconnect", "Query", "Query answered"]) {
+      for (const step of [
+        "Register",
+        "Login",
+        "online",
+        "CoinCommand",
+        "CoinAck ACCEPTED",
+        "CoinAck RUNNING",
+        "CoinAck DONE",
+        "Ping",
+        "Pong",
+        "reconnect",
+        "Query",
+        "Query answered",
+      ]) {
         expect(demo.find(new RegExp(`^\\[demo\\] ✓ ${step}$`)), step).toBeDefined();
       }
       expect(demo.find(/^\[demo\] all steps seen/)).toBeDefined();

@@ -26,12 +26,27 @@ describe("heartbeat and read timeout", () => {
       "--command-coins",
       "0",
     ]);
-    const connect = ["--connect", `127.0.0.1:${server.port}`, "--certs", certs, "--backoff-initial", "0.2", "--backoff-max", "0.5"];
+    const connect = [
+      "--connect",
+      `127.0.0.1:${server.port}`,
+      "--certs",
+      certs,
+      "--backoff-initial",
+      "0.2",
+      "--backoff-max",
+      "0.5",
+    ];
     // Pings ten times per read timeout: must stay connected.
-    const lively = harness.paynetcli([...connect, "--sn", "SN-LIVELY", "--heartbeat", "0.2"], "paynetcli-lively");
+    const lively = harness.paynetcli(
+      [...connect, "--sn", "SN-LIVELY", "--heartbeat", "0.2"],
+      "paynetcli-lively",
+    );
     await lively.waitForLine(/online \(.*\) as dev-SN-LIVELY/, LINE_TIMEOUT_MS);
     // Would ping only after 30 s: the server's 2 s read timeout comes first.
-    const silent = harness.paynetcli([...connect, "--sn", "SN-SILENT", "--heartbeat", "30"], "paynetcli-silent");
+    const silent = harness.paynetcli(
+      [...connect, "--sn", "SN-SILENT", "--heartbeat", "30"],
+      "paynetcli-silent",
+    );
     const online = await silent.waitForLine(/online \(.*\) as dev-SN-SILENT/, LINE_TIMEOUT_MS);
 
     await server.process.waitForLine(/offline dev-SN-SILENT: READ_TIMEOUT/, LINE_TIMEOUT_MS);

@@ -19,11 +19,33 @@ beforeEach(async () => {
 afterEach(() => harness.cleanup());
 
 function serverArgs(port: number): string[] {
-  return ["--listen", `127.0.0.1:${port}`, "--certs", certs, "--mtls", "--command-coins", "0", "--state", statePath];
+  return [
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--certs",
+    certs,
+    "--mtls",
+    "--command-coins",
+    "0",
+    "--state",
+    statePath,
+  ];
 }
 
 function deviceArgs(port: number, sn: string, extra: readonly string[] = []): string[] {
-  return ["--connect", `127.0.0.1:${port}`, "--certs", certs, "--sn", sn, "--backoff-initial", "0.2", "--backoff-max", "0.5", ...extra];
+  return [
+    "--connect",
+    `127.0.0.1:${port}`,
+    "--certs",
+    certs,
+    "--sn",
+    sn,
+    "--backoff-initial",
+    "0.2",
+    "--backoff-max",
+    "0.5",
+    ...extra,
+  ];
 }
 
 describe("registration", () => {
@@ -66,7 +88,9 @@ describe("login", () => {
     await restarted.process.waitForLine(/-> LoginRsp OK device_id=dev-SN-LOGIN/, LINE_TIMEOUT_MS);
     await restarted.process.waitForLine(/online dev-SN-LOGIN/, LINE_TIMEOUT_MS);
     // The restarted server remembered the registration.
-    expect(restarted.process.find(/RegisterRsp OK device_id=dev-SN-LOGIN "already registered"/)).toBeDefined();
+    expect(
+      restarted.process.find(/RegisterRsp OK device_id=dev-SN-LOGIN "already registered"/),
+    ).toBeDefined();
     expect(device.running).toBe(true);
   });
 });

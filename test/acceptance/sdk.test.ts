@@ -10,13 +10,24 @@ import { REPO_ROOT } from "../../examples/demo/processes.js";
 const tscBin = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 function run(args: readonly string[]) {
-  const result = spawnSync(process.execPath, [...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(process.execPath, [...args], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 describe("examples", () => {
   it("examples/sdk is up to date with proto/paybox.proto (generate --check)", () => {
-    const { status, output } = run(["bin/run.js", "generate", "proto/paybox.proto", "--out", "examples/sdk", "--check"]);
+    const { status, output } = run([
+      "bin/run.js",
+      "generate",
+      "proto/paybox.proto",
+      "--out",
+      "examples/sdk",
+      "--check",
+    ]);
     expect(output).not.toMatch(/stale|missing|extra/i);
     expect(status, output).toBe(0);
   });

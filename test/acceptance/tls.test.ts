@@ -12,7 +12,15 @@ let server: Paynetd;
 
 beforeAll(async () => {
   certs = await harness.certs();
-  server = await harness.paynetd(["--listen", "127.0.0.1:0", "--certs", certs, "--mtls", "--command-coins", "0"]);
+  server = await harness.paynetd([
+    "--listen",
+    "127.0.0.1:0",
+    "--certs",
+    certs,
+    "--mtls",
+    "--command-coins",
+    "0",
+  ]);
 });
 
 afterAll(() => harness.cleanup());
@@ -20,7 +28,19 @@ afterAll(() => harness.cleanup());
 /** Device arguments against the shared mTLS server, reconnecting quickly. */
 function deviceArgs(sn: string, certsDir: string, extra: readonly string[] = []): string[] {
   const connect = `127.0.0.1:${server.port}`;
-  return ["--connect", connect, "--certs", certsDir, "--sn", sn, "--backoff-initial", "0.2", "--backoff-max", "0.5", ...extra];
+  return [
+    "--connect",
+    connect,
+    "--certs",
+    certsDir,
+    "--sn",
+    sn,
+    "--backoff-initial",
+    "0.2",
+    "--backoff-max",
+    "0.5",
+    ...extra,
+  ];
 }
 
 describe("TLS verification (mTLS server)", () => {
@@ -34,11 +54,19 @@ describe("TLS verification (mTLS server)", () => {
   it("refuses a device that presents no client certificate", async () => {
     const from = server.process.lines.length;
     const device = harness.paynetcli(deviceArgs("SN-NOCERT", await harness.caOnly(certs)));
-    await server.process.waitForLine(/TLS refused 127\.0\.0\.1:\d+: .*no client certificate/, LINE_TIMEOUT_MS, from);
+    await server.process.waitForLine(
+      /TLS refused 127\.0\.0\.1:\d+: .*no client certificate/,
+      LINE_TIMEOUT_MS,
+      from,
+    );
     await device.waitForLine(/connection problem: /, LINE_TIMEOUT_MS);
     // The device keeps retrying and is refused again; it never logged in.
     await device.waitForLine(/reconnecting in/, LINE_TIMEOUT_MS);
-    await server.process.waitForLine(/TLS refused/, LINE_TIMEOUT_MS, server.process.find(/TLS refused/, from)!.index + 1);
+    await server.process.waitForLine(
+      /TLS refused/,
+      LINE_TIMEOUT_MS,
+      server.process.find(/TLS refused/, from)!.index + 1,
+    );
     expect(device.count(/online \(/)).toBe(0);
     expect(server.process.find(/RegisterReq sn=SN-NOCERT/)).toBeUndefined();
     await device.stop("SIGINT");
@@ -48,7 +76,12 @@ describe("TLS verification (mTLS server)", () => {
     const foreign = await harness.certs({ caCn: "foreign CA", deviceCn: "device-001" });
     const from = server.process.lines.length;
     const device = harness.paynetcli(
-      deviceArgs("SN-FOREIGN", certs, ["--cert", join(foreign, "device.crt"), "--key", join(foreign, "device.key")]),
+      deviceArgs("SN-FOREIGN", certs, [
+        "--cert",
+        join(foreign, "device.crt"),
+        "--key",
+        join(foreign, "device.key"),
+      ]),
     );
     await server.process.waitForLine(/TLS refused 127\.0\.0\.1:\d+/, LINE_TIMEOUT_MS, from);
     await device.waitForLine(/reconnecting in/, LINE_TIMEOUT_MS);

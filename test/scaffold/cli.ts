@@ -20,7 +20,7 @@ export function run(command: string, args: readonly string[], cwd: string, timeo
     execFile(command, [...args], { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
       // oclif wraps error messages to the terminal width (` ›   ` continuation lines): unwrap them.
-      resolvePromise({ code, stdout, stderr: stderr.replace(/\n › {3}(?!Error:|Code:|Warning:)/g, " ") });
+      resolvePromise({ code, stdout, stderr: stderr.replace(/ *\n › {3}(?!Error:|Code:|Warning:)/g, " ") });
     });
   });
 }

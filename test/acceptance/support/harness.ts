@@ -81,8 +81,15 @@ export class Harness {
 }
 
 /** POSTs JSON to the admin endpoint; resolves with the status and parsed body. */
-export async function postJson(url: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+export async function postJson(
+  url: string,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
