@@ -3,7 +3,23 @@
  * of the runtime and identical for every server under test, so differences in the figures come from
  * the servers, not from the load.
  */
-import { connect, type TLSSocket } from "node:tls";
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+
+/**
+ * One secure context per CA (and client certificate): building a context parses the PEM and creates
+ * an OpenSSL context, far more work than a handshake, so a load generator must not do it per socket.
+ */
+const contexts = new Map<string, SecureContext>();
+
+function contextFor(ca: string, cert?: string, key?: string): SecureContext {
+  const id = `${ca}\0${cert ?? ""}`;
+  let context = contexts.get(id);
+  if (context === undefined) {
+    context = createSecureContext({ ca, minVersion: "TLSv1.3", ...(cert === undefined ? {} : { cert, key }) });
+    contexts.set(id, context);
+  }
+  return context;
+}
 
 /** Options of {@link FrameSocket.connect}. */
 export interface FrameSocketOptions {
@@ -44,9 +60,8 @@ export class FrameSocket {
         host: options.host ?? "127.0.0.1",
         port: options.port,
         servername: "localhost",
-        ca: options.ca,
+        secureContext: contextFor(options.ca, options.cert, options.key),
         minVersion: "TLSv1.3",
-        ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         ...(options.session === undefined ? {} : { session: options.session }),
       });

@@ -4,8 +4,9 @@
  * lines, so every other byte of the user's file stays as it was. Sidecar maps are edited by
  * `./sidecar-edit.js`, re-exported here.
  */
-import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
+
 import { type Token, tokenize } from "./lexer.js";
+import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
 import type { Direction, Role } from "./types.js";
 
 export { annotateSidecar } from "./sidecar-edit.js";

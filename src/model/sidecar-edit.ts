@@ -5,7 +5,7 @@
  * document would, for instance, turn `0x01` into `0x1`). JSON maps are re-printed (JSON has no
  * comments to lose).
  */
-import { isMap, isScalar, parseDocument, type Pair, type Scalar, type YAMLMap } from "yaml";
+import { isMap, isScalar, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import type { AnnotationSpec } from "./edit.js";
 import type { Direction } from "./types.js";
 

@@ -23,7 +23,7 @@ import { annotateSidecar, SidecarEditError } from "../model/sidecar-edit.js";
 import type { Diagnostic, ProtoModel } from "../model/types.js";
 import { ScaffoldError } from "./errors.js";
 import { didYouMean } from "./names.js";
-import { findMessage, loadProjectModel, type ModelSources, ModelLoadError } from "./project-model.js";
+import { findMessage, loadProjectModel, ModelLoadError, type ModelSources } from "./project-model.js";
 import { type TypeRow, typeRows } from "./type-table.js";
 
 export interface TypesAddOptions {

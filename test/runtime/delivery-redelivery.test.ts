@@ -119,6 +119,24 @@ describe("at-least-once delivery", () => {
     expect(t.server.stats().delivery).toMatchObject({ completed: 1, redelivered: 0 });
   });
 
+  it("sends a delivery started from an online listener once, not again with the re-login resend", async () => {
+    const t = await startTestServer(pki, { registry: loginRegistry(), errorMessage: testErrorMessage });
+    let acks: ReturnType<typeof collect<Ack>> | undefined;
+    t.server.on("online", () => {
+      acks ??= collect(t.server.deliver("dev-9", commandSpec, { orderId: "o-9", coins: 1 }, { isFinal: ackIsFinal }));
+    });
+    const device = await t.connect();
+    device.send(LoginReqDef, { deviceId: "dev-9" });
+    await device.nextFrame(CommandDef.type); // sent at once by the listener, possibly before the login reply
+    await device.nextFrame(LoginRspDef.type); // the login handler is done: the re-login resend has run
+    device.send(PingDef, {});
+    await device.nextFrame(PongDef.type); // the session is idle again: any resend would have happened
+    expect(device.pending.filter((frame) => frame.type === CommandDef.type)).toHaveLength(0);
+    device.send(AckDef, { orderId: "o-9", state: AckState.DONE });
+    await acks?.done;
+    expect(t.server.stats().delivery.redelivered).toBe(0);
+  });
+
   it("matches replies by device: the same order id from another device does not complete it", async () => {
     const t = await startTestServer(pki, { registry: loginRegistry() });
     const a = await login(t, "dev-a");

@@ -15,13 +15,23 @@ export interface CliResult {
 }
 
 /** Spawns a command and resolves with its exit code and output (never rejects on a non-zero exit). */
-export function run(command: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<CliResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
-    execFile(command, [...args], { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-      // oclif wraps error messages to the terminal width (` ›   ` continuation lines): unwrap them.
-      resolvePromise({ code, stdout, stderr: stderr.replace(/ *\n › {3}(?!Error:|Code:|Warning:)/g, " ") });
-    });
+    execFile(
+      command,
+      [...args],
+      { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        // oclif wraps error messages to the terminal width (` ›   ` continuation lines): unwrap them.
+        resolvePromise({ code, stdout, stderr: stderr.replace(/ *\n › {3}(?!Error:|Code:|Warning:)/g, " ") });
+      },
+    );
   });
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { camelCase, closestName, didYouMean, editDistance, kebabCase, pascalCase } from "../../src/scaffold/names.js";
+import {
+  camelCase,
+  closestName,
+  didYouMean,
+  editDistance,
+  kebabCase,
+  pascalCase,
+} from "../../src/scaffold/names.js";
 
 describe("names", () => {
   it("converts message names", () => {

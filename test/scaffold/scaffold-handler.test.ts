@@ -65,14 +65,18 @@ describe("scaffold handler", () => {
     expect(result.stdout).toContain("registered CoinAck in src/handlers/server/index.ts");
 
     const after = userFiles();
-    expect(changed(before, after)).toEqual(["src/handlers/server/coin-ack.ts", "src/handlers/server/index.ts"]);
-    expect(addedLines(before.get("src/handlers/server/index.ts")!, after.get("src/handlers/server/index.ts")!)).toEqual([
-      'import { coinAck } from "./coin-ack.js";',
-      "  CoinAck: coinAck,",
+    expect(changed(before, after)).toEqual([
+      "src/handlers/server/coin-ack.ts",
+      "src/handlers/server/index.ts",
     ]);
+    expect(
+      addedLines(before.get("src/handlers/server/index.ts")!, after.get("src/handlers/server/index.ts")!),
+    ).toEqual(['import { coinAck } from "./coin-ack.js";', "  CoinAck: coinAck,"]);
     const stub = after.get("src/handlers/server/coin-ack.ts")!;
     expect(stub).toContain('import type { PayboxServerHandlers } from "../../generated/index.js";');
-    expect(stub).toContain('export const coinAck: NonNullable<PayboxServerHandlers["CoinAck"]> = async (_message, _ctx) => {');
+    expect(stub).toContain(
+      'export const coinAck: NonNullable<PayboxServerHandlers["CoinAck"]> = async (_message, _ctx) => {',
+    );
     expect(stub).toContain("// TODO: handle CoinAck (fields: orderId, state, progress, error).");
 
     const checked = await typeCheck();
@@ -127,8 +131,12 @@ describe("scaffold handler", () => {
 
     const noIndex = await scaffold("QueryReq", "--dir", "src/cloud");
     expect(noIndex.code).toBe(1);
-    expect(noIndex.stderr).toContain("handlers index not found for the server side (looked for src/cloud/index.ts from --dir)");
-    expect(noIndex.stderr).toContain('--dir, or set "paynet": { "handlers": { "server": "src/handlers/server" } }');
+    expect(noIndex.stderr).toContain(
+      "handlers index not found for the server side (looked for src/cloud/index.ts from --dir)",
+    );
+    expect(noIndex.stderr).toContain(
+      '--dir, or set "paynet": { "handlers": { "server": "src/handlers/server" } }',
+    );
 
     const allWithoutSide = await scaffold("--all");
     expect(allWithoutSide.code).toBe(1);

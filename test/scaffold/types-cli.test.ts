@@ -29,7 +29,17 @@ describe("types list", () => {
     const lines = annotated.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^TYPE\s+DIRECTION\s+MESSAGE\s+REPLY\s+ROLE\s+CORRELATION$/);
     expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual([
-      "0x01", "0x02", "0x03", "0x04", "0x05", "0x81", "0x82", "0x83", "0x84", "0x85", "0xFF",
+      "0x01",
+      "0x02",
+      "0x03",
+      "0x04",
+      "0x05",
+      "0x81",
+      "0x82",
+      "0x83",
+      "0x84",
+      "0x85",
+      "0xFF",
     ]);
     expect(lines[4]).toMatch(/^0x04\s+down cloud → device\s+CoinCommand\s+CoinAck\s+-\s+order_id$/);
     const sidecar = await cli(["types", "list", ORIGINAL, "--map", MAP], REPO);
@@ -92,12 +102,16 @@ describe("types add", () => {
     const file = join(dir, "paybox.proto");
     copyFileSync(ANNOTATED, file);
     const before = readFileSync(file, "utf8");
-    const queryRsp = "message QueryRsp {\n  option (paynet.type) = 0x85;\n  option (paynet.direction) = DOWNLINK;\n\n  string order_id = 1 [(paynet.correlation) = true];";
+    const queryRsp =
+      "message QueryRsp {\n  option (paynet.type) = 0x85;\n  option (paynet.direction) = DOWNLINK;\n\n  string order_id = 1 [(paynet.correlation) = true];";
     expect(before).toContain(queryRsp);
     writeFileSync(file, before.replace(queryRsp, "message QueryRsp {\n\n  string order_id = 1;"));
     const start = readFileSync(file, "utf8");
 
-    const duplicate = await cli(["types", "add", "QueryRsp", "--type", "0x84", "--direction", "up", "--proto", "paybox.proto"], dir);
+    const duplicate = await cli(
+      ["types", "add", "QueryRsp", "--type", "0x84", "--direction", "up", "--proto", "paybox.proto"],
+      dir,
+    );
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toMatch(/paybox\.proto:\d+:\d+: error \[duplicate-type\]/);
     expect(duplicate.stderr).toContain("nothing written");
@@ -106,7 +120,22 @@ describe("types add", () => {
     expect(range.code).toBe(1);
     expect(range.stderr).toContain("--type must be 1..255");
 
-    const unknownReply = await cli(["types", "add", "QueryRsp", "--type", "0x86", "--direction", "down", "--reply", "Nope", "--proto", "paybox.proto"], dir);
+    const unknownReply = await cli(
+      [
+        "types",
+        "add",
+        "QueryRsp",
+        "--type",
+        "0x86",
+        "--direction",
+        "down",
+        "--reply",
+        "Nope",
+        "--proto",
+        "paybox.proto",
+      ],
+      dir,
+    );
     expect(unknownReply.code).toBe(1);
     expect(unknownReply.stderr).toMatch(/error \[reply-/);
 
@@ -119,18 +148,66 @@ describe("types add", () => {
     expect(typo.stderr).toContain("unknown message QueryRps. Did you mean QueryRsp?");
     expect(readFileSync(file, "utf8")).toBe(start);
 
-    const ok = await cli(["types", "add", "QueryRsp", "--type", "0x85", "--direction", "down", "--correlation", "order_id", "--proto", "paybox.proto"], dir);
+    const ok = await cli(
+      [
+        "types",
+        "add",
+        "QueryRsp",
+        "--type",
+        "0x85",
+        "--direction",
+        "down",
+        "--correlation",
+        "order_id",
+        "--proto",
+        "paybox.proto",
+      ],
+      dir,
+    );
     expect(ok.code, ok.stderr).toBe(0);
-    const forced = await cli(["types", "add", "Ping", "--type", "0x06", "--reply", "Pong", "--role", "heartbeat", "--force", "--proto", "paybox.proto"], dir);
+    const forced = await cli(
+      [
+        "types",
+        "add",
+        "Ping",
+        "--type",
+        "0x06",
+        "--reply",
+        "Pong",
+        "--role",
+        "heartbeat",
+        "--force",
+        "--proto",
+        "paybox.proto",
+      ],
+      dir,
+    );
     expect(forced.code, forced.stderr).toBe(0);
-    expect(readFileSync(file, "utf8")).toBe(before.replace("option (paynet.type) = 0x03;", "option (paynet.type) = 0x06;"));
+    expect(readFileSync(file, "utf8")).toBe(
+      before.replace("option (paynet.type) = 0x03;", "option (paynet.type) = 0x06;"),
+    );
   });
 
   it("adds to a sidecar map, keeping its comments", async () => {
     copyFileSync(ORIGINAL, join(dir, "paybox.proto"));
     const map = readFileSync(MAP, "utf8");
     writeFileSync(join(dir, "map.yaml"), map.replace(/^ {2}CoinAck:.*\n/m, ""));
-    const result = await cli(["types", "add", "CoinAck", "--type", "0x84", "--correlation", "order_id", "--proto", "paybox.proto", "--map", "map.yaml"], dir);
+    const result = await cli(
+      [
+        "types",
+        "add",
+        "CoinAck",
+        "--type",
+        "0x84",
+        "--correlation",
+        "order_id",
+        "--proto",
+        "paybox.proto",
+        "--map",
+        "map.yaml",
+      ],
+      dir,
+    );
     expect(result.code, result.stderr).toBe(0);
     const after = readFileSync(join(dir, "map.yaml"), "utf8");
     expect(addedLines(map.replace(/^ {2}CoinAck:.*\n/m, ""), after)).toEqual([

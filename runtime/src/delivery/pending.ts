@@ -96,6 +96,8 @@ interface ActiveDelivery {
   readonly queue: ReplyQueue<unknown>;
   timer: WheelTimer | undefined;
   detachSignal: (() => void) | undefined;
+  /** True until `#start` made its first send attempt (a re-login must not race it). */
+  firstSendPending: boolean;
 }
 
 /** The server's at-least-once delivery engine; see the module comment. */
@@ -112,6 +114,9 @@ export class DeliveryManager {
   /** Reply Type → definition, for every reply Type a delivery used (at most 255 entries). */
   readonly #replyDefs = new Map<number, MessageDef<unknown>>();
   #redelivered = 0;
+  /** Counts successful sends; a delivery's last send number tells whether it went out after a login. */
+  #sendCount = 0;
+  readonly #lastSend = new WeakMap<PendingDelivery, number>();
   #completedCount = 0;
   #timedOut = 0;
 
@@ -179,6 +184,7 @@ export class DeliveryManager {
         queue,
         timer: undefined,
         detachSignal: undefined,
+        firstSendPending: true,
       };
       this.#start(active, deadlineMs, options.signal);
     }
@@ -207,6 +213,7 @@ export class DeliveryManager {
     // Persist before the first send, so a reply can never overtake its pending record.
     Promise.resolve(this.#store.add(active.pending)).then(
       () => {
+        active.firstSendPending = false;
         if (!active.queue.closed) this.#send(active.pending);
       },
       (error: unknown) => this.#finish(active, asError(error)),
@@ -214,22 +221,31 @@ export class DeliveryManager {
   }
 
   /**
-   * The device logged in: (re-)sends each of its pending deliveries, same payload and key.
-   * Store or send failures are logged; the deliveries stay pending for the next login.
+   * The device logged in: returns the (re-)send of its pending deliveries (same payload and key), to
+   * run once the login is answered. Deliveries sent after this call (e.g. started by an `online`
+   * listener) or not yet sent at all (their first send is on its way) are skipped, so nothing goes
+   * out twice on the new session. Store or send failures are logged; deliveries stay pending.
    */
-  async resend(deviceId: string): Promise<void> {
-    let deliveries: readonly PendingDelivery[];
-    try {
-      deliveries = await this.#store.forDevice(deviceId);
-    } catch (error) {
-      this.#logger.error("pending delivery store failed", { deviceId, error: asError(error).message });
-      return;
-    }
-    const now = this.#now();
-    for (const pending of deliveries) {
-      if (pending.deadline <= now) continue;
-      this.#send(this.#activeFor(deviceId, pending.key)?.pending ?? pending);
-    }
+  resendAfterLogin(deviceId: string): () => Promise<void> {
+    const sendsAtLogin = this.#sendCount;
+    return async () => {
+      let deliveries: readonly PendingDelivery[];
+      try {
+        deliveries = await this.#store.forDevice(deviceId);
+      } catch (error) {
+        this.#logger.error("pending delivery store failed", { deviceId, error: asError(error).message });
+        return;
+      }
+      const now = this.#now();
+      for (const stored of deliveries) {
+        if (stored.deadline <= now) continue;
+        const active = this.#activeFor(deviceId, stored.key);
+        if (active?.firstSendPending) continue;
+        const pending = active?.pending ?? stored;
+        if ((this.#lastSend.get(pending) ?? 0) > sendsAtLogin) continue;
+        this.#send(pending);
+      }
+    };
   }
 
   #send(pending: PendingDelivery): void {
@@ -245,6 +261,7 @@ export class DeliveryManager {
     }
     if (pending.attempts > 0) this.#redelivered++;
     pending.attempts++;
+    this.#lastSend.set(pending, ++this.#sendCount);
   }
 
   /**

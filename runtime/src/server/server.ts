@@ -485,7 +485,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       this.#options.logger.info("online", { peer: session.peer, session: session.id });
       this.emit("online", session);
       // After the login handler's own reply, so the device sees its login answer first.
-      session.whenIdle(() => void this.#deliveries.resend(deviceId));
+      const resend = this.#deliveries.resendAfterLogin(deviceId);
+      session.whenIdle(() => void resend());
     };
     let bound: Session | undefined | Promise<Session | undefined>;
     try {

@@ -1,0 +1,137 @@
+/**
+ * Every fenced code block of the docs is compiled, run or parsed, chosen by its info string:
+ *
+ * | info string            | check |
+ * |---|---|
+ * | `ts`, `typescript`     | one strict TypeScript program of all blocks (SDK at `./sdk/index.js`) |
+ * | `hex`                  | equals the real encoding of its `<!-- frame: Name {json} -->` comment |
+ * | `proto`                | loads and validates with paynet-gen's model loader |
+ * | `yaml`, `json`         | parses; a sidecar map (`messages:`) validates against paybox.original.proto |
+ * | `sh`, `bash`, `console`| paynet-gen lines run against the built CLI; `npm run` names real scripts |
+ * | `text`                 | diagrams, exempt |
+ *
+ * Any other info string (or none) fails, so no unchecked block can be added.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { loadModel } from "../../src/model/index.js";
+import { checkCommand, Workspace } from "./commands.js";
+import { encodeSpec, frameSpecOf, parseHex, toHex } from "./frames.js";
+import { type CodeBlock, docFiles, extractBlocks, missingDocs, REPO_ROOT, where } from "./markdown.js";
+import { commandsOf } from "./shell.js";
+import { assertRuntimeBuilt, DOCS_TMP, typecheckBlocks } from "./typecheck.js";
+
+const CHECKED = ["ts", "typescript", "hex", "proto", "yaml", "json", "sh", "bash", "console", "text"];
+const blocks: CodeBlock[] = docFiles().flatMap((doc) => (missingDocs().includes(doc) ? [] : extractBlocks(doc)));
+const ofLang = (...langs: string[]) => blocks.filter((block) => langs.includes(block.lang));
+const SCRATCH = join(REPO_ROOT, "test/.tmp/docs-data");
+
+afterAll(() => {
+  if (process.env.PAYNET_KEEP_DOCS_TMP !== undefined) return;
+  rmSync(DOCS_TMP, { recursive: true, force: true });
+  rmSync(SCRATCH, { recursive: true, force: true });
+  rmSync(join(REPO_ROOT, "test/.tmp/docs-sh"), { recursive: true, force: true });
+});
+
+describe("documentation code blocks", () => {
+  it("the documented files exist and carry code", () => {
+    expect(missingDocs()).toEqual([]);
+    expect(ofLang("ts", "typescript").length).toBeGreaterThan(0);
+    expect(ofLang("hex").length).toBeGreaterThan(0);
+    expect(ofLang("sh", "bash", "console").length).toBeGreaterThan(0);
+  });
+
+  it("every block has an info string the test knows how to check", () => {
+    const unchecked = blocks
+      .filter((block) => !CHECKED.includes(block.lang))
+      .map((block) => `${where(block)}: \`${block.lang || "(none)"}\``);
+    expect(unchecked).toEqual([]);
+  });
+
+  it("TypeScript blocks type-check under the repository's strict options", { timeout: 180_000 }, () => {
+    assertRuntimeBuilt();
+    const problems = typecheckBlocks(ofLang("ts", "typescript"));
+    expect(problems.map((p) => `${p.location}: ${p.message}`)).toEqual([]);
+  });
+
+  it("hex dumps are the real encoding of the frame they describe", () => {
+    const wrong: string[] = [];
+    for (const block of ofLang("hex")) {
+      try {
+        const spec = frameSpecOf(block);
+        const actual = parseHex(block.body);
+        const expected = encodeSpec(spec);
+        if (!actual.equals(expected)) {
+          wrong.push(`${where(block)}: ${spec.message}\n  doc:  ${toHex(actual)}\n  real: ${toHex(expected)}`);
+        }
+      } catch (error) {
+        wrong.push(`${where(block)}: ${(error as Error).message}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("proto blocks load and validate", { timeout: 60_000 }, async () => {
+    const wrong: string[] = [];
+    for (const block of ofLang("proto")) {
+      const dir = scratchDir(block);
+      writeFileSync(join(dir, "doc.proto"), block.body);
+      const { model, diagnostics } = await loadModel({ inputs: ["doc.proto"], cwd: dir });
+      if (model === undefined) wrong.push(`${where(block)}: ${diagnostics.map((d) => d.message).join("; ")}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("yaml and json blocks parse; sidecar maps validate against paybox.original.proto", async () => {
+    const wrong: string[] = [];
+    for (const block of ofLang("yaml", "json")) {
+      let data: unknown;
+      try {
+        data = block.lang === "json" ? JSON.parse(block.body) : parseYaml(block.body);
+      } catch (error) {
+        wrong.push(`${where(block)}: ${(error as Error).message}`);
+        continue;
+      }
+      if (typeof data !== "object" || data === null || !("messages" in data)) continue;
+      const mapFile = join(scratchDir(block), `map.${block.lang}`);
+      writeFileSync(mapFile, block.body);
+      const { model, diagnostics } = await loadModel({
+        inputs: ["proto/paybox.original.proto"],
+        mapFile,
+        cwd: REPO_ROOT,
+      });
+      if (model === undefined) wrong.push(`${where(block)}: ${diagnostics.map((d) => d.message).join("; ")}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  describe("shell blocks", () => {
+    const docs = [...new Set(ofLang("sh", "bash", "console").map((block) => block.doc))];
+    for (const doc of docs) {
+      it(`${doc}: every command runs or names what covers it`, { timeout: 600_000 }, async () => {
+        // One scratch checkout per document: its blocks build on each other (certs, then devices).
+        const workspace = new Workspace(join(REPO_ROOT, "test/.tmp/docs-sh", doc.replace(/[^A-Za-z0-9]+/g, "-")));
+        const failures: string[] = [];
+        for (const block of ofLang("sh", "bash", "console").filter((b) => b.doc === doc)) {
+          for (const command of commandsOf(block)) {
+            try {
+              await checkCommand(command, workspace);
+            } catch (error) {
+              failures.push(`${where(block, command.offset + 1)}: ${command.text}\n  ${(error as Error).message}`);
+            }
+          }
+        }
+        expect(failures).toEqual([]);
+      });
+    }
+  });
+});
+
+function scratchDir(block: CodeBlock): string {
+  const dir = join(SCRATCH, `${block.doc.replace(/[^A-Za-z0-9]+/g, "-")}-L${block.line}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,135 @@
+/**
+ * The shell vocabulary the docs may use, and how each command is checked: `paynet-gen` lines are
+ * run against the built CLI in a scratch project, `npm run` lines must name a real script (their
+ * flags are parsed by the example's own argument parser), long-running programs are listed with the
+ * test that runs them for real.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { REPO_ROOT } from "./markdown.js";
+import type { ShellCommand } from "./shell.js";
+
+/** Scripts that run until stopped (or for long): not run here, covered by these tests. */
+export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
+  demo: ["test/acceptance/demo.test.ts"],
+  paynetd: [
+    "test/acceptance/tls.test.ts",
+    "test/acceptance/register-login.test.ts",
+    "test/acceptance/heartbeat.test.ts",
+    "test/acceptance/coin.test.ts",
+  ],
+  paynetcli: [
+    "test/acceptance/register-login.test.ts",
+    "test/acceptance/heartbeat.test.ts",
+    "test/acceptance/coin.test.ts",
+  ],
+  /** `curl` against paynetd's admin endpoint. */
+  "admin endpoint": ["test/acceptance/coin.test.ts"],
+};
+
+/** npm commands accepted as they are: they are the repository's own entry points. */
+const KNOWN_NPM = new Set(["ci", "test", "install", "i"]);
+
+/** Outcome of checking one command. */
+export type CommandResult =
+  | { readonly kind: "ran"; readonly output: string }
+  | { readonly kind: "script" }
+  | { readonly kind: "covered"; readonly by: readonly string[] }
+  | { readonly kind: "known" }
+  | { readonly kind: "cd" };
+
+/** A scratch directory standing for a user's checkout: a copy of `proto/`. */
+export class Workspace {
+  readonly root: string;
+  #cwd: string;
+
+  constructor(root: string) {
+    this.root = root;
+    mkdirSync(root, { recursive: true });
+    cpSync(join(REPO_ROOT, "proto"), join(root, "proto"), { recursive: true });
+    this.#cwd = root;
+  }
+
+  get cwd(): string {
+    return this.#cwd;
+  }
+
+  cd(target: string): void {
+    const next = isAbsolute(target) ? target : resolve(this.#cwd, target);
+    if (relative(this.root, next).startsWith("..")) throw new Error(`cd ${target} leaves the workspace`);
+    if (!existsSync(next) || !statSync(next).isDirectory()) throw new Error(`cd ${target}: no such directory`);
+    this.#cwd = next;
+  }
+}
+
+/** Checks (or runs) one command; throws with the reason when it is not acceptable. */
+export async function checkCommand(command: ShellCommand, workspace: Workspace): Promise<CommandResult> {
+  const [head, ...rest] = command.words;
+  if (head === "cd") {
+    if (rest.length !== 1) throw new Error("cd takes one directory");
+    workspace.cd(rest[0]!);
+    return { kind: "cd" };
+  }
+  if (head === "paynet-gen") return runCli(rest, workspace);
+  if (head === "npx" && rest[0] === "paynet-gen") return runCli(rest.slice(1), workspace);
+  if (head === "npm") return checkNpm(rest);
+  if (head === "curl") {
+    if (!command.words.some((word) => /\/devices\/[^/]+\/coin$/.test(word))) {
+      throw new Error("curl is only documented against paynetd's admin endpoint POST /devices/:id/coin");
+    }
+    return covered("admin endpoint");
+  }
+  throw new Error(`\`${head}\` is not a command the doc test can check; use paynet-gen, npm or cd`);
+}
+
+function runCli(args: readonly string[], workspace: Workspace): CommandResult {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, "bin/run.js"), ...args], {
+    cwd: workspace.cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.error !== undefined) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`paynet-gen ${args.join(" ")} exited with ${result.status}:\n${output}`);
+  }
+  return { kind: "ran", output };
+}
+
+async function checkNpm(args: readonly string[]): Promise<CommandResult> {
+  const [sub, script, ...rest] = args;
+  if (sub !== "run") {
+    if (sub !== undefined && KNOWN_NPM.has(sub)) return { kind: "known" };
+    throw new Error(`npm ${sub ?? ""}: only npm ci, npm test, npm install and npm run SCRIPT are documented`);
+  }
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  }).scripts;
+  if (script === undefined || scripts[script] === undefined) {
+    throw new Error(`npm run ${script ?? ""}: no such script in package.json`);
+  }
+  const dashDash = rest.indexOf("--");
+  const scriptArgs = dashDash === -1 ? [] : rest.slice(dashDash + 1);
+  await checkScriptArgs(script, scriptArgs);
+  return script in COVERED_ELSEWHERE ? covered(script) : { kind: "script" };
+}
+
+/** paynetd and paynetcli flags go through the programs' own parsers (no I/O happens there). */
+async function checkScriptArgs(script: string, args: readonly string[]): Promise<void> {
+  if (script === "paynetd") {
+    const { parsePaynetdArgs } = await import("../../examples/paynetd/options.js");
+    parsePaynetdArgs(args);
+  } else if (script === "paynetcli") {
+    const { parsePaynetcliArgs } = await import("../../examples/paynetcli/options.js");
+    parsePaynetcliArgs(args);
+  }
+}
+
+function covered(key: string): CommandResult {
+  const by = COVERED_ELSEWHERE[key]!;
+  const missing = by.filter((file) => !existsSync(join(REPO_ROOT, file)));
+  if (missing.length > 0) throw new Error(`${key} is said to be covered by missing test(s): ${missing.join(", ")}`);
+  return { kind: "covered", by };
+}

@@ -1,0 +1,106 @@
+/**
+ * `@paynet/runtime/protobuf`: the 64-bit helpers generated codecs rely on, checked against
+ * protobufjs's own Long-based reads and writes.
+ */
+import fc from "fast-check";
+import Long from "long";
+import { describe, expect, it } from "vitest";
+import {
+  int64ToLong,
+  int64Value,
+  longToBigInt,
+  longToString,
+  Reader,
+  readFixed64,
+  readInt64,
+  readSfixed64,
+  readSint64,
+  readUint64,
+  Writer,
+} from "../../runtime/src/protobuf.js";
+
+const INT64 = fc.oneof(
+  fc.constantFrom(
+    0n,
+    1n,
+    -1n,
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+    2n ** 53n,
+    -(2n ** 53n),
+    2n ** 53n + 1n,
+    2n ** 32n,
+  ),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+);
+const UINT64 = fc.oneof(
+  fc.constantFrom(0n, 2n ** 64n - 1n, 2n ** 63n, 2n ** 53n + 1n, 2n ** 32n - 1n),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+);
+
+describe("64-bit reads and writes", () => {
+  it("agree with protobufjs Long for signed types", () => {
+    fc.assert(
+      fc.property(INT64, (value) => {
+        const bytes = Writer.create()
+          .int64(int64Value(value))
+          .sint64(int64Value(value))
+          .sfixed64(int64Value(value))
+          .finish();
+        const ours = Reader.create(bytes);
+        expect([readInt64(ours), readSint64(ours), readSfixed64(ours)]).toEqual([value, value, value]);
+        expect(ours.pos).toBe(bytes.length);
+        const theirs = Reader.create(bytes);
+        const expected = Long.fromString(value.toString()).toString();
+        expect([theirs.int64(), theirs.sint64(), theirs.sfixed64()].map((long) => long.toString())).toEqual([
+          expected,
+          expected,
+          expected,
+        ]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("agree with protobufjs Long for unsigned types", () => {
+    fc.assert(
+      fc.property(UINT64, (value) => {
+        const bytes = Writer.create().uint64(int64Value(value)).fixed64(int64Value(value)).finish();
+        const ours = Reader.create(bytes);
+        expect([readUint64(ours), readFixed64(ours)]).toEqual([value, value]);
+        const theirs = Reader.create(bytes);
+        const expected = Long.fromString(value.toString(), true).toString();
+        expect([theirs.uint64().toString(), theirs.fixed64().toString()]).toEqual([expected, expected]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("hands exactly representable values to the writer as numbers, others as 32-bit halves", () => {
+    expect(int64Value(2n ** 53n - 1n)).toBe(2 ** 53 - 1);
+    expect(int64Value("-42")).toEqual({ low: -42, high: -1, unsigned: false });
+    expect(int64Value(-42)).toBe(-42);
+    expect(int64Value(2n ** 53n)).toEqual({ low: 0, high: 0x200000, unsigned: true });
+    expect(int64ToLong(2n ** 64n - 1n)).toEqual({ low: -1, high: -1, unsigned: true });
+  });
+
+  it("refuses values outside 64 bits and non-integers", () => {
+    expect(() => int64Value(2n ** 64n)).toThrow(RangeError);
+    expect(() => int64Value(-(2n ** 63n) - 1n)).toThrow(RangeError);
+    expect(() => int64Value(1.5)).toThrow(RangeError);
+  });
+
+  it("converts protobufjs Longs", () => {
+    const max = Long.fromString("18446744073709551615", true);
+    expect(longToBigInt(max, true)).toBe(2n ** 64n - 1n);
+    expect(longToBigInt(max, false)).toBe(-1n);
+    expect(longToString(Long.fromString("-9223372036854775808"), false)).toBe("-9223372036854775808");
+    expect(longToBigInt(12, false)).toBe(12n);
+  });
+
+  it("throws on truncated and overlong varints and truncated fixed64", () => {
+    expect(() => readInt64(Reader.create(Uint8Array.of(0xff, 0xff)))).toThrow(RangeError);
+    expect(() => readUint64(Reader.create(new Uint8Array(11).fill(0xff)))).toThrow("invalid varint encoding");
+    expect(() => readFixed64(Reader.create(new Uint8Array(7)))).toThrow(RangeError);
+  });
+});
