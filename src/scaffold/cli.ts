@@ -44,12 +44,13 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
  * Reports a failed run and exits 1: the diagnostics of a failed load, or the message and code of a
  * scaffolding error. Anything else is a bug and propagates.
  */
-export function fail(command: Command, error: unknown): never {
+export function fail(command: Command, error: unknown, options: { writes?: boolean } = {}): never {
   if (error instanceof ScaffoldError) {
     const diagnostics = (error as ScaffoldError & { diagnostics?: readonly Diagnostic[] }).diagnostics;
     if (diagnostics !== undefined) {
       printDiagnostics(diagnostics);
-      command.error(`${error.message}; nothing written`, { exit: 1, code: error.code });
+      const suffix = options.writes === false ? "" : "; nothing written";
+      command.error(`${error.message}${suffix}`, { exit: 1, code: error.code });
     }
     command.error(error.message, { exit: 1, code: error.code });
   }

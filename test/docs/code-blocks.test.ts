@@ -5,21 +5,22 @@
  * |---|---|
  * | `ts`, `typescript`     | one strict TypeScript program of all blocks (SDK at `./sdk/index.js`) |
  * | `hex`                  | equals the real encoding of its `<!-- frame: Name {json} -->` comment |
- * | `proto`                | loads and validates with paynet-gen's model loader |
+ * | `proto`                | loads and validates with paynet-gen's model loader; with `<!-- append-to: PATH -->` it is |
+ * |                        | appended to PATH in the shell walk and validated by the commands that follow |
  * | `yaml`, `json`         | parses; a sidecar map (`messages:`) validates against paybox.original.proto |
  * | `sh`, `bash`, `console`| paynet-gen lines run against the built CLI; `npm run` names real scripts |
  * | `text`                 | diagrams, exempt |
  *
  * Any other info string (or none) fails, so no unchecked block can be added.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { loadModel } from "../../src/model/index.js";
 import { checkCommand, Workspace } from "./commands.js";
 import { encodeSpec, frameSpecOf, parseHex, toHex } from "./frames.js";
-import { type CodeBlock, docFiles, extractBlocks, missingDocs, REPO_ROOT, where } from "./markdown.js";
+import { type CodeBlock, docFiles, extractBlocks, missingDocs, parseBlocks, REPO_ROOT, where } from "./markdown.js";
 import { commandsOf } from "./shell.js";
 import { assertRuntimeBuilt, DOCS_TMP, typecheckBlocks } from "./typecheck.js";
 
@@ -75,7 +76,8 @@ describe("documentation code blocks", () => {
 
   it("proto blocks load and validate", { timeout: 60_000 }, async () => {
     const wrong: string[] = [];
-    for (const block of ofLang("proto")) {
+    // Snippets appended to a file of the shell walk are validated there, by the commands after them.
+    for (const block of ofLang("proto").filter((b) => appendTarget(b) === undefined)) {
       const dir = scratchDir(block);
       writeFileSync(join(dir, "doc.proto"), block.body);
       const { model, diagnostics } = await loadModel({ inputs: ["doc.proto"], cwd: dir });
@@ -114,7 +116,18 @@ describe("documentation code blocks", () => {
         // One scratch checkout per document: its blocks build on each other (certs, then devices).
         const workspace = new Workspace(join(REPO_ROOT, "test/.tmp/docs-sh", doc.replace(/[^A-Za-z0-9]+/g, "-")));
         const failures: string[] = [];
-        for (const block of ofLang("sh", "bash", "console").filter((b) => b.doc === doc)) {
+        for (const block of blocks.filter((b) => b.doc === doc)) {
+          const appendTo = appendTarget(block);
+          if (appendTo !== undefined) {
+            // A proto snippet the reader pastes into a file made by an earlier command.
+            try {
+              appendFileSync(workspace.file(appendTo), `\n${block.body}\n`);
+            } catch (error) {
+              failures.push(`${where(block)}: append-to ${appendTo}: ${(error as Error).message}`);
+            }
+            continue;
+          }
+          if (!["sh", "bash", "console"].includes(block.lang)) continue;
           for (const command of commandsOf(block)) {
             try {
               await checkCommand(command, workspace);
@@ -128,6 +141,52 @@ describe("documentation code blocks", () => {
     }
   });
 });
+
+describe("the doc-test harness itself", () => {
+  const fake = (lang: string, body: string, annotation?: string): CodeBlock => ({
+    doc: "FAKE.md",
+    line: 10,
+    lang,
+    body,
+    annotation,
+  });
+
+  it("reports a type error at its Markdown line", { timeout: 120_000 }, () => {
+    assertRuntimeBuilt();
+    const bad = fake("ts", 'import { createPing } from "./sdk/index.js";\n\nexport const p = createPing({ uptime: "1" });');
+    const problems = typecheckBlocks([bad], join(SCRATCH, "self-ts"));
+    expect(problems.map((p) => p.location)).toEqual(["FAKE.md:13"]);
+  });
+
+  it("tells a wrong hex dump from the real frame", () => {
+    const spec = frameSpecOf(fake("hex", "", 'frame: Ping {"uptime": 3600}'));
+    expect(toHex(encodeSpec(spec))).toBe("00 00 00 04 03 10 90 1c");
+    expect(parseHex("00 00 00 04 03 10 90 1d").equals(encodeSpec(spec))).toBe(false);
+  });
+
+  it("finds fences, info strings and the comment above", () => {
+    const parsed = parseBlocks("X.md", "text\n<!-- frame: Pong {} -->\n```hex\n00 00 00 01 83\n```\n\n~~~\nplain\n~~~\n");
+    expect(parsed.map((b) => [b.line, b.lang, b.body, b.annotation])).toEqual([
+      [3, "hex", "00 00 00 01 83", "frame: Pong {}"],
+      [7, "", "plain", undefined],
+    ]);
+  });
+
+  it("splits shell lines into commands the way a shell would", () => {
+    const commands = commandsOf(fake("console", "$ cd app && npx paynet-gen types list 'a b' # note\noutput\n$ npm run x -- \\\n  --flag"));
+    expect(commands.map((c) => c.words)).toEqual([
+      ["cd", "app"],
+      ["npx", "paynet-gen", "types", "list", "a b"],
+      ["npm", "run", "x", "--", "--flag"],
+    ]);
+  });
+});
+
+/** `PATH` of an `<!-- append-to: PATH -->` comment above a proto block. */
+function appendTarget(block: CodeBlock): string | undefined {
+  if (block.lang !== "proto") return undefined;
+  return /^append-to:\s*(\S+)$/.exec(block.annotation ?? "")?.[1];
+}
 
 function scratchDir(block: CodeBlock): string {
   const dir = join(SCRATCH, `${block.doc.replace(/[^A-Za-z0-9]+/g, "-")}-L${block.line}`);

@@ -5,7 +5,7 @@
  * test that runs them for real.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./markdown.js";
 import type { ShellCommand } from "./shell.js";
@@ -26,6 +26,8 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   ],
   /** `curl` against paynetd's admin endpoint. */
   "admin endpoint": ["test/acceptance/coin.test.ts"],
+  /** `npm start` of a project made by `paynet-gen init` (needs `npm install`). */
+  "project start": ["test/scaffold/init.test.ts"],
 };
 
 /** npm commands accepted as they are: they are the repository's own entry points. */
@@ -46,6 +48,7 @@ export class Workspace {
 
   constructor(root: string) {
     this.root = root;
+    rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
     cpSync(join(REPO_ROOT, "proto"), join(root, "proto"), { recursive: true });
     this.#cwd = root;
@@ -53,6 +56,13 @@ export class Workspace {
 
   get cwd(): string {
     return this.#cwd;
+  }
+
+  /** An existing file, relative to the current directory. */
+  file(path: string): string {
+    const full = resolve(this.#cwd, path);
+    if (!existsSync(full)) throw new Error(`no such file ${path} in ${relative(this.root, this.#cwd) || "."}`);
+    return full;
   }
 
   cd(target: string): void {
@@ -73,7 +83,7 @@ export async function checkCommand(command: ShellCommand, workspace: Workspace):
   }
   if (head === "paynet-gen") return runCli(rest, workspace);
   if (head === "npx" && rest[0] === "paynet-gen") return runCli(rest.slice(1), workspace);
-  if (head === "npm") return checkNpm(rest);
+  if (head === "npm") return checkNpm(rest, workspace);
   if (head === "curl") {
     if (!command.words.some((word) => /\/devices\/[^/]+\/coin$/.test(word))) {
       throw new Error("curl is only documented against paynetd's admin endpoint POST /devices/:id/coin");
@@ -98,22 +108,36 @@ function runCli(args: readonly string[], workspace: Workspace): CommandResult {
   return { kind: "ran", output };
 }
 
-async function checkNpm(args: readonly string[]): Promise<CommandResult> {
-  const [sub, script, ...rest] = args;
+/**
+ * `npm ...` in the repository (the workspace root stands for it) or in a project made by
+ * `paynet-gen init` (a directory of the workspace with its own package.json).
+ */
+async function checkNpm(args: readonly string[], workspace: Workspace): Promise<CommandResult> {
+  const [sub, ...rest] = args;
+  const projectFile = join(workspace.cwd, "package.json");
+  const inProject = workspace.cwd !== workspace.root && existsSync(projectFile);
+  if (sub === "start" && inProject) return covered("project start");
   if (sub !== "run") {
     if (sub !== undefined && KNOWN_NPM.has(sub)) return { kind: "known" };
     throw new Error(`npm ${sub ?? ""}: only npm ci, npm test, npm install and npm run SCRIPT are documented`);
   }
-  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
-    scripts: Record<string, string>;
-  }).scripts;
-  if (script === undefined || scripts[script] === undefined) {
-    throw new Error(`npm run ${script ?? ""}: no such script in package.json`);
+  const [script, ...more] = rest;
+  const scripts = scriptsOf(inProject ? projectFile : join(REPO_ROOT, "package.json"));
+  const body = script === undefined ? undefined : scripts[script];
+  if (script === undefined || body === undefined) {
+    throw new Error(`npm run ${script ?? ""}: no such script in ${inProject ? projectFile : "package.json"}`);
   }
-  const dashDash = rest.indexOf("--");
-  const scriptArgs = dashDash === -1 ? [] : rest.slice(dashDash + 1);
+  const dashDash = more.indexOf("--");
+  const scriptArgs = dashDash === -1 ? [] : more.slice(dashDash + 1);
+  // A script that is one paynet-gen command (a project's `generate`) is run like the command itself.
+  if (/^paynet-gen [^&|;]+$/.test(body)) return runCli([...body.split(/\s+/).slice(1), ...scriptArgs], workspace);
   await checkScriptArgs(script, scriptArgs);
+  if (inProject && script === "start") return covered("project start");
   return script in COVERED_ELSEWHERE ? covered(script) : { kind: "script" };
+}
+
+function scriptsOf(packageJson: string): Record<string, string> {
+  return (JSON.parse(readFileSync(packageJson, "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
 }
 
 /** paynetd and paynetcli flags go through the programs' own parsers (no I/O happens there). */

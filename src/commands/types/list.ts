@@ -51,7 +51,7 @@ export default class TypesList extends Command {
       if (flags.json) this.log(JSON.stringify(rows, null, 2));
       else process.stdout.write(formatTypeTable(rows));
     } catch (error) {
-      fail(this, error);
+      fail(this, error, { writes: false });
     }
   }
 }
