@@ -31,8 +31,8 @@ const cases: Array<{ name: string; generated: Record<string, unknown>; protobufj
   },
   {
     name: "CoinAck",
-    generated: { orderId: "order-000123", state: 1, progress: 40, error: "" },
-    protobufjs: { orderId: "order-000123", state: 1, progress: 40, error: "" },
+    generated: { orderId: "order-000123", state: 1, progress: 40, error: "coin jam in hopper 2" },
+    protobufjs: { orderId: "order-000123", state: 1, progress: 40, error: "coin jam in hopper 2" },
   },
   {
     name: "LoginReq",

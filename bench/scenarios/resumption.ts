@@ -55,6 +55,7 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
     reconnect: { initialDelayMs: 1_000, maxDelayMs: 8_000, jitter: 1 },
   });
   const hsClient = await BenchProcess.start("handshake-client", "procs/fleet-frames.ts", { pki: ctx.pki, idPrefix: "hs" });
+  const rawServer = await BenchProcess.start("resume-raw", "procs/server-raw.ts", { pki: ctx.pki, ticketKeys: ctx.ticketKeys });
   try {
     await fleet.call("mark");
     await fleet.call("start");
@@ -86,14 +87,16 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
     });
     await fleet.call("stopAll");
     const count = ctx.quick ? 100 : 300;
-    const measure = async (resume: boolean) => {
-      const cpu0 = await server.call<number>("cpu");
-      const result = await hsClient.call<HandshakeRun>("handshakes", { port: server.ready.port, count, resume });
-      const cpu1 = await server.call<number>("cpu");
+    const measure = async (target: BenchProcess, resume: boolean) => {
+      const cpu0 = await target.call<number>("cpu");
+      const result = await hsClient.call<HandshakeRun>("handshakes", { port: target.ready.port, count, resume });
+      const cpu1 = await target.call<number>("cpu");
       return { ...result, serverCpuUsPerHandshake: (cpu1 - cpu0) / count };
     };
-    const full = await measure(false);
-    const resumed = await measure(true);
+    const rawFull = await measure(rawServer, false);
+    const rawResumed = await measure(rawServer, true);
+    const full = await measure(server, false);
+    const resumed = await measure(server, true);
     if (resumed.notResumed > 0) ctx.log(`  ${resumed.notResumed}/${count} handshakes offered a ticket did not resume`);
     const share = Math.min(reconnect.share, afterReload.share);
     const s = `resumption (${n} devices)`;
@@ -104,11 +107,13 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
         infoRow(s, "fleet back online (s)", (reconnect.allOnlineMs / 1000).toFixed(1), `after reload ${(afterReload.allOnlineMs / 1000).toFixed(1)}`),
         infoRow(s, "handshake latency p50 (ms): resumed vs full", resumed.p50Ms.toFixed(2), `full ${full.p50Ms.toFixed(2)}`, ratio(resumed.p50Ms, full.p50Ms)),
         infoRow(s, "server CPU per handshake (us): resumed vs full", resumed.serverCpuUsPerHandshake.toFixed(0), `full ${full.serverCpuUsPerHandshake.toFixed(0)}`, ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake)),
+        infoRow(s, "server CPU per full handshake (us) vs raw TLS", full.serverCpuUsPerHandshake.toFixed(0), `raw TLS ${rawFull.serverCpuUsPerHandshake.toFixed(0)}`, ratio(full.serverCpuUsPerHandshake, rawFull.serverCpuUsPerHandshake)),
+        infoRow(s, "server CPU per resumed handshake (us) vs raw TLS", resumed.serverCpuUsPerHandshake.toFixed(0), `raw TLS ${rawResumed.serverCpuUsPerHandshake.toFixed(0)}`, ratio(resumed.serverCpuUsPerHandshake, rawResumed.serverCpuUsPerHandshake)),
       ],
-      figures: { n, initial, reconnect, afterReload, handshakes: { count, full, resumed } },
+      figures: { n, initial, reconnect, afterReload, handshakes: { count, full, resumed, rawFull, rawResumed } },
       summary: { resumed_share: share, resumed_share_after_reload: afterReload.share, resumed_handshake_cpu_vs_full: ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake) },
     };
   } finally {
-    await Promise.all([fleet.stop(), hsClient.stop(), server.stop()]);
+    await Promise.all([fleet.stop(), hsClient.stop(), server.stop(), rawServer.stop()]);
   }
 }

@@ -52,7 +52,7 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
       : await BenchProcess.start(
           "scale-paynet",
           "procs/server-paynet.ts",
-          { pki: ctx.pki, sdkDir: ctx.sdkDir, ticketKeys: ctx.ticketKeys, readTimeoutMs: heartbeatMs * 3 },
+          { pki: ctx.pki, sdkDir: ctx.sdkDir, ticketKeys: ctx.ticketKeys, readTimeoutMs: Math.max(70_000, heartbeatMs * 3) },
           { fdLimit, maxOldSpaceMb: 8_192, nodeFlags: ctx.serverNodeFlags },
         );
   const fleets: BenchProcess[] = [];
@@ -63,6 +63,8 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
       );
     }
     const before = await server.call<Memory>("mem");
+    // Heartbeats run from the first connection on, as on real devices (and within the read timeout).
+    await Promise.all(fleets.map((fleet) => fleet.call("heartbeat", { intervalMs: heartbeatMs })));
     const perProc = Math.ceil(n / procs);
     const t0 = performance.now();
     const connects = await Promise.all(
@@ -80,7 +82,6 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
     const connected = connects.reduce((sum, c) => sum + c.connected, 0);
     const failed = connects.reduce((sum, c) => sum + c.failed, 0);
     ctx.log(`  ${side}: ${connected}/${n} connected in ${(connectMs / 1000).toFixed(1)} s${failed > 0 ? ` (${failed} failed: ${connects.find((c) => c.firstError)?.firstError})` : ""}`);
-    await Promise.all(fleets.map((fleet) => fleet.call("heartbeat", { intervalMs: heartbeatMs })));
     // One full heartbeat round first, so every connection has exercised its read path.
     await new Promise((resolve) => setTimeout(resolve, heartbeatMs + 500));
     const cpu0 = await server.call<number>("cpu");

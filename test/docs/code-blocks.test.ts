@@ -20,12 +20,22 @@ import { parse as parseYaml } from "yaml";
 import { loadModel } from "../../src/model/index.js";
 import { checkCommand, Workspace } from "./commands.js";
 import { encodeSpec, frameSpecOf, parseHex, toHex } from "./frames.js";
-import { type CodeBlock, docFiles, extractBlocks, missingDocs, parseBlocks, REPO_ROOT, where } from "./markdown.js";
+import {
+  type CodeBlock,
+  docFiles,
+  extractBlocks,
+  missingDocs,
+  parseBlocks,
+  REPO_ROOT,
+  where,
+} from "./markdown.js";
 import { commandsOf } from "./shell.js";
 import { assertRuntimeBuilt, DOCS_TMP, typecheckBlocks } from "./typecheck.js";
 
 const CHECKED = ["ts", "typescript", "hex", "proto", "yaml", "json", "sh", "bash", "console", "text"];
-const blocks: CodeBlock[] = docFiles().flatMap((doc) => (missingDocs().includes(doc) ? [] : extractBlocks(doc)));
+const blocks: CodeBlock[] = docFiles().flatMap((doc) =>
+  missingDocs().includes(doc) ? [] : extractBlocks(doc),
+);
 const ofLang = (...langs: string[]) => blocks.filter((block) => langs.includes(block.lang));
 const SCRATCH = join(REPO_ROOT, "test/.tmp/docs-data");
 
@@ -65,7 +75,9 @@ describe("documentation code blocks", () => {
         const actual = parseHex(block.body);
         const expected = encodeSpec(spec);
         if (!actual.equals(expected)) {
-          wrong.push(`${where(block)}: ${spec.message}\n  doc:  ${toHex(actual)}\n  real: ${toHex(expected)}`);
+          wrong.push(
+            `${where(block)}: ${spec.message}\n  doc:  ${toHex(actual)}\n  real: ${toHex(expected)}`,
+          );
         }
       } catch (error) {
         wrong.push(`${where(block)}: ${(error as Error).message}`);
@@ -114,7 +126,9 @@ describe("documentation code blocks", () => {
     for (const doc of docs) {
       it(`${doc}: every command runs or names what covers it`, { timeout: 600_000 }, async () => {
         // One scratch checkout per document: its blocks build on each other (certs, then devices).
-        const workspace = new Workspace(join(REPO_ROOT, "test/.tmp/docs-sh", doc.replace(/[^A-Za-z0-9]+/g, "-")));
+        const workspace = new Workspace(
+          join(REPO_ROOT, "test/.tmp/docs-sh", doc.replace(/[^A-Za-z0-9]+/g, "-")),
+        );
         const failures: string[] = [];
         for (const block of blocks.filter((b) => b.doc === doc)) {
           const appendTo = appendTarget(block);
@@ -132,7 +146,9 @@ describe("documentation code blocks", () => {
             try {
               await checkCommand(command, workspace);
             } catch (error) {
-              failures.push(`${where(block, command.offset + 1)}: ${command.text}\n  ${(error as Error).message}`);
+              failures.push(
+                `${where(block, command.offset + 1)}: ${command.text}\n  ${(error as Error).message}`,
+              );
             }
           }
         }
@@ -153,7 +169,10 @@ describe("the doc-test harness itself", () => {
 
   it("reports a type error at its Markdown line", { timeout: 120_000 }, () => {
     assertRuntimeBuilt();
-    const bad = fake("ts", 'import { createPing } from "./sdk/index.js";\n\nexport const p = createPing({ uptime: "1" });');
+    const bad = fake(
+      "ts",
+      'import { createPing } from "./sdk/index.js";\n\nexport const p = createPing({ uptime: "1" });',
+    );
     const problems = typecheckBlocks([bad], join(SCRATCH, "self-ts"));
     expect(problems.map((p) => p.location)).toEqual(["FAKE.md:13"]);
   });
@@ -165,15 +184,35 @@ describe("the doc-test harness itself", () => {
   });
 
   it("finds fences, info strings and the comment above", () => {
-    const parsed = parseBlocks("X.md", "text\n<!-- frame: Pong {} -->\n```hex\n00 00 00 01 83\n```\n\n~~~\nplain\n~~~\n");
+    const parsed = parseBlocks(
+      "X.md",
+      "text\n<!-- frame: Pong {} -->\n```hex\n00 00 00 01 83\n```\n\n~~~\nplain\n~~~\n",
+    );
     expect(parsed.map((b) => [b.line, b.lang, b.body, b.annotation])).toEqual([
       [3, "hex", "00 00 00 01 83", "frame: Pong {}"],
       [7, "", "plain", undefined],
     ]);
   });
 
+  it("refuses unknown scripts, unknown flags and commands outside the vocabulary", async () => {
+    const workspace = new Workspace(join(SCRATCH, "self-sh"));
+    const check = (text: string) => checkCommand({ offset: 0, text, words: text.split(" ") }, workspace);
+    await expect(check("npm run no-such-script")).rejects.toThrow(/no such script/);
+    await expect(check("npm run paynetd -- --listen 127.0.0.1:0 --certs c --bogus")).rejects.toThrow(/bogus/);
+    await expect(check("ls -la")).rejects.toThrow(/not a command the doc test can check/);
+    await expect(check("npx paynet-gen certs device X --out missing-dir")).rejects.toThrow(/exited with/);
+    await expect(check("npm run paynetd -- --listen 127.0.0.1:0 --certs c")).resolves.toMatchObject({
+      kind: "covered",
+    });
+  });
+
   it("splits shell lines into commands the way a shell would", () => {
-    const commands = commandsOf(fake("console", "$ cd app && npx paynet-gen types list 'a b' # note\noutput\n$ npm run x -- \\\n  --flag"));
+    const commands = commandsOf(
+      fake(
+        "console",
+        "$ cd app && npx paynet-gen types list 'a b' # note\noutput\n$ npm run x -- \\\n  --flag",
+      ),
+    );
     expect(commands.map((c) => c.words)).toEqual([
       ["cd", "app"],
       ["npx", "paynet-gen", "types", "list", "a b"],

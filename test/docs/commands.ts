@@ -61,14 +61,16 @@ export class Workspace {
   /** An existing file, relative to the current directory. */
   file(path: string): string {
     const full = resolve(this.#cwd, path);
-    if (!existsSync(full)) throw new Error(`no such file ${path} in ${relative(this.root, this.#cwd) || "."}`);
+    if (!existsSync(full))
+      throw new Error(`no such file ${path} in ${relative(this.root, this.#cwd) || "."}`);
     return full;
   }
 
   cd(target: string): void {
     const next = isAbsolute(target) ? target : resolve(this.#cwd, target);
     if (relative(this.root, next).startsWith("..")) throw new Error(`cd ${target} leaves the workspace`);
-    if (!existsSync(next) || !statSync(next).isDirectory()) throw new Error(`cd ${target}: no such directory`);
+    if (!existsSync(next) || !statSync(next).isDirectory())
+      throw new Error(`cd ${target}: no such directory`);
     this.#cwd = next;
   }
 }
@@ -130,14 +132,17 @@ async function checkNpm(args: readonly string[], workspace: Workspace): Promise<
   const dashDash = more.indexOf("--");
   const scriptArgs = dashDash === -1 ? [] : more.slice(dashDash + 1);
   // A script that is one paynet-gen command (a project's `generate`) is run like the command itself.
-  if (/^paynet-gen [^&|;]+$/.test(body)) return runCli([...body.split(/\s+/).slice(1), ...scriptArgs], workspace);
+  if (/^paynet-gen [^&|;]+$/.test(body))
+    return runCli([...body.split(/\s+/).slice(1), ...scriptArgs], workspace);
   await checkScriptArgs(script, scriptArgs);
   if (inProject && script === "start") return covered("project start");
   return script in COVERED_ELSEWHERE ? covered(script) : { kind: "script" };
 }
 
 function scriptsOf(packageJson: string): Record<string, string> {
-  return (JSON.parse(readFileSync(packageJson, "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+  return (
+    (JSON.parse(readFileSync(packageJson, "utf8")) as { scripts?: Record<string, string> }).scripts ?? {}
+  );
 }
 
 /** paynetd and paynetcli flags go through the programs' own parsers (no I/O happens there). */
@@ -154,6 +159,7 @@ async function checkScriptArgs(script: string, args: readonly string[]): Promise
 function covered(key: string): CommandResult {
   const by = COVERED_ELSEWHERE[key]!;
   const missing = by.filter((file) => !existsSync(join(REPO_ROOT, file)));
-  if (missing.length > 0) throw new Error(`${key} is said to be covered by missing test(s): ${missing.join(", ")}`);
+  if (missing.length > 0)
+    throw new Error(`${key} is said to be covered by missing test(s): ${missing.join(", ")}`);
   return { kind: "covered", by };
 }

@@ -34,7 +34,9 @@ export function parseHex(body: string): Buffer {
 
 /** Spaced lower-case hex, the way the docs print frames. */
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  return Buffer.from(bytes)
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1 ");
 }
 
 type Codec = { encode(message: unknown): Uint8Array };

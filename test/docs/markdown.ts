@@ -6,7 +6,13 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Docs that must exist; `docs/*.md` and `bench/README.md` are added when present. */
-const REQUIRED_DOCS = ["README.md", "EXAMPLE.md", "CLIENT_INTEGRATION.md", "runtime/README.md", "docs/PROTOCOL.md"];
+const REQUIRED_DOCS = [
+  "README.md",
+  "EXAMPLE.md",
+  "CLIENT_INTEGRATION.md",
+  "runtime/README.md",
+  "docs/PROTOCOL.md",
+];
 const OPTIONAL_DOCS = ["bench/README.md"];
 
 /** One fenced code block of a Markdown file. */
@@ -67,7 +73,8 @@ export function parseBlocks(doc: string, text: string): CodeBlock[] {
     for (; j < lines.length; j++) {
       const line = lines[j]!;
       const trimmed = line.trimStart();
-      if (trimmed.startsWith(fence) && trimmed.slice(fence.length).trim() === "" && trimmed[0] === fence[0]) break;
+      if (trimmed.startsWith(fence) && trimmed.slice(fence.length).trim() === "" && trimmed[0] === fence[0])
+        break;
       body.push(line);
     }
     blocks.push({ doc, line: i + 1, lang, body: body.join("\n"), annotation: annotationAbove(lines, i) });

@@ -68,7 +68,8 @@ export function typecheckBlocks(blocks: readonly CodeBlock[], dir = DOCS_TMP): B
 function strictOptions(): ts.CompilerOptions {
   const configPath = join(REPO_ROOT, "tsconfig.base.json");
   const read = ts.readConfigFile(configPath, ts.sys.readFile);
-  if (read.error !== undefined) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, "\n"));
+  if (read.error !== undefined)
+    throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, "\n"));
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, REPO_ROOT, undefined, configPath);
   return { ...parsed.options, noEmit: true, declaration: false, sourceMap: false };
 }

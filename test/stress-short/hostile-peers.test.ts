@@ -1,0 +1,146 @@
+/**
+ * Hostile peers against one live mTLS server: each attack is refused with a typed error and a log
+ * line, and a healthy logged-in device is answered before and after every one of them.
+ */
+import { connect as netConnect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandDef, PingDef } from "../helpers/messages.js";
+import { makeTestPki, type TestPki } from "../helpers/pki.js";
+import { RawDevice } from "../helpers/raw-device.js";
+import { stopAll } from "../helpers/test-server.js";
+import { HEALTHY_ID, type HostileRig, startHostileRig } from "../stress/lib/hostile.js";
+
+let pki: TestPki;
+let rig: HostileRig;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  rig = await startHostileRig(pki, { readTimeoutMs: 400, handshakeTimeoutMs: 300 });
+});
+afterAll(stopAll);
+
+/** The offline reason of the next session that goes offline after `action` connected it. */
+async function offlineReasonOfNextSession(action: () => Promise<void>) {
+  const sessionPromise = rig.t.nextSession();
+  await action();
+  const session = await sessionPromise;
+  return rig.t.offlineReason(session, 10_000);
+}
+
+function logged(level: string, text: RegExp): boolean {
+  return rig.t.logger.lines.some((line) => line.level === level && text.test(line.message));
+}
+
+describe("hostile peers (the healthy device is served throughout)", () => {
+  it("slowloris: a peer trickling one byte at a time is closed by the read timeout", async () => {
+    await rig.roundTrip();
+    const frame = Buffer.alloc(64);
+    frame.writeUInt32BE(59, 0);
+    frame[4] = PingDef.type;
+    let device: RawDevice | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const reason = await offlineReasonOfNextSession(async () => {
+      device = await RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, cert: pki.device2.cert, key: pki.device2.key });
+      let sent = 0;
+      // One byte every 50 ms: each byte arrives well within the read timeout, a frame never does.
+      timer = setInterval(() => {
+        if (sent < frame.length && !device!.isClosed) device!.write(frame.subarray(sent, ++sent));
+      }, 50);
+    });
+    clearInterval(timer);
+    expect(reason.code).toBe("READ_TIMEOUT");
+    await device!.closed;
+    expect(logged("info", /offline/)).toBe(true);
+    await rig.roundTrip();
+  });
+
+  it("a peer that never reads: the outbound queue stays bounded and the session is closed with QUEUE_FULL", async () => {
+    const reader = await RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, cert: pki.device2.cert, key: pki.device2.key });
+    reader.socket.pause();
+    const session = await rig.t.nextSession();
+    const big = { orderId: "x".repeat(8_000), coins: 1 };
+    let sent = 0;
+    let failure: unknown;
+    // Bounded: with a 64-frame / 256 KiB queue and socket buffers, a few thousand frames must fill it.
+    for (let i = 0; i < 20_000 && failure === undefined; i++) {
+      try {
+        await session.send(CommandDef, big);
+        sent++;
+      } catch (error) {
+        failure = error;
+      }
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((failure as { code?: string }).code).toBe("QUEUE_FULL");
+    expect((await rig.t.offlineReason(session)).code).toBe("QUEUE_FULL");
+    expect(sent).toBeLessThan(20_000);
+    expect(rig.t.server.stats().outboundQueue.fullErrors).toBeGreaterThanOrEqual(1);
+    expect(logged("warn", /closing the session/)).toBe(true);
+    reader.destroy();
+    await rig.roundTrip();
+  });
+
+  it("handshake flood: silent TCP connections time out, a burst of handshakes is absorbed", async () => {
+    const silent: Socket[] = [];
+    for (let i = 0; i < 100; i++) {
+      const socket = netConnect({ port: rig.t.port, host: "127.0.0.1" });
+      socket.on("error", () => {});
+      silent.push(socket);
+    }
+    const burst = Array.from({ length: 50 }, () =>
+      RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, cert: pki.device2.cert, key: pki.device2.key, timeoutMs: 20_000 }),
+    );
+    await rig.roundTrip();
+    const devices = await Promise.all(burst);
+    await rig.roundTrip();
+    await Promise.all(silent.map((socket) => new Promise((resolve) => (socket.destroyed ? resolve(null) : socket.once("close", resolve)))));
+    expect(rig.t.errors.filter((e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED").length).toBeGreaterThanOrEqual(100);
+    for (const device of devices) device.destroy();
+    await rig.roundTrip();
+  }, 60_000);
+
+  it("TLS 1.2 offered when 1.3 is required is refused with HANDSHAKE_FAILED", async () => {
+    await expect(
+      RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, cert: pki.device2.cert, key: pki.device2.key, maxVersion: "TLSv1.2" }),
+    ).rejects.toThrow();
+    const error = await rig.t.nextError("HANDSHAKE_FAILED");
+    expect(error.message).toMatch(/unsupported protocol|version/i);
+    expect(logged("warn", /TLS handshake failed/) || logged("info", /TLS handshake failed/) || logged("debug", /TLS handshake failed/)).toBe(true);
+    await rig.roundTrip();
+  });
+
+  const refused: Array<[string, () => { cert?: string; key?: string }, RegExp]> = [
+    ["a certificate from another CA", () => ({ cert: pki.foreignDevice.cert, key: pki.foreignDevice.key }), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unknown ca/i],
+    ["an expired certificate", () => ({ cert: pki.expiredDevice.cert, key: pki.expiredDevice.key }), /CERT_HAS_EXPIRED|expired/i],
+    ["a revoked certificate", () => ({ cert: pki.revokedDevice.cert, key: pki.revokedDevice.key }), /revoked/i],
+    ["no client certificate", () => ({}), /no client certificate/],
+  ];
+  for (const [what, credentials, reason] of refused) {
+    it(`refuses ${what} with PEER_CERTIFICATE_REJECTED and a log line`, async () => {
+      const before = rig.t.errors.length;
+      const device = await RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, ...credentials() }).catch(() => undefined);
+      await device?.closed;
+      const error = await waitForNewError(before, "PEER_CERTIFICATE_REJECTED");
+      expect(error.message).toMatch(reason);
+      expect(error.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(rig.t.logger.lines.some((l) => (l.level === "warn" || l.level === "info") && reason.test(l.message))).toBe(true);
+      await rig.roundTrip();
+    });
+  }
+
+  it("the healthy device stayed online through every attack", async () => {
+    await rig.roundTrip();
+    expect(rig.t.server.session(HEALTHY_ID)).toBeDefined();
+    expect(rig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+  });
+});
+
+async function waitForNewError(from: number, code: string) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const found = rig.t.errors.slice(from).find((e) => e.error.code === code);
+    if (found !== undefined) return found.error;
+    if (Date.now() > deadline) throw new Error(`no ${code} error event`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

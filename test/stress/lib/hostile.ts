@@ -1,0 +1,61 @@
+/**
+ * One mTLS server (CA, CRL, short timeouts) with a healthy logged-in device, for the hostile-peer
+ * suites: each attack must be refused with a typed error and a log line while the healthy device
+ * keeps getting answers.
+ */
+import { Registry } from "../../../runtime/src/registry.js";
+import type { ServerContext } from "../../../runtime/src/server/types.js";
+import { AckDef, LoginReqDef, LoginRspDef, PingDef, PongDef } from "../../helpers/messages.js";
+import type { TestPki } from "../../helpers/pki.js";
+import type { RawDevice } from "../../helpers/raw-device.js";
+import { startTestServer, type TestServer, testErrorMessage } from "../../helpers/test-server.js";
+
+export const HEALTHY_ID = "healthy-device";
+
+export interface HostileRig {
+  readonly t: TestServer;
+  readonly healthy: RawDevice;
+  /** One ping → pong round trip on the healthy device; rejects when it is not served. */
+  roundTrip(): Promise<void>;
+}
+
+export async function startHostileRig(
+  pki: TestPki,
+  timeouts: { readTimeoutMs: number; handshakeTimeoutMs: number },
+): Promise<HostileRig> {
+  const registry = new Registry<ServerContext>()
+    .register(LoginReqDef, {
+      reply: LoginRspDef,
+      handler: (req, ctx) => {
+        ctx.session.login(req.deviceId);
+        return { code: 0 };
+      },
+    })
+    .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
+    .register(AckDef);
+  const t = await startTestServer(pki, {
+    tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, crl: pki.crl, requireClientCert: true },
+    registry,
+    errorMessage: testErrorMessage,
+    readTimeoutMs: timeouts.readTimeoutMs,
+    handshakeTimeoutMs: timeouts.handshakeTimeoutMs,
+    outboundQueue: { maxFrames: 64, maxBytes: 256 * 1024 },
+  });
+  const healthy = await t.connect({ cert: pki.device.cert, key: pki.device.key });
+  healthy.send(LoginReqDef, { deviceId: HEALTHY_ID, token: "t" });
+  await healthy.next(LoginRspDef);
+  // The healthy device heartbeats well within the read timeout, like a real one.
+  const beat = setInterval(() => {
+    if (!healthy.isClosed) healthy.send(PingDef, { timestamp: 1 });
+  }, Math.max(10, Math.floor(timeouts.readTimeoutMs / 4)));
+  void healthy.closed.then(() => clearInterval(beat));
+  return {
+    t,
+    healthy,
+    roundTrip: async () => {
+      const stamp = Date.now() + Math.random();
+      healthy.send(PingDef, { timestamp: Math.floor(stamp) });
+      await healthy.next(PongDef, 10_000);
+    },
+  };
+}
