@@ -6,6 +6,7 @@ import { textField } from "./error-message.js";
 import { fileHeader } from "./header.js";
 import { heartbeatTimestampInit } from "./heartbeat.js";
 import { renderTemplate } from "./render.js";
+import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import { isOptionalProperty } from "./ts-types.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
@@ -42,7 +43,7 @@ export function emitClientFacade(model: ProtoModel, options: EmitOptions): Gener
 
   const omitted = ["registry"];
   const extraOptionNames: string[] = [];
-  const runtimeImports = ["ClientContext", "ClientEvents", "ClientOptions"];
+  const runtimeImports: RuntimeName[] = ["ClientContext", "ClientEvents", "ClientOptions"];
   const defs: string[] = [];
   const creates: string[] = [];
   const types: string[] = [];
@@ -80,10 +81,13 @@ export function emitClientFacade(model: ProtoModel, options: EmitOptions): Gener
     defs.push(errorSpecName(view.service));
   }
 
+  const rt = runtimeLocals(model);
   const content = renderTemplate("client", {
     header: fileHeader(model, options),
     service: view.service,
-    runtimeImports: importList(runtimeImports),
+    runtimeImports: runtimeImportList(runtimeImports, rt),
+    rt,
+    runtimeValues: runtimeImportList(["PaynetClient", "Registry"], rt),
     defsModule: moduleSpecifier("defs"),
     defImports: importList(defs),
     dispatchModule: moduleSpecifier("dispatch"),

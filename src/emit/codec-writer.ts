@@ -12,6 +12,7 @@ import {
   isOptionalProperty,
   lookupEnum,
   lookupMessage,
+  ownProperty,
   type TypeContext,
   valueDefault,
   valueTsType,
@@ -173,7 +174,7 @@ export class CodecWriter {
 
   private encodeField(field: FieldModel): string[] {
     const local = `v${field.number}`;
-    const head = `const ${local} = m.${field.tsName};`;
+    const head = `const ${local} = ${ownProperty("m", field.tsName)};`;
     if (field.mapKey !== undefined) return [head, ...this.encodeMap(field, local)];
     if (field.repeated) return [head, ...this.encodeRepeated(field, local)];
     const write = this.writeValue(field.value, field.number, local);
@@ -236,7 +237,7 @@ export class CodecWriter {
     if (oneof === undefined) throw new Error(`internal: oneof ${first.oneof} missing in ${message.fullName}`);
     const local = `o${first.number}`;
     const lines = [
-      `const ${local} = m.${oneof.tsName};`,
+      `const ${local} = ${ownProperty("m", oneof.tsName)};`,
       `if (${local} != null) {`,
       `  switch (${local}.case) {`,
     ];

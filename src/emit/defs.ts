@@ -4,6 +4,7 @@ import { importList, tidy } from "./code.js";
 import { errorMessageInits, needsStatus } from "./error-message.js";
 import { fileHeader } from "./header.js";
 import { renderTemplate } from "./render.js";
+import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView } from "./wire-view.js";
@@ -19,13 +20,15 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
   const errorRole = model.roles.error;
   const errorView = errorRole === undefined ? undefined : view.byFullName.get(errorRole.message.fullName);
   const inits = errorRole === undefined ? [] : errorMessageInits(errorRole.message, options);
-  const runtimeImports = ["MessageDef"];
+  const runtimeImports: RuntimeName[] = ["MessageDef"];
   if (requests.length > 0) runtimeImports.push("RequestSpec");
   if (errorView !== undefined) runtimeImports.push("ErrorMessageSpec", "PaynetError");
+  const rt = runtimeLocals(model);
   const content = renderTemplate("defs", {
     header: fileHeader(model, options),
     service: view.service,
-    runtimeImports: importList(runtimeImports),
+    runtimeImports: runtimeImportList(runtimeImports, rt),
+    rt,
     codecsModule: moduleSpecifier("codecs"),
     typesModule: moduleSpecifier("types"),
     typeImports: importList(view.wire.map((message) => message.name)),

@@ -4,6 +4,7 @@ import { importList, tidy } from "./code.js";
 import { fileHeader } from "./header.js";
 import { heartbeatAnswer } from "./heartbeat.js";
 import { renderTemplate } from "./render.js";
+import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView, type WireView } from "./wire-view.js";
@@ -43,16 +44,18 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
   }
   if (heartbeat !== undefined) types.push(heartbeat.request.name, heartbeat.reply.name);
 
-  const runtimeImports = ["ClientContext", "Registry", "ServerContext"];
+  const runtimeImports: RuntimeName[] = ["ClientContext", "Registry", "ServerContext"];
   if (serverReceives.length > 0) runtimeImports.push("Session");
   const handlerImports = [`${service}ClientHandlers`, `${service}ServerHandlers`];
   if (serverReceives.length > 0) handlerImports.push(`${service}ServerContext`);
   if (clientReceives.length > 0) handlerImports.push(`${service}ClientContext`);
 
+  const rt = runtimeLocals(model);
   const content = renderTemplate("dispatch", {
     header: fileHeader(model, options),
     service,
-    runtimeImports: importList(runtimeImports),
+    runtimeImports: runtimeImportList(runtimeImports, rt),
+    rt,
     defsModule: moduleSpecifier("defs"),
     defImports: importList(defs),
     handlersModule: moduleSpecifier("handlers"),

@@ -4,6 +4,7 @@ import { importList, tidy } from "./code.js";
 import { fileHeader } from "./header.js";
 import { heartbeatAnswer } from "./heartbeat.js";
 import { renderTemplate } from "./render.js";
+import { runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView, type WireView } from "./wire-view.js";
@@ -28,10 +29,12 @@ export function emitHandlers(model: ProtoModel, options: EmitOptions): Generated
     ...referencedTypes(serverReceives, clientReceives),
     ...referencedTypes(clientReceives, serverReceives),
   ];
+  const rt = runtimeLocals(model);
   const content = renderTemplate("handlers", {
     header: fileHeader(model, options),
     service: view.service,
-    runtimeImports: importList(["ClientContext", "ServerContext", "Session"]),
+    runtimeImports: runtimeImportList(["ClientContext", "ServerContext", "Session"], rt),
+    rt,
     typesModule: moduleSpecifier("types"),
     typeImports: importList(types),
     serverReceives,

@@ -4,6 +4,7 @@ import { importList, tidy } from "./code.js";
 import { errorSpecName } from "./defs.js";
 import { fileHeader } from "./header.js";
 import { renderTemplate } from "./render.js";
+import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView } from "./wire-view.js";
@@ -14,7 +15,7 @@ export function emitServerFacade(model: ProtoModel, options: EmitOptions): Gener
   const errorRole = model.roles.error;
   const errorView = errorRole === undefined ? undefined : view.byFullName.get(errorRole.message.fullName);
 
-  const runtimeImports = ["ServerContext", "ServerEvents", "ServerOptions"];
+  const runtimeImports: RuntimeName[] = ["ServerContext", "ServerEvents", "ServerOptions"];
   const defs: string[] = [];
   const types: string[] = [];
   for (const message of sends) {
@@ -34,10 +35,13 @@ export function emitServerFacade(model: ProtoModel, options: EmitOptions): Gener
     usedDefs.push(errorSpecName(view.service));
   }
 
+  const rt = runtimeLocals(model);
   const content = renderTemplate("server", {
     header: fileHeader(model, options),
     service: view.service,
-    runtimeImports: importList(runtimeImports),
+    runtimeImports: runtimeImportList(runtimeImports, rt),
+    rt,
+    runtimeValues: runtimeImportList(["PaynetServer", "Registry"], rt),
     defsModule: moduleSpecifier("defs"),
     defImports: importList(usedDefs),
     dispatchModule: moduleSpecifier("dispatch"),

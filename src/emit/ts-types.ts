@@ -10,6 +10,7 @@ import type {
   ScalarType,
   ValueType,
 } from "../model/types.js";
+import { OBJECT_PROTOTYPE_NAMES } from "../model/reserved-names.js";
 import type { EmitOptions } from "./types.js";
 
 /** Lookups the emitters need while walking one model. */
@@ -22,33 +23,25 @@ export interface TypeContext {
 }
 
 export function typeContext(model: ProtoModel, options: EmitOptions): TypeContext {
-  const messages = new Map(model.messages.map((message) => [message.fullName, message]));
-  const syntaxByFile = new Map<string, MessageModel["syntax"]>();
-  for (const message of model.messages) syntaxByFile.set(message.position.file, message.syntax);
-  const closedEnums = new Set<string>();
-  for (const enumModel of model.enums) {
-    if (enumSyntax(enumModel, messages, syntaxByFile) === "proto2") closedEnums.add(enumModel.fullName);
-  }
+  const closedEnums = new Set(
+    model.enums.filter((enumModel) => enumModel.syntax === "proto2").map((enumModel) => enumModel.fullName),
+  );
   return {
     int64: options.int64,
-    messages,
+    messages: new Map(model.messages.map((message) => [message.fullName, message])),
     enums: new Map(model.enums.map((enumModel) => [enumModel.fullName, enumModel])),
     closedEnums,
   };
 }
 
 /**
- * The model does not record an enum's syntax; it is that of its file, known from any message
- * declared in the same file (or the enclosing message). A file of enums only counts as proto3 (open),
- * the wider of the two typings.
+ * Reads property `name` of `object` as TS source. A property named like a member every object
+ * inherits (`constructor`, `toString`) is read only when it is the object's own: an absent field must
+ * read as `undefined`, not as `Object.prototype.toString`.
  */
-function enumSyntax(
-  enumModel: EnumModel,
-  messages: ReadonlyMap<string, MessageModel>,
-  syntaxByFile: ReadonlyMap<string, MessageModel["syntax"]>,
-): MessageModel["syntax"] {
-  const parentName = enumModel.fullName.slice(0, enumModel.fullName.lastIndexOf("."));
-  return messages.get(parentName)?.syntax ?? syntaxByFile.get(enumModel.position.file) ?? "proto3";
+export function ownProperty(object: string, name: string): string {
+  if (!OBJECT_PROTOTYPE_NAMES.has(name)) return `${object}.${name}`;
+  return `(Object.hasOwn(${object}, ${JSON.stringify(name)}) ? ${object}.${name} : undefined)`;
 }
 
 export function isInt64(scalar: ScalarType): boolean {

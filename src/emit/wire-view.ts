@@ -11,7 +11,7 @@ import type {
   ScalarType,
   WireMessage,
 } from "../model/types.js";
-import { isOptionalProperty } from "./ts-types.js";
+import { isOptionalProperty, ownProperty } from "./ts-types.js";
 import type { EmitOptions } from "./types.js";
 
 /** The reply side of a request/reply pair. */
@@ -149,7 +149,7 @@ const optional = isOptionalProperty;
  * reply fields have the same type (validated), so both sides convert identically.
  */
 export function keyExpression(field: FieldModel, variable: string, options: EmitOptions): string {
-  const access = `${variable}.${field.tsName}`;
+  const access = optional(field) ? ownProperty(variable, field.tsName) : `${variable}.${field.tsName}`;
   const value = field.value;
   if (value.kind === "scalar") {
     if (value.scalar === "string") return optional(field) ? `${access} ?? ""` : access;

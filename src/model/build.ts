@@ -7,6 +7,7 @@ import protobuf from "protobufjs";
 import type { MessageAnnotation } from "./annotations.js";
 import { normalizeComment } from "./comments.js";
 import type { DiagnosticBag } from "./diagnostics.js";
+import { ownFields } from "./extensions.js";
 import { positionIn } from "./files.js";
 import { fieldKey } from "./source-index.js";
 import type { EnumSymbol, MessageSymbol, SymbolTable, TypeSymbol } from "./symbols.js";
@@ -66,7 +67,7 @@ export function buildDrafts(
         symbol.position,
       );
     }
-    for (const field of symbol.type.fieldsArray) resolveFieldType(symbol, field, symbols, diagnostics);
+    for (const field of ownFields(symbol.type)) resolveFieldType(symbol, field, symbols, diagnostics);
   }
 
   const queue: TypeSymbol[] = allSymbols.filter(
@@ -82,7 +83,7 @@ export function buildDrafts(
     }
     const message = buildMessage(symbol, symbols, annotations.get(symbol.fullName));
     messages.set(symbol.fullName, message);
-    for (const field of symbol.type.fieldsArray) {
+    for (const field of ownFields(symbol.type)) {
       const used = resolveFieldType(symbol, field, symbols, quiet);
       if (used !== undefined && !seen.has(used.fullName)) {
         seen.add(used.fullName);
@@ -141,7 +142,7 @@ function buildMessage(
     });
   }
   const realOneofs = new Set(oneofs.map((o) => o.protoName));
-  const fields = symbol.type.fieldsArray.map((field) => {
+  const fields = ownFields(symbol.type).map((field) => {
     const isMap = field instanceof protobuf.MapField;
     const value = valueTypeOf(symbol, field.type, symbols);
     const rule = (field as { rule?: string }).rule;
@@ -246,6 +247,7 @@ function buildEnum(symbol: EnumSymbol): EnumDraft {
   return {
     fullName: symbol.fullName,
     packageName: symbol.file.proto.packageName,
+    syntax: symbol.file.proto.syntax,
     values,
     ...(comment === undefined ? {} : { comment }),
     position: symbol.position,

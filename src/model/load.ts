@@ -7,9 +7,11 @@ import { readFileSync } from "node:fs";
 import { collectAnnotations } from "./annotations.js";
 import { buildDrafts } from "./build.js";
 import { compareStrings, DiagnosticBag } from "./diagnostics.js";
-import { type FileSet, loadFileSet } from "./files.js";
+import { checkExtensions } from "./extensions.js";
+import { type FileSet, loadFileSet, positionIn } from "./files.js";
 import { assignTsNames, serviceNameOf } from "./names.js";
 import { absolutePath, displayPath } from "./paths.js";
+import { checkGeneratedNames, checkPrototypeFields } from "./reserved-names.js";
 import { parseSidecar, type Sidecar } from "./sidecar.js";
 import { SymbolTable } from "./symbols.js";
 import type {
@@ -19,6 +21,7 @@ import type {
   MessageModel,
   ProtoModel,
   Role,
+  SourcePosition,
   WireInfo,
   WireMessage,
 } from "./types.js";
@@ -57,6 +60,7 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
 
   const fileSet = loadFileSet(options.inputs, options.protoPaths ?? [], cwd, diagnostics);
   const symbols = new SymbolTable(fileSet.files, diagnostics);
+  checkExtensions(fileSet.files, symbols, diagnostics);
   const sidecar = options.mapFile === undefined ? undefined : readSidecar(options.mapFile, cwd, diagnostics);
   const firstInput = fileSet.byKey.get(fileSet.inputKeys[0] ?? "");
   const sidecarScope = sidecar?.packageName ?? firstInput?.proto.packageName ?? "";
@@ -68,6 +72,18 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
     options.name,
     firstInput?.proto.packageName,
     fileSet.inputDisplayPaths[0],
+    diagnostics,
+  );
+  checkPrototypeFields(sourceFields(fileSet), diagnostics);
+  checkGeneratedNames(
+    {
+      messages: drafts.messages,
+      enums: drafts.enums,
+      wire: wireInfo,
+      tsNames,
+      serviceName,
+      explicitName: options.name !== undefined,
+    },
     diagnostics,
   );
 
@@ -104,6 +120,14 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
     warnings: sorted.filter((d) => d.severity === "warning"),
   };
   return { model, diagnostics: sorted };
+}
+
+/** Every field declared in the user's files, by `message#field` key, with its position. */
+function* sourceFields(fileSet: FileSet): Generator<{ key: string; position: SourcePosition }> {
+  for (const file of fileSet.files) {
+    if (file.bundled) continue;
+    for (const [key, where] of file.proto.index?.fields ?? []) yield { key, position: positionIn(file, where.place) };
+  }
 }
 
 function readSidecar(mapFile: string, cwd: string, diagnostics: DiagnosticBag): Sidecar | undefined {

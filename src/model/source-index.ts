@@ -49,6 +49,18 @@ export interface ImportUse {
   readonly modifier?: "public" | "weak";
 }
 
+/** A field declared inside `extend X { … }`. */
+export interface ExtensionUse {
+  /** Full name of the extension field (`pkg.name`, or `pkg.Msg.name` when declared in a message). */
+  readonly fullName: string;
+  /** The extended message as written (`R`, `google.protobuf.MessageOptions`). */
+  readonly extended: string;
+  /** Scope the extended name is resolved in (a package or message full name). */
+  readonly scope: string;
+  /** Place of the field's name. */
+  readonly place: Place;
+}
+
 export interface SourceIndex {
   readonly packageName: string;
   readonly imports: readonly ImportUse[];
@@ -57,6 +69,8 @@ export interface SourceIndex {
   /** By `messageFullName#fieldName`: place of the field's name and of its type. */
   readonly fields: ReadonlyMap<string, { readonly place: Place; readonly typePlace: Place }>;
   readonly options: readonly OptionUse[];
+  /** Extension fields, in source order. */
+  readonly extensions: readonly ExtensionUse[];
 }
 
 /** Key of `SourceIndex.fields`. */
@@ -69,7 +83,7 @@ type Scope =
   | { readonly kind: "message"; readonly fullName: string }
   | { readonly kind: "oneof"; readonly message: string; readonly name: string }
   | { readonly kind: "enum"; readonly fullName: string }
-  | { readonly kind: "extend" }
+  | { readonly kind: "extend"; readonly scope: string; readonly extended: string }
   | { readonly kind: "service"; readonly name: string }
   | { readonly kind: "method"; readonly name: string };
 
@@ -83,6 +97,7 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
   const declarations = new Map<string, DeclPlace>();
   const fields = new Map<string, { place: Place; typePlace: Place }>();
   const options: OptionUse[] = [];
+  const extensions: ExtensionUse[] = [];
   const scopes: Scope[] = [{ kind: "file" }];
 
   const peek = (offset = 0): Token | undefined => tokens[i + offset];
@@ -196,6 +211,14 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
         : { kind: "field", message, field: nameToken.text };
     if (message !== undefined)
       fields.set(fieldKey(message, nameToken.text), { place: place(nameToken), typePlace });
+    if (scope.kind === "extend") {
+      extensions.push({
+        fullName: join(scope.scope, nameToken.text),
+        extended: scope.extended,
+        scope: scope.scope,
+        place: place(nameToken),
+      });
+    }
     readInlineOptions(target);
     if (is(peek(), "{")) readOptionBlock(target);
     else if (is(peek(), ";")) i++;
@@ -270,9 +293,11 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
       continue;
     }
     if (t.text === "extend" && scope.kind !== "enum") {
-      while (i < tokens.length && !is(peek(), "{")) i++;
       i++;
-      scopes.push({ kind: "extend" });
+      let extended = "";
+      while (i < tokens.length && !is(peek(), "{")) extended += tokens[i++]!.text;
+      i++;
+      scopes.push({ kind: "extend", scope: prefixOf(scope), extended });
       continue;
     }
     if (t.text === "service" && scope.kind === "file") {
@@ -306,7 +331,7 @@ export function indexSource(tokens: readonly Token[]): SourceIndex {
     i++;
   }
 
-  return { packageName, imports, declarations, fields, options };
+  return { packageName, imports, declarations, fields, options, extensions };
 }
 
 function optionTargetOf(scope: Scope): OptionTarget {

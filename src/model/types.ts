@@ -117,6 +117,11 @@ export interface EnumModel {
   readonly fullName: string;
   readonly packageName: string;
   readonly tsName: string;
+  /**
+   * Syntax of the declaring file: proto2 enums are closed (unknown numbers are dropped on decode),
+   * proto3 enums are open.
+   */
+  readonly syntax: "proto2" | "proto3";
   readonly values: readonly EnumValueModel[];
   readonly comment?: string;
   readonly position: SourcePosition;

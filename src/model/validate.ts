@@ -249,6 +249,18 @@ function checkReply(
       replyFact.position,
     );
   }
+  if (request.direction === "both" && reply.direction !== "both") {
+    // The request arrives on both sides, and each answers the other way; a one-way reply leaves one
+    // side registering a reply its peer cannot decode.
+    const stuck = reply.direction === "down" ? "device" : "cloud";
+    const oneWay = reply.direction === "down" ? "UPLINK" : "DOWNLINK";
+    diagnostics.error(
+      "reply-direction",
+      `reply ${replyName} of message ${request.fullName} travels only ${DIRECTION_NAMES[reply.direction]}, but ${request.fullName} travels BOTH ways: ` +
+        `the ${stuck}, which also receives ${request.fullName}, could not send ${replyName} back; make ${replyName} BOTH or ${request.fullName} ${oneWay}`,
+      replyFact.position,
+    );
+  }
   const requestField = request.annotation.correlation?.value;
   if (requestField === undefined) return;
   const replyField = reply.annotation.correlation?.value;

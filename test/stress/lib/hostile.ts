@@ -42,6 +42,8 @@ export async function startHostileRig(
     outboundQueue: { maxFrames: 64, maxBytes: 256 * 1024 },
   });
   const healthy = await t.connect({ cert: pki.device.cert, key: pki.device.key });
+  // Take the healthy session out of the helper's queue, so `nextSession()` yields attackers only.
+  await t.nextSession();
   healthy.send(LoginReqDef, { deviceId: HEALTHY_ID, token: "t" });
   await healthy.next(LoginRspDef);
   // The healthy device heartbeats well within the read timeout, like a real one.
