@@ -42,7 +42,7 @@ export interface GenerateResult {
   readonly ok: boolean;
   /** Errors and warnings, in the loader's order. */
   readonly diagnostics: readonly Diagnostic[];
-  /** The SDK as generated in memory (empty when the protos have errors). */
+  /** The SDK as generated in memory (empty when the protos have errors or the output path is unusable). */
   readonly files: readonly GeneratedFile[];
   /** Without `check`, when written: what happened to each file. */
   readonly written?: WriteResult;
@@ -89,11 +89,18 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   if (model === undefined || files.length === 0) return { ok: false, diagnostics, files };
   const { resolve } = await import("node:path");
   const out = resolve(options.cwd ?? process.cwd(), options.out);
-  const { compareOutput, writeGeneratedFiles } = await import("./emit/write.js");
-  if (options.check === true) {
-    const differences = await compareOutput(out, files);
-    return { ok: differences.length === 0, diagnostics, files, differences };
+  const { compareOutput, OutputPathError, writeGeneratedFiles } = await import("./emit/write.js");
+  try {
+    if (options.check === true) {
+      const differences = await compareOutput(out, files);
+      return { ok: differences.length === 0, diagnostics, files, differences };
+    }
+    const written = await writeGeneratedFiles(out, files);
+    return { ok: true, diagnostics, files, written };
+  } catch (error) {
+    // An output path that cannot hold the SDK is the user's to fix, like a proto error.
+    if (!(error instanceof OutputPathError)) throw error;
+    const problem: Diagnostic = { severity: "error", rule: error.code, message: error.message };
+    return { ok: false, diagnostics: [...diagnostics, problem], files: [] };
   }
-  const written = await writeGeneratedFiles(out, files);
-  return { ok: true, diagnostics, files, written };
 }

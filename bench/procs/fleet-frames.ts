@@ -84,7 +84,8 @@ function startHeartbeats(intervalMs: number): null {
   return null;
 }
 
-let lastTicket: Buffer | undefined;
+/** Latest ticket per server port (tickets of one server do not resume on another). */
+const tickets = new Map<number, Buffer>();
 
 /**
  * `count` sequential handshakes, full (no ticket) or resumed (each with the latest ticket, which an
@@ -94,15 +95,15 @@ async function handshakes(port: number, count: number, resume: boolean) {
   const latencies: number[] = [];
   let notResumed = 0;
   for (let i = 0; i < count; i++) {
-    const session = resume ? lastTicket : undefined;
+    const session = resume ? tickets.get(port) : undefined;
     const t0 = performance.now();
     const client = await FrameSocket.connect({ port, ca, ...(session === undefined ? {} : { session }) });
     latencies.push(performance.now() - t0);
     if (resume && !client.resumed) notResumed++;
     // Stateless TLS 1.3 tickets can be reused; only wait for one when none is known yet (a resumed
     // handshake may not bring a new one, and waiting would dominate the run).
-    if (lastTicket === undefined) await waitForTicket(client);
-    lastTicket = client.ticket ?? lastTicket;
+    if (!tickets.has(port)) await waitForTicket(client);
+    if (client.ticket !== undefined) tickets.set(port, client.ticket);
     client.close();
   }
   return { p50Ms: percentile(latencies, 50), meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, count), notResumed };

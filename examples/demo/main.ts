@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLog } from "../shared/log.js";
+import { certsProblem } from "./certs.js";
 import { type ManagedProcess, REPO_ROOT, startExample, waitForListening } from "./processes.js";
 
 const log = createLog("demo");
@@ -32,11 +33,16 @@ async function main(): Promise<void> {
   log.info(`1/5 generating the SDK from proto/paybox.proto into examples/sdk`);
   runCli(["generate", "proto/paybox.proto", "--out", "examples/sdk"]);
 
-  if (existsSync(join(REPO_ROOT, CERTS_DIR, "ca.crt"))) {
-    log.info(`2/5 certificates: using ${CERTS_DIR}`);
+  const problem = existsSync(join(REPO_ROOT, CERTS_DIR))
+    ? certsProblem(join(REPO_ROOT, CERTS_DIR))
+    : "none yet";
+  if (problem === undefined) {
+    log.info(`2/5 certificates: using ${CERTS_DIR} (complete and valid for more than a day)`);
   } else {
-    log.info(`2/5 certificates: issuing a CA, a server and a device certificate into ${CERTS_DIR}`);
-    runCli(["certs", "init", "--out", CERTS_DIR]);
+    log.info(
+      `2/5 certificates: issuing a CA, a server and a device certificate into ${CERTS_DIR} (${problem})`,
+    );
+    runCli(["certs", "init", "--out", CERTS_DIR, "--force"]);
   }
 
   const scratch = await mkdtemp(join(tmpdir(), "paynet-demo-"));
@@ -186,10 +192,13 @@ function killAll(): void {
   for (const child of children) child.kill();
 }
 
-process.on("SIGINT", () => {
-  killAll();
-  process.exit(130);
-});
+// Ctrl-C (SIGINT) or a SIGTERM/SIGHUP to the demo stops paynetd and paynetcli with it.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
 
 main().then(
   () => process.exit(0),

@@ -19,7 +19,9 @@ export const PROGRAMS = {
 export interface StartOptions {
   /** Label for errors (e.g. `paynetd`). */
   readonly name: string;
-  /** Node arguments: a script and its arguments. */
+  /** Program to run (default: this node binary). */
+  readonly command?: string;
+  /** Its arguments (for node: a script and its arguments). */
   readonly args: readonly string[];
   /** Called with every output line (stdout and stderr) as it arrives. */
   readonly echo?: (line: string) => void;
@@ -61,10 +63,12 @@ export class ManagedProcess {
   readonly #child: ChildProcess;
   readonly #waiters = new Set<Waiter>();
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Its output pipes are closed: no line can come any more (a grandchild may outlive the child). */
+  #closed = false;
 
   constructor(options: StartOptions) {
     this.name = options.name;
-    this.#child = spawn(process.execPath, [...options.args], {
+    this.#child = spawn(options.command ?? process.execPath, [...options.args], {
       cwd: REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -80,15 +84,18 @@ export class ManagedProcess {
     this.exited = new Promise((resolve) => {
       this.#child.once("exit", (code, signal) => {
         this.#exit = { code, signal };
-        // Let the last buffered lines arrive before failing whoever still waits.
-        setImmediate(() => {
-          for (const waiter of this.#waiters) {
-            waiter.reject(this.#timeout(waiter.pattern, `(process exited with ${signal ?? `code ${code}`})`));
-          }
-          this.#waiters.clear();
-          resolve({ code, signal });
-        });
+        // Let the last buffered lines arrive first.
+        setImmediate(() => resolve({ code, signal }));
       });
+    });
+    // Waiters fail once no more output can come, which is when the pipes close: usually right
+    // after the exit, later when a grandchild (npm → sh → node) still writes to them.
+    this.#child.once("close", (code, signal) => {
+      this.#closed = true;
+      for (const waiter of this.#waiters) {
+        waiter.reject(this.#timeout(waiter.pattern, `(process exited with ${signal ?? `code ${code}`})`));
+      }
+      this.#waiters.clear();
     });
   }
 
@@ -102,12 +109,13 @@ export class ManagedProcess {
 
   /**
    * Resolves with the first line matching `pattern` at or after line index `from` (default 0: lines
-   * already printed count too). Rejects after `timeoutMs` or when the process exits first.
+   * already printed count too). Rejects after `timeoutMs`, or when the process has exited and its
+   * output is closed.
    */
   waitForLine(pattern: RegExp, timeoutMs: number, from = 0): Promise<LineMatch> {
     const found = this.find(pattern, from);
     if (found !== undefined) return Promise.resolve(found);
-    if (this.#exit !== undefined) return Promise.reject(this.#timeout(pattern, "(process has exited)"));
+    if (this.#closed) return Promise.reject(this.#timeout(pattern, "(process has exited)"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
@@ -180,14 +188,20 @@ export class ManagedProcess {
   }
 }
 
-/** Node arguments that run a TypeScript example program through tsx, resolving the runtime from source. */
+/**
+ * Node arguments that run a TypeScript example program in the node process itself, as the npm
+ * scripts do (examples/register.mjs: tsx with examples/tsconfig.json, the runtime from source).
+ */
 export function exampleArgs(program: keyof typeof PROGRAMS, args: readonly string[]): string[] {
-  return ["--import", "tsx", PROGRAMS[program], ...args];
+  return ["--import", REGISTER_TSX, PROGRAMS[program], ...args];
 }
 
-/** The environment example programs run in: tsx reads examples/tsconfig.json (runtime from source). */
+/** examples/register.mjs as a file URL, so `--import` finds it from any working directory. */
+export const REGISTER_TSX = new URL("../register.mjs", import.meta.url).href;
+
+/** The environment example programs run in. */
 export function exampleEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, TSX_TSCONFIG_PATH: "examples/tsconfig.json", ...extra };
+  return { ...process.env, ...extra };
 }
 
 /** Starts paynetd or paynetcli with `args`. */

@@ -26,7 +26,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runDevice(options: PaynetcliOptions): Promise<void> {
-  const { tls, certPath } = await loadDeviceTls(options);
+  const { tls, certPath, expiryWarning } = await loadDeviceTls(options);
   let deviceId = `dev-${options.sn}`;
   let lastOrderId: string | undefined;
   let onlineCount = 0;
@@ -43,6 +43,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
         return { deviceSn: options.sn, model: options.model, firmware: options.firmware };
       },
       onRegisterReply: (reply) => {
+        heard();
         log.info(
           `<- RegisterRsp ${resultCodeName(reply.code)} device_id=${reply.deviceId || "-"} "${reply.msg}"`,
         );
@@ -53,6 +54,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
         return { deviceId, token: options.token, version: options.firmware };
       },
       onLoginReply: (reply) => {
+        heard();
         const token = reply.resumeToken === "" ? "" : ` resume_token=${reply.resumeToken}`;
         log.info(`<- LoginRsp ${resultCodeName(reply.code)} "${reply.msg}"${token}`);
       },
@@ -104,8 +106,19 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   client.on("connecting", ({ attempt }) =>
     log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`),
   );
-  client.on("connected", ({ resumed }) => log.info(`TLS connected (${handshake(resumed)})`));
+  // Whether the current connection got any answer yet: a server that wants a client certificate
+  // lets the TLS 1.3 handshake finish, then closes the connection without one.
+  let answered = false;
+  let hinted = false;
+  const heard = () => {
+    answered = true;
+  };
+  client.on("connected", ({ resumed }) => {
+    answered = false;
+    log.info(`TLS connected (${handshake(resumed)})`);
+  });
   client.on("online", ({ resumed }) => {
+    heard();
     onlineCount++;
     log.info(`online (${handshake(resumed)}) as ${deviceId}`);
     if (options.queryOrder !== undefined) void query(options.queryOrder);
@@ -117,13 +130,32 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   );
   client.on("loginRefused", (error) => log.warn(`login refused: ${describe(error)}`));
   client.on("error", (error) => {
-    if (error.code !== "LOGIN_REFUSED") log.warn(`connection problem: ${describe(error)}`);
+    if (error.code === "LOGIN_REFUSED") return;
+    log.warn(`connection problem: ${describe(error)}`);
+    if (certPath === undefined && !hinted && closedForWantOfCertificate(error, answered)) {
+      hinted = true;
+      log.warn(
+        `hint: the server closed the connection right after the TLS handshake and this device presented no client certificate; the server may require one (--mtls): put device.crt/device.key in ${options.certsDir} or pass --cert/--key`,
+      );
+    }
   });
 
   const mtls = certPath === undefined ? "no client certificate" : `client certificate ${certPath}`;
   log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
-  onShutdownSignal((signal) => void stop(signal));
+  if (expiryWarning !== undefined) log.warn(expiryWarning);
+  onShutdownSignal((reason) => void stop(reason));
   await client.run();
+}
+
+/**
+ * Whether `error` looks like a server refusing a device without a client certificate: the
+ * connection closed (or was reset, or the server's TLS alert said so) before any answer came.
+ */
+function closedForWantOfCertificate(error: PaynetError, answered: boolean): boolean {
+  if (error.code === "CONNECTION_CLOSED") return !answered;
+  return (
+    error.code === "HANDSHAKE_FAILED" && /certificate required|ECONNRESET|socket hang up/i.test(error.message)
+  );
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,8 @@
 /**
  * The loopback HTTP admin endpoint: `POST /devices/:id/coin {"order_id": "...", "coins": 3}` pushes
- * a coin command to an online device and answers with the order's final state.
+ * a coin command to an online device and answers with the order's final state. An order id is tied
+ * to its device and coins: re-using it for another device or other coins is refused with 409; the
+ * same order again is sent again (the device answers it from its record) and answered with its state.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,6 +10,7 @@ import { PaynetError } from "@paynet/runtime";
 import type { PayboxServer } from "../sdk/index.js";
 import type { Address } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
+import { ExampleError } from "../shared/errors.js";
 import type { Log } from "../shared/log.js";
 import { type CoinOrder, DEFAULT_COIN_TIMEOUT_S, type OrderDesk } from "./orders.js";
 import type { OrderRecord } from "./state.js";
@@ -58,24 +61,40 @@ async function handle(
   const match = COIN_PATH.exec(request.url ?? "");
   if (match === null) return { status: 404, body: { error: "not found; use POST /devices/:id/coin" } };
   if (request.method !== "POST") return { status: 405, body: { error: "use POST" } };
-  const deviceId = decodeURIComponent(match[1] as string);
+  const deviceId = decodePathSegment(match[1] as string);
+  if (deviceId === undefined) return { status: 400, body: { error: "malformed %-escape in the device id" } };
   const parsed = parseOrder(await readBody(request));
   if (typeof parsed === "string") return { status: 400, body: { error: parsed } };
   deps.log.info(`admin: POST coin ${deviceId} order=${parsed.orderId} coins=${parsed.coins}`);
   if (deps.server.runtime.session(deviceId)?.online !== true) {
     return { status: 404, body: { error: `device ${deviceId} is not online` } };
   }
-  if (deps.orders.isInFlight(parsed.orderId)) {
-    return { status: 409, body: { error: `order ${parsed.orderId} is still being executed` } };
-  }
   try {
     const order = await deps.orders.push(deviceId, parsed);
     deps.log.info(`admin: order ${order.orderId} ended ${coinStateName(order.state)} ${order.progress}%`);
     return { status: 200, body: orderJson(order) };
   } catch (error) {
-    const code = error instanceof PaynetError ? error.code : "INTERNAL";
-    const status = code === "REQUEST_TIMEOUT" ? 504 : code === "SERVER_STOPPED" ? 503 : 500;
+    const code = error instanceof PaynetError || error instanceof ExampleError ? error.code : "INTERNAL";
+    const status = STATUS_OF_CODE[code] ?? 500;
+    if (status === 409) deps.log.warn(`admin: order ${parsed.orderId} refused: ${(error as Error).message}`);
     return { status, body: { error: error instanceof Error ? error.message : String(error), code } };
+  }
+}
+
+/** HTTP statuses of the error codes a push can end with; others are 500. */
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  ORDER_CONFLICT: 409,
+  REQUEST_TIMEOUT: 504,
+  SERVER_STOPPED: 503,
+  NOT_CONNECTED: 404,
+};
+
+/** A `%`-decoded path segment, or `undefined` when its escapes are malformed (`%E0%A4%A`). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
 

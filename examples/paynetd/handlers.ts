@@ -34,8 +34,10 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
       log.info(
         `<- LoginReq device_id=${message.deviceId} version=${message.version || "-"} from ${ctx.session.peer}`,
       );
+      // An unknown device id is refused like a wrong token, so a login attempt does not learn which
+      // device ids exist.
       const refusal = !state.isRegistered(message.deviceId)
-        ? { code: ResultCode.DEVICE_NOT_FOUND, msg: `device ${message.deviceId} is not registered` }
+        ? { code: ResultCode.UNAUTHORIZED, msg: `unknown device ${message.deviceId}; register first` }
         : message.token !== token
           ? { code: ResultCode.UNAUTHORIZED, msg: "invalid token" }
           : undefined;
@@ -62,7 +64,9 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
     QueryReq(message, ctx) {
       const device = ctx.session.deviceId ?? ctx.session.peer;
       log.info(`<- QueryReq ${device} order=${message.orderId}`);
-      const order = state.order(message.orderId);
+      // Another device's order is answered exactly like a missing one.
+      const order =
+        ctx.session.deviceId === undefined ? undefined : state.order(ctx.session.deviceId, message.orderId);
       const reply =
         order === undefined
           ? {
@@ -81,7 +85,12 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
 
     CoinAck(message, ctx) {
       // Acks of a command still being delivered go to its delivery; these are the others (repeats).
-      orders.recordAck(ctx.session.deviceId ?? ctx.session.peer, message);
+      const deviceId = ctx.session.deviceId;
+      if (deviceId === undefined) {
+        log.warn(`<- CoinAck from ${ctx.session.peer} before login ignored (order=${message.orderId})`);
+        return;
+      }
+      orders.recordAck(deviceId, message);
     },
 
     ErrorMsg(message, ctx) {

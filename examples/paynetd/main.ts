@@ -2,7 +2,7 @@
  * paynetd: the example cloud service of the paybox protocol, built only from the SDK generated from
  * proto/paybox.proto and @paynet/runtime. Run `npm run paynetd -- --help`.
  */
-import type { PaynetError, Session } from "@paynet/runtime";
+import type { PaynetError, PaynetErrorCode, Session } from "@paynet/runtime";
 import { createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
@@ -35,6 +35,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
     (deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions),
+    (deviceId, command) => server.sendCoinCommand(deviceId, command),
     state,
     log,
   );
@@ -45,7 +46,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
       tls: ticketKeys === undefined ? tls : { ...tls, ticketKeys },
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
-      logger: runtimeLogger(log, options.verbose ? "debug" : "warn"),
+      logger: runtimeLogger(log, options.verbose ? "debug" : "warn", isTlsRefusal),
     },
     paynetdHandlers({ state, orders, token: options.token, log }),
   );
@@ -57,21 +58,22 @@ async function serve(options: PaynetdOptions): Promise<void> {
       `connection from ${session.peer} (${session.resumed ? "resumed TLS session" : "full TLS handshake"}${cert})`,
     );
   });
+  // Sessions that logged in: only they go "offline"; the others were never online.
+  const wentOnline = new WeakSet<Session>();
   server.on("online", (session) => {
+    wentOnline.add(session);
     log.info(`online ${session.deviceId} (${session.peer})`);
     // After the runtime's post-login redelivery pass: a delivery started before it would be sent twice.
     setImmediate(() => sendFirstCommand(session));
   });
-  server.on("offline", (session, reason) =>
-    log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`),
-  );
+  server.on("offline", (session, reason) => {
+    if (wentOnline.has(session)) log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`);
+    else log.info(`disconnected ${session.peer} (never logged in): ${describe(reason)}`);
+  });
   server.on("error", (error, session) => {
-    if (
-      error.code === "HANDSHAKE_FAILED" ||
-      error.code === "PEER_CERTIFICATE_REJECTED" ||
-      error.code === "HANDSHAKE_TIMEOUT"
-    ) {
-      log.info(`TLS refused ${error.peer ?? "?"}: ${describe(error)}`);
+    if (TLS_REFUSALS.has(error.code)) {
+      // The one line about a refused TLS connection (the runtime's own warning is not printed).
+      log.warn(`TLS refused ${knownPeer(error.peer) ?? "(peer address unknown)"}: ${describeRefusal(error)}`);
     } else if (options.verbose) {
       log.error(`${session?.peer ?? "server"}: ${describe(error)}`);
     }
@@ -100,8 +102,8 @@ async function serve(options: PaynetdOptions): Promise<void> {
   const bound = await server.start();
   log.info(`listening ${formatAddress(bound)}${options.mtls ? " (mTLS)" : ""}`);
 
-  onShutdownSignal((signal) => {
-    log.info(`stopping (${signal})`);
+  onShutdownSignal((reason) => {
+    log.info(`stopping (${reason})`);
     const stopped = Promise.all([server.stop(), admin === undefined ? undefined : stopAdmin(admin.http)]);
     stopped.then(
       () => {
@@ -114,6 +116,29 @@ async function serve(options: PaynetdOptions): Promise<void> {
       },
     );
   });
+}
+
+/** Error codes of a TLS connection refused before any session: paynetd prints one line for each. */
+const TLS_REFUSALS = new Set<PaynetErrorCode>([
+  "HANDSHAKE_FAILED",
+  "PEER_CERTIFICATE_REJECTED",
+  "HANDSHAKE_TIMEOUT",
+]);
+
+/** The runtime's warning about a refused TLS connection, which the `error` handler reports itself. */
+function isTlsRefusal(message: string): boolean {
+  return /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected)\b/.test(message);
+}
+
+/** `code reason`: the TLS library's reason without the message's repeated context. */
+function describeRefusal(error: PaynetError): string {
+  const reason = "reason" in error && typeof error.reason === "string" ? error.reason : error.message;
+  return `${error.code} ${reason}`;
+}
+
+/** The peer address, unless the runtime could not tell it (`?:?` for a socket reset early). */
+function knownPeer(peer: string | undefined): string | undefined {
+  return peer === undefined || peer.startsWith("?") ? undefined : peer;
 }
 
 function describe(error: PaynetError): string {

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { DeliveryOptions } from "@paynet/runtime";
 import type { CoinAck, CoinCommand } from "../sdk/index.js";
 import { coinStateName, isFinalCoinState } from "../shared/coin.js";
+import { ExampleError } from "../shared/errors.js";
 import type { Log } from "../shared/log.js";
 import type { OrderRecord, PaynetdState } from "./state.js";
 
@@ -27,16 +28,27 @@ export type DeliverCoinCommand = (
   options: DeliveryOptions<CoinAck>,
 ) => AsyncIterable<CoinAck>;
 
+/** Plain (not tracked) send of a CoinCommand frame (the generated `server.sendCoinCommand`). */
+export type SendCoinCommand = (deviceId: string, command: Partial<CoinCommand>) => Promise<void>;
+
+/** An order whose delivery is still running. */
+interface RunningOrder {
+  readonly deviceId: string;
+  readonly done: Promise<OrderRecord>;
+}
+
 /** Sends coin commands and follows their acks. */
 export class OrderDesk {
   readonly #deliver: DeliverCoinCommand;
+  readonly #send: SendCoinCommand;
   readonly #state: PaynetdState;
   readonly #log: Log;
-  /** Orders whose delivery is still running, so a concurrent duplicate can be told apart. */
-  readonly #inFlight = new Set<string>();
+  /** Orders whose delivery is still running, so a concurrent duplicate joins it. */
+  readonly #running = new Map<string, RunningOrder>();
 
-  constructor(deliver: DeliverCoinCommand, state: PaynetdState, log: Log) {
+  constructor(deliver: DeliverCoinCommand, send: SendCoinCommand, state: PaynetdState, log: Log) {
     this.#deliver = deliver;
+    this.#send = send;
     this.#state = state;
     this.#log = log;
   }
@@ -47,45 +59,68 @@ export class OrderDesk {
     return `ORD-${stamp}-${randomBytes(2).toString("hex")}`;
   }
 
-  isInFlight(orderId: string): boolean {
-    return this.#inFlight.has(orderId);
-  }
-
   /**
-   * Sends `order` to `deviceId` and resolves with the order's final recorded state. Rejects with the
-   * runtime's error when the delivery fails (deadline, server stopping).
+   * Sends `order` to `deviceId` and resolves with the order's final recorded state. Rejects with
+   * `ORDER_CONFLICT` ({@link ExampleError}) when the order id is known for another device or with
+   * other coins, and with the runtime's error when the delivery fails (deadline, server stopping).
+   *
+   * The same order while its delivery still runs (an operator retrying) is sent to the device once
+   * more, as a duplicate on the wire: the device must answer it from its record, not dispense again.
+   * The answer is the running delivery's.
    */
   async push(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
-    this.#inFlight.add(order.orderId);
+    const conflict = this.#state.orderConflict(order.orderId, deviceId, order.coins);
+    if (conflict !== undefined) throw new ExampleError("ORDER_CONFLICT", conflict);
+    const running = this.#running.get(order.orderId);
+    if (running !== undefined) {
+      this.#log.info(
+        `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s (again, while it runs)`,
+      );
+      await this.#send(deviceId, order);
+      return running.done;
+    }
+    const done = this.#deliverAndFollow(deviceId, order);
+    this.#running.set(order.orderId, { deviceId, done });
+    try {
+      return await done;
+    } finally {
+      this.#running.delete(order.orderId);
+    }
+  }
+
+  async #deliverAndFollow(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
     this.#state.addOrder(order.orderId, deviceId, order.coins);
     this.#log.info(
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
     );
-    try {
-      const acks = this.#deliver(deviceId, order, {
-        isFinal: (ack) => isFinalCoinState(ack.state),
-        // The device's own timeout plus slack for reconnects while it dispenses.
-        deadlineMs: (order.timeout + 30) * 1000,
-      });
-      for await (const ack of acks) this.recordAck(deviceId, ack);
-    } finally {
-      this.#inFlight.delete(order.orderId);
-    }
-    const final = this.#state.order(order.orderId);
+    const acks = this.#deliver(deviceId, order, {
+      isFinal: (ack) => isFinalCoinState(ack.state),
+      // The device's own timeout plus slack for reconnects while it dispenses.
+      deadlineMs: (order.timeout + 30) * 1000,
+    });
+    for await (const ack of acks) this.recordAck(deviceId, ack);
+    const final = this.#state.order(deviceId, order.orderId);
     if (final === undefined) throw new Error(`order ${order.orderId} vanished from the state`);
     return final;
   }
 
-  /** Records and logs one CoinAck (from a delivery or arriving on its own, e.g. repeated). */
+  /**
+   * Records and logs one CoinAck (from a delivery or arriving on its own, e.g. repeated). An ack
+   * for another device's order is ignored with a warning.
+   */
   recordAck(
     deviceId: string,
     ack: { orderId: string; state: number; progress: number; error: string },
   ): void {
-    const { order, repeated } = this.#state.recordAck(deviceId, ack);
+    const outcome = this.#state.recordAck(deviceId, ack);
     const error = ack.error === "" ? "" : ` error="${ack.error}"`;
+    const what = `CoinAck ${deviceId} order=${ack.orderId} state=${coinStateName(ack.state)} progress=${ack.progress}${error}`;
+    if ("foreign" in outcome) {
+      this.#log.warn(`<- ${what} ignored: the order belongs to another device`);
+      return;
+    }
+    const { order, repeated } = outcome;
     const note = repeated ? ` (repeat; order stays ${coinStateName(order.state)} ${order.progress}%)` : "";
-    this.#log.info(
-      `<- CoinAck ${deviceId} order=${ack.orderId} state=${coinStateName(ack.state)} progress=${ack.progress}${error}${note}`,
-    );
+    this.#log.info(`<- ${what}${note}`);
   }
 }

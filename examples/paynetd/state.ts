@@ -29,12 +29,17 @@ interface StateData {
   orders: Record<string, OrderRecord>;
 }
 
-/** Outcome of recording one CoinAck. */
-export interface AckOutcome {
-  readonly order: OrderRecord;
-  /** The ack did not move the order forward (repeated, late or after the final state). */
-  readonly repeated: boolean;
-}
+/** Outcome of recording one CoinAck: applied to the order, or refused as another device's. */
+export type AckOutcome =
+  | {
+      readonly order: OrderRecord;
+      /** The ack did not move the order forward (repeated, late or after the final state). */
+      readonly repeated: boolean;
+    }
+  | {
+      /** The order belongs to this device, not to the one that sent the ack; nothing changed. */
+      readonly foreign: string;
+    };
 
 export class PaynetdState {
   readonly #path: string | undefined;
@@ -92,8 +97,27 @@ export class PaynetdState {
     return true;
   }
 
-  /** Starts tracking an order (or returns the known one: a repeated order id keeps its state). */
+  /**
+   * Why `orderId` cannot be sent to `deviceId` with `coins`: it is known for another device or with
+   * other coins. `undefined` when the order is new, or the same order again (a retry).
+   */
+  orderConflict(orderId: string, deviceId: string, coins: number): string | undefined {
+    const known = this.#data.orders[orderId];
+    if (known === undefined) return undefined;
+    if (known.deviceId !== deviceId) return `order ${orderId} belongs to another device`;
+    if (known.coins !== coins) {
+      return `order ${orderId} was already sent with ${known.coins} coin(s), not ${coins}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Starts tracking an order, or returns the known one (a repeated order id keeps its state).
+   * Throws `ORDER_CONFLICT` when the order id is known for another device or with other coins.
+   */
   addOrder(orderId: string, deviceId: string, coins: number): OrderRecord {
+    const conflict = this.orderConflict(orderId, deviceId, coins);
+    if (conflict !== undefined) throw new ExampleError("ORDER_CONFLICT", conflict);
     const known = this.#data.orders[orderId];
     if (known !== undefined) return known;
     const order: OrderRecord = {
@@ -111,19 +135,25 @@ export class PaynetdState {
     return order;
   }
 
-  order(orderId: string): OrderRecord | undefined {
-    return this.#data.orders[orderId];
+  /** The order `orderId` of `deviceId`; another device's order is as unknown as a missing one. */
+  order(deviceId: string, orderId: string): OrderRecord | undefined {
+    const order = this.#data.orders[orderId];
+    return order?.deviceId === deviceId ? order : undefined;
   }
 
   /**
-   * Applies one CoinAck. The state only moves forward (ACCEPTED → RUNNING → DONE/FAILED) and a final
-   * state is never left, so repeated or late acks leave the order consistent.
+   * Applies one CoinAck of `deviceId`. The state only moves forward (ACCEPTED → RUNNING →
+   * DONE/FAILED) and a final state is never left, so repeated or late acks leave the order
+   * consistent. An ack for an order of another device changes nothing (`foreign`).
    */
   recordAck(
     deviceId: string,
     ack: { orderId: string; state: number; progress: number; error: string },
   ): AckOutcome {
-    const order = this.#data.orders[ack.orderId] ?? this.addOrder(ack.orderId, deviceId, 0);
+    const known = this.#data.orders[ack.orderId];
+    if (known !== undefined && known.deviceId !== deviceId) return { foreign: known.deviceId };
+    // An ack for an order we never sent (e.g. paynetd restarted without --state): remember it.
+    const order = known ?? this.addOrder(ack.orderId, deviceId, 0);
     order.acks++;
     const forward =
       !isFinalCoinState(order.state) && (ack.state > order.state || ack.progress > order.progress);

@@ -19,21 +19,31 @@ export async function loadServerTls(certsDir: string, mtls: boolean): Promise<Se
  * Sharing it between restarts lets devices resume their TLS session after the server restarted.
  */
 export async function loadTicketKeys(path: string): Promise<Buffer> {
+  let keys: Buffer;
   try {
-    const keys = await readFile(path);
-    if (keys.length !== TICKET_KEY_BYTES) {
+    keys = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") {
       throw new ExampleError(
-        "CERTS_MISSING",
-        `${path}: expected ${TICKET_KEY_BYTES} bytes, found ${keys.length}`,
+        "TICKET_KEYS",
+        `cannot read the ticket key file ${path} (${code ?? String(error)})`,
+        {
+          cause: error,
+        },
       );
     }
-    return keys;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    const keys = randomBytes(TICKET_KEY_BYTES);
+    keys = randomBytes(TICKET_KEY_BYTES);
     await writeFile(path, keys, { mode: 0o600 });
     return keys;
   }
+  if (keys.length !== TICKET_KEY_BYTES) {
+    throw new ExampleError(
+      "TICKET_KEYS",
+      `${path} is not a ticket key file: expected ${TICKET_KEY_BYTES} bytes, found ${keys.length} (delete it to create a new one)`,
+    );
+  }
+  return keys;
 }
 
 async function readPem(dir: string, name: string): Promise<string> {

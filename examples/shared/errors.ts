@@ -1,6 +1,13 @@
 /** Errors of the example programs, each with a stable `code` like the runtime's errors. */
 
-export type ExampleErrorCode = "USAGE" | "CERTS_MISSING" | "STATE_FILE" | "ADMIN";
+export type ExampleErrorCode =
+  | "USAGE"
+  | "CERTS_MISSING"
+  | "TICKET_KEYS"
+  | "STATE_FILE"
+  | "ADMIN"
+  /** An order id re-used for another device or with other coins. */
+  | "ORDER_CONFLICT";
 
 /** A failure of an example program that is not a runtime error. */
 export class ExampleError extends Error {

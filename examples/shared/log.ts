@@ -42,19 +42,30 @@ export function formatFields(fields: Record<string, unknown> | undefined): strin
 
 /**
  * Adapts a {@link Log} to the runtime's {@link Logger}, prefixing `runtime:`. Messages below
- * `level` are dropped (the programs show their own readable steps; the runtime adds warnings).
+ * `level` are dropped (the programs show their own readable steps; the runtime adds warnings), and
+ * so are messages `shownElsewhere` claims: the program prints its own line for them.
  */
-export function runtimeLogger(log: Log, level: "debug" | "info" | "warn"): Logger {
+export function runtimeLogger(
+  log: Log,
+  level: "debug" | "info" | "warn",
+  shownElsewhere: (message: string) => boolean = () => false,
+): Logger {
   const ranks = { debug: 0, info: 1, warn: 2 } as const;
   const at = (rank: number) => rank >= ranks[level];
+  const line = (message: string, fields: Record<string, unknown> | undefined) =>
+    `runtime: ${message}${formatFields(fields)}`;
   return {
     debug: (message, fields) => {
-      if (at(0)) log.info(`runtime: ${message}${formatFields(fields)}`);
+      if (at(0) && !shownElsewhere(message)) log.info(line(message, fields));
     },
     info: (message, fields) => {
-      if (at(1)) log.info(`runtime: ${message}${formatFields(fields)}`);
+      if (at(1) && !shownElsewhere(message)) log.info(line(message, fields));
     },
-    warn: (message, fields) => log.warn(`runtime: ${message}${formatFields(fields)}`),
-    error: (message, fields) => log.error(`runtime: ${message}${formatFields(fields)}`),
+    warn: (message, fields) => {
+      if (!shownElsewhere(message)) log.warn(line(message, fields));
+    },
+    error: (message, fields) => {
+      if (!shownElsewhere(message)) log.error(line(message, fields));
+    },
   };
 }

@@ -9,6 +9,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { CertFilesError } from "./errors.js";
 import { deviceFileName } from "./filename.js";
 import { issueCa, issueDeviceCert, issueServerCert } from "./issue.js";
+import { commonNameProblem } from "./names.js";
 import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, type IssuedCert, type KeyAlgorithm } from "./types.js";
 
 const CERT_MODE = 0o644;
@@ -72,6 +73,9 @@ export async function initCerts(options: InitCertsOptions): Promise<WrittenCert[
   const caCn = options.caCn ?? "paynet CA";
   const serverCn = options.serverCn ?? "paynet.local";
   const deviceCn = options.deviceCn ?? "device-001";
+  checkCommonName("CA", caCn);
+  checkCommonName("server", serverCn);
+  checkCommonName("device", deviceCn);
   await refuseExisting(
     INIT_FILES.map((name) => join(options.out, name)),
     options.force,
@@ -94,6 +98,7 @@ export async function initCerts(options: InitCertsOptions): Promise<WrittenCert[
 
 /** Issues one more device certificate from the CA in `options.out` into `<safe name>.crt/.key`. */
 export async function issueDeviceFiles(options: DeviceFilesOptions): Promise<WrittenCert> {
+  checkCommonName("device", options.commonName);
   const ca = await readCa(options.out);
   const name = deviceFileName(options.commonName);
   await refuseExisting([join(options.out, `${name}.crt`), join(options.out, `${name}.key`)], options.force);
@@ -129,6 +134,12 @@ async function readCa(out: string): Promise<IssuedCert> {
       cause: error,
     });
   }
+}
+
+/** Refuses a common name X.509 does not allow before any file is read or written. */
+function checkCommonName(role: string, cn: string): void {
+  const problem = commonNameProblem(cn);
+  if (problem !== undefined) throw new CertFilesError("INVALID_OPTION", `${role}: ${problem}`);
 }
 
 async function refuseExisting(paths: readonly string[], force: boolean | undefined): Promise<void> {

@@ -1,6 +1,6 @@
 /** X.509 issuing for paynet: CA, server and device certificates and CRLs, all as PEM strings. */
 export { issueCa, issueCrl, issueDeviceCert, issueServerCert } from "./issue.js";
-export { isDnsName } from "./names.js";
+export { commonNameProblem, isDnsName, MAX_COMMON_NAME_LENGTH } from "./names.js";
 export type {
   CaOptions,
   CertOptions,

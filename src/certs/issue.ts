@@ -1,7 +1,7 @@
 import { createPublicKey, X509Certificate as NodeX509Certificate, randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { exportPrivateKeyPem, generateKey, importSigningKey, type SigningKey } from "./keys.js";
-import { isDnsName, toAltNames } from "./names.js";
+import { commonNameProblem, isDnsName, toAltNames } from "./names.js";
 import {
   type CaOptions,
   type CrlOptions,
@@ -179,7 +179,8 @@ async function caKeyId(caCert: x509.X509Certificate): Promise<string> {
 }
 
 function subjectName(commonName: string): x509.Name {
-  if (commonName.length === 0) throw new Error("the common name must not be empty");
+  const problem = commonNameProblem(commonName);
+  if (problem !== undefined) throw new Error(problem);
   // Built from JSON, the value is encoded verbatim (a "CN=..." string would be parsed and break on ','
   // or '+'); UTF8String as RFC 5280 asks, since the library's default PrintableString mangles non-ASCII.
   return new x509.Name([{ CN: [{ utf8String: commonName }] }]);

@@ -2,6 +2,25 @@ import { isIP } from "node:net";
 
 const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
+/** RFC 5280 `ub-common-name`: a subject common name holds at most 64 characters. */
+export const MAX_COMMON_NAME_LENGTH = 64;
+
+/**
+ * What is wrong with `cn` as a subject common name (empty, or longer than
+ * {@link MAX_COMMON_NAME_LENGTH} characters), or `undefined` when it is fine. Characters are
+ * counted as Unicode code points, as the X.509 string types count them.
+ */
+export function commonNameProblem(cn: string): string | undefined {
+  if (cn.length === 0) return "the common name must not be empty";
+  const length = Array.from(cn).length;
+  if (length <= MAX_COMMON_NAME_LENGTH) return undefined;
+  const shown = `${Array.from(cn).slice(0, 20).join("")}...`;
+  return (
+    `the common name ${JSON.stringify(shown)} is ${length} characters long; X.509 allows at most ` +
+    `${MAX_COMMON_NAME_LENGTH} (RFC 5280 ub-common-name)`
+  );
+}
+
 /** True for an LDH host name such as `device-001` or `paynet.local` (not an IP address). */
 export function isDnsName(value: string): boolean {
   if (value.length === 0 || value.length > 253 || isIP(value) !== 0) return false;

@@ -7,7 +7,7 @@ export default class Generate extends Command {
   static override description =
     `Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
 
-All errors of a run are reported at once as file:line:col; when there is any, nothing is written and the exit code is 1. Output is deterministic: the same input gives byte-identical files, each headed by the generator version and the sources' hash. With --check nothing is written: the exit code is 1 and the stale, missing or extra files are listed when the output directory differs from what would be generated (for CI).`;
+All errors of a run are reported at once as file:line:col; when there is any, nothing is written and the exit code is 1. The new output is staged next to --out and swapped in by renaming directories, so --out holds either the old or the new SDK, never a mix; when --out contains subdirectories (or cannot be renamed) the changed files are renamed into place one by one instead. Output is deterministic: the same input gives byte-identical files, each headed by the generator version and the sources' hash. With --check nothing is written: the exit code is 1 and the stale, missing or extra files are listed when the output directory differs from what would be generated (for CI).`;
 
   static override examples = [
     {

@@ -8,7 +8,8 @@ export default class Init extends Command {
   static override description =
     'Writes package.json (with the "paynet" block the other commands read), tsconfig.json, ' +
     "proto/<name>.proto with a starter register/login/heartbeat/error set, the generated SDK, a server " +
-    "entry and a device entry with their handlers indexes, demo certificates (certs/) and a README. " +
+    "entry and a device entry with their handlers indexes, certificates (certs/: each side gets only what it " +
+    "runs with; a device-only project never holds the CA key) and a README. " +
     "`npm install && npm start` then starts the server and a device that register, log in and exchange " +
     "heartbeats over mutual TLS. A non-empty directory is refused unless --force.";
 
@@ -16,6 +17,7 @@ export default class Init extends Command {
     "<%= config.bin %> <%= command.id %> coinbox",
     "<%= config.bin %> <%= command.id %> . --name coin-cloud --side server",
     "<%= config.bin %> <%= command.id %> firmware-sim --side client",
+    "<%= config.bin %> <%= command.id %> firmware-sim --side client --ca ../coin-cloud/certs",
     "<%= config.bin %> <%= command.id %> existing-dir --force",
   ];
 
@@ -31,6 +33,12 @@ export default class Init extends Command {
       default: "both",
     }),
     force: Flags.boolean({ description: "write into a non-empty directory", default: false }),
+    ca: Flags.string({
+      description:
+        "directory of the operator's CA (ca.crt + ca.key) to issue the certificates from; the key is not " +
+        "copied. Default: a new CA, in certs/ when the project runs the server, else in <dir>-ca next to it",
+      helpValue: "DIR",
+    }),
   };
 
   async run(): Promise<void> {
@@ -38,18 +46,28 @@ export default class Init extends Command {
     const { fail, printDiagnostics } = await import("../scaffold/cli.js");
     try {
       const { initProject } = await import("../scaffold/init-project.js");
-      const { relative } = await import("node:path");
+      const { isAbsolute, relative } = await import("node:path");
       const result = await initProject({
         dir: args.dir,
         side: flags.side as "both" | "server" | "client",
         force: flags.force,
         ...(flags.name === undefined ? {} : { name: flags.name }),
+        ...(flags.ca === undefined ? {} : { ca: flags.ca }),
       });
       printDiagnostics(result.warnings);
-      const shown = relative(process.cwd(), result.dir) || ".";
+      // The directory as the user named it: absolute stays absolute.
+      const shown = isAbsolute(args.dir) ? result.dir : relative(process.cwd(), result.dir) || ".";
       this.log(
         `created ${result.name} in ${shown} (${result.files.length} files, SDK prefix ${result.service})`,
       );
+      const caShown = isAbsolute(args.dir) ? result.ca.dir : relative(process.cwd(), result.ca.dir);
+      if (!result.ca.inProject) {
+        this.log(
+          result.ca.created
+            ? `created the CA in ${caShown} (ca.crt, ca.key): its key signs every certificate, so it stays out of the project; keep it with the operator`
+            : `issued the certificates from the CA in ${caShown} (its key was not copied)`,
+        );
+      }
       this.log("");
       this.log("next:");
       if (shown !== ".") this.log(`  cd ${shown}`);

@@ -130,6 +130,7 @@ function collectFromProtos(
   diagnostics: DiagnosticBag,
 ): Map<string, Partial1> {
   const result = new Map<string, Partial1>();
+  const correlationOptions = new Map<string, SourcePosition>();
   for (const file of files) {
     if (file.bundled || file.proto.index === undefined) continue;
     let importReported = false;
@@ -153,6 +154,20 @@ function collectFromProtos(
           position,
         );
         continue;
+      }
+      if (name === "correlation" && option.target.kind === "field") {
+        // `[(paynet.correlation) = true, (paynet.correlation) = false]`: protobufjs keeps the last one.
+        const key = `${option.target.message}.${option.target.field}`;
+        const earlier = correlationOptions.get(key);
+        if (earlier !== undefined) {
+          diagnostics.error(
+            "duplicate-option",
+            `field ${key} already has (paynet.correlation) (${formatPosition(earlier)})`,
+            position,
+          );
+          continue;
+        }
+        correlationOptions.set(key, position);
       }
       recordProtoOption(file, option, name, position, symbols, result, diagnostics);
     }

@@ -104,14 +104,20 @@ function resolveFieldType(
   const position = positionIn(owner.file, where?.typePlace ?? where?.place ?? { line: 1, column: 1 });
   if (SCALARS.has(field.type)) return undefined;
   const found = symbols.resolve(field.type, owner.fullName);
-  if (found === undefined && !owner.file.incomplete) {
+  if (found === undefined) {
     diagnostics.error(
       "unresolved-type",
-      `field ${owner.fullName}.${field.name}: unknown type "${field.type}"`,
+      `field ${owner.fullName}.${field.name}: unknown type "${field.type}"${maybeDefinedIn(owner.file.unreadableImports)}`,
       position,
     );
   }
   return found;
+}
+
+/** Hint for an unknown type in a file some of whose imports could not be read. */
+function maybeDefinedIn(unreadableImports: readonly string[]): string {
+  if (unreadableImports.length === 0) return "";
+  return ` (it may be defined in ${unreadableImports.join(" or ")}, which could not be read)`;
 }
 
 function valueTypeOf(owner: MessageSymbol, typeName: string, symbols: SymbolTable): ValueType {

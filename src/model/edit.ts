@@ -23,9 +23,20 @@ export interface AnnotationSpec {
   readonly correlation?: string;
 }
 
+/**
+ * Part of an annotation: with `merge`, the keys given replace the message's current ones and the
+ * others stay as they are written.
+ */
+export type AnnotationPatch = { readonly [K in keyof AnnotationSpec]?: AnnotationSpec[K] };
+
 /** Why a text edit could not be made; `code` is stable. */
 export class SourceEditError extends Error {
-  readonly code: "MESSAGE_NOT_IN_SOURCE" | "FIELD_NOT_FOUND" | "ALREADY_ANNOTATED" | "INVALID_SOURCE";
+  readonly code:
+    | "MESSAGE_NOT_IN_SOURCE"
+    | "FIELD_NOT_FOUND"
+    | "ALREADY_ANNOTATED"
+    | "INVALID_SOURCE"
+    | "INCOMPLETE_ANNOTATION";
 
   constructor(code: SourceEditError["code"], message: string) {
     super(message);
@@ -84,13 +95,15 @@ interface Splice {
  * the package prefix) added: option lines right after the message's opening brace, indented like
  * its body, the correlation marker on the field, and `import "paynet/options.proto";` when missing.
  * Throws `SourceEditError` when the message (or the correlation field) is not defined in `source`,
- * or when it is already annotated and `force` is not set (with `force` the old options are replaced).
+ * or when it is already annotated and `force` is not set. With `force` the old options are replaced;
+ * with `force` and `merge` only the keys `spec` gives are, and the others keep their text (a patch
+ * that leaves the message without a type or direction is refused).
  */
 export function annotateProto(
   source: string,
   messageName: string,
-  spec: AnnotationSpec,
-  options: { force?: boolean } = {},
+  spec: AnnotationPatch,
+  options: { force?: boolean; merge?: boolean } = {},
 ): string {
   const tokens = locate(source);
   const eol = source.includes("\r\n") ? "\r\n" : "\n";
@@ -113,8 +126,19 @@ export function annotateProto(
     if (statement !== undefined && value !== undefined) {
       splices.push(replaceOptionValue(statement, value));
       lastKept = statement;
-    } else if (statement !== undefined) splices.push(removeStatement(source, statement));
-    else if (value !== undefined) missing.push(key);
+    } else if (statement !== undefined) {
+      if (options.merge === true) lastKept = statement;
+      else splices.push(removeStatement(source, statement));
+    } else if (value !== undefined) missing.push(key);
+  }
+  const absent = (["type", "direction"] as const).filter(
+    (key) => !values.has(key) && !(options.merge === true && existing.has(key)),
+  );
+  if (absent.length > 0) {
+    throw new SourceEditError(
+      "INCOMPLETE_ANNOTATION",
+      `${messageName} needs a ${absent.join(" and a ")}: the annotation has none`,
+    );
   }
   if (missing.length > 0) {
     const lines = missing.map((key) => `option (paynet.${key}) = ${values.get(key)};`);
@@ -127,11 +151,10 @@ export function annotateProto(
   return applySplices(source, splices);
 }
 
-function optionValues(spec: AnnotationSpec): Map<MessageOptionKey, string> {
-  const values = new Map<MessageOptionKey, string>([
-    ["type", formatTypeId(spec.type)],
-    ["direction", DIRECTION_ENUM[spec.direction]],
-  ]);
+function optionValues(spec: AnnotationPatch): Map<MessageOptionKey, string> {
+  const values = new Map<MessageOptionKey, string>();
+  if (spec.type !== undefined) values.set("type", formatTypeId(spec.type));
+  if (spec.direction !== undefined) values.set("direction", DIRECTION_ENUM[spec.direction]);
   if (spec.reply !== undefined) values.set("reply", JSON.stringify(spec.reply));
   if (spec.role !== undefined) values.set("role", ROLE_ENUM[spec.role]);
   return values;

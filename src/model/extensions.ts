@@ -5,7 +5,7 @@
  * google.protobuf.MessageOptions { … }`) declares custom options: it changes no generated type and
  * stays allowed.
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { type ProtoFile, positionIn } from "./files.js";
 import type { SymbolTable } from "./symbols.js";
@@ -36,6 +36,7 @@ export function checkExtensions(
  * declarations (`declaringField` set), which are reported by {@link checkExtensions}.
  */
 export function ownFields(type: protobuf.Type): protobuf.Field[] {
-  return type.fieldsArray.filter((field) => field.declaringField === null || field.declaringField === undefined);
+  return type.fieldsArray.filter(
+    (field) => field.declaringField === null || field.declaringField === undefined,
+  );
 }
-

@@ -5,9 +5,9 @@
  * `google/protobuf/*` definitions.
  */
 import { readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import protobuf from "protobufjs";
-import type { DiagnosticBag } from "./diagnostics.js";
+import { type DiagnosticBag, formatPosition } from "./diagnostics.js";
 import { parseBuiltinJson, parseProto, type ParsedProto } from "./parse-file.js";
 import {
   absolutePath,
@@ -24,6 +24,11 @@ export interface ProtoFile {
   readonly key: string;
   /** Name in diagnostics and positions. */
   readonly displayPath: string;
+  /**
+   * Name independent of the working directory and of where the file was found: the base name for an
+   * input, the import string for an imported file. Generated headers and the source hash use it.
+   */
+  readonly sourceName: string;
   /** File contents; empty for JSON built-ins. */
   readonly source: string;
   /** Shipped with paynet-gen or protobufjs: never annotated, not part of the source hash. */
@@ -32,8 +37,13 @@ export interface ProtoFile {
   readonly proto: ParsedProto;
   /** Keys of the imported files that could be loaded. */
   readonly importKeys: readonly string[];
-  /** Some import, directly or transitively, is missing or unparsable: suppress follow-up errors. */
+  /** Some import, directly or transitively, is missing or unparsable. */
   incomplete: boolean;
+  /**
+   * Import names (as written in an `import`) that could not be read or parsed, of this file and of
+   * the files it imports, transitively, in discovery order: where an unknown type may be defined.
+   */
+  readonly unreadableImports: readonly string[];
 }
 
 export interface FileSet {
@@ -44,6 +54,8 @@ export interface FileSet {
   readonly inputKeys: readonly string[];
   /** Display paths of all inputs (even unreadable ones), in input order. */
   readonly inputDisplayPaths: readonly string[];
+  /** Source names (base names) of all inputs, in the order of `inputDisplayPaths`. */
+  readonly inputSourceNames: readonly string[];
 }
 
 const PAYNET_OPTIONS_FILE = join(PAYNET_PROTO_DIR, PAYNET_OPTIONS_IMPORT);
@@ -65,6 +77,8 @@ type Located = {
   readonly json?: protobuf.INamespace;
   /** Shown instead of the path (bundled files are named by their import name). */
   readonly display?: string;
+  /** See `ProtoFile.sourceName`. */
+  readonly sourceName: string;
 };
 
 export function loadFileSet(
@@ -107,10 +121,9 @@ export function loadFileSet(
       const outcome = parseProto(located.absPath!, source);
       if (!outcome.ok) {
         failed.add(located.key);
-        diagnostics.error(outcome.failure.rule, outcome.failure.message, {
-          file: shown,
-          ...outcome.failure.place,
-        });
+        const { rule, message, place, previous } = outcome.failure;
+        const at = previous === undefined ? "" : ` at ${formatPosition({ file: shown, ...previous })}`;
+        diagnostics.error(rule, `${message}${at}`, { file: shown, ...place });
         return undefined;
       }
       proto = outcome.proto;
@@ -118,6 +131,7 @@ export function loadFileSet(
     const file: ProtoFile = {
       key: located.key,
       displayPath: shown,
+      sourceName: located.sourceName,
       source,
       bundled:
         located.absPath === undefined ||
@@ -127,6 +141,7 @@ export function loadFileSet(
       proto,
       importKeys: [],
       incomplete: false,
+      unreadableImports: [],
     };
     byKey.set(file.key, file);
     files.push(file);
@@ -136,10 +151,11 @@ export function loadFileSet(
 
   const inputKeys: string[] = [];
   for (const absPath of inputPaths) {
-    const file = load({ key: absPath, absPath }, true);
+    const file = load({ key: absPath, absPath, sourceName: basename(absPath) }, true);
     if (file !== undefined && !inputKeys.includes(file.key)) inputKeys.push(file.key);
   }
 
+  const edges = new Map<string, { readonly importName: string; readonly key: string }[]>();
   const missingImports = new Set<string>();
   while (pending.length > 0) {
     const file = pending.shift()!;
@@ -149,6 +165,8 @@ export function loadFileSet(
       const imported = located === undefined ? undefined : load(located, false);
       if (imported === undefined) {
         file.incomplete = true;
+        const unreadable = file.unreadableImports as string[];
+        if (!unreadable.includes(importName)) unreadable.push(importName);
         if (located === undefined) {
           const place = file.proto.index?.imports.find((i) => i.path === importName)?.place ?? {
             line: 1,
@@ -168,28 +186,34 @@ export function loadFileSet(
         continue;
       }
       if (!importKeys.includes(imported.key)) importKeys.push(imported.key);
+      edges.set(file.key, [...(edges.get(file.key) ?? []), { importName, key: imported.key }]);
     }
   }
+  reportImportCycles(files, byKey, edges, diagnostics);
   propagateIncompleteness(files, byKey);
+  const uniqueInputs = unique(inputPaths);
   return {
     files: dependencyOrder(files, byKey),
     byKey,
     inputKeys,
-    inputDisplayPaths: unique(inputPaths.map((p) => displayPath(p, cwd))),
+    inputDisplayPaths: uniqueInputs.map((p) => displayPath(p, cwd)),
+    inputSourceNames: uniqueInputs.map((p) => basename(p)),
   };
 }
 
 function locateImport(importName: string, includeDirs: readonly string[]): Located | undefined {
   for (const dir of includeDirs) {
     const candidate = join(dir, importName);
-    if (isFile(candidate)) return { key: candidate, absPath: candidate };
+    if (isFile(candidate)) return { key: candidate, absPath: candidate, sourceName: importName };
   }
   if (PROTOBUFJS_TEXT_IMPORTS.has(importName)) {
     const absPath = join(PROTOBUFJS_DIR, importName);
-    return { key: absPath, absPath, display: importName };
+    return { key: absPath, absPath, display: importName, sourceName: importName };
   }
   const json = protobuf.common.get(importName);
-  return json === null ? undefined : { key: `builtin:${importName}`, json, display: importName };
+  return json === null
+    ? undefined
+    : { key: `builtin:${importName}`, json, display: importName, sourceName: importName };
 }
 
 function isFile(path: string): boolean {
@@ -200,15 +224,55 @@ function isFile(path: string): boolean {
   }
 }
 
+/**
+ * protoc rejects a file that imports itself, directly or through others. Each cycle is reported once,
+ * at the import that closes it (depth-first from the inputs, in import order).
+ */
+function reportImportCycles(
+  files: readonly ProtoFile[],
+  byKey: ReadonlyMap<string, ProtoFile>,
+  edges: ReadonlyMap<string, readonly { readonly importName: string; readonly key: string }[]>,
+  diagnostics: DiagnosticBag,
+): void {
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (key: string): void => {
+    path.push(key);
+    for (const edge of edges.get(key) ?? []) {
+      const start = path.indexOf(edge.key);
+      if (start >= 0) {
+        const file = byKey.get(key)!;
+        const cycle = [...path.slice(start), edge.key].map((k) => byKey.get(k)!.sourceName);
+        const place = file.proto.index?.imports.find((i) => i.path === edge.importName)?.place ?? {
+          line: 1,
+          column: 1,
+        };
+        diagnostics.error(
+          "import-cycle",
+          `import cycle: ${cycle.join(" → ")}; a file must not import itself, directly or indirectly`,
+          positionIn(file, place),
+        );
+      } else if (!done.has(edge.key)) visit(edge.key);
+    }
+    path.pop();
+    done.add(key);
+  };
+  for (const file of files) if (!done.has(file.key)) visit(file.key);
+}
+
 function propagateIncompleteness(files: readonly ProtoFile[], byKey: ReadonlyMap<string, ProtoFile>): void {
   let changed = true;
   while (changed) {
     changed = false;
     for (const file of files) {
-      if (file.incomplete) continue;
-      if (file.importKeys.some((key) => byKey.get(key)?.incomplete)) {
-        file.incomplete = true;
-        changed = true;
+      const unreadable = file.unreadableImports as string[];
+      for (const key of file.importKeys) {
+        for (const name of byKey.get(key)?.unreadableImports ?? []) {
+          if (unreadable.includes(name)) continue;
+          unreadable.push(name);
+          file.incomplete = true;
+          changed = true;
+        }
       }
     }
   }

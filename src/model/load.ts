@@ -8,6 +8,7 @@ import { collectAnnotations } from "./annotations.js";
 import { buildDrafts } from "./build.js";
 import { compareStrings, DiagnosticBag } from "./diagnostics.js";
 import { checkExtensions } from "./extensions.js";
+import { checkProto3Defaults } from "./proto3-rules.js";
 import { type FileSet, loadFileSet, positionIn } from "./files.js";
 import { assignTsNames, serviceNameOf } from "./names.js";
 import { absolutePath, displayPath } from "./paths.js";
@@ -61,6 +62,7 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
   const fileSet = loadFileSet(options.inputs, options.protoPaths ?? [], cwd, diagnostics);
   const symbols = new SymbolTable(fileSet.files, diagnostics);
   checkExtensions(fileSet.files, symbols, diagnostics);
+  checkProto3Defaults(fileSet.files, diagnostics);
   const sidecar = options.mapFile === undefined ? undefined : readSidecar(options.mapFile, cwd, diagnostics);
   const firstInput = fileSet.byKey.get(fileSet.inputKeys[0] ?? "");
   const sidecarScope = sidecar?.packageName ?? firstInput?.proto.packageName ?? "";
@@ -111,6 +113,7 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
 
   const model: ProtoModel = {
     inputs: fileSet.inputDisplayPaths,
+    inputNames: fileSet.inputSourceNames,
     messages,
     enums,
     wire,
@@ -148,14 +151,15 @@ function readSidecar(mapFile: string, cwd: string, diagnostics: DiagnosticBag): 
 
 /**
  * SHA-256 over the user's proto files (inputs and the files they import, not the bundled ones),
- * sorted by path, each as `path NUL content NUL`, then the sidecar's content.
+ * sorted by source name, each as `sourceName NUL content NUL`, then the sidecar's content. Source
+ * names do not depend on the working directory, so neither does the hash.
  */
 function sourceHashOf(fileSet: FileSet, sidecar: Sidecar | undefined): string {
   const hash = createHash("sha256");
   const userFiles = fileSet.files
     .filter((f) => !f.bundled)
-    .sort((a, b) => compareStrings(a.displayPath, b.displayPath));
-  for (const file of userFiles) hash.update(`${file.displayPath}\0${file.source}\0`);
+    .sort((a, b) => compareStrings(a.sourceName, b.sourceName));
+  for (const file of userFiles) hash.update(`${file.sourceName}\0${file.source}\0`);
   if (sidecar !== undefined) hash.update(sidecar.content);
   return hash.digest("hex");
 }

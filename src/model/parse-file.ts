@@ -18,9 +18,11 @@ export interface ParsedProto {
 }
 
 export interface ParseFailure {
-  readonly rule: "syntax" | "unsupported-edition";
+  readonly rule: "syntax" | "unsupported-edition" | "duplicate-name";
   readonly message: string;
   readonly place: Place;
+  /** For `duplicate-name`: the first declaration of the name (the message then ends with its position). */
+  readonly previous?: Place;
 }
 
 export type ParseOutcome =
@@ -151,7 +153,41 @@ function describeParseError(error: unknown, source: string, tokens: readonly Tok
         : { line: last.line, column: last.column + last.text.length };
     return { rule: "syntax", message: "unexpected end of input", place };
   }
+  const duplicate = describeDuplicate(raw, tokens);
+  if (duplicate !== undefined) return duplicate;
   return { rule: "syntax", message: raw, place: placeOfUnlocatedError(raw, tokens) };
+}
+
+/**
+ * protobufjs's `duplicate name 'x' in Namespace .pkg` as the loader's own `duplicate-name` rule (the
+ * same as for a name defined in two files), when both declarations can be found in the tokens.
+ */
+function describeDuplicate(raw: string, tokens: readonly Token[]): ParseFailure | undefined {
+  const match = /^duplicate name '([^']+)' in (?:Type|Enum|Namespace|Root|Service)(?: \.?([\w.]*))?$/.exec(
+    raw,
+  );
+  if (match === null) return undefined;
+  const [first, second] = declarationsOf(match[1]!, tokens);
+  if (first === undefined || second === undefined) return undefined;
+  const owner = match[2] ?? "";
+  return {
+    rule: "duplicate-name",
+    message: `${owner === "" ? "" : `${owner}.`}${match[1]} is already defined`,
+    place: { line: second.line, column: second.column },
+    previous: { line: first.line, column: first.column },
+  };
+}
+
+/** Tokens that declare `name`: a message, enum, oneof or service name, or a field or enum value name. */
+function declarationsOf(name: string, tokens: readonly Token[]): Token[] {
+  return tokens.filter(
+    (t, i) =>
+      t.kind === "ident" &&
+      t.text === name &&
+      (tokens[i + 1]?.text === "=" ||
+        tokens[i + 1]?.text === "{" ||
+        ["message", "enum", "oneof", "service"].includes(tokens[i - 1]?.text ?? "")),
+  );
 }
 
 function columnOf(text: string, line: number, source: string, tokens: readonly Token[]): number {
@@ -180,14 +216,7 @@ function firstIndex(lineText: string, needles: readonly string[]): number {
 function placeOfUnlocatedError(message: string, tokens: readonly Token[]): Place {
   const duplicate = /^duplicate name '([^']+)'/.exec(message)?.[1];
   if (duplicate !== undefined) {
-    const declaring = tokens.filter(
-      (t, i) =>
-        t.kind === "ident" &&
-        t.text === duplicate &&
-        (tokens[i + 1]?.text === "=" ||
-          tokens[i + 1]?.text === "{" ||
-          ["message", "enum", "oneof", "service"].includes(tokens[i - 1]?.text ?? "")),
-    );
+    const declaring = declarationsOf(duplicate, tokens);
     const second = declaring[1] ?? declaring[0];
     if (second !== undefined) return { line: second.line, column: second.column };
   }

@@ -146,14 +146,15 @@ export function checkGeneratedNames(input: GeneratedNameInput, diagnostics: Diag
     ...[...input.enums.values()].map((e) => named("enum", e.fullName, e.position, input)),
   ].sort((a, b) => compareStrings(a.fullName, b.fullName));
 
-  for (const type of types) checkOwnName(type, input, diagnostics);
+  const reported = new Set(types.filter((type) => checkOwnName(type, input, diagnostics)));
 
   const derived: Derived[] = [];
   for (const type of types) derived.push(...derivedIdentifiers(type, input));
   const service = new Map(serviceIdentifiers(input.serviceName));
   const first = new Map<string, Derived>();
   for (const entry of derived) {
-    if (entry.role === "") continue; // a type's own name is checked by checkOwnName
+    // A type's own name is checked by checkOwnName; one report per type is enough.
+    if (entry.role === "" || reported.has(entry.owner)) continue;
     const fixed = FIXED_IDENTIFIERS.get(entry.identifier) ?? service.get(entry.identifier);
     if (fixed !== undefined) {
       diagnostics.error(
@@ -191,7 +192,8 @@ function named(
   return { kind, fullName, tsName: input.tsNames.get(fullName) ?? fullName, position };
 }
 
-function checkOwnName(type: NamedType, input: GeneratedNameInput, diagnostics: DiagnosticBag): void {
+/** Reports a type whose own TypeScript name is reserved; returns whether it did. */
+function checkOwnName(type: NamedType, input: GeneratedNameInput, diagnostics: DiagnosticBag): boolean {
   const name = type.tsName;
   const head = `${type.kind} ${type.fullName} would be named ${name} in TypeScript`;
   const service = serviceIdentifiers(input.serviceName).find(([identifier]) => identifier === name);
@@ -202,7 +204,7 @@ function checkOwnName(type: NamedType, input: GeneratedNameInput, diagnostics: D
       `${head}, which the SDK generates for ${service[1]} of service ${input.serviceName} (named after ${origin}); rename the ${type.kind} or choose another service name with --name`,
       type.position,
     );
-    return;
+    return true;
   }
   const fixed = FIXED_IDENTIFIERS.get(name);
   const reason = RESERVED_WORDS.has(name)
@@ -214,8 +216,9 @@ function checkOwnName(type: NamedType, input: GeneratedNameInput, diagnostics: D
         : fixed !== undefined
           ? `which the SDK uses for ${fixed}`
           : undefined;
-  if (reason === undefined) return;
+  if (reason === undefined) return false;
   diagnostics.error("reserved-name", `${head}, ${reason}; rename the ${type.kind}`, type.position);
+  return true;
 }
 
 /** Every module-level identifier the SDK declares for `type`. */
@@ -261,13 +264,13 @@ function compareDerived(a: Derived, b: Derived): number {
 /** Fields and oneofs of one message become properties of one interface: they must be distinct. */
 function checkProperties(message: MessageDraft, diagnostics: DiagnosticBag): void {
   const owners = new Map<string, { what: string; position: SourcePosition }>();
-  const claim = (property: string, what: string, position: SourcePosition, optional: boolean) => {
-    if (optional && OBJECT_PROTOTYPE_NAMES.has(property)) {
+  const claim = (property: string, what: string, position: SourcePosition, optional?: string) => {
+    if (optional !== undefined && OBJECT_PROTOTYPE_NAMES.has(property)) {
       // An object without the property still has the inherited member, so `{}` would not even
       // type-check as the message.
       diagnostics.error(
         "reserved-name",
-        `${what} of ${message.fullName} would be the optional property ${property}, which every object inherits from Object.prototype; rename it (or, for a scalar field, drop its explicit presence)`,
+        `${what} of ${message.fullName} would be the optional property ${property}, which every object inherits from Object.prototype; ${optional}`,
         position,
       );
     }
@@ -290,10 +293,19 @@ function checkProperties(message: MessageDraft, diagnostics: DiagnosticBag): voi
     }
     const singular = !field.repeated && field.mapKey === undefined;
     const optional = singular && (field.value.kind === "message" || (field.hasPresence && !field.required));
-    claim(field.tsName, `field ${field.protoName}`, field.position, optional);
+    const fix =
+      field.value.kind !== "message" && message.syntax === "proto3"
+        ? "rename the field or drop `optional`"
+        : "rename the field";
+    claim(field.tsName, `field ${field.protoName}`, field.position, optional ? fix : undefined);
   }
   for (const oneof of message.oneofs) {
-    claim(oneof.tsName, `oneof ${oneof.protoName}`, oneofPosition.get(oneof.protoName) ?? message.position, true);
+    claim(
+      oneof.tsName,
+      `oneof ${oneof.protoName}`,
+      oneofPosition.get(oneof.protoName) ?? message.position,
+      "rename the oneof",
+    );
   }
 }
 

@@ -6,12 +6,12 @@
  * comments to lose).
  */
 import { isMap, isScalar, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
-import type { AnnotationSpec } from "./edit.js";
-import type { Direction } from "./types.js";
+import type { AnnotationPatch, AnnotationSpec } from "./edit.js";
+import type { Direction, Role } from "./types.js";
 
 /** Thrown for an unreadable map or an existing entry without `force`. */
 export class SidecarEditError extends Error {
-  readonly code: "INVALID_SIDECAR" | "ALREADY_ANNOTATED";
+  readonly code: "INVALID_SIDECAR" | "ALREADY_ANNOTATED" | "INCOMPLETE_ANNOTATION";
 
   constructor(code: SidecarEditError["code"], message: string) {
     super(message);
@@ -44,16 +44,47 @@ function entryData(spec: AnnotationSpec): Record<string, string | number> {
 }
 
 /**
- * Returns `source` (a YAML or JSON sidecar map) with `messageName` annotated as `spec`. An existing
- * entry is an error unless `force` (then it is replaced). `format` picks JSON re-printing for `.json`.
+ * The entry `patch` makes of `current` (an existing entry's data, if any): with `merge` the keys of
+ * the patch replace the current ones and the others stay; without it the patch is the entry.
+ */
+function mergedSpec(name: string, current: unknown, patch: AnnotationPatch, merge: boolean): AnnotationSpec {
+  const base =
+    merge && typeof current === "object" && current !== null ? (current as Record<string, unknown>) : {};
+  const pick = <T>(value: T | undefined, key: string): T | undefined =>
+    value !== undefined ? value : (base[key] as T | undefined);
+  const type = pick(patch.type, "type");
+  const direction = pick(patch.direction, "direction");
+  if (typeof type !== "number" || typeof direction !== "string") {
+    throw new SidecarEditError(
+      "INCOMPLETE_ANNOTATION",
+      `${name} needs a type and a direction: the entry would have ${typeof type === "number" ? "no direction" : "no type"}`,
+    );
+  }
+  const reply = pick(patch.reply, "reply");
+  const role = pick(patch.role, "role");
+  const correlation = pick(patch.correlation, "correlation");
+  return {
+    type,
+    direction: direction as Direction,
+    ...(typeof reply === "string" ? { reply } : {}),
+    ...(typeof role === "string" ? { role: role as Role } : {}),
+    ...(typeof correlation === "string" ? { correlation } : {}),
+  };
+}
+
+/**
+ * Returns `source` (a YAML or JSON sidecar map) with `messageName` annotated as `patch`. An existing
+ * entry is an error unless `force` (then it is replaced, or with `merge` updated: the keys the patch
+ * gives replace the entry's, the others stay). `format` picks JSON re-printing for `.json`.
  */
 export function annotateSidecar(
   source: string,
   messageName: string,
-  spec: AnnotationSpec,
-  options: { force?: boolean; format?: "yaml" | "json" } = {},
+  patch: AnnotationPatch,
+  options: { force?: boolean; merge?: boolean; format?: "yaml" | "json" } = {},
 ): string {
-  if (options.format === "json") return annotateJson(source, messageName, spec, options.force === true);
+  if (options.format === "json")
+    return annotateJson(source, messageName, patch, options.force === true, options.merge === true);
   const doc = parseDocument(source, { keepSourceTokens: false });
   if (doc.errors.length > 0) {
     throw new SidecarEditError("INVALID_SIDECAR", `the map is not valid YAML: ${doc.errors[0]!.message}`);
@@ -89,6 +120,8 @@ export function annotateSidecar(
       `${messageName} is already annotated in the map; use --force to replace the annotation`,
     );
   }
+  const current = existing === undefined ? undefined : (existing.value as { toJSON?: () => unknown } | null);
+  const spec = mergedSpec(messageName, current?.toJSON?.(), patch, options.merge === true);
 
   const edited = spliceEntry(
     source,
@@ -205,7 +238,13 @@ function reprint(source: string, name: string, spec: AnnotationSpec): string {
   return doc.toString();
 }
 
-function annotateJson(source: string, name: string, spec: AnnotationSpec, force: boolean): string {
+function annotateJson(
+  source: string,
+  name: string,
+  patch: AnnotationPatch,
+  force: boolean,
+  merge: boolean,
+): string {
   let data: unknown;
   try {
     data = source.trim() === "" ? {} : JSON.parse(source);
@@ -226,6 +265,6 @@ function annotateJson(source: string, name: string, spec: AnnotationSpec, force:
       `${name} is already annotated in the map; use --force to replace the annotation`,
     );
   }
-  root.messages[name] = entryData(spec);
+  root.messages[name] = entryData(mergedSpec(name, root.messages[name], patch, merge));
   return `${JSON.stringify(root, null, 2)}\n`;
 }

@@ -136,6 +136,11 @@ export interface WireMessage {
 export interface ProtoModel {
   /** Input files as given (relative to cwd where possible, `/`-separated). */
   readonly inputs: readonly string[];
+  /**
+   * Base names of the inputs, in the order of `inputs`: what generated headers name, so that the
+   * output does not depend on the working directory.
+   */
+  readonly inputNames: readonly string[];
   /** Every message reachable from the inputs (incl. imports, nested, WKT used), sorted by fullName. */
   readonly messages: readonly MessageModel[];
   readonly enums: readonly EnumModel[];
@@ -144,7 +149,8 @@ export interface ProtoModel {
   readonly roles: Readonly<Partial<Record<Role, WireMessage>>>;
   /**
    * SHA-256 (hex) over the user's proto files (the inputs and the files they import, not the bundled
-   * paynet/google definitions) sorted by path, each as `path NUL content NUL`, then the sidecar's content.
+   * paynet/google definitions) sorted by name, each as `name NUL content NUL` (name: base name of an
+   * input, import string of an imported file), then the sidecar's content.
    */
   readonly sourceHash: string;
   /** Name used for facades: `--name`, else the first input's package in PascalCase (`Paybox`). */

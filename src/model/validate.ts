@@ -35,8 +35,10 @@ export function validateWire(
     compareStrings(a.symbol.fullName, b.symbol.fullName),
   );
   const candidates: Candidate[] = [];
+  const invalidCorrelations = new Set<string>();
   for (const annotation of sorted) {
-    checkCorrelationField(annotation, messages, diagnostics);
+    if (!checkCorrelationField(annotation, messages, diagnostics))
+      invalidCorrelations.add(annotation.symbol.fullName);
     const candidate = checkMessage(annotation, diagnostics);
     if (candidate !== undefined) candidates.push(candidate);
   }
@@ -44,6 +46,11 @@ export function validateWire(
   checkDuplicateTypes(candidates, diagnostics);
   checkRoles(candidates, diagnostics);
   for (const candidate of candidates) checkReply(candidate, byName, annotations, messages, diagnostics);
+  checkUnusedCorrelations(
+    candidates.filter((c) => !invalidCorrelations.has(c.fullName)),
+    annotations,
+    diagnostics,
+  );
 
   const wire = new Map<string, WireInfo>();
   for (const { fullName, annotation, type, direction } of candidates) {
@@ -135,22 +142,25 @@ function checkMessage(annotation: MessageAnnotation, diagnostics: DiagnosticBag)
   };
 }
 
+/** Whether the correlation field (if any) can be one: reported when it cannot. */
 function checkCorrelationField(
   annotation: MessageAnnotation,
   messages: ReadonlyMap<string, MessageDraft>,
   diagnostics: DiagnosticBag,
-): void {
+): boolean {
   const fact = annotation.correlation;
-  if (fact === undefined) return;
+  if (fact === undefined) return true;
   const field = messages.get(annotation.symbol.fullName)?.fields.find((f) => f.protoName === fact.value);
-  if (field === undefined) return;
+  if (field === undefined) return true;
   if (field.repeated || field.mapKey !== undefined || field.value.kind === "message") {
     diagnostics.error(
       "correlation-invalid-field",
       `correlation field ${annotation.symbol.fullName}.${field.protoName} must be a single scalar or enum value, not ${describeField(field)}`,
       fact.position,
     );
+    return false;
   }
+  return true;
 }
 
 function overlaps(a: Direction, b: Direction): boolean {
@@ -262,8 +272,18 @@ function checkReply(
     );
   }
   const requestField = request.annotation.correlation?.value;
-  if (requestField === undefined) return;
-  const replyField = reply.annotation.correlation?.value;
+  const replyCorrelation = reply.annotation.correlation;
+  if (requestField === undefined) {
+    if (replyCorrelation !== undefined) {
+      diagnostics.warning(
+        "correlation-one-sided",
+        `${replyName}.${replyCorrelation.value} is a correlation field but its request ${request.fullName} has none: replies to ${request.fullName} are not matched by it`,
+        replyCorrelation.position,
+      );
+    }
+    return;
+  }
+  const replyField = replyCorrelation?.value;
   if (replyField === undefined) {
     diagnostics.error(
       "correlation-missing",
@@ -280,6 +300,32 @@ function checkReply(
       "correlation-type-mismatch",
       `correlation field ${request.fullName}.${requestField} is ${describeField(a)} but ${replyName}.${replyField} of its reply is ${describeField(b)}`,
       replyFact.position,
+    );
+  }
+}
+
+/**
+ * A correlation field only matters on a request (it has a reply) or on a reply (some request names
+ * it). Only messages that can travel are checked: the others have been reported already.
+ */
+function checkUnusedCorrelations(
+  candidates: readonly Candidate[],
+  annotations: ReadonlyMap<string, MessageAnnotation>,
+  diagnostics: DiagnosticBag,
+): void {
+  const replies = new Set(
+    [...annotations.values()].flatMap((a) => (a.reply === undefined ? [] : [a.reply.value])),
+  );
+  for (const { annotation } of candidates) {
+    const correlation = annotation.correlation;
+    if (correlation === undefined || annotation.reply !== undefined || annotation.invalid.has("reply"))
+      continue;
+    const name = annotation.symbol.fullName;
+    if (replies.has(name)) continue;
+    diagnostics.warning(
+      "correlation-unused",
+      `${name}.${correlation.value} is a correlation field but ${name} is neither a request (no reply) nor the reply of one: the field is not used`,
+      correlation.position,
     );
   }
 }

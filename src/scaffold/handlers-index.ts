@@ -4,7 +4,17 @@
  * ts-morph parses the user's file to find the literal, its properties and the imports; the edits are
  * then made as targeted text insertions, so every byte the user wrote stays where it was.
  */
-import { Node, type ObjectLiteralExpression, Project, type SourceFile, SyntaxKind } from "ts-morph";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import {
+  Node,
+  type ObjectLiteralExpression,
+  Project,
+  type SourceFile,
+  SyntaxKind,
+  type Type,
+  ts,
+} from "ts-morph";
 import { ScaffoldError } from "./errors.js";
 
 /** One handler to register: `property: identifier`, imported from `module`. */
@@ -17,10 +27,27 @@ export interface HandlerEntry {
   readonly module: string;
 }
 
+/**
+ * A spread element of the handlers object (`...base`). Its keys come from the type checker; a key
+ * that is optional in the spread's type may or may not be there at run time.
+ */
+export interface IndexSpread {
+  /** The spread expression as written (`base`). */
+  readonly text: string;
+  /** Keys the spread always brings; `undefined` when its type could not be resolved. */
+  readonly keys: ReadonlySet<string> | undefined;
+  /** Keys it may bring (optional in its type). */
+  readonly maybe: ReadonlySet<string>;
+  /** Whether it may bring keys the type does not name (an index signature). */
+  readonly open: boolean;
+}
+
 /** What an index looks like to the scaffolder. */
 export interface IndexInfo {
-  /** Properties already present in the handlers object. */
+  /** Properties already present in the handlers object (spread keys that are always there included). */
   readonly properties: ReadonlySet<string>;
+  /** Spread elements of the handlers object, in order. */
+  readonly spreads: readonly IndexSpread[];
   /** Names bound at the top level of the index (imports and declarations). */
   readonly bindings: ReadonlySet<string>;
   /** Local names imported per module specifier. */
@@ -99,12 +126,22 @@ function propertyName(node: Node): string | undefined {
   return undefined;
 }
 
-function analyse(file: SourceFile, literal: ObjectLiteralExpression): IndexInfo {
+function analyse(
+  file: SourceFile,
+  literal: ObjectLiteralExpression,
+  path: string,
+  typeName: string,
+  factoryName: string,
+): IndexInfo {
   const properties = new Set<string>();
   for (const property of literal.getProperties()) {
     const name = propertyName(property);
     if (name !== undefined) properties.add(name);
   }
+  const spreads = literal.getProperties().some(Node.isSpreadAssignment)
+    ? resolveSpreads(file.getFullText(), path, typeName, factoryName)
+    : [];
+  for (const spread of spreads) for (const key of spread.keys ?? []) properties.add(key);
   const bindings = new Set<string>();
   const imports = new Map<string, Set<string>>();
   for (const declaration of file.getImportDeclarations()) {
@@ -135,7 +172,99 @@ function analyse(file: SourceFile, literal: ObjectLiteralExpression): IndexInfo 
       if (name !== undefined) bindings.add(name);
     }
   }
-  return { properties, bindings, imports };
+  return { properties, spreads, bindings, imports };
+}
+
+/**
+ * Keys of the handlers object's spread elements, from the TypeScript type checker run over the real
+ * files around `path` (so `...base` imported from `./base.js` resolves), with the project's
+ * tsconfig.json when there is one.
+ */
+function resolveSpreads(text: string, path: string, typeName: string, factoryName: string): IndexSpread[] {
+  const absolute = resolve(path);
+  const tsConfigFilePath = findUp(dirname(absolute), "tsconfig.json");
+  const project =
+    tsConfigFilePath === undefined
+      ? new Project({
+          skipAddingFilesFromTsConfig: true,
+          compilerOptions: {
+            target: ts.ScriptTarget.ES2022,
+            module: ts.ModuleKind.NodeNext,
+            moduleResolution: ts.ModuleResolutionKind.NodeNext,
+            strict: true,
+          },
+        })
+      : new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true });
+  const file = project.createSourceFile(absolute, text, { overwrite: true });
+  project.resolveSourceFileDependencies();
+  const literal = requireHandlersObject(file, path, typeName, factoryName);
+  return literal
+    .getProperties()
+    .filter(Node.isSpreadAssignment)
+    .map((spread) => {
+      const expression = spread.getExpression();
+      return { text: expression.getText(), ...spreadKeys(expression.getType()) };
+    });
+}
+
+function spreadKeys(type: Type): Omit<IndexSpread, "text"> {
+  const unresolved = { keys: undefined, maybe: new Set<string>(), open: true };
+  if (type.isAny() || type.isUnknown()) return unresolved;
+  if (type.isUnion()) {
+    // `...(cond ? base : {})`, `...(cond && base)`: a key is sure only when every member brings it.
+    const members = type.getUnionTypes();
+    const objects = members.filter(
+      (member) => !(member.isUndefined() || member.isNull() || member.isBoolean() || member.isBooleanLiteral()),
+    );
+    const parts = objects.map(spreadKeys);
+    if (parts.some((part) => part.keys === undefined)) return unresolved;
+    const named = new Set(parts.flatMap((part) => [...part.keys!, ...part.maybe]));
+    const keys = new Set(
+      [...named].filter((key) => objects.length === members.length && parts.every((part) => part.keys!.has(key))),
+    );
+    return {
+      keys,
+      maybe: new Set([...named].filter((key) => !keys.has(key))),
+      open: parts.some((part) => part.open),
+    };
+  }
+  if (!type.isObject()) return unresolved;
+  const keys = new Set<string>();
+  const maybe = new Set<string>();
+  for (const symbol of type.getProperties()) {
+    (symbol.hasFlags(ts.SymbolFlags.Optional) ? maybe : keys).add(symbol.getName());
+  }
+  const open = type.getStringIndexType() !== undefined;
+  return { keys, maybe, open };
+}
+
+function findUp(dir: string, name: string): string | undefined {
+  for (let current = dir; ; current = dirname(current)) {
+    const candidate = join(current, name);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(current) === current) return undefined;
+  }
+}
+
+/**
+ * Why `property` cannot be added safely next to the spreads of the handlers object (a spread that
+ * may already hold it, or whose keys are unknown), or `undefined` when it can.
+ */
+export function spreadConflict(info: IndexInfo, path: string, property: string): string | undefined {
+  for (const spread of info.spreads) {
+    const reason =
+      spread.keys === undefined
+        ? `whose keys cannot be determined (its type did not resolve)`
+        : spread.maybe.has(property)
+          ? `whose type declares ${property} as optional, so it may already hold a handler for it`
+          : spread.open
+            ? `whose type has an index signature, so it may already hold a handler for ${property}`
+            : undefined;
+    if (reason !== undefined) {
+      return `the handlers object in ${path} spreads \`${spread.text}\`, ${reason}; add ${property} by hand or remove the spread`;
+    }
+  }
+  return undefined;
 }
 
 function requireHandlersObject(
@@ -159,13 +288,14 @@ function requireHandlersObject(
 /** Reads an index: which handlers it registers and which names it binds. */
 export function inspectIndex(text: string, path: string, typeName: string, factoryName: string): IndexInfo {
   const file = parse(text, path);
-  return analyse(file, requireHandlersObject(file, path, typeName, factoryName));
+  return analyse(file, requireHandlersObject(file, path, typeName, factoryName), path, typeName, factoryName);
 }
 
 /**
  * Returns `text` with `entries` registered: one import and one property each. Entries whose property
- * already exists are skipped; an import that is already there is not repeated. Everything else in
- * the file keeps its bytes.
+ * already exists (written, or always brought by a `...spread`) are skipped; an import that is already
+ * there is not repeated. Everything else in the file keeps its bytes. Throws `INDEX_SPREAD` when a
+ * spread element may already hold one of the properties (the new one would silently override it).
  */
 export function registerHandlers(
   text: string,
@@ -176,9 +306,13 @@ export function registerHandlers(
 ): string {
   const file = parse(text, path);
   const literal = requireHandlersObject(file, path, typeName, factoryName);
-  const info = analyse(file, literal);
+  const info = analyse(file, literal, path, typeName, factoryName);
   const pending = entries.filter((entry) => !info.properties.has(entry.property));
   if (pending.length === 0) return text;
+  for (const entry of pending) {
+    const conflict = spreadConflict(info, path, entry.property);
+    if (conflict !== undefined) throw new ScaffoldError("INDEX_SPREAD", conflict);
+  }
 
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const splices: Splice[] = [];

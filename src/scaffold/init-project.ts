@@ -5,14 +5,14 @@
  * templates in `templates/project/`.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { initCerts } from "../certs/files.js";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { renderTemplate } from "../emit/render.js";
 import { writeGeneratedFiles } from "../emit/write.js";
 import { generatorVersion, renderSdk } from "../generate.js";
 import type { Diagnostic } from "../model/types.js";
 import type { Side } from "./config.js";
 import { ScaffoldError } from "./errors.js";
+import { issueProjectCerts, type ProjectCa, siblingCaDir } from "./init-certs.js";
 import { ModelLoadError } from "./project-model.js";
 
 export type InitSide = Side | "both";
@@ -26,6 +26,12 @@ export interface InitOptions {
   readonly side?: InitSide;
   /** Write into a non-empty directory (existing files with the same names are replaced). */
   readonly force?: boolean;
+  /**
+   * Directory of an existing CA (`ca.crt` + `ca.key`) to issue the project's certificates from; its
+   * key is not copied. Default: a new CA, in `certs/` when the project runs the server, else in
+   * `<dir>-ca` next to the project (a device project never holds the CA key).
+   */
+  readonly ca?: string;
 }
 
 export interface InitResult {
@@ -37,6 +43,8 @@ export interface InitResult {
   readonly files: readonly string[];
   /** What to run next. */
   readonly startCommand: string;
+  /** Where the CA the certificates come from lives. */
+  readonly ca: ProjectCa;
   readonly warnings: readonly Diagnostic[];
 }
 
@@ -90,6 +98,13 @@ export function protoPackageName(name: string): string {
   return /^[a-z]/.test(identifier) ? identifier : `p_${identifier}`;
 }
 
+/** The CA directory as the README shows it (relative to the project), or "" when it is `certs/`. */
+function caDirForReadme(dir: string, sides: readonly Side[], ca: string | undefined): string {
+  if (ca === undefined && sides.includes("server")) return "";
+  const caDir = ca === undefined ? siblingCaDir(dir) : resolve(ca);
+  return relative(dir, caDir) || ".";
+}
+
 function isEmptyDir(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
 }
@@ -126,11 +141,17 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     server: sides.includes("server"),
     client: sides.includes("client"),
     startEntry: side === "both" ? "main" : side === "server" ? "server" : "device",
+    serverOnly: side === "server",
+    clientOnly: side === "client",
+    /** Where the CA key lives when the project does not hold it (README). */
+    caDir: caDirForReadme(dir, sides, options.ca),
     generatorVersion: version,
     runtimeVersion: version,
     service: "",
   };
   mkdirSync(dir, { recursive: true });
+  // Certificates first: a CA that cannot be used stops the run before any project file is written.
+  const certs = await issueProjectCerts(dir, sides, options.ca);
   write(dir, protoFile, renderTemplate("project/proto/project.proto", data), written);
 
   // The SDK comes from the starter proto exactly as `npm run generate` will make it.
@@ -151,22 +172,16 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   if (side === "both") write(dir, "src/main.ts", renderTemplate("project/src/main.ts", project), written);
   await writeGeneratedFiles(join(dir, "src", "generated"), files);
   written.push(...files.map((file) => `src/generated/${file.path}`));
+  written.push(...certs.files.map((file) => `certs/${file}`));
 
-  const certs = await initCerts({
-    out: join(dir, "certs"),
-    serverCn: "localhost",
-    deviceCn: "SN-0001",
-    force: true,
-  });
-  for (const cert of certs) {
-    written.push(`certs/${basename(cert.certPath)}`, `certs/${basename(cert.keyPath)}`);
-  }
+
   return {
     dir,
     name,
     service: model.serviceName,
     files: written,
     startCommand: "npm install && npm start",
+    ca: certs.ca,
     warnings: diagnostics.filter((d) => d.severity === "warning"),
   };
 }

@@ -4,12 +4,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { Project } from "ts-morph";
 import { formatDiagnostic } from "../model/diagnostics.js";
 import type { Direction, WireMessage } from "../model/types.js";
 import { readProjectLayout, type Side } from "./config.js";
 import { ScaffoldError } from "./errors.js";
 import { facadeFactoryName, handlerInterfaceName, renderHandlerStub } from "./handler-stub.js";
-import { type HandlerEntry, inspectIndex, registerHandlers } from "./handlers-index.js";
+import { type HandlerEntry, inspectIndex, registerHandlers, spreadConflict } from "./handlers-index.js";
 import { camelCase, kebabCase } from "./names.js";
 import { findMessage, loadProjectModel, requireWire } from "./project-model.js";
 
@@ -38,8 +39,13 @@ export interface ScaffoldHandlerResult {
   readonly created: readonly string[];
   /** Handler properties added to the index. */
   readonly registered: readonly string[];
-  /** Messages left alone, and why. */
+  /** Messages left alone because there is nothing to do for them (already handled, a reply under --all). */
   readonly skipped: ReadonlyArray<{ readonly message: string; readonly reason: string }>;
+  /**
+   * Messages that were asked for but could not be registered (a file in the way that does not export
+   * the handler, a name already taken); the command fails when this is not empty.
+   */
+  readonly unregistered: ReadonlyArray<{ readonly message: string; readonly reason: string }>;
   /** Non-fatal remarks (proto warnings, a stale SDK). */
   readonly notes: readonly string[];
 }
@@ -100,8 +106,18 @@ function identifierFor(messageName: string, taken: ReadonlySet<string>): string 
 }
 
 /** Whether an existing handler file exports `identifier` (then it can be registered as is). */
-function exportsIdentifier(text: string, identifier: string): boolean {
-  return new RegExp(`export\\s+(?:const|let|var|(?:async\\s+)?function)\\s+${identifier}\\b`).test(text);
+function exportsIdentifier(text: string, path: string, identifier: string): boolean {
+  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
+  const file = project.createSourceFile(path, text, { overwrite: true });
+  if (file.getExportedDeclarations().has(identifier)) return true;
+  // `export { x } from "./elsewhere.js"` (the other file is not loaded here).
+  return file
+    .getExportDeclarations()
+    .some((declaration) =>
+      declaration
+        .getNamedExports()
+        .some((named) => (named.getAliasNode()?.getText() ?? named.getName()) === identifier),
+    );
 }
 
 export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<ScaffoldHandlerResult> {
@@ -160,6 +176,7 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
   const entries: HandlerEntry[] = [];
   const created: string[] = [];
   const skipped: Array<{ message: string; reason: string }> = [];
+  const unregistered: Array<{ message: string; reason: string }> = [];
   const files: Array<{ path: string; content: string }> = [];
 
   // Replies reach the request waiting for them without a handler; --all leaves them out.
@@ -171,9 +188,16 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
   for (const target of targets) {
     const messageName = target.message.tsName;
     if (index.properties.has(messageName)) {
-      skipped.push({ message: messageName, reason: `already has a handler in ${relative(cwd, indexPath)}` });
+      const spread = index.spreads.find((candidate) => candidate.keys?.has(messageName));
+      const from = spread === undefined ? "" : ` (from \`...${spread.text}\`)`;
+      skipped.push({
+        message: messageName,
+        reason: `already has a handler in ${relative(cwd, indexPath)}${from}`,
+      });
       continue;
     }
+    const conflict = spreadConflict(index, relative(cwd, indexPath), messageName);
+    if (conflict !== undefined) throw new ScaffoldError("INDEX_SPREAD", conflict);
     const request = requestOf.get(target.message.fullName);
     if (wanted === undefined && request !== undefined) {
       skipped.push({
@@ -182,6 +206,12 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
       });
       continue;
     }
+    if (request !== undefined) {
+      notes.push(
+        `note: ${messageName} answers ${request}: replies normally reach the request waiting for them, ` +
+          `so this handler only receives unsolicited ${messageName}s (ones no request is waiting for)`,
+      );
+    }
     const fileBase = kebabCase(messageName);
     const file = join(dir, `${fileBase}.ts`);
     const module = `./${fileBase}.js`;
@@ -189,17 +219,22 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
     let identifier = camelCase(messageName);
     if (existsSync(file)) {
       const existing = readFileSync(file, "utf8");
-      if (!exportsIdentifier(existing, identifier)) {
-        skipped.push({
+      if (!exportsIdentifier(existing, file, identifier)) {
+        unregistered.push({
           message: messageName,
-          reason: `${relative(cwd, file)} exists (not overwritten) but does not export ${identifier}; register it in the index by hand`,
+          reason:
+            `${relative(cwd, file)} exists (left as it is) but does not export \`${identifier}\`: export the ` +
+            `handler under that name (\`export const ${identifier}: NonNullable<${typeName}["${messageName}"]> = ...\`) ` +
+            `and run this again, or register it in ${relative(cwd, indexPath)} by hand`,
         });
         continue;
       }
       if (!imported.includes(identifier) && taken.has(identifier)) {
-        skipped.push({
+        unregistered.push({
           message: messageName,
-          reason: `${identifier} is already bound in ${relative(cwd, indexPath)}`,
+          reason:
+            `${relative(cwd, file)} exports \`${identifier}\`, but ${relative(cwd, indexPath)} already binds ` +
+            `another \`${identifier}\`: register it there by hand under another local name`,
         });
         continue;
       }
@@ -243,7 +278,15 @@ export async function scaffoldHandler(options: ScaffoldHandlerOptions): Promise<
     created.push(file.path);
   }
   if (edited !== indexText) writeFileSync(indexPath, edited);
-  return { side, indexPath, created, registered: entries.map((entry) => entry.property), skipped, notes };
+  return {
+    side,
+    indexPath,
+    created,
+    registered: entries.map((entry) => entry.property),
+    skipped,
+    unregistered,
+    notes,
+  };
 }
 
 /** Remarks when the generated SDK is missing or does not know the handlers yet (the stubs would not compile). */

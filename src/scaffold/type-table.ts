@@ -58,7 +58,7 @@ const COLUMNS: ReadonlyArray<{ readonly title: string; readonly cell: (row: Type
 /** Aligned columns, one line per row, no trailing spaces. */
 export function formatTypeTable(rows: readonly TypeRow[]): string {
   if (rows.length === 0)
-    return "No annotated messages: add one with `paynet-gen types add <Message> --type 0x01`.\n";
+    return "No annotated messages: add one with `paynet-gen types add <Message> --type 0x01 --direction up`.\n";
   const cells = [
     COLUMNS.map((column) => column.title),
     ...rows.map((row) => COLUMNS.map((column) => column.cell(row))),

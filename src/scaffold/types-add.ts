@@ -16,33 +16,68 @@ import {
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, relative, resolve, sep } from "node:path";
 import { isMap, parseDocument } from "yaml";
-import { type AnnotationSpec, annotateProto, SourceEditError } from "../model/edit.js";
+import {
+  type AnnotationPatch,
+  type AnnotationSpec,
+  annotateProto,
+  formatTypeId,
+  SourceEditError,
+} from "../model/edit.js";
 import { tokenize } from "../model/lexer.js";
 import { displayPath, PAYNET_PROTO_DIR } from "../model/paths.js";
 import { annotateSidecar, SidecarEditError } from "../model/sidecar-edit.js";
-import type { Diagnostic, ProtoModel } from "../model/types.js";
+import type {
+  Diagnostic,
+  Direction,
+  MessageModel,
+  ProtoModel,
+  SourcePosition,
+  WireInfo,
+} from "../model/types.js";
 import { ScaffoldError } from "./errors.js";
 import { didYouMean } from "./names.js";
+import { originalLines } from "./line-map.js";
 import { findMessage, loadProjectModel, ModelLoadError, type ModelSources } from "./project-model.js";
 import { type TypeRow, typeRows } from "./type-table.js";
 
 export interface TypesAddOptions {
   readonly sources: ModelSources;
   readonly message: string;
-  readonly spec: AnnotationSpec;
+  /**
+   * The flags given. `type` is needed unless `force` updates an existing annotation; `direction` is
+   * inferred when unambiguous (see `typesAdd`).
+   */
+  readonly spec: AnnotationPatch;
   /** Edit the sidecar map (`sources.map`) instead of the .proto defining the message. */
   readonly target: "proto" | "map";
   readonly force?: boolean;
 }
 
+/** One key of an annotation that `--force` changed, as shown to the user. */
+export interface AnnotationChange {
+  readonly key: keyof AnnotationSpec;
+  /** Before (`undefined`: not set). */
+  readonly from: string | undefined;
+  /** After (`undefined`: removed; never, as flags only set keys). */
+  readonly to: string | undefined;
+}
+
 export interface TypesAddResult {
-  /** The file written (absolute). */
+  /** The file written (absolute); not touched when `unchanged`. */
   readonly file: string;
   /** The message's row in the new Type table. */
   readonly row: TypeRow;
   /** Warnings of the validating load. */
   readonly warnings: readonly Diagnostic[];
+  /** Why the direction was inferred, when `--direction` was not given. */
+  readonly inferred?: string;
+  /** With `--force` on an annotated message: the keys that changed, and the ones kept as they were. */
+  readonly update?: { readonly changed: readonly AnnotationChange[]; readonly kept: readonly AnnotationChange[] };
+  /** The annotation was already exactly this: nothing written. */
+  readonly unchanged: boolean;
 }
+
+const KEYS = ["type", "direction", "reply", "role", "correlation"] as const;
 
 /** Parses `--type`: `0x40`, `64`, `0X4a`. */
 export function parseTypeFlag(text: string): number {
@@ -61,28 +96,200 @@ export function parseTypeFlag(text: string): number {
   return value;
 }
 
+/**
+ * Annotates one message. Refuses an annotated message unless `force`, which updates it: the keys
+ * given replace the current ones, the others stay. Without `spec.direction` the direction is
+ * inferred when the annotated messages say it unambiguously (a message naming this one as its reply
+ * travels the other way; so does this message's own reply), else `DIRECTION_REQUIRED`.
+ */
 export async function typesAdd(options: TypesAddOptions): Promise<TypesAddResult> {
   const target = await locateTarget(options);
+  const plan = planAnnotation(options, target);
   const edit =
     options.target === "map"
-      ? editSidecar(options, target.sidecarName)
-      : editProto(options, target.file, target.protoName);
-  const { model: edited, diagnostics } = await validateEdit(options.sources, edit);
+      ? editSidecar(options, target.sidecarName, plan)
+      : editProto(options, target.file, target.protoName, plan);
+  const { model: edited, diagnostics } = await validateEdit(options.sources, edit, target);
   const row = typeRows(edited).find(
     (candidate) => candidate.fullName === target.fullName || candidate.message === target.fullName,
   );
   if (row === undefined) {
     throw new ScaffoldError("VALIDATION_FAILED", `${options.message} is still not annotated after the edit`);
   }
-  const temporary = join(dirname(edit.file), `.${basename(edit.file)}.${process.pid}.tmp`);
-  writeFileSync(temporary, edit.content);
-  renameSync(temporary, edit.file);
-  return { file: edit.file, row, warnings: diagnostics.filter((d) => d.severity === "warning") };
+  const unchanged = edit.content === edit.original;
+  if (!unchanged) {
+    const temporary = join(dirname(edit.file), `.${basename(edit.file)}.${process.pid}.tmp`);
+    writeFileSync(temporary, edit.content);
+    renameSync(temporary, edit.file);
+  }
+  return {
+    file: edit.file,
+    row,
+    warnings: diagnostics.filter((d) => d.severity === "warning"),
+    unchanged,
+    ...(plan.inferred === undefined ? {} : { inferred: plan.inferred }),
+    ...(plan.update === undefined ? {} : { update: plan.update }),
+  };
+}
+
+/** What to write: the patch for the edit, the whole resulting annotation, and how it came about. */
+interface Plan {
+  /** Keys to write (the flags, plus an inferred direction). */
+  readonly patch: AnnotationPatch;
+  /** The annotation as it will be. */
+  readonly spec: AnnotationSpec;
+  /** Whether the edited file holds the current annotation (then the patch is merged into it). */
+  readonly merge: boolean;
+  readonly inferred?: string;
+  readonly update?: TypesAddResult["update"];
+}
+
+function planAnnotation(options: TypesAddOptions, target: Target): Plan {
+  const { current, message, model } = target;
+  const given = options.spec;
+  const type = given.type ?? current?.type;
+  if (type === undefined) {
+    throw new ScaffoldError(
+      "INVALID_ANNOTATION",
+      "--type is required: the wire Type, 1..255 in hex (0x40) or decimal (64)",
+    );
+  }
+  let inferred: string | undefined;
+  let direction = given.direction ?? current?.direction;
+  if (direction === undefined) {
+    ({ direction, why: inferred } = inferDirection(target, given.reply));
+  }
+  const currentReply =
+    current?.reply === undefined || model === undefined || message === undefined
+      ? undefined
+      : relativeName(current.reply, message.packageName);
+  const spec: AnnotationSpec = {
+    type,
+    direction,
+    ...optional("reply", given.reply ?? currentReply),
+    ...optional("role", given.role ?? current?.role),
+    ...optional("correlation", given.correlation ?? current?.correlationField),
+  };
+  const patch: AnnotationPatch = {
+    ...given,
+    ...(given.direction === undefined && inferred !== undefined ? { direction } : {}),
+  };
+  // The edited file holds the current annotation when it is where the annotation comes from (when
+  // the sources do not load, whatever the file holds is kept unless replaced).
+  const merge =
+    current === undefined
+      ? options.force === true
+      : current.source === "both" || current.source === options.target;
+  const update =
+    current === undefined
+      ? undefined
+      : describeUpdate(
+          {
+            type: current.type,
+            direction: current.direction,
+            ...optional("reply", currentReply),
+            ...optional("role", current.role),
+            ...optional("correlation", current.correlationField),
+          },
+          spec,
+          given,
+        );
+  return {
+    patch: merge ? patch : spec,
+    spec,
+    merge,
+    ...(inferred === undefined ? {} : { inferred }),
+    ...(update === undefined ? {} : { update }),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** `paybox.Pong` → `Pong` inside package `paybox` (how the proto and map usually name it). */
+function relativeName(fullName: string, packageName: string): string {
+  return packageName !== "" && fullName.startsWith(`${packageName}.`)
+    ? fullName.slice(packageName.length + 1)
+    : fullName;
+}
+
+function shownValue(key: keyof AnnotationSpec, spec: AnnotationSpec): string | undefined {
+  const value = spec[key];
+  if (value === undefined) return undefined;
+  return key === "type" ? formatTypeId(value as number) : String(value);
+}
+
+function describeUpdate(
+  before: AnnotationSpec,
+  after: AnnotationSpec,
+  given: AnnotationPatch,
+): NonNullable<TypesAddResult["update"]> {
+  const changed: AnnotationChange[] = [];
+  const kept: AnnotationChange[] = [];
+  for (const key of KEYS) {
+    const change = { key, from: shownValue(key, before), to: shownValue(key, after) };
+    if (change.from !== change.to) changed.push(change);
+    else if (given[key] === undefined && change.from !== undefined) kept.push(change);
+  }
+  return { changed, kept };
+}
+
+const OPPOSITE: Record<Exclude<Direction, "both">, Direction> = { up: "down", down: "up" };
+
+/** The direction the annotated messages imply for the target, or `DIRECTION_REQUIRED`. */
+function inferDirection(target: Target, reply: string | undefined): { direction: Direction; why: string } {
+  const { model, message } = target;
+  const name = message?.tsName ?? target.fullName;
+  const require = (why: string): never => {
+    throw new ScaffoldError("DIRECTION_REQUIRED", `pass --direction up|down|both for ${name}: ${why}`);
+  };
+  if (model === undefined || message === undefined) {
+    return require("the protos do not load as they are, so it cannot be inferred from them");
+  }
+  const clues: Array<{ direction: Direction | undefined; why: string }> = [];
+  for (const entry of model.wire) {
+    if (entry.wire.reply !== message.fullName) continue;
+    const direction = entry.wire.direction;
+    clues.push({
+      direction: direction === "both" ? undefined : OPPOSITE[direction],
+      why: `${entry.message.tsName} (${direction}) names ${name} as its reply`,
+    });
+  }
+  if (reply !== undefined) {
+    const bare = reply.replace(/^\./, "");
+    const answer = model.wire.find(
+      (entry) =>
+        entry.message.fullName === bare ||
+        entry.message.fullName === `${message.packageName}.${bare}` ||
+        entry.message.tsName === bare,
+    );
+    if (answer !== undefined) {
+      const direction = answer.wire.direction;
+      clues.push({
+        direction: direction === "both" ? undefined : OPPOSITE[direction],
+        why: `its reply ${answer.message.tsName} travels ${direction}`,
+      });
+    }
+  }
+  const directions = new Set(clues.map((clue) => clue.direction));
+  if (clues.length === 0) {
+    return require(
+      "it cannot be inferred (no annotated message names it as its reply, and it has no annotated reply)",
+    );
+  }
+  const [only] = directions;
+  if (directions.size > 1 || only === undefined) {
+    return require(`it cannot be inferred unambiguously (${clues.map((clue) => clue.why).join("; ")})`);
+  }
+  return { direction: only, why: `direction ${only} inferred: ${clues.map((clue) => clue.why).join("; ")}` };
 }
 
 interface Edit {
   /** The file to change (absolute). */
   readonly file: string;
+  /** Its content before the edit. */
+  readonly original: string;
   readonly content: string;
   readonly kind: "proto" | "map";
 }
@@ -97,6 +304,11 @@ interface Target {
   readonly protoName: string;
   /** Key of the entry in the sidecar map. */
   readonly sidecarName: string;
+  /** The current model and the message in it, when the sources load. */
+  readonly model?: ProtoModel;
+  readonly message?: MessageModel;
+  /** The message's current annotation. */
+  readonly current?: WireInfo;
 }
 
 /**
@@ -113,14 +325,13 @@ async function locateTarget(options: TypesAddOptions): Promise<Target> {
     if (!(error instanceof ModelLoadError)) throw error;
     return locateInText(options, error);
   }
-  const message = findMessage(model, options.message);
-  const current = model.wire.find((entry) => entry.message.fullName === message.fullName);
+  const message = findDeclaredMessage(model, options);
+  const current = model.wire.find((entry) => entry.message.fullName === message.fullName)?.wire;
   if (current !== undefined && options.force !== true) {
-    const hex = `0x${current.wire.type.toString(16).toUpperCase().padStart(2, "0")}`;
-    const where = current.wire.source === "map" ? "map" : "proto";
+    const where = current.source === "map" ? "map" : "proto";
     throw new ScaffoldError(
       "ALREADY_ANNOTATED",
-      `${message.tsName} is already annotated (Type ${hex}, ${current.wire.direction}, in the ${where}); use --force to replace the annotation`,
+      `${message.tsName} is already annotated (Type ${formatTypeId(current.type)}, ${current.direction}, in the ${where}); use --force to change it (the keys you pass replace the current ones, the others stay)`,
     );
   }
   const file = resolve(sources.cwd, message.position.file);
@@ -147,7 +358,51 @@ async function locateTarget(options: TypesAddOptions): Promise<Target> {
     scope !== undefined && message.packageName === scope
       ? message.fullName.slice(scope.length + 1)
       : message.fullName;
-  return { fullName: message.fullName, file, protoName: message.fullName, sidecarName };
+  return {
+    fullName: message.fullName,
+    file,
+    protoName: message.fullName,
+    sidecarName,
+    model,
+    message,
+    ...(current === undefined ? {} : { current }),
+  };
+}
+
+/** `findMessage`, with what to do when the name is not a message: an enum, or not declared yet. */
+function findDeclaredMessage(model: ProtoModel, options: TypesAddOptions): MessageModel {
+  try {
+    return findMessage(model, options.message);
+  } catch (error) {
+    if (!(error instanceof ScaffoldError && error.code === "UNKNOWN_MESSAGE")) throw error;
+    const bare = options.message.replace(/^\./, "");
+    const isEnum = model.enums.some(
+      (candidate) =>
+        candidate.fullName === bare || candidate.tsName === bare || candidate.fullName.endsWith(`.${bare}`),
+    );
+    throw notAMessage(options, error.message, isEnum);
+  }
+}
+
+/**
+ * The error for a name that is not a declared message: enums never travel on their own, and
+ * `types add` annotates what the proto declares, it does not declare messages.
+ */
+function notAMessage(options: TypesAddOptions, unknown: string, isEnum: boolean): ScaffoldError {
+  const name = options.message.replace(/^\./, "");
+  const short = name.split(".").at(-1) ?? name;
+  if (isEnum) {
+    return new ScaffoldError(
+      "UNKNOWN_MESSAGE",
+      `${name} is an enum, not a message: only messages travel with a Type; annotate the message that carries it`,
+    );
+  }
+  const proto = options.sources.inputs[0] ?? "the proto";
+  return new ScaffoldError(
+    "UNKNOWN_MESSAGE",
+    `${unknown} \`types add\` annotates messages already declared in the proto: declare ` +
+      `\`message ${short} { ... }\` in ${proto} first, then run this again`,
+  );
 }
 
 function locateInText(options: TypesAddOptions, loadError: ModelLoadError): Target {
@@ -164,19 +419,21 @@ function locateInText(options: TypesAddOptions, loadError: ModelLoadError): Targ
       if (!(error instanceof SourceEditError && error.code === "MESSAGE_NOT_IN_SOURCE")) break;
     }
   }
-  const names = messageNamesInText(options.sources);
-  if (!names.includes(name.split(".").at(-1) ?? name)) {
-    throw new ScaffoldError(
-      "UNKNOWN_MESSAGE",
+  const short = name.split(".").at(-1) ?? name;
+  const names = declaredNamesInText(options.sources, "message");
+  if (!names.includes(short)) {
+    throw notAMessage(
+      options,
       `unknown message ${options.message}.${didYouMean(name, names)}`,
+      declaredNamesInText(options.sources, "enum").includes(short),
     );
   }
   // Defined, but not where it can be edited: the load's own diagnostics explain the state of the sources.
   throw loadError;
 }
 
-/** Names following `message` in the input files (for "did you mean" when the model does not load). */
-function messageNamesInText(sources: ModelSources): string[] {
+/** Names following `keyword` in the input files (for "did you mean" when the model does not load). */
+function declaredNamesInText(sources: ModelSources, keyword: "message" | "enum"): string[] {
   const names: string[] = [];
   for (const input of sources.inputs) {
     const file = resolve(sources.cwd, input);
@@ -184,7 +441,7 @@ function messageNamesInText(sources: ModelSources): string[] {
     const tokens = tokenize(readFileSync(file, "utf8"));
     tokens.forEach((token, i) => {
       const next = tokens[i + 1];
-      if (token.text === "message" && next?.kind === "ident") names.push(next.text);
+      if (token.text === keyword && next?.kind === "ident") names.push(next.text);
     });
   }
   return names;
@@ -203,21 +460,23 @@ function translateEditError(error: unknown): never {
   throw error;
 }
 
-function editProto(options: TypesAddOptions, file: string | undefined, messageName: string): Edit {
+function editProto(options: TypesAddOptions, file: string | undefined, messageName: string, plan: Plan): Edit {
   if (file === undefined) {
     throw new ScaffoldError("MESSAGE_NOT_IN_SOURCE", `${messageName} is not defined in the input files`);
   }
+  const original = readFileSync(file, "utf8");
   try {
-    const content = annotateProto(readFileSync(file, "utf8"), messageName, options.spec, {
+    const content = annotateProto(original, messageName, plan.patch, {
       ...(options.force === true ? { force: true } : {}),
+      merge: plan.merge,
     });
-    return { file, content, kind: "proto" };
+    return { file, original, content, kind: "proto" };
   } catch (error) {
     translateEditError(error);
   }
 }
 
-function editSidecar(options: TypesAddOptions, name: string): Edit {
+function editSidecar(options: TypesAddOptions, name: string, plan: Plan): Edit {
   const mapFile = options.sources.map;
   if (mapFile === undefined) {
     throw new ScaffoldError("PROJECT_CONFIG", "--map FILE is needed to annotate in a sidecar map");
@@ -225,11 +484,12 @@ function editSidecar(options: TypesAddOptions, name: string): Edit {
   const file = resolve(options.sources.cwd, mapFile);
   const source = existsSync(file) ? readFileSync(file, "utf8") : "";
   try {
-    const content = annotateSidecar(source, name, options.spec, {
+    const content = annotateSidecar(source, name, plan.patch, {
       ...(options.force === true ? { force: true } : {}),
+      merge: plan.merge,
       format: extname(file).toLowerCase() === ".json" ? "json" : "yaml",
     });
-    return { file, content, kind: "map" };
+    return { file, original: source, content, kind: "map" };
   } catch (error) {
     translateEditError(error);
   }
@@ -250,11 +510,14 @@ function firstInputPackage(model: ProtoModel): string | undefined {
 /**
  * Loads the model from the sources with `edit` applied, on temporary copies (inputs are mirrored
  * under one temporary root so imports between them still resolve; everything else is found in the
- * original directories). Diagnostics name the user's files, not the copies.
+ * original directories). Diagnostics name the user's files, not the copies, and their lines are
+ * those of the real files: a line the edit wrote (which the user cannot open) is shown as the
+ * message's declaration, "(in the proposed annotation)".
  */
 async function validateEdit(
   sources: ModelSources,
   edit: Edit,
+  target: Target,
 ): Promise<{ model: ProtoModel; diagnostics: readonly Diagnostic[] }> {
   const tempRoot = mkdtempSync(join(tmpdir(), "paynet-types-add-"));
   try {
@@ -284,13 +547,18 @@ async function validateEdit(
     ];
     const shown = (path: string) => displayPath(path, sources.cwd);
     const rename = new Map([...copies].map(([copy, original]) => [shown(copy), shown(original)]));
+    const editedCopy = shown([...copies].find(([, original]) => original === edit.file)?.[0] ?? edit.file);
+    const lineOf = originalLines(edit.original, edit.content);
+    const declaration = declarationOf(edit, target, sources.cwd);
     const fix = (d: Diagnostic): Diagnostic => {
       const original = d.position === undefined ? undefined : rename.get(d.position.file);
       let message = d.message;
       for (const [copy, originalName] of rename) message = message.split(copy).join(originalName);
-      return original === undefined || d.position === undefined
-        ? { ...d, message }
-        : { ...d, message, position: { ...d.position, file: original } };
+      if (original === undefined || d.position === undefined) return { ...d, message };
+      if (d.position.file !== editedCopy) return { ...d, message, position: { ...d.position, file: original } };
+      const line = lineOf(d.position.line);
+      if (line !== undefined) return { ...d, message, position: { ...d.position, file: original, line } };
+      return { ...d, message: `${message} (in the proposed annotation)`, position: declaration };
     };
     try {
       const loaded = await loadProjectModel({ ...sources, inputs: inputCopies, protoPaths, map: mapFile });
@@ -302,6 +570,21 @@ async function validateEdit(
   } finally {
     rmSync(tempRoot, { recursive: true, force: true });
   }
+}
+
+/** Where the message is declared in the user's files (what a diagnostic on a proposed line points at). */
+function declarationOf(edit: Edit, target: Target, cwd: string): SourcePosition {
+  if (edit.kind === "proto") {
+    const short = target.protoName.split(".").at(-1);
+    const tokens = tokenize(edit.original);
+    const keyword = tokens.findIndex((token, i) => token.text === "message" && tokens[i + 1]?.text === short);
+    const token = tokens[keyword];
+    if (token !== undefined) return { file: displayPath(edit.file, cwd), line: token.line, column: token.column };
+  }
+  if (target.message !== undefined) {
+    return { ...target.message.position, file: displayPath(resolve(cwd, target.message.position.file), cwd) };
+  }
+  return { file: displayPath(edit.file, cwd), line: 1, column: 1 };
 }
 
 function commonDirectory(dirs: readonly string[]): string {

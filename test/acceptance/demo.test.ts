@@ -1,12 +1,12 @@
 /** `npm run demo` after the build: every protocol step shows up and the demo exits 0. */
 import { describe, expect, it } from "vitest";
-import { exampleEnv, ManagedProcess } from "../../examples/demo/processes.js";
+import { exampleEnv, ManagedProcess, REGISTER_TSX } from "../../examples/demo/processes.js";
 
 describe("npm run demo", () => {
   it("shows Register → Login → Ping/Pong → CoinCommand → CoinAcks → reconnect → Query and exits 0", async () => {
     const demo = new ManagedProcess({
       name: "demo",
-      args: ["--import", "tsx", "examples/demo/main.ts"],
+      args: ["--import", REGISTER_TSX, "examples/demo/main.ts"],
       env: exampleEnv(),
     });
     try {

@@ -4,7 +4,9 @@
  */
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ResultCode } from "../../examples/sdk/index.js";
 import { Harness, LINE_TIMEOUT_MS } from "./support/harness.js";
+import { startSdkDevice } from "./support/sdk-device.js";
 
 let harness: Harness;
 let certs: string;
@@ -70,8 +72,36 @@ describe("login", () => {
     const device = harness.paynetcli(deviceArgs(server.port, "SN-BADTOKEN", ["--token", "not-the-token"]));
     await device.waitForLine(/<- LoginRsp UNAUTHORIZED "invalid token"/, LINE_TIMEOUT_MS);
     await device.waitForLine(/login refused: LOGIN_REFUSED/, LINE_TIMEOUT_MS);
+    // The device retries on a new connection; the refused one ends without ever having been online.
+    await server.process.waitForLine(
+      /disconnected 127\.0\.0\.1:\d+ \(never logged in\): CONNECTION_CLOSED/,
+      LINE_TIMEOUT_MS,
+    );
     expect(device.count(/online \(/)).toBe(0);
     expect(server.process.find(/online dev-SN-BADTOKEN/)).toBeUndefined();
+    expect(server.process.find(/offline /)).toBeUndefined();
+  });
+
+  it("refuses an unregistered device id with UNAUTHORIZED", async () => {
+    const server = await harness.paynetd(serverArgs(0));
+    const stranger = await startSdkDevice({ port: server.port, certsDir: certs, loginAs: "dev-NOBODY" });
+    try {
+      await expect(stranger.online).rejects.toMatchObject({ code: "LOGIN_REFUSED" });
+      expect(stranger.loginReplies).toEqual([
+        expect.objectContaining({
+          code: ResultCode.UNAUTHORIZED,
+          msg: "unknown device dev-NOBODY; register first",
+        }),
+      ]);
+    } finally {
+      await stranger.client.stop();
+    }
+    await server.process.waitForLine(
+      /-> LoginRsp UNAUTHORIZED "unknown device dev-NOBODY; register first"/,
+      LINE_TIMEOUT_MS,
+    );
+    await server.process.waitForLine(/disconnected 127\.0\.0\.1:\d+ \(never logged in\)/, LINE_TIMEOUT_MS);
+    expect(server.process.find(/online dev-NOBODY|offline /)).toBeUndefined();
   });
 
   it("recovers the login state after the server restarts: the device is online again by itself", async () => {

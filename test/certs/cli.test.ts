@@ -87,6 +87,17 @@ describe("paynet-gen certs (built CLI)", () => {
     );
   });
 
+  it("device refuses a CN over 64 characters and never overwrites device.crt via DEVICE", async () => {
+    const out = join(root, "names");
+    expect((await paynetGen("certs", "init", "--out", out)).code).toBe(0);
+    const long = await paynetGen("certs", "device", "d".repeat(65), "--out", out);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain("is 65 characters long; X.509 allows at most 64 (RFC 5280 ub-common-name)");
+    const upper = await paynetGen("certs", "device", "DEVICE", "--out", out);
+    expect(upper.code, upper.stderr).toBe(0);
+    expect(upper.stdout).toMatch(/wrote .*DEVICE-[0-9a-f]{12}\.crt/);
+  });
+
   it("rejects an unknown algorithm", async () => {
     const run = await paynetGen("certs", "init", "--out", join(root, "x"), "--algorithm", "dsa");
     expect(run.code).not.toBe(0);

@@ -53,3 +53,21 @@ describe("deviceFileName", () => {
     );
   });
 });
+
+describe("deviceFileName and the names certs init owns", () => {
+  it("hashes CNs equal to ca/server/device in any case, so no device lands on device.crt", () => {
+    for (const cn of ["device", "DEVICE", "Device", "ca", "Ca", "SERVER"]) {
+      const name = deviceFileName(cn);
+      expect(name, cn).toMatch(HASHED);
+      expect(name.toLowerCase().replace(HASHED, ""), cn).toBe(cn.toLowerCase());
+    }
+  });
+
+  it("hashes Windows device names also with an extension, and keeps look-alikes verbatim", () => {
+    for (const cn of ["NUL", "nul.x", "Con.backup", "lpt1.a.b"])
+      expect(deviceFileName(cn), cn).toMatch(HASHED);
+    for (const cn of ["device-001", "devices", "ca.backup", "console", "server2"]) {
+      expect(deviceFileName(cn), cn).toBe(cn);
+    }
+  });
+});

@@ -108,6 +108,20 @@ describe("initCerts", () => {
     expect(await mode(join(root, "shared"))).toBe(0o755);
   });
 
+  it("refuses a common name over 64 characters (RFC 5280) before writing anything", async () => {
+    const long = "x".repeat(65);
+    for (const options of [{ deviceCn: long }, { serverCn: long }, { caCn: long }]) {
+      const error = await rejection(initCerts({ out: root, ...options }));
+      expect(error.code).toBe("INVALID_OPTION");
+      expect(error.message).toMatch(/is 65 characters long; X\.509 allows at most 64 \(RFC 5280/);
+    }
+    expect(await readdir(root)).toEqual([]);
+    // 64 characters, counted as code points (an emoji is one character, two UTF-16 units).
+    await initCerts({ out: root, deviceCn: `${"y".repeat(63)}😀` });
+    const device = new x509.X509Certificate(await read(root, "device.crt"));
+    expect(device.subjectName.getField("CN")).toEqual([`${"y".repeat(63)}😀`]);
+  });
+
   it("reports an invalid CN as an option error", async () => {
     const error = await rejection(initCerts({ out: root, deviceCn: "" }));
     expect(error.code).toBe("INVALID_OPTION");
@@ -175,6 +189,29 @@ describe("issueDeviceFiles", () => {
       expect(cert.subjectName.getField("CN")).toEqual([cns[i]]);
     }
     expect(new X509Certificate(await read(out, "ca.crt")).ca).toBe(true);
+  });
+
+  it("never writes a device named DEVICE (or CA) onto the files of certs init", async () => {
+    await initCerts({ out: root });
+    const before = await read(root, "device.crt");
+    const written = [
+      await issueDeviceFiles({ out: root, commonName: "DEVICE" }),
+      await issueDeviceFiles({ out: root, commonName: "Ca" }),
+    ];
+    for (const w of written) expect(w.certPath).toMatch(/-[0-9a-f]{12}\.crt$/);
+    expect(await read(root, "device.crt")).toBe(before);
+    const lower = (await readdir(root)).map((name) => name.toLowerCase());
+    expect(new Set(lower).size).toBe(lower.length);
+  });
+
+  it("refuses a device common name over 64 characters with a clear error", async () => {
+    await initCerts({ out: root });
+    const error = await rejection(issueDeviceFiles({ out: root, commonName: "SN-".repeat(30) }));
+    expect(error.code).toBe("INVALID_OPTION");
+    expect(error.message).toBe(
+      'device: the common name "SN-SN-SN-SN-SN-SN-SN..." is 90 characters long; X.509 allows at most 64 (RFC 5280 ub-common-name)',
+    );
+    expect((await readdir(root)).sort()).toEqual([...INIT_FILES].sort());
   });
 
   it("refuses to overwrite the same device without force, replaces it with force", async () => {

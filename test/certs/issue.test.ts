@@ -96,6 +96,7 @@ describe("issueCa", () => {
 
   it("rejects an empty common name and a non-positive validity", async () => {
     await expect(issueCa({ commonName: "" })).rejects.toThrow(/common name/);
+    await expect(issueCa({ commonName: "c".repeat(65) })).rejects.toThrow(/at most 64/);
     await expect(issueCa({ commonName: "x", validDays: 0 })).rejects.toThrow(/validDays/);
     await expect(issueCa({ commonName: "x", validDays: Number.NaN })).rejects.toThrow(/validDays/);
   });

@@ -14,6 +14,7 @@ import {
   type Fixture,
   GOLDEN_DIR,
   MULTI_FILE,
+  NASTY_NAMES,
   readTree,
   renderFixture,
   SIDECAR_PAYBOX,
@@ -48,7 +49,7 @@ function code(content: string): string {
     .replace(/[ \t]*\/\*\*[\s\S]*?\*\//g, "");
 }
 
-describe.each([ANNOTATED_PAYBOX, SIDECAR_PAYBOX, MULTI_FILE, UPLINK_ONLY, COMMANDS])(
+describe.each([ANNOTATED_PAYBOX, SIDECAR_PAYBOX, MULTI_FILE, UPLINK_ONLY, COMMANDS, NASTY_NAMES])(
   "golden SDK of $name",
   (fixture) => {
     it("matches the golden files byte for byte", async () => {
@@ -73,8 +74,8 @@ describe("annotated proto vs original proto + sidecar", () => {
       const other = sidecar.find((candidate) => candidate.path === file.path);
       expect(other, file.path).toBeDefined();
       if (other === undefined) continue;
-      expect(file.content.split("\n", 1)[0]).toContain("from proto/paybox.proto (sha256 ");
-      expect(other.content.split("\n", 1)[0]).toContain("from proto/paybox.original.proto (sha256 ");
+      expect(file.content.split("\n", 1)[0]).toContain("from paybox.proto (sha256 ");
+      expect(other.content.split("\n", 1)[0]).toContain("from paybox.original.proto (sha256 ");
       if (file.path === "types.ts") expect(code(other.content), file.path).toBe(code(file.content));
       else expect(body(other.content), file.path).toBe(body(file.content));
     }

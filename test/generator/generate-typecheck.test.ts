@@ -9,6 +9,7 @@ import {
   COMMANDS,
   MULTI_FILE,
   makeSdkDir,
+  NASTY_NAMES,
   removeDir,
   renderFixture,
   SIDECAR_PAYBOX,
@@ -29,6 +30,9 @@ const VARIANTS = [
   { dir: "uplink-only", fixture: UPLINK_ONLY, overrides: {} },
   { dir: "commands", fixture: COMMANDS, overrides: {} },
   { dir: "commands-int64-string", fixture: COMMANDS, overrides: { int64: "string" as const } },
+  { dir: "uplink-only-int64-string", fixture: UPLINK_ONLY, overrides: { int64: "string" as const } },
+  { dir: "nasty-names", fixture: NASTY_NAMES, overrides: { int64: "bigint" as const } },
+  { dir: "nasty-names-int64-string", fixture: NASTY_NAMES, overrides: {} },
 ];
 
 /** Strict user code against the paybox SDK: handlers, facades, contexts, options. */
@@ -134,7 +138,7 @@ afterAll(async () => {
 });
 
 describe("generated SDKs under strict tsc", () => {
-  it("compile without errors (paybox, sidecar, int64 string, server/client targets, multi-file and edge-case protos)", () => {
+  it("compile without errors (paybox, sidecar, int64 string, server/client targets, multi-file, edge-case and nasty-name protos)", () => {
     expect(result.errors).toEqual([]);
   });
 

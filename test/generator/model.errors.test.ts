@@ -57,9 +57,15 @@ describe("validation rules", () => {
       "duplicate-name",
       "unsupported-group",
       "ts-name-collision",
+      "reserved-name",
       "reserved-range",
       "role-missing-reply",
       "role-direction",
+      "unsupported-extension",
+      "proto3-default",
+      "import-cycle",
+      "correlation-one-sided",
+      "correlation-unused",
     ]) {
       expect(rules).toContain(rule);
     }

@@ -187,11 +187,16 @@ describe("multi-file model", () => {
     expect(JSON.stringify(again.model)).toBe(JSON.stringify(model));
   });
 
-  it("fails with unresolved-import when the -I directory is missing", async () => {
+  it("fails with unresolved-import when the -I directory is missing, and says where unknown types may be", async () => {
     const result = await loadModel({ ...OPTIONS, protoPaths: [] });
     expect(result.model).toBeUndefined();
     expect(result.diagnostics.map((d) => [d.rule, d.position?.line, d.position?.column])).toEqual([
       ["unresolved-import", 7, 8],
+      ["unresolved-type", 21, 3],
+      ["unresolved-type", 36, 3],
     ]);
+    for (const diagnostic of result.diagnostics.slice(1)) {
+      expect(diagnostic.message).toMatch(/\(it may be defined in \S+\.proto, which could not be read\)$/);
+    }
   });
 });

@@ -50,7 +50,7 @@ describe("parse errors get file:line:col", () => {
   it("places declaration errors protobufjs reports without a line on the second declaration", async () => {
     expect(
       await messagesOf("twice", 'syntax = "proto3";\nmessage A {\n  int32 a = 1;\n  string a = 2;\n}\n'),
-    ).toEqual(["twice.proto:4:10: error [syntax] duplicate name 'a' in Type A"]);
+    ).toEqual(["twice.proto:4:10: error [duplicate-name] A.a is already defined at twice.proto:3:9"]);
   });
 });
 

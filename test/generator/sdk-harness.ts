@@ -48,6 +48,15 @@ export const COMMANDS: Fixture = {
   options: { inputs: ["test/fixtures/protos/generator/commands.proto"] },
 };
 
+/**
+ * Proto names that are also runtime exports (aliased on import), fields named like reserved words and
+ * Object.prototype members, 64-bit correlation keys; rendered with `--int64 string`.
+ */
+export const NASTY_NAMES: Fixture = {
+  name: "nasty-names",
+  options: { inputs: ["test/fixtures/protos/generator/nasty-names.proto"], int64: "string" },
+};
+
 /** Renders the SDK of `fixture` in memory (paths relative to the repository root); fails on diagnostics. */
 export async function renderFixture(
   fixture: Fixture,

@@ -1,5 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { ScaffoldError } from "../../src/scaffold/errors.js";
 import { inspectIndex, registerHandlers } from "../../src/scaffold/handlers-index.js";
+import { tempDir } from "./cli.js";
 
 const TYPE = "PayboxServerHandlers";
 const FACTORY = "createPayboxServer";
@@ -66,5 +70,62 @@ describe("registerHandlers", () => {
     ).toThrow(
       /src\/handlers\/server\/index.ts has no handlers object: expected an object literal typed as PayboxServerHandlers/,
     );
+  });
+});
+
+describe("handlers objects with spread elements", () => {
+  const files = (entries: Record<string, string>) => {
+    const { dir, remove } = tempDir("spread");
+    for (const [name, text] of Object.entries(entries)) writeFileSync(join(dir, name), text);
+    return { dir, remove };
+  };
+  const BASE =
+    "export const base = { Ping: async () => ({ timestamp: 1n }) };\nexport const maybe: { Ping?: () => void } = {};\n";
+  const index = (spread: string) =>
+    `import type { PayboxServerHandlers } from "./g.js";\nimport { base, maybe } from "./base.js";\n\nexport const h: PayboxServerHandlers = {\n  ${spread},\n  LoginReq: login,\n};\n`;
+
+  it("counts the keys a spread always brings as registered, so they are never overridden", () => {
+    const { dir, remove } = files({ "base.ts": BASE });
+    try {
+      const path = join(dir, "index.ts");
+      const text = index("...base");
+      expect(inspectIndex(text, path, TYPE, FACTORY).properties).toEqual(new Set(["Ping", "LoginReq"]));
+      expect(registerHandlers(text, path, TYPE, FACTORY, [ping])).toBe(text);
+      // Keys the spread does not bring are added after it as usual.
+      expect(registerHandlers(text, path, TYPE, FACTORY, [ping, coinAck])).toContain(
+        "  LoginReq: login,\n  CoinAck: coinAck,\n};",
+      );
+    } finally {
+      remove();
+    }
+  });
+
+  it("refuses when a spread may hold the handler or its keys are unknown", () => {
+    const { dir, remove } = files({ "base.ts": BASE });
+    try {
+      const path = join(dir, "index.ts");
+      expect(() => registerHandlers(index("...maybe"), path, TYPE, FACTORY, [ping])).toThrow(
+        /spreads `maybe`, whose type declares Ping as optional, so it may already hold a handler for it; add Ping by hand or remove the spread/,
+      );
+      const unknown = index("...makeBase()");
+      const error = (() => {
+        try {
+          registerHandlers(unknown, path, TYPE, FACTORY, [ping]);
+        } catch (caught) {
+          return caught as ScaffoldError;
+        }
+        return undefined;
+      })();
+      expect(error?.code).toBe("INDEX_SPREAD");
+      expect(error?.message).toBe(
+        `the handlers object in ${path} spreads \`makeBase()\`, whose keys cannot be determined (its type did not resolve); add Ping by hand or remove the spread`,
+      );
+      // A conditional spread brings its keys only sometimes.
+      expect(() =>
+        registerHandlers(index("...(process.env.X ? base : {})"), path, TYPE, FACTORY, [ping]),
+      ).toThrow(/may already hold a handler for it; add Ping by hand/);
+    } finally {
+      remove();
+    }
   });
 });

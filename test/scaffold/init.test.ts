@@ -2,6 +2,7 @@
  * `paynet-gen init`: the project it writes builds with tsc and `npm start` brings up a server and a
  * device that register, log in and exchange heartbeats over mutual TLS.
  */
+import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,12 +33,74 @@ function linkDependencies(project: string): void {
   symlinkSync("../typescript/bin/tsc", join(modules, ".bin", "tsc"));
 }
 
+/**
+ * Follows the project README as a user would: each `proto` block is appended to the proto file, each
+ * `npx paynet-gen` line runs, `npm run X` names a real script (`npm run generate` runs), and `npm
+ * start`/`npm install` lines are left to the caller. Then the project must still compile. Returns
+ * the commands run, for the caller's checks.
+ */
+async function followReadme(project: string, protoFile: string): Promise<string[]> {
+  const readme = readFileSync(join(project, "README.md"), "utf8");
+  const scripts = (
+    JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as { scripts: Record<string, string> }
+  ).scripts;
+  const ran: string[] = [];
+  for (const [, lang, body] of readme.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)) {
+    if (lang === "proto") {
+      writeFileSync(join(project, protoFile), `${readFileSync(join(project, protoFile), "utf8")}\n${body}`);
+      continue;
+    }
+    expect(lang, "README code blocks are sh or proto").toBe("sh");
+    for (const raw of body!.split("\n")) {
+      const line = raw.replace(/\s+#.*$/, "").trim();
+      if (line === "") continue;
+      const words = line.split(/\s+/);
+      if (words[0] === "npx" && words[1] === "paynet-gen") {
+        const result = await cli(words.slice(2), project);
+        expect(result.code, `${line}: ${result.stderr}`).toBe(0);
+      } else if (line === "npm install") {
+        continue;
+      } else if (words[0] === "npm" && (words[1] === "start" || words[1] === "run")) {
+        const script = words[1] === "start" ? "start" : words[2]!;
+        expect(Object.keys(scripts), line).toContain(script);
+        if (script === "generate") {
+          const result = await run("npm", ["run", "generate"], project);
+          expect(result.code, `${line}: ${result.stderr}`).toBe(0);
+        } else continue;
+      } else {
+        throw new Error(`README command the test does not know how to check: ${line}`);
+      }
+      ran.push(line);
+    }
+  }
+  // Commands quoted in the text (issuing a device certificate) work too.
+  for (const [, command] of readme.matchAll(/`npx paynet-gen ([^`]+)`/g)) {
+    const result = await cli(command!.split(/\s+/), project);
+    expect(result.code, `${command}: ${result.stderr}`).toBe(0);
+    ran.push(`npx paynet-gen ${command}`);
+  }
+  const built = await run(
+    process.execPath,
+    [join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
+    project,
+  );
+  expect(built.code, `the project builds after the README tour: ${built.stdout}`).toBe(0);
+  return ran;
+}
+
+/** Whether `cert` (PEM) was signed by the CA certificate `ca` (PEM). */
+function signedBy(cert: string, ca: string): boolean {
+  return new X509Certificate(cert).verify(new X509Certificate(ca).publicKey);
+}
+
 describe("init", () => {
   it("writes a project whose npm start runs a server and a device exchanging heartbeats over TLS", async () => {
     const project = join(root, "coin-box");
     const result = await cli(["init", project, "--name", "Coin Box"], root);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain("created coin-box");
+    // An absolute directory is echoed as given, not as ../../tmp/...
+    expect(result.stdout).toContain(`created coin-box in ${project} (`);
+    expect(result.stdout).toContain(`  cd ${project}\n`);
     expect(result.stdout).toContain("SDK prefix CoinBox");
 
     for (const file of [
@@ -94,8 +157,9 @@ describe("init", () => {
       /\[device\] TLS up/,
       /\[server\] RegisterReq from SN-0001 \(starter 0\.1\.0\) → dev-SN-0001/,
       /\[device\] registered as dev-SN-0001/,
+      // The LoginRsp goes out before the session is online.
       /\[server\] LoginReq from dev-SN-0001 accepted/,
-      /\[device\] logged in, online/,
+      /\[server\] dev-SN-0001 is online/,
       /\[server\] Ping from dev-SN-0001 \(uptime \d+ s\) → Pong/,
       /\[device\] Pong, round trip \d+ ms/,
       /\[device\] 3 heartbeats answered, stopping/,
@@ -108,6 +172,10 @@ describe("init", () => {
       from += match!.index + match![0].length;
     }
     expect(log.match(/\[device\] Pong, round trip/g)).toHaveLength(3);
+    expect(log).toMatch(/\[device\] logged in, online/);
+    expect(log.indexOf("[server] dev-SN-0001 is online")).toBeGreaterThan(
+      log.indexOf("[server] LoginReq from dev-SN-0001 accepted"),
+    );
     // The project's own sources passed strict tsc (npm start builds first) and produced dist/.
     expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
 
@@ -115,6 +183,14 @@ describe("init", () => {
     const scaffolded = await cli(["scaffold", "handler", "Ping"], project);
     expect(scaffolded.code, scaffolded.stderr).toBe(0);
     expect(scaffolded.stdout).toContain("nothing to do");
+
+    // Every command of the README works as written.
+    const ran = await followReadme(project, "proto/coin_box.proto");
+    expect(ran).toContain("npx paynet-gen scaffold handler RefundReq");
+    expect(readFileSync(join(project, "src/handlers/server/index.ts"), "utf8")).toContain(
+      "RefundReq: refundReq,",
+    );
+    expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
   });
 
   it("refuses a non-empty directory unless --force", async () => {
@@ -139,28 +215,77 @@ describe("init", () => {
     expect(pkg.paynet.handlers).toEqual({ server: "src/handlers/server" });
     expect(pkg.scripts.start).toBe("node dist/server.js");
     expect(pkg.scripts.generate).toContain("--target server");
+    // The operator's side: the CA with its key, the server's pair, no device key.
+    expect(readdirSync(join(project, "certs")).sort()).toEqual([
+      "ca.crt",
+      "ca.key",
+      "server.crt",
+      "server.key",
+    ]);
+    const readme = readFileSync(join(project, "README.md"), "utf8");
+    expect(readme).toContain("npm start          # the cloud server on 127.0.0.1:7000");
+    expect(readme).not.toContain("server + one device");
+    expect(readme).not.toContain("src/device.ts");
 
     linkDependencies(project);
-    const built = await run(
-      process.execPath,
-      [join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
-      project,
-    );
-    expect(built.code, built.stdout).toBe(0);
+    const ran = await followReadme(project, `proto/${readdirSync(join(project, "proto"))[0]}`);
+    expect(ran).toContain("npx paynet-gen scaffold handler RefundReq");
   });
 
-  it("writes a device-only project that builds", async () => {
+  it("writes a device-only project that builds and never holds the CA key", async () => {
     const project = join(root, "device-sim");
-    const result = await cli(["init", project, "--side", "client"], root);
+    const result = await cli(["init", "device-sim", "--side", "client"], root);
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("created device-sim in device-sim (");
+    expect(result.stdout).toContain("created the CA in device-sim-ca (ca.crt, ca.key)");
     expect(existsSync(join(project, "src", "server.ts"))).toBe(false);
     expect(existsSync(join(project, "src", "device.ts"))).toBe(true);
+    // The device gets what it runs with; the CA key is next to the project, not in it.
+    expect(readdirSync(join(project, "certs")).sort()).toEqual(["ca.crt", "device.crt", "device.key"]);
+    const caDir = join(root, "device-sim-ca");
+    expect(readdirSync(caDir).sort()).toEqual(["ca.crt", "ca.key"]);
+    const ca = readFileSync(join(caDir, "ca.crt"), "utf8");
+    expect(readFileSync(join(project, "certs", "ca.crt"), "utf8")).toBe(ca);
+    expect(signedBy(readFileSync(join(project, "certs", "device.crt"), "utf8"), ca)).toBe(true);
+    const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.certs, "no script that would make a CA inside the device project").toBeUndefined();
+    const readme = readFileSync(join(project, "README.md"), "utf8");
+    expect(readme).toContain("npm start          # the device, connecting to 127.0.0.1:7000");
+    expect(readme).toContain("in `../device-sim-ca`");
+    expect(readme).not.toContain("RefundReq");
+    expect(readme).not.toContain("src/server.ts");
+
     linkDependencies(project);
-    const built = await run(
-      process.execPath,
-      [join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
-      project,
+    const ran = await followReadme(project, "proto/device_sim.proto");
+    expect(ran).toContain("npx paynet-gen scaffold handler DisplayCmd");
+    expect(ran).toContain("npx paynet-gen certs device SN-0002 --out ../device-sim-ca");
+    expect(readFileSync(join(project, "src/handlers/client/index.ts"), "utf8")).toContain(
+      "DisplayCmd: displayCmd,",
     );
-    expect(built.code, built.stdout).toBe(0);
+    expect(readdirSync(join(project, "certs")).sort()).toEqual(["ca.crt", "device.crt", "device.key"]);
+  });
+
+  it("issues a device project from the operator's CA with --ca, copying only ca.crt", async () => {
+    const operator = join(root, "operator");
+    const certs = await cli(["certs", "init", "--out", operator], root);
+    expect(certs.code, certs.stderr).toBe(0);
+    const project = join(root, "device-two");
+    const result = await cli(["init", project, "--side", "client", "--ca", operator], root);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `issued the certificates from the CA in ${operator} (its key was not copied)`,
+    );
+    expect(readdirSync(join(project, "certs")).sort()).toEqual(["ca.crt", "device.crt", "device.key"]);
+    const ca = readFileSync(join(operator, "ca.crt"), "utf8");
+    expect(readFileSync(join(project, "certs", "ca.crt"), "utf8")).toBe(ca);
+    expect(signedBy(readFileSync(join(project, "certs", "device.crt"), "utf8"), ca)).toBe(true);
+    expect(existsSync(join(root, "device-two-ca"))).toBe(false);
+
+    const missing = await cli(["init", join(root, "device-three"), "--side", "client", "--ca", root], root);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`--ca ${root}: ${join(root, "ca.crt")} not found`);
+    expect(existsSync(join(root, "device-three", "package.json"))).toBe(false);
   });
 });

@@ -212,4 +212,36 @@ describe("scaffold handler", () => {
     expect(lines).toContain("device online");
     expect(lines).toContain("server handler received CoinAck order-7 progress=100");
   });
+
+  it("fails, naming the file and the export it expected, when a handler file is in the way", async () => {
+    const inTheWay = join(project, "src/handlers/client/query-rsp.ts");
+    writeFileSync(inTheWay, "// mine\nexport const onQueryReply = async () => {};\n");
+    const before = userFiles();
+    const result = await scaffold("QueryRsp");
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain("nothing to do");
+    expect(result.stderr).toContain(
+      "QueryRsp not registered: src/handlers/client/query-rsp.ts exists (left as it is) but does not export `queryRsp`",
+    );
+    expect(result.stderr).toContain("HANDLER_NOT_REGISTERED");
+    expect(userFiles()).toEqual(before);
+
+    // `export { x as queryRsp }` counts: then it is registered as it is.
+    writeFileSync(inTheWay, "// mine\nconst onQueryReply = async () => {};\nexport { onQueryReply as queryRsp };\n");
+    const registered = await scaffold("QueryRsp");
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(registered.stdout).toContain("registered QueryRsp in src/handlers/client/index.ts");
+    expect(registered.stdout).not.toContain("created");
+  });
+
+  it("scaffolds a reply by name, saying it only receives unsolicited ones", async () => {
+    const result = await scaffold("LoginRsp");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("created src/handlers/client/login-rsp.ts");
+    expect(result.stderr).toContain(
+      "note: LoginRsp answers LoginReq: replies normally reach the request waiting for them, so this handler only receives unsolicited LoginRsps",
+    );
+    const checked = await typeCheck();
+    expect(checked.code, checked.stdout).toBe(0);
+  });
 });

@@ -8,7 +8,9 @@ export default class CertsDevice extends Command {
   static override description =
     "Reads ca.crt/ca.key from --out (see `certs init`) and writes <name>.crt/<name>.key there, EKU " +
     "clientAuth. <name> is the CN when it only uses [A-Za-z0-9._-]; otherwise other characters become " +
-    "'_' and a short hash of the CN is appended, so any CN gives a safe and distinct file name.";
+    "'_' and a short hash of the CN is appended, so any CN gives a safe and distinct file name. CNs " +
+    "that spell (in any case) a file of `certs init` (ca, server, device) or a Windows device name " +
+    "(con, nul, ...) are hashed too. A CN holds at most 64 characters (RFC 5280).";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> device-002",
@@ -17,7 +19,7 @@ export default class CertsDevice extends Command {
   ];
 
   static override args = {
-    cn: Args.string({ description: "device common name", required: true }),
+    cn: Args.string({ description: "device common name (1 to 64 characters)", required: true }),
   };
 
   static override flags = {

@@ -82,6 +82,11 @@ export default class ScaffoldHandler extends Command {
       if (result.registered.length > 0)
         this.log(`registered ${result.registered.join(", ")} in ${shown(result.indexPath)}`);
       for (const skipped of result.skipped) this.log(`skipped ${skipped.message}: ${skipped.reason}`);
+      if (result.unregistered.length > 0) {
+        // Something asked for is still not handled: a script must not take this run for a success.
+        const lines = result.unregistered.map((entry) => `${entry.message} not registered: ${entry.reason}`);
+        this.error(lines.join("\n"), { exit: 1, code: "HANDLER_NOT_REGISTERED" });
+      }
       if (result.created.length === 0 && result.registered.length === 0) {
         this.log(`nothing to do: every requested ${result.side} handler already exists`);
       }

@@ -10,14 +10,17 @@ export default class TypesAdd extends Command {
     '`import "paynet/options.proto";` if missing — leaving every other byte as it was. With --map the ' +
     "annotation goes into the sidecar map instead (comments kept). The result is validated exactly like " +
     "`generate` (range, per-direction uniqueness, reply exists, correlation fields...) before anything is " +
-    "written; on any error the diagnostics are printed and no file changes. A message that is already " +
-    "annotated is refused unless --force.";
+    "written; on any error the diagnostics are printed and no file changes. The message must already be " +
+    "declared in the proto (types add annotates messages, it does not declare them). Without --direction " +
+    "the direction is inferred only when unambiguous (a message naming this one as its reply travels the " +
+    "other way, and so does this message's reply). A message that is already annotated is refused unless " +
+    "--force, which changes only the keys given.";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> RefundReq --type 0x06 --direction up --reply RefundRsp --proto proto/paybox.proto",
     "<%= config.bin %> <%= command.id %> RefundRsp --type 0x86 --direction down --proto proto/paybox.proto",
     "<%= config.bin %> <%= command.id %> CoinAck --type 0x84 --direction up --correlation order_id --proto proto/paybox.original.proto --map proto/paybox.map.yaml",
-    "<%= config.bin %> <%= command.id %> Ping --type 3 --direction up --reply Pong --role heartbeat --force",
+    "<%= config.bin %> <%= command.id %> Ping --type 0x06 --force",
   ];
 
   static override args = {
@@ -25,12 +28,16 @@ export default class TypesAdd extends Command {
   };
 
   static override flags = {
-    type: Flags.string({ char: "t", description: "wire Type 1..255, hex (0x40) or decimal", required: true }),
+    type: Flags.string({
+      char: "t",
+      description: "wire Type 1..255, hex (0x40) or decimal (required unless --force keeps the current one)",
+    }),
     direction: Flags.string({
       char: "d",
-      description: "up: device → cloud, down: cloud → device, both",
+      description:
+        "up: device → cloud, down: cloud → device, both. Required unless it follows from the annotated " +
+        "messages: a reply travels opposite to its request",
       options: ["up", "down", "both"],
-      default: "up",
     }),
     reply: Flags.string({ description: "message that answers this one", helpValue: "MESSAGE" }),
     role: Flags.string({
@@ -56,7 +63,10 @@ export default class TypesAdd extends Command {
       description: "annotate in this sidecar map (YAML or JSON) instead of the proto",
       helpValue: "FILE",
     }),
-    force: Flags.boolean({ description: "replace an existing annotation", default: false }),
+    force: Flags.boolean({
+      description: "change an existing annotation: the keys given replace the current ones, the others stay",
+      default: false,
+    }),
   };
 
   async run(): Promise<void> {
@@ -73,8 +83,8 @@ export default class TypesAdd extends Command {
         target: flags.map !== undefined ? "map" : "proto",
         force: flags.force,
         spec: {
-          type: parseTypeFlag(flags.type),
-          direction: flags.direction as "up" | "down" | "both",
+          ...(flags.type === undefined ? {} : { type: parseTypeFlag(flags.type) }),
+          ...(flags.direction === undefined ? {} : { direction: flags.direction as "up" | "down" | "both" }),
           ...(flags.reply === undefined ? {} : { reply: flags.reply }),
           ...(flags.role === undefined
             ? {}
@@ -83,7 +93,23 @@ export default class TypesAdd extends Command {
         },
       });
       printDiagnostics(result.warnings);
-      this.log(`annotated ${result.row.message} in ${relative(process.cwd(), result.file) || result.file}:`);
+      const file = relative(process.cwd(), result.file) || result.file;
+      if (result.inferred !== undefined) this.log(result.inferred);
+      if (result.update !== undefined) {
+        const show = (change: { key: string; from: string | undefined; to: string | undefined }) =>
+          change.from === undefined
+            ? `${change.key} ${change.to} (new)`
+            : `${change.key} ${change.from} → ${change.to ?? "(removed)"}`;
+        const changed = result.update.changed.map(show).join(", ");
+        const kept = result.update.kept.map((change) => `${change.key} ${change.from}`).join(", ");
+        this.log(`changed: ${changed || "nothing"}${kept === "" ? "" : `; kept: ${kept}`}`);
+      }
+      if (result.unchanged) {
+        this.log(`${result.row.message} is already annotated like this in ${file}; nothing written`);
+        process.stdout.write(formatTypeTable([result.row]));
+        return;
+      }
+      this.log(`annotated ${result.row.message} in ${file}:`);
       process.stdout.write(formatTypeTable([result.row]));
       this.log("run `paynet-gen generate` (npm run generate) to update the SDK");
     } catch (error) {

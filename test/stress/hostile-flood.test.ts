@@ -1,0 +1,55 @@
+/**
+ * Hostile peers, full size: the short suite (test/stress-short/hostile-peers.test.ts) covers every
+ * kind of attack; here a much larger handshake flood — 2000 silent TCP connections and 1000 real
+ * handshakes at once — while the healthy device keeps being answered.
+ */
+import { connect as netConnect, type Socket } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeTestPki } from "../helpers/pki.js";
+import { RawDevice } from "../helpers/raw-device.js";
+import { stopAll } from "../helpers/test-server.js";
+import { HEALTHY_ID, startHostileRig } from "./lib/hostile.js";
+import { LONG } from "./size.js";
+
+afterAll(stopAll);
+
+describe("hostile peers (full size)", () => {
+  it("a large handshake flood is absorbed and the healthy device is served throughout", async () => {
+    const pki = await makeTestPki();
+    const rig = await startHostileRig(pki, { readTimeoutMs: 5_000, handshakeTimeoutMs: 1_000 });
+    const silentCount = LONG ? 10_000 : 2_000;
+    const handshakes = LONG ? 5_000 : 1_000;
+    const silent: Socket[] = [];
+    for (let i = 0; i < silentCount; i++) {
+      const socket = netConnect({ port: rig.t.port, host: "127.0.0.1" });
+      socket.on("error", () => {});
+      silent.push(socket);
+    }
+    let done = 0;
+    const flood = (async () => {
+      for (let i = 0; i < handshakes; i += 50) {
+        const wave = Array.from({ length: Math.min(50, handshakes - i) }, () =>
+          RawDevice.connect({ port: rig.t.port, ca: pki.ca.cert, cert: pki.device2.cert, key: pki.device2.key, timeoutMs: 30_000 })
+            .then((device) => {
+              done++;
+              device.destroy();
+            })
+            .catch(() => {}),
+        );
+        await Promise.all(wave);
+      }
+    })();
+    let roundTrips = 0;
+    while (done < handshakes) {
+      await rig.roundTrip();
+      roundTrips++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await flood;
+    await Promise.all(silent.map((s) => new Promise((resolve) => (s.destroyed ? resolve(null) : s.once("close", resolve)))));
+    await rig.roundTrip();
+    expect(roundTrips).toBeGreaterThan(0);
+    expect(rig.t.errors.filter((e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED").length).toBeGreaterThanOrEqual(silentCount);
+    expect(rig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+  });
+});

@@ -1,0 +1,26 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
+
+/**
+ * `npm run test:stress`: the reliability suites at full size (test/stress/**), one file at a time so
+ * they do not disturb each other, with `--expose-gc` for the memory bounds. `STRESS_LONG=1` makes them
+ * longer still. Their short forms run with `npm test` (test/stress-short/**).
+ */
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
+      { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
+    ],
+  },
+  test: {
+    include: ["test/stress/**/*.test.ts"],
+    pool: "forks",
+    poolOptions: { forks: { execArgv: ["--expose-gc"], singleFork: true } },
+    fileParallelism: false,
+    testTimeout: 1_800_000,
+    hookTimeout: 120_000,
+  },
+});
