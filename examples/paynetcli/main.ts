@@ -30,6 +30,13 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   let deviceId = `dev-${options.sn}`;
   let lastOrderId: string | undefined;
   let onlineCount = 0;
+  // How far the current connection got: a server that wants a client certificate lets the TLS 1.3
+  // handshake finish, then closes the connection before answering anything.
+  let progress: ConnectionProgress = "connecting";
+  let hinted = false;
+  const heard = () => {
+    progress = "answered";
+  };
 
   const client = createPayboxClient(
     {
@@ -103,18 +110,12 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   }
 
   const handshake = (resumed: boolean) => (resumed ? "resumed TLS session" : "full TLS handshake");
-  client.on("connecting", ({ attempt }) =>
-    log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`),
-  );
-  // Whether the current connection got any answer yet: a server that wants a client certificate
-  // lets the TLS 1.3 handshake finish, then closes the connection without one.
-  let answered = false;
-  let hinted = false;
-  const heard = () => {
-    answered = true;
-  };
+  client.on("connecting", ({ attempt }) => {
+    progress = "connecting";
+    log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`);
+  });
   client.on("connected", ({ resumed }) => {
-    answered = false;
+    progress = "tls-up";
     log.info(`TLS connected (${handshake(resumed)})`);
   });
   client.on("online", ({ resumed }) => {
@@ -132,7 +133,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   client.on("error", (error) => {
     if (error.code === "LOGIN_REFUSED") return;
     log.warn(`connection problem: ${describe(error)}`);
-    if (certPath === undefined && !hinted && closedForWantOfCertificate(error, answered)) {
+    if (certPath === undefined && !hinted && closedForWantOfCertificate(error, progress)) {
       hinted = true;
       log.warn(
         `hint: the server closed the connection right after the TLS handshake and this device presented no client certificate; the server may require one (--mtls): put device.crt/device.key in ${options.certsDir} or pass --cert/--key`,
@@ -147,15 +148,17 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   await client.run();
 }
 
+/** How far one connection got before it ended. */
+type ConnectionProgress = "connecting" | "tls-up" | "answered";
+
 /**
  * Whether `error` looks like a server refusing a device without a client certificate: the
- * connection closed (or was reset, or the server's TLS alert said so) before any answer came.
+ * connection closed after the TLS handshake but before any answer, or the handshake itself was
+ * reset or ended with the server's "certificate required" alert.
  */
-function closedForWantOfCertificate(error: PaynetError, answered: boolean): boolean {
-  if (error.code === "CONNECTION_CLOSED") return !answered;
-  return (
-    error.code === "HANDSHAKE_FAILED" && /certificate required|ECONNRESET|socket hang up/i.test(error.message)
-  );
+function closedForWantOfCertificate(error: PaynetError, progress: ConnectionProgress): boolean {
+  if (error.code === "CONNECTION_CLOSED") return progress === "tls-up";
+  return error.code === "HANDSHAKE_FAILED" && /certificate required|ECONNRESET/i.test(error.message);
 }
 
 function describe(error: unknown): string {

@@ -112,7 +112,7 @@ export function annotateProto(
   if (existing.size > 0 && options.force !== true) {
     throw new SourceEditError(
       "ALREADY_ANNOTATED",
-      `${messageName} is already annotated (${[...existing.keys()].map((key) => `(paynet.${key})`).join(", ")}); use --force to replace the annotation`,
+      `${messageName} is already annotated (${[...existing.keys()].map((key) => `(paynet.${key})`).join(", ")}); use --force to change it (the keys you pass replace the current ones, the others stay)`,
     );
   }
 
@@ -185,6 +185,17 @@ function findMessage(source: string, tokens: readonly Located[], messageName: st
   if (packageName !== undefined && messageName.startsWith(`${packageName}.`)) {
     path = messageName.slice(packageName.length + 1).split(".");
   }
+  for (const { names, block } of messageBlocks(source, tokens)) {
+    if (names.join(".") === path.join(".")) return block;
+  }
+  throw new SourceEditError("MESSAGE_NOT_IN_SOURCE", `message ${messageName} is not defined in this file`);
+}
+
+/** Every message of the file (nested ones too, not those inside other constructs), innermost first. */
+function* messageBlocks(
+  source: string,
+  tokens: readonly Located[],
+): Generator<{ names: string[]; block: MessageBlock }> {
   const stack: Scope[] = [];
   let statementStart = 0;
   for (let i = 0; i < tokens.length; i++) {
@@ -202,17 +213,16 @@ function findMessage(source: string, tokens: readonly Located[], messageName: st
     } else if (token.text === "}") {
       const scope = stack.pop();
       if (scope?.kind === "message" && stack.every((outer) => outer.kind === "message")) {
-        const names = [...stack.map((outer) => outer.name), scope.name];
-        if (names.join(".") === path.join(".")) {
-          const oneofStatements = scope.statements;
-          return {
+        yield {
+          names: [...stack.map((outer) => outer.name), scope.name],
+          block: {
             open: scope.open,
             close: token,
             outerIndent: lineIndent(source, scope.open.start),
-            statements: oneofStatements,
+            statements: scope.statements,
             firstMember: scope.firstMember,
-          };
-        }
+          },
+        };
       }
       if (scope?.kind === "oneof" && stack.at(-1)?.kind === "message")
         stack.at(-1)!.statements.push(...scope.statements);
@@ -226,7 +236,49 @@ function findMessage(source: string, tokens: readonly Located[], messageName: st
       statementStart = i + 1;
     }
   }
-  throw new SourceEditError("MESSAGE_NOT_IN_SOURCE", `message ${messageName} is not defined in this file`);
+}
+
+/** The direction and reply a message's paynet options say, as written in a .proto. */
+export interface WrittenAnnotation {
+  /** Full name (`paybox.LoginReq`, `pkg.Outer.Inner`). */
+  readonly fullName: string;
+  readonly direction?: Direction;
+  /** Full name of the reply, resolved the simple way (relative names are taken as package-level). */
+  readonly reply?: string;
+}
+
+const DIRECTION_OF: Record<string, Direction> = { UPLINK: "up", DOWNLINK: "down", BOTH: "both" };
+
+/**
+ * The `(paynet.direction)` and `(paynet.reply)` options of every message in `source`, read from the
+ * text: what `types add` infers a direction from, even when the protos do not load yet.
+ */
+export function writtenAnnotations(source: string): WrittenAnnotation[] {
+  const tokens = locate(source);
+  const packageName = readPackage(tokens);
+  const qualify = (name: string) =>
+    name.startsWith(".")
+      ? name.slice(1)
+      : packageName && !name.startsWith(`${packageName}.`)
+        ? `${packageName}.${name}`
+        : name;
+  const found: WrittenAnnotation[] = [];
+  for (const { names, block } of messageBlocks(source, tokens)) {
+    const options = existingOptions(block);
+    const value = (key: MessageOptionKey) => {
+      const statement = options.get(key)?.tokens;
+      const equals = statement?.findIndex((token) => token.text === "=") ?? -1;
+      return equals < 0 ? undefined : statement?.[equals + 1];
+    };
+    const direction = DIRECTION_OF[value("direction")?.text ?? ""];
+    const reply = value("reply");
+    found.push({
+      fullName: qualify(names.join(".")),
+      ...(direction === undefined ? {} : { direction }),
+      ...(reply?.kind === "string" ? { reply: qualify(reply.text) } : {}),
+    });
+  }
+  return found;
 }
 
 function readPackage(tokens: readonly Located[]): string | undefined {

@@ -214,13 +214,16 @@ function spreadKeys(type: Type): Omit<IndexSpread, "text"> {
     // `...(cond ? base : {})`, `...(cond && base)`: a key is sure only when every member brings it.
     const members = type.getUnionTypes();
     const objects = members.filter(
-      (member) => !(member.isUndefined() || member.isNull() || member.isBoolean() || member.isBooleanLiteral()),
+      (member) =>
+        !(member.isUndefined() || member.isNull() || member.isBoolean() || member.isBooleanLiteral()),
     );
     const parts = objects.map(spreadKeys);
     if (parts.some((part) => part.keys === undefined)) return unresolved;
     const named = new Set(parts.flatMap((part) => [...part.keys!, ...part.maybe]));
     const keys = new Set(
-      [...named].filter((key) => objects.length === members.length && parts.every((part) => part.keys!.has(key))),
+      [...named].filter(
+        (key) => objects.length === members.length && parts.every((part) => part.keys!.has(key)),
+      ),
     );
     return {
       keys,

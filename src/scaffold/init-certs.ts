@@ -122,9 +122,13 @@ function readCa(dir: string): IssuedCert {
   try {
     parsed = new X509Certificate(cert);
   } catch (error) {
-    throw new ScaffoldError("PROJECT_CONFIG", `--ca ${dir}: ${certPath} is not a certificate (${String(error)})`);
+    throw new ScaffoldError(
+      "PROJECT_CONFIG",
+      `--ca ${dir}: ${certPath} is not a certificate (${String(error)})`,
+    );
   }
-  if (!parsed.ca) throw new ScaffoldError("PROJECT_CONFIG", `--ca ${dir}: ${certPath} is not a CA certificate`);
+  if (!parsed.ca)
+    throw new ScaffoldError("PROJECT_CONFIG", `--ca ${dir}: ${certPath} is not a CA certificate`);
   const keySpki = createPublicKey(key).export({ type: "spki", format: "der" });
   if (!keySpki.equals(parsed.publicKey.export({ type: "spki", format: "der" }))) {
     throw new ScaffoldError("PROJECT_CONFIG", `--ca ${dir}: ${keyPath} does not belong to ${certPath}`);

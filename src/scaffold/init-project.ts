@@ -174,7 +174,6 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   written.push(...files.map((file) => `src/generated/${file.path}`));
   written.push(...certs.files.map((file) => `certs/${file}`));
 
-
   return {
     dir,
     name,

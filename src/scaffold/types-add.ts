@@ -22,6 +22,7 @@ import {
   annotateProto,
   formatTypeId,
   SourceEditError,
+  writtenAnnotations,
 } from "../model/edit.js";
 import { tokenize } from "../model/lexer.js";
 import { displayPath, PAYNET_PROTO_DIR } from "../model/paths.js";
@@ -72,7 +73,10 @@ export interface TypesAddResult {
   /** Why the direction was inferred, when `--direction` was not given. */
   readonly inferred?: string;
   /** With `--force` on an annotated message: the keys that changed, and the ones kept as they were. */
-  readonly update?: { readonly changed: readonly AnnotationChange[]; readonly kept: readonly AnnotationChange[] };
+  readonly update?: {
+    readonly changed: readonly AnnotationChange[];
+    readonly kept: readonly AnnotationChange[];
+  };
   /** The annotation was already exactly this: nothing written. */
   readonly unchanged: boolean;
 }
@@ -157,7 +161,7 @@ function planAnnotation(options: TypesAddOptions, target: Target): Plan {
   let inferred: string | undefined;
   let direction = given.direction ?? current?.direction;
   if (direction === undefined) {
-    ({ direction, why: inferred } = inferDirection(target, given.reply));
+    ({ direction, why: inferred } = inferDirection(options, target, given.reply));
   }
   const currentReply =
     current?.reply === undefined || model === undefined || message === undefined
@@ -237,52 +241,95 @@ function describeUpdate(
 
 const OPPOSITE: Record<Exclude<Direction, "both">, Direction> = { up: "down", down: "up" };
 
-/** The direction the annotated messages imply for the target, or `DIRECTION_REQUIRED`. */
-function inferDirection(target: Target, reply: string | undefined): { direction: Direction; why: string } {
-  const { model, message } = target;
-  const name = message?.tsName ?? target.fullName;
+/**
+ * The direction the annotations written in the sources imply for the target, or
+ * `DIRECTION_REQUIRED`. Read from the text (proto options and map entries), not the model: a request
+ * naming a reply that has no Type yet is exactly the state in which the model does not load.
+ */
+function inferDirection(options: TypesAddOptions, target: Target, reply: string | undefined): Inferred {
+  const name = target.message?.tsName ?? target.fullName.split(".").at(-1) ?? target.fullName;
+  const written = annotationsInSources(options.sources);
+  const clues: Array<{ direction: Direction | undefined; why: string }> = [];
+  const clue = (direction: Direction, why: string) =>
+    clues.push({ direction: direction === "both" ? undefined : OPPOSITE[direction], why });
+  for (const [fullName, facts] of written) {
+    if (facts.reply === target.fullName && facts.direction !== undefined) {
+      clue(facts.direction, `${shortName(fullName)} (${facts.direction}) names ${name} as its reply`);
+    }
+  }
+  if (reply !== undefined) {
+    const packageName = target.fullName.includes(".")
+      ? target.fullName.slice(0, target.fullName.lastIndexOf("."))
+      : "";
+    const bare = reply.replace(/^\./, "");
+    const answer = written.get(bare) ?? written.get(`${packageName}.${bare}`);
+    if (answer?.direction !== undefined) {
+      clue(answer.direction, `its reply ${shortName(bare)} travels ${answer.direction}`);
+    }
+  }
   const require = (why: string): never => {
     throw new ScaffoldError("DIRECTION_REQUIRED", `pass --direction up|down|both for ${name}: ${why}`);
   };
-  if (model === undefined || message === undefined) {
-    return require("the protos do not load as they are, so it cannot be inferred from them");
+  if (clues.length === 0) {
+    return require("it cannot be inferred (no annotated message names it as its reply, and it has no annotated reply)");
   }
-  const clues: Array<{ direction: Direction | undefined; why: string }> = [];
-  for (const entry of model.wire) {
-    if (entry.wire.reply !== message.fullName) continue;
-    const direction = entry.wire.direction;
-    clues.push({
-      direction: direction === "both" ? undefined : OPPOSITE[direction],
-      why: `${entry.message.tsName} (${direction}) names ${name} as its reply`,
+  const directions = new Set(clues.map((entry) => entry.direction));
+  const [only] = directions;
+  const why = clues.map((entry) => entry.why).join("; ");
+  if (directions.size > 1 || only === undefined)
+    return require(`it cannot be inferred unambiguously (${why})`);
+  return { direction: only, why: `direction ${only} inferred: ${why}` };
+}
+
+interface Inferred {
+  readonly direction: Direction;
+  readonly why: string;
+}
+
+function shortName(fullName: string): string {
+  return fullName.split(".").at(-1) ?? fullName;
+}
+
+/** Direction and reply of every message as the input protos and the map write them (the map wins). */
+function annotationsInSources(sources: ModelSources): Map<string, { direction?: Direction; reply?: string }> {
+  const written = new Map<string, { direction?: Direction; reply?: string }>();
+  let firstPackage: string | undefined;
+  for (const input of sources.inputs) {
+    const file = resolve(sources.cwd, input);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
+    firstPackage ??= packageOf(text);
+    for (const annotation of writtenAnnotations(text)) written.set(annotation.fullName, annotation);
+  }
+  const mapFile = sources.map === undefined ? undefined : resolve(sources.cwd, sources.map);
+  if (mapFile === undefined || !existsSync(mapFile)) return written;
+  const doc = parseDocument(readFileSync(mapFile, "utf8"));
+  const data = doc.errors.length > 0 ? undefined : (doc.toJS() as unknown);
+  if (typeof data !== "object" || data === null) return written;
+  const { package: scope = firstPackage, messages } = data as { package?: string; messages?: unknown };
+  if (typeof messages !== "object" || messages === null) return written;
+  const qualify = (name: string) =>
+    name.startsWith(".") ? name.slice(1) : scope && !name.startsWith(`${scope}.`) ? `${scope}.${name}` : name;
+  for (const [name, entry] of Object.entries(messages as Record<string, unknown>)) {
+    if (typeof entry !== "object" || entry === null) continue;
+    const { direction, reply } = entry as { direction?: unknown; reply?: unknown };
+    const previous = written.get(qualify(name)) ?? {};
+    written.set(qualify(name), {
+      ...previous,
+      ...(direction === "up" || direction === "down" || direction === "both" ? { direction } : {}),
+      ...(typeof reply === "string" ? { reply: qualify(reply) } : {}),
     });
   }
-  if (reply !== undefined) {
-    const bare = reply.replace(/^\./, "");
-    const answer = model.wire.find(
-      (entry) =>
-        entry.message.fullName === bare ||
-        entry.message.fullName === `${message.packageName}.${bare}` ||
-        entry.message.tsName === bare,
-    );
-    if (answer !== undefined) {
-      const direction = answer.wire.direction;
-      clues.push({
-        direction: direction === "both" ? undefined : OPPOSITE[direction],
-        why: `its reply ${answer.message.tsName} travels ${direction}`,
-      });
-    }
-  }
-  const directions = new Set(clues.map((clue) => clue.direction));
-  if (clues.length === 0) {
-    return require(
-      "it cannot be inferred (no annotated message names it as its reply, and it has no annotated reply)",
-    );
-  }
-  const [only] = directions;
-  if (directions.size > 1 || only === undefined) {
-    return require(`it cannot be inferred unambiguously (${clues.map((clue) => clue.why).join("; ")})`);
-  }
-  return { direction: only, why: `direction ${only} inferred: ${clues.map((clue) => clue.why).join("; ")}` };
+  return written;
+}
+
+function packageOf(text: string): string | undefined {
+  const tokens = tokenize(text);
+  const index = tokens.findIndex((token) => token.text === "package");
+  if (index < 0) return undefined;
+  let name = "";
+  for (let i = index + 1; i < tokens.length && tokens[i]!.text !== ";"; i++) name += tokens[i]!.text;
+  return name;
 }
 
 interface Edit {
@@ -407,17 +454,35 @@ function notAMessage(options: TypesAddOptions, unknown: string, isEnum: boolean)
 
 function locateInText(options: TypesAddOptions, loadError: ModelLoadError): Target {
   const name = options.message.replace(/^\./, "");
-  if (options.target === "map")
-    return { fullName: name, file: undefined, protoName: name, sidecarName: name };
+  if (options.target === "map") {
+    const mapFile =
+      options.sources.map === undefined ? undefined : resolve(options.sources.cwd, options.sources.map);
+    const firstInput = options.sources.inputs[0];
+    const firstFile = firstInput === undefined ? undefined : resolve(options.sources.cwd, firstInput);
+    const scope =
+      (mapFile !== undefined && existsSync(mapFile)
+        ? sidecarPackage(readFileSync(mapFile, "utf8"))
+        : undefined) ??
+      (firstFile !== undefined && existsSync(firstFile)
+        ? packageOf(readFileSync(firstFile, "utf8"))
+        : undefined);
+    const fullName = scope && !name.startsWith(`${scope}.`) ? `${scope}.${name}` : name;
+    return { fullName, file: undefined, protoName: name, sidecarName: name };
+  }
   for (const input of options.sources.inputs) {
     const file = resolve(options.sources.cwd, input);
     if (!existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
     try {
-      annotateProto(readFileSync(file, "utf8"), name, options.spec, { force: true });
-      return { fullName: name, file, protoName: name, sidecarName: name };
+      annotateProto(text, name, { type: 1, direction: "up" }, { force: options.force === true });
     } catch (error) {
-      if (!(error instanceof SourceEditError && error.code === "MESSAGE_NOT_IN_SOURCE")) break;
+      if (error instanceof SourceEditError && error.code === "ALREADY_ANNOTATED") translateEditError(error);
+      if (error instanceof SourceEditError && error.code === "MESSAGE_NOT_IN_SOURCE") continue;
+      break;
     }
+    const packageName = packageOf(text);
+    const fullName = packageName && !name.startsWith(`${packageName}.`) ? `${packageName}.${name}` : name;
+    return { fullName, file, protoName: name, sidecarName: name };
   }
   const short = name.split(".").at(-1) ?? name;
   const names = declaredNamesInText(options.sources, "message");
@@ -460,7 +525,12 @@ function translateEditError(error: unknown): never {
   throw error;
 }
 
-function editProto(options: TypesAddOptions, file: string | undefined, messageName: string, plan: Plan): Edit {
+function editProto(
+  options: TypesAddOptions,
+  file: string | undefined,
+  messageName: string,
+  plan: Plan,
+): Edit {
   if (file === undefined) {
     throw new ScaffoldError("MESSAGE_NOT_IN_SOURCE", `${messageName} is not defined in the input files`);
   }
@@ -550,12 +620,23 @@ async function validateEdit(
     const editedCopy = shown([...copies].find(([, original]) => original === edit.file)?.[0] ?? edit.file);
     const lineOf = originalLines(edit.original, edit.content);
     const declaration = declarationOf(edit, target, sources.cwd);
+    const editedName = shown(edit.file);
+    // `file:line:col` inside a message (e.g. "used by X (UPLINK, paybox.proto:61:26)") moves too.
+    const mentions = new RegExp(`${editedCopy.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):(\\d+)`, "g");
+    const fixMentions = (text: string) =>
+      text.replace(mentions, (_, line: string, column: string) => {
+        const mapped = lineOf(Number(line));
+        return mapped === undefined
+          ? `${editedName}:${declaration.line}:${declaration.column} (proposed)`
+          : `${editedName}:${mapped}:${column}`;
+      });
     const fix = (d: Diagnostic): Diagnostic => {
       const original = d.position === undefined ? undefined : rename.get(d.position.file);
-      let message = d.message;
+      let message = fixMentions(d.message);
       for (const [copy, originalName] of rename) message = message.split(copy).join(originalName);
       if (original === undefined || d.position === undefined) return { ...d, message };
-      if (d.position.file !== editedCopy) return { ...d, message, position: { ...d.position, file: original } };
+      if (d.position.file !== editedCopy)
+        return { ...d, message, position: { ...d.position, file: original } };
       const line = lineOf(d.position.line);
       if (line !== undefined) return { ...d, message, position: { ...d.position, file: original, line } };
       return { ...d, message: `${message} (in the proposed annotation)`, position: declaration };
@@ -579,7 +660,8 @@ function declarationOf(edit: Edit, target: Target, cwd: string): SourcePosition 
     const tokens = tokenize(edit.original);
     const keyword = tokens.findIndex((token, i) => token.text === "message" && tokens[i + 1]?.text === short);
     const token = tokens[keyword];
-    if (token !== undefined) return { file: displayPath(edit.file, cwd), line: token.line, column: token.column };
+    if (token !== undefined)
+      return { file: displayPath(edit.file, cwd), line: token.line, column: token.column };
   }
   if (target.message !== undefined) {
     return { ...target.message.position, file: displayPath(resolve(cwd, target.message.position.file), cwd) };

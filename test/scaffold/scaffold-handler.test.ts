@@ -227,7 +227,10 @@ describe("scaffold handler", () => {
     expect(userFiles()).toEqual(before);
 
     // `export { x as queryRsp }` counts: then it is registered as it is.
-    writeFileSync(inTheWay, "// mine\nconst onQueryReply = async () => {};\nexport { onQueryReply as queryRsp };\n");
+    writeFileSync(
+      inTheWay,
+      "// mine\nconst onQueryReply = async () => {};\nexport { onQueryReply as queryRsp };\n",
+    );
     const registered = await scaffold("QueryRsp");
     expect(registered.code, registered.stderr).toBe(0);
     expect(registered.stdout).toContain("registered QueryRsp in src/handlers/client/index.ts");

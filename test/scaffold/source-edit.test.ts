@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { annotateProto, annotateSidecar, SourceEditError } from "../../src/model/edit.js";
+import { annotateProto, annotateSidecar, SourceEditError, writtenAnnotations } from "../../src/model/edit.js";
+import { originalLines } from "../../src/scaffold/line-map.js";
 
 /** The lines of `after` that are not in `before`, asserting that everything else is unchanged and in order. */
 function addedLines(before: string, after: string): string[] {
@@ -188,5 +189,75 @@ describe("annotateSidecar", () => {
       { format: "json" },
     );
     expect(JSON.parse(edited)).toEqual({ messages: { Ping: { type: 3, direction: "up" } } });
+  });
+});
+
+describe("merging into an existing annotation", () => {
+  const ANNOTATED = `syntax = "proto3";
+package paybox;
+import "paynet/options.proto";
+
+message Ping {
+  option (paynet.type) = 0x03;
+  option (paynet.direction) = UPLINK;
+  option (paynet.reply) = "paybox.Pong"; // as written by hand
+  option (paynet.role) = HEARTBEAT;
+  uint64 timestamp = 1 [(paynet.correlation) = true];
+}
+`;
+
+  it("annotateProto with merge replaces only the keys given and keeps the others' text", () => {
+    const edited = annotateProto(ANNOTATED, "Ping", { type: 0x06 }, { force: true, merge: true });
+    expect(edited).toBe(ANNOTATED.replace("= 0x03;", "= 0x06;"));
+    const withRole = annotateProto(ANNOTATED, "Ping", { role: "login" }, { force: true, merge: true });
+    expect(withRole).toBe(ANNOTATED.replace("= HEARTBEAT;", "= LOGIN;"));
+    expect(() =>
+      annotateProto(
+        ANNOTATED.replace(/ {2}option \(paynet\.type\).*\n/, ""),
+        "Ping",
+        { role: "login" },
+        { force: true, merge: true },
+      ),
+    ).toThrow(/Ping needs a type: the annotation has none/);
+  });
+
+  it("annotateSidecar with merge keeps the entry's other keys", () => {
+    const map = "messages:\n  Ping: { type: 0x03, direction: up, reply: Pong, role: heartbeat } # hb\n";
+    expect(annotateSidecar(map, "Ping", { type: 0x06 }, { force: true, merge: true })).toBe(
+      "messages:\n  Ping: { type: 0x06, direction: up, reply: Pong, role: heartbeat } # hb\n",
+    );
+    expect(
+      JSON.parse(
+        annotateSidecar(
+          '{"messages":{"Ping":{"type":3,"direction":"up"}}}',
+          "Ping",
+          { reply: "Pong" },
+          { force: true, merge: true, format: "json" },
+        ),
+      ),
+    ).toEqual({
+      messages: { Ping: { type: 3, direction: "up", reply: "Pong" } },
+    });
+  });
+
+  it("writtenAnnotations reads directions and replies from the text, qualified by the package", () => {
+    expect(
+      writtenAnnotations(
+        `${ANNOTATED}message Pong { option (paynet.direction) = DOWNLINK; }\nmessage Free {}\n`,
+      ),
+    ).toEqual([
+      { fullName: "paybox.Ping", direction: "up", reply: "paybox.Pong" },
+      { fullName: "paybox.Pong", direction: "down" },
+      { fullName: "paybox.Free" },
+    ]);
+  });
+});
+
+describe("originalLines", () => {
+  it("maps unchanged lines of an edited text back and leaves added or changed ones unmapped", () => {
+    const original = "a\nb\nc\nd\ne\n";
+    const edited = "a\nimport\nb\nc\nC2\nd\ne\n";
+    const lineOf = originalLines(original, edited);
+    expect([1, 2, 3, 4, 5, 6, 7].map(lineOf)).toEqual([1, undefined, 2, 3, undefined, 4, 5]);
   });
 });

@@ -15,7 +15,7 @@ const ANNOTATIONS: string[][] = [
   ["LoginReq", "--type", "2", "--direction", "up", "--reply", "LoginRsp", "--role", "login"],
   ["Pong", "--type", "0x83", "--direction", "down"],
   ["Ping", "--type", "0x03", "--reply", "Pong", "--role", "heartbeat"],
-  ["CoinAck", "--type", "0x84", "--correlation", "order_id"],
+  ["CoinAck", "--type", "0x84", "--direction", "up", "--correlation", "order_id"],
   ["CoinCommand", "--type", "0x04", "--direction", "down", "--reply", "CoinAck", "--correlation", "order_id"],
   ["QueryRsp", "--type", "0x85", "--direction", "down", "--correlation", "order_id"],
   ["QueryReq", "--type", "0x05", "--reply", "QueryRsp", "--correlation", "order_id"],
@@ -44,6 +44,14 @@ describe("types list", () => {
     expect(lines[4]).toMatch(/^0x04\s+down cloud → device\s+CoinCommand\s+CoinAck\s+-\s+order_id$/);
     const sidecar = await cli(["types", "list", ORIGINAL, "--map", MAP], REPO);
     expect(sidecar.stdout).toBe(annotated.stdout);
+  });
+
+  it("suggests a complete types add on a proto without annotations", async () => {
+    const empty = await cli(["types", "list", "--proto", ORIGINAL], REPO);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe(
+      "No annotated messages: add one with `paynet-gen types add <Message> --type 0x01 --direction up`.\n",
+    );
   });
 
   it("prints JSON rows and reports load errors like generate", async () => {
@@ -141,11 +149,29 @@ describe("types add", () => {
 
     const annotated = await cli(["types", "add", "Ping", "--type", "0x10", "--proto", "paybox.proto"], dir);
     expect(annotated.code).toBe(1);
-    expect(annotated.stderr).toMatch(/Ping is already annotated .*; use --force to replace the annotation/);
+    expect(annotated.stderr).toMatch(
+      /Ping is already annotated .*; use --force to change it \(the keys you pass replace the current ones, the others stay\)/,
+    );
 
     const typo = await cli(["types", "add", "QueryRps", "--type", "0x86", "--proto", "paybox.proto"], dir);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain("unknown message QueryRps. Did you mean QueryRsp?");
+    expect(typo.stderr).toMatch(/declare `message QueryRps \{ \.\.\. \}` in paybox\.proto\s+first/);
+    const undeclared = await cli(
+      ["types", "add", "RefundRsp", "--type", "0x86", "--direction", "down", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(undeclared.code).toBe(1);
+    expect(undeclared.stderr).toContain("unknown message RefundRsp.");
+    expect(undeclared.stderr).toMatch(
+      /`types add` annotates messages already declared in the proto: declare `message RefundRsp \{ \.\.\. \}` in paybox\.proto\s+first/,
+    );
+    const anEnum = await cli(
+      ["types", "add", "CoinState", "--type", "0x40", "--direction", "up", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(anEnum.code).toBe(1);
+    expect(anEnum.stderr).toContain("CoinState is an enum, not a message");
     expect(readFileSync(file, "utf8")).toBe(start);
 
     const ok = await cli(
@@ -216,5 +242,141 @@ describe("types add", () => {
     const list = await cli(["types", "list", "paybox.proto", "--map", "map.yaml"], dir);
     const reference = await cli(["types", "list", "--proto", ANNOTATED], REPO);
     expect(list.stdout).toBe(reference.stdout);
+  });
+
+  it("infers the direction only when the annotated messages say it, and asks for it otherwise", async () => {
+    const file = join(dir, "paybox.proto");
+    copyFileSync(ORIGINAL, file);
+    const guess = await cli(["types", "add", "CoinAck", "--type", "0x84", "--proto", "paybox.proto"], dir);
+    expect(guess.code).toBe(1);
+    expect(guess.stderr).toContain(
+      "pass --direction up|down|both for CoinAck: it cannot be inferred (no annotated message names it as its reply, and it has no annotated reply)",
+    );
+    expect(guess.stderr).toContain("DIRECTION_REQUIRED");
+    expect(readFileSync(file, "utf8")).toBe(readFileSync(ORIGINAL, "utf8"));
+
+    // The request written by hand, its reply not typed yet: the protos do not load, the text still says it.
+    const annotated = readFileSync(ANNOTATED, "utf8");
+    const untypedReply =
+      "message LoginRsp {\n  option (paynet.type) = 0x82;\n  option (paynet.direction) = DOWNLINK;\n";
+    expect(annotated).toContain(untypedReply);
+    writeFileSync(file, annotated.replace(untypedReply, "message LoginRsp {\n"));
+    expect((await cli(["types", "list", "--proto", "paybox.proto"], dir)).code).toBe(1);
+    const reply = await cli(["types", "add", "LoginRsp", "--type", "0x82", "--proto", "paybox.proto"], dir);
+    expect(reply.code, reply.stderr).toBe(0);
+    expect(reply.stdout).toContain("direction down inferred: LoginReq (up) names LoginRsp as its reply");
+    expect(readFileSync(file, "utf8")).toBe(annotated);
+    // And the other way: a request whose reply travels down travels up.
+    writeFileSync(file, readFileSync(ORIGINAL, "utf8"));
+    const pong = await cli(
+      ["types", "add", "Pong", "--type", "0x83", "--direction", "down", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(pong.code, pong.stderr).toBe(0);
+    const ping = await cli(
+      ["types", "add", "Ping", "--type", "0x03", "--reply", "Pong", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(ping.stdout).toContain("direction up inferred: its reply Pong travels down");
+  });
+
+  it("--force changes only the keys given, keeps the rest and says what changed", async () => {
+    const file = join(dir, "paybox.proto");
+    copyFileSync(ANNOTATED, file);
+    const before = readFileSync(file, "utf8");
+    const forced = await cli(
+      ["types", "add", "CoinCommand", "--type", "0x07", "--force", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain(
+      "changed: type 0x04 → 0x07; kept: direction down, reply CoinAck, correlation order_id",
+    );
+    expect(readFileSync(file, "utf8")).toBe(
+      before.replace(
+        "message CoinCommand {\n  option (paynet.type) = 0x04;",
+        "message CoinCommand {\n  option (paynet.type) = 0x07;",
+      ),
+    );
+    const same = await cli(
+      ["types", "add", "CoinCommand", "--type", "0x07", "--force", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toContain("nothing written");
+
+    // In a sidecar map as well.
+    copyFileSync(ORIGINAL, join(dir, "original.proto"));
+    copyFileSync(MAP, join(dir, "map.yaml"));
+    const map = readFileSync(MAP, "utf8");
+    const inMap = await cli(
+      [
+        "types",
+        "add",
+        "Ping",
+        "--role",
+        "heartbeat",
+        "--type",
+        "0x09",
+        "--force",
+        "--proto",
+        "original.proto",
+        "--map",
+        "map.yaml",
+      ],
+      dir,
+    );
+    expect(inMap.code, inMap.stderr).toBe(0);
+    expect(inMap.stdout).toContain("changed: type 0x03 → 0x09; kept: direction up, reply Pong");
+    const list = await cli(["types", "list", "original.proto", "--map", "map.yaml", "--json"], dir);
+    const rows = JSON.parse(list.stdout) as Array<{
+      message: string;
+      typeHex: string;
+      direction: string;
+      reply: string;
+      role: string;
+    }>;
+    expect(rows.find((row) => row.message === "Ping")).toMatchObject({
+      typeHex: "0x09",
+      direction: "up",
+      reply: "Pong",
+      role: "heartbeat",
+    });
+    expect(map).toContain("  Ping: { type: 0x03, direction: up, reply: Pong, role: heartbeat }");
+    expect(readFileSync(join(dir, "map.yaml"), "utf8")).toBe(
+      map.replace("Ping: { type: 0x03,", "Ping: { type: 0x09,"),
+    );
+  });
+
+  it("points errors in the proposed annotation at the message's line in the real file", async () => {
+    const file = join(dir, "paybox.proto");
+    copyFileSync(ORIGINAL, file);
+    const first = await cli(
+      ["types", "add", "Ping", "--type", "0x03", "--direction", "up", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const text = readFileSync(file, "utf8");
+    const line = (needle: string) => text.slice(0, text.indexOf(needle)).split("\n").length;
+    const clash = await cli(
+      ["types", "add", "QueryReq", "--type", "0x03", "--direction", "up", "--proto", "paybox.proto"],
+      dir,
+    );
+    expect(clash.code).toBe(1);
+    const errors = clash.stderr.split("\n").filter((row) => row.includes("error [duplicate-type]"));
+    expect(errors.length).toBeGreaterThan(0);
+    // The real file does not have the proposed lines: the error is shown on `message QueryReq {`.
+    expect(errors.join("\n")).toContain(
+      `paybox.proto:${line("message QueryReq {")}:1: error [duplicate-type]`,
+    );
+    expect(errors.join("\n")).toContain("(in the proposed annotation)");
+    // So are positions quoted in the message; those of unchanged lines are the real ones.
+    expect(errors.join("\n")).toContain(
+      `paybox.QueryReq (UPLINK, paybox.proto:${line("message QueryReq {")}:1 (proposed))`,
+    );
+    expect(errors.join("\n")).toContain(
+      `paybox.Ping (UPLINK, paybox.proto:${line("option (paynet.type) = 0x03;")}:`,
+    );
   });
 });

