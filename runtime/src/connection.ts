@@ -83,8 +83,11 @@ export class FrameConnection {
   readonly #stats: TrafficStats | undefined;
 
   #peer: string;
+  /** Wall-clock (epoch ms) timestamps: for display only, they jump with the system clock. */
   #lastByteAt: number;
   #lastFrameAt: number;
+  /** Monotonic time of the last byte read, for dead-peer timing (immune to clock changes). */
+  #lastByteMono: number;
   /** Monotonic time of the last inbound frame, for the read timeout (immune to clock changes). */
   #lastFrameMono: number;
   #readTimer: WheelTimer | undefined;
@@ -133,6 +136,7 @@ export class FrameConnection {
     this.#lastByteAt = now;
     this.#lastFrameAt = now;
     this.#lastFrameMono = performance.now();
+    this.#lastByteMono = this.#lastFrameMono;
 
     // We coalesce frames ourselves; Nagle would only add latency on top.
     (socket as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
@@ -168,12 +172,28 @@ export class FrameConnection {
     this.#decoder.peer = peer;
   }
 
-  /** Epoch ms of the last byte read (construction time before the first byte). */
+  /**
+   * Epoch ms (`Date.now()`) of the last byte read (construction time before the first byte). For
+   * display and logs only: it jumps when the system clock is set (NTP on 4G attach). Measure idle
+   * time with {@link lastByteMonotonic}.
+   */
   get lastByteAt(): number {
     return this.#lastByteAt;
   }
 
-  /** Epoch ms of the last complete inbound frame (construction time before the first frame). */
+  /**
+   * `performance.now()` ms of the last byte read (construction time before the first byte). Only
+   * meaningful relative to another `performance.now()` reading; immune to wall-clock changes, so
+   * dead-peer detection uses it.
+   */
+  get lastByteMonotonic(): number {
+    return this.#lastByteMono;
+  }
+
+  /**
+   * Epoch ms of the last complete inbound frame (construction time before the first frame). For
+   * display only, like {@link lastByteAt}; the read timeout runs on the monotonic clock.
+   */
   get lastFrameAt(): number {
     return this.#lastFrameAt;
   }
@@ -270,6 +290,7 @@ export class FrameConnection {
   #onData(chunk: Buffer): void {
     if (this.closed) return;
     this.#lastByteAt = Date.now();
+    this.#lastByteMono = performance.now();
     try {
       this.#decoder.push(chunk);
     } catch (error) {

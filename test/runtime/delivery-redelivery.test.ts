@@ -234,6 +234,84 @@ describe("at-least-once delivery", () => {
   });
 });
 
+describe("replies after completion and throwing user code", () => {
+  it("absorbs a late duplicate final reply even when its Type has a handler and no delivery is active", async () => {
+    const handled: Ack[] = [];
+    const registry = loginRegistry().register(AckDef, { handler: (ack: Ack) => void handled.push(ack) });
+    const t = await startTestServer(pki, { registry, errorMessage: testErrorMessage });
+    const device = await login(t, "dev-late");
+    const acks = collect(
+      t.server.deliver("dev-late", commandSpec, { orderId: "o-late", coins: 1 }, { isFinal: ackIsFinal }),
+    );
+    await device.next(CommandDef);
+    device.send(AckDef, { orderId: "o-late", state: AckState.DONE });
+    await acks.done;
+    expect(t.server.stats().delivery.pending).toBe(0);
+
+    // No delivery is active for this device any more: the duplicate must still be recognised.
+    device.send(AckDef, { orderId: "o-late", state: AckState.DONE });
+    device.send(PingDef, {});
+    await device.next(PongDef);
+    expect(handled).toEqual([]);
+    expect(device.pending.some((f) => f.type === ErrorMsgDef.type)).toBe(false);
+    expect(t.errors).toHaveLength(0);
+
+    // An Ack nobody delivered still reaches the handler.
+    device.send(AckDef, { orderId: "unrelated", state: AckState.DONE });
+    await expect.poll(() => handled.map((a) => a.orderId)).toEqual(["unrelated"]);
+  });
+
+  it("a throwing replyKey is reported as HANDLER_ERROR and the session keeps serving", async () => {
+    const t = await startTestServer(pki, { registry: loginRegistry() });
+    const device = await login(t, "dev-key");
+    const spec = {
+      ...commandSpec,
+      replyKey: (ack: Ack) => {
+        if (ack.orderId === "bad") throw new Error("cannot key this ack");
+        return ack.orderId;
+      },
+    };
+    const acks = collect(t.server.deliver("dev-key", spec, { orderId: "o-key", coins: 1 }));
+    await device.next(CommandDef);
+    device.send(AckDef, { orderId: "bad", state: AckState.DONE });
+    const error = await t.nextError("HANDLER_ERROR");
+    expect(error.message).toContain("replyKey threw: cannot key this ack");
+    expect(error.peer).toBe("device dev-key");
+    device.send(AckDef, { orderId: "o-key", state: AckState.DONE });
+    await acks.done;
+    expect(acks.items.map((a) => a.orderId)).toEqual(["o-key"]);
+    device.send(PingDef, {});
+    await device.next(PongDef);
+    expect(t.offline).toHaveLength(0);
+  });
+
+  it("a throwing isFinal is reported, ends the delivery with that reply and keeps the session", async () => {
+    const t = await startTestServer(pki, { registry: loginRegistry() });
+    const device = await login(t, "dev-final");
+    const acks = collect(
+      t.server.deliver(
+        "dev-final",
+        commandSpec,
+        { orderId: "o-final", coins: 1 },
+        {
+          isFinal: () => {
+            throw new Error("cannot judge");
+          },
+        },
+      ),
+    );
+    await device.next(CommandDef);
+    device.send(AckDef, { orderId: "o-final", state: AckState.RUNNING });
+    await acks.done;
+    expect(acks.items).toHaveLength(1);
+    const error = await t.nextError("HANDLER_ERROR");
+    expect(error.message).toContain("isFinal threw: cannot judge");
+    device.send(PingDef, {});
+    await device.next(PongDef);
+    expect(t.offline).toHaveLength(0);
+  });
+});
+
 describe("MemoryPendingDeliveryStore", () => {
   const delivery = (deviceId: string, key: string, createdAt: number): PendingDelivery => ({
     deviceId,

@@ -73,6 +73,21 @@ describe("sessions", () => {
     expect(t.offline.filter((o) => o.session === second.session)).toHaveLength(0);
   });
 
+  it("a second login with another device id unbinds the old id, and closing unbinds the new one", async () => {
+    const t = await startTestServer(pki, { registry: loginRegistry() });
+    const { device, session } = await loggedIn(t, "dev-old");
+    device.send(LoginReqDef, { deviceId: "dev-new" });
+    await device.next(LoginRspDef);
+    expect(session.deviceId).toBe("dev-new");
+    expect(t.server.session("dev-old")).toBeUndefined();
+    expect(t.server.session("dev-new")).toBe(session);
+    expect(t.logger.lines.some((l) => l.fields?.previous === "dev-old")).toBe(true);
+    device.destroy();
+    await t.offlineReason(session);
+    expect(t.server.session("dev-new")).toBeUndefined();
+    expect(t.server.session("dev-old")).toBeUndefined();
+  });
+
   it("emits offline once with the reason when the peer goes away, and unbinds the device", async () => {
     const t = await startTestServer(pki, { registry: loginRegistry() });
     const { device, session } = await loggedIn(t, "dev-3");

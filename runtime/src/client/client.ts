@@ -4,6 +4,7 @@
  * (heartbeat, flush of held acks and the offline queue) → connection lost → jittered backoff → again.
  */
 import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
 import { IdempotencyGuard, MemoryIdempotencyStore, type RecordedReply } from "../delivery/idempotency.js";
 import {
@@ -424,8 +425,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       this.#noteName(heartbeat.def);
       this.#heartbeat = new HeartbeatMonitor(this.#wheel, timings, {
         sendHeartbeat: () => link.write(heartbeat.def.type, heartbeat.def.codec.encode(heartbeat.build())),
-        lastReceivedAt: () => link.connection.lastByteAt,
-        now: Date.now,
+        // Monotonic: a wall-clock jump (NTP after a 4G attach) must not fake or hide a dead peer.
+        lastReceivedAt: () => link.connection.lastByteMonotonic,
+        now: () => performance.now(),
         onDead: (error) => link.destroy(error),
         onError: (error) => this.#report(asPaynetError(error, link.peer)),
         peer: link.peer,

@@ -6,6 +6,7 @@
 import type { DeliveryOptions, MessageDef, RequestSpec } from "../codec.js";
 import {
   AbortedError,
+  HandlerError,
   InvalidOptionsError,
   type PaynetError,
   PendingLimitError,
@@ -85,13 +86,20 @@ export interface DeliveryManagerOptions {
   logger: Logger;
   timers?: TimerWheel;
   now?: () => number;
+  /**
+   * Told about failures of user code run on an inbound reply (a throwing `replyKey` or `isFinal`),
+   * as `HandlerError`s. They are logged either way; the session is never closed for them.
+   */
+  onError?: (error: PaynetError, deviceId: string) => void;
 }
+
+type KeyOf = (reply: unknown) => string;
 
 /** Local state of a delivery started by this process: who waits for its replies. */
 interface ActiveDelivery {
   readonly pending: PendingDelivery;
   readonly replyDef: MessageDef<unknown>;
-  readonly replyKey: (reply: unknown) => string;
+  readonly replyKey: KeyOf;
   readonly isFinal: (reply: unknown) => boolean;
   readonly queue: ReplyQueue<unknown>;
   timer: WheelTimer | undefined;
@@ -109,8 +117,14 @@ export class DeliveryManager {
   readonly #timers: TimerWheel;
   readonly #now: () => number;
   readonly #active = new Map<string, Map<string, ActiveDelivery>>();
-  /** `deviceId\0key` → reply Type of recently completed deliveries (bounded, oldest evicted first). */
-  readonly #completed = new Map<string, number>();
+  /** `deviceId\0key` → reply Type and key function of recently completed deliveries (bounded, LRU). */
+  readonly #completed = new Map<string, { readonly type: number; readonly keyOf: KeyOf }>();
+  /**
+   * Reply Type → key functions of the remembered completed deliveries, with how many entries use
+   * each: a late duplicate must be recognised even when no delivery to its device is active.
+   */
+  readonly #completedKeyOf = new Map<number, Map<KeyOf, number>>();
+  readonly #onError: ((error: PaynetError, deviceId: string) => void) | undefined;
   /** Reply Type → definition, for every reply Type a delivery used (at most 255 entries). */
   readonly #replyDefs = new Map<number, MessageDef<unknown>>();
   #redelivered = 0;
@@ -127,6 +141,7 @@ export class DeliveryManager {
     this.#logger = options.logger;
     this.#timers = options.timers ?? sharedTimerWheel();
     this.#now = options.now ?? Date.now;
+    this.#onError = options.onError;
   }
 
   /**
@@ -179,7 +194,7 @@ export class DeliveryManager {
       active = {
         pending,
         replyDef: spec.reply as MessageDef<unknown>,
-        replyKey: replyKey as (reply: unknown) => string,
+        replyKey: replyKey as KeyOf,
         isFinal: (options.isFinal ?? (() => true)) as (reply: unknown) => boolean,
         queue,
         timer: undefined,
@@ -274,22 +289,67 @@ export class DeliveryManager {
 
   /**
    * Offers a decoded inbound message of `deviceId`. Returns true when it answered a delivery (it is
-   * yielded; a final one completes the delivery) or duplicates the reply of a completed one.
+   * yielded; a final one completes the delivery) or duplicates the final reply of a recently
+   * completed one (absorbed, even when no delivery to that device is active any more). A throwing
+   * `replyKey` skips that delivery and a throwing `isFinal` counts as final (as for `request()`);
+   * both are reported through `onError`, never thrown.
    */
   offer(deviceId: string, type: number, message: unknown): boolean {
     const forDevice = this.#active.get(deviceId);
     if (forDevice === undefined && this.#completed.size === 0) return false;
-    let key: string | undefined;
+    // One key computation per key function, whatever the number of deliveries using it.
+    const keys = new Map<KeyOf, string | undefined>();
+    const keyOf = (fn: KeyOf) => {
+      if (!keys.has(fn)) keys.set(fn, this.#userKey(deviceId, fn, message));
+      return keys.get(fn);
+    };
     for (const active of forDevice?.values() ?? []) {
       if (active.replyDef.type !== type) continue;
-      key ??= active.replyKey(message);
-      if (active.pending.key !== key) continue;
+      if (active.pending.key !== keyOf(active.replyKey)) continue;
       active.queue.push(message);
-      if (active.isFinal(message)) this.#finish(active, "completed");
+      if (this.#userIsFinal(active, message)) this.#finish(active, "completed");
       return true;
     }
-    if (key === undefined) return false;
-    return this.#completed.get(idOf(deviceId, key)) === type;
+    for (const fn of this.#completedKeyOf.get(type)?.keys() ?? []) {
+      const key = keyOf(fn);
+      if (key === undefined || this.#completed.get(idOf(deviceId, key))?.type !== type) continue;
+      this.#logger.debug("late duplicate reply of a completed delivery absorbed", { deviceId, key });
+      return true;
+    }
+    return false;
+  }
+
+  #userKey(deviceId: string, keyOf: KeyOf, message: unknown): string | undefined {
+    try {
+      return keyOf(message);
+    } catch (cause) {
+      this.#userCodeFailed(deviceId, "replyKey", cause);
+      return undefined;
+    }
+  }
+
+  #userIsFinal(active: ActiveDelivery, message: unknown): boolean {
+    try {
+      return active.isFinal(message);
+    } catch (cause) {
+      this.#userCodeFailed(active.pending.deviceId, "isFinal", cause, active.replyDef.name);
+      // Like request(): a reply that cannot be judged ends the delivery rather than leaving it hanging.
+      return true;
+    }
+  }
+
+  #userCodeFailed(deviceId: string, what: string, cause: unknown, messageName?: string): void {
+    const error = new HandlerError({
+      peer: `device ${deviceId}`,
+      ...(messageName === undefined ? {} : { messageName }),
+      cause: new Error(`${what} threw: ${asError(cause).message}`, { cause }),
+    });
+    this.#logger.error(error.message, { deviceId });
+    try {
+      this.#onError?.(error, deviceId);
+    } catch (reportError) {
+      this.#logger.error("delivery onError threw", { error: asError(reportError).message });
+    }
   }
 
   /** Ends every delivery with `error` (server stop). Pending records are removed from the store. */
@@ -328,19 +388,38 @@ export class DeliveryManager {
     );
     if (outcome === "completed") {
       this.#completedCount++;
-      this.#rememberCompleted(idOf(deviceId, key), active.replyDef.type);
+      this.#rememberCompleted(idOf(deviceId, key), active.replyDef.type, active.replyKey);
       active.queue.end();
     } else if (outcome !== "cancelled") {
       active.queue.fail(outcome);
     }
   }
 
-  #rememberCompleted(id: string, replyType: number): void {
-    this.#completed.delete(id);
-    this.#completed.set(id, replyType);
+  #rememberCompleted(id: string, type: number, keyOf: KeyOf): void {
+    this.#forgetCompleted(id);
+    this.#completed.set(id, { type, keyOf });
+    let counts = this.#completedKeyOf.get(type);
+    if (counts === undefined) {
+      counts = new Map();
+      this.#completedKeyOf.set(type, counts);
+    }
+    counts.set(keyOf, (counts.get(keyOf) ?? 0) + 1);
     if (this.#completed.size > RECENTLY_COMPLETED) {
       const oldest = this.#completed.keys().next().value;
-      if (oldest !== undefined) this.#completed.delete(oldest);
+      if (oldest !== undefined) this.#forgetCompleted(oldest);
+    }
+  }
+
+  #forgetCompleted(id: string): void {
+    const entry = this.#completed.get(id);
+    if (entry === undefined) return;
+    this.#completed.delete(id);
+    const counts = this.#completedKeyOf.get(entry.type);
+    const left = (counts?.get(entry.keyOf) ?? 1) - 1;
+    if (left > 0) counts?.set(entry.keyOf, left);
+    else {
+      counts?.delete(entry.keyOf);
+      if (counts?.size === 0) this.#completedKeyOf.delete(entry.type);
     }
   }
 }

@@ -11,19 +11,20 @@ import { FrameConnection } from "../connection.js";
 import { DeliveryManager } from "../delivery/pending.js";
 import {
   AbortedError,
+  HandlerError,
   HandshakeFailedError,
   HandshakeTimeoutError,
   InvalidOptionsError,
   MaxConnectionsError,
   NotConnectedError,
-  type PaynetError,
+  PaynetError,
   PeerCertificateRejectedError,
   type QueueFullError,
   ServerStoppedError,
   SessionReplacedError,
 } from "../errors.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
-import { ServerTlsContext } from "../tls/server-context.js";
+import { type PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
@@ -86,6 +87,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   #inFlight = 0;
   #onHandlersIdle: (() => void) | undefined;
   #stopPromise: Promise<void> | undefined;
+  /** Settles when `listen()` has (or failed); `stop()` during `start()` waits for it. */
+  #listening: Promise<void> | undefined;
+  #detachSignal: (() => void) | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
 
@@ -103,6 +107,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       },
       maxPending: this.#options.maxPendingDeliveries,
       logger,
+      onError: (error: PaynetError, deviceId: string) => {
+        const session = this.#directory.lookup(deviceId);
+        this.#report(error, session instanceof ServerSession ? session : undefined);
+      },
     };
     this.#deliveries = new DeliveryManager(
       this.#options.deliveryStore === undefined
@@ -131,7 +139,12 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
-    this.#options.signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    const signal = this.#options.signal;
+    if (signal !== undefined) {
+      const onAbort = () => void this.stop();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#detachSignal = () => signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /**
@@ -148,11 +161,12 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     server.on("connection", (socket: Socket) => this.#onTcpConnection(socket));
     server.on("drop", (data) => this.#onDrop(data));
     server.on("tlsClientError", (error, socket) => this.#onHandshakeError(error, socket));
-    server.on("secureConnection", (socket) => void this.#onSecureConnection(socket));
+    server.on("secureConnection", (socket) => this.#onSecureConnection(socket));
     const { host, port } = this.#options;
-    await new Promise<void>((resolve, reject) => {
+    this.#listening = new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#state = "stopped";
+        this.#detachSignal?.();
         this.#resolveStopped();
         reject(error);
       };
@@ -162,15 +176,18 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         resolve();
       });
     });
+    await this.#listening;
     server.on("error", (error) =>
       this.#options.logger.error("server socket error", { error: error.message }),
     );
+    // stop() was called while listen() ran: it closes the server once listening, so say so.
+    if (this.#stopPromise !== undefined) throw new ServerStoppedError();
     this.#state = "listening";
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
     this.#options.logger.info("listening", bound);
     this.#tls.warnOwnExpiry();
-    this.emit("listening", bound);
+    this.#emit("listening", bound);
     return bound;
   }
 
@@ -191,8 +208,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   }
 
   async #stop(graceMs: number): Promise<void> {
+    if (this.#state === "starting") await this.#listening?.catch(() => {});
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
+      this.#detachSignal?.();
       this.#resolveStopped();
       return;
     }
@@ -214,6 +233,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     for (const socket of this.#sockets) socket.destroy();
     await closed;
     this.#state = "stopped";
+    this.#detachSignal?.();
     this.#options.logger.info("stopped");
     this.#resolveStopped();
   }
@@ -384,16 +404,39 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     socket.destroy();
   }
 
-  async #onSecureConnection(socket: TLSSocket): Promise<void> {
+  /**
+   * Admission of one handshaken socket. Runs detached from the `secureConnection` event, so any
+   * failure in it (a throwing admission check, a bug) is caught here: the socket is destroyed and
+   * the failure logged and reported, never an unhandled rejection.
+   */
+  #onSecureConnection(socket: TLSSocket): void {
     const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    this.#admit(socket, peer).catch((error: unknown) => {
+      socket.destroy();
+      const failure =
+        error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
+      this.#log("error", "connection admission failed", { peer, error: failure.message });
+      this.#report(failure, undefined);
+    });
+  }
+
+  async #admit(socket: TLSSocket, peer: string): Promise<void> {
     const resumed = socket.isSessionReused();
     if (resumed) this.#counters.handshakesResumed++;
     else this.#counters.handshakesFull++;
     // The peer may go away while admission runs; that must not become an unhandled 'error'.
     const ignore = () => {};
     socket.on("error", ignore);
-    const verdict = await this.#tls.admit(socket, peer, this.#options.handshakeTimeoutMs);
-    socket.off("error", ignore);
+    let verdict: PeerVerdict;
+    try {
+      verdict = await this.#tls.admit(socket, peer, this.#options.handshakeTimeoutMs);
+    } catch (error) {
+      // E.g. a certificate our DER reader cannot parse for the revocation check: refuse, never crash.
+      const reason = `admission check failed: ${error instanceof Error ? error.message : String(error)}`;
+      verdict = { accepted: false, identity: undefined, reason };
+    } finally {
+      socket.off("error", ignore);
+    }
     if (!verdict.accepted) {
       this.#counters.rejected++;
       const error = new PeerCertificateRejectedError(verdict.reason, { peer });
@@ -419,7 +462,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         resumed,
       },
       {
-        login: (s, deviceId) => this.#login(s, deviceId),
+        login: (s, deviceId, previousId) => this.#login(s, deviceId, previousId),
         queueFull: (s, error) => this.#queueFull(s, error),
         sent: (def) => this.#sentNames.set(def.type, def.name),
       },
@@ -446,19 +489,20 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       resumed,
       commonName: identity?.commonName,
     });
-    this.emit("connection", session);
+    this.#emit("connection", session);
   }
 
   #closed(session: ServerSession, reason: PaynetError): void {
     if (!session.markClosed(reason)) return;
+    // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
     this.#sessions.delete(session);
     const deviceId = session.deviceId;
     if (deviceId !== undefined) void this.#unbind(deviceId, session);
-    this.#options.logger.info("offline", { peer: session.peer, session: session.id, reason: reason.code });
-    this.emit("offline", session, reason);
     const resolve = this.#whenSessionClosed.get(session);
     this.#whenSessionClosed.delete(session);
     resolve?.();
+    this.#options.logger.info("offline", { peer: session.peer, session: session.id, reason: reason.code });
+    this.#emit("offline", session, reason);
   }
 
   #queueFull(session: ServerSession, error: QueueFullError): void {
@@ -470,7 +514,16 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   // ---- login and directory ----------------------------------------------------------------
 
-  #login(session: ServerSession, deviceId: string): void {
+  #login(session: ServerSession, deviceId: string, previousId: string | undefined): void {
+    if (previousId !== undefined) {
+      this.#options.logger.info("session logged in again with another device id; old id unbound", {
+        peer: session.peer,
+        session: session.id,
+        previous: previousId,
+        deviceId,
+      });
+      void this.#unbind(previousId, session);
+    }
     const replaceAndAnnounce = (previous: Session | undefined) => {
       if (session.closedReason !== undefined) {
         void this.#unbind(deviceId, session);
@@ -483,7 +536,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         else previous.close(replaced.message);
       }
       this.#options.logger.info("online", { peer: session.peer, session: session.id });
-      this.emit("online", session);
+      this.#emit("online", session);
       // After the login handler's own reply, so the device sees its login answer first.
       const resend = this.#deliveries.resendAfterLogin(deviceId);
       session.whenIdle(() => void resend());
@@ -530,7 +583,32 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   }
 
   #report(error: PaynetError, session: ServerSession | undefined): void {
-    if (this.listenerCount("error") > 0) this.emit("error", error, session);
+    if (this.listenerCount("error") > 0) this.#emit("error", error, session);
+  }
+
+  /**
+   * Emits without letting a throwing listener escape into a socket event, a timer or the stop
+   * sequence: the throw is logged and the server carries on.
+   */
+  #emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: ServerEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#log("error", "server event listener threw", {
+        event,
+        error: error instanceof Error ? error.message : String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+    }
+  }
+
+  /** Logs without letting a throwing user logger break the caller. */
+  #log(level: "warn" | "error", message: string, fields: Record<string, unknown>): void {
+    try {
+      this.#options.logger[level](message, fields);
+    } catch {
+      // Nothing sensible is left to do with a logger that throws.
+    }
   }
 }
 

@@ -16,8 +16,11 @@ import type { PeerIdentity, Session } from "./types.js";
 
 /** What a session needs from its server. */
 export interface SessionHost {
-  /** The session logged in as `deviceId` (directory, `online` event, redeliveries). */
-  login(session: ServerSession, deviceId: string): void;
+  /**
+   * The session logged in as `deviceId` (directory, `online` event, redeliveries). `previous` is
+   * the device id it was logged in as before, when a second login changed it (to be unbound).
+   */
+  login(session: ServerSession, deviceId: string, previous: string | undefined): void;
   /** The session's outbound queue overflowed; counted, and the session is closed. */
   queueFull(session: ServerSession, error: QueueFullError): void;
   /** Remembers the name of an outbound Type for stats. */
@@ -115,9 +118,10 @@ export class ServerSession implements Session {
     if (this.#closedReason !== undefined)
       throw new NotConnectedError("session is closed", { peer: this.peer });
     if (this.#deviceId === deviceId) return;
+    const previous = this.#deviceId;
     this.#deviceId = deviceId;
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
-    this.#host.login(this, deviceId);
+    this.#host.login(this, deviceId, previous);
   }
 
   /** Forgets the device id (the host unbinds it from the directory first). */

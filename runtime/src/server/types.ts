@@ -84,7 +84,9 @@ export interface Session {
   readonly attributes: Map<string, unknown>;
   /**
    * Marks the session logged in as `deviceId`: registers it in the session directory (closing an
-   * older session of the same device with reason `SESSION_REPLACED`) and emits `online`.
+   * older session of the same device with reason `SESSION_REPLACED`) and emits `online`. Logging in
+   * again with another id unbinds the old id first (logged), so one session is never findable
+   * under two device ids. The same id again does nothing.
    */
   login(deviceId: string): void;
   /** Queues one message to this peer. Rejects with `QueueFullError` / `NotConnectedError`. */
