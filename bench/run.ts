@@ -59,11 +59,15 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg.startsWith("--only=")) args.only.push(...arg.slice(7).split(",").filter(Boolean));
     else if (arg === "--connections") args.connections = Number(argv[++i]);
     else if (arg === "--help" || arg === "-h") {
-      console.log("usage: npm run bench -- [--quick] [--scale] [--only throughput,scale,resumption,codec,codegen] [--connections N] [--cpu-prof]");
+      console.log(
+        "usage: npm run bench -- [--quick] [--scale] [--only throughput,scale,resumption,codec,codegen] [--connections N] [--cpu-prof]",
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
   }
-  for (const name of args.only) if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
+  for (const name of args.only)
+    if (!(name in SCENARIOS))
+      throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
   if (args.connections !== undefined && !(Number.isInteger(args.connections) && args.connections > 0)) {
     throw new Error("--connections expects a positive integer");
   }
@@ -79,7 +83,9 @@ async function main(): Promise<void> {
   const resultsDir = join(REPO_DIR, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
   try {
-    log(`paynet bench (${args.quick ? "quick" : args.scale ? "scale" : "default"}) — node ${process.version}, ${cpus().length} cpus`);
+    log(
+      `paynet bench (${args.quick ? "quick" : args.scale ? "scale" : "default"}) — node ${process.version}, ${cpus().length} cpus`,
+    );
     log("setup: certificates (P-256), generated SDK, protobufjs static module");
     const pki = await issueBenchPki(join(tmpDir, "pki"));
     const sdkDir = generateSdk();
@@ -117,7 +123,8 @@ async function main(): Promise<void> {
     }
     const line: Record<string, number | null> = {};
     for (const key of SUMMARY_KEYS) line[key] = Number.isFinite(summary[key]) ? summary[key]! : null;
-    for (const [key, value] of Object.entries(summary)) if (!(key in line)) line[key] = Number.isFinite(value) ? value : null;
+    for (const [key, value] of Object.entries(summary))
+      if (!(key in line)) line[key] = Number.isFinite(value) ? value : null;
     const missed = rows.filter((r) => r.verdict === "MISSED").map((r) => `${r.scenario}: ${r.metric}`);
     const report = {
       startedAt: new Date(started).toISOString(),
@@ -145,7 +152,8 @@ async function main(): Promise<void> {
     console.log(renderTable(rows));
     console.log("");
     if (missed.length > 0) console.log(`targets missed: ${missed.join("; ")}`);
-    if (Object.keys(failures).length > 0) console.log(`scenarios failed: ${Object.keys(failures).join(", ")}`);
+    if (Object.keys(failures).length > 0)
+      console.log(`scenarios failed: ${Object.keys(failures).join(", ")}`);
     console.log(`results: bench/results/${stamp}.json (and latest.json), ${report.durationSec.toFixed(0)} s`);
     console.log(JSON.stringify(line));
     if (Object.keys(failures).length > 0) process.exitCode = 1;

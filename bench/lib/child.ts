@@ -38,7 +38,10 @@ async function answer(handlers: Record<string, RpcHandler>, call: RpcCall): Prom
     const result = await (handler as (arg: unknown) => unknown)(call.arg);
     process.send?.({ rpcId: call.rpcId, result: result ?? null });
   } catch (error) {
-    process.send?.({ rpcId: call.rpcId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.send?.({
+      rpcId: call.rpcId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
   }
 }
 

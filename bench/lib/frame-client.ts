@@ -15,7 +15,11 @@ function contextFor(ca: string, cert?: string, key?: string): SecureContext {
   const id = `${ca}\0${cert ?? ""}`;
   let context = contexts.get(id);
   if (context === undefined) {
-    context = createSecureContext({ ca, minVersion: "TLSv1.3", ...(cert === undefined ? {} : { cert, key }) });
+    context = createSecureContext({
+      ca,
+      minVersion: "TLSv1.3",
+      ...(cert === undefined ? {} : { cert, key }),
+    });
     contexts.set(id, context);
   }
   return context;

@@ -42,23 +42,27 @@ export class BenchProcess {
   private constructor(name: string, child: ChildProcess) {
     this.name = name;
     this.child = child;
-    child.on("message", (message: { rpcId?: number; result?: unknown; error?: string; event?: string; data?: unknown }) => {
-      if (typeof message.rpcId === "number") {
-        const pending = this.#pending.get(message.rpcId);
-        this.#pending.delete(message.rpcId);
-        if (message.error !== undefined) pending?.reject(new Error(`${name}: ${message.error}`));
-        else pending?.resolve(message.result);
-        return;
-      }
-      if (typeof message.event === "string") {
-        this.#events.push({ event: message.event, data: message.data });
-        for (const wake of [...this.#waiters]) wake();
-      }
-    });
+    child.on(
+      "message",
+      (message: { rpcId?: number; result?: unknown; error?: string; event?: string; data?: unknown }) => {
+        if (typeof message.rpcId === "number") {
+          const pending = this.#pending.get(message.rpcId);
+          this.#pending.delete(message.rpcId);
+          if (message.error !== undefined) pending?.reject(new Error(`${name}: ${message.error}`));
+          else pending?.resolve(message.result);
+          return;
+        }
+        if (typeof message.event === "string") {
+          this.#events.push({ event: message.event, data: message.data });
+          for (const wake of [...this.#waiters]) wake();
+        }
+      },
+    );
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
         this.#exitCode = code ?? (signal === null ? null : -1);
-        for (const pending of this.#pending.values()) pending.reject(new Error(`${name} exited (${code ?? signal})`));
+        for (const pending of this.#pending.values())
+          pending.reject(new Error(`${name} exited (${code ?? signal})`));
         this.#pending.clear();
         for (const wake of [...this.#waiters]) wake();
         resolve(this.#exitCode);
@@ -67,7 +71,12 @@ export class BenchProcess {
   }
 
   /** Starts `script` (relative to bench/ or absolute) with `config` and waits for `ready`. */
-  static async start(name: string, script: string, config: unknown, options: StartOptions = {}): Promise<BenchProcess> {
+  static async start(
+    name: string,
+    script: string,
+    config: unknown,
+    options: StartOptions = {},
+  ): Promise<BenchProcess> {
     const path = script.startsWith("/") ? script : `${BENCH_DIR}${script}`;
     const fd = options.fdLimit ?? 65_536;
     const flags = ["--import", "tsx", "--expose-gc", ...(options.nodeFlags ?? [])];

@@ -37,11 +37,25 @@ export function targetRow(
   value: number,
   target: { min?: number; max?: number },
 ): Row {
-  return { scenario, metric, paynet, baseline, ratio: value, target: targetText(target), verdict: verdict(value, target) };
+  return {
+    scenario,
+    metric,
+    paynet,
+    baseline,
+    ratio: value,
+    target: targetText(target),
+    verdict: verdict(value, target),
+  };
 }
 
 /** A row without a target (context figures). */
-export function infoRow(scenario: string, metric: string, paynet: string, baseline = "", value = Number.NaN): Row {
+export function infoRow(
+  scenario: string,
+  metric: string,
+  paynet: string,
+  baseline = "",
+  value = Number.NaN,
+): Row {
   return { scenario, metric, paynet, baseline, ratio: value, target: "-", verdict: "-" };
 }
 

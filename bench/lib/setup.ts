@@ -16,9 +16,10 @@ export const PROTO_DIR = join(REPO_DIR, "proto");
 
 /** Checks that `npm run build` ran (the CLI and the runtime the SDK imports are built). */
 export function assertBuilt(): void {
-  const missing = [join(REPO_DIR, "dist", "commands", "generate.js"), join(REPO_DIR, "runtime", "dist", "index.js")].filter(
-    (file) => !existsSync(file),
-  );
+  const missing = [
+    join(REPO_DIR, "dist", "commands", "generate.js"),
+    join(REPO_DIR, "runtime", "dist", "index.js"),
+  ].filter((file) => !existsSync(file));
   if (missing.length > 0) {
     throw new Error(`not built: ${missing.join(", ")} missing; run \`npm run build\` (npm run bench does)`);
   }
@@ -28,7 +29,10 @@ export function assertBuilt(): void {
 export function generateSdk(): string {
   const out = join(SDK_ROOT, "paybox");
   rmSync(out, { recursive: true, force: true });
-  execFileSync(process.execPath, [CLI, "generate", PAYBOX_PROTO, "--out", out], { cwd: REPO_DIR, stdio: "pipe" });
+  execFileSync(process.execPath, [CLI, "generate", PAYBOX_PROTO, "--out", out], {
+    cwd: REPO_DIR,
+    stdio: "pipe",
+  });
   return out;
 }
 

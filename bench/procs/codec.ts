@@ -18,11 +18,23 @@ const sdk = (await import(pathToFileURL(`${config.sdkDir}/index.ts`).href)) as P
 const pbjs = createRequire(import.meta.url)(config.pbjsFile) as { paybox: Record<string, PbjsType> };
 
 /** Messages and their values: generated form (bigint for 64-bit) and protobufjs form (number). */
-const cases: Array<{ name: string; generated: Record<string, unknown>; protobufjs: Record<string, unknown> }> = [
+const cases: Array<{
+  name: string;
+  generated: Record<string, unknown>;
+  protobufjs: Record<string, unknown>;
+}> = [
   {
     name: "QueryRsp",
-    generated: { orderId: "bench-order-0000000000000000000000000000000000000000000000", state: 2, progress: 100 },
-    protobufjs: { orderId: "bench-order-0000000000000000000000000000000000000000000000", state: 2, progress: 100 },
+    generated: {
+      orderId: "bench-order-0000000000000000000000000000000000000000000000",
+      state: 2,
+      progress: 100,
+    },
+    protobufjs: {
+      orderId: "bench-order-0000000000000000000000000000000000000000000000",
+      state: 2,
+      progress: 100,
+    },
   },
   {
     name: "Ping",
@@ -67,7 +79,12 @@ serveRpc({
       if (Buffer.compare(Buffer.from(genBytes), Buffer.from(pbBytes)) !== 0) {
         throw new Error(`${c.name}: generated and protobufjs encodings differ`);
       }
-      const samples = { genEncode: [] as number[], pbEncode: [] as number[], genDecode: [] as number[], pbDecode: [] as number[] };
+      const samples = {
+        genEncode: [] as number[],
+        pbEncode: [] as number[],
+        genDecode: [] as number[],
+        pbDecode: [] as number[],
+      };
       for (let r = 0; r < args.rounds; r++) {
         samples.genEncode.push(opsPerSec(() => gen.encode(c.generated), args.ms));
         samples.pbEncode.push(opsPerSec(() => pb.encode(c.protobufjs).finish(), args.ms));

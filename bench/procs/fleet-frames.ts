@@ -5,7 +5,14 @@
  */
 import { childConfig, serveRpc } from "../lib/child.js";
 import { FrameSocket } from "../lib/frame-client.js";
-import { frame, LOGIN_REQ_TYPE, LOGIN_RSP_TYPE, PING_TYPE, pingPayload, stringField1 } from "../lib/payload.js";
+import {
+  frame,
+  LOGIN_REQ_TYPE,
+  LOGIN_RSP_TYPE,
+  PING_TYPE,
+  pingPayload,
+  stringField1,
+} from "../lib/payload.js";
 import { type BenchPkiFiles, pem } from "../lib/pki.js";
 import { percentile } from "../lib/stats.js";
 
@@ -38,10 +45,13 @@ serveRpc({
     for (const socket of sockets.splice(0)) socket.close();
     return null;
   },
-  handshakes: (args: { port: number; count: number; resume: boolean }) => handshakes(args.port, args.count, args.resume),
+  handshakes: (args: { port: number; count: number; resume: boolean }) =>
+    handshakes(args.port, args.count, args.resume),
 });
 
-async function connectAll(args: ConnectArgs): Promise<{ elapsedMs: number; connected: number; failed: number; firstError: string | null }> {
+async function connectAll(
+  args: ConnectArgs,
+): Promise<{ elapsedMs: number; connected: number; failed: number; firstError: string | null }> {
   const started = performance.now();
   let next = 0;
   let failed = 0;
@@ -49,9 +59,14 @@ async function connectAll(args: ConnectArgs): Promise<{ elapsedMs: number; conne
   const worker = async () => {
     while (next < args.n) {
       const i = next++;
-      const localAddress = args.localAddresses.length === 0 ? undefined : args.localAddresses[i % args.localAddresses.length];
+      const localAddress =
+        args.localAddresses.length === 0 ? undefined : args.localAddresses[i % args.localAddresses.length];
       try {
-        const client = await FrameSocket.connect({ port: args.port, ca, ...(localAddress === undefined ? {} : { localAddress }) });
+        const client = await FrameSocket.connect({
+          port: args.port,
+          ca,
+          ...(localAddress === undefined ? {} : { localAddress }),
+        });
         client.onFrame = () => {
           framesIn++;
         };
@@ -106,7 +121,11 @@ async function handshakes(port: number, count: number, resume: boolean) {
     if (client.ticket !== undefined) tickets.set(port, client.ticket);
     client.close();
   }
-  return { p50Ms: percentile(latencies, 50), meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, count), notResumed };
+  return {
+    p50Ms: percentile(latencies, 50),
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, count),
+    notResumed,
+  };
 }
 
 /** TLS 1.3 tickets arrive after the handshake; wait briefly for one. */

@@ -102,7 +102,10 @@ async function runFrames(args: RunArgs): Promise<LoadResult> {
 }
 
 interface GrpcClient {
-  query(request: QueryReqMessage, callback: (error: ServiceError | null, reply?: QueryRspMessage) => void): void;
+  query(
+    request: QueryReqMessage,
+    callback: (error: ServiceError | null, reply?: QueryRspMessage) => void,
+  ): void;
   close(): void;
   waitForReady(deadline: number, callback: (error?: Error) => void): void;
 }

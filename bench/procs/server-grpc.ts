@@ -7,13 +7,21 @@ import { type BenchPkiFiles, pem } from "../lib/pki.js";
 const config = childConfig<{ pki: BenchPkiFiles }>();
 const server = new Server();
 server.addService(benchService, {
-  query: (call: ServerUnaryCall<QueryReqMessage, QueryRspMessage>, callback: sendUnaryData<QueryRspMessage>) => {
+  query: (
+    call: ServerUnaryCall<QueryReqMessage, QueryRspMessage>,
+    callback: sendUnaryData<QueryRspMessage>,
+  ) => {
     callback(null, { orderId: call.request.orderId, state: 2, progress: 100 });
   },
 });
 const credentials = ServerCredentials.createSsl(
   null,
-  [{ cert_chain: Buffer.from(pem(config.pki.serverCert)), private_key: Buffer.from(pem(config.pki.serverKey)) }],
+  [
+    {
+      cert_chain: Buffer.from(pem(config.pki.serverCert)),
+      private_key: Buffer.from(pem(config.pki.serverKey)),
+    },
+  ],
   false,
 );
 const port = await new Promise<number>((resolve, reject) =>

@@ -14,7 +14,10 @@ interface CodecResult {
 }
 
 export async function codecScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const proc = await BenchProcess.start("codec", "procs/codec.ts", { sdkDir: ctx.sdkDir, pbjsFile: ctx.pbjsFile });
+  const proc = await BenchProcess.start("codec", "procs/codec.ts", {
+    sdkDir: ctx.sdkDir,
+    pbjsFile: ctx.pbjsFile,
+  });
   let results: CodecResult[];
   try {
     results = await proc.call<CodecResult[]>("run", { rounds: ctx.quick ? 3 : 5, ms: ctx.quick ? 300 : 600 });
@@ -28,12 +31,30 @@ export async function codecScenario(ctx: BenchContext): Promise<ScenarioResult> 
     const dec = ratio(r.generatedDecode, r.protobufjsDecode);
     ratios.push(enc, dec);
     return [
-      infoRow(s, `${r.message} (${r.bytes} B) encode ops/s`, human(r.generatedEncode), `protobufjs ${human(r.protobufjsEncode)}`, enc),
-      infoRow(s, `${r.message} (${r.bytes} B) decode ops/s`, human(r.generatedDecode), `protobufjs ${human(r.protobufjsDecode)}`, dec),
+      infoRow(
+        s,
+        `${r.message} (${r.bytes} B) encode ops/s`,
+        human(r.generatedEncode),
+        `protobufjs ${human(r.protobufjsEncode)}`,
+        enc,
+      ),
+      infoRow(
+        s,
+        `${r.message} (${r.bytes} B) decode ops/s`,
+        human(r.generatedDecode),
+        `protobufjs ${human(r.protobufjsDecode)}`,
+        dec,
+      ),
     ];
   });
   const overall = Math.round(geomean(ratios) * 1000) / 1000;
   const worst = Math.min(...ratios);
-  rows.push(targetRow(s, "geometric mean of encode+decode ratios", "", "protobufjs static", overall, { min: 0.9 }));
-  return { rows, figures: { results }, summary: { codec_vs_protobufjs: overall, codec_worst_vs_protobufjs: worst } };
+  rows.push(
+    targetRow(s, "geometric mean of encode+decode ratios", "", "protobufjs static", overall, { min: 0.9 }),
+  );
+  return {
+    rows,
+    figures: { results },
+    summary: { codec_vs_protobufjs: overall, codec_worst_vs_protobufjs: worst },
+  };
 }

@@ -13,7 +13,14 @@ import type { BenchContext, ScenarioResult } from "./context.js";
 
 /** A proto with `pairs` request/reply message pairs (2 × pairs messages), every one annotated. */
 export function bigProto(pairs: number): string {
-  const lines = ['syntax = "proto3";', "package bulk;", 'import "paynet/options.proto";', "", "enum Level { LEVEL_UNSPECIFIED = 0; LOW = 1; HIGH = 2; }", ""];
+  const lines = [
+    'syntax = "proto3";',
+    "package bulk;",
+    'import "paynet/options.proto";',
+    "",
+    "enum Level { LEVEL_UNSPECIFIED = 0; LOW = 1; HIGH = 2; }",
+    "",
+  ];
   for (let i = 1; i <= pairs; i++) {
     const fields = (prefix: string) => [
       `  string ${prefix}_id = 1 [(paynet.correlation) = true];`,
@@ -72,12 +79,21 @@ export async function codegenScenario(ctx: BenchContext): Promise<ScenarioResult
       const out = join(dir, `gen-${r}`);
       rmSync(out, { recursive: true, force: true });
       paynetGenMs.push(
-        timeMs(() => execFileSync(process.execPath, [CLI, "generate", input.file, "--out", out], { cwd: REPO_DIR, stdio: "pipe" })),
+        timeMs(() =>
+          execFileSync(process.execPath, [CLI, "generate", input.file, "--out", out], {
+            cwd: REPO_DIR,
+            stdio: "pipe",
+          }),
+        ),
       );
       const js = join(dir, `pbjs-${r}.js`);
       pbjsPbtsMs.push(
         timeMs(() => {
-          execFileSync(PBJS, ["-t", "static-module", "-w", "commonjs", "-p", PROTO_DIR, "-o", js, input.file], { cwd: REPO_DIR, stdio: "pipe" });
+          execFileSync(
+            PBJS,
+            ["-t", "static-module", "-w", "commonjs", "-p", PROTO_DIR, "-o", js, input.file],
+            { cwd: REPO_DIR, stdio: "pipe" },
+          );
           execFileSync(PBTS, ["-o", join(dir, `pbjs-${r}.d.ts`), js], { cwd: REPO_DIR, stdio: "pipe" });
         }),
       );
@@ -87,7 +103,16 @@ export async function codegenScenario(ctx: BenchContext): Promise<ScenarioResult
     const pb = median(pbjsPbtsMs);
     const value = ratio(gen, pb);
     ctx.log(`  ${input.name}: paynet-gen ${gen.toFixed(0)} ms, pbjs+pbts ${pb.toFixed(0)} ms`);
-    rows.push(targetRow("codegen", `wall time, ${input.name}`, `${gen.toFixed(0)} ms`, `pbjs+pbts ${pb.toFixed(0)} ms`, value, { max: 0.5 }));
+    rows.push(
+      targetRow(
+        "codegen",
+        `wall time, ${input.name}`,
+        `${gen.toFixed(0)} ms`,
+        `pbjs+pbts ${pb.toFixed(0)} ms`,
+        value,
+        { max: 0.5 },
+      ),
+    );
     summary[input.name === "paybox.proto" ? "codegen_paybox_vs_pbjs" : "codegen_200_vs_pbjs"] = value;
   }
   // The headline is the worse of the two inputs.

@@ -54,8 +54,14 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
     heartbeatMs: 30_000,
     reconnect: { initialDelayMs: 1_000, maxDelayMs: 8_000, jitter: 1 },
   });
-  const hsClient = await BenchProcess.start("handshake-client", "procs/fleet-frames.ts", { pki: ctx.pki, idPrefix: "hs" });
-  const rawServer = await BenchProcess.start("resume-raw", "procs/server-raw.ts", { pki: ctx.pki, ticketKeys: ctx.ticketKeys });
+  const hsClient = await BenchProcess.start("handshake-client", "procs/fleet-frames.ts", {
+    pki: ctx.pki,
+    idPrefix: "hs",
+  });
+  const rawServer = await BenchProcess.start("resume-raw", "procs/server-raw.ts", {
+    pki: ctx.pki,
+    ticketKeys: ctx.ticketKeys,
+  });
   try {
     await fleet.call("mark");
     await fleet.call("start");
@@ -78,7 +84,9 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
         share: serverResumed / Math.max(1, serverFull + serverResumed),
         allOnlineMs: state.allOnlineMs,
       };
-      ctx.log(`  ${label}: ${serverResumed} resumed / ${serverFull} full handshakes; all ${state.online} online after ${(state.allOnlineMs / 1000).toFixed(1)} s`);
+      ctx.log(
+        `  ${label}: ${serverResumed} resumed / ${serverFull} full handshakes; all ${state.online} online after ${(state.allOnlineMs / 1000).toFixed(1)} s`,
+      );
       return result;
     };
     const reconnect = await phase("reconnect", async () => {});
@@ -89,7 +97,11 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
     const count = ctx.quick ? 100 : 300;
     const measure = async (target: BenchProcess, resume: boolean) => {
       const cpu0 = await target.call<number>("cpu");
-      const result = await hsClient.call<HandshakeRun>("handshakes", { port: target.ready.port, count, resume });
+      const result = await hsClient.call<HandshakeRun>("handshakes", {
+        port: target.ready.port,
+        count,
+        resume,
+      });
       const cpu1 = await target.call<number>("cpu");
       return { ...result, serverCpuUsPerHandshake: (cpu1 - cpu0) / count };
     };
@@ -97,21 +109,75 @@ export async function resumptionScenario(ctx: BenchContext): Promise<ScenarioRes
     const rawResumed = await measure(rawServer, true);
     const full = await measure(server, false);
     const resumed = await measure(server, true);
-    if (resumed.notResumed > 0) ctx.log(`  ${resumed.notResumed}/${count} handshakes offered a ticket did not resume`);
+    if (resumed.notResumed > 0)
+      ctx.log(`  ${resumed.notResumed}/${count} handshakes offered a ticket did not resume`);
     const share = Math.min(reconnect.share, afterReload.share);
     const s = `resumption (${n} devices)`;
     return {
       rows: [
-        targetRow(s, "resumed share on reconnect", `${(reconnect.share * 100).toFixed(2)}%`, `${reconnect.serverResumed}/${reconnect.serverResumed + reconnect.serverFull}`, reconnect.share, { min: 0.99 }),
-        targetRow(s, "resumed share right after reloadTls", `${(afterReload.share * 100).toFixed(2)}%`, `${afterReload.serverResumed}/${afterReload.serverResumed + afterReload.serverFull}`, afterReload.share, { min: 0.99 }),
-        infoRow(s, "fleet back online (s)", (reconnect.allOnlineMs / 1000).toFixed(1), `after reload ${(afterReload.allOnlineMs / 1000).toFixed(1)}`),
-        infoRow(s, "handshake latency p50 (ms): resumed vs full", resumed.p50Ms.toFixed(2), `full ${full.p50Ms.toFixed(2)}`, ratio(resumed.p50Ms, full.p50Ms)),
-        infoRow(s, "server CPU per handshake (us): resumed vs full", resumed.serverCpuUsPerHandshake.toFixed(0), `full ${full.serverCpuUsPerHandshake.toFixed(0)}`, ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake)),
-        infoRow(s, "server CPU per full handshake (us) vs raw TLS", full.serverCpuUsPerHandshake.toFixed(0), `raw TLS ${rawFull.serverCpuUsPerHandshake.toFixed(0)}`, ratio(full.serverCpuUsPerHandshake, rawFull.serverCpuUsPerHandshake)),
-        infoRow(s, "server CPU per resumed handshake (us) vs raw TLS", resumed.serverCpuUsPerHandshake.toFixed(0), `raw TLS ${rawResumed.serverCpuUsPerHandshake.toFixed(0)}`, ratio(resumed.serverCpuUsPerHandshake, rawResumed.serverCpuUsPerHandshake)),
+        targetRow(
+          s,
+          "resumed share on reconnect",
+          `${(reconnect.share * 100).toFixed(2)}%`,
+          `${reconnect.serverResumed}/${reconnect.serverResumed + reconnect.serverFull}`,
+          reconnect.share,
+          { min: 0.99 },
+        ),
+        targetRow(
+          s,
+          "resumed share right after reloadTls",
+          `${(afterReload.share * 100).toFixed(2)}%`,
+          `${afterReload.serverResumed}/${afterReload.serverResumed + afterReload.serverFull}`,
+          afterReload.share,
+          { min: 0.99 },
+        ),
+        infoRow(
+          s,
+          "fleet back online (s)",
+          (reconnect.allOnlineMs / 1000).toFixed(1),
+          `after reload ${(afterReload.allOnlineMs / 1000).toFixed(1)}`,
+        ),
+        infoRow(
+          s,
+          "handshake latency p50 (ms): resumed vs full",
+          resumed.p50Ms.toFixed(2),
+          `full ${full.p50Ms.toFixed(2)}`,
+          ratio(resumed.p50Ms, full.p50Ms),
+        ),
+        infoRow(
+          s,
+          "server CPU per handshake (us): resumed vs full",
+          resumed.serverCpuUsPerHandshake.toFixed(0),
+          `full ${full.serverCpuUsPerHandshake.toFixed(0)}`,
+          ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake),
+        ),
+        infoRow(
+          s,
+          "server CPU per full handshake (us) vs raw TLS",
+          full.serverCpuUsPerHandshake.toFixed(0),
+          `raw TLS ${rawFull.serverCpuUsPerHandshake.toFixed(0)}`,
+          ratio(full.serverCpuUsPerHandshake, rawFull.serverCpuUsPerHandshake),
+        ),
+        infoRow(
+          s,
+          "server CPU per resumed handshake (us) vs raw TLS",
+          resumed.serverCpuUsPerHandshake.toFixed(0),
+          `raw TLS ${rawResumed.serverCpuUsPerHandshake.toFixed(0)}`,
+          ratio(resumed.serverCpuUsPerHandshake, rawResumed.serverCpuUsPerHandshake),
+        ),
       ],
-      figures: { n, initial, reconnect, afterReload, handshakes: { count, full, resumed, rawFull, rawResumed } },
-      summary: { resumed_share: share, resumed_share_after_reload: afterReload.share, resumed_handshake_cpu_vs_full: ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake) },
+      figures: {
+        n,
+        initial,
+        reconnect,
+        afterReload,
+        handshakes: { count, full, resumed, rawFull, rawResumed },
+      },
+      summary: {
+        resumed_share: share,
+        resumed_share_after_reload: afterReload.share,
+        resumed_handshake_cpu_vs_full: ratio(resumed.serverCpuUsPerHandshake, full.serverCpuUsPerHandshake),
+      },
     };
   } finally {
     await Promise.all([fleet.stop(), hsClient.stop(), server.stop(), rawServer.stop()]);

@@ -34,7 +34,7 @@ interface SideResult {
 }
 
 /** Source addresses: 127.0.0.x gives each one its own ~28k ephemeral ports. */
-function localAddresses(n: number, procs: number, proc: number): string[] {
+function localAddresses(n: number, proc: number): string[] {
   if (n <= 20_000) return [];
   const perProc = 4;
   return Array.from({ length: perProc }, (_, i) => `127.0.${proc + 1}.${i + 1}`);
@@ -48,18 +48,33 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
   const fdLimit = Math.max(65_536, n + 10_000);
   const server =
     side === "raw"
-      ? await BenchProcess.start("scale-raw", "procs/server-raw.ts", { pki: ctx.pki, ticketKeys: ctx.ticketKeys }, { fdLimit, maxOldSpaceMb: 8_192 })
+      ? await BenchProcess.start(
+          "scale-raw",
+          "procs/server-raw.ts",
+          { pki: ctx.pki, ticketKeys: ctx.ticketKeys },
+          { fdLimit, maxOldSpaceMb: 8_192 },
+        )
       : await BenchProcess.start(
           "scale-paynet",
           "procs/server-paynet.ts",
-          { pki: ctx.pki, sdkDir: ctx.sdkDir, ticketKeys: ctx.ticketKeys, readTimeoutMs: Math.max(70_000, heartbeatMs * 3) },
+          {
+            pki: ctx.pki,
+            sdkDir: ctx.sdkDir,
+            ticketKeys: ctx.ticketKeys,
+            readTimeoutMs: Math.max(70_000, heartbeatMs * 3),
+          },
           { fdLimit, maxOldSpaceMb: 8_192, nodeFlags: ctx.serverNodeFlags },
         );
   const fleets: BenchProcess[] = [];
   try {
     for (let p = 0; p < procs; p++) {
       fleets.push(
-        await BenchProcess.start(`fleet-${p}`, "procs/fleet-frames.ts", { pki: ctx.pki, idPrefix: `dev${p}` }, { fdLimit, maxOldSpaceMb: 8_192 }),
+        await BenchProcess.start(
+          `fleet-${p}`,
+          "procs/fleet-frames.ts",
+          { pki: ctx.pki, idPrefix: `dev${p}` },
+          { fdLimit, maxOldSpaceMb: 8_192 },
+        ),
       );
     }
     const before = await server.call<Memory>("mem");
@@ -69,19 +84,24 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
     const t0 = performance.now();
     const connects = await Promise.all(
       fleets.map((fleet, p) =>
-        fleet.call<{ elapsedMs: number; connected: number; failed: number; firstError: string | null }>("connect", {
-          port: server.ready.port,
-          n: Math.min(perProc, n - p * perProc),
-          concurrency: 64,
-          login: side === "paynet",
-          localAddresses: localAddresses(n, procs, p),
-        }),
+        fleet.call<{ elapsedMs: number; connected: number; failed: number; firstError: string | null }>(
+          "connect",
+          {
+            port: server.ready.port,
+            n: Math.min(perProc, n - p * perProc),
+            concurrency: 64,
+            login: side === "paynet",
+            localAddresses: localAddresses(n, p),
+          },
+        ),
       ),
     );
     const connectMs = performance.now() - t0;
     const connected = connects.reduce((sum, c) => sum + c.connected, 0);
     const failed = connects.reduce((sum, c) => sum + c.failed, 0);
-    ctx.log(`  ${side}: ${connected}/${n} connected in ${(connectMs / 1000).toFixed(1)} s${failed > 0 ? ` (${failed} failed: ${connects.find((c) => c.firstError)?.firstError})` : ""}`);
+    ctx.log(
+      `  ${side}: ${connected}/${n} connected in ${(connectMs / 1000).toFixed(1)} s${failed > 0 ? ` (${failed} failed: ${connects.find((c) => c.firstError)?.firstError})` : ""}`,
+    );
     // One full heartbeat round first, so every connection has exercised its read path.
     await new Promise((resolve) => setTimeout(resolve, heartbeatMs + 500));
     const cpu0 = await server.call<number>("cpu");
@@ -95,7 +115,7 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
     if (open < connected) ctx.log(`  ${side}: ${connected - open} connections closed during the window`);
     const heartbeatsPerSec = (connected / heartbeatMs) * 1000;
     const cpuShare = (cpu1 - cpu0) / 1000 / windowMs;
-    const cpuPerHeartbeatUs = ((cpu1 - cpu0) / windowMs) * 1000 / heartbeatsPerSec;
+    const cpuPerHeartbeatUs = (((cpu1 - cpu0) / windowMs) * 1000) / heartbeatsPerSec;
     return {
       n,
       connected,
@@ -127,16 +147,58 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScenarioResult> 
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   return {
     rows: [
-      targetRow(s, "server RSS per connection", bytes(paynet.rssPerConn), `raw TLS ${bytes(raw.rssPerConn)}`, memRatio, { max: 1.15 }),
-      infoRow(s, "server heap per connection", bytes(paynet.heapPerConn), `raw TLS ${bytes(raw.heapPerConn)}`, ratio(paynet.heapPerConn, raw.heapPerConn)),
-      infoRow(s, "connections/s (paynet: handshake + login)", human(paynet.handshakesPerSec), `raw TLS ${human(raw.handshakesPerSec)}`, ratio(paynet.handshakesPerSec, raw.handshakesPerSec)),
-      infoRow(s, `heartbeat CPU at ${human(paynet.heartbeatsPerSec)}/s`, pct(paynet.serverCpuShare), `raw TLS ${pct(raw.serverCpuShare)}`, ratio(paynet.serverCpuShare, raw.serverCpuShare)),
-      targetRow(s, "heartbeat CPU projected to 100k @60 s", pct(paynet.projectedCpuShareAt100k), `raw TLS ${pct(raw.projectedCpuShareAt100k)}`, paynet.projectedCpuShareAt100k, { max: 0.1 }),
+      targetRow(
+        s,
+        "server RSS per connection",
+        bytes(paynet.rssPerConn),
+        `raw TLS ${bytes(raw.rssPerConn)}`,
+        memRatio,
+        { max: 1.15 },
+      ),
+      infoRow(
+        s,
+        "server heap per connection",
+        bytes(paynet.heapPerConn),
+        `raw TLS ${bytes(raw.heapPerConn)}`,
+        ratio(paynet.heapPerConn, raw.heapPerConn),
+      ),
+      infoRow(
+        s,
+        "connections/s (paynet: handshake + login)",
+        human(paynet.handshakesPerSec),
+        `raw TLS ${human(raw.handshakesPerSec)}`,
+        ratio(paynet.handshakesPerSec, raw.handshakesPerSec),
+      ),
+      infoRow(
+        s,
+        `heartbeat CPU at ${human(paynet.heartbeatsPerSec)}/s`,
+        pct(paynet.serverCpuShare),
+        `raw TLS ${pct(raw.serverCpuShare)}`,
+        ratio(paynet.serverCpuShare, raw.serverCpuShare),
+      ),
+      targetRow(
+        s,
+        "heartbeat CPU projected to 100k @60 s",
+        pct(paynet.projectedCpuShareAt100k),
+        `raw TLS ${pct(raw.projectedCpuShareAt100k)}`,
+        paynet.projectedCpuShareAt100k,
+        { max: 0.1 },
+      ),
       ...(paynet.connected < ctx.connections || raw.connected < ctx.connections
-        ? [infoRow(s, "connections established", `${paynet.connected}/${ctx.connections}`, `raw TLS ${raw.connected}/${ctx.connections}`)]
+        ? [
+            infoRow(
+              s,
+              "connections established",
+              `${paynet.connected}/${ctx.connections}`,
+              `raw TLS ${raw.connected}/${ctx.connections}`,
+            ),
+          ]
         : []),
     ],
     figures: { raw, paynet },
-    summary: { mem_per_conn_vs_raw_tls: memRatio, heap_per_conn_vs_raw_tls: ratio(paynet.heapPerConn, raw.heapPerConn) },
+    summary: {
+      mem_per_conn_vs_raw_tls: memRatio,
+      heap_per_conn_vs_raw_tls: ratio(paynet.heapPerConn, raw.heapPerConn),
+    },
   };
 }

@@ -27,7 +27,10 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
   const durationMs = ctx.quick ? 2_500 : 5_000;
   const window = 64;
   const servers = {
-    raw: await BenchProcess.start("server-raw", "procs/server-raw.ts", { pki: ctx.pki, ticketKeys: ctx.ticketKeys }),
+    raw: await BenchProcess.start("server-raw", "procs/server-raw.ts", {
+      pki: ctx.pki,
+      ticketKeys: ctx.ticketKeys,
+    }),
     paynet: await BenchProcess.start(
       "server-paynet",
       "procs/server-paynet.ts",
@@ -55,14 +58,19 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
           });
           const cpu1 = await servers[target].call<number>("cpu");
           // CPU of the whole run (warm-up included) per message counted in the window, scaled.
-          result.serverCpuUsPerMsg = ((cpu1 - cpu0) * (durationMs / (warmupMs + durationMs))) / Math.max(1, result.messages);
+          result.serverCpuUsPerMsg =
+            ((cpu1 - cpu0) * (durationMs / (warmupMs + durationMs))) / Math.max(1, result.messages);
           if (result.errors > 0) throw new Error(`${target} ${mode}: ${result.errors} unexpected replies`);
           (mode === "pipelined" ? pipelined : pingpong)[target].push(result);
           ctx.log(
             `  round ${round} ${mode.padEnd(9)} ${target.padEnd(6)} ${human(result.perSec)} msg/s` +
-              (mode === "pipelined" && target !== "grpc" ? ` (${result.framesPerChunk.toFixed(1)} replies per read)` : "") +
+              (mode === "pipelined" && target !== "grpc"
+                ? ` (${result.framesPerChunk.toFixed(1)} replies per read)`
+                : "") +
               ` server ${result.serverCpuUsPerMsg!.toFixed(2)} us CPU/msg` +
-              (mode === "pingpong" ? `  p50 ${result.p50Us.toFixed(0)} us  p99 ${result.p99Us.toFixed(0)} us` : ""),
+              (mode === "pingpong"
+                ? `  p50 ${result.p50Us.toFixed(0)} us  p99 ${result.p99Us.toFixed(0)} us`
+                : ""),
           );
         }
       }
@@ -79,12 +87,50 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
   const s = "throughput";
   return {
     rows: [
-      targetRow(s, `pipelined msg/s (${window} in flight)`, human(rate("paynet")), `raw TLS ${human(rate("raw"))}`, vsRaw, { min: 0.75 }),
-      targetRow(s, `pipelined msg/s (${window} in flight)`, human(rate("paynet")), `grpc-js ${human(rate("grpc"))}`, vsGrpc, { min: 30 }),
-      targetRow(s, "ping-pong p99 (us)", p99("paynet").toFixed(0), `raw TLS ${p99("raw").toFixed(0)}`, p99VsRaw, { max: 1.2 }),
-      infoRow(s, "ping-pong p50 (us)", p50("paynet").toFixed(0), `raw TLS ${p50("raw").toFixed(0)}, grpc-js ${p50("grpc").toFixed(0)}`, ratio(p50("paynet"), p50("raw"))),
-      infoRow(s, "ping-pong p99 (us) vs grpc-js", p99("paynet").toFixed(0), `grpc-js ${p99("grpc").toFixed(0)}`, ratio(p99("paynet"), p99("grpc"))),
-      infoRow(s, "ping-pong round trips/s", human(median(pingpong.paynet.map((r) => r.perSec))), `raw TLS ${human(median(pingpong.raw.map((r) => r.perSec)))}`),
+      targetRow(
+        s,
+        `pipelined msg/s (${window} in flight)`,
+        human(rate("paynet")),
+        `raw TLS ${human(rate("raw"))}`,
+        vsRaw,
+        { min: 0.75 },
+      ),
+      targetRow(
+        s,
+        `pipelined msg/s (${window} in flight)`,
+        human(rate("paynet")),
+        `grpc-js ${human(rate("grpc"))}`,
+        vsGrpc,
+        { min: 30 },
+      ),
+      targetRow(
+        s,
+        "ping-pong p99 (us)",
+        p99("paynet").toFixed(0),
+        `raw TLS ${p99("raw").toFixed(0)}`,
+        p99VsRaw,
+        { max: 1.2 },
+      ),
+      infoRow(
+        s,
+        "ping-pong p50 (us)",
+        p50("paynet").toFixed(0),
+        `raw TLS ${p50("raw").toFixed(0)}, grpc-js ${p50("grpc").toFixed(0)}`,
+        ratio(p50("paynet"), p50("raw")),
+      ),
+      infoRow(
+        s,
+        "ping-pong p99 (us) vs grpc-js",
+        p99("paynet").toFixed(0),
+        `grpc-js ${p99("grpc").toFixed(0)}`,
+        ratio(p99("paynet"), p99("grpc")),
+      ),
+      infoRow(
+        s,
+        "ping-pong round trips/s",
+        human(median(pingpong.paynet.map((r) => r.perSec))),
+        `raw TLS ${human(median(pingpong.raw.map((r) => r.perSec)))}`,
+      ),
     ],
     figures: { rounds, warmupMs, durationMs, window, pipelined, pingpong },
     summary: { throughput_vs_raw_tls: vsRaw, throughput_vs_grpc: vsGrpc, p99_vs_raw_tls: p99VsRaw },

@@ -9,6 +9,7 @@ export type PaynetErrorCode =
   | "FRAME_TOO_LARGE"
   | "PROTOCOL_ERROR"
   | "DECODE_ERROR"
+  | "ENCODE_ERROR"
   | "UNKNOWN_TYPE"
   | "HANDLER_ERROR"
   | "HANDSHAKE_FAILED"
@@ -94,6 +95,16 @@ export class ProtocolError extends PaynetError {
 export class DecodeError extends PaynetError {
   constructor(message: string, context: ErrorContext = {}) {
     super("DECODE_ERROR", message, context);
+  }
+}
+
+/**
+ * A message given to send (or a reply a handler returned) cannot be encoded by its codec, e.g. a
+ * field of the wrong type. Nothing was sent; the caller's message is at fault, not the connection.
+ */
+export class EncodeError extends PaynetError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("ENCODE_ERROR", message, context);
   }
 }
 
@@ -201,10 +212,13 @@ export class NotConnectedError extends PaynetError {
   }
 }
 
-/** A bounded queue (outbound, offline) is full; the message was not accepted. */
+/**
+ * A bounded queue is full: `outbound` (socket backed up), `offline` (client offline queue) or
+ * `replies` (replies of a streamed request nobody reads); the message was not accepted.
+ */
 export class QueueFullError extends PaynetError {
   constructor(
-    readonly queue: "outbound" | "offline",
+    readonly queue: "outbound" | "offline" | "replies",
     readonly limit: string,
     context: ErrorContext = {},
   ) {

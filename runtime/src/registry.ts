@@ -20,7 +20,8 @@ export interface RegistrationOptions<T, Ctx, R> {
 }
 
 /** One registered inbound message Type. */
-export interface Registration<T = unknown, Ctx = unknown, R = unknown> extends RegistrationOptions<T, Ctx, R> {
+export interface Registration<T = unknown, Ctx = unknown, R = unknown>
+  extends RegistrationOptions<T, Ctx, R> {
   readonly def: MessageDef<T>;
 }
 

@@ -21,12 +21,31 @@ export interface WheelTimer {
 export interface TimerWheelOptions {
   /** Resolution: callbacks run up to about this much after their deadline. Default 50 ms. */
   tickMs?: number;
-  /** Called with any exception a callback throws; the wheel keeps running. Default: ignore. */
+  /**
+   * Called with any exception a callback throws; the wheel keeps running. Default
+   * {@link reportTimerErrorOnce}: one line on stderr per distinct message.
+   */
   onError?: (error: unknown) => void;
 }
 
 /** Default wheel resolution. */
 export const DEFAULT_TICK_MS = 50;
+
+/** Distinct messages {@link reportTimerErrorOnce} remembers; beyond, it stays quiet. */
+const MAX_REPORTED_MESSAGES = 100;
+const reportedMessages = new Set<string>();
+
+/**
+ * Default `onError` of every wheel: writes a throwing timer callback to stderr, once per distinct
+ * message, so a bug is visible without flooding the log of a device that runs for months. Replace
+ * it with {@link TimerWheel.onError} to route the errors to a logger.
+ */
+export function reportTimerErrorOnce(error: unknown): void {
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (reportedMessages.has(message) || reportedMessages.size >= MAX_REPORTED_MESSAGES) return;
+  reportedMessages.add(message);
+  process.stderr.write(`paynet: a timer callback threw (reported once): ${message}\n`);
+}
 
 class Timer implements WheelTimer {
   /** Tick index of the bucket holding this timer; `undefined` when not scheduled. */
@@ -58,7 +77,7 @@ class Timer implements WheelTimer {
  */
 export class TimerWheel {
   readonly #tickMs: number;
-  readonly #onError: (error: unknown) => void;
+  #onError: (error: unknown) => void;
   readonly #buckets = new Map<number, Set<Timer>>();
   /** Lowest tick index whose bucket has not been run yet. */
   #nextTick = 0;
@@ -72,7 +91,20 @@ export class TimerWheel {
       throw new InvalidOptionsError("tickMs", `expected a number >= 1, got ${tickMs}`);
     }
     this.#tickMs = tickMs;
-    this.#onError = options.onError ?? (() => {});
+    this.#onError = options.onError ?? reportTimerErrorOnce;
+  }
+
+  /**
+   * Where exceptions of timer callbacks go (the wheel keeps running). Settable, e.g. on the
+   * {@link sharedTimerWheel}: `sharedTimerWheel().onError = (e) => logger.error(String(e))`.
+   */
+  get onError(): (error: unknown) => void {
+    return this.#onError;
+  }
+
+  set onError(handler: (error: unknown) => void) {
+    if (typeof handler !== "function") throw new InvalidOptionsError("onError", "expected a function");
+    this.#onError = handler;
   }
 
   /** Number of scheduled (not yet fired, not cancelled) timers. */

@@ -62,7 +62,7 @@ describe("names the SDK reserves", () => {
   });
 
   it("records each enum's syntax, that of its file", async () => {
-    const { model } = await loadModel({ ...MULTI_FILE.options, cwd: REPO_ROOT });
+    const { model } = await loadModel({ inputs: [...MULTI_FILE.options.inputs], protoPaths: [...(MULTI_FILE.options.protoPaths ?? [])], cwd: REPO_ROOT });
     const syntaxes = Object.fromEntries(model!.enums.map((e) => [e.fullName, e.syntax]));
     expect(syntaxes).toMatchObject({
       "shop.legacy.LegacyRecord.Kind": "proto2",
@@ -132,7 +132,8 @@ describe("nasty-names SDK (--int64 string) at run time", () => {
         port,
         tls: { ca: pki.ca.cert, servername: "localhost" },
         register: () => ({ serial: "SN1" }),
-        login: () => ({ constructor: "dev-1", toString: "x" }),
+        // An own `hasOwnProperty` field: a literal must set it, or it would inherit Object's method.
+        login: () => ({ constructor: "dev-1", toString: "x", hasOwnProperty: new Uint8Array() }),
         heartbeat: { intervalMs: 20 },
         reconnect: { initialDelayMs: 10, maxDelayMs: 50, jitter: 0 },
       },

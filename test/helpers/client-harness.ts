@@ -10,6 +10,8 @@ import type { ServerContext, ServerOptions } from "../../runtime/src/server/type
 import {
   type Ack,
   AckDef,
+  type ErrorMsg,
+  ErrorMsgDef,
   LoginReqDef,
   type LoginRsp,
   LoginRspDef,
@@ -29,6 +31,8 @@ export interface LoginServerOptions {
   answerPings?: boolean;
   /** Handler of Acks no request or delivery waits for (default: ignored). */
   onAck?: (ack: Ack) => void;
+  /** Handler of the error messages devices send (default: not registered). */
+  onErrorMessage?: (error: ErrorMsg) => void;
   server?: Partial<ServerOptions>;
 }
 
@@ -58,6 +62,10 @@ export async function startLoginServer(
       },
     })
     .register(AckDef, options.onAck === undefined ? {} : { handler: (ack) => void options.onAck?.(ack) });
+  const onErrorMessage = options.onErrorMessage;
+  if (onErrorMessage !== undefined) {
+    registry.register(ErrorMsgDef, { handler: (error) => void onErrorMessage(error) });
+  }
   const server = await startTestServer(pki, { registry, ...options.server });
   return Object.assign(server, { logins, pings });
 }

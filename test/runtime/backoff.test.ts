@@ -1,6 +1,10 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
 import { backoffDelay, DEFAULT_BACKOFF, resolveBackoffPolicy } from "../../runtime/src/client/backoff.js";
+import { makeClient, stopClients } from "../helpers/client-harness.js";
+import { makeTestPki } from "../helpers/pki.js";
 import { InvalidOptionsError } from "../../runtime/src/errors.js";
 
 const noJitter = () => 0;
@@ -101,5 +105,47 @@ describe("resolveBackoffPolicy", () => {
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect((error as InvalidOptionsError).code).toBe("INVALID_OPTIONS");
     expect((error as Error).message).toBe(message);
+  });
+});
+
+describe("PaynetClient backoff (integration)", () => {
+  afterEach(stopClients);
+
+  it("jitters every retry delay with the injected random source, within [delay × (1 − jitter), delay]", async () => {
+    const pki = await makeTestPki();
+    // A port nobody listens on: every attempt fails at once with ECONNREFUSED.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+
+    const script = [0.99, 0, 0.5, 0.25, 0.75, 0.1];
+    let draws = 0;
+    const policy = { initialDelayMs: 40, factor: 2, maxDelayMs: 160, jitter: 0.5 };
+    const client = makeClient(pki, port, {
+      reconnect: { ...policy, random: () => script[draws++ % script.length] as number },
+    });
+    client.on("error", () => {});
+    const delays: number[] = [];
+    const enough = new Promise<void>((resolve) => {
+      client.on("reconnecting", ({ delayMs }) => {
+        delays.push(delayMs);
+        if (delays.length === script.length) resolve();
+      });
+    });
+    client.start();
+    await enough;
+    await client.stop();
+
+    const bases = [40, 80, 160, 160, 160, 160];
+    expect(delays).toEqual(bases.map((base, i) => Math.round(base * (1 - 0.5 * (script[i] as number)))));
+    delays.forEach((delay, i) => {
+      const base = bases[i] as number;
+      expect(delay).toBeGreaterThanOrEqual(Math.floor(base * 0.5));
+      expect(delay).toBeLessThanOrEqual(base);
+    });
+    // The first retry is jittered too, and the capped delays still vary.
+    expect(delays[0]).toBeLessThan(40);
+    expect(new Set(delays.slice(2)).size).toBeGreaterThan(1);
   });
 });

@@ -55,16 +55,25 @@ describe("PaynetClient: TLS connect", () => {
 
   it("reports the close when the mTLS server refuses the client certificate, and retries", async () => {
     const server = await startLoginServer(pki, {
-      server: { tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true } },
+      server: {
+        tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true },
+      },
     });
     const client = makeClient(pki, server.port, {
-      tls: { ca: pki.ca.cert, cert: pki.foreignDevice.cert, key: pki.foreignDevice.key, servername: "localhost" },
+      tls: {
+        ca: pki.ca.cert,
+        cert: pki.foreignDevice.cert,
+        key: pki.foreignDevice.key,
+        servername: "localhost",
+      },
     });
     client.start();
     // The server verifies after the TLS 1.3 handshake and closes: the device only sees the close.
     const [error] = await nextEvent(client, "error");
     expect(["CONNECTION_CLOSED", "HANDSHAKE_FAILED"]).toContain(error.code);
-    expect((await server.nextError("PEER_CERTIFICATE_REJECTED")).message).toContain("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+    expect((await server.nextError("PEER_CERTIFICATE_REJECTED")).message).toContain(
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    );
     await nextEvent(client, "reconnecting");
     expect(client.online).toBe(false);
     expect(server.logins).toEqual([]);

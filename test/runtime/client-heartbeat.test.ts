@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { HeartbeatMonitor, resolveHeartbeatTimings } from "../../runtime/src/client/heartbeat.js";
 import type { HeartbeatTimeoutError, PaynetError } from "../../runtime/src/errors.js";
 import { TimerWheel } from "../../runtime/src/timers.js";
@@ -140,5 +140,58 @@ describe("PaynetClient heartbeat", () => {
     expect(secondSession).not.toBe(firstSession);
     const closed: PaynetError = await server.offlineReason(firstSession!);
     expect(closed.code).toBe("CONNECTION_CLOSED");
+  });
+
+  /**
+   * Replaces `Date.now` by the real clock plus `offset()`, before the client starts (code may keep a
+   * reference to `Date.now`, as it would keep one to the real, jumping system clock).
+   */
+  function skewedClock(offset: () => number) {
+    const realNow = Date.now.bind(Date);
+    return vi.spyOn(Date, "now").mockImplementation(() => realNow() + offset());
+  }
+
+  it("times the dead peer on the monotonic clock: a wall clock set back an hour does not hide it", async () => {
+    const server = await startLoginServer(pki, { answerPings: false });
+    let offset = 0;
+    const clock = skewedClock(() => offset);
+    try {
+      const client = makeClient(pki, server.port, { heartbeat: heartbeat(20, 300) });
+      client.start();
+      await nextEvent(client, "online");
+      // NTP after a 4G attach sets the clock back: with wall-clock timing the silence would look
+      // negative and the dead peer would go unnoticed for an hour.
+      offset = -3_600_000;
+      const [reason] = await nextEvent(client, "offline", () => true, 5_000);
+      expect(reason.code).toBe("HEARTBEAT_TIMEOUT");
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it("a wall clock jumping forward does not fake a dead peer while the server answers", async () => {
+    const server = await startLoginServer(pki);
+    let jumping = false;
+    let skew = 0;
+    // Once jumping, every reading is ten minutes later than the one before (repeated corrections).
+    const clock = skewedClock(() => {
+      if (jumping) skew += 600_000;
+      return skew;
+    });
+    try {
+      const client = makeClient(pki, server.port, { heartbeat: heartbeat(20, 300) });
+      const events = recordEvents(client);
+      client.start();
+      await nextEvent(client, "online");
+      jumping = true;
+      const pingsBefore = server.pings.length;
+      await expect
+        .poll(() => server.pings.length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(pingsBefore + 12);
+      expect(events.filter((e) => e[0] === "offline")).toEqual([]);
+      expect(client.online).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

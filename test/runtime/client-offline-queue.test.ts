@@ -35,7 +35,7 @@ describe("OfflineQueue", () => {
     })();
     expect(error).toBeInstanceOf(QueueFullError);
     expect(error?.queue).toBe("offline");
-    expect(error?.message).toBe("offline queue full (maxMessages 2) (c)");
+    expect(error?.message).toBe("offline queue full (maxMessages 2) (frame type 0x01, c)");
     expect(queue.clear().map((e) => e.name)).toEqual(["a", "b"]);
   });
 

@@ -102,8 +102,20 @@ describe("PaynetClient: sending", () => {
     await expect.poll(() => errors.length).toBe(1);
     expect(errors[0]?.code).toBe("NOT_CONNECTED");
     expect(errors[0]?.message).toBe(
-      "paytest.Ping dropped from the offline queue: not sent within maxAgeMs 30 ms (frame type 0x03, paytest.Ping)",
+      "paytest.Ping dropped from the offline queue: not sent within maxAgeMs 30 ms (peer 127.0.0.1:9, frame type 0x03, paytest.Ping)",
     );
+    expect(errors[0]?.peer).toBe("127.0.0.1:9");
     expect(client.stats().offlineQueue.messages).toBe(0);
+  });
+
+  it("names the server in the QueueFullError of a full offline queue", async () => {
+    const client = makeClient(pki, 9, { offlineQueue: { maxMessages: 1 } });
+    await client.send(PingDef, { timestamp: 1 });
+    await expect(client.send(PingDef, { timestamp: 2 })).rejects.toMatchObject({
+      code: "QUEUE_FULL",
+      queue: "offline",
+      peer: "127.0.0.1:9",
+      message: "offline queue full (maxMessages 1) (peer 127.0.0.1:9, frame type 0x03, paytest.Ping)",
+    });
   });
 });

@@ -123,7 +123,9 @@ describe("at-least-once delivery", () => {
     const t = await startTestServer(pki, { registry: loginRegistry(), errorMessage: testErrorMessage });
     let acks: ReturnType<typeof collect<Ack>> | undefined;
     t.server.on("online", () => {
-      acks ??= collect(t.server.deliver("dev-9", commandSpec, { orderId: "o-9", coins: 1 }, { isFinal: ackIsFinal }));
+      acks ??= collect(
+        t.server.deliver("dev-9", commandSpec, { orderId: "o-9", coins: 1 }, { isFinal: ackIsFinal }),
+      );
     });
     const device = await t.connect();
     device.send(LoginReqDef, { deviceId: "dev-9" });

@@ -24,9 +24,10 @@ import {
   type Command,
   CommandDef,
   commandSpec,
+  type ErrorMsg,
 } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll } from "../helpers/test-server.js";
+import { stopAll, testErrorMessage } from "../helpers/test-server.js";
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -194,5 +195,39 @@ describe("device idempotency guard over a dropped connection", () => {
     );
     expect(again).toMatchObject({ orderId: "order-3", state: AckState.DONE, progress: 2 });
     expect(device.executions).toEqual(["order-3"]);
+  });
+
+  it("records a failed command and answers its redeliveries with the error message naming the key, never re-running it", async () => {
+    const errors: ErrorMsg[] = [];
+    const server = await startLoginServer(pki, { onErrorMessage: (error) => errors.push(error) });
+    const executions: string[] = [];
+    const registry = clientRegistry().register(CommandDef, {
+      reply: AckDef,
+      idempotencyKey: (command) => command.orderId,
+      handler: (command: Command): Ack => {
+        executions.push(command.orderId);
+        throw new Error("coin jam");
+      },
+    });
+    const store = new MemoryIdempotencyStore();
+    const client = makeClient(pki, server.port, {
+      registry,
+      idempotencyStore: store,
+      errorMessage: testErrorMessage,
+    });
+    client.on("error", () => {});
+    client.start();
+    await nextEvent(client, "online");
+    await server.server.send("device-001", CommandDef, { orderId: "order-f", coins: 1 });
+    await expect.poll(() => errors.length).toBe(1);
+    expect(errors[0]?.msg).toContain("coin jam");
+    await expect.poll(() => store.get("order-f")).toMatchObject({ done: true, failed: "coin jam" });
+
+    // The redelivery (same order id) is answered with the recorded failure, not executed again.
+    await server.server.send("device-001", CommandDef, { orderId: "order-f", coins: 1 });
+    await expect.poll(() => errors.length).toBe(2);
+    expect(errors[1]?.msg).toContain("command order-f failed on its first execution (coin jam)");
+    expect(errors[1]?.msg).toContain("not executed again");
+    expect(executions).toEqual(["order-f"]);
   });
 });

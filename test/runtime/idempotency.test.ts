@@ -59,7 +59,7 @@ describe("IdempotencyGuard", () => {
     await guard.record("o1", reply(2));
     await guard.finish("o1");
     expect(store.get("o1")).toEqual({ replies: [reply(1), reply(2)], done: true });
-    expect(await guard.claim("o1")).toEqual({ execute: false, lastReply: reply(2) });
+    expect(await guard.claim("o1")).toEqual({ execute: false, lastReply: reply(2), running: false });
     // A replay records nothing new.
     expect(store.get("o1")?.replies).toHaveLength(2);
   });
@@ -68,9 +68,9 @@ describe("IdempotencyGuard", () => {
     const guard = new IdempotencyGuard(new MemoryIdempotencyStore());
     const [first, second] = await Promise.all([guard.claim("o2"), guard.claim("o2")]);
     expect(first).toEqual({ execute: true });
-    expect(second).toEqual({ execute: false, lastReply: undefined });
+    expect(second).toEqual({ execute: false, lastReply: undefined, running: true });
     await guard.record("o2", reply(7));
-    expect(await guard.claim("o2")).toEqual({ execute: false, lastReply: reply(7) });
+    expect(await guard.claim("o2")).toEqual({ execute: false, lastReply: reply(7), running: true });
     expect(guard.activeCount).toBe(1);
     await guard.finish("o2");
     expect(guard.activeCount).toBe(0);
@@ -98,7 +98,22 @@ describe("IdempotencyGuard", () => {
     await guard.finish("k");
     expect(writes.map((w) => w.replies.length)).toEqual([0, 1, 2, 2]);
     expect(writes.at(-1)?.done).toBe(true);
-    expect(await guard.claim("k")).toEqual({ execute: false, lastReply: reply(2) });
+    expect(await guard.claim("k")).toEqual({ execute: false, lastReply: reply(2), running: false });
+  });
+
+  it("records a failed handler in the store and reports the failure on later claims", async () => {
+    const store = new MemoryIdempotencyStore();
+    const guard = new IdempotencyGuard(store);
+    expect(await guard.claim("f")).toEqual({ execute: true });
+    await guard.record("f", reply(1));
+    await guard.finish("f", "coin jam");
+    expect(store.get("f")).toEqual({ replies: [reply(1)], done: true, failed: "coin jam" });
+    expect(await guard.claim("f")).toEqual({
+      execute: false,
+      lastReply: reply(1),
+      failed: "coin jam",
+      running: false,
+    });
   });
 
   it("refuses to execute when the store fails, and lets a later retry claim the key", async () => {

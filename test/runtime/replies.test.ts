@@ -195,4 +195,42 @@ describe("ReplyRouter", () => {
     expect(() => stream[Symbol.asyncIterator]()).toThrow(TypeError);
     waiter.cancel();
   });
+
+  it("bounds the unread replies of a stream: beyond the bound the request fails with QUEUE_FULL", async () => {
+    const replies = new ReplyRouter({
+      wheel: new TimerWheel({ tickMs: 5 }),
+      peer: () => "127.0.0.1:1234 dev-1",
+    });
+    const waiter = replies.expect(commandSpec, "o-flood", { isFinal: ackIsFinal });
+    const stream = waiter.stream();
+    for (let i = 0; i < 1_024; i++) replies.offer(AckDef.type, ack("o-flood", AckState.RUNNING, i));
+    expect(replies.size).toBe(1);
+    replies.offer(AckDef.type, ack("o-flood", AckState.RUNNING, 1_024));
+    expect(replies.size).toBe(0);
+    await expect(waiter.result).rejects.toMatchObject({
+      code: "QUEUE_FULL",
+      queue: "replies",
+      peer: "127.0.0.1:1234 dev-1",
+    });
+    const seen: Ack[] = [];
+    await expect(
+      (async () => {
+        for await (const item of stream) seen.push(item);
+      })(),
+    ).rejects.toMatchObject({ code: "QUEUE_FULL" });
+    expect(seen).toHaveLength(1_024); // what was buffered is still read before the failure
+  });
+
+  it("keeps no non-final replies for a request whose result alone is used", async () => {
+    const replies = new ReplyRouter({ wheel: new TimerWheel({ tickMs: 5 }), maxBufferedReplies: 2 });
+    const waiter = replies.expect(commandSpec, "o-many", { isFinal: ackIsFinal });
+    const result = waiter.result;
+    for (let i = 0; i < 10; i++) replies.offer(AckDef.type, ack("o-many", AckState.RUNNING, i));
+    replies.offer(AckDef.type, ack("o-many", AckState.DONE, 10));
+    expect(await result).toMatchObject({ state: AckState.DONE, progress: 10 });
+  });
+
+  it("refuses a bad maxBufferedReplies", () => {
+    expect(() => new ReplyRouter({ maxBufferedReplies: 0 })).toThrow(/maxBufferedReplies/);
+  });
 });

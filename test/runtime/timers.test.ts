@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidOptionsError } from "../../runtime/src/errors.js";
 import { sharedTimerWheel, TimerWheel } from "../../runtime/src/timers.js";
 
@@ -67,6 +67,49 @@ describe("TimerWheel", () => {
     await done.promise;
     expect(order).toEqual(["marker", "moved", "moved"]);
     expect(moved.active).toBe(false);
+  });
+
+  it("by default writes a throwing callback to stderr once per distinct message", async () => {
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const wheel = new TimerWheel({ tickMs: 5 });
+      const tag = `timer-bug-${Math.random()}`;
+      const fail = (message: string) => () => {
+        const error = new Error(message);
+        error.stack = `Error: ${message}`; // same text every time, as a bug in one place would give
+        throw error;
+      };
+      for (let i = 0; i < 3; i++) wheel.schedule(5, fail(tag));
+      wheel.schedule(10, fail(`${tag}-other`));
+      const done = deferred();
+      wheel.schedule(30, () => done.resolve());
+      await done.promise;
+      const ours = written.filter((line) => line.includes(tag));
+      expect(ours).toHaveLength(2);
+      expect(ours[0]).toContain("paynet: a timer callback threw");
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it("takes a replacement error handler at any time", async () => {
+    const wheel = new TimerWheel({ tickMs: 5 });
+    const errors: unknown[] = [];
+    wheel.onError = (error) => errors.push(error);
+    const done = deferred();
+    wheel.schedule(5, () => {
+      throw new Error("routed");
+    });
+    wheel.schedule(10, () => done.resolve());
+    await done.promise;
+    expect(errors.map((e) => (e as Error).message)).toEqual(["routed"]);
+    expect(() => {
+      wheel.onError = "nope" as never;
+    }).toThrow(InvalidOptionsError);
   });
 
   it("keeps running when a callback throws, and reports the error", async () => {

@@ -1,5 +1,6 @@
+import { X509Certificate } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { PeerIdentity, ServerTlsOptions } from "../../runtime/src/server/types.js";
+import type { PeerIdentity, ServerTlsOptions, VerifyPeerInfo } from "../../runtime/src/server/types.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { startTestServer, stopAll } from "../helpers/test-server.js";
 
@@ -149,5 +150,63 @@ describe("verifyPeer bounds", () => {
     expect((await t.nextError("PEER_CERTIFICATE_REJECTED")).message).toContain(
       "verifyPeer failed: no answer within 100 ms",
     );
+  });
+});
+
+describe("verifyPeer without a CA bundle (pinning)", () => {
+  it("requires a client certificate and lets verifyPeer alone accept a pinned fingerprint and refuse another", async () => {
+    const pinned = new X509Certificate(pki.device.cert).fingerprint256;
+    const seen: VerifyPeerInfo[] = [];
+    const t = await startTestServer(pki, {
+      tls: {
+        cert: pki.server.cert,
+        key: pki.server.key,
+        requireClientCert: true,
+        verifyPeer: (identity, info) => {
+          seen.push(info);
+          return identity?.fingerprint256 === pinned
+            ? true
+            : `fingerprint ${identity?.fingerprint256} not pinned`;
+        },
+      },
+    });
+    await t.connect({ cert: pki.device.cert, key: pki.device.key });
+    const session = await t.nextSession();
+    expect(session.identity?.commonName).toBe("device-001");
+    expect(seen[0]).toMatchObject({ authorized: false, resumed: false });
+    expect(seen[0]?.authorizationError).toEqual(expect.any(String));
+
+    const other = await t.connect({ cert: pki.device2.cert, key: pki.device2.key });
+    await other.closed;
+    const error = await t.nextError("PEER_CERTIFICATE_REJECTED");
+    expect(error.message).toContain("not pinned");
+
+    // A certificate is still required.
+    const anonymous = await t.connect();
+    await anonymous.closed;
+    await expect
+      .poll(() => t.errors.filter((e) => /no client certificate/.test(e.error.message)))
+      .toHaveLength(1);
+    expect([...t.server.sessions()]).toEqual([session]);
+  });
+
+  it("with a CA bundle, verifyPeer sees only verified chains", async () => {
+    const seen: VerifyPeerInfo[] = [];
+    const t = await startTestServer(pki, {
+      tls: mtls({
+        verifyPeer: (_identity, info) => {
+          seen.push(info);
+          return true;
+        },
+      }),
+    });
+    await t.connect({ cert: pki.device.cert, key: pki.device.key });
+    await t.nextSession();
+    const foreign = await t.connect({ cert: pki.foreignDevice.cert, key: pki.foreignDevice.key });
+    await foreign.closed;
+    await t.nextError("PEER_CERTIFICATE_REJECTED");
+    expect(seen).toEqual([
+      { remoteAddress: "127.0.0.1", resumed: false, authorized: true, authorizationError: undefined },
+    ]);
   });
 });

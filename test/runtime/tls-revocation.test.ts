@@ -70,3 +70,31 @@ describe("certificate expiry warnings", () => {
     expect(t.logger.lines.some((l) => l.message === "server certificate expires soon")).toBe(true);
   });
 });
+
+describe("revocation of connected sessions", () => {
+  it("closes a session whose certificate a reloaded CRL revokes, with PEER_CERTIFICATE_REJECTED", async () => {
+    const t = await startTestServer(pki, {
+      tls: {
+        cert: pki.server.cert,
+        key: pki.server.key,
+        ca: pki.ca.cert,
+        crl: pki.emptyCrl,
+        requireClientCert: true,
+      },
+    });
+    const revoked = await t.connect({ cert: pki.revokedDevice.cert, key: pki.revokedDevice.key });
+    const revokedSession = await t.nextSession();
+    await t.connect({ cert: pki.device.cert, key: pki.device.key });
+    const keptSession = await t.nextSession();
+
+    t.server.reloadTls({ crl: pki.crl });
+    const reason = await t.offlineReason(revokedSession);
+    expect(reason.code).toBe("PEER_CERTIFICATE_REJECTED");
+    expect(reason.message).toContain("certificate revoked");
+    const error = await t.nextError("PEER_CERTIFICATE_REJECTED");
+    expect(t.errors.find((e) => e.error === error)?.session).toBe(revokedSession);
+    await revoked.closed;
+    expect(t.offline.some((o) => o.session === keptSession)).toBe(false);
+    expect([...t.server.sessions()]).toEqual([keptSession]);
+  });
+});

@@ -7,7 +7,10 @@ import { SIZES } from "./size.js";
 
 describe("chaos", () => {
   it(`${SIZES.chaosDevices} devices survive a server kill: all back online, acked commands executed exactly once`, async () => {
-    const report = await runChaos(await makeTestPki(), { devices: SIZES.chaosDevices, commands: SIZES.chaosCommands });
+    const report = await runChaos(await makeTestPki(), {
+      devices: SIZES.chaosDevices,
+      commands: SIZES.chaosCommands,
+    });
     console.log(`chaos: ${chaosSummary(report)}`);
     expectChaosSurvived(report);
   });

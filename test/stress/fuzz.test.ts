@@ -7,7 +7,11 @@ import { SIZES } from "./size.js";
 
 describe("fuzz", () => {
   it(`${SIZES.fuzzFrames} mutated, random and malformed frames: typed errors only, healthy session served, memory bounded`, async () => {
-    const report = await runFuzz(await makeTestPki(), { frames: SIZES.fuzzFrames, framesPerConnection: 2_000, parallel: 4 });
+    const report = await runFuzz(await makeTestPki(), {
+      frames: SIZES.fuzzFrames,
+      framesPerConnection: 2_000,
+      parallel: 4,
+    });
     console.log(`fuzz: ${JSON.stringify({ ...report, byKind: report.byKind })}`);
     expectFuzzSurvived(report, SIZES.fuzzFrames, 64 * 1024 * 1024);
   });

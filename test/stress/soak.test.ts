@@ -7,7 +7,10 @@ import { SIZES } from "./size.js";
 
 describe("soak", () => {
   it(`${SIZES.soakDevices} sessions, ${SIZES.soakDurationMs / 1000} s: every command acked once, memory back near the start`, async () => {
-    const report = await runSoak(await makeTestPki(), { devices: SIZES.soakDevices, durationMs: SIZES.soakDurationMs });
+    const report = await runSoak(await makeTestPki(), {
+      devices: SIZES.soakDevices,
+      durationMs: SIZES.soakDurationMs,
+    });
     console.log(`soak: ${soakSummary(report)}`);
     expectSoakHealthy(report);
   });

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
-import { IdempotencyGuard, MemoryIdempotencyStore, type RecordedReply } from "../delivery/idempotency.js";
+import { IdempotencyGuard, MemoryIdempotencyStore } from "../delivery/idempotency.js";
 import {
   AbortedError,
   ConnectionClosedError,
@@ -14,13 +14,12 @@ import {
   HandshakeFailedError,
   LoginRefusedError,
   LoginTimeoutError,
-  NotConnectedError,
+  type NotConnectedError,
   PaynetError,
-  QueueFullError,
   RequestTimeoutError,
 } from "../errors.js";
 import { TrafficStats } from "../stats.js";
-import { sharedTimerWheel, type WheelTimer } from "../timers.js";
+import { sharedTimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
 import { backoffDelay } from "./backoff.js";
 import { connectTls, type PendingConnect } from "./connect.js";
@@ -29,6 +28,7 @@ import { HeartbeatMonitor } from "./heartbeat.js";
 import { ClientLink, encodeError } from "./link.js";
 import { type LoginStepName, runLoginFlow } from "./login.js";
 import { OfflineQueue } from "./offline-queue.js";
+import { asPaynetError, Outbound } from "./outbound.js";
 import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
 
@@ -39,8 +39,7 @@ export { DEFAULT_LOGIN_TIMEOUT_MS, loginStep } from "./login.js";
 export { DEFAULT_OFFLINE_QUEUE } from "./offline-queue.js";
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./options.js";
 
-/** Acks of guarded commands held while offline; beyond this the oldest is reported and dropped. */
-export const MAX_HELD_ACKS = 1_024;
+export { MAX_HELD_ACKS } from "./outbound.js";
 
 type ClientState = "idle" | "running" | "stopping";
 
@@ -73,12 +72,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   readonly #traffic = new TrafficStats();
   readonly #guard: IdempotencyGuard;
   readonly #dispatcher: InboundDispatcher;
-  readonly #offlineQueue: OfflineQueue | undefined;
+  readonly #outbound: Outbound;
   /** Reply messages of requests/login that may be missing from the registry, by Type. */
   readonly #replyDefs = new Map<number, MessageDef<unknown>>();
   /** Names of every Type this client has seen or sent, for stats keys. */
   readonly #names = new Map<number, string>();
-  readonly #heldAcks: RecordedReply[] = [];
   readonly #counters = { connects: 0, reconnects: 0, handshakes: { full: 0, resumed: 0, failed: 0 } };
 
   #state: ClientState = "idle";
@@ -92,7 +90,6 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   #connecting: PendingConnect | undefined;
   #pause: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #heartbeat: HeartbeatMonitor | undefined;
-  #expiryTimer: WheelTimer | undefined;
   #detachSignals: Array<() => void> = [];
 
   /**
@@ -104,7 +101,22 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#config = resolveClientOptions(options);
     this.#options = options;
     this.#guard = new IdempotencyGuard(options.idempotencyStore ?? new MemoryIdempotencyStore());
-    this.#offlineQueue = this.#config.offlineQueue && new OfflineQueue(this.#config.offlineQueue);
+    const peer = this.#peerContext().peer;
+    const client = this;
+    this.#outbound = new Outbound(
+      {
+        onlineLink: () => this.#onlineLink(),
+        replyLink: (origin) => this.#replyLink(origin),
+        get stopping() {
+          return client.#state === "stopping";
+        },
+        peer,
+        logger: this.#config.logger,
+        wheel: this.#wheel,
+        report: (error) => this.#report(error),
+      },
+      this.#config.offlineQueue && new OfflineQueue(this.#config.offlineQueue, peer),
+    );
     for (const step of [options.login?.register, options.login?.login]) {
       if (step !== undefined) this.#noteReplyDef(step.spec.reply);
     }
@@ -116,8 +128,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       logger: this.#config.logger,
       report: (error) => this.#report(error),
       send: (def, message) => this.send(def, message),
-      sendReply: (origin, def, payload) => this.#sendReply(origin, def, payload),
-      sendAck: (origin, reply) => this.#sendAck(origin, reply),
+      sendReply: (origin, def, payload) => {
+        this.#noteName(def);
+        return this.#outbound.sendReply(origin, def, payload);
+      },
+      sendAck: (origin, reply) => this.#outbound.sendAck(origin, reply),
     });
   }
 
@@ -204,10 +219,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     try {
       payload = def.codec.encode(message);
     } catch (error) {
-      return Promise.reject(encodeError(def.name, error));
+      return Promise.reject(encodeError(def.name, error, this.#peerContext().peer));
     }
     this.#noteName(def);
-    return this.#sendEncoded(def as MessageDef<unknown>, payload);
+    return this.#outbound.send(def as MessageDef<unknown>, payload);
   }
 
   /**
@@ -252,7 +267,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       handshakes: { ...this.#counters.handshakes },
       framesIn: traffic.framesIn,
       framesOut: traffic.framesOut,
-      offlineQueue: { messages: this.#offlineQueue?.messages ?? 0, bytes: this.#offlineQueue?.bytes ?? 0 },
+      offlineQueue: this.#outbound.queued,
     };
   }
 
@@ -274,7 +289,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         return;
       }
       if (failures > 0) {
-        const delayMs = backoffDelay(failures, policy);
+        const delayMs = backoffDelay(failures, policy, this.#config.random);
         this.#counters.reconnects++;
         this.#emit("reconnecting", { attempt, delayMs });
         await this.#sleep(delayMs);
@@ -380,7 +395,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         peer: `${host}:${port}`,
         wheel: this.#wheel,
         stats: this.#traffic,
-        ...(this.#options.maxFrame === undefined ? {} : { maxFrame: this.#options.maxFrame }),
+        maxFrame: this.#config.maxFrame,
         ...(this.#options.lengthMode === undefined ? {} : { lengthMode: this.#options.lengthMode }),
         ...(this.#options.outboundQueue === undefined ? {} : { outboundQueue: this.#options.outboundQueue }),
       },
@@ -434,8 +449,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       });
       this.#heartbeat.start();
     }
-    this.#flushHeldAcks(link);
-    this.#flushOfflineQueue(link);
+    this.#outbound.flush(link);
     this.#emit("online", { resumed: link.resumed });
   }
 
@@ -460,21 +474,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#heartbeat = undefined;
     for (const detach of this.#detachSignals) detach();
     this.#detachSignals = [];
-    this.#expiryTimer?.cancel();
-    const dropped = this.#offlineQueue?.clear() ?? [];
-    if (dropped.length > 0) {
-      this.#report(
-        new NotConnectedError(
-          `client stopped: ${dropped.length} queued message(s) not sent (${dropped.map((e) => e.name).join(", ")})`,
-          this.#peerContext(),
-        ),
-      );
-    }
-    if (this.#heldAcks.length > 0) {
-      // Recorded in the idempotency store: the server's redelivery will be answered from the record.
-      this.#config.logger.info("client stopped with held acks", { count: this.#heldAcks.length });
-      this.#heldAcks.length = 0;
-    }
+    this.#outbound.clear();
     const settle = this.#settleDone;
     this.#settleDone = undefined;
     if (this.#fatal !== undefined) settle?.reject(this.#fatal);
@@ -498,122 +498,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     return this.#online && link !== undefined && !link.isClosed ? link : undefined;
   }
 
-  #sendEncoded(def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
-    const link = this.#onlineLink();
-    if (link !== undefined) {
-      try {
-        link.write(def.type, payload);
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(asPaynetError(error, link.peer));
-      }
-    }
-    const queue = this.#offlineQueue;
-    if (queue === undefined || this.#state === "stopping")
-      return Promise.reject(this.#notConnected(def.name));
-    try {
-      queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    this.#armExpiry();
-    return Promise.resolve();
-  }
-
   /** The connection a handler's reply goes out on: the current one once online, or the one it came in on. */
   #replyLink(origin: ClientLink): ClientLink | undefined {
     const link = this.#link;
     if (link === undefined || link.isClosed) return undefined;
     return this.#online || link === origin ? link : undefined;
-  }
-
-  #sendReply(origin: ClientLink, def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
-    this.#noteName(def);
-    const link = this.#replyLink(origin);
-    if (link === undefined) return this.#sendEncoded(def, payload);
-    try {
-      link.write(def.type, payload);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(asPaynetError(error, link.peer));
-    }
-  }
-
-  #sendAck(origin: ClientLink, reply: RecordedReply): void {
-    const link = this.#replyLink(origin);
-    if (link !== undefined) {
-      try {
-        link.write(reply.type, reply.payload);
-        return;
-      } catch (error) {
-        this.#config.logger.warn("ack held for the next login", { peer: link.peer, error: String(error) });
-      }
-    }
-    if (this.#heldAcks.length >= MAX_HELD_ACKS) {
-      const dropped = this.#heldAcks.shift() as RecordedReply;
-      this.#report(
-        new QueueFullError(
-          "offline",
-          `${MAX_HELD_ACKS} held acks; dropped one of type 0x${dropped.type.toString(16)}`,
-        ),
-      );
-    }
-    this.#heldAcks.push(reply);
-  }
-
-  #flushHeldAcks(link: ClientLink): void {
-    while (this.#heldAcks.length > 0) {
-      const reply = this.#heldAcks[0] as RecordedReply;
-      try {
-        link.write(reply.type, reply.payload);
-      } catch (error) {
-        this.#report(asPaynetError(error, link.peer));
-        return;
-      }
-      this.#heldAcks.shift();
-    }
-  }
-
-  #flushOfflineQueue(link: ClientLink): void {
-    const queue = this.#offlineQueue;
-    if (queue === undefined) return;
-    this.#expireQueued();
-    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
-      try {
-        link.write(entry.type, entry.payload);
-      } catch (error) {
-        this.#report(asPaynetError(error, link.peer));
-      }
-    }
-    this.#expiryTimer?.cancel();
-  }
-
-  /** One wheel timer, due when the oldest queued message ages out. */
-  #armExpiry(): void {
-    const queue = this.#offlineQueue;
-    const oldest = queue?.oldestQueuedAt;
-    if (queue === undefined || oldest === undefined) {
-      this.#expiryTimer?.cancel();
-      return;
-    }
-    const delay = Math.max(0, oldest + queue.limits.maxAgeMs - Date.now());
-    if (this.#expiryTimer === undefined)
-      this.#expiryTimer = this.#wheel.schedule(delay, () => this.#expireQueued());
-    else if (!this.#expiryTimer.active) this.#expiryTimer.reschedule(delay);
-  }
-
-  #expireQueued(): void {
-    const queue = this.#offlineQueue;
-    if (queue === undefined) return;
-    for (const entry of queue.expire(Date.now())) {
-      this.#report(
-        new NotConnectedError(
-          `${entry.name} dropped from the offline queue: not sent within maxAgeMs ${queue.limits.maxAgeMs} ms`,
-          { frameType: entry.type, messageName: entry.name },
-        ),
-      );
-    }
-    this.#armExpiry();
   }
 
   // ---- helpers ----
@@ -633,10 +522,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   }
 
   #notConnected(messageName: string): NotConnectedError {
-    return new NotConnectedError(`not connected: cannot send ${messageName}`, {
-      ...this.#peerContext(),
-      messageName,
-    });
+    return this.#outbound.notConnected(messageName);
   }
 
   #peerContext(): { peer: string } {
@@ -656,9 +542,4 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       this.#config.logger.error("client event listener threw", { event, error: String(error) });
     }
   }
-}
-
-function asPaynetError(error: unknown, peer?: string): PaynetError {
-  if (error instanceof PaynetError) return error;
-  return new HandlerError({ ...(peer === undefined ? {} : { peer }), cause: error });
 }

@@ -1,5 +1,5 @@
 import type { MessageDef } from "../codec.js";
-import type { IdempotencyGuard, RecordedReply } from "../delivery/idempotency.js";
+import type { GuardDecision, IdempotencyGuard, RecordedReply } from "../delivery/idempotency.js";
 import {
   DecodeError,
   HandlerError,
@@ -92,8 +92,7 @@ export class InboundDispatcher {
         key = registration.idempotencyKey(message);
         const decision = await host.guard.claim(key);
         if (!decision.execute) {
-          host.logger.info("duplicate command answered from its record", { ...context, key });
-          if (decision.lastReply !== undefined) host.sendAck(link, decision.lastReply);
+          this.#answerDuplicate(link, context, key, decision);
           return;
         }
       } catch (cause) {
@@ -122,21 +121,68 @@ export class InboundDispatcher {
       send: (def, value) => host.send(def, value),
       reply,
     };
+    let failure: string | undefined;
     try {
       const result = await (registration.handler as NonNullable<typeof registration.handler>)(message, ctx);
       if (result !== undefined && replyDef !== undefined) await reply(result);
     } catch (cause) {
       const error = cause instanceof HandlerError ? cause : new HandlerError({ ...context, cause });
-      host.logger.error("handler failed", { ...context, error: error.message });
+      failure = cause instanceof Error ? cause.message : String(cause);
+      host.logger.error("handler failed", { ...context, key: guardedKey, error: error.message });
       host.report(error);
       this.#tellServer(link, error);
     } finally {
       if (guardedKey !== undefined) {
         await host.guard
-          .finish(guardedKey)
+          .finish(guardedKey, failure)
           .catch((cause) => host.report(new HandlerError({ ...context, cause })));
       }
     }
+  }
+
+  /**
+   * A guarded command seen before: never executed again. A recorded failure is answered with the
+   * error message (naming the key); recorded progress with the last reply; otherwise nothing.
+   */
+  #answerDuplicate(
+    link: ClientLink,
+    context: { peer: string; frameType: number; messageName: string },
+    key: string,
+    decision: Extract<GuardDecision, { execute: false }>,
+  ): void {
+    const host = this.#host;
+    if (decision.failed !== undefined) {
+      const error = new HandlerError({
+        ...context,
+        cause: new Error(
+          `command ${key} failed on its first execution (${decision.failed}); not executed again`,
+        ),
+      });
+      host.logger.warn(
+        host.errorMessage === undefined
+          ? "duplicate of a failed command not executed again; no errorMessage configured to tell the server"
+          : "duplicate of a failed command answered with the error message; not executed again",
+        { ...context, key, failure: decision.failed },
+      );
+      this.#tellServer(link, error);
+      return;
+    }
+    if (decision.lastReply !== undefined) {
+      host.logger.info(
+        decision.running
+          ? "duplicate command answered from its record: latest reply, first execution still running"
+          : "duplicate command answered from its record",
+        { ...context, key },
+      );
+      host.sendAck(link, decision.lastReply);
+      return;
+    }
+    host.logger.info(
+      decision.running
+        ? "duplicate command not executed again: first execution still running, no reply recorded yet"
+        : "duplicate command not executed again: its execution recorded no reply",
+      { ...context, key },
+    );
   }
 
   /** Sends the configured error message, if any, to the peer of `link`. Best effort. */

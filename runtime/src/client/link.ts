@@ -2,7 +2,7 @@ import type { TLSSocket } from "node:tls";
 import type { RequestOptions, RequestSpec } from "../codec.js";
 import { FrameConnection } from "../connection.js";
 import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
-import { HandshakeFailedError, InvalidOptionsError, PaynetError } from "../errors.js";
+import { EncodeError, HandshakeFailedError, PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
@@ -89,14 +89,14 @@ export class ClientLink {
         ...options,
         timeoutMs: Number.POSITIVE_INFINITY,
       });
-      waiter.cancel(encodeError(spec.request.name, error));
+      waiter.cancel(encodeError(spec.request.name, error, this.peer));
       return waiter;
     }
     const waiter = this.router.expect(spec as RequestSpec<unknown, Rep>, key, options);
     try {
       this.write(spec.request.type, payload);
     } catch (error) {
-      waiter.cancel(error instanceof PaynetError ? error : encodeError(spec.request.name, error));
+      waiter.cancel(error instanceof PaynetError ? error : encodeError(spec.request.name, error, this.peer));
     }
     return waiter;
   }
@@ -112,10 +112,15 @@ export class ClientLink {
   }
 }
 
-/** A message that cannot be encoded is a caller mistake: report it as such, with the message name. */
-export function encodeError(messageName: string, error: unknown): PaynetError {
+/** A message that cannot be encoded is a caller mistake: an `EncodeError` naming the message. */
+export function encodeError(messageName: string, error: unknown, peer?: string): EncodeError {
+  if (error instanceof EncodeError) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new InvalidOptionsError("message", `cannot encode ${messageName}: ${reason}`);
+  return new EncodeError(`cannot encode ${messageName}: ${reason}`, {
+    ...(peer === undefined ? {} : { peer }),
+    messageName,
+    cause: error,
+  });
 }
 
 /**

@@ -35,12 +35,15 @@ const FRAME_HEADER_BYTES = 5;
  */
 export class OfflineQueue {
   readonly limits: OfflineQueueLimits;
+  /** Named in `QueueFullError`s: the server the queued messages are for. */
+  readonly peer: string | undefined;
   #entries: OfflineEntry[] = [];
   #head = 0;
   #bytes = 0;
 
-  constructor(options: OfflineQueueOptions = {}) {
+  constructor(options: OfflineQueueOptions = {}, peer?: string) {
     this.limits = resolveOfflineQueueLimits(options);
+    this.peer = peer;
   }
 
   /** Messages currently queued. */
@@ -64,13 +67,16 @@ export class OfflineQueue {
    */
   push(entry: OfflineEntry): void {
     const size = entry.payload.length + FRAME_HEADER_BYTES;
+    const context = {
+      ...(this.peer === undefined ? {} : { peer: this.peer }),
+      frameType: entry.type,
+      messageName: entry.name,
+    };
     if (this.messages + 1 > this.limits.maxMessages) {
-      throw new QueueFullError("offline", `maxMessages ${this.limits.maxMessages}`, {
-        messageName: entry.name,
-      });
+      throw new QueueFullError("offline", `maxMessages ${this.limits.maxMessages}`, context);
     }
     if (this.#bytes + size > this.limits.maxBytes) {
-      throw new QueueFullError("offline", `maxBytes ${this.limits.maxBytes}`, { messageName: entry.name });
+      throw new QueueFullError("offline", `maxBytes ${this.limits.maxBytes}`, context);
     }
     this.#entries.push(entry);
     this.#bytes += size;

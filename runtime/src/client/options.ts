@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from "../errors.js";
+import { DEFAULT_MAX_FRAME } from "../frame/options.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
 import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
@@ -13,6 +14,10 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 export interface ResolvedClientOptions {
   readonly connectTimeoutMs: number;
   readonly backoff: BackoffPolicy;
+  /** Source of the backoff jitter (`reconnect.random`, default `Math.random`). */
+  readonly random: () => number;
+  /** Largest accepted Len (default {@link DEFAULT_MAX_FRAME}). */
+  readonly maxFrame: number;
   readonly heartbeat: HeartbeatTimings | undefined;
   readonly offlineQueue: OfflineQueueLimits | undefined;
   readonly loginTimeoutMs: number | undefined;
@@ -68,12 +73,17 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
       );
     }
   }
+  if (options.reconnect?.random !== undefined && typeof options.reconnect.random !== "function") {
+    throw new InvalidOptionsError("reconnect.random", "expected a function returning a number in [0, 1)");
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new InvalidOptionsError("signal", "expected an AbortSignal");
   }
   return {
     connectTimeoutMs,
     backoff: resolveBackoffPolicy(options.reconnect),
+    random: options.reconnect?.random ?? Math.random,
+    maxFrame: options.maxFrame ?? DEFAULT_MAX_FRAME,
     heartbeat: options.heartbeat === undefined ? undefined : resolveHeartbeatTimings(options.heartbeat),
     offlineQueue:
       options.offlineQueue === undefined ? undefined : resolveOfflineQueueLimits(options.offlineQueue),

@@ -45,7 +45,12 @@ export interface LoginFlow {
   onRefused?: (error: PaynetError) => "retry" | "stop";
 }
 
+/**
+ * Keep-alive of an online client: a heartbeat message sent every interval, and dead-peer detection
+ * measured from the last byte *received* (on the monotonic clock), not from the last ping sent.
+ */
 export interface HeartbeatOptions<T> {
+  /** The heartbeat message (e.g. `paybox.Ping`). */
   readonly def: MessageDef<T>;
   /** Builds each heartbeat (e.g. with the current timestamp). */
   readonly build: () => T;
@@ -55,23 +60,41 @@ export interface HeartbeatOptions<T> {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Exponential backoff between connection attempts: `initialDelayMs × factor^(n−1)` capped at
+ * `maxDelayMs`, every delay jittered; reset only after a successful login.
+ */
 export interface ReconnectOptions {
-  /** Default 1 000 ms. */
+  /** Delay before the first retry. Default 1 000 ms. */
   initialDelayMs?: number;
-  /** Default 2. */
+  /** Growth per failed attempt, >= 1. Default 2. */
   factor?: number;
-  /** Default 64 000 ms. */
+  /** Cap of the un-jittered delay. Default 64 000 ms. */
   maxDelayMs?: number;
-  /** Full jitter share 0..1 applied to every delay, the first one included. Default 0.5. */
+  /**
+   * Share 0..1 of each delay that is randomised (a delay lies in `[d × (1 − jitter), d]`), the first
+   * one included, so a fleet dropped together does not come back in lock-step. Default 0.5.
+   */
   jitter?: number;
-  /** Default unlimited. */
+  /** Consecutive failed attempts before the client gives up (`wait()` rejects). Default unlimited. */
   maxAttempts?: number;
+  /**
+   * Source of the jitter, returning a number in [0, 1). Default `Math.random`; inject a seeded or
+   * scripted one for simulations and tests.
+   */
+  random?: () => number;
 }
 
+/**
+ * Bounded queue for `send()` while offline, flushed right after the next login. A send over a
+ * bound rejects with `QueueFullError('offline')`; nothing is dropped silently.
+ */
 export interface OfflineQueueOptions {
+  /** Most queued messages. Default 1 000. */
   maxMessages?: number;
+  /** Most queued wire bytes (5-byte frame header included). Default 1 MiB. */
   maxBytes?: number;
-  /** Messages older than this are dropped with an `error` event (never silently). */
+  /** Messages older than this are dropped with an `error` event (never silently). Default 1 h. */
   maxAgeMs?: number;
 }
 
@@ -87,43 +110,66 @@ export interface ClientContext {
   reply(message: unknown): Promise<void>;
 }
 
+/** Options of {@link PaynetClient}. Validated in the constructor; mistakes throw `InvalidOptionsError`. */
 export interface ClientOptions extends FrameOptions {
+  /** Server host name or address. */
   host: string;
+  /** Server port, 1..65535. */
   port: number;
+  /** CA, optional client certificate (mTLS), servername, minimum TLS version. */
   tls: ClientTlsOptions;
   /** Inbound (downlink) messages and their handlers. */
   registry: Registry<ClientContext>;
+  /** Register/login requests run after every (re)connect; without it the client is online once TLS is up. */
   login?: LoginFlow;
+  /** Heartbeat and dead-peer detection. Default: none. */
   heartbeat?: HeartbeatOptions<unknown>;
+  /** Backoff between connection attempts. Defaults: 1 s, ×2, cap 64 s, jitter 0.5. */
   reconnect?: ReconnectOptions;
   /** TCP + TLS. Default 15 000 ms. */
   connectTimeoutMs?: number;
   /** Off by default: sending while offline rejects with `NotConnectedError`. */
   offlineQueue?: OfflineQueueOptions;
+  /** The protocol's error message: sent to the server for unknown Types, bad payloads and failed handlers. */
   errorMessage?: ErrorMessageSpec<unknown>;
   /** Device-side record of executed commands (see `RegistrationOptions.idempotencyKey`). Default in-memory, bounded, 24 h TTL. */
   idempotencyStore?: IdempotencyStore;
+  /** Where the client logs. Default: silent. */
   logger?: Logger;
   /** Aborting stops the client. */
   signal?: AbortSignal;
 }
 
+/** Events of {@link PaynetClient}. A throwing listener is logged and never breaks the connection loop. */
 export interface ClientEvents {
+  /** A connection attempt starts (`attempt` counts from 1 since the last successful login). */
   connecting: [info: { attempt: number }];
-  /** TLS up (before login). */
+  /** TLS up (before login); `resumed` tells whether a cached session ticket was used. */
   connected: [info: { resumed: boolean }];
+  /** Login accepted: sends go out directly, the heartbeat runs, the offline queue was flushed. */
   online: [info: { resumed: boolean }];
+  /** The connection of an online client ended; `reason` says why (e.g. `HEARTBEAT_TIMEOUT`). */
   offline: [reason: PaynetError];
+  /** Waiting `delayMs` (jittered backoff) before attempt number `attempt`. */
   reconnecting: [info: { attempt: number; delayMs: number }];
+  /** The server refused the register or login request (`LoginRefusedError` with its code). */
   loginRefused: [error: PaynetError];
+  /** Any failure; without a listener it goes to the logger instead of throwing. */
   error: [error: PaynetError];
 }
 
+/** Counters of a client since construction, for metrics exporters. */
 export interface ClientStats {
+  /** TLS connections established. */
   connects: number;
+  /** Backoff waits before a new attempt. */
   reconnects: number;
+  /** Handshakes by outcome: full, resumed from a cached ticket, failed. */
   handshakes: { full: number; resumed: number; failed: number };
+  /** Inbound frames and wire bytes per Type, keyed `0x83 paybox.Pong`. */
   framesIn: Record<string, { frames: number; bytes: number }>;
+  /** Outbound frames and wire bytes per Type. */
   framesOut: Record<string, { frames: number; bytes: number }>;
+  /** Current depth of the offline queue. */
   offlineQueue: { messages: number; bytes: number };
 }

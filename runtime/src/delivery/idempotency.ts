@@ -1,7 +1,8 @@
 /**
  * Device-side idempotency: a command whose correlation key was seen before is not executed again;
  * the last reply recorded for it is re-sent instead, so a redelivered command is answered from its
- * recorded progress.
+ * recorded progress. A command whose handler failed is recorded as failed and never re-executed
+ * automatically: redeliveries are answered with the error instead.
  */
 import { InvalidOptionsError } from "../errors.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./types.js";
@@ -86,12 +87,21 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 export type GuardDecision =
   /** First sighting: the key is recorded; run the handler and record its replies. */
   | { readonly execute: true }
-  /** Seen before: do not run; re-send `lastReply` when there is one. */
-  | { readonly execute: false; readonly lastReply: RecordedReply | undefined };
+  /**
+   * Seen before: do not run. `lastReply` is the reply to re-send, if any; `failed` the recorded
+   * failure of a handler that threw; `running` tells that the first execution has not settled yet.
+   */
+  | {
+      readonly execute: false;
+      readonly lastReply: RecordedReply | undefined;
+      readonly failed?: string;
+      readonly running: boolean;
+    };
 
 interface ActiveCommand {
   replies: RecordedReply[];
   done: boolean;
+  failed: string | undefined;
   /** Serialises store writes of this key so the store never sees them out of order. */
   writes: Promise<void>;
 }
@@ -123,15 +133,23 @@ export class IdempotencyGuard {
    */
   async claim(key: string): Promise<GuardDecision> {
     const running = this.#active.get(key);
-    if (running !== undefined) return { execute: false, lastReply: running.replies.at(-1) };
+    if (running !== undefined) return { execute: false, lastReply: running.replies.at(-1), running: true };
     // Reserve synchronously: a duplicate arriving during the store lookup sees the reservation.
-    const command: ActiveCommand = { replies: [], done: false, writes: Promise.resolve() };
+    const command: ActiveCommand = {
+      replies: [],
+      done: false,
+      failed: undefined,
+      writes: Promise.resolve(),
+    };
     this.#active.set(key, command);
     try {
       const existing = await this.#store.get(key);
       if (existing !== undefined) {
         this.#active.delete(key);
-        return { execute: false, lastReply: existing.replies.at(-1) };
+        const lastReply = existing.replies.at(-1);
+        return existing.failed === undefined
+          ? { execute: false, lastReply, running: false }
+          : { execute: false, lastReply, failed: existing.failed, running: false };
       }
       await this.#write(key, command);
       return { execute: true };
@@ -151,11 +169,15 @@ export class IdempotencyGuard {
     return this.#write(key, command);
   }
 
-  /** Marks the command `key` finished (its handler settled); later sightings read the store. */
-  async finish(key: string): Promise<void> {
+  /**
+   * Marks the command `key` finished (its handler settled); later sightings read the store. Pass
+   * `failure` when the handler threw: the record then says so, and redeliveries are answered with it.
+   */
+  async finish(key: string, failure?: string): Promise<void> {
     const command = this.#active.get(key);
     if (command === undefined) return;
     command.done = true;
+    command.failed = failure;
     try {
       await this.#write(key, command);
     } finally {
@@ -164,7 +186,10 @@ export class IdempotencyGuard {
   }
 
   #write(key: string, command: ActiveCommand): Promise<void> {
-    const record: IdempotencyRecord = { replies: [...command.replies], done: command.done };
+    const record: IdempotencyRecord =
+      command.failed === undefined
+        ? { replies: [...command.replies], done: command.done }
+        : { replies: [...command.replies], done: command.done, failed: command.failed };
     const write = command.writes.then(() => this.#store.set(key, record));
     // Keep the chain alive after a failed write; the failure is reported through `write`.
     command.writes = write.catch(() => {});

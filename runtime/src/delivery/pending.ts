@@ -6,6 +6,7 @@
 import type { DeliveryOptions, MessageDef, RequestSpec } from "../codec.js";
 import {
   AbortedError,
+  EncodeError,
   HandlerError,
   InvalidOptionsError,
   type PaynetError,
@@ -186,7 +187,7 @@ export class DeliveryManager {
         deviceId,
         key,
         type: spec.request.type,
-        payload: spec.request.codec.encode(message),
+        payload: encodeRequest(spec.request, message, peer),
         createdAt: now,
         deadline: now + deadlineMs,
         attempts: 0,
@@ -421,6 +422,20 @@ export class DeliveryManager {
       counts?.delete(entry.keyOf);
       if (counts?.size === 0) this.#completedKeyOf.delete(entry.type);
     }
+  }
+}
+
+/** Encodes a delivery's request once; a throwing codec becomes an `EncodeError` (thrown by deliver()). */
+function encodeRequest<Req>(def: MessageDef<Req>, message: Req, peer: string): Uint8Array {
+  try {
+    return def.codec.encode(message);
+  } catch (cause) {
+    throw new EncodeError(`cannot encode ${def.name}: ${asError(cause).message}`, {
+      peer,
+      frameType: def.type,
+      messageName: def.name,
+      cause,
+    });
   }
 }
 

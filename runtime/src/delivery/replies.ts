@@ -4,23 +4,34 @@
  * oldest request waiting for that reply Type.
  */
 import type { RequestOptions, RequestSpec } from "../codec.js";
-import { AbortedError, type ErrorContext, type PaynetError, RequestTimeoutError } from "../errors.js";
+import {
+  AbortedError,
+  type ErrorContext,
+  InvalidOptionsError,
+  type PaynetError,
+  QueueFullError,
+  RequestTimeoutError,
+} from "../errors.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
 
 /** Default time a request waits for its final reply. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default bound of the replies a streamed request buffers before they are read. */
+export const DEFAULT_MAX_BUFFERED_REPLIES = 1_024;
 
 /** The reply side of one outstanding request. */
 export interface ReplyWaiter<Rep> {
   /**
    * The first final reply; rejects with `RequestTimeoutError`, `AbortedError` or the reason given
-   * to `cancel` / `failAll`. Never reported as an unhandled rejection when nobody awaits it.
+   * to `cancel` / `failAll`. Never reported as an unhandled rejection when nobody awaits it. Reading
+   * it before calling `stream()` means non-final replies are not kept for a stream.
    */
   readonly result: Promise<Rep>;
   /**
    * Every reply, in arrival order, ending after the final one; throws what `result` rejects with.
-   * Replies arriving before iteration starts are buffered. One iteration per waiter; leaving the
-   * loop early cancels the request.
+   * Replies arriving before they are read are buffered, up to `maxBufferedReplies` non-final ones:
+   * beyond, the request fails with `QueueFullError` (`replies`). One iteration per waiter; leaving
+   * the loop early cancels the request.
    */
   stream(): AsyncIterable<Rep>;
   /** Stops waiting: `result` rejects and the stream throws with `reason` (default `AbortedError`). */
@@ -33,13 +44,19 @@ export interface ReplyRouterOptions {
   wheel?: TimerWheel;
   /** Current peer name, for error messages. */
   peer?: () => string;
+  /** Unread non-final replies kept per streamed request. Default {@link DEFAULT_MAX_BUFFERED_REPLIES}. */
+  maxBufferedReplies?: number;
 }
 
 type KeyOf = (reply: unknown) => string;
 
 class Waiter<Rep> implements ReplyWaiter<Rep> {
-  readonly result: Promise<Rep>;
+  readonly #result: Promise<Rep>;
   settled = false;
+  /** Only `result` is used: non-final replies need not be kept. */
+  #resultOnly = false;
+  /** `stream()` was called: replies are kept for it. */
+  #streamed = false;
 
   #resolve!: (reply: Rep) => void;
   #reject!: (error: PaynetError) => void;
@@ -57,13 +74,22 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
     readonly isFinal: (reply: Rep) => boolean,
     readonly context: ErrorContext,
     readonly onSettled: (waiter: Waiter<Rep>) => void,
+    readonly maxBuffered: number,
   ) {
-    this.result = new Promise<Rep>((resolve, reject) => {
+    this.#result = new Promise<Rep>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
     // Mark as handled: callers that only use stream() must not see an unhandled rejection.
-    this.result.catch(() => {});
+    this.#result.catch(() => {});
+  }
+
+  get result(): Promise<Rep> {
+    if (!this.#streamed) {
+      this.#resultOnly = true;
+      this.#buffer.length = 0;
+    }
+    return this.#result;
   }
 
   addCleanup(cleanup: () => void): void {
@@ -73,7 +99,6 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
   /** A reply arrived for this waiter. */
   deliver(reply: Rep): void {
     if (this.settled) return;
-    this.#buffer.push(reply);
     let final: boolean;
     try {
       final = this.isFinal(reply);
@@ -81,6 +106,12 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
       // A throwing isFinal must not leave the request hanging: treat the reply as final.
       final = true;
     }
+    if (!final && !this.#resultOnly && this.#buffer.length >= this.maxBuffered) {
+      // Nobody reads the stream: fail the request rather than grow without bound.
+      this.fail(new QueueFullError("replies", `${this.maxBuffered} unread replies`, this.context));
+      return;
+    }
+    if (!this.#resultOnly || final) this.#buffer.push(reply);
     if (final) {
       this.#settle();
       this.#ended = true;
@@ -102,6 +133,8 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
   }
 
   stream(): AsyncIterable<Rep> {
+    this.#streamed = true;
+    this.#resultOnly = false;
     return {
       [Symbol.asyncIterator]: () => {
         if (this.#iterated) throw new TypeError("ReplyWaiter.stream() can be iterated only once");
@@ -150,6 +183,7 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
 export class ReplyRouter {
   readonly #wheel: TimerWheel;
   readonly #peer: (() => string) | undefined;
+  readonly #maxBuffered: number;
   /** reply Type → key function → key → waiters (oldest first). */
   readonly #keyed = new Map<number, Map<KeyOf, Map<string, Waiter<unknown>[]>>>();
   /** reply Type → waiters without a key (oldest first). */
@@ -159,6 +193,13 @@ export class ReplyRouter {
   constructor(options: ReplyRouterOptions = {}) {
     this.#wheel = options.wheel ?? sharedTimerWheel();
     this.#peer = options.peer;
+    this.#maxBuffered = options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES;
+    if (!Number.isInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
+      throw new InvalidOptionsError(
+        "maxBufferedReplies",
+        `expected an integer >= 1, got ${this.#maxBuffered}`,
+      );
+    }
   }
 
   /** Outstanding waiters. */
@@ -190,6 +231,7 @@ export class ReplyRouter {
       options.isFinal ?? (() => true),
       context,
       (w) => this.#remove(w as Waiter<unknown>),
+      this.#maxBuffered,
     );
 
     const signal = options.signal;

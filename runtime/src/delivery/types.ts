@@ -25,12 +25,17 @@ export interface PendingDeliveryStore {
   oldestCreatedAt(): number | undefined;
 }
 
+/** Counters of the at-least-once deliveries of a server. */
 export interface DeliveryStats {
+  /** Deliveries waiting for their final reply. */
   pending: number;
   /** Age in ms of the oldest pending delivery, 0 when none. */
   oldestAgeMs: number;
+  /** Re-sends after a re-login (first sends not counted). */
   redelivered: number;
+  /** Deliveries ended by their final reply. */
   completed: number;
+  /** Deliveries ended by their deadline (`RequestTimeoutError`). */
   timedOut: number;
 }
 
@@ -38,8 +43,13 @@ export interface DeliveryStats {
 export interface IdempotencyRecord {
   /** Encoded replies sent so far, oldest first (Type + payload). */
   readonly replies: ReadonlyArray<{ type: number; payload: Uint8Array }>;
-  /** True once a final reply was sent. */
+  /** True once the handler has settled (returned or threw). */
   readonly done: boolean;
+  /**
+   * Why the handler failed, when it threw or rejected. A redelivery of a failed command is not run
+   * again (it may have moved money before failing); it is answered with the protocol's error message.
+   */
+  readonly failed?: string;
 }
 
 /** Device-side memory of executed commands. */

@@ -7,13 +7,17 @@ import type { ServerOptions } from "./types.js";
 
 /** Default read timeout: a little more than one 60 s heartbeat interval. */
 export const DEFAULT_READ_TIMEOUT_MS = 70_000;
+/** Default time a TLS handshake (and the `verifyPeer` admission) may take. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Default bound of concurrent connections; beyond, new ones are dropped (`MaxConnectionsError`). */
 export const DEFAULT_MAX_CONNECTIONS = 100_000;
+/** Default time `stop()` lets in-flight handlers finish before closing sessions. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
 /** Options with their defaults applied. */
 export interface ResolvedServerOptions extends ServerOptions {
   host: string;
+  maxFrame: number;
   port: number;
   onUnknownType: "reply-error" | "ignore" | "close";
   reportHandlerErrors: boolean;
@@ -114,6 +118,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   return {
     ...o,
     host: o.host ?? "127.0.0.1",
+    maxFrame: o.maxFrame ?? DEFAULT_MAX_FRAME,
     port: o.port ?? 0,
     onUnknownType: o.onUnknownType ?? "reply-error",
     reportHandlerErrors: o.reportHandlerErrors ?? true,

@@ -287,6 +287,33 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
    */
   reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void {
     this.#tls.reload(this.#server, update);
+    if ("crl" in update) this.#closeRevokedSessions();
+  }
+
+  /**
+   * After a CRL reload: sessions admitted before their certificate was revoked are closed at once,
+   * with `PeerCertificateRejectedError` as offline reason and an `error` event.
+   */
+  #closeRevokedSessions(): void {
+    for (const session of [...this.#sessions]) {
+      const der = session.certificateDer;
+      if (der === undefined || session.closedReason !== undefined) continue;
+      let reason: string | undefined;
+      try {
+        reason = this.#tls.revocationOf(der, session.identity);
+      } catch (error) {
+        this.#log("warn", "revocation check of a connected session failed", {
+          peer: session.peer,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
+      if (reason === undefined) continue;
+      const error = new PeerCertificateRejectedError(reason, { peer: session.peer });
+      this.#log("warn", `${error.message}; closing the session`, { session: session.id });
+      this.#report(error, session);
+      session.destroyWith(error);
+    }
   }
 
   /** The online session of `deviceId`, if any. */
@@ -413,8 +440,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const peer = peerOf(socket.remoteAddress, socket.remotePort);
     this.#admit(socket, peer).catch((error: unknown) => {
       socket.destroy();
-      const failure =
-        error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
+      const failure = error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
       this.#log("error", "connection admission failed", { peer, error: failure.message });
       this.#report(failure, undefined);
     });
@@ -453,6 +479,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   }
 
   #open(socket: TLSSocket, identity: ServerSession["identity"], resumed: boolean): void {
+    const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
     const session = new ServerSession(
       {
         id: `c${this.#nextSessionId++}`,
@@ -460,6 +487,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         remotePort: socket.remotePort ?? 0,
         identity,
         resumed,
+        ...(certificateDer === undefined ? {} : { certificateDer }),
       },
       {
         login: (s, deviceId, previousId) => this.#login(s, deviceId, previousId),
@@ -472,7 +500,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       peer: session.peer,
       readTimeoutMs,
       stats: this.#traffic,
-      ...(maxFrame === undefined ? {} : { maxFrame }),
+      maxFrame,
       ...(lengthMode === undefined ? {} : { lengthMode }),
       ...(outboundQueue === undefined ? {} : { outboundQueue }),
     };

@@ -7,6 +7,7 @@ import type { FrameConnection } from "../connection.js";
 import { ReplyRouter } from "../delivery/replies.js";
 import {
   ConnectionClosedError,
+  EncodeError,
   InvalidOptionsError,
   NotConnectedError,
   type PaynetError,
@@ -33,6 +34,8 @@ export interface SessionInit {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly identity: PeerIdentity | undefined;
+  /** DER of the peer certificate (mTLS), kept to re-check revocation after a CRL reload. */
+  readonly certificateDer?: Uint8Array;
   readonly resumed: boolean;
 }
 
@@ -43,6 +46,8 @@ export class ServerSession implements Session {
   readonly remotePort: number;
   readonly identity: PeerIdentity | undefined;
   readonly resumed: boolean;
+  /** DER of the peer certificate (mTLS), for revocation checks after a CRL reload. */
+  readonly certificateDer: Uint8Array | undefined;
   readonly connectedAt = new Date();
   readonly attributes = new Map<string, unknown>();
   /** Waiters of `request()` / `stream()` replies. */
@@ -63,6 +68,7 @@ export class ServerSession implements Session {
     this.remotePort = init.remotePort;
     this.identity = init.identity;
     this.resumed = init.resumed;
+    this.certificateDer = init.certificateDer;
     this.#host = host;
   }
 
@@ -133,7 +139,7 @@ export class ServerSession implements Session {
   /** See {@link Session.send}. Resolves once queued. */
   send<T>(def: MessageDef<T>, message: T): Promise<void> {
     try {
-      this.sendFrame(def.type, def.codec.encode(message));
+      this.sendFrame(def.type, this.#encode(def, message));
       this.#host.sent(def as MessageDef<unknown>);
       return Promise.resolve();
     } catch (error) {
@@ -194,13 +200,28 @@ export class ServerSession implements Session {
     const key = spec.requestKey?.(message);
     const waiter = this.replies.expect(spec, key, options);
     try {
-      this.sendFrame(spec.request.type, spec.request.codec.encode(message));
+      this.sendFrame(spec.request.type, this.#encode(spec.request, message));
       this.#host.sent(spec.request as MessageDef<unknown>);
     } catch (error) {
       waiter.cancel();
       throw error;
     }
     return waiter;
+  }
+
+  /** Encodes with `def`'s codec; a throwing codec becomes an `EncodeError` naming the message. */
+  #encode<T>(def: MessageDef<T>, message: T): Uint8Array {
+    try {
+      return def.codec.encode(message);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new EncodeError(`cannot encode ${def.name}: ${reason}`, {
+        peer: this.peer,
+        frameType: def.type,
+        messageName: def.name,
+        cause,
+      });
+    }
   }
 
   /** Definition of a reply Type this session's requests expect. */

@@ -19,10 +19,28 @@ export interface PeerIdentity {
   readonly validTo: Date;
 }
 
-/** Decides, after the TLS handshake (full or resumed), whether a peer is let in. */
+/** What {@link VerifyPeer} learns about the connection besides the certificate identity. */
+export interface VerifyPeerInfo {
+  remoteAddress: string;
+  /** The handshake resumed a TLS session (the certificate is the one of the original handshake). */
+  resumed: boolean;
+  /**
+   * Whether the certificate chain verified against `tls.ca`. Always true when a CA bundle is
+   * configured (unverified peers are refused before `verifyPeer`); false without one, where
+   * `verifyPeer` alone decides (e.g. by pinned fingerprint).
+   */
+  authorized: boolean;
+  /** OpenSSL's verification error when `authorized` is false (e.g. `SELF_SIGNED_CERT_IN_CHAIN`). */
+  authorizationError: string | undefined;
+}
+
+/**
+ * Decides, after the TLS handshake (full or resumed), whether a peer is let in: `true`, or the
+ * refusal reason. Runs after the CA, validity and CRL checks.
+ */
 export type VerifyPeer = (
   identity: PeerIdentity | undefined,
-  session: { remoteAddress: string; resumed: boolean },
+  session: VerifyPeerInfo,
 ) => true | string | Promise<true | string>;
 
 type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
@@ -31,7 +49,11 @@ type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
 export interface ServerTlsOptions {
   cert: PemInput;
   key: PemInput;
-  /** CA bundle(s) trusted for client certificates. */
+  /**
+   * CA bundle(s) trusted for client certificates. With `requireClientCert`, give a CA bundle, a
+   * `verifyPeer` callback or both: without a CA, the certificate is still required but only
+   * `verifyPeer` (e.g. fingerprint pinning) decides, validity period and CRL still apply.
+   */
   ca?: PemInput;
   /** CRL(s) in PEM; revoked serials are refused on every connection, resumed ones included. */
   crl?: PemInput;
@@ -94,7 +116,11 @@ export interface Session {
   /** Sends a request and resolves with its (first final) reply. */
   request<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): Promise<Rep>;
   /** Sends a request and yields its replies until a final one. */
-  stream<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): AsyncIterable<Rep>;
+  stream<Req, Rep>(
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): AsyncIterable<Rep>;
   /** Closes the connection; `offline` is emitted with `reason`. */
   close(reason?: string): void;
 }

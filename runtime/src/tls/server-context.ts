@@ -105,6 +105,15 @@ export class ServerTlsContext {
     this.warnOwnExpiry();
   }
 
+  /**
+   * Why a peer certificate (DER) is refused by the current CRLs, or `undefined` when it is not
+   * revoked. Used after a reload to close sessions admitted before the revocation.
+   */
+  revocationOf(certificateDer: Uint8Array, identity: PeerIdentity | undefined): string | undefined {
+    if (!this.#revocations.isRevoked(certificateDer)) return undefined;
+    return `certificate revoked (serial ${identity?.serialNumber ?? "?"})`;
+  }
+
   /** Logs a warning when the server's own certificate expires within 30 days. */
   warnOwnExpiry(now = Date.now()): void {
     const pem = firstPem(this.#material.cert);
@@ -122,20 +131,25 @@ export class ServerTlsContext {
   /**
    * Decides whether the peer of a completed handshake is let in: verification result, validity
    * period, revocation (all re-checked because a resumed handshake skips OpenSSL's checks) and the
-   * `verifyPeer` callback (given at most `verifyTimeoutMs`, 0 = unbounded). Warns about peer
-   * certificates close to expiry.
+   * `verifyPeer` callback (given at most `verifyTimeoutMs`, 0 = unbounded). Without a CA bundle the
+   * chain is not required to verify: `verifyPeer` sees `authorized: false` and decides (pinning).
+   * Warns about peer certificates close to expiry.
    */
   async admit(socket: TLSSocket, peer: string, verifyTimeoutMs = 0, now = Date.now()): Promise<PeerVerdict> {
     const certificate = this.requireClientCert ? socket.getPeerCertificate() : undefined;
     const identity = identityOf(certificate);
     const resumed = socket.isSessionReused();
     const refuse = (reason: string): PeerVerdict => ({ accepted: false, identity, reason });
+    const verifyPeer = this.#options.verifyPeer;
+    const authorizationError =
+      socket.authorized || socket.authorizationError === undefined
+        ? undefined
+        : String(socket.authorizationError);
     if (this.requireClientCert) {
       if (certificate === undefined || identity === undefined) return refuse("no client certificate");
-      if (!socket.authorized) {
-        return refuse(
-          `certificate verification failed: ${String(socket.authorizationError ?? "unknown reason")}`,
-        );
+      // With a CA bundle the chain must verify; without one, `verifyPeer` alone decides (pinning).
+      if (!socket.authorized && (this.#material.ca !== undefined || verifyPeer === undefined)) {
+        return refuse(`certificate verification failed: ${authorizationError ?? "unknown reason"}`);
       }
       const invalid = validityProblem(certificate, now);
       if (invalid !== undefined) return refuse(invalid);
@@ -151,14 +165,16 @@ export class ServerTlsContext {
         });
       }
     }
-    const verifyPeer = this.#options.verifyPeer;
     if (verifyPeer !== undefined) {
       let verdict: true | string;
+      const facts = {
+        remoteAddress: socket.remoteAddress ?? "",
+        resumed,
+        authorized: socket.authorized,
+        authorizationError,
+      };
       try {
-        verdict = await withTimeout(
-          Promise.resolve(verifyPeer(identity, { remoteAddress: socket.remoteAddress ?? "", resumed })),
-          verifyTimeoutMs,
-        );
+        verdict = await withTimeout(Promise.resolve(verifyPeer(identity, facts)), verifyTimeoutMs);
       } catch (error) {
         return refuse(`verifyPeer failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -200,10 +216,10 @@ function validateTlsOptions(options: ServerTlsOptions): void {
   if (verifyPeer !== undefined && typeof verifyPeer !== "function") {
     throw new InvalidOptionsError("tls.verifyPeer", `expected a function, got ${typeof verifyPeer}`);
   }
-  if (options.requireClientCert === true && options.ca === undefined) {
+  if (options.requireClientCert === true && options.ca === undefined && verifyPeer === undefined) {
     throw new InvalidOptionsError(
       "tls.ca",
-      "required when requireClientCert is true (CA that signs device certificates)",
+      "required when requireClientCert is true (CA that signs device certificates), unless verifyPeer decides alone",
     );
   }
 }

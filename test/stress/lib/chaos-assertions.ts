@@ -22,7 +22,7 @@ export function chaosSummary(report: ChaosReport): string {
   return [
     `devices ${report.devices}`,
     `all online ${(report.allOnlineAfterKillMs / 1000).toFixed(1)} s after kill (restart included)`,
-    `reconnect spread ${(report.reconnectSpread * 100).toFixed(1)}% per 100 ms (target <= 5%)`,
+    `${report.reconnects} attempts after the kill, peak ${(report.reconnectSpread * 100).toFixed(1)}% of the fleet in one 100 ms window (target <= 5%)`,
     `acked before kill ${report.ackedBeforeKill.length}, after restart ${report.ackedAfterRestart.length}`,
     `all online ${(report.allOnlineAfterDropMs / 1000).toFixed(1)} s after a full drop`,
     `server errors ${JSON.stringify(report.serverErrors)}`,

@@ -26,8 +26,9 @@ export interface ChaosReport {
   /** From the kill to the last device logged in again (restart time included). */
   allOnlineAfterKillMs: number;
   onlineAfterRestart: number;
+  /** Connection attempts after the kill. */
   reconnects: number;
-  /** Largest share of the fleet that reconnected within one 100 ms window. */
+  /** Largest share of the fleet that started a connection attempt within one 100 ms window. */
   reconnectSpread: number;
   ackedBeforeKill: string[];
   ackedAfterRestart: string[];
@@ -46,7 +47,11 @@ interface OnlineState {
 }
 
 /** Collects `acked` / `failed` events of a server process. */
-function collectAcks(server: BenchProcess, acked: string[], failed: Array<{ orderId: string; code: string }>): () => void {
+function collectAcks(
+  server: BenchProcess,
+  acked: string[],
+  failed: Array<{ orderId: string; code: string }>,
+): () => void {
   let stopped = false;
   void (async () => {
     while (!stopped) {
@@ -73,7 +78,11 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 }
 
 function orders(prefix: string, count: number, devices: number) {
-  return Array.from({ length: count }, (_, i) => ({ deviceId: `chaos-${i % devices}`, orderId: `${prefix}-${i}`, coins: 1 + (i % 5) }));
+  return Array.from({ length: count }, (_, i) => ({
+    deviceId: `chaos-${i % devices}`,
+    orderId: `${prefix}-${i}`,
+    coins: 1 + (i % 5),
+  }));
 }
 
 export async function runChaos(pki: TestPki, options: ChaosOptions): Promise<ChaosReport> {
@@ -101,7 +110,8 @@ export async function runChaos(pki: TestPki, options: ChaosOptions): Promise<Cha
   try {
     await fleet.call("start");
     const initial = await fleet.call<OnlineState>("waitOnline", { timeoutMs: 120_000 });
-    if (initial.online < options.devices) throw new Error(`only ${initial.online}/${options.devices} devices came online`);
+    if (initial.online < options.devices)
+      throw new Error(`only ${initial.online}/${options.devices} devices came online`);
 
     // Phase 1: commands flow; kill the server process once half of them are acknowledged.
     const stopA = collectAcks(server, ackedBeforeKill, failedBefore);
@@ -120,11 +130,19 @@ export async function runChaos(pki: TestPki, options: ChaosOptions): Promise<Cha
     const phase2 = orders("b", options.commands, options.devices);
     const stopB = collectAcks(server, ackedAfterRestart, failedAfterRestart);
     await server.call("deliver", { orders: phase2 });
-    await until(() => ackedAfterRestart.length >= options.commands / 3, 60_000, "a third of phase 2 acknowledged");
+    await until(
+      () => ackedAfterRestart.length >= options.commands / 3,
+      60_000,
+      "a third of phase 2 acknowledged",
+    );
     await fleet.call("mark");
     await server.call("dropAll");
     const afterDrop = await fleet.call<OnlineState>("waitOnline", { timeoutMs: 180_000 });
-    await until(() => ackedAfterRestart.length + failedAfterRestart.length >= options.commands, 180_000, "phase 2 settled");
+    await until(
+      () => ackedAfterRestart.length + failedAfterRestart.length >= options.commands,
+      180_000,
+      "phase 2 settled",
+    );
     stopB();
     const executions = new Map(await fleet.call<Array<[string, number]>>("executions"));
     const stats = await server.call<{ errors: Record<string, number> }>("stats");

@@ -18,5 +18,13 @@ export function countingLogger(keep = 20): CountingLogger {
     byMessage.set(key, (byMessage.get(key) ?? 0) + 1);
     if (first.length < keep) first.push({ level, message });
   };
-  return { counts, byMessage, first, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    counts,
+    byMessage,
+    first,
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+  };
 }

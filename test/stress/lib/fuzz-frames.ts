@@ -13,7 +13,9 @@ const KNOWN_TYPES = [LoginReqDef.type, PingDef.type, AckDef.type];
 
 /** Valid payloads to mutate. */
 const SEEDS: readonly Buffer[] = [
-  Buffer.from(PingDef.codec.encode({ timestamp: 1_732_000_000_000, uptime: 3600, signal: -70, ip: "10.0.0.1" })),
+  Buffer.from(
+    PingDef.codec.encode({ timestamp: 1_732_000_000_000, uptime: 3600, signal: -70, ip: "10.0.0.1" }),
+  ),
   Buffer.from(AckDef.codec.encode({ orderId: "order-42", state: 2, progress: 100 })),
   Buffer.from(LoginReqDef.codec.encode({ deviceId: "fuzz-device", token: "t", version: "1" })),
 ];
@@ -56,7 +58,14 @@ export function contentFrame(rng: Prng): { kind: ContentKind; bytes: Buffer } {
 
 /** One framing violation that must end the connection (or stall it until the read timeout). */
 export function framingViolation(rng: Prng, maxFrame: number): { kind: FramingKind; bytes: Buffer } {
-  const kind = rng.pick<FramingKind>(["len-too-big", "len-too-small", "truncated", "oversize", "len-zero", "garbage"]);
+  const kind = rng.pick<FramingKind>([
+    "len-too-big",
+    "len-too-small",
+    "truncated",
+    "oversize",
+    "len-zero",
+    "garbage",
+  ]);
   switch (kind) {
     case "len-too-big": {
       // Announces more than follows: the server waits for bytes that never come (read timeout).

@@ -133,10 +133,11 @@ export async function runFuzz(pki: TestPki, options: FuzzOptions): Promise<FuzzR
         if (batch.length === 100 || i === frames - 1) {
           const ok = socket.write(Buffer.concat(batch));
           batch = [];
-          if (!ok) await new Promise<void>((resolve) => {
-            socket.once("drain", () => resolve());
-            socket.once("close", () => resolve());
-          });
+          if (!ok)
+            await new Promise<void>((resolve) => {
+              socket.once("drain", () => resolve());
+              socket.once("close", () => resolve());
+            });
         }
       }
       if (!socket.destroyed && rng.next() < 0.5) {

@@ -34,7 +34,13 @@ export async function startHostileRig(
     .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
     .register(AckDef);
   const t = await startTestServer(pki, {
-    tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, crl: pki.crl, requireClientCert: true },
+    tls: {
+      cert: pki.server.cert,
+      key: pki.server.key,
+      ca: pki.ca.cert,
+      crl: pki.crl,
+      requireClientCert: true,
+    },
     registry,
     errorMessage: testErrorMessage,
     readTimeoutMs: timeouts.readTimeoutMs,
@@ -47,9 +53,12 @@ export async function startHostileRig(
   healthy.send(LoginReqDef, { deviceId: HEALTHY_ID, token: "t" });
   await healthy.next(LoginRspDef);
   // The healthy device heartbeats well within the read timeout, like a real one.
-  const beat = setInterval(() => {
-    if (!healthy.isClosed) healthy.send(PingDef, { timestamp: 1 });
-  }, Math.max(10, Math.floor(timeouts.readTimeoutMs / 4)));
+  const beat = setInterval(
+    () => {
+      if (!healthy.isClosed) healthy.send(PingDef, { timestamp: 1 });
+    },
+    Math.max(10, Math.floor(timeouts.readTimeoutMs / 4)),
+  );
   void healthy.closed.then(() => clearInterval(beat));
   return {
     t,

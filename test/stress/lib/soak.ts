@@ -67,7 +67,9 @@ export async function runSoak(pki: TestPki, options: SoakOptions): Promise<SoakR
   let listening = true;
   const listen = async (event: "acked" | "failed") => {
     while (listening) {
-      const data = (await server.nextEvent(event, 3_600_000).catch(() => undefined)) as { orderId: string; code?: string } | undefined;
+      const data = (await server.nextEvent(event, 3_600_000).catch(() => undefined)) as
+        | { orderId: string; code?: string }
+        | undefined;
       if (data === undefined) return;
       if (event === "acked") acked.add(data.orderId);
       else failed.push({ orderId: data.orderId, code: data.code ?? "?" });
@@ -86,7 +88,11 @@ export async function runSoak(pki: TestPki, options: SoakOptions): Promise<SoakR
     const deliverBatch = async () => {
       const orders = Array.from({ length: rate }, () => {
         const i = commands++;
-        return { deviceId: `chaos-${Math.floor(Math.random() * options.devices)}`, orderId: `soak-${i}`, coins: 1 };
+        return {
+          deviceId: `chaos-${Math.floor(Math.random() * options.devices)}`,
+          orderId: `soak-${i}`,
+          coins: 1,
+        };
       });
       await server.call("deliver", { orders });
     };
@@ -102,7 +108,8 @@ export async function runSoak(pki: TestPki, options: SoakOptions): Promise<SoakR
         pings.ok += result.ok;
         pings.failed += result.failed;
       }
-      if (tick % 3 === 0) dropped += await server.call<number>("dropSome", { share: options.dropShare ?? 0.05 });
+      if (tick % 3 === 0)
+        dropped += await server.call<number>("dropSome", { share: options.dropShare ?? 0.05 });
       await sleep(1_000);
     }
     // Let everything settle: all devices back, every command answered.

@@ -8,7 +8,15 @@ import { PaynetError } from "../../../runtime/src/errors.js";
 import { Registry } from "../../../runtime/src/registry.js";
 import { PaynetServer } from "../../../runtime/src/server/server.js";
 import type { ServerContext } from "../../../runtime/src/server/types.js";
-import { AckDef, ackIsFinal, commandSpec, LoginReqDef, LoginRspDef, PingDef, PongDef } from "../../helpers/messages.js";
+import {
+  AckDef,
+  ackIsFinal,
+  commandSpec,
+  LoginReqDef,
+  LoginRspDef,
+  PingDef,
+  PongDef,
+} from "../../helpers/messages.js";
 import { countingLogger } from "../lib/counting-logger.js";
 
 interface Config {
@@ -59,7 +67,12 @@ for (let attempt = 0; bound === undefined; attempt++) {
 async function deliverOne(deviceId: string, orderId: string, coins: number): Promise<void> {
   try {
     let last: { state: number } | undefined;
-    for await (const ack of server.deliver(deviceId, commandSpec, { orderId, coins }, { deadlineMs: 120_000, isFinal: ackIsFinal })) {
+    for await (const ack of server.deliver(
+      deviceId,
+      commandSpec,
+      { orderId, coins },
+      { deadlineMs: 120_000, isFinal: ackIsFinal },
+    )) {
       last = ack;
     }
     emitToDriver("acked", { orderId, state: last?.state ?? -1 });
@@ -73,7 +86,13 @@ serveRpc(
     online: () => server.stats().connections.online,
     stats: () => {
       const s = server.stats();
-      return { connections: s.connections, handshakes: s.handshakes, delivery: s.delivery, outboundQueue: s.outboundQueue, errors };
+      return {
+        connections: s.connections,
+        handshakes: s.handshakes,
+        delivery: s.delivery,
+        outboundQueue: s.outboundQueue,
+        errors,
+      };
     },
     deliver: (args: { orders: Array<{ deviceId: string; orderId: string; coins: number }> }) => {
       for (const order of args.orders) void deliverOne(order.deviceId, order.orderId, order.coins);

@@ -1,0 +1,73 @@
+/** A message its codec cannot encode is reported as `EncodeError` (ENCODE_ERROR), on both sides. */
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { MessageDef } from "../../runtime/src/codec.js";
+import { EncodeError } from "../../runtime/src/errors.js";
+import { makeClient, nextEvent, startLoginServer, stopClients } from "../helpers/client-harness.js";
+import { type Ack, AckDef, type Command } from "../helpers/messages.js";
+import { makeTestPki, type TestPki } from "../helpers/pki.js";
+import { startTestServer, stopAll } from "../helpers/test-server.js";
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await makeTestPki();
+});
+afterEach(async () => {
+  await stopClients();
+  await stopAll();
+});
+
+/** A Command whose codec refuses to encode (like a field of the wrong type would). */
+const BrokenCommandDef: MessageDef<Command> = {
+  type: 0x04,
+  name: "paytest.Command",
+  codec: {
+    encode: () => {
+      throw new TypeError("coins: integer expected");
+    },
+    decode: () => ({ orderId: "", coins: 0 }),
+  },
+};
+const brokenSpec = {
+  request: BrokenCommandDef,
+  reply: AckDef,
+  requestKey: (command: Command) => command.orderId,
+  replyKey: (ack: Ack) => ack.orderId,
+};
+
+describe("EncodeError", () => {
+  it("client send (offline too) and request reject with ENCODE_ERROR naming the message and the server", async () => {
+    const server = await startLoginServer(pki);
+    const client = makeClient(pki, server.port);
+    const offline = client.send(BrokenCommandDef, { orderId: "x", coins: 1 });
+    await expect(offline).rejects.toBeInstanceOf(EncodeError);
+    await expect(offline).rejects.toMatchObject({
+      code: "ENCODE_ERROR",
+      messageName: "paytest.Command",
+      peer: `127.0.0.1:${server.port}`,
+      message: expect.stringContaining("cannot encode paytest.Command: coins: integer expected"),
+    });
+    client.start();
+    await nextEvent(client, "online");
+    await expect(client.request(brokenSpec, { orderId: "x", coins: 1 })).rejects.toMatchObject({
+      code: "ENCODE_ERROR",
+    });
+    expect(client.online).toBe(true);
+  });
+
+  it("server session.send / request and deliver() report ENCODE_ERROR and keep the session", async () => {
+    const t = await startTestServer(pki);
+    await t.connect();
+    const session = await t.nextSession();
+    await expect(session.send(BrokenCommandDef, { orderId: "x", coins: 1 })).rejects.toMatchObject({
+      code: "ENCODE_ERROR",
+      frameType: 0x04,
+      peer: session.peer,
+    });
+    await expect(session.request(brokenSpec, { orderId: "x", coins: 1 })).rejects.toMatchObject({
+      code: "ENCODE_ERROR",
+    });
+    expect(() => t.server.deliver("dev-1", brokenSpec, { orderId: "x", coins: 1 })).toThrow(EncodeError);
+    expect(t.server.stats().delivery.pending).toBe(0);
+    expect(t.offline).toHaveLength(0);
+  });
+});
