@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { connect as tcpConnect } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PeerIdentity, ServerTlsOptions, VerifyPeerInfo } from "../../runtime/src/server/types.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
@@ -23,6 +24,17 @@ describe("TLS versions", () => {
     const error = await t.nextError("HANDSHAKE_FAILED");
     expect(error.message).toMatch(/TLS handshake failed: unsupported protocol/);
     expect(t.server.stats().handshakes.failed).toBeGreaterThanOrEqual(1);
+  });
+
+  it("names the peer of a handshake cut short by a TCP reset", async () => {
+    const t = await startTestServer(pki);
+    const probe = tcpConnect(t.port, "127.0.0.1");
+    await new Promise<void>((resolve) => probe.once("connect", resolve));
+    const peer = `127.0.0.1:${probe.localPort}`;
+    probe.write(Buffer.from("16030100ff01", "hex")); // the start of a ClientHello, then a reset
+    probe.resetAndDestroy();
+    const error = await t.nextError("HANDSHAKE_FAILED");
+    expect(error.peer).toBe(peer);
   });
 
   it("accepts TLS 1.2 clients with minVersion TLSv1.2", async () => {

@@ -69,6 +69,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #sessions = new Set<ServerSession>();
   /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
   readonly #sockets = new Set<Socket>();
+  /** `host:port` of each TCP connection, taken on arrival (see `#onTcpConnection`). */
+  readonly #tcpPeers = new WeakMap<Socket, string>();
   /** Outbound Type → message name, learnt from what was sent, for stats keys. */
   readonly #sentNames = new Map<number, string>();
   /** Sessions being closed by stop(), and what to call once each has. */
@@ -406,6 +408,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   // ---- connections -------------------------------------------------------------------------
 
   #onTcpConnection(socket: Socket): void {
+    // Remember the address now: a peer that resets during the handshake leaves a destroyed socket
+    // whose address getters return undefined by the time `tlsClientError` fires.
+    this.#tcpPeers.set(socket, peerOf(socket.remoteAddress, socket.remotePort));
     this.#sockets.add(socket);
     socket.once("close", () => this.#sockets.delete(socket));
   }
@@ -421,7 +426,12 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   #onHandshakeError(error: Error & { code?: string; reason?: string }, socket: TLSSocket): void {
     this.#counters.handshakesFailed++;
-    const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    // `_parent` is the TCP socket a server-side TLSSocket wraps (not typed by @types/node).
+    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
+    const peer =
+      socket.remoteAddress !== undefined
+        ? peerOf(socket.remoteAddress, socket.remotePort)
+        : ((tcp && this.#tcpPeers.get(tcp)) ?? peerOf(undefined, undefined));
     const failure =
       error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
         ? new HandshakeTimeoutError(this.#options.handshakeTimeoutMs, { peer, cause: error })
