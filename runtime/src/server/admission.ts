@@ -1,0 +1,207 @@
+/**
+ * Connection admission: from TCP accept through the TLS handshake and the peer check to an open
+ * {@link ServerSession}. Refusals (connection limit, failed or timed-out handshake, rejected peer
+ * certificate) are counted, logged and reported; they never reach a session.
+ */
+import type { Socket } from "node:net";
+import type { Server as TlsServer, TLSSocket } from "node:tls";
+import { FrameConnection } from "../connection.js";
+import {
+  HandlerError,
+  HandshakeFailedError,
+  HandshakeTimeoutError,
+  MaxConnectionsError,
+  PaynetError,
+  PeerCertificateRejectedError,
+} from "../errors.js";
+import type { TrafficStats } from "../stats.js";
+import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
+import type { Dispatcher } from "./dispatch.js";
+import type { ResolvedServerOptions } from "./options.js";
+import { ServerSession, type SessionHost } from "./session.js";
+
+/** The server's connection counters that admission keeps up to date. */
+export interface AdmissionCounters {
+  total: number;
+  rejected: number;
+  handshakesFull: number;
+  handshakesResumed: number;
+  handshakesFailed: number;
+}
+
+/** What admission needs from its server. */
+export interface AdmissionHost {
+  readonly options: ResolvedServerOptions;
+  readonly tls: ServerTlsContext;
+  readonly counters: AdmissionCounters;
+  readonly traffic: TrafficStats;
+  readonly dispatcher: Dispatcher;
+  /** Given to every admitted session (login, queue overflow, outbound names). */
+  readonly sessionHost: SessionHost;
+  /** The server's live sessions; an admitted one is added. */
+  readonly sessions: Set<ServerSession>;
+  /** True while the server accepts sessions (not before `start()` finished, not once stopping). */
+  readonly listening: boolean;
+  /** The connection of `session` closed. */
+  closed(session: ServerSession, reason: PaynetError): void;
+  /** Emits `connection` for a newly admitted session. */
+  announce(session: ServerSession): void;
+  /** Logs-independent error reporting (`error` event). */
+  report(error: PaynetError, session: ServerSession | undefined): void;
+  /** Logs without letting a throwing user logger break the caller. */
+  log(level: "warn" | "error", message: string, fields: Record<string, unknown>): void;
+}
+
+/** Admits the connections of one server, from TCP accept to an attached session. */
+export class Admission {
+  readonly #host: AdmissionHost;
+  /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
+  readonly #sockets = new Set<Socket>();
+  /** `host:port` of each TCP connection, taken on arrival (see `#onTcpConnection`). */
+  readonly #tcpPeers = new WeakMap<Socket, string>();
+  #nextSessionId = 1;
+
+  constructor(host: AdmissionHost) {
+    this.#host = host;
+  }
+
+  /** Handles the connection events of `server` from now on. */
+  attach(server: TlsServer): void {
+    server.on("connection", (socket: Socket) => this.#onTcpConnection(socket));
+    server.on("drop", (data) => this.#onDrop(data));
+    server.on("tlsClientError", (error, socket) => this.#onHandshakeError(error, socket));
+    server.on("secureConnection", (socket) => this.#onSecureConnection(socket));
+  }
+
+  /** Destroys every socket still open, half-open handshakes included. */
+  destroySockets(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  #onTcpConnection(socket: Socket): void {
+    // Remember the address now: a peer that resets during the handshake leaves a destroyed socket
+    // whose address getters return undefined by the time `tlsClientError` fires.
+    this.#tcpPeers.set(socket, peerOf(socket.remoteAddress, socket.remotePort));
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+  }
+
+  #onDrop(data: { remoteAddress?: string; remotePort?: number } | undefined): void {
+    const host = this.#host;
+    host.counters.rejected++;
+    const error = new MaxConnectionsError(host.options.maxConnections, {
+      peer: peerOf(data?.remoteAddress, data?.remotePort),
+    });
+    host.options.logger.warn(error.message);
+    host.report(error, undefined);
+  }
+
+  #onHandshakeError(error: Error & { code?: string; reason?: string }, socket: TLSSocket): void {
+    const host = this.#host;
+    host.counters.handshakesFailed++;
+    // `_parent` is the TCP socket a server-side TLSSocket wraps (not typed by @types/node).
+    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
+    const peer =
+      socket.remoteAddress !== undefined
+        ? peerOf(socket.remoteAddress, socket.remotePort)
+        : ((tcp && this.#tcpPeers.get(tcp)) ?? peerOf(undefined, undefined));
+    const failure =
+      error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
+        ? new HandshakeTimeoutError(host.options.handshakeTimeoutMs, { peer, cause: error })
+        : new HandshakeFailedError(error.reason ?? error.code ?? error.message, { peer, cause: error });
+    host.options.logger.warn(failure.message);
+    host.report(failure, undefined);
+    socket.destroy();
+  }
+
+  /**
+   * Admission of one handshaken socket. Runs detached from the `secureConnection` event, so any
+   * failure in it (a throwing admission check, a bug) is caught here: the socket is destroyed and
+   * the failure logged and reported, never an unhandled rejection.
+   */
+  #onSecureConnection(socket: TLSSocket): void {
+    const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    this.#admit(socket, peer).catch((error: unknown) => {
+      socket.destroy();
+      const failure = error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
+      this.#host.log("error", "connection admission failed", { peer, error: failure.message });
+      this.#host.report(failure, undefined);
+    });
+  }
+
+  async #admit(socket: TLSSocket, peer: string): Promise<void> {
+    const host = this.#host;
+    const resumed = socket.isSessionReused();
+    if (resumed) host.counters.handshakesResumed++;
+    else host.counters.handshakesFull++;
+    // The peer may go away while admission runs; that must not become an unhandled 'error'.
+    const ignore = () => {};
+    socket.on("error", ignore);
+    let verdict: PeerVerdict;
+    try {
+      verdict = await host.tls.admit(socket, peer, host.options.handshakeTimeoutMs);
+    } catch (error) {
+      // E.g. a certificate our DER reader cannot parse for the revocation check: refuse, never crash.
+      const reason = `admission check failed: ${error instanceof Error ? error.message : String(error)}`;
+      verdict = { accepted: false, identity: undefined, reason };
+    } finally {
+      socket.off("error", ignore);
+    }
+    if (!verdict.accepted) {
+      host.counters.rejected++;
+      const error = new PeerCertificateRejectedError(verdict.reason, { peer });
+      host.options.logger.warn(error.message, { commonName: verdict.identity?.commonName, resumed });
+      socket.destroy();
+      host.report(error, undefined);
+      return;
+    }
+    if (!host.listening || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.#open(socket, verdict.identity, resumed);
+  }
+
+  #open(socket: TLSSocket, identity: ServerSession["identity"], resumed: boolean): void {
+    const host = this.#host;
+    const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
+    const session = new ServerSession(
+      {
+        id: `c${this.#nextSessionId++}`,
+        remoteAddress: socket.remoteAddress ?? "",
+        remotePort: socket.remotePort ?? 0,
+        identity,
+        resumed,
+        ...(certificateDer === undefined ? {} : { certificateDer }),
+      },
+      host.sessionHost,
+    );
+    const { maxFrame, lengthMode, outboundQueue, readTimeoutMs } = host.options;
+    const connectionOptions = {
+      peer: session.peer,
+      readTimeoutMs,
+      stats: host.traffic,
+      maxFrame,
+      ...(lengthMode === undefined ? {} : { lengthMode }),
+      ...(outboundQueue === undefined ? {} : { outboundQueue }),
+    };
+    const connection = new FrameConnection(socket, connectionOptions, {
+      onFrame: (type, payload) => host.dispatcher.frame(session, type, payload),
+      onClose: (reason) => host.closed(session, reason),
+    });
+    session.attach(connection);
+    host.sessions.add(session);
+    host.counters.total++;
+    host.options.logger.info("connection", {
+      peer: session.peer,
+      session: session.id,
+      resumed,
+      commonName: identity?.commonName,
+    });
+    host.announce(session);
+  }
+}
+
+function peerOf(address: string | undefined, port: number | undefined): string {
+  return `${address ?? "?"}:${port ?? "?"}`;
+}
