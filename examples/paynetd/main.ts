@@ -14,6 +14,7 @@ import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
 import { PaynetdState } from "./state.js";
+import { reloadTlsOnSighup } from "./reload.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
 
 const log = createLog("paynetd");
@@ -28,7 +29,8 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function serve(options: PaynetdOptions): Promise<void> {
-  const tls = await loadServerTls(options.certsDir, options.mtls);
+  const { tls, crlPath, revoked } = await loadServerTls(options.certsDir, options.mtls);
+  if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
   const ticketKeys =
     options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
   const state = PaynetdState.open(options.statePath);
@@ -71,7 +73,10 @@ async function serve(options: PaynetdOptions): Promise<void> {
     else log.info(`disconnected ${session.peer} (never logged in): ${describe(reason)}`);
   });
   server.on("error", (error, session) => {
-    if (TLS_REFUSALS.has(error.code)) {
+    if (error.code === "PEER_CERTIFICATE_REJECTED" && session !== undefined) {
+      // A connected device whose certificate a reloaded CRL revokes: the runtime closes its session.
+      log.warn(`disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`);
+    } else if (TLS_REFUSALS.has(error.code)) {
       // The one line about a refused TLS connection (the runtime's own warning is not printed).
       log.warn(`TLS refused ${knownPeer(error.peer) ?? "(peer address unknown)"}: ${describeRefusal(error)}`);
     } else if (options.verbose) {
@@ -100,6 +105,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
     options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
+  reloadTlsOnSighup(server, options, crlPath !== undefined, log);
   log.info(`listening ${formatAddress(bound)}${options.mtls ? " (mTLS)" : ""}`);
 
   onShutdownSignal((reason) => {

@@ -5,7 +5,7 @@ import { UsageError } from "../shared/errors.js";
 /** Settings of paynetd, from its command line. */
 export interface PaynetdOptions {
   readonly listen: Address;
-  /** Directory with `server.crt`, `server.key` and (for `--mtls`) `ca.crt`. */
+  /** Directory with `server.crt`, `server.key` and (for `--mtls`) `ca.crt` and optionally `ca.crl`. */
   readonly certsDir: string;
   readonly mtls: boolean;
   /** Login token every device must present. */
@@ -26,7 +26,8 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
 
   --listen HOST:PORT      address to listen on (port 0: any free port, printed in "listening HOST:PORT")
   --certs DIR             directory with server.crt, server.key and ca.crt (paynet-gen certs init)
-  --mtls                  require a device certificate signed by ca.crt
+  --mtls                  require a device certificate signed by ca.crt and not revoked by ca.crl
+                          (used when present: paynet-gen certs revoke)
   --token T               login token devices must present (default demo-token)
   --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
   --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
@@ -34,7 +35,10 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --state FILE            keep registered devices and orders in this JSON file across restarts
   --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
   --verbose               also print the runtime's own info and debug logs
-  --help                  show this help`;
+  --help                  show this help
+
+signals: SIGHUP re-reads server.crt, server.key, ca.crt and ca.crl from --certs (connected devices
+whose certificate is now revoked are disconnected); SIGINT/SIGTERM stop gracefully.`;
 
 /** Parses paynetd's arguments; `"help"` when help was asked for. Throws {@link UsageError}. */
 export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "help" {

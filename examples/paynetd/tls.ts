@@ -3,15 +3,36 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerTlsOptions } from "@paynet/runtime";
 import { ExampleError } from "../shared/errors.js";
+import { countRevoked } from "./crl.js";
 
 /** Length of a TLS session ticket key as Node wants it. */
 const TICKET_KEY_BYTES = 48;
 
-/** Reads the server's TLS material from `certsDir`; `ca.crt` is required only with `mtls`. */
-export async function loadServerTls(certsDir: string, mtls: boolean): Promise<ServerTlsOptions> {
+/** File of the CA's revocation list in the certificates directory (`paynet-gen certs revoke`). */
+export const CRL_FILE = "ca.crl";
+
+/** The TLS material paynetd reads from `--certs`, and how many certificates its CRL revokes. */
+export interface LoadedTls {
+  readonly tls: ServerTlsOptions;
+  /** Path of the CRL in use (mTLS only, when `ca.crl` exists). */
+  readonly crlPath: string | undefined;
+  /** Entries of that CRL; `undefined` when there is none or it cannot be counted. */
+  readonly revoked: number | undefined;
+}
+
+/**
+ * Reads the server's TLS material from `certsDir`: `server.crt`/`server.key`, and with `mtls` also
+ * `ca.crt` (required) and `ca.crl` (when present).
+ */
+export async function loadServerTls(certsDir: string, mtls: boolean): Promise<LoadedTls> {
   const [cert, key] = await Promise.all([readPem(certsDir, "server.crt"), readPem(certsDir, "server.key")]);
-  if (!mtls) return { cert, key };
-  return { cert, key, ca: await readPem(certsDir, "ca.crt"), requireClientCert: true };
+  if (!mtls) return { tls: { cert, key }, crlPath: undefined, revoked: undefined };
+  const ca = await readPem(certsDir, "ca.crt");
+  const crlPath = join(certsDir, CRL_FILE);
+  const crl = await readOptional(crlPath);
+  const tls: ServerTlsOptions = { cert, key, ca, requireClientCert: true };
+  if (crl === undefined) return { tls, crlPath: undefined, revoked: undefined };
+  return { tls: { ...tls, crl }, crlPath, revoked: countRevoked(crl) };
 }
 
 /**
@@ -56,5 +77,18 @@ async function readPem(dir: string, name: string): Promise<string> {
       `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); issue certificates with: npx paynet-gen certs init --out ${dir}`,
       { cause: error },
     );
+  }
+}
+
+/** The file's text, or `undefined` when it does not exist (other read errors are reported). */
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new ExampleError("CERTS_MISSING", `cannot read ${path} (${code ?? String(error)})`, {
+      cause: error,
+    });
   }
 }

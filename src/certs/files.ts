@@ -112,7 +112,11 @@ export async function issueDeviceFiles(options: DeviceFilesOptions): Promise<Wri
   return writePair(options.out, name, "device", options.commonName, device);
 }
 
-async function readCa(out: string): Promise<IssuedCert> {
+/**
+ * Reads and checks `ca.crt`/`ca.key` in `out`: `CA_MISSING` when a file is absent, `CA_INVALID`
+ * when the certificate is not a CA or the key does not belong to it.
+ */
+export async function readCa(out: string): Promise<IssuedCert> {
   const certPath = join(out, "ca.crt");
   const keyPath = join(out, "ca.key");
   for (const path of [certPath, keyPath]) {
@@ -174,7 +178,8 @@ async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: DIR_MODE });
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists (any kind of file). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await access(path);
     return true;
@@ -193,6 +198,7 @@ async function asOptionError<T>(issue: () => Promise<T>): Promise<T> {
   }
 }
 
-function messageOf(error: unknown): string {
+/** The message of an error, or the value as text. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -11,6 +11,7 @@ import {
   type DeviceCertOptions,
   type IssuedCert,
   type KeyAlgorithm,
+  REVOCATION_REASON_CODES,
   type RevocationReason,
   type RevokedEntry,
   type ServerCertOptions,
@@ -22,16 +23,6 @@ const DAY_MS = 86_400_000;
 const CLOCK_SKEW_MS = 5 * 60_000;
 const OID_CRL_NUMBER = "2.5.29.20";
 const OID_REASON_CODE = "2.5.29.21";
-const REASON_CODES: Record<RevocationReason, number> = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  privilegeWithdrawn: 9,
-};
 
 /**
  * Issues a self-signed certification authority: basicConstraints CA:true (pathLen 0, since it signs
@@ -215,7 +206,7 @@ function normaliseSerial(serial: string): string {
 }
 
 function reasonCodeExtension(reason: RevocationReason): x509.Extension {
-  const code = REASON_CODES[reason];
+  const code = REVOCATION_REASON_CODES[reason];
   if (code === undefined) throw new Error(`unknown revocation reason ${JSON.stringify(reason)}`);
   // CRLReason ::= ENUMERATED
   return new x509.Extension(OID_REASON_CODE, false, new Uint8Array([0x0a, 0x01, code]).buffer);

@@ -49,6 +49,21 @@ export type RevocationReason =
   | "certificateHold"
   | "privilegeWithdrawn";
 
+/** The CRL reason code (RFC 5280 §5.3.1) written for each {@link RevocationReason}. */
+export const REVOCATION_REASON_CODES: Readonly<Record<RevocationReason, number>> = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  privilegeWithdrawn: 9,
+};
+
+/** The revocation reasons accepted on the command line, in help order. */
+export const REVOCATION_REASONS = Object.keys(REVOCATION_REASON_CODES) as readonly RevocationReason[];
+
 /** One revoked certificate for {@link issueCrl}. */
 export interface RevokedEntry {
   /** Serial number in hex (case and `:` separators do not matter). */

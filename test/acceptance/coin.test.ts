@@ -11,6 +11,8 @@ import {
   literal,
   type ManagedProcess,
   type Paynetd,
+  paynetcliArgs,
+  paynetdArgs,
   postJson,
 } from "./support/harness.js";
 
@@ -21,39 +23,14 @@ let server: Paynetd;
 let device: ManagedProcess;
 
 function serverArgs(port: number): string[] {
-  return [
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--certs",
-    certs,
-    "--mtls",
-    "--admin",
-    "127.0.0.1:0",
-    "--command-coins",
-    "0",
-    "--state",
-    statePath,
-  ];
+  return paynetdArgs({ port, certs, admin: true, state: statePath });
 }
 
 beforeAll(async () => {
   certs = await harness.certs();
   statePath = join(await harness.tempDir(), "paynetd-state.json");
   server = await harness.paynetd(serverArgs(0));
-  device = harness.paynetcli([
-    "--connect",
-    `127.0.0.1:${server.port}`,
-    "--certs",
-    certs,
-    "--sn",
-    "SN-COIN",
-    "--coin-ms",
-    "20",
-    "--backoff-initial",
-    "0.2",
-    "--backoff-max",
-    "0.5",
-  ]);
+  device = harness.paynetcli(paynetcliArgs({ port: server.port, certs, sn: "SN-COIN", coinMs: 20 }));
   await device.waitForLine(/online \(.*\) as dev-SN-COIN/, LINE_TIMEOUT_MS);
 });
 

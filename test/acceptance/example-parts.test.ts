@@ -3,8 +3,8 @@ import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CERT_FILES, certsProblem } from "../../examples/demo/certs.js";
-import { loadTicketKeys } from "../../examples/paynetd/tls.js";
 import { PaynetdState } from "../../examples/paynetd/state.js";
+import { loadTicketKeys } from "../../examples/paynetd/tls.js";
 import { ExampleError } from "../../examples/shared/errors.js";
 import { Harness } from "./support/harness.js";
 

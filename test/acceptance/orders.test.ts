@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoinState } from "../../examples/sdk/index.js";
-import { Harness, LINE_TIMEOUT_MS, type ManagedProcess, type Paynetd, postJson } from "./support/harness.js";
+import {
+  Harness,
+  LINE_TIMEOUT_MS,
+  type ManagedProcess,
+  type Paynetd,
+  paynetcliArgs,
+  paynetdArgs,
+  postJson,
+} from "./support/harness.js";
 import { startSdkDevice } from "./support/sdk-device.js";
 
 const harness = new Harness();
@@ -15,38 +23,12 @@ let one: ManagedProcess;
 let two: ManagedProcess;
 
 function device(sn: string, coinMs: number): ManagedProcess {
-  return harness.paynetcli(
-    [
-      "--connect",
-      `127.0.0.1:${server.port}`,
-      "--certs",
-      certs,
-      "--sn",
-      sn,
-      "--coin-ms",
-      String(coinMs),
-      "--backoff-initial",
-      "0.2",
-      "--backoff-max",
-      "0.5",
-    ],
-    `paynetcli-${sn}`,
-  );
+  return harness.paynetcli(paynetcliArgs({ port: server.port, certs, sn, coinMs }), `paynetcli-${sn}`);
 }
 
 beforeAll(async () => {
   certs = await harness.certs();
-  server = await harness.paynetd([
-    "--listen",
-    "127.0.0.1:0",
-    "--certs",
-    certs,
-    "--mtls",
-    "--admin",
-    "127.0.0.1:0",
-    "--command-coins",
-    "0",
-  ]);
+  server = await harness.paynetd(paynetdArgs({ certs, admin: true }));
   one = device("SN-ONE", 20);
   // Slow coins: a command takes seconds, long enough to send it again while it runs.
   two = device("SN-TWO", 400);

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ResultCode } from "../../examples/sdk/index.js";
-import { Harness, LINE_TIMEOUT_MS } from "./support/harness.js";
+import { Harness, LINE_TIMEOUT_MS, paynetcliArgs, paynetdArgs } from "./support/harness.js";
 import { startSdkDevice } from "./support/sdk-device.js";
 
 let harness: Harness;
@@ -21,33 +21,11 @@ beforeEach(async () => {
 afterEach(() => harness.cleanup());
 
 function serverArgs(port: number): string[] {
-  return [
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--certs",
-    certs,
-    "--mtls",
-    "--command-coins",
-    "0",
-    "--state",
-    statePath,
-  ];
+  return paynetdArgs({ port, certs, state: statePath });
 }
 
 function deviceArgs(port: number, sn: string, extra: readonly string[] = []): string[] {
-  return [
-    "--connect",
-    `127.0.0.1:${port}`,
-    "--certs",
-    certs,
-    "--sn",
-    sn,
-    "--backoff-initial",
-    "0.2",
-    "--backoff-max",
-    "0.5",
-    ...extra,
-  ];
+  return paynetcliArgs({ port, certs, sn, extra });
 }
 
 describe("registration", () => {

@@ -6,7 +6,14 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueDeviceFiles } from "../../src/certs/files.js";
-import { Harness, LINE_TIMEOUT_MS, type ManagedProcess, type Paynetd } from "./support/harness.js";
+import {
+  Harness,
+  LINE_TIMEOUT_MS,
+  type ManagedProcess,
+  type Paynetd,
+  paynetcliArgs,
+  paynetdArgs,
+} from "./support/harness.js";
 
 const harness = new Harness();
 let certs: string;
@@ -14,35 +21,14 @@ let server: Paynetd;
 
 beforeAll(async () => {
   certs = await harness.certs();
-  server = await harness.paynetd([
-    "--listen",
-    "127.0.0.1:0",
-    "--certs",
-    certs,
-    "--mtls",
-    "--command-coins",
-    "0",
-  ]);
+  server = await harness.paynetd(paynetdArgs({ certs }));
 });
 
 afterAll(() => harness.cleanup());
 
 /** Device arguments against the shared mTLS server, reconnecting quickly. */
 function deviceArgs(sn: string, certsDir: string, extra: readonly string[] = []): string[] {
-  const connect = `127.0.0.1:${server.port}`;
-  return [
-    "--connect",
-    connect,
-    "--certs",
-    certsDir,
-    "--sn",
-    sn,
-    "--backoff-initial",
-    "0.2",
-    "--backoff-max",
-    "0.5",
-    ...extra,
-  ];
+  return paynetcliArgs({ port: server.port, certs: certsDir, sn, extra });
 }
 
 describe("TLS verification (mTLS server)", () => {

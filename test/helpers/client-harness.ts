@@ -2,6 +2,7 @@
  * Helpers for device-client tests: a real PaynetServer that runs the test login protocol, a client
  * factory with fast test timings, and event waiters. Everything runs over real TLS on 127.0.0.1.
  */
+import { afterEach } from "vitest";
 import { loginStep, PaynetClient } from "../../runtime/src/client/client.js";
 import type { ClientContext, ClientEvents, ClientOptions } from "../../runtime/src/client/types.js";
 import type { PaynetError } from "../../runtime/src/errors.js";
@@ -20,8 +21,21 @@ import {
   PongDef,
   ResultCode,
 } from "./messages.js";
-import type { TestPki } from "./pki.js";
-import { startTestServer, type TestServer } from "./test-server.js";
+import { makeTestPki, type TestPki } from "./pki.js";
+import { startTestServer, stopAll, type TestServer } from "./test-server.js";
+
+/**
+ * The common setup of a client test file; call once at its top level
+ * (`const pki = await setUpClientTests();`). After each test, every client made by
+ * {@link makeClient} and every test server is stopped. Resolves with the (memoised) test PKI.
+ */
+export function setUpClientTests(): Promise<TestPki> {
+  afterEach(async () => {
+    await stopClients();
+    await stopAll();
+  });
+  return makeTestPki();
+}
 
 /** Options of {@link startLoginServer}. */
 export interface LoginServerOptions {

@@ -2,13 +2,14 @@
  * Starts a {@link PaynetServer} on 127.0.0.1:0 with the test PKI and message set, records its
  * events and log lines, and connects {@link RawDevice}s to it. Servers are stopped by `stopAll()`.
  */
+import { afterEach } from "vitest";
 import type { PaynetError } from "../../runtime/src/errors.js";
 import type { Logger } from "../../runtime/src/logger.js";
 import { Registry } from "../../runtime/src/registry.js";
 import { PaynetServer } from "../../runtime/src/server/server.js";
 import type { ServerContext, ServerOptions, Session } from "../../runtime/src/server/types.js";
 import { type ErrorMsg, ErrorMsgDef } from "./messages.js";
-import type { TestPki } from "./pki.js";
+import { makeTestPki, type TestPki } from "./pki.js";
 import { RawDevice, type RawDeviceOptions } from "./raw-device.js";
 
 /** One recorded log line. */
@@ -121,6 +122,16 @@ export async function startTestServer(
       return device;
     },
   };
+}
+
+/**
+ * The common setup of a server test file; call once at its top level
+ * (`const pki = await setUpServerTests();`). After each test, every raw device and server this
+ * helper made is stopped ({@link stopAll}). Resolves with the (memoised) test PKI.
+ */
+export function setUpServerTests(): Promise<TestPki> {
+  afterEach(stopAll);
+  return makeTestPki();
 }
 
 /** Destroys every raw device and stops every server started by this helper. */

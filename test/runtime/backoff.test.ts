@@ -1,11 +1,11 @@
-import fc from "fast-check";
-import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { backoffDelay, DEFAULT_BACKOFF, resolveBackoffPolicy } from "../../runtime/src/client/backoff.js";
+import { InvalidOptionsError } from "../../runtime/src/errors.js";
 import { makeClient, stopClients } from "../helpers/client-harness.js";
 import { makeTestPki } from "../helpers/pki.js";
-import { InvalidOptionsError } from "../../runtime/src/errors.js";
 
 const noJitter = () => 0;
 const maxJitter = () => 0.999_999;
@@ -18,6 +18,7 @@ describe("backoffDelay", () => {
       maxDelayMs: 64_000,
       jitter: 0.5,
       maxAttempts: Number.POSITIVE_INFINITY,
+      spreadMs: 5_000,
     });
   });
 

@@ -1,25 +1,17 @@
 import { createServer as createTcpServer, type Server } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { ServerSession } from "../../runtime/src/server/session.js";
 import {
   collectErrors,
   makeClient,
   nextEvent,
   recordEvents,
+  setUpClientTests,
   startLoginServer,
   stopClients,
 } from "../helpers/client-harness.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 describe("PaynetClient: TLS connect", () => {
   it("connects over TLS 1.3, logs in, and reports connecting → connected → online", async () => {

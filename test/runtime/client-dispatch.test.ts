@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ClientContext } from "../../runtime/src/client/types.js";
 import type { MessageDef } from "../../runtime/src/codec.js";
 import {
@@ -6,8 +6,8 @@ import {
   collectErrors,
   makeClient,
   nextEvent,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import {
   type Ack,
@@ -20,17 +20,9 @@ import {
   PingDef,
   pingSpec,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll, testErrorMessage } from "../helpers/test-server.js";
+import { testErrorMessage } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 /** ErrorMsg frames (0xFF) the server received from the device, whatever name its stats give them. */
 function errorFramesAt(framesIn: Record<string, { frames: number }>): number {

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { HeartbeatMonitor, resolveHeartbeatTimings } from "../../runtime/src/client/heartbeat.js";
 import type { HeartbeatTimeoutError, PaynetError } from "../../runtime/src/errors.js";
 import { TimerWheel } from "../../runtime/src/timers.js";
@@ -6,21 +6,12 @@ import {
   makeClient,
   nextEvent,
   recordEvents,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import { PingDef } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 let sequence = 0;
 const heartbeat = (intervalMs: number, timeoutMs: number) => ({

@@ -1,26 +1,17 @@
 import { createServer as createTcpServer, type Server } from "node:net";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PaynetClient } from "../../runtime/src/client/client.js";
 import {
   collectErrors,
   makeClient,
   nextEvent,
   recordEvents,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import { PingDef, pingSpec } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 describe("PaynetClient lifecycle", () => {
   it("start() returns at once; stop() closes, fails pending requests with AbortedError, and wait() resolves", async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loginStep } from "../../runtime/src/client/client.js";
 import { LoginRefusedError, type PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
@@ -9,8 +9,8 @@ import {
   makeClient,
   nextEvent,
   recordEvents,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import {
   LoginReqDef,
@@ -23,17 +23,9 @@ import {
   ResultCode,
   registerSpec,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { startTestServer, stopAll } from "../helpers/test-server.js";
+import { startTestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 describe("PaynetClient: login flow", () => {
   it("runs register then login after every (re)connect, building each request anew", async () => {
@@ -193,7 +185,8 @@ describe("PaynetClient: login flow", () => {
       loginCode: () => (refusals-- > 0 ? ResultCode.FAILED : ResultCode.OK),
     });
     const client = makeClient(pki, server.port, {
-      reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0 },
+      // No spread after the drop, so the reset to the first exponential delay is visible.
+      reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0, spreadMs: 0 },
     });
     const events = recordEvents(client);
     client.start();

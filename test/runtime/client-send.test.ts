@@ -1,25 +1,16 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QueueFullError } from "../../runtime/src/errors.js";
 import type { ServerSession } from "../../runtime/src/server/session.js";
 import {
   collectErrors,
   makeClient,
   nextEvent,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import { PingDef, pingSpec } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 describe("PaynetClient: sending", () => {
   it("rejects send/request/stream with NotConnectedError while offline by default", async () => {

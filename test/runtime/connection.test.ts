@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameConnection, type FrameConnectionOptions } from "../../runtime/src/connection.js";

@@ -17,11 +17,13 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_STOP_GRACE_MS,
   DEFAULT_TICKET_LIFETIME_SEC,
-  Registry,
   silentLogger,
 } from "@paynet/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveClientOptions } from "../../runtime/src/client/options.js";
+// The resolvers below come from the sources, so their Registry must too: under tsc, `@paynet/runtime`
+// is the built declarations, whose Registry is a different class with the same private fields.
+import { Registry } from "../../runtime/src/registry.js";
 import { resolveServerOptions } from "../../runtime/src/server/options.js";
 import { ServerTlsContext } from "../../runtime/src/tls/server-context.js";
 import { loginSpec, PingDef } from "../helpers/messages.js";
@@ -42,6 +44,7 @@ describe("exported defaults", () => {
     expect(DEFAULT_MAX_CONNECTIONS).toBe(100_000);
     expect(DEFAULT_BACKOFF).toMatchObject({ initialDelayMs: 1_000, factor: 2, maxDelayMs: 64_000 });
     expect(DEFAULT_BACKOFF.jitter).toBeGreaterThan(0);
+    expect(DEFAULT_BACKOFF.spreadMs).toBe(5_000);
     expect(DEFAULT_HEARTBEAT_INTERVAL_MS).toBe(60_000);
     expect(DEFAULT_CONNECT_TIMEOUT_MS).toBe(15_000);
     expect(DEFAULT_LOGIN_TIMEOUT_MS).toBe(10_000);
@@ -82,6 +85,13 @@ describe("server defaults as applied", () => {
 });
 
 describe("client defaults as applied", () => {
+  it("spreads the first reconnect after a drop over 5 x the initial delay unless spreadMs is set", () => {
+    const base = { host: "127.0.0.1", port: 1, tls: {}, registry: new Registry() };
+    expect(resolveClientOptions({ ...base, reconnect: { initialDelayMs: 20 } }).backoff.spreadMs).toBe(100);
+    expect(resolveClientOptions({ ...base, reconnect: { spreadMs: 0 } }).backoff.spreadMs).toBe(0);
+    expect(() => resolveClientOptions({ ...base, reconnect: { spreadMs: -1 } })).toThrow(/reconnect\.spreadMs/);
+  });
+
   it("fills backoff, heartbeat, timeouts and frame size with their defaults", () => {
     const resolved = resolveClientOptions({
       host: "127.0.0.1",
@@ -98,6 +108,7 @@ describe("client defaults as applied", () => {
       maxDelayMs: 64_000,
       jitter: DEFAULT_BACKOFF.jitter,
       maxAttempts: Number.POSITIVE_INFINITY,
+      spreadMs: 5_000,
     });
     expect(resolved.heartbeat).toEqual({ intervalMs: 60_000, timeoutMs: 130_000 });
     expect(resolved.connectTimeoutMs).toBe(DEFAULT_CONNECT_TIMEOUT_MS);

@@ -1,12 +1,12 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/pending.js";
 import type { PendingDelivery } from "../../runtime/src/delivery/types.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {
   type Ack,
-  AckState,
   AckDef,
+  AckState,
   ackIsFinal,
   CommandDef,
   commandSpec,
@@ -18,15 +18,15 @@ import {
   PongDef,
   pingSpec,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import type { RawDevice } from "../helpers/raw-device.js";
-import { startTestServer, stopAll, type TestServer, testErrorMessage } from "../helpers/test-server.js";
+import {
+  setUpServerTests,
+  startTestServer,
+  type TestServer,
+  testErrorMessage,
+} from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 function loginRegistry(): Registry<ServerContext> {
   return new Registry<ServerContext>()

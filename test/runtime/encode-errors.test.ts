@@ -1,20 +1,12 @@
 /** A message its codec cannot encode is reported as `EncodeError` (ENCODE_ERROR), on both sides. */
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MessageDef } from "../../runtime/src/codec.js";
 import { EncodeError } from "../../runtime/src/errors.js";
-import { makeClient, nextEvent, startLoginServer, stopClients } from "../helpers/client-harness.js";
+import { makeClient, nextEvent, setUpClientTests, startLoginServer } from "../helpers/client-harness.js";
 import { type Ack, AckDef, type Command } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { startTestServer, stopAll } from "../helpers/test-server.js";
+import { startTestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 /** A Command whose codec refuses to encode (like a field of the wrong type would). */
 const BrokenCommandDef: MessageDef<Command> = {

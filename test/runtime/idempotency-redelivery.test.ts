@@ -2,7 +2,7 @@
  * The payment-critical path: a command whose connection drops before its final reply is redelivered
  * by the server after re-login, executed once on the device, and its final ack reaches the server.
  */
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PaynetClient } from "../../runtime/src/client/client.js";
 import type { ClientContext } from "../../runtime/src/client/types.js";
 import { MemoryIdempotencyStore } from "../../runtime/src/delivery/idempotency.js";
@@ -13,8 +13,8 @@ import {
   clientRegistry,
   makeClient,
   nextEvent,
+  setUpClientTests,
   startLoginServer,
-  stopClients,
 } from "../helpers/client-harness.js";
 import {
   type Ack,
@@ -26,17 +26,9 @@ import {
   commandSpec,
   type ErrorMsg,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { stopAll, testErrorMessage } from "../helpers/test-server.js";
+import { testErrorMessage } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(async () => {
-  await stopClients();
-  await stopAll();
-});
+const pki = await setUpClientTests();
 
 /** A coin command handler that acks ACCEPTED, then waits for the test before acking DONE. */
 function coinDevice() {
@@ -133,10 +125,7 @@ describe("device idempotency guard over a dropped connection", () => {
       acks,
     );
     await device.acceptedSent;
-    const session = server.server.session("device-001") as ServerSession;
-    const offline = nextEvent(client, "offline");
-    session.destroyWith(new ConnectionClosedError("test: link lost"));
-    await offline;
+    await dropConnection(client, server.server.session("device-001") as ServerSession);
     expect(client.online).toBe(false);
     device.release(); // DONE is produced with no connection
     await nextEvent(client, "online");

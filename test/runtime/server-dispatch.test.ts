@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {
@@ -16,14 +16,9 @@ import {
   type Pong,
   PongDef,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { startTestServer, stopAll, testErrorMessage } from "../helpers/test-server.js";
+import { setUpServerTests, startTestServer, testErrorMessage } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 describe("server dispatch", () => {
   it("runs a sync handler and sends its return value as the reply", async () => {

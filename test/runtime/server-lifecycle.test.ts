@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { connect as netConnect } from "node:net";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Registry } from "../../runtime/src/registry.js";
 import { PaynetServer } from "../../runtime/src/server/server.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
@@ -13,14 +13,9 @@ import {
   PingDef,
   PongDef,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { startTestServer, stopAll } from "../helpers/test-server.js";
+import { setUpServerTests, startTestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 /** A promise with its resolve function, to hold a handler open. */
 function gate(): { promise: Promise<void>; open: () => void } {

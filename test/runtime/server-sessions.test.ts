@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext, Session } from "../../runtime/src/server/types.js";
 import {
@@ -12,18 +12,13 @@ import {
   LoginReqDef,
   LoginRspDef,
   PingDef,
-  pingSpec,
   PongDef,
+  pingSpec,
 } from "../helpers/messages.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import type { RawDevice } from "../helpers/raw-device.js";
-import { startTestServer, stopAll, type TestServer } from "../helpers/test-server.js";
+import { setUpServerTests, startTestServer, type TestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 function loginRegistry(): Registry<ServerContext> {
   return new Registry<ServerContext>().register(LoginReqDef, {

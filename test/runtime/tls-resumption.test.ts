@@ -1,15 +1,10 @@
 import { randomBytes, X509Certificate } from "node:crypto";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ServerTlsOptions } from "../../runtime/src/server/types.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import type { RawDevice } from "../helpers/raw-device.js";
-import { startTestServer, stopAll, type TestServer } from "../helpers/test-server.js";
+import { setUpServerTests, startTestServer, type TestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 function mtls(extra: Partial<ServerTlsOptions> = {}): ServerTlsOptions {
   return { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true, ...extra };

@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   certificateIssuerAndSerial,
   crlDersFromPem,
@@ -7,14 +7,9 @@ import {
   RevocationList,
 } from "../../runtime/src/tls/revocation.js";
 import { issueCrl, issueServerCert } from "../../src/certs/index.js";
-import { makeTestPki, type TestPki } from "../helpers/pki.js";
-import { startTestServer, stopAll } from "../helpers/test-server.js";
+import { setUpServerTests, startTestServer } from "../helpers/test-server.js";
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await makeTestPki();
-});
-afterEach(stopAll);
+const pki = await setUpServerTests();
 
 function derOf(pem: string): Buffer {
   return new X509Certificate(pem).raw;

@@ -21,7 +21,7 @@ import {
 import { TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
-import { backoffDelay } from "./backoff.js";
+import { backoffDelay, reconnectSpreadDelay } from "./backoff.js";
 import { connectTls, type PendingConnect } from "./connect.js";
 import { InboundDispatcher } from "./dispatch.js";
 import { HeartbeatMonitor } from "./heartbeat.js";
@@ -33,7 +33,13 @@ import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
 
 export { TicketCache } from "../tls/ticket-cache.js";
-export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, resolveBackoffPolicy } from "./backoff.js";
+export {
+  type BackoffPolicy,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  reconnectSpreadDelay,
+  resolveBackoffPolicy,
+} from "./backoff.js";
 export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultHeartbeatTimeout } from "./heartbeat.js";
 export { DEFAULT_LOGIN_TIMEOUT_MS, loginStep } from "./login.js";
 export { DEFAULT_OFFLINE_QUEUE } from "./offline-queue.js";
@@ -279,6 +285,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     const policy = this.#config.backoff;
     let attempt = 0;
     let failures = 0;
+    /** The previous attempt went online: the next delay is spread, not exponential. */
+    let dropped = false;
     let lastError: PaynetError | undefined;
     while (this.#state === "running") {
       attempt++;
@@ -289,7 +297,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         return;
       }
       if (failures > 0) {
-        const delayMs = backoffDelay(failures, policy, this.#config.random);
+        const delayMs = dropped
+          ? reconnectSpreadDelay(policy, this.#config.random)
+          : backoffDelay(failures, policy, this.#config.random);
         this.#counters.reconnects++;
         this.#emit("reconnecting", { attempt, delayMs });
         await this.#sleep(delayMs);
@@ -302,6 +312,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         this.#fatal = outcome.error;
         return;
       }
+      dropped = outcome.wentOnline;
       if (outcome.wentOnline) {
         attempt = 0;
         failures = 1;

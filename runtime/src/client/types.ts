@@ -62,7 +62,8 @@ export interface HeartbeatOptions<T> {
 
 /**
  * Exponential backoff between connection attempts: `initialDelayMs × factor^(n−1)` capped at
- * `maxDelayMs`, every delay jittered; reset only after a successful login.
+ * `maxDelayMs`, every delay jittered; reset only after a successful login. The first attempt after
+ * a connection that was online dropped waits a uniform random delay in `[0, spreadMs]` instead.
  */
 export interface ReconnectOptions {
   /** Delay before the first retry. Default 1 000 ms. */
@@ -78,6 +79,14 @@ export interface ReconnectOptions {
   jitter?: number;
   /** Consecutive failed attempts before the client gives up (`wait()` rejects). Default unlimited. */
   maxAttempts?: number;
+  /**
+   * After an online connection drops, the first reconnect attempt waits a uniform random delay in
+   * `[0, spreadMs]`, so a fleet dropped at once (server restart, cell outage) reconnects spread over
+   * this window rather than in a burst; if that attempt fails, the exponential backoff continues
+   * from its second delay. 0 = no spread (the first delay is the jittered `initialDelayMs`).
+   * Default 5 × `initialDelayMs` (5 000 ms with the default initial delay).
+   */
+  spreadMs?: number;
   /**
    * Source of the jitter, returning a number in [0, 1). Default `Math.random`; inject a seeded or
    * scripted one for simulations and tests.
@@ -124,7 +133,7 @@ export interface ClientOptions extends FrameOptions {
   login?: LoginFlow;
   /** Heartbeat and dead-peer detection. Default: none. */
   heartbeat?: HeartbeatOptions<unknown>;
-  /** Backoff between connection attempts. Defaults: 1 s, ×2, cap 64 s, jitter 0.5. */
+  /** Backoff between connection attempts. Defaults: 1 s, ×2, cap 64 s, jitter 0.5, first reconnect after a drop spread over 5 s. */
   reconnect?: ReconnectOptions;
   /** TCP + TLS. Default 15 000 ms. */
   connectTimeoutMs?: number;

@@ -45,8 +45,8 @@ export class FrameDecoder {
   readonly #payloadMode: boolean;
   readonly #onFrame: (type: number, payload: Buffer) => void;
 
-  /** Header bytes collected so far when a header is split across chunks. */
-  readonly #header = Buffer.alloc(FRAME_HEADER_SIZE);
+  /** Header bytes collected so far when a header is split across chunks; allocated on first split. */
+  #header: Buffer | undefined;
   #headerFilled = 0;
   /** Body of a frame that spans chunks: allocated once at its final size. */
   #body: Buffer | undefined;
@@ -124,11 +124,12 @@ export class FrameDecoder {
         }
       } else {
         // Slow path: the header is split across chunks; collect it byte by byte.
-        this.#header[this.#headerFilled++] = chunk[pos++]!;
-        if (this.#headerFilled === LEN_FIELD_SIZE) this.#checkLen(this.#header.readUInt32BE(0));
+        const header = (this.#header ??= Buffer.alloc(FRAME_HEADER_SIZE));
+        header[this.#headerFilled++] = chunk[pos++]!;
+        if (this.#headerFilled === LEN_FIELD_SIZE) this.#checkLen(header.readUInt32BE(0));
         if (this.#headerFilled < FRAME_HEADER_SIZE) continue;
-        const payloadLength = this.#checkLen(this.#header.readUInt32BE(0));
-        const type = this.#header[LEN_FIELD_SIZE]!;
+        const payloadLength = this.#checkLen(header.readUInt32BE(0));
+        const type = header[LEN_FIELD_SIZE]!;
         this.#headerFilled = 0;
         if (payloadLength === 0) {
           this.#onFrame(type, EMPTY);

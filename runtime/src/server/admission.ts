@@ -4,7 +4,7 @@
  * certificate) are counted, logged and reported; they never reach a session.
  */
 import type { Socket } from "node:net";
-import type { Server as TlsServer, TLSSocket } from "node:tls";
+import type { TLSSocket, Server as TlsServer } from "node:tls";
 import { FrameConnection } from "../connection.js";
 import {
   HandlerError,

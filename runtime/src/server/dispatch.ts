@@ -8,12 +8,12 @@ import type { MessageDef } from "../codec.js";
 import type { DeliveryManager } from "../delivery/pending.js";
 import {
   DecodeError,
+  formatType,
   HandlerError,
   InvalidOptionsError,
   type PaynetError,
   ProtocolError,
   UnknownTypeError,
-  formatType,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Registration, Registry } from "../registry.js";
@@ -72,7 +72,7 @@ export class Dispatcher {
       this.#tellPeer(session, decodeError);
       return;
     }
-    if (session.replies.offer(type, message)) return;
+    if (session.offerReply(type, message)) return;
     const deviceId = session.deviceId;
     if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message)) return;
     if (registration?.handler === undefined) {
@@ -97,49 +97,60 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
   ): void {
     const host = this.#host;
-    const replyDef = registration.reply as MessageDef<unknown> | undefined;
-    const context: ServerContext = {
-      session,
-      type,
-      reply: (reply: unknown) => {
-        if (replyDef === undefined) {
-          return Promise.reject(
-            new InvalidOptionsError(
-              `reply of ${registration.def.name}`,
-              "the registration names no reply message",
-            ),
-          );
-        }
-        return session.send(replyDef, reply);
-      },
-    };
+    const context = new HandlerContext(session, type, registration);
     const started = performance.now();
     host.handlerStarted();
     session.handlerStarted();
-    const finish = (failure: unknown, hasFailed: boolean) => {
-      host.handlerStats.record(type, performance.now() - started, hasFailed);
-      if (hasFailed) this.#handlerFailed(session, type, registration, failure);
-      session.handlerFinished();
-      host.handlerFinished();
-    };
-    const succeed = (value: unknown) => {
-      if (replyDef !== undefined && value !== undefined) {
-        session.send(replyDef, value).catch((error: unknown) => this.#replyFailed(session, replyDef, error));
-      }
-      finish(undefined, false);
-    };
     let result: unknown;
     try {
       result = registration.handler!(message, context);
     } catch (error) {
-      finish(error, true);
+      this.#finish(session, type, registration, started, error, true);
       return;
     }
     if (isPromiseLike(result)) {
-      result.then(succeed, (error: unknown) => finish(error, true));
+      result.then(
+        (value: unknown) => this.#succeed(session, type, registration, started, value),
+        (error: unknown) => this.#finish(session, type, registration, started, error, true),
+      );
     } else {
-      succeed(result);
+      this.#succeed(session, type, registration, started, result);
     }
+  }
+
+  /** The handler returned (or resolved to) `value`: send it as the reply, when there is one. */
+  #succeed(
+    session: ServerSession,
+    type: number,
+    registration: Registration<unknown, ServerContext>,
+    started: number,
+    value: unknown,
+  ): void {
+    const replyDef = registration.reply as MessageDef<unknown> | undefined;
+    if (replyDef !== undefined && value !== undefined) {
+      // Synchronous send (no promise per reply); a failure is only logged, as before.
+      try {
+        session.sendNow(replyDef, value);
+      } catch (error) {
+        this.#replyFailed(session, replyDef, error);
+      }
+    }
+    this.#finish(session, type, registration, started, undefined, false);
+  }
+
+  #finish(
+    session: ServerSession,
+    type: number,
+    registration: Registration<unknown, ServerContext>,
+    started: number,
+    failure: unknown,
+    hasFailed: boolean,
+  ): void {
+    const host = this.#host;
+    host.handlerStats.record(type, performance.now() - started, hasFailed);
+    if (hasFailed) this.#handlerFailed(session, type, registration, failure);
+    session.handlerFinished();
+    host.handlerFinished();
   }
 
   #handlerFailed(
@@ -203,6 +214,32 @@ export class Dispatcher {
     session
       .send(spec.def, message)
       .catch((sendError: unknown) => this.#replyFailed(session, spec.def, sendError));
+  }
+}
+
+/** The context handed to a handler: one small object per frame, its methods on the prototype. */
+class HandlerContext implements ServerContext {
+  readonly session: ServerSession;
+  readonly type: number;
+  readonly #registration: Registration<unknown, ServerContext>;
+
+  constructor(session: ServerSession, type: number, registration: Registration<unknown, ServerContext>) {
+    this.session = session;
+    this.type = type;
+    this.#registration = registration;
+  }
+
+  reply(reply: unknown): Promise<void> {
+    const replyDef = this.#registration.reply as MessageDef<unknown> | undefined;
+    if (replyDef === undefined) {
+      return Promise.reject(
+        new InvalidOptionsError(
+          `reply of ${this.#registration.def.name}`,
+          "the registration names no reply message",
+        ),
+      );
+    }
+    return this.session.send(replyDef, reply);
   }
 }
 

@@ -1,8 +1,9 @@
 /** Validation and defaults of {@link ServerOptions}: every problem is an `InvalidOptionsError` naming the option. */
+
+import { DEFAULT_MAX_PENDING_DELIVERIES } from "../delivery/pending.js";
 import { InvalidOptionsError } from "../errors.js";
 import { DEFAULT_MAX_FRAME } from "../frame/options.js";
 import { type Logger, silentLogger } from "../logger.js";
-import { DEFAULT_MAX_PENDING_DELIVERIES } from "../delivery/pending.js";
 import type { ServerOptions } from "./types.js";
 
 /** Default read timeout: a little more than one 60 s heartbeat interval. */

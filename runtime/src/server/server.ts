@@ -4,31 +4,26 @@
  * requests, including at-least-once deliveries that survive reconnects.
  */
 import { EventEmitter } from "node:events";
-import type { Socket } from "node:net";
-import { createServer, type Server as TlsServer, type TLSSocket } from "node:tls";
+import { createServer, type Server as TlsServer } from "node:tls";
 import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
-import { FrameConnection } from "../connection.js";
 import { DeliveryManager } from "../delivery/pending.js";
 import {
   AbortedError,
-  HandlerError,
-  HandshakeFailedError,
-  HandshakeTimeoutError,
   InvalidOptionsError,
-  MaxConnectionsError,
   NotConnectedError,
-  PaynetError,
+  type PaynetError,
   PeerCertificateRejectedError,
   type QueueFullError,
   ServerStoppedError,
-  SessionReplacedError,
 } from "../errors.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
-import { type PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
+import { ServerTlsContext } from "../tls/server-context.js";
+import { Admission } from "./admission.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
+import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
-import { ServerSession } from "./session.js";
+import { ServerSession, type SessionHost } from "./session.js";
 import type {
   ServerApi,
   ServerEvents,
@@ -38,13 +33,13 @@ import type {
   Session,
 } from "./types.js";
 
+export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_READ_TIMEOUT_MS,
   DEFAULT_STOP_GRACE_MS,
 } from "./options.js";
-export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
 
 /** How long `stop()` lets sessions flush their last frames before destroying them. */
 const STOP_FLUSH_MS = 1_000;
@@ -64,13 +59,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #directory: SessionDirectory;
   readonly #deliveries: DeliveryManager;
   readonly #dispatcher: Dispatcher;
+  readonly #admission: Admission;
+  readonly #logins: Logins;
   readonly #traffic = new TrafficStats();
   readonly #handlerStats = new HandlerStats();
   readonly #sessions = new Set<ServerSession>();
-  /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
-  readonly #sockets = new Set<Socket>();
-  /** `host:port` of each TCP connection, taken on arrival (see `#onTcpConnection`). */
-  readonly #tcpPeers = new WeakMap<Socket, string>();
   /** Outbound Type → message name, learnt from what was sent, for stats keys. */
   readonly #sentNames = new Map<number, string>();
   /** Sessions being closed by stop(), and what to call once each has. */
@@ -85,7 +78,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   };
   #server: TlsServer | undefined;
   #state: State = "idle";
-  #nextSessionId = 1;
   #inFlight = 0;
   #onHandlersIdle: (() => void) | undefined;
   #stopPromise: Promise<void> | undefined;
@@ -138,6 +130,33 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         if (this.#inFlight === 0) this.#onHandlersIdle?.();
       },
     });
+    this.#logins = new Logins({
+      directory: this.#directory,
+      deliveries: this.#deliveries,
+      logger,
+      announce: (session) => this.#emit("online", session),
+    });
+    const sessionHost: SessionHost = {
+      login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
+      queueFull: (session, error) => this.#queueFull(session, error),
+      sent: (def) => this.#sentNames.set(def.type, def.name),
+    };
+    this.#admission = new Admission({
+      options: this.#options,
+      tls: this.#tls,
+      counters: this.#counters,
+      traffic: this.#traffic,
+      dispatcher: this.#dispatcher,
+      sessionHost,
+      sessions: this.#sessions,
+      get listening() {
+        return server.#state === "listening";
+      },
+      closed: (session, reason) => this.#closed(session, reason),
+      announce: (session) => this.#emit("connection", session),
+      report: (error, session) => this.#report(error, session),
+      log: (level, message, fields) => this.#log(level, message, fields),
+    });
     this.#stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -160,10 +179,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
-    server.on("connection", (socket: Socket) => this.#onTcpConnection(socket));
-    server.on("drop", (data) => this.#onDrop(data));
-    server.on("tlsClientError", (error, socket) => this.#onHandshakeError(error, socket));
-    server.on("secureConnection", (socket) => this.#onSecureConnection(socket));
+    this.#admission.attach(server);
     const { host, port } = this.#options;
     this.#listening = new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
@@ -232,7 +248,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#deliveries.failAll(reason);
     const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
     await Promise.all(sessionsClosed);
-    for (const socket of this.#sockets) socket.destroy();
+    this.#admission.destroySockets();
     await closed;
     this.#state = "stopped";
     this.#detachSignal?.();
@@ -405,137 +421,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     };
   }
 
-  // ---- connections -------------------------------------------------------------------------
-
-  #onTcpConnection(socket: Socket): void {
-    // Remember the address now: a peer that resets during the handshake leaves a destroyed socket
-    // whose address getters return undefined by the time `tlsClientError` fires.
-    this.#tcpPeers.set(socket, peerOf(socket.remoteAddress, socket.remotePort));
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
-  }
-
-  #onDrop(data: { remoteAddress?: string; remotePort?: number } | undefined): void {
-    this.#counters.rejected++;
-    const error = new MaxConnectionsError(this.#options.maxConnections, {
-      peer: peerOf(data?.remoteAddress, data?.remotePort),
-    });
-    this.#options.logger.warn(error.message);
-    this.#report(error, undefined);
-  }
-
-  #onHandshakeError(error: Error & { code?: string; reason?: string }, socket: TLSSocket): void {
-    this.#counters.handshakesFailed++;
-    // `_parent` is the TCP socket a server-side TLSSocket wraps (not typed by @types/node).
-    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
-    const peer =
-      socket.remoteAddress !== undefined
-        ? peerOf(socket.remoteAddress, socket.remotePort)
-        : ((tcp && this.#tcpPeers.get(tcp)) ?? peerOf(undefined, undefined));
-    const failure =
-      error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
-        ? new HandshakeTimeoutError(this.#options.handshakeTimeoutMs, { peer, cause: error })
-        : new HandshakeFailedError(error.reason ?? error.code ?? error.message, { peer, cause: error });
-    this.#options.logger.warn(failure.message);
-    this.#report(failure, undefined);
-    socket.destroy();
-  }
-
-  /**
-   * Admission of one handshaken socket. Runs detached from the `secureConnection` event, so any
-   * failure in it (a throwing admission check, a bug) is caught here: the socket is destroyed and
-   * the failure logged and reported, never an unhandled rejection.
-   */
-  #onSecureConnection(socket: TLSSocket): void {
-    const peer = peerOf(socket.remoteAddress, socket.remotePort);
-    this.#admit(socket, peer).catch((error: unknown) => {
-      socket.destroy();
-      const failure = error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
-      this.#log("error", "connection admission failed", { peer, error: failure.message });
-      this.#report(failure, undefined);
-    });
-  }
-
-  async #admit(socket: TLSSocket, peer: string): Promise<void> {
-    const resumed = socket.isSessionReused();
-    if (resumed) this.#counters.handshakesResumed++;
-    else this.#counters.handshakesFull++;
-    // The peer may go away while admission runs; that must not become an unhandled 'error'.
-    const ignore = () => {};
-    socket.on("error", ignore);
-    let verdict: PeerVerdict;
-    try {
-      verdict = await this.#tls.admit(socket, peer, this.#options.handshakeTimeoutMs);
-    } catch (error) {
-      // E.g. a certificate our DER reader cannot parse for the revocation check: refuse, never crash.
-      const reason = `admission check failed: ${error instanceof Error ? error.message : String(error)}`;
-      verdict = { accepted: false, identity: undefined, reason };
-    } finally {
-      socket.off("error", ignore);
-    }
-    if (!verdict.accepted) {
-      this.#counters.rejected++;
-      const error = new PeerCertificateRejectedError(verdict.reason, { peer });
-      this.#options.logger.warn(error.message, { commonName: verdict.identity?.commonName, resumed });
-      socket.destroy();
-      this.#report(error, undefined);
-      return;
-    }
-    if (this.#state !== "listening" || socket.destroyed) {
-      socket.destroy();
-      return;
-    }
-    this.#open(socket, verdict.identity, resumed);
-  }
-
-  #open(socket: TLSSocket, identity: ServerSession["identity"], resumed: boolean): void {
-    const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
-    const session = new ServerSession(
-      {
-        id: `c${this.#nextSessionId++}`,
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        identity,
-        resumed,
-        ...(certificateDer === undefined ? {} : { certificateDer }),
-      },
-      {
-        login: (s, deviceId, previousId) => this.#login(s, deviceId, previousId),
-        queueFull: (s, error) => this.#queueFull(s, error),
-        sent: (def) => this.#sentNames.set(def.type, def.name),
-      },
-    );
-    const { maxFrame, lengthMode, outboundQueue, readTimeoutMs } = this.#options;
-    const connectionOptions = {
-      peer: session.peer,
-      readTimeoutMs,
-      stats: this.#traffic,
-      maxFrame,
-      ...(lengthMode === undefined ? {} : { lengthMode }),
-      ...(outboundQueue === undefined ? {} : { outboundQueue }),
-    };
-    const connection = new FrameConnection(socket, connectionOptions, {
-      onFrame: (type, payload) => this.#dispatcher.frame(session, type, payload),
-      onClose: (reason) => this.#closed(session, reason),
-    });
-    session.attach(connection);
-    this.#sessions.add(session);
-    this.#counters.total++;
-    this.#options.logger.info("connection", {
-      peer: session.peer,
-      session: session.id,
-      resumed,
-      commonName: identity?.commonName,
-    });
-    this.#emit("connection", session);
-  }
+  // ---- sessions ---------------------------------------------------------------------------
 
   #closed(session: ServerSession, reason: PaynetError): void {
     if (!session.markClosed(reason)) return;
     // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
     this.#sessions.delete(session);
     const deviceId = session.deviceId;
-    if (deviceId !== undefined) void this.#unbind(deviceId, session);
+    if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);
     const resolve = this.#whenSessionClosed.get(session);
     this.#whenSessionClosed.delete(session);
     resolve?.();
@@ -548,60 +441,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#options.logger.warn(`${error.message}; closing the session`, { session: session.id });
     // A peer that lets the bounded queue fill up does not read: close rather than leave it hanging.
     session.destroyWith(error);
-  }
-
-  // ---- login and directory ----------------------------------------------------------------
-
-  #login(session: ServerSession, deviceId: string, previousId: string | undefined): void {
-    if (previousId !== undefined) {
-      this.#options.logger.info("session logged in again with another device id; old id unbound", {
-        peer: session.peer,
-        session: session.id,
-        previous: previousId,
-        deviceId,
-      });
-      void this.#unbind(previousId, session);
-    }
-    const replaceAndAnnounce = (previous: Session | undefined) => {
-      if (session.closedReason !== undefined) {
-        void this.#unbind(deviceId, session);
-        return;
-      }
-      if (previous !== undefined && previous !== session) {
-        const replaced = new SessionReplacedError(deviceId, { peer: previous.peer });
-        this.#options.logger.info(replaced.message, { old: previous.peer, new: session.peer });
-        if (previous instanceof ServerSession) previous.closeWith(replaced);
-        else previous.close(replaced.message);
-      }
-      this.#options.logger.info("online", { peer: session.peer, session: session.id });
-      this.#emit("online", session);
-      // After the login handler's own reply, so the device sees its login answer first.
-      const resend = this.#deliveries.resendAfterLogin(deviceId);
-      session.whenIdle(() => void resend());
-    };
-    let bound: Session | undefined | Promise<Session | undefined>;
-    try {
-      bound = this.#directory.bind(deviceId, session);
-    } catch (error) {
-      this.#directoryFailed(session, error);
-      return;
-    }
-    if (bound instanceof Promise)
-      bound.then(replaceAndAnnounce, (error: unknown) => this.#directoryFailed(session, error));
-    else replaceAndAnnounce(bound);
-  }
-
-  async #unbind(deviceId: string, session: ServerSession): Promise<void> {
-    try {
-      await this.#directory.unbind(deviceId, session);
-    } catch (error) {
-      this.#options.logger.error("session directory unbind failed", { deviceId, error: String(error) });
-    }
-  }
-
-  #directoryFailed(session: ServerSession, error: unknown): void {
-    this.#options.logger.error("session directory bind failed", { peer: session.peer, error: String(error) });
-    session.logout();
   }
 
   #online(deviceId: string): ServerSession | undefined {
@@ -648,8 +487,4 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       // Nothing sensible is left to do with a logger that throws.
     }
   }
-}
-
-function peerOf(address: string | undefined, port: number | undefined): string {
-  return `${address ?? "?"}:${port ?? "?"}`;
 }

@@ -48,19 +48,24 @@ export class ServerSession implements Session {
   readonly resumed: boolean;
   /** DER of the peer certificate (mTLS), for revocation checks after a CRL reload. */
   readonly certificateDer: Uint8Array | undefined;
-  readonly connectedAt = new Date();
-  readonly attributes = new Map<string, unknown>();
-  /** Waiters of `request()` / `stream()` replies. */
-  readonly replies = new ReplyRouter({ peer: () => this.peer });
+  // Per-session state that most sessions never use (attributes, request waiters, reply Types,
+  // deferred work) is created on first use: an idle device session should cost little more heap
+  // than its TLS socket (the connection-scale benchmark holds 100k of them).
+  readonly #connectedAtMs = Date.now();
+  #connectedAt: Date | undefined;
+  #attributes: Map<string, unknown> | undefined;
+  #replies: ReplyRouter | undefined;
   readonly #host: SessionHost;
   #connection: FrameConnection | undefined;
   #deviceId: string | undefined;
   #closedReason: PaynetError | undefined;
   /** Reply Type → definition, for replies whose Type has no registration of its own. */
-  readonly #replyDefs = new Map<number, MessageDef<unknown>>();
+  #replyDefs: Map<number, MessageDef<unknown>> | undefined;
+  /** The definition last reported to `host.sent` (skips a Map write per reply of the same Type). */
+  #lastSent: MessageDef<unknown> | undefined;
   /** Handlers of this session still running; work deferred until none is (see `whenIdle`). */
   #running = 0;
-  #idleCallbacks: Array<() => void> = [];
+  #idleCallbacks: Array<() => void> | undefined;
 
   constructor(init: SessionInit, host: SessionHost) {
     this.id = init.id;
@@ -70,6 +75,29 @@ export class ServerSession implements Session {
     this.resumed = init.resumed;
     this.certificateDer = init.certificateDer;
     this.#host = host;
+  }
+
+  /** When the connection was admitted. */
+  get connectedAt(): Date {
+    this.#connectedAt ??= new Date(this.#connectedAtMs);
+    return this.#connectedAt;
+  }
+
+  /** Free-form per-session values (see {@link Session.attributes}); created on first access. */
+  get attributes(): Map<string, unknown> {
+    this.#attributes ??= new Map();
+    return this.#attributes;
+  }
+
+  /** Waiters of `request()` / `stream()` replies; created on first access. */
+  get replies(): ReplyRouter {
+    this.#replies ??= new ReplyRouter({ peer: () => this.peer });
+    return this.#replies;
+  }
+
+  /** Offers an inbound message to this session's request waiters; false when none takes it. */
+  offerReply(type: number, message: unknown): boolean {
+    return this.#replies !== undefined && this.#replies.size > 0 && this.#replies.offer(type, message);
   }
 
   /** Attaches the connection (done once, right after construction). */
@@ -85,7 +113,7 @@ export class ServerSession implements Session {
 
   /** Epoch ms of the last inbound frame (connection time before the first). */
   get lastFrameAt(): number {
-    return this.#connection?.lastFrameAt ?? this.connectedAt.getTime();
+    return this.#connection?.lastFrameAt ?? this.#connectedAtMs;
   }
 
   /** Device id once logged in. */
@@ -139,12 +167,27 @@ export class ServerSession implements Session {
   /** See {@link Session.send}. Resolves once queued. */
   send<T>(def: MessageDef<T>, message: T): Promise<void> {
     try {
-      this.sendFrame(def.type, this.#encode(def, message));
-      this.#host.sent(def as MessageDef<unknown>);
+      this.sendNow(def, message);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Encodes and queues one message, synchronously: the promise-free path of {@link send} for the
+   * dispatcher's replies. Throws what `send` rejects with (`EncodeError`, `NotConnectedError`,
+   * `FrameTooLargeError`, `QueueFullError`).
+   */
+  sendNow<T>(def: MessageDef<T>, message: T): void {
+    this.sendFrame(def.type, this.#encode(def, message));
+    this.#sentDef(def as MessageDef<unknown>);
+  }
+
+  #sentDef(def: MessageDef<unknown>): void {
+    if (def === this.#lastSent) return;
+    this.#lastSent = def;
+    this.#host.sent(def);
   }
 
   /**
@@ -196,12 +239,13 @@ export class ServerSession implements Session {
 
   /** Registers the reply waiter before sending, so a fast reply cannot be missed. */
   #expect<Req, Rep>(spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep>) {
+    this.#replyDefs ??= new Map();
     this.#replyDefs.set(spec.reply.type, spec.reply as MessageDef<unknown>);
     const key = spec.requestKey?.(message);
     const waiter = this.replies.expect(spec, key, options);
     try {
       this.sendFrame(spec.request.type, this.#encode(spec.request, message));
-      this.#host.sent(spec.request as MessageDef<unknown>);
+      this.#sentDef(spec.request as MessageDef<unknown>);
     } catch (error) {
       waiter.cancel();
       throw error;
@@ -226,7 +270,7 @@ export class ServerSession implements Session {
 
   /** Definition of a reply Type this session's requests expect. */
   replyDef(type: number): MessageDef<unknown> | undefined {
-    return this.#replyDefs.get(type);
+    return this.#replyDefs?.get(type);
   }
 
   /** See {@link Session.close}; the offline reason is a `ConnectionClosedError` naming `reason`. */
@@ -248,7 +292,7 @@ export class ServerSession implements Session {
   markClosed(reason: PaynetError): boolean {
     if (this.#closedReason !== undefined) return false;
     this.#closedReason = reason;
-    this.replies.failAll(reason);
+    this.#replies?.failAll(reason);
     return true;
   }
 
@@ -262,7 +306,8 @@ export class ServerSession implements Session {
     this.#running--;
     if (this.#running > 0) return;
     const callbacks = this.#idleCallbacks;
-    this.#idleCallbacks = [];
+    if (callbacks === undefined) return;
+    this.#idleCallbacks = undefined;
     for (const callback of callbacks) callback();
   }
 
@@ -272,7 +317,7 @@ export class ServerSession implements Session {
    */
   whenIdle(callback: () => void): void {
     if (this.#running === 0) queueMicrotask(callback);
-    else this.#idleCallbacks.push(callback);
+    else (this.#idleCallbacks ??= []).push(callback);
   }
 }
 

@@ -1,9 +1,9 @@
 import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
+import type { DeliveryStats, PendingDeliveryStore } from "../delivery/types.js";
 import type { PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
-import type { DeliveryStats, PendingDeliveryStore } from "../delivery/types.js";
 import type { SessionDirectory } from "./directory.js";
 
 /** Identity of a verified peer certificate (mTLS). */

@@ -97,3 +97,60 @@ export async function postJson(
 export function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/** Options of {@link paynetdArgs}. */
+export interface PaynetdArgsOptions {
+  readonly certs: string;
+  /** Port to listen on, on 127.0.0.1 (default 0: any free port). */
+  readonly port?: number;
+  /** Open the admin endpoint on 127.0.0.1, any free port. */
+  readonly admin?: boolean;
+  /** Where paynetd keeps its state file. */
+  readonly state?: string;
+}
+
+/** Arguments of an mTLS paynetd that sends no coin commands by itself. */
+export function paynetdArgs(options: PaynetdArgsOptions): string[] {
+  return [
+    "--listen",
+    `127.0.0.1:${options.port ?? 0}`,
+    "--certs",
+    options.certs,
+    "--mtls",
+    ...(options.admin === true ? ["--admin", "127.0.0.1:0"] : []),
+    "--command-coins",
+    "0",
+    ...(options.state === undefined ? [] : ["--state", options.state]),
+  ];
+}
+
+/** Options of {@link paynetcliArgs}. */
+export interface PaynetcliArgsOptions {
+  /** paynetd's port on 127.0.0.1. */
+  readonly port: number;
+  readonly certs: string;
+  /** Serial number; the device logs in as `dev-<sn>`. */
+  readonly sn: string;
+  /** How long the simulated coin dispenser takes per coin. */
+  readonly coinMs?: number;
+  /** Further arguments, appended. */
+  readonly extra?: readonly string[];
+}
+
+/** Arguments of a paynetcli device that reconnects quickly (0.2 s backoff, at most 0.5 s). */
+export function paynetcliArgs(options: PaynetcliArgsOptions): string[] {
+  return [
+    "--connect",
+    `127.0.0.1:${options.port}`,
+    "--certs",
+    options.certs,
+    "--sn",
+    options.sn,
+    ...(options.coinMs === undefined ? [] : ["--coin-ms", String(options.coinMs)]),
+    "--backoff-initial",
+    "0.2",
+    "--backoff-max",
+    "0.5",
+    ...(options.extra ?? []),
+  ];
+}

@@ -1,0 +1,87 @@
+/**
+ * Login bookkeeping: binds a logged-in session to its device id in the {@link SessionDirectory},
+ * replaces the device's previous session, announces it online and resends its pending deliveries.
+ * A failing directory logs the session out (bind) or is logged (unbind); it never breaks the server.
+ */
+import type { DeliveryManager } from "../delivery/pending.js";
+import { SessionReplacedError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { SessionDirectory } from "./directory.js";
+import { ServerSession } from "./session.js";
+import type { Session } from "./types.js";
+
+/** What login handling needs from its server. */
+export interface LoginHost {
+  readonly directory: SessionDirectory;
+  readonly deliveries: DeliveryManager;
+  readonly logger: Logger;
+  /** Emits `online` for a session bound to its device id. */
+  announce(session: ServerSession): void;
+}
+
+/** Binds and unbinds the device ids of one server's sessions. */
+export class Logins {
+  readonly #host: LoginHost;
+
+  constructor(host: LoginHost) {
+    this.#host = host;
+  }
+
+  /**
+   * `session` logged in as `deviceId`; `previousId` is the device id it was logged in as before,
+   * when a second login changed it (unbound here).
+   */
+  login(session: ServerSession, deviceId: string, previousId: string | undefined): void {
+    const host = this.#host;
+    if (previousId !== undefined) {
+      host.logger.info("session logged in again with another device id; old id unbound", {
+        peer: session.peer,
+        session: session.id,
+        previous: previousId,
+        deviceId,
+      });
+      void this.unbind(previousId, session);
+    }
+    const replaceAndAnnounce = (previous: Session | undefined) => {
+      if (session.closedReason !== undefined) {
+        void this.unbind(deviceId, session);
+        return;
+      }
+      if (previous !== undefined && previous !== session) {
+        const replaced = new SessionReplacedError(deviceId, { peer: previous.peer });
+        host.logger.info(replaced.message, { old: previous.peer, new: session.peer });
+        if (previous instanceof ServerSession) previous.closeWith(replaced);
+        else previous.close(replaced.message);
+      }
+      host.logger.info("online", { peer: session.peer, session: session.id });
+      host.announce(session);
+      // After the login handler's own reply, so the device sees its login answer first.
+      const resend = host.deliveries.resendAfterLogin(deviceId);
+      session.whenIdle(() => void resend());
+    };
+    let bound: Session | undefined | Promise<Session | undefined>;
+    try {
+      bound = host.directory.bind(deviceId, session);
+    } catch (error) {
+      this.#directoryFailed(session, error);
+      return;
+    }
+    if (bound instanceof Promise)
+      bound.then(replaceAndAnnounce, (error: unknown) => this.#directoryFailed(session, error));
+    else replaceAndAnnounce(bound);
+  }
+
+  /** Removes the binding of `deviceId` to `session`; a failing directory is logged, never thrown. */
+  async unbind(deviceId: string, session: ServerSession): Promise<void> {
+    try {
+      await this.#host.directory.unbind(deviceId, session);
+    } catch (error) {
+      this.#host.logger.error("session directory unbind failed", { deviceId, error: String(error) });
+    }
+  }
+
+  #directoryFailed(session: ServerSession, error: unknown): void {
+    this.#host.logger.error("session directory bind failed", { peer: session.peer, error: String(error) });
+    session.logout();
+  }
+}
