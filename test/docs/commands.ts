@@ -15,6 +15,7 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   demo: ["test/acceptance/demo.test.ts"],
   paynetd: [
     "test/acceptance/tls.test.ts",
+    "test/acceptance/revoke.test.ts",
     "test/acceptance/register-login.test.ts",
     "test/acceptance/heartbeat.test.ts",
     "test/acceptance/coin.test.ts",
@@ -77,7 +78,12 @@ export class Workspace {
 
 /** Checks (or runs) one command; throws with the reason when it is not acceptable. */
 export async function checkCommand(command: ShellCommand, workspace: Workspace): Promise<CommandResult> {
-  const [head, ...rest] = command.words;
+  // Leading `NAME=value` words set the environment of an npm script (e.g. `STRESS_LONG=1 npm run ...`).
+  const firstWord = command.words.findIndex((word) => !/^[A-Z][A-Z0-9_]*=\S*$/.test(word));
+  const words = command.words.slice(Math.max(firstWord, 0));
+  if (words.length < command.words.length && words[0] !== "npm")
+    throw new Error("environment assignments are only documented in front of npm run");
+  const [head, ...rest] = words;
   if (head === "cd") {
     if (rest.length !== 1) throw new Error("cd takes one directory");
     workspace.cd(rest[0]!);
