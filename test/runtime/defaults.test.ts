@@ -89,7 +89,9 @@ describe("client defaults as applied", () => {
     const base = { host: "127.0.0.1", port: 1, tls: {}, registry: new Registry() };
     expect(resolveClientOptions({ ...base, reconnect: { initialDelayMs: 20 } }).backoff.spreadMs).toBe(100);
     expect(resolveClientOptions({ ...base, reconnect: { spreadMs: 0 } }).backoff.spreadMs).toBe(0);
-    expect(() => resolveClientOptions({ ...base, reconnect: { spreadMs: -1 } })).toThrow(/reconnect\.spreadMs/);
+    expect(() => resolveClientOptions({ ...base, reconnect: { spreadMs: -1 } })).toThrow(
+      /reconnect\.spreadMs/,
+    );
   });
 
   it("fills backoff, heartbeat, timeouts and frame size with their defaults", () => {
