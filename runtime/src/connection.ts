@@ -143,10 +143,11 @@ export class FrameConnection {
     // We coalesce frames ourselves; Nagle would only add latency on top.
     (socket as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    socket.on("end", () => this.#onPeerGone());
-    socket.on("close", () => this.#onPeerGone());
+    // One closure for both ends (a server holds one connection per device: every closure counts).
+    const gone = () => this.#onPeerGone();
+    socket.on("end", gone);
+    socket.on("close", gone);
     socket.on("error", (error: Error) => this.#onSocketError(error));
-    socket.on("drain", () => this.#onDrain());
 
     if (this.#readTimeoutMs > 0) {
       this.#readTimer = this.#wheel.schedule(this.#readTimeoutMs, () => this.#checkReadTimeout());
@@ -340,7 +341,11 @@ export class FrameConnection {
     }
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (!this.#socket.write(buffer)) this.#blocked = true;
+    if (!this.#socket.write(buffer)) {
+      this.#blocked = true;
+      // Listened for only while backpressured, instead of one idle listener per connection.
+      this.#socket.once("drain", () => this.#onDrain());
+    }
   }
 
   #onDrain(): void {
