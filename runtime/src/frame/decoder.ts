@@ -124,7 +124,8 @@ export class FrameDecoder {
         }
       } else {
         // Slow path: the header is split across chunks; collect it byte by byte.
-        const header = (this.#header ??= Buffer.alloc(FRAME_HEADER_SIZE));
+        this.#header ??= Buffer.alloc(FRAME_HEADER_SIZE);
+        const header = this.#header;
         header[this.#headerFilled++] = chunk[pos++]!;
         if (this.#headerFilled === LEN_FIELD_SIZE) this.#checkLen(header.readUInt32BE(0));
         if (this.#headerFilled < FRAME_HEADER_SIZE) continue;

@@ -316,8 +316,12 @@ export class ServerSession implements Session {
    * login go out after the login handler's own reply.
    */
   whenIdle(callback: () => void): void {
-    if (this.#running === 0) queueMicrotask(callback);
-    else (this.#idleCallbacks ??= []).push(callback);
+    if (this.#running === 0) {
+      queueMicrotask(callback);
+      return;
+    }
+    this.#idleCallbacks ??= [];
+    this.#idleCallbacks.push(callback);
   }
 }
 
