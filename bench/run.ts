@@ -6,13 +6,12 @@
  * bench/results/<timestamp>.json and bench/results/latest.json, and ends with one JSON line of ratios.
  */
 import { randomBytes } from "node:crypto";
-import { cpus, freemem, totalmem } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, freemem, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { issueBenchPki } from "./lib/pki.js";
 import { REPO_DIR } from "./lib/proc.js";
-import { renderTable, type Row } from "./lib/report.js";
+import { type Row, renderTable } from "./lib/report.js";
 import { assertBuilt, generatePbjs, generateSdk } from "./lib/setup.js";
 import { codecScenario } from "./scenarios/codec.js";
 import { codegenScenario } from "./scenarios/codegen.js";

@@ -1,5 +1,5 @@
 /** gRPC comparison server: `@grpc/grpc-js` over TLS with the same certificate, unary Query → QueryRsp. */
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { childConfig, cpuMicros, memoryAfterGc, serveRpc } from "../lib/child.js";
 import { benchService, type QueryReqMessage, type QueryRspMessage } from "../lib/grpc-service.js";
 import { type BenchPkiFiles, pem } from "../lib/pki.js";

@@ -7,8 +7,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_DIR } from "../lib/proc.js";
 import { targetRow } from "../lib/report.js";
-import { median, ratio } from "../lib/stats.js";
 import { CLI, PAYBOX_PROTO, PBJS, PBTS, PROTO_DIR } from "../lib/setup.js";
+import { median, ratio } from "../lib/stats.js";
 import type { BenchContext, ScenarioResult } from "./context.js";
 
 /** A proto with `pairs` request/reply message pairs (2 × pairs messages), every one annotated. */

@@ -13,8 +13,8 @@ import { startAdmin, stopAdmin } from "./admin.js";
 import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
-import { PaynetdState } from "./state.js";
 import { reloadTlsOnSighup } from "./reload.js";
+import { PaynetdState } from "./state.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
 
 const log = createLog("paynetd");

@@ -2,6 +2,8 @@
  * How proto types appear in the generated TypeScript: property types, default values and doc
  * comments. Shared by the message-type emitter and the codec emitter so both agree on one shape.
  */
+
+import { OBJECT_PROTOTYPE_NAMES } from "../model/reserved-names.js";
 import type {
   EnumModel,
   FieldModel,
@@ -10,7 +12,6 @@ import type {
   ScalarType,
   ValueType,
 } from "../model/types.js";
-import { OBJECT_PROTOTYPE_NAMES } from "../model/reserved-names.js";
 import type { EmitOptions } from "./types.js";
 
 /** Lookups the emitters need while walking one model. */

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import protobuf from "protobufjs";
 import { type DiagnosticBag, formatPosition } from "./diagnostics.js";
-import { parseBuiltinJson, parseProto, type ParsedProto } from "./parse-file.js";
+import { type ParsedProto, parseBuiltinJson, parseProto } from "./parse-file.js";
 import {
   absolutePath,
   displayPath,

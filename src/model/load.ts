@@ -8,10 +8,10 @@ import { collectAnnotations } from "./annotations.js";
 import { buildDrafts } from "./build.js";
 import { compareStrings, DiagnosticBag } from "./diagnostics.js";
 import { checkExtensions } from "./extensions.js";
-import { checkProto3Defaults } from "./proto3-rules.js";
 import { type FileSet, loadFileSet, positionIn } from "./files.js";
 import { assignTsNames, serviceNameOf } from "./names.js";
 import { absolutePath, displayPath } from "./paths.js";
+import { checkProto3Defaults } from "./proto3-rules.js";
 import { checkGeneratedNames, checkPrototypeFields } from "./reserved-names.js";
 import { parseSidecar, type Sidecar } from "./sidecar.js";
 import { SymbolTable } from "./symbols.js";
@@ -129,7 +129,8 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
 function* sourceFields(fileSet: FileSet): Generator<{ key: string; position: SourcePosition }> {
   for (const file of fileSet.files) {
     if (file.bundled) continue;
-    for (const [key, where] of file.proto.index?.fields ?? []) yield { key, position: positionIn(file, where.place) };
+    for (const [key, where] of file.proto.index?.fields ?? [])
+      yield { key, position: positionIn(file, where.place) };
   }
 }
 

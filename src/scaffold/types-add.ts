@@ -36,8 +36,8 @@ import type {
   WireInfo,
 } from "../model/types.js";
 import { ScaffoldError } from "./errors.js";
-import { didYouMean } from "./names.js";
 import { originalLines } from "./line-map.js";
+import { didYouMean } from "./names.js";
 import { findMessage, loadProjectModel, ModelLoadError, type ModelSources } from "./project-model.js";
 import { type TypeRow, typeRows } from "./type-table.js";
 

@@ -62,7 +62,11 @@ describe("names the SDK reserves", () => {
   });
 
   it("records each enum's syntax, that of its file", async () => {
-    const { model } = await loadModel({ inputs: [...MULTI_FILE.options.inputs], protoPaths: [...(MULTI_FILE.options.protoPaths ?? [])], cwd: REPO_ROOT });
+    const { model } = await loadModel({
+      inputs: [...MULTI_FILE.options.inputs],
+      protoPaths: [...(MULTI_FILE.options.protoPaths ?? [])],
+      cwd: REPO_ROOT,
+    });
     const syntaxes = Object.fromEntries(model!.enums.map((e) => [e.fullName, e.syntax]));
     expect(syntaxes).toMatchObject({
       "shop.legacy.LegacyRecord.Kind": "proto2",

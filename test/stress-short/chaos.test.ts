@@ -5,8 +5,8 @@
  */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { chaosSummary, expectChaosSurvived } from "../stress/lib/chaos-assertions.js";
 import { runChaos } from "../stress/lib/chaos.js";
+import { chaosSummary, expectChaosSurvived } from "../stress/lib/chaos-assertions.js";
 
 describe("chaos (short)", () => {
   it("a killed and restarted server: the fleet returns, acknowledged commands ran exactly once", async () => {

@@ -5,8 +5,8 @@
 import { afterAll, describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
 import { stopAll } from "../helpers/test-server.js";
-import { expectFuzzSurvived } from "../stress/lib/fuzz-assertions.js";
 import { runFuzz } from "../stress/lib/fuzz.js";
+import { expectFuzzSurvived } from "../stress/lib/fuzz-assertions.js";
 
 afterAll(stopAll);
 

@@ -4,8 +4,8 @@
  */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { expectSoakHealthy, soakSummary } from "../stress/lib/soak-assertions.js";
 import { runSoak } from "../stress/lib/soak.js";
+import { expectSoakHealthy, soakSummary } from "../stress/lib/soak-assertions.js";
 
 describe("soak (short)", () => {
   it("mixed traffic with reconnects: every command acked once, memory bounded", async () => {

@@ -1,8 +1,8 @@
 /** Chaos, full size: 1000 devices in their own process; the server process is killed and restarted. */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { chaosSummary, expectChaosSurvived } from "./lib/chaos-assertions.js";
 import { runChaos } from "./lib/chaos.js";
+import { chaosSummary, expectChaosSurvived } from "./lib/chaos-assertions.js";
 import { SIZES } from "./size.js";
 
 describe("chaos", () => {

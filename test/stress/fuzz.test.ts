@@ -1,8 +1,8 @@
 /** Fuzz, full size: ≥ 1M hostile frames into a live TLS server (5M with STRESS_LONG=1). */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { expectFuzzSurvived } from "./lib/fuzz-assertions.js";
 import { runFuzz } from "./lib/fuzz.js";
+import { expectFuzzSurvived } from "./lib/fuzz-assertions.js";
 import { SIZES } from "./size.js";
 
 describe("fuzz", () => {

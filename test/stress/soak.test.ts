@@ -1,8 +1,8 @@
 /** Soak, full size: 60 s (5 min with STRESS_LONG=1) of mixed traffic on 1000 sessions with reconnects. */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { expectSoakHealthy, soakSummary } from "./lib/soak-assertions.js";
 import { runSoak } from "./lib/soak.js";
+import { expectSoakHealthy, soakSummary } from "./lib/soak-assertions.js";
 import { SIZES } from "./size.js";
 
 describe("soak", () => {

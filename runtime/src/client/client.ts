@@ -28,8 +28,8 @@ import { HeartbeatMonitor } from "./heartbeat.js";
 import { ClientLink, encodeError } from "./link.js";
 import { type LoginStepName, runLoginFlow } from "./login.js";
 import { OfflineQueue } from "./offline-queue.js";
-import { asPaynetError, Outbound } from "./outbound.js";
 import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
+import { asPaynetError, Outbound } from "./outbound.js";
 import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
 
 export { TicketCache } from "../tls/ticket-cache.js";

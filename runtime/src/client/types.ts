@@ -1,8 +1,8 @@
 import type { MessageDef, RequestSpec } from "../codec.js";
+import type { IdempotencyStore } from "../delivery/types.js";
 import type { PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
-import type { IdempotencyStore } from "../delivery/types.js";
 import type { Registry } from "../registry.js";
 import type { ErrorMessageSpec } from "../server/types.js";
 

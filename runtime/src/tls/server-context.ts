@@ -4,7 +4,7 @@
  * (full or resumed) whether the peer is let in.
  */
 import { randomBytes } from "node:crypto";
-import { createSecureContext, type Server as TlsServer, type TLSSocket, type TlsOptions } from "node:tls";
+import { createSecureContext, type TLSSocket, type TlsOptions, type Server as TlsServer } from "node:tls";
 import { InvalidOptionsError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { PeerIdentity, ServerTlsOptions } from "../server/types.js";
