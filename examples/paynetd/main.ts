@@ -106,7 +106,9 @@ async function serve(options: PaynetdOptions): Promise<void> {
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);
-  log.info(`listening ${formatAddress(bound)}${options.mtls ? " (mTLS)" : ""}`);
+  if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
+  // Exactly `listening HOST:PORT` (after the log prefix): scripts read the bound port from it.
+  log.info(`listening ${formatAddress(bound)}`);
 
   onShutdownSignal((reason) => {
     log.info(`stopping (${reason})`);
