@@ -1,4 +1,5 @@
 import { Args, Command, Flags } from "@oclif/core";
+import { protoPathFlag } from "../cli/flags.js";
 
 /** `paynet-gen generate`: annotated .proto files → a typed TypeScript SDK on `@paynet/runtime`. */
 export default class Generate extends Command {
@@ -43,13 +44,7 @@ All errors of a run are reported at once as file:line:col; when there is any, no
       required: true,
       helpValue: "DIR",
     }),
-    "proto-path": Flags.string({
-      char: "I",
-      description: "directory to resolve imports from (repeatable); paynet/options.proto is always found",
-      multiple: true,
-      multipleNonGreedy: true,
-      helpValue: "DIR",
-    }),
+    "proto-path": protoPathFlag("; paynet/options.proto is always found"),
     map: Flags.string({
       description: "sidecar map (YAML or JSON) with Type-ID annotations",
       helpValue: "FILE",

@@ -1,4 +1,5 @@
 import { Args, Command, Flags } from "@oclif/core";
+import { protoPathFlag } from "../../cli/flags.js";
 
 /** `paynet-gen types add`: annotate one message with its wire Type (in the proto or the sidecar map). */
 export default class TypesAdd extends Command {
@@ -53,12 +54,7 @@ export default class TypesAdd extends Command {
       multiple: true,
       helpValue: "FILE",
     }),
-    "proto-path": Flags.string({
-      char: "I",
-      description: "directory to resolve imports from (repeatable)",
-      multiple: true,
-      helpValue: "DIR",
-    }),
+    "proto-path": protoPathFlag(),
     map: Flags.string({
       description: "annotate in this sidecar map (YAML or JSON) instead of the proto",
       helpValue: "FILE",

@@ -1,4 +1,5 @@
 import { Args, Command, Flags } from "@oclif/core";
+import { protoPathFlag } from "../../cli/flags.js";
 
 /** `paynet-gen types list`: the Type table of a proto (and sidecar). */
 export default class TypesList extends Command {
@@ -24,12 +25,7 @@ export default class TypesList extends Command {
 
   static override flags = {
     proto: Flags.string({ description: "input .proto file (repeatable)", multiple: true, helpValue: "FILE" }),
-    "proto-path": Flags.string({
-      char: "I",
-      description: "directory to resolve imports from (repeatable)",
-      multiple: true,
-      helpValue: "DIR",
-    }),
+    "proto-path": protoPathFlag(),
     map: Flags.string({
       description: "sidecar map (YAML or JSON) with Type-ID annotations",
       helpValue: "FILE",
