@@ -3,10 +3,17 @@
  * Generated SDKs provide these; the runtime never looks inside a message except through the
  * functions handed to it (codec, correlation key).
  */
+import type { Writer } from "./protobuf/writer.js";
 
 /** Serialises one protobuf message type. Generated code implements this with static codecs. */
 export interface MessageCodec<T> {
   encode(message: T): Uint8Array;
+  /**
+   * Optional: writes the message's bytes into `writer` and returns. When present, the runtime
+   * encodes outbound messages straight into the connection's outbound buffer with it (no buffer per
+   * message); `encode` must produce the same bytes. Generated codecs have it.
+   */
+  write?(message: T, writer: Writer): unknown;
   /** Throws on malformed input; the runtime wraps the throw into a `DecodeError`. */
   decode(bytes: Uint8Array): T;
 }

@@ -5,8 +5,10 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
+import type { MessageDef } from "./codec.js";
 import {
   ConnectionClosedError,
+  encodeFailure,
   FrameTooLargeError,
   HandlerError,
   InvalidOptionsError,
@@ -15,7 +17,7 @@ import {
   ReadTimeoutError,
 } from "./errors.js";
 import { FrameDecoder } from "./frame/decoder.js";
-import { FRAME_HEADER_SIZE, frameSize, writeFrameInto } from "./frame/encoder.js";
+import { FRAME_HEADER_SIZE, frameSize } from "./frame/encoder.js";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_OUTBOUND_MAX_BYTES,
@@ -23,6 +25,7 @@ import {
   type FrameOptions,
   type LengthMode,
 } from "./frame/options.js";
+import { Writer } from "./protobuf/writer.js";
 import type { TrafficStats } from "./stats.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "./timers.js";
 
@@ -54,17 +57,18 @@ export interface FrameConnectionHandlers {
 /** Default time `close()` waits for queued frames to be flushed. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
-interface QueuedFrame {
-  type: number;
-  payload: Uint8Array;
-}
+/** Smallest and largest first allocation of an outbound batch (sized after the previous batch). */
+const MIN_BATCH_BYTES = 256;
+const MAX_BATCH_HINT_BYTES = 64 * 1024;
 
 /**
  * A `Len | Type | payload` framed connection over one socket (a `tls.TLSSocket` in practice).
  *
- * Writes: frames sent in the same event-loop turn are coalesced into one `socket.write`. Once the
- * socket reports backpressure, further frames wait in a bounded queue until `'drain'`; a frame that
- * would exceed the bound is refused with `QueueFullError` at `send()` (never silent growth or drop).
+ * Writes: frames sent in the same event-loop turn are written, header and payload, into one batch
+ * buffer that goes to the socket in one `socket.write` (messages sent with {@link sendMessage} are
+ * encoded straight into it: no buffer per message). Once the socket reports backpressure, further
+ * frames wait in the batch, bounded, until `'drain'`; a frame that would exceed the bound is refused
+ * with `QueueFullError` at `send()` (never silent growth or drop).
  *
  * Reads: protocol violations (oversize Len, Len 0), the read timeout, the peer closing and socket
  * errors end the connection; `onClose` receives the typed reason.
@@ -93,9 +97,11 @@ export class FrameConnection {
   #readTimer: WheelTimer | undefined;
   #closeTimer: WheelTimer | undefined;
 
-  /** Frames accepted by `send()` and not yet handed to the socket. */
-  #queue: QueuedFrame[] = [];
-  #queuedBytes = 0;
+  /** Wire bytes of the frames accepted by `send()` and not yet handed to the socket; made on demand. */
+  #batch: Writer | undefined;
+  #batchFrames = 0;
+  /** First allocation of the next batch: the size of the last one, so a steady stream never regrows. */
+  #batchHint = MIN_BATCH_BYTES;
   #flushScheduled = false;
   /** Inside `#onData`: frames sent meanwhile are written when the chunk is done, not a turn later. */
   #inChunk = false;
@@ -208,12 +214,12 @@ export class FrameConnection {
 
   /** Frames accepted by `send()` and not yet written to the socket. */
   get queuedFrames(): number {
-    return this.#queue.length;
+    return this.#batchFrames;
   }
 
   /** Wire bytes of {@link queuedFrames}. */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#batchFrames === 0 ? 0 : this.#batch!.len;
   }
 
   /** True while the socket reports backpressure (waiting for `'drain'`). */
@@ -228,39 +234,108 @@ export class FrameConnection {
    * its bound. `payload` must not be modified until the frame is written.
    */
   send(type: number, payload: Uint8Array): void {
+    this.#checkOpen(type);
+    const len = this.#lengthField(payload.length);
+    if (len > this.#maxFrame) {
+      throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
+    }
+    const size = frameSize(payload.length);
+    this.#checkBound(type, this.queuedBytes, size);
+    const batch = this.#openBatch(size);
+    const offset = batch.reserve(FRAME_HEADER_SIZE);
+    writeHeader(batch.buf, offset, len, type);
+    batch.raw(payload);
+    this.#accepted(type, size);
+  }
+
+  /**
+   * Encodes `message` with `def`'s codec and queues it, like {@link send}. A codec with a `write`
+   * method (generated codecs have one) encodes straight into the outbound batch. Throws what `send`
+   * throws, and `EncodeError` when the codec throws (nothing is queued then).
+   */
+  sendMessage<T>(def: MessageDef<T>, message: T): void {
+    const codec = def.codec;
+    const type = def.type;
+    if (codec.write === undefined) {
+      let payload: Uint8Array;
+      try {
+        payload = codec.encode(message);
+      } catch (cause) {
+        throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: type });
+      }
+      this.send(type, payload);
+      return;
+    }
+    this.#checkOpen(type);
+    this.#checkBound(type, this.queuedBytes, FRAME_HEADER_SIZE);
+    const batch = this.#openBatch(FRAME_HEADER_SIZE);
+    const start = batch.reserve(FRAME_HEADER_SIZE);
+    try {
+      codec.write(message, batch);
+    } catch (cause) {
+      batch.truncate(start);
+      throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: type });
+    }
+    const size = batch.len - start;
+    const len = this.#lengthField(size - FRAME_HEADER_SIZE);
+    try {
+      if (len > this.#maxFrame) {
+        throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
+      }
+      this.#checkBound(type, start, size);
+    } catch (error) {
+      batch.truncate(start);
+      throw error;
+    }
+    writeHeader(batch.buf, start, len, type);
+    this.#accepted(type, size);
+  }
+
+  #checkOpen(type: number): void {
     if (this.closed) {
       throw new ConnectionClosedError(this.#closing?.message ?? "connection is closed", {
         peer: this.#peer,
         frameType: type,
       });
     }
-    const len = this.#lengthMode === "payload" ? payload.length : payload.length + 1;
-    if (len > this.#maxFrame) {
-      throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
-    }
     if (!Number.isInteger(type) || type < 0 || type > 255) {
       throw new InvalidOptionsError("type", `expected an integer 0..255, got ${type}`);
     }
-    const size = frameSize(payload.length);
-    if (this.#blocked) {
-      if (this.#queue.length + 1 > this.#maxQueuedFrames) {
-        throw new QueueFullError("outbound", `${this.#maxQueuedFrames} frames`, {
-          peer: this.#peer,
-          frameType: type,
-        });
-      }
-      if (this.#queuedBytes + size > this.#maxQueuedBytes) {
-        throw new QueueFullError("outbound", `${this.#maxQueuedBytes} bytes`, {
-          peer: this.#peer,
-          frameType: type,
-        });
-      }
+  }
+
+  #lengthField(payloadLength: number): number {
+    return this.#lengthMode === "payload" ? payloadLength : payloadLength + 1;
+  }
+
+  /** While backpressured, refuses a frame of `size` wire bytes that would exceed the queue bound. */
+  #checkBound(type: number, queuedBytes: number, size: number): void {
+    if (!this.#blocked) return;
+    if (this.#batchFrames + 1 > this.#maxQueuedFrames) {
+      throw new QueueFullError("outbound", `${this.#maxQueuedFrames} frames`, {
+        peer: this.#peer,
+        frameType: type,
+      });
     }
-    this.#queue.push({ type, payload });
-    this.#queuedBytes += size;
+    if (queuedBytes + size > this.#maxQueuedBytes) {
+      throw new QueueFullError("outbound", `${this.#maxQueuedBytes} bytes`, {
+        peer: this.#peer,
+        frameType: type,
+      });
+    }
+  }
+
+  #openBatch(size: number): Writer {
+    if (this.#batch === undefined) this.#batch = new Writer(Math.max(this.#batchHint, size));
+    return this.#batch;
+  }
+
+  /** One frame of `size` wire bytes is in the batch: count it and see that it gets written. */
+  #accepted(type: number, size: number): void {
+    this.#batchFrames++;
+    this.#stats?.frameOut(type, size);
     if (this.#blocked) return;
     // A large burst is written right away rather than held: the bound is for backpressure only.
-    if (this.#queue.length >= this.#maxQueuedFrames || this.#queuedBytes >= this.#maxQueuedBytes) {
+    if (this.#batchFrames >= this.#maxQueuedFrames || this.#batch!.len >= this.#maxQueuedBytes) {
       this.#flush();
     } else if (!this.#flushScheduled && !this.#inChunk) {
       this.#flushScheduled = true;
@@ -308,7 +383,7 @@ export class FrameConnection {
       return;
     }
     this.#inChunk = false;
-    if (this.#queue.length > 0) this.#flush();
+    if (this.#batchFrames > 0) this.#flush();
   }
 
   #onFrame(type: number, payload: Buffer): void {
@@ -331,17 +406,13 @@ export class FrameConnection {
   }
 
   #flush(): void {
-    if (this.#blocked || this.#queue.length === 0 || this.#finished) return;
-    const frames = this.#queue;
-    const buffer = Buffer.allocUnsafe(this.#queuedBytes);
-    let offset = 0;
-    for (const frame of frames) {
-      offset = writeFrameInto(buffer, offset, frame.type, frame.payload, this.#lengthMode);
-      this.#stats?.frameOut(frame.type, FRAME_HEADER_SIZE + frame.payload.length);
-    }
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    if (!this.#socket.write(buffer)) {
+    if (this.#blocked || this.#batchFrames === 0 || this.#finished) return;
+    const batch = this.#batch!;
+    // The socket keeps the bytes until written: the next frame starts a new batch.
+    this.#batch = undefined;
+    this.#batchFrames = 0;
+    this.#batchHint = Math.min(Math.max(batch.len, MIN_BATCH_BYTES), MAX_BATCH_HINT_BYTES);
+    if (!this.#socket.write(batch.buf.subarray(0, batch.len))) {
       this.#blocked = true;
       // Listened for only while backpressured, instead of one idle listener per connection.
       this.#socket.once("drain", () => this.#onDrain());
@@ -355,7 +426,7 @@ export class FrameConnection {
   }
 
   #endIfFlushed(): void {
-    if (this.#closing === undefined || this.#finished || this.#blocked || this.#queue.length > 0) return;
+    if (this.#closing === undefined || this.#finished || this.#blocked || this.#batchFrames > 0) return;
     this.#socket.end();
   }
 
@@ -374,11 +445,20 @@ export class FrameConnection {
     this.#finished = true;
     this.#readTimer?.cancel();
     this.#closeTimer?.cancel();
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#batch = undefined;
+    this.#batchFrames = 0;
     this.#socket.destroy();
     this.#handlers.onClose(reason);
   }
+}
+
+/** Writes a frame header (`Len` big-endian, then `Type`) at `offset`. */
+function writeHeader(buf: Uint8Array, offset: number, len: number, type: number): void {
+  buf[offset] = len >>> 24;
+  buf[offset + 1] = (len >>> 16) & 255;
+  buf[offset + 2] = (len >>> 8) & 255;
+  buf[offset + 3] = len & 255;
+  buf[offset + 4] = type;
 }
 
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {

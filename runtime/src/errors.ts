@@ -108,6 +108,16 @@ export class EncodeError extends PaynetError {
   }
 }
 
+/**
+ * The `EncodeError` of a codec that threw on `messageName`: "cannot encode paybox.X: <reason>".
+ * An `EncodeError` is passed through as it is.
+ */
+export function encodeFailure(messageName: string, cause: unknown, context: ErrorContext = {}): EncodeError {
+  if (cause instanceof EncodeError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new EncodeError(`cannot encode ${messageName}: ${reason}`, { ...context, messageName, cause });
+}
+
 /** The peer sent a Type no message is registered for on this side. */
 export class UnknownTypeError extends PaynetError {
   constructor(context: ErrorContext = {}) {

@@ -1,29 +1,27 @@
 /**
  * @packageDocumentation
- * `@paynet/runtime/protobuf`: the protobufjs pieces generated codecs are built on. `Writer` and
- * `Reader` come from `protobufjs/minimal`, configured once with the `long` package so that its own
- * 64-bit reads are exact. Generated code reads 64-bit integers with the `read*64` helpers below, which
- * decode straight from the reader's buffer into `bigint` (no `Long` objects on the way), and writes
- * them through `int64Value`.
+ * `@paynet/runtime/protobuf`: what generated codecs are built on. `Reader` is protobufjs's
+ * (`protobufjs/minimal`, configured once with the `long` package so that its own 64-bit reads are
+ * exact); `Writer` is paynet's own direct-to-buffer writer with the same method names and bytes
+ * (`./protobuf/writer.ts`), and `encodeMessage` runs a generated encoder on a reused writer.
+ * Generated code reads 64-bit integers with the `read*64` helpers below, which decode straight from
+ * the reader's buffer into `bigint` (no `Long` objects on the way), and writes them through
+ * `int64Value`.
  */
 import Long from "long";
-import type {
-  Long as ProtobufLong,
-  Reader as ProtobufReader,
-  Writer as ProtobufWriter,
-} from "protobufjs/minimal.js";
+import type { Long as ProtobufLong, Reader as ProtobufReader } from "protobufjs/minimal.js";
 import protobuf from "protobufjs/minimal.js";
 import type { MessageCodec } from "./codec.js";
 import { DecodeError } from "./errors.js";
+
+import type { Writer } from "./protobuf/writer.js";
+
+export { encodeMessage, type Int64Input, Writer } from "./protobuf/writer.js";
 
 // protobufjs/minimal is CommonJS: its default import is the whole module object (Node ESM and
 // tsc NodeNext agree on that), while named imports are not detectable by Node's CJS lexer.
 protobuf.util.Long = Long as unknown as typeof protobuf.util.Long;
 protobuf.configure();
-
-/** protobufjs's binary writer (a `BufferWriter` under Node). */
-export const Writer: typeof ProtobufWriter = protobuf.Writer;
-export type Writer = ProtobufWriter;
 
 /** protobufjs's binary reader. */
 export const Reader: typeof ProtobufReader = protobuf.Reader;
@@ -38,6 +36,8 @@ export type LongBits = ProtobufLong;
  */
 export interface StaticCodec<T> extends MessageCodec<T> {
   encode(message: Partial<T>): Uint8Array;
+  /** The generated encoder itself: writes the message into `writer`. */
+  write(message: Partial<T>, writer: Writer): Writer;
   decode(bytes: Uint8Array): T;
 }
 

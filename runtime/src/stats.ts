@@ -19,13 +19,22 @@ export interface TrafficSnapshot {
 /** Maps a Type to its message name for snapshot keys; `undefined` leaves the key as the bare Type. */
 export type TypeNamer = (type: number) => string | undefined;
 
-/** Call counts and latency of one handler Type. */
+/**
+ * Call counts and latency of one handler Type. Every call is counted; latency is measured on every
+ * call of a handler that has returned a promise, and on one call in {@link SYNC_TIMING_INTERVAL} of
+ * a synchronous one (reading the clock twice costs as much as a small handler itself).
+ */
 export interface HandlerCounter {
   calls: number;
   errors: number;
+  /** Calls whose latency was measured; `totalMs` and `maxMs` are over these. */
+  timedCalls: number;
   totalMs: number;
   maxMs: number;
 }
+
+/** A synchronous handler's latency is measured on its first call and every this many calls after. */
+export const SYNC_TIMING_INTERVAL = 16;
 
 /** The snapshot key of a Type: `0x03`, or `0x03 paybox.Ping` when `nameOf` knows it. */
 export function typeKey(type: number, nameOf?: TypeNamer): string {
@@ -95,16 +104,31 @@ function total(frames: Float64Array, bytes: Float64Array): FrameCounter {
 /** Calls, failures and latency of message handlers, per inbound Type. */
 export class HandlerStats {
   readonly #counters: Array<HandlerCounter | undefined> = new Array(256);
+  /** Per Type: 1 once a handler returned a promise; all its later calls are timed. */
+  readonly #async = new Uint8Array(256);
 
-  /** Records one handler run that took `durationMs`; `failed` when it threw or rejected. */
-  record(type: number, durationMs: number, failed: boolean): void {
+  /** Whether the next call of `type` should be timed (see {@link HandlerCounter}). */
+  shouldTime(type: number): boolean {
+    const t = type & 0xff;
+    return this.#async[t] === 1 || (this.#counters[t]?.calls ?? 0) % SYNC_TIMING_INTERVAL === 0;
+  }
+
+  /** Notes that a handler of `type` returned a promise: from now on every call is timed. */
+  markAsync(type: number): void {
+    this.#async[type & 0xff] = 1;
+  }
+
+  /** Records one handler run; `durationMs` is `undefined` when the call was not timed. */
+  record(type: number, durationMs: number | undefined, failed: boolean): void {
     let counter = this.#counters[type & 0xff];
     if (counter === undefined) {
-      counter = { calls: 0, errors: 0, totalMs: 0, maxMs: 0 };
+      counter = { calls: 0, errors: 0, timedCalls: 0, totalMs: 0, maxMs: 0 };
       this.#counters[type & 0xff] = counter;
     }
     counter.calls++;
     if (failed) counter.errors++;
+    if (durationMs === undefined) return;
+    counter.timedCalls++;
     counter.totalMs += durationMs;
     if (durationMs > counter.maxMs) counter.maxMs = durationMs;
   }

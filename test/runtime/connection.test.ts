@@ -3,18 +3,21 @@ import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageDef } from "../../runtime/src/codec.js";
 import { FrameConnection, type FrameConnectionOptions } from "../../runtime/src/connection.js";
 import {
   ConnectionClosedError,
+  EncodeError,
   FrameTooLargeError,
   type PaynetError,
   QueueFullError,
   ReadTimeoutError,
 } from "../../runtime/src/errors.js";
 import { encodeFrame } from "../../runtime/src/frame/encoder.js";
+import type { Writer } from "../../runtime/src/protobuf.js";
 import { TrafficStats } from "../../runtime/src/stats.js";
 import { TimerWheel } from "../../runtime/src/timers.js";
-import { CommandDef, nameOfType, PingDef } from "../helpers/messages.js";
+import { type Command, CommandDef, nameOfType, PingDef } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 
 let pki: TestPki;
@@ -244,6 +247,106 @@ describe("FrameConnection over TLS", () => {
     expect(() => sender.connection.send(1, new Uint8Array(100))).toThrow(FrameTooLargeError);
     sender.connection.send(1, new Uint8Array(99));
     sender.connection.destroy(new ConnectionClosedError("test done"));
+  });
+
+  describe("sendMessage with a codec that writes into the batch", () => {
+    /** `Command` written field by field, the way generated codecs' `write` does. */
+    const writtenCommand = (fail = false): MessageDef<Command> => ({
+      ...CommandDef,
+      codec: {
+        ...CommandDef.codec,
+        write: (command: Command, writer: Writer) => {
+          writer.uint32(10).string(command.orderId);
+          if (fail) throw new TypeError("coins: integer expected");
+          return writer.uint32(16).uint32(command.coins);
+        },
+      },
+    });
+
+    it("sends the bytes send(encode()) sends, coalesced with other frames in one write", async () => {
+      const { device, cloud } = await tlsPair();
+      let writes = 0;
+      const write = device.write.bind(device) as (chunk: Buffer) => boolean;
+      device.write = ((chunk: Buffer) => {
+        writes++;
+        return write(chunk);
+      }) as typeof device.write;
+      const sender = connect(device);
+      const receiver = connect(cloud);
+      const def = writtenCommand();
+      for (let i = 0; i < 50; i++) {
+        sender.connection.sendMessage(def, { orderId: `o-${i}-${"x".repeat(i * 5)}`, coins: i });
+        sender.connection.send(PingDef.type, PingDef.codec.encode({ uptime: i }));
+      }
+      await receiver.framesReceived(100);
+      expect(writes).toBe(1);
+      for (let i = 0; i < 50; i++) {
+        const { type, payload } = receiver.frames[2 * i]!;
+        expect(type).toBe(CommandDef.type);
+        expect(payload).toEqual(
+          Buffer.from(CommandDef.codec.encode({ orderId: `o-${i}-${"x".repeat(i * 5)}`, coins: i })),
+        );
+        expect(PingDef.codec.decode(receiver.frames[2 * i + 1]!.payload).uptime).toBe(i);
+      }
+      sender.connection.destroy(new ConnectionClosedError("test done"));
+    });
+
+    it("a codec that throws halfway is an EncodeError and leaves nothing of the message behind", async () => {
+      const { device, cloud } = await tlsPair();
+      const sender = connect(device);
+      const receiver = connect(cloud);
+      sender.connection.send(PingDef.type, PingDef.codec.encode({ uptime: 1 }));
+      const queuedBytes = sender.connection.queuedBytes;
+      let thrown: unknown;
+      try {
+        sender.connection.sendMessage(writtenCommand(true), { orderId: "o-1", coins: 1 });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(EncodeError);
+      expect(thrown).toMatchObject({
+        code: "ENCODE_ERROR",
+        messageName: "paytest.Command",
+        frameType: CommandDef.type,
+        peer: sender.connection.peer,
+        message: expect.stringContaining("cannot encode paytest.Command: coins: integer expected"),
+      });
+      expect(sender.connection.queuedFrames).toBe(1);
+      expect(sender.connection.queuedBytes).toBe(queuedBytes);
+      sender.connection.sendMessage(writtenCommand(), { orderId: "o-2", coins: 2 });
+      await receiver.framesReceived(2);
+      expect(receiver.frames.map((f) => f.type)).toEqual([PingDef.type, CommandDef.type]);
+      expect(CommandDef.codec.decode(receiver.frames[1]!.payload)).toMatchObject({
+        orderId: "o-2",
+        coins: 2,
+      });
+      sender.connection.destroy(new ConnectionClosedError("test done"));
+    });
+
+    it("refuses a message whose encoding exceeds maxFrame, and one the full queue cannot take", async () => {
+      const { device, cloud } = await tlsPair();
+      const sender = connect(device, { maxFrame: 100, outboundQueue: { maxFrames: 1000, maxBytes: 1000 } });
+      expect(() =>
+        sender.connection.sendMessage(writtenCommand(), { orderId: "x".repeat(100), coins: 1 }),
+      ).toThrow(FrameTooLargeError);
+      expect(sender.connection.queuedFrames).toBe(0);
+      expect(sender.connection.queuedBytes).toBe(0);
+
+      cloud.pause(); // the peer never reads: the socket backs up, then the bounded queue fills
+      let refused: unknown;
+      for (let i = 0; i < 100_000 && refused === undefined; i++) {
+        try {
+          sender.connection.sendMessage(writtenCommand(), { orderId: "y".repeat(90), coins: i });
+        } catch (error) {
+          refused = error;
+        }
+        if (!sender.connection.backpressured) await tick();
+      }
+      expect(refused).toBeInstanceOf(QueueFullError);
+      expect(sender.connection.queuedBytes).toBeLessThanOrEqual(1000);
+      expect(sender.connection.queuedBytes + 99).toBeGreaterThan(1000);
+      sender.connection.destroy(new ConnectionClosedError("test done"));
+    });
   });
 
   it("flushes queued frames on close() and reports the close reason exactly once", async () => {

@@ -40,6 +40,7 @@ describe("server options validation", () => {
       { maxConnections: 0 },
       "invalid option maxConnections: expected a positive integer, got 0",
     ],
+    ["backlog", { backlog: 0 }, "invalid option backlog: expected a positive integer, got 0"],
     [
       "maxPendingDeliveries",
       { maxPendingDeliveries: -1 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HandlerStats, TrafficStats, typeKey } from "../../runtime/src/stats.js";
+import { HandlerStats, SYNC_TIMING_INTERVAL, TrafficStats, typeKey } from "../../runtime/src/stats.js";
 import { nameOfType } from "../helpers/messages.js";
 
 describe("TrafficStats", () => {
@@ -32,9 +32,34 @@ describe("HandlerStats", () => {
     stats.record(0x04, 3, false);
     stats.record(0x04, 10, true);
     stats.record(0x03, 1, false);
+    stats.record(0x03, undefined, true);
     expect(stats.snapshot(nameOfType)).toEqual({
-      "0x03 paytest.Ping": { calls: 1, errors: 0, totalMs: 1, maxMs: 1 },
-      "0x04 paytest.Command": { calls: 2, errors: 1, totalMs: 13, maxMs: 10 },
+      "0x03 paytest.Ping": { calls: 2, errors: 1, timedCalls: 1, totalMs: 1, maxMs: 1 },
+      "0x04 paytest.Command": { calls: 2, errors: 1, timedCalls: 2, totalMs: 13, maxMs: 10 },
     });
+  });
+
+  it("times a synchronous handler's first call and one in SYNC_TIMING_INTERVAL after it", () => {
+    const stats = new HandlerStats();
+    const timed: number[] = [];
+    for (let call = 0; call < 3 * SYNC_TIMING_INTERVAL + 1; call++) {
+      const time = stats.shouldTime(0x04);
+      if (time) timed.push(call);
+      stats.record(0x04, time ? 1 : undefined, false);
+    }
+    expect(timed).toEqual([0, SYNC_TIMING_INTERVAL, 2 * SYNC_TIMING_INTERVAL, 3 * SYNC_TIMING_INTERVAL]);
+    expect(stats.snapshot()["0x04"]).toMatchObject({ calls: 3 * SYNC_TIMING_INTERVAL + 1, timedCalls: 4 });
+  });
+
+  it("times every call of a Type once its handler has returned a promise", () => {
+    const stats = new HandlerStats();
+    stats.record(0x05, 1, false);
+    stats.markAsync(0x05);
+    for (let call = 0; call < 5; call++) {
+      expect(stats.shouldTime(0x05)).toBe(true);
+      stats.record(0x05, 2, false);
+    }
+    expect(stats.snapshot()["0x05"]).toEqual({ calls: 6, errors: 0, timedCalls: 6, totalMs: 11, maxMs: 2 });
+    expect(stats.shouldTime(0x04)).toBe(true);
   });
 });

@@ -60,9 +60,10 @@ describe("hostile peers (full size)", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await flood;
-    // The server closes every silent connection it accepted when its handshake timer fires. Beyond
-    // the listen backlog the kernel may drop a connection the client believes open; a silent client
-    // never learns, so give up on those after a bound and close them ourselves.
+    // The server closes every silent connection it accepted when its handshake timer fires. With the
+    // default listen backlog (4096) the kernel holds the burst until the server accepts it; should it
+    // still drop one the client believes open, a silent client never learns, so give up on those
+    // after a bound and close them ourselves.
     let closedByServer = 0;
     await Promise.all(
       silent.map(
@@ -91,7 +92,7 @@ describe("hostile peers (full size)", () => {
       `hostile flood: ${closedByServer}/${silentCount} silent connections closed by the server, ${done}/${handshakes} handshakes completed, ${roundTrips} healthy round trips; first failures: ${failures.join(" | ") || "none"}`,
     );
     expect(done).toBeGreaterThan(handshakes / 2);
-    expect(closedByServer).toBeGreaterThan(silentCount / 2);
+    expect(closedByServer).toBeGreaterThanOrEqual(silentCount * 0.9);
     expect(
       rig.t.errors.filter((e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED")
         .length,

@@ -10,6 +10,7 @@ import { IdempotencyGuard, MemoryIdempotencyStore } from "../delivery/idempotenc
 import {
   AbortedError,
   ConnectionClosedError,
+  encodeFailure,
   HandlerError,
   HandshakeFailedError,
   LoginRefusedError,
@@ -25,7 +26,7 @@ import { backoffDelay, reconnectSpreadDelay } from "./backoff.js";
 import { connectTls, type PendingConnect } from "./connect.js";
 import { InboundDispatcher } from "./dispatch.js";
 import { HeartbeatMonitor } from "./heartbeat.js";
-import { ClientLink, encodeError } from "./link.js";
+import { ClientLink } from "./link.js";
 import { type LoginStepName, runLoginFlow } from "./login.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
@@ -225,7 +226,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     try {
       payload = def.codec.encode(message);
     } catch (error) {
-      return Promise.reject(encodeError(def.name, error, this.#peerContext().peer));
+      return Promise.reject(encodeFailure(def.name, error, this.#peerContext()));
     }
     this.#noteName(def);
     return this.#outbound.send(def as MessageDef<unknown>, payload);

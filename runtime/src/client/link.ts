@@ -2,7 +2,7 @@ import type { TLSSocket } from "node:tls";
 import type { RequestOptions, RequestSpec } from "../codec.js";
 import { FrameConnection } from "../connection.js";
 import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
-import { EncodeError, HandshakeFailedError, PaynetError } from "../errors.js";
+import { encodeFailure, HandshakeFailedError, PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
@@ -89,14 +89,16 @@ export class ClientLink {
         ...options,
         timeoutMs: Number.POSITIVE_INFINITY,
       });
-      waiter.cancel(encodeError(spec.request.name, error, this.peer));
+      waiter.cancel(encodeFailure(spec.request.name, error, { peer: this.peer }));
       return waiter;
     }
     const waiter = this.router.expect(spec as RequestSpec<unknown, Rep>, key, options);
     try {
       this.write(spec.request.type, payload);
     } catch (error) {
-      waiter.cancel(error instanceof PaynetError ? error : encodeError(spec.request.name, error, this.peer));
+      waiter.cancel(
+        error instanceof PaynetError ? error : encodeFailure(spec.request.name, error, { peer: this.peer }),
+      );
     }
     return waiter;
   }
@@ -110,17 +112,6 @@ export class ClientLink {
   destroy(reason: PaynetError): void {
     this.connection.destroy(reason);
   }
-}
-
-/** A message that cannot be encoded is a caller mistake: an `EncodeError` naming the message. */
-export function encodeError(messageName: string, error: unknown, peer?: string): EncodeError {
-  if (error instanceof EncodeError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new EncodeError(`cannot encode ${messageName}: ${reason}`, {
-    ...(peer === undefined ? {} : { peer }),
-    messageName,
-    cause: error,
-  });
 }
 
 /**

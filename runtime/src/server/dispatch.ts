@@ -98,7 +98,8 @@ export class Dispatcher {
   ): void {
     const host = this.#host;
     const context = new HandlerContext(session, type, registration);
-    const started = performance.now();
+    // NaN: this call is not timed (see HandlerCounter).
+    const started = host.handlerStats.shouldTime(type) ? performance.now() : Number.NaN;
     host.handlerStarted();
     session.handlerStarted();
     let result: unknown;
@@ -109,6 +110,7 @@ export class Dispatcher {
       return;
     }
     if (isPromiseLike(result)) {
+      host.handlerStats.markAsync(type);
       result.then(
         (value: unknown) => this.#succeed(session, type, registration, started, value),
         (error: unknown) => this.#finish(session, type, registration, started, error, true),
@@ -147,7 +149,11 @@ export class Dispatcher {
     hasFailed: boolean,
   ): void {
     const host = this.#host;
-    host.handlerStats.record(type, performance.now() - started, hasFailed);
+    host.handlerStats.record(
+      type,
+      Number.isNaN(started) ? undefined : performance.now() - started,
+      hasFailed,
+    );
     if (hasFailed) this.#handlerFailed(session, type, registration, failure);
     session.handlerFinished();
     host.handlerFinished();

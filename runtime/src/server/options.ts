@@ -12,6 +12,12 @@ export const DEFAULT_READ_TIMEOUT_MS = 70_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default bound of concurrent connections; beyond, new ones are dropped (`MaxConnectionsError`). */
 export const DEFAULT_MAX_CONNECTIONS = 100_000;
+/**
+ * Default listen backlog: connections the kernel holds until the server accepts them. A fleet
+ * reconnecting after a restart arrives in thousands; Node's own default (511) drops the excess.
+ * Linux caps it at `net.core.somaxconn` (4096 on current kernels).
+ */
+export const DEFAULT_BACKLOG = 4096;
 /** Default time `stop()` lets in-flight handlers finish before closing sessions. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
@@ -25,6 +31,7 @@ export interface ResolvedServerOptions extends ServerOptions {
   readTimeoutMs: number;
   handshakeTimeoutMs: number;
   maxConnections: number;
+  backlog: number;
   stopGraceMs: number;
   maxPendingDeliveries: number;
   logger: Logger;
@@ -66,7 +73,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   for (const name of ["readTimeoutMs", "handshakeTimeoutMs", "stopGraceMs"] as const) {
     check(name, o[name], (v) => isInteger(v) && v >= 0, "a non-negative integer");
   }
-  for (const name of ["maxConnections", "maxPendingDeliveries", "maxFrame"] as const) {
+  for (const name of ["maxConnections", "backlog", "maxPendingDeliveries", "maxFrame"] as const) {
     check(name, o[name], (v) => isInteger(v) && v >= 1, "a positive integer");
   }
   check(
@@ -126,6 +133,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     readTimeoutMs: o.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
     handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    backlog: o.backlog ?? DEFAULT_BACKLOG,
     stopGraceMs: o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
     maxPendingDeliveries: o.maxPendingDeliveries ?? DEFAULT_MAX_PENDING_DELIVERIES,
     logger: o.logger ?? silentLogger,

@@ -189,7 +189,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         reject(error);
       };
       server.once("error", onError);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: this.#options.backlog }, () => {
         server.off("error", onError);
         resolve();
       });

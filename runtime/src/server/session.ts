@@ -7,7 +7,6 @@ import type { FrameConnection } from "../connection.js";
 import { ReplyRouter } from "../delivery/replies.js";
 import {
   ConnectionClosedError,
-  EncodeError,
   InvalidOptionsError,
   NotConnectedError,
   type PaynetError,
@@ -180,7 +179,12 @@ export class ServerSession implements Session {
    * `FrameTooLargeError`, `QueueFullError`).
    */
   sendNow<T>(def: MessageDef<T>, message: T): void {
-    this.sendFrame(def.type, this.#encode(def, message));
+    const connection = this.#usableConnection(def.type);
+    try {
+      connection.sendMessage(def, message);
+    } catch (error) {
+      throw this.#sendFailed(error, def.type);
+    }
     this.#sentDef(def as MessageDef<unknown>);
   }
 
@@ -195,19 +199,33 @@ export class ServerSession implements Session {
    * peer does not read (the session is then closed with that reason).
    */
   sendFrame(type: number, payload: Uint8Array): void {
+    const connection = this.#usableConnection(type);
+    try {
+      connection.send(type, payload);
+    } catch (error) {
+      throw this.#sendFailed(error, type);
+    }
+  }
+
+  #usableConnection(type: number): FrameConnection {
     const connection = this.#connection;
     if (connection === undefined || this.#closedReason !== undefined || connection.closed) {
       throw new NotConnectedError("session is closed", { peer: this.peer, frameType: type });
     }
-    try {
-      connection.send(type, payload);
-    } catch (error) {
-      if (error instanceof QueueFullError) this.#host.queueFull(this, error);
-      if (error instanceof ConnectionClosedError) {
-        throw new NotConnectedError("session is closed", { peer: this.peer, frameType: type, cause: error });
-      }
-      throw error;
+    return connection;
+  }
+
+  /** What a send that `FrameConnection` refused throws; a full queue also closes the session. */
+  #sendFailed(error: unknown, type: number): unknown {
+    if (error instanceof QueueFullError) this.#host.queueFull(this, error);
+    if (error instanceof ConnectionClosedError) {
+      return new NotConnectedError("session is closed", {
+        peer: this.peer,
+        frameType: type,
+        cause: error,
+      });
     }
+    return error;
   }
 
   /** See {@link Session.request}. */
@@ -244,28 +262,12 @@ export class ServerSession implements Session {
     const key = spec.requestKey?.(message);
     const waiter = this.replies.expect(spec, key, options);
     try {
-      this.sendFrame(spec.request.type, this.#encode(spec.request, message));
-      this.#sentDef(spec.request as MessageDef<unknown>);
+      this.sendNow(spec.request, message);
     } catch (error) {
       waiter.cancel();
       throw error;
     }
     return waiter;
-  }
-
-  /** Encodes with `def`'s codec; a throwing codec becomes an `EncodeError` naming the message. */
-  #encode<T>(def: MessageDef<T>, message: T): Uint8Array {
-    try {
-      return def.codec.encode(message);
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new EncodeError(`cannot encode ${def.name}: ${reason}`, {
-        peer: this.peer,
-        frameType: def.type,
-        messageName: def.name,
-        cause,
-      });
-    }
   }
 
   /** Definition of a reply Type this session's requests expect. */

@@ -4,6 +4,7 @@ import type { PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
+import type { HandlerCounter } from "../stats.js";
 import type { SessionDirectory } from "./directory.js";
 
 /** Identity of a verified peer certificate (mTLS). */
@@ -149,6 +150,11 @@ export interface ServerOptions extends FrameOptions {
   handshakeTimeoutMs?: number;
   /** Default 100 000. */
   maxConnections?: number;
+  /**
+   * Listen backlog: connections the kernel queues until they are accepted. Default 4096 (Linux caps
+   * it at `net.core.somaxconn`).
+   */
+  backlog?: number;
   /** Grace period of `stop()` for in-flight handlers. Default 5 000 ms. */
   stopGraceMs?: number;
   /** Device id → session. Default in-memory. */
@@ -187,7 +193,7 @@ export interface ServerStats {
   handshakes: { full: number; resumed: number; failed: number };
   framesIn: Record<string, { frames: number; bytes: number }>;
   framesOut: Record<string, { frames: number; bytes: number }>;
-  handlers: Record<string, { calls: number; errors: number; totalMs: number; maxMs: number }>;
+  handlers: Record<string, HandlerCounter>;
   outboundQueue: { frames: number; bytes: number; fullErrors: number };
   delivery: DeliveryStats;
 }

@@ -199,27 +199,33 @@ export function decodeWelcome(r: $pb.Reader, length: number): Welcome {
 /** Codec per message, by TypeScript name; `encode` accepts partial messages. */
 export const codecs = {
   Command: {
-    encode: (m: Partial<Command>): Uint8Array => encodeCommand(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Command>): Uint8Array => $pb.encodeMessage(encodeCommand, m),
+    write: encodeCommand,
     decode: (bytes: Uint8Array): Command => decodeCommand($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Command>,
   Hello: {
-    encode: (m: Partial<Hello>): Uint8Array => encodeHello(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Hello>): Uint8Array => $pb.encodeMessage(encodeHello, m),
+    write: encodeHello,
     decode: (bytes: Uint8Array): Hello => decodeHello($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Hello>,
   Result: {
-    encode: (m: Partial<Result>): Uint8Array => encodeResult(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Result>): Uint8Array => $pb.encodeMessage(encodeResult, m),
+    write: encodeResult,
     decode: (bytes: Uint8Array): Result => decodeResult($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Result>,
   Tick: {
-    encode: (m: Partial<Tick>): Uint8Array => encodeTick(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Tick>): Uint8Array => $pb.encodeMessage(encodeTick, m),
+    write: encodeTick,
     decode: (bytes: Uint8Array): Tick => decodeTick($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Tick>,
   Tock: {
-    encode: (m: Partial<Tock>): Uint8Array => encodeTock(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Tock>): Uint8Array => $pb.encodeMessage(encodeTock, m),
+    write: encodeTock,
     decode: (bytes: Uint8Array): Tock => decodeTock($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Tock>,
   Welcome: {
-    encode: (m: Partial<Welcome>): Uint8Array => encodeWelcome(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Welcome>): Uint8Array => $pb.encodeMessage(encodeWelcome, m),
+    write: encodeWelcome,
     decode: (bytes: Uint8Array): Welcome => decodeWelcome($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Welcome>,
 } as const;

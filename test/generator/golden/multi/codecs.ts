@@ -632,51 +632,63 @@ export function decodeOrderAck(r: $pb.Reader, length: number): OrderAck {
 /** Codec per message, by TypeScript name; `encode` accepts partial messages. */
 export const codecs = {
   Any: {
-    encode: (m: Partial<Any>): Uint8Array => encodeAny(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Any>): Uint8Array => $pb.encodeMessage(encodeAny, m),
+    write: encodeAny,
     decode: (bytes: Uint8Array): Any => decodeAny($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Any>,
   ListValue: {
-    encode: (m: Partial<ListValue>): Uint8Array => encodeListValue(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<ListValue>): Uint8Array => $pb.encodeMessage(encodeListValue, m),
+    write: encodeListValue,
     decode: (bytes: Uint8Array): ListValue => decodeListValue($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<ListValue>,
   Struct: {
-    encode: (m: Partial<Struct>): Uint8Array => encodeStruct(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Struct>): Uint8Array => $pb.encodeMessage(encodeStruct, m),
+    write: encodeStruct,
     decode: (bytes: Uint8Array): Struct => decodeStruct($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Struct>,
   GoogleProtobuf_Timestamp: {
-    encode: (m: Partial<GoogleProtobuf_Timestamp>): Uint8Array => encodeGoogleProtobuf_Timestamp(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<GoogleProtobuf_Timestamp>): Uint8Array => $pb.encodeMessage(encodeGoogleProtobuf_Timestamp, m),
+    write: encodeGoogleProtobuf_Timestamp,
     decode: (bytes: Uint8Array): GoogleProtobuf_Timestamp => decodeGoogleProtobuf_Timestamp($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<GoogleProtobuf_Timestamp>,
   Value: {
-    encode: (m: Partial<Value>): Uint8Array => encodeValue(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Value>): Uint8Array => $pb.encodeMessage(encodeValue, m),
+    write: encodeValue,
     decode: (bytes: Uint8Array): Value => decodeValue($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Value>,
   Money: {
-    encode: (m: Partial<Money>): Uint8Array => encodeMoney(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Money>): Uint8Array => $pb.encodeMessage(encodeMoney, m),
+    write: encodeMoney,
     decode: (bytes: Uint8Array): Money => decodeMoney($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Money>,
   ShopCommon_Timestamp: {
-    encode: (m: Partial<ShopCommon_Timestamp>): Uint8Array => encodeShopCommon_Timestamp(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<ShopCommon_Timestamp>): Uint8Array => $pb.encodeMessage(encodeShopCommon_Timestamp, m),
+    write: encodeShopCommon_Timestamp,
     decode: (bytes: Uint8Array): ShopCommon_Timestamp => decodeShopCommon_Timestamp($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<ShopCommon_Timestamp>,
   LegacyRecord: {
-    encode: (m: Partial<LegacyRecord>): Uint8Array => encodeLegacyRecord(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<LegacyRecord>): Uint8Array => $pb.encodeMessage(encodeLegacyRecord, m),
+    write: encodeLegacyRecord,
     decode: (bytes: Uint8Array): LegacyRecord => decodeLegacyRecord($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<LegacyRecord>,
   Order: {
-    encode: (m: Partial<Order>): Uint8Array => encodeOrder(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Order>): Uint8Array => $pb.encodeMessage(encodeOrder, m),
+    write: encodeOrder,
     decode: (bytes: Uint8Array): Order => decodeOrder($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Order>,
   Order_Card: {
-    encode: (m: Partial<Order_Card>): Uint8Array => encodeOrder_Card(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Order_Card>): Uint8Array => $pb.encodeMessage(encodeOrder_Card, m),
+    write: encodeOrder_Card,
     decode: (bytes: Uint8Array): Order_Card => decodeOrder_Card($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Order_Card>,
   Order_Item: {
-    encode: (m: Partial<Order_Item>): Uint8Array => encodeOrder_Item(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Order_Item>): Uint8Array => $pb.encodeMessage(encodeOrder_Item, m),
+    write: encodeOrder_Item,
     decode: (bytes: Uint8Array): Order_Item => decodeOrder_Item($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Order_Item>,
   OrderAck: {
-    encode: (m: Partial<OrderAck>): Uint8Array => encodeOrderAck(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<OrderAck>): Uint8Array => $pb.encodeMessage(encodeOrderAck, m),
+    write: encodeOrderAck,
     decode: (bytes: Uint8Array): OrderAck => decodeOrderAck($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<OrderAck>,
 } as const;

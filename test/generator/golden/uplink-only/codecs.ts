@@ -107,15 +107,18 @@ export function decodeReading(r: $pb.Reader, length: number): Reading {
 /** Codec per message, by TypeScript name; `encode` accepts partial messages. */
 export const codecs = {
   Beat: {
-    encode: (m: Partial<Beat>): Uint8Array => encodeBeat(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Beat>): Uint8Array => $pb.encodeMessage(encodeBeat, m),
+    write: encodeBeat,
     decode: (bytes: Uint8Array): Beat => decodeBeat($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Beat>,
   Fault: {
-    encode: (m: Partial<Fault>): Uint8Array => encodeFault(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Fault>): Uint8Array => $pb.encodeMessage(encodeFault, m),
+    write: encodeFault,
     decode: (bytes: Uint8Array): Fault => decodeFault($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Fault>,
   Reading: {
-    encode: (m: Partial<Reading>): Uint8Array => encodeReading(m, $pb.Writer.create()).finish(),
+    encode: (m: Partial<Reading>): Uint8Array => $pb.encodeMessage(encodeReading, m),
+    write: encodeReading,
     decode: (bytes: Uint8Array): Reading => decodeReading($pb.Reader.create(bytes), bytes.length),
   } satisfies $pb.StaticCodec<Reading>,
 } as const;
