@@ -131,6 +131,31 @@ export function newMap<V>(): Record<string, V> {
 /** The `bytes` default of decoded messages (shared: a zero-length array cannot be mutated). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/** One reader reused by {@link decodeMessage} for Node `Buffer`s; taken while in use. */
+let pooledReader: Reader | undefined = Reader.create(Buffer.alloc(0));
+
+/**
+ * Decodes `bytes` with a generated decoder (`decodeX(reader, length)`). A `Buffer` (what the runtime
+ * hands over: a view into the socket's chunk) is read with one reused reader instead of a new one
+ * per message; other byte arrays get a reader of their own.
+ */
+export function decodeMessage<T>(read: (reader: Reader, length: number) => T, bytes: Uint8Array): T {
+  const reader = pooledReader;
+  if (reader === undefined || !Buffer.isBuffer(bytes)) return read(Reader.create(bytes), bytes.length);
+  pooledReader = undefined;
+  reader.buf = bytes;
+  reader.pos = 0;
+  reader.len = bytes.length;
+  try {
+    return read(reader, bytes.length);
+  } finally {
+    // Do not keep the socket chunk alive through the reader.
+    reader.buf = EMPTY_BYTES;
+    reader.len = 0;
+    pooledReader = reader;
+  }
+}
+
 // The last 64-bit value read, as unsigned 32-bit halves; module state keeps reads allocation-free.
 let bitsLow = 0;
 let bitsHigh = 0;

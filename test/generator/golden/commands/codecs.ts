@@ -201,31 +201,31 @@ export const codecs = {
   Command: {
     encode: (m: Partial<Command>): Uint8Array => $pb.encodeMessage(encodeCommand, m),
     write: encodeCommand,
-    decode: (bytes: Uint8Array): Command => decodeCommand($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Command => $pb.decodeMessage(decodeCommand, bytes),
   } satisfies $pb.StaticCodec<Command>,
   Hello: {
     encode: (m: Partial<Hello>): Uint8Array => $pb.encodeMessage(encodeHello, m),
     write: encodeHello,
-    decode: (bytes: Uint8Array): Hello => decodeHello($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Hello => $pb.decodeMessage(decodeHello, bytes),
   } satisfies $pb.StaticCodec<Hello>,
   Result: {
     encode: (m: Partial<Result>): Uint8Array => $pb.encodeMessage(encodeResult, m),
     write: encodeResult,
-    decode: (bytes: Uint8Array): Result => decodeResult($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Result => $pb.decodeMessage(decodeResult, bytes),
   } satisfies $pb.StaticCodec<Result>,
   Tick: {
     encode: (m: Partial<Tick>): Uint8Array => $pb.encodeMessage(encodeTick, m),
     write: encodeTick,
-    decode: (bytes: Uint8Array): Tick => decodeTick($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Tick => $pb.decodeMessage(decodeTick, bytes),
   } satisfies $pb.StaticCodec<Tick>,
   Tock: {
     encode: (m: Partial<Tock>): Uint8Array => $pb.encodeMessage(encodeTock, m),
     write: encodeTock,
-    decode: (bytes: Uint8Array): Tock => decodeTock($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Tock => $pb.decodeMessage(decodeTock, bytes),
   } satisfies $pb.StaticCodec<Tock>,
   Welcome: {
     encode: (m: Partial<Welcome>): Uint8Array => $pb.encodeMessage(encodeWelcome, m),
     write: encodeWelcome,
-    decode: (bytes: Uint8Array): Welcome => decodeWelcome($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Welcome => $pb.decodeMessage(decodeWelcome, bytes),
   } satisfies $pb.StaticCodec<Welcome>,
 } as const;

@@ -634,61 +634,61 @@ export const codecs = {
   Any: {
     encode: (m: Partial<Any>): Uint8Array => $pb.encodeMessage(encodeAny, m),
     write: encodeAny,
-    decode: (bytes: Uint8Array): Any => decodeAny($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Any => $pb.decodeMessage(decodeAny, bytes),
   } satisfies $pb.StaticCodec<Any>,
   ListValue: {
     encode: (m: Partial<ListValue>): Uint8Array => $pb.encodeMessage(encodeListValue, m),
     write: encodeListValue,
-    decode: (bytes: Uint8Array): ListValue => decodeListValue($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): ListValue => $pb.decodeMessage(decodeListValue, bytes),
   } satisfies $pb.StaticCodec<ListValue>,
   Struct: {
     encode: (m: Partial<Struct>): Uint8Array => $pb.encodeMessage(encodeStruct, m),
     write: encodeStruct,
-    decode: (bytes: Uint8Array): Struct => decodeStruct($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Struct => $pb.decodeMessage(decodeStruct, bytes),
   } satisfies $pb.StaticCodec<Struct>,
   GoogleProtobuf_Timestamp: {
     encode: (m: Partial<GoogleProtobuf_Timestamp>): Uint8Array => $pb.encodeMessage(encodeGoogleProtobuf_Timestamp, m),
     write: encodeGoogleProtobuf_Timestamp,
-    decode: (bytes: Uint8Array): GoogleProtobuf_Timestamp => decodeGoogleProtobuf_Timestamp($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): GoogleProtobuf_Timestamp => $pb.decodeMessage(decodeGoogleProtobuf_Timestamp, bytes),
   } satisfies $pb.StaticCodec<GoogleProtobuf_Timestamp>,
   Value: {
     encode: (m: Partial<Value>): Uint8Array => $pb.encodeMessage(encodeValue, m),
     write: encodeValue,
-    decode: (bytes: Uint8Array): Value => decodeValue($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Value => $pb.decodeMessage(decodeValue, bytes),
   } satisfies $pb.StaticCodec<Value>,
   Money: {
     encode: (m: Partial<Money>): Uint8Array => $pb.encodeMessage(encodeMoney, m),
     write: encodeMoney,
-    decode: (bytes: Uint8Array): Money => decodeMoney($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Money => $pb.decodeMessage(decodeMoney, bytes),
   } satisfies $pb.StaticCodec<Money>,
   ShopCommon_Timestamp: {
     encode: (m: Partial<ShopCommon_Timestamp>): Uint8Array => $pb.encodeMessage(encodeShopCommon_Timestamp, m),
     write: encodeShopCommon_Timestamp,
-    decode: (bytes: Uint8Array): ShopCommon_Timestamp => decodeShopCommon_Timestamp($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): ShopCommon_Timestamp => $pb.decodeMessage(decodeShopCommon_Timestamp, bytes),
   } satisfies $pb.StaticCodec<ShopCommon_Timestamp>,
   LegacyRecord: {
     encode: (m: Partial<LegacyRecord>): Uint8Array => $pb.encodeMessage(encodeLegacyRecord, m),
     write: encodeLegacyRecord,
-    decode: (bytes: Uint8Array): LegacyRecord => decodeLegacyRecord($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): LegacyRecord => $pb.decodeMessage(decodeLegacyRecord, bytes),
   } satisfies $pb.StaticCodec<LegacyRecord>,
   Order: {
     encode: (m: Partial<Order>): Uint8Array => $pb.encodeMessage(encodeOrder, m),
     write: encodeOrder,
-    decode: (bytes: Uint8Array): Order => decodeOrder($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Order => $pb.decodeMessage(decodeOrder, bytes),
   } satisfies $pb.StaticCodec<Order>,
   Order_Card: {
     encode: (m: Partial<Order_Card>): Uint8Array => $pb.encodeMessage(encodeOrder_Card, m),
     write: encodeOrder_Card,
-    decode: (bytes: Uint8Array): Order_Card => decodeOrder_Card($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Order_Card => $pb.decodeMessage(decodeOrder_Card, bytes),
   } satisfies $pb.StaticCodec<Order_Card>,
   Order_Item: {
     encode: (m: Partial<Order_Item>): Uint8Array => $pb.encodeMessage(encodeOrder_Item, m),
     write: encodeOrder_Item,
-    decode: (bytes: Uint8Array): Order_Item => decodeOrder_Item($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Order_Item => $pb.decodeMessage(decodeOrder_Item, bytes),
   } satisfies $pb.StaticCodec<Order_Item>,
   OrderAck: {
     encode: (m: Partial<OrderAck>): Uint8Array => $pb.encodeMessage(encodeOrderAck, m),
     write: encodeOrderAck,
-    decode: (bytes: Uint8Array): OrderAck => decodeOrderAck($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): OrderAck => $pb.decodeMessage(decodeOrderAck, bytes),
   } satisfies $pb.StaticCodec<OrderAck>,
 } as const;

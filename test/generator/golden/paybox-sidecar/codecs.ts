@@ -403,56 +403,56 @@ export const codecs = {
   CoinAck: {
     encode: (m: Partial<CoinAck>): Uint8Array => $pb.encodeMessage(encodeCoinAck, m),
     write: encodeCoinAck,
-    decode: (bytes: Uint8Array): CoinAck => decodeCoinAck($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): CoinAck => $pb.decodeMessage(decodeCoinAck, bytes),
   } satisfies $pb.StaticCodec<CoinAck>,
   CoinCommand: {
     encode: (m: Partial<CoinCommand>): Uint8Array => $pb.encodeMessage(encodeCoinCommand, m),
     write: encodeCoinCommand,
-    decode: (bytes: Uint8Array): CoinCommand => decodeCoinCommand($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): CoinCommand => $pb.decodeMessage(decodeCoinCommand, bytes),
   } satisfies $pb.StaticCodec<CoinCommand>,
   ErrorMsg: {
     encode: (m: Partial<ErrorMsg>): Uint8Array => $pb.encodeMessage(encodeErrorMsg, m),
     write: encodeErrorMsg,
-    decode: (bytes: Uint8Array): ErrorMsg => decodeErrorMsg($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): ErrorMsg => $pb.decodeMessage(decodeErrorMsg, bytes),
   } satisfies $pb.StaticCodec<ErrorMsg>,
   LoginReq: {
     encode: (m: Partial<LoginReq>): Uint8Array => $pb.encodeMessage(encodeLoginReq, m),
     write: encodeLoginReq,
-    decode: (bytes: Uint8Array): LoginReq => decodeLoginReq($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): LoginReq => $pb.decodeMessage(decodeLoginReq, bytes),
   } satisfies $pb.StaticCodec<LoginReq>,
   LoginRsp: {
     encode: (m: Partial<LoginRsp>): Uint8Array => $pb.encodeMessage(encodeLoginRsp, m),
     write: encodeLoginRsp,
-    decode: (bytes: Uint8Array): LoginRsp => decodeLoginRsp($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): LoginRsp => $pb.decodeMessage(decodeLoginRsp, bytes),
   } satisfies $pb.StaticCodec<LoginRsp>,
   Ping: {
     encode: (m: Partial<Ping>): Uint8Array => $pb.encodeMessage(encodePing, m),
     write: encodePing,
-    decode: (bytes: Uint8Array): Ping => decodePing($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Ping => $pb.decodeMessage(decodePing, bytes),
   } satisfies $pb.StaticCodec<Ping>,
   Pong: {
     encode: (m: Partial<Pong>): Uint8Array => $pb.encodeMessage(encodePong, m),
     write: encodePong,
-    decode: (bytes: Uint8Array): Pong => decodePong($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Pong => $pb.decodeMessage(decodePong, bytes),
   } satisfies $pb.StaticCodec<Pong>,
   QueryReq: {
     encode: (m: Partial<QueryReq>): Uint8Array => $pb.encodeMessage(encodeQueryReq, m),
     write: encodeQueryReq,
-    decode: (bytes: Uint8Array): QueryReq => decodeQueryReq($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): QueryReq => $pb.decodeMessage(decodeQueryReq, bytes),
   } satisfies $pb.StaticCodec<QueryReq>,
   QueryRsp: {
     encode: (m: Partial<QueryRsp>): Uint8Array => $pb.encodeMessage(encodeQueryRsp, m),
     write: encodeQueryRsp,
-    decode: (bytes: Uint8Array): QueryRsp => decodeQueryRsp($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): QueryRsp => $pb.decodeMessage(decodeQueryRsp, bytes),
   } satisfies $pb.StaticCodec<QueryRsp>,
   RegisterReq: {
     encode: (m: Partial<RegisterReq>): Uint8Array => $pb.encodeMessage(encodeRegisterReq, m),
     write: encodeRegisterReq,
-    decode: (bytes: Uint8Array): RegisterReq => decodeRegisterReq($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): RegisterReq => $pb.decodeMessage(decodeRegisterReq, bytes),
   } satisfies $pb.StaticCodec<RegisterReq>,
   RegisterRsp: {
     encode: (m: Partial<RegisterRsp>): Uint8Array => $pb.encodeMessage(encodeRegisterRsp, m),
     write: encodeRegisterRsp,
-    decode: (bytes: Uint8Array): RegisterRsp => decodeRegisterRsp($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): RegisterRsp => $pb.decodeMessage(decodeRegisterRsp, bytes),
   } satisfies $pb.StaticCodec<RegisterRsp>,
 } as const;

@@ -109,16 +109,16 @@ export const codecs = {
   Beat: {
     encode: (m: Partial<Beat>): Uint8Array => $pb.encodeMessage(encodeBeat, m),
     write: encodeBeat,
-    decode: (bytes: Uint8Array): Beat => decodeBeat($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Beat => $pb.decodeMessage(decodeBeat, bytes),
   } satisfies $pb.StaticCodec<Beat>,
   Fault: {
     encode: (m: Partial<Fault>): Uint8Array => $pb.encodeMessage(encodeFault, m),
     write: encodeFault,
-    decode: (bytes: Uint8Array): Fault => decodeFault($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Fault => $pb.decodeMessage(decodeFault, bytes),
   } satisfies $pb.StaticCodec<Fault>,
   Reading: {
     encode: (m: Partial<Reading>): Uint8Array => $pb.encodeMessage(encodeReading, m),
     write: encodeReading,
-    decode: (bytes: Uint8Array): Reading => decodeReading($pb.Reader.create(bytes), bytes.length),
+    decode: (bytes: Uint8Array): Reading => $pb.decodeMessage(decodeReading, bytes),
   } satisfies $pb.StaticCodec<Reading>,
 } as const;
