@@ -87,9 +87,6 @@ export class FrameConnection {
   readonly #stats: TrafficStats | undefined;
 
   #peer: string;
-  /** Wall-clock (epoch ms) timestamps: for display only, they jump with the system clock. */
-  #lastByteAt: number;
-  #lastFrameAt: number;
   /** Monotonic time of the last byte read, for dead-peer timing (immune to clock changes). */
   #lastByteMono: number;
   /** Monotonic time of the last inbound frame, for the read timeout (immune to clock changes). */
@@ -140,9 +137,6 @@ export class FrameConnection {
       onFrame: (type, payload) => this.#onFrame(type, payload),
     });
 
-    const now = Date.now();
-    this.#lastByteAt = now;
-    this.#lastFrameAt = now;
     this.#lastFrameMono = performance.now();
     this.#lastByteMono = this.#lastFrameMono;
 
@@ -182,12 +176,12 @@ export class FrameConnection {
   }
 
   /**
-   * Epoch ms (`Date.now()`) of the last byte read (construction time before the first byte). For
-   * display and logs only: it jumps when the system clock is set (NTP on 4G attach). Measure idle
-   * time with {@link lastByteMonotonic}.
+   * Epoch ms of the last byte read (construction time before the first byte), for display and
+   * logs: derived from {@link lastByteMonotonic} (`performance.timeOrigin` + it), so it does not
+   * jump when the system clock is set (NTP on 4G attach). Measure idle time with the monotonic one.
    */
   get lastByteAt(): number {
-    return this.#lastByteAt;
+    return performance.timeOrigin + this.#lastByteMono;
   }
 
   /**
@@ -199,12 +193,9 @@ export class FrameConnection {
     return this.#lastByteMono;
   }
 
-  /**
-   * Epoch ms of the last complete inbound frame (construction time before the first frame). For
-   * display only, like {@link lastByteAt}; the read timeout runs on the monotonic clock.
-   */
+  /** Epoch ms of the last complete inbound frame (construction time before the first frame), like {@link lastByteAt}. */
   get lastFrameAt(): number {
-    return this.#lastFrameAt;
+    return performance.timeOrigin + this.#lastFrameMono;
   }
 
   /** True once `close()` or `destroy()` was called or the connection ended; `send()` then throws. */
@@ -368,7 +359,6 @@ export class FrameConnection {
   #onData(chunk: Buffer): void {
     if (this.closed) return;
     // One clock reading per chunk: every frame of a chunk arrived at the same time.
-    this.#lastByteAt = Date.now();
     this.#lastByteMono = performance.now();
     // Replies sent synchronously while this chunk is decoded go out in one write right after it,
     // like an echo server's, instead of waiting a `setImmediate` turn (a round trip per batch).
@@ -388,7 +378,6 @@ export class FrameConnection {
 
   #onFrame(type: number, payload: Buffer): void {
     if (this.closed) return;
-    this.#lastFrameAt = this.#lastByteAt;
     this.#lastFrameMono = this.#lastByteMono;
     this.#stats?.frameIn(type, FRAME_HEADER_SIZE + payload.length);
     this.#handlers.onFrame(type, payload);
@@ -412,7 +401,10 @@ export class FrameConnection {
     this.#batch = undefined;
     this.#batchFrames = 0;
     // A quarter more than the last batch: the next one rarely has to grow (and copy) on its last frame.
-    this.#batchHint = Math.min(Math.max(batch.len + (batch.len >>> 2), MIN_BATCH_BYTES), MAX_BATCH_HINT_BYTES);
+    this.#batchHint = Math.min(
+      Math.max(batch.len + (batch.len >>> 2), MIN_BATCH_BYTES),
+      MAX_BATCH_HINT_BYTES,
+    );
     if (!this.#socket.write(batch.buf.subarray(0, batch.len))) {
       this.#blocked = true;
       // Listened for only while backpressured, instead of one idle listener per connection.

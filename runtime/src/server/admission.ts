@@ -42,8 +42,6 @@ export interface AdmissionHost {
   readonly sessions: Set<ServerSession>;
   /** True while the server accepts sessions (not before `start()` finished, not once stopping). */
   readonly listening: boolean;
-  /** The connection of `session` closed. */
-  closed(session: ServerSession, reason: PaynetError): void;
   /** Emits `connection` for a newly admitted session. */
   announce(session: ServerSession): void;
   /** Logs-independent error reporting (`error` event). */
@@ -57,12 +55,18 @@ export class Admission {
   readonly #host: AdmissionHost;
   /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
   readonly #sockets = new Set<Socket>();
-  /** `host:port` of each TCP connection, taken on arrival (see `#onTcpConnection`). */
+  /** `host:port` of each TCP connection until its handshake ends (see `#onTcpConnection`). */
   readonly #tcpPeers = new WeakMap<Socket, string>();
+  /** One `'close'` listener shared by every raw socket (`this` is the socket): no closure per connection. */
+  readonly #forgetSocket: (this: Socket) => void;
   #nextSessionId = 1;
 
   constructor(host: AdmissionHost) {
     this.#host = host;
+    const sockets = this.#sockets;
+    this.#forgetSocket = function (this: Socket) {
+      sockets.delete(this);
+    };
   }
 
   /** Handles the connection events of `server` from now on. */
@@ -83,7 +87,7 @@ export class Admission {
     // whose address getters return undefined by the time `tlsClientError` fires.
     this.#tcpPeers.set(socket, peerOf(socket.remoteAddress, socket.remotePort));
     this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
+    socket.on("close", this.#forgetSocket);
   }
 
   #onDrop(data: { remoteAddress?: string; remotePort?: number } | undefined): void {
@@ -131,6 +135,9 @@ export class Admission {
 
   async #admit(socket: TLSSocket, peer: string): Promise<void> {
     const host = this.#host;
+    // The handshake is over: the address is only needed for handshake failures.
+    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
+    if (tcp !== undefined) this.#tcpPeers.delete(tcp);
     const resumed = socket.isSessionReused();
     if (resumed) host.counters.handshakesResumed++;
     else host.counters.handshakesFull++;
@@ -185,10 +192,7 @@ export class Admission {
       ...(lengthMode === undefined ? {} : { lengthMode }),
       ...(outboundQueue === undefined ? {} : { outboundQueue }),
     };
-    const connection = new FrameConnection(socket, connectionOptions, {
-      onFrame: (type, payload) => host.dispatcher.frame(session, type, payload),
-      onClose: (reason) => host.closed(session, reason),
-    });
+    const connection = new FrameConnection(socket, connectionOptions, session);
     session.attach(connection);
     host.sessions.add(session);
     host.counters.total++;

@@ -140,6 +140,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
+      frame: (session, type, payload) => this.#dispatcher.frame(session, type, payload),
+      closed: (session, reason) => this.#closed(session, reason),
     };
     this.#admission = new Admission({
       options: this.#options,
@@ -152,7 +154,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       get listening() {
         return server.#state === "listening";
       },
-      closed: (session, reason) => this.#closed(session, reason),
       announce: (session) => this.#emit("connection", session),
       report: (error, session) => this.#report(error, session),
       log: (level, message, fields) => this.#log(level, message, fields),

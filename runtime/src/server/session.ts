@@ -3,7 +3,7 @@
  * state, its per-session attributes and the waiters of requests sent to it.
  */
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
-import type { FrameConnection } from "../connection.js";
+import type { FrameConnection, FrameConnectionHandlers } from "../connection.js";
 import { ReplyRouter } from "../delivery/replies.js";
 import {
   ConnectionClosedError,
@@ -25,6 +25,10 @@ export interface SessionHost {
   queueFull(session: ServerSession, error: QueueFullError): void;
   /** Remembers the name of an outbound Type for stats. */
   sent(def: MessageDef<unknown>): void;
+  /** One inbound frame of the session (dispatch). */
+  frame(session: ServerSession, type: number, payload: Buffer): void;
+  /** The session's connection ended. */
+  closed(session: ServerSession, reason: PaynetError): void;
 }
 
 /** Connection facts fixed at handshake time. */
@@ -38,8 +42,11 @@ export interface SessionInit {
   readonly resumed: boolean;
 }
 
-/** The server's {@link Session} implementation. */
-export class ServerSession implements Session {
+/**
+ * The server's {@link Session} implementation. It is also its connection's handler object
+ * (`onFrame`/`onClose`), so a session costs no closures of its own.
+ */
+export class ServerSession implements Session, FrameConnectionHandlers {
   readonly id: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -97,6 +104,16 @@ export class ServerSession implements Session {
   /** Offers an inbound message to this session's request waiters; false when none takes it. */
   offerReply(type: number, message: unknown): boolean {
     return this.#replies !== undefined && this.#replies.size > 0 && this.#replies.offer(type, message);
+  }
+
+  /** @internal An inbound frame of this session's connection. */
+  onFrame(type: number, payload: Buffer): void {
+    this.#host.frame(this, type, payload);
+  }
+
+  /** @internal This session's connection ended. */
+  onClose(reason: PaynetError): void {
+    this.#host.closed(this, reason);
   }
 
   /** Attaches the connection (done once, right after construction). */
