@@ -55,8 +55,8 @@ export class Admission {
   readonly #host: AdmissionHost;
   /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
   readonly #sockets = new Set<Socket>();
-  /** `host:port` of each TCP connection until its handshake ends (see `#onTcpConnection`). */
-  readonly #tcpPeers = new WeakMap<Socket, string>();
+  /** Address of each TCP connection until its handshake ends (see `#onTcpConnection`). */
+  readonly #tcpPeers = new WeakMap<Socket, RemoteAddress>();
   /** One `'close'` listener shared by every raw socket (`this` is the socket): no closure per connection. */
   readonly #forgetSocket: (this: Socket) => void;
   #nextSessionId = 1;
@@ -85,7 +85,10 @@ export class Admission {
   #onTcpConnection(socket: Socket): void {
     // Remember the address now: a peer that resets during the handshake leaves a destroyed socket
     // whose address getters return undefined by the time `tlsClientError` fires.
-    this.#tcpPeers.set(socket, peerOf(socket.remoteAddress, socket.remotePort));
+    // Read once, here: each socket caches its peer address in an object of its own on first read
+    // (~110 bytes per connection), so the TLS socket's getters are never used and this one's cache
+    // is dropped once the handshake is over.
+    this.#tcpPeers.set(socket, { address: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 });
     this.#sockets.add(socket);
     socket.on("close", this.#forgetSocket);
   }
@@ -104,11 +107,8 @@ export class Admission {
     const host = this.#host;
     host.counters.handshakesFailed++;
     // `_parent` is the TCP socket a server-side TLSSocket wraps (not typed by @types/node).
-    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
-    const peer =
-      socket.remoteAddress !== undefined
-        ? peerOf(socket.remoteAddress, socket.remotePort)
-        : ((tcp && this.#tcpPeers.get(tcp)) ?? peerOf(undefined, undefined));
+    const remote = this.#remoteOf(socket);
+    const peer = peerOf(remote.address, remote.port);
     const failure =
       error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
         ? new HandshakeTimeoutError(host.options.handshakeTimeoutMs, { peer, cause: error })
@@ -124,8 +124,15 @@ export class Admission {
    * the failure logged and reported, never an unhandled rejection.
    */
   #onSecureConnection(socket: TLSSocket): void {
-    const peer = peerOf(socket.remoteAddress, socket.remotePort);
-    this.#admit(socket, peer).catch((error: unknown) => {
+    const remote = this.#remoteOf(socket);
+    // The handshake is over: the TCP-level address was kept for handshake failures only.
+    const tcp = tcpOf(socket);
+    if (tcp !== undefined) {
+      this.#tcpPeers.delete(tcp);
+      forgetCachedPeername(tcp);
+    }
+    const peer = peerOf(remote.address, remote.port);
+    this.#admit(socket, remote, peer).catch((error: unknown) => {
       socket.destroy();
       const failure = error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
       this.#host.log("error", "connection admission failed", { peer, error: failure.message });
@@ -133,11 +140,15 @@ export class Admission {
     });
   }
 
-  async #admit(socket: TLSSocket, peer: string): Promise<void> {
+  /** The remote address of a TLS socket, as its TCP socket had it on arrival. */
+  #remoteOf(socket: TLSSocket): RemoteAddress {
+    const tcp = tcpOf(socket);
+    const known = tcp === undefined ? undefined : this.#tcpPeers.get(tcp);
+    return known ?? { address: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 };
+  }
+
+  async #admit(socket: TLSSocket, remote: RemoteAddress, peer: string): Promise<void> {
     const host = this.#host;
-    // The handshake is over: the address is only needed for handshake failures.
-    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent;
-    if (tcp !== undefined) this.#tcpPeers.delete(tcp);
     const resumed = socket.isSessionReused();
     if (resumed) host.counters.handshakesResumed++;
     else host.counters.handshakesFull++;
@@ -166,17 +177,22 @@ export class Admission {
       socket.destroy();
       return;
     }
-    this.#open(socket, verdict.identity, resumed);
+    this.#open(socket, remote, verdict.identity, resumed);
   }
 
-  #open(socket: TLSSocket, identity: ServerSession["identity"], resumed: boolean): void {
+  #open(
+    socket: TLSSocket,
+    remote: RemoteAddress,
+    identity: ServerSession["identity"],
+    resumed: boolean,
+  ): void {
     const host = this.#host;
     const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
     const session = new ServerSession(
       {
         id: `c${this.#nextSessionId++}`,
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
+        remoteAddress: remote.address,
+        remotePort: remote.port,
         identity,
         resumed,
         ...(certificateDer === undefined ? {} : { certificateDer }),
@@ -204,6 +220,27 @@ export class Admission {
     });
     host.announce(session);
   }
+}
+
+/** A connection's remote address and port. */
+interface RemoteAddress {
+  address: string;
+  port: number;
+}
+
+/** The TCP socket a server-side TLS socket wraps (`_parent`, not typed by @types/node). */
+function tcpOf(socket: TLSSocket): Socket | undefined {
+  return (socket as TLSSocket & { _parent?: Socket })._parent;
+}
+
+/**
+ * Drops the peer address a `net.Socket` cached when `remoteAddress` was read (`_peername`, an
+ * internal of Node's net module; nothing happens where it does not exist). Reading the getter again
+ * fetches it anew.
+ */
+function forgetCachedPeername(socket: Socket): void {
+  const cached = socket as Socket & { _peername?: unknown };
+  if (cached._peername !== undefined) cached._peername = undefined;
 }
 
 function peerOf(address: string | undefined, port: number | undefined): string {
