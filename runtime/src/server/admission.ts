@@ -53,7 +53,7 @@ export interface AdmissionHost {
 /** Admits the connections of one server, from TCP accept to an attached session. */
 export class Admission {
   readonly #host: AdmissionHost;
-  /** Raw sockets, from TCP accept to close, so stop() can end half-open handshakes too. */
+  /** Raw sockets from TCP accept to the end of their handshake, so stop() can end half-open ones. */
   readonly #sockets = new Set<Socket>();
   /** Address of each TCP connection until its handshake ends (see `#onTcpConnection`). */
   readonly #tcpPeers = new WeakMap<Socket, RemoteAddress>();
@@ -130,6 +130,9 @@ export class Admission {
     if (tcp !== undefined) {
       this.#tcpPeers.delete(tcp);
       forgetCachedPeername(tcp);
+      // From here on the socket is the session's (or destroyed by `#admit`): stop() closes it there.
+      this.#sockets.delete(tcp);
+      tcp.off("close", this.#forgetSocket);
     }
     const peer = peerOf(remote.address, remote.port);
     this.#admit(socket, remote, peer).catch((error: unknown) => {
