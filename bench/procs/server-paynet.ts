@@ -50,7 +50,7 @@ serveRpc(
     mem: () => memoryAfterGc(),
     cpu: () => cpuMicros(),
     online: () => online,
-    connections: () => server.runtime.stats().connections,
+    connections: () => server.runtime.stats().connections.current,
     handshakes: () => server.runtime.stats().handshakes,
     dropAll: () => {
       for (const session of server.runtime.sessions()) session.close("benchmark: fleet reconnect");

@@ -3,6 +3,7 @@
  * sessions (logged in, heartbeating). Server RSS and heap per connection (after GC), handshakes/s,
  * and the server CPU heartbeats cost, projected to 100k devices with 60 s heartbeats.
  */
+import { execFileSync } from "node:child_process";
 import { BenchProcess } from "../lib/proc.js";
 import { infoRow, targetRow } from "../lib/report.js";
 import { bytes, human, ratio } from "../lib/stats.js";
@@ -33,11 +34,29 @@ interface SideResult {
   projectedCpuShareAt100k: number;
 }
 
+/** Devices connected and dropped before the memory baseline (see the warm-up in `measureSide`). */
+const WARMUP_CONNECTIONS = 200;
+
 /** Source addresses: 127.0.0.x gives each one its own ~28k ephemeral ports. */
 function localAddresses(n: number, proc: number): string[] {
   if (n <= 20_000) return [];
   const perProc = 4;
   return Array.from({ length: perProc }, (_, i) => `127.0.${proc + 1}.${i + 1}`);
+}
+
+/**
+ * Fails early, with what to do, when one server process cannot open `n` sockets here: children can
+ * raise their soft open-files limit only up to the hard one.
+ */
+function assertFdLimitAllows(n: number): void {
+  const hard = execFileSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).trim();
+  const needed = n + 1_000;
+  if (hard === "unlimited" || Number(hard) >= needed) return;
+  throw new Error(
+    `${n} connections need about ${needed} open files in the server process, but the hard limit here is ${hard}; ` +
+      `raise it first (\`ulimit -Hn\` as root, /etc/security/limits.conf, or the container's nofile limit), ` +
+      `or measure fewer (\`--connections ${Math.max(1_000, Math.floor((Number(hard) - 2_000) / 1_000) * 1_000)}\`)`,
+  );
 }
 
 async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<SideResult> {
@@ -76,6 +95,23 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
           { fdLimit, maxOldSpaceMb: 8_192 },
         ),
       );
+    }
+    // Warm-up, on both sides alike: a first batch of devices connects, logs in, heartbeats and goes
+    // away before the baseline is taken. What the first connections cost once per process (the
+    // connect/login/heartbeat code being compiled, V8's young generation growing to its working
+    // size) is then not counted as memory per connection.
+    await fleets[0]!.call("heartbeat", { intervalMs: heartbeatMs });
+    await fleets[0]!.call("connect", {
+      port: server.ready.port,
+      n: Math.min(WARMUP_CONNECTIONS, n),
+      concurrency: 64,
+      login: side === "paynet",
+      localAddresses: localAddresses(n, 0),
+    });
+    await new Promise((resolve) => setTimeout(resolve, heartbeatMs + 500));
+    await fleets[0]!.call("closeAll");
+    while ((await server.call<number>("connections")) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const before = await server.call<Memory>("mem");
     // Heartbeats run from the first connection on, as on real devices (and within the read timeout).
@@ -140,6 +176,7 @@ async function measureSide(ctx: BenchContext, side: "raw" | "paynet"): Promise<S
 }
 
 export async function scaleScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  assertFdLimitAllows(ctx.connections);
   const raw = await measureSide(ctx, "raw");
   const paynet = await measureSide(ctx, "paynet");
   const memRatio = ratio(paynet.rssPerConn, raw.rssPerConn);

@@ -17,7 +17,7 @@ import {
   ReadTimeoutError,
 } from "./errors.js";
 import { FrameDecoder } from "./frame/decoder.js";
-import { FRAME_HEADER_SIZE, frameSize } from "./frame/encoder.js";
+import { FRAME_HEADER_SIZE, frameSize, lengthFieldFor, writeFrameHeader } from "./frame/encoder.js";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_OUTBOUND_MAX_BYTES,
@@ -39,7 +39,7 @@ export interface FrameConnectionOptions extends FrameOptions {
   closeTimeoutMs?: number;
   /** Wheel for the read and close timeouts. Default {@link sharedTimerWheel}. */
   wheel?: TimerWheel;
-  /** Where frames and bytes in/out are counted. Default: not counted. */
+  /** Where frames and bytes in/out are counted (outbound ones when `send()` accepts them). Default: not counted. */
   stats?: TrafficStats;
 }
 
@@ -97,7 +97,7 @@ export class FrameConnection {
   /** Wire bytes of the frames accepted by `send()` and not yet handed to the socket; made on demand. */
   #batch: Writer | undefined;
   #batchFrames = 0;
-  /** First allocation of the next batch: the size of the last one, so a steady stream never regrows. */
+  /** First allocation of the next batch, from the size of the last one: a steady stream rarely regrows. */
   #batchHint = MIN_BATCH_BYTES;
   #flushScheduled = false;
   /** Inside `#onData`: frames sent meanwhile are written when the chunk is done, not a turn later. */
@@ -226,7 +226,7 @@ export class FrameConnection {
    */
   send(type: number, payload: Uint8Array): void {
     this.#checkOpen(type);
-    const len = this.#lengthField(payload.length);
+    const len = lengthFieldFor(payload.length, this.#lengthMode);
     if (len > this.#maxFrame) {
       throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
     }
@@ -234,7 +234,7 @@ export class FrameConnection {
     this.#checkBound(type, this.queuedBytes, size);
     const batch = this.#openBatch(size);
     const offset = batch.reserve(FRAME_HEADER_SIZE);
-    writeHeader(batch.buf, offset, len, type);
+    writeFrameHeader(batch.buf, offset, len, type);
     batch.raw(payload);
     this.#accepted(type, size);
   }
@@ -268,7 +268,7 @@ export class FrameConnection {
       throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: type });
     }
     const size = batch.len - start;
-    const len = this.#lengthField(size - FRAME_HEADER_SIZE);
+    const len = lengthFieldFor(size - FRAME_HEADER_SIZE, this.#lengthMode);
     try {
       if (len > this.#maxFrame) {
         throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
@@ -278,7 +278,7 @@ export class FrameConnection {
       batch.truncate(start);
       throw error;
     }
-    writeHeader(batch.buf, start, len, type);
+    writeFrameHeader(batch.buf, start, len, type);
     this.#accepted(type, size);
   }
 
@@ -292,10 +292,6 @@ export class FrameConnection {
     if (!Number.isInteger(type) || type < 0 || type > 255) {
       throw new InvalidOptionsError("type", `expected an integer 0..255, got ${type}`);
     }
-  }
-
-  #lengthField(payloadLength: number): number {
-    return this.#lengthMode === "payload" ? payloadLength : payloadLength + 1;
   }
 
   /** While backpressured, refuses a frame of `size` wire bytes that would exceed the queue bound. */
@@ -443,15 +439,6 @@ export class FrameConnection {
     this.#socket.destroy();
     this.#handlers.onClose(reason);
   }
-}
-
-/** Writes a frame header (`Len` big-endian, then `Type`) at `offset`. */
-function writeHeader(buf: Uint8Array, offset: number, len: number, type: number): void {
-  buf[offset] = len >>> 24;
-  buf[offset + 1] = (len >>> 16) & 255;
-  buf[offset + 2] = (len >>> 8) & 255;
-  buf[offset + 3] = len & 255;
-  buf[offset + 4] = type;
 }
 
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {

@@ -41,10 +41,18 @@ export function writeFrameInto(
   if (len > MAX_LEN_FIELD) {
     throw new InvalidOptionsError("payload", `${payload.length} bytes do not fit a uint32 Len field`);
   }
-  target.writeUInt32BE(len, offset);
-  target[offset + 4] = type;
+  writeFrameHeader(target, offset, len, type);
   target.set(payload, offset + FRAME_HEADER_SIZE);
   return offset + FRAME_HEADER_SIZE + payload.length;
+}
+
+/** Writes a frame header (`Len` big-endian, then `Type`) at `offset`; `target` must have 5 bytes free there. */
+export function writeFrameHeader(target: Uint8Array, offset: number, len: number, type: number): void {
+  target[offset] = len >>> 24;
+  target[offset + 1] = (len >>> 16) & 255;
+  target[offset + 2] = (len >>> 8) & 255;
+  target[offset + 3] = len & 255;
+  target[offset + 4] = type;
 }
 
 /** Encodes one frame (header and payload) into a single freshly allocated buffer. */
