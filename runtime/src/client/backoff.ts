@@ -21,15 +21,17 @@ export interface BackoffPolicy {
 export const DEFAULT_SPREAD_FACTOR = 5;
 
 /**
- * Defaults documented by the original protocol: 1 s, ×2, capped at 64 s; half of each delay
- * jittered. The first attempt after a drop is spread over 5 s (5 × the initial delay), so a fleet
- * dropped at once by a server restart comes back at ≤ 2 % of the fleet per 100 ms.
+ * Defaults: 1 s, ×2, capped at 64 s, as documented by the original protocol; "full jitter" (each
+ * delay uniform in `[0, delay]`). The first attempt after a drop is spread over 5 s (5 × the
+ * initial delay), so a fleet dropped at once by a server restart comes back at about 2 % of the
+ * fleet per 100 ms; full jitter keeps the devices whose first attempt came too early (the server
+ * still restarting) from returning together on their second.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   initialDelayMs: 1_000,
   factor: 2,
   maxDelayMs: 64_000,
-  jitter: 0.5,
+  jitter: 1,
   maxAttempts: Number.POSITIVE_INFINITY,
   spreadMs: 5_000,
 });

@@ -74,7 +74,8 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
   /**
    * Share 0..1 of each delay that is randomised (a delay lies in `[d × (1 − jitter), d]`), the first
-   * one included, so a fleet dropped together does not come back in lock-step. Default 0.5.
+   * one included, so a fleet dropped together does not come back in lock-step. Default 1 ("full
+   * jitter": uniform in `[0, d]`).
    */
   jitter?: number;
   /** Consecutive failed attempts before the client gives up (`wait()` rejects). Default unlimited. */
@@ -133,7 +134,7 @@ export interface ClientOptions extends FrameOptions {
   login?: LoginFlow;
   /** Heartbeat and dead-peer detection. Default: none. */
   heartbeat?: HeartbeatOptions<unknown>;
-  /** Backoff between connection attempts. Defaults: 1 s, ×2, cap 64 s, jitter 0.5, first reconnect after a drop spread over 5 s. */
+  /** Backoff between connection attempts. Defaults: 1 s, ×2, cap 64 s, full jitter, first reconnect after a drop spread over 5 s. */
   reconnect?: ReconnectOptions;
   /** TCP + TLS. Default 15 000 ms. */
   connectTimeoutMs?: number;
