@@ -3,6 +3,7 @@
  * Generated SDKs provide these; the runtime never looks inside a message except through the
  * functions handed to it (codec, correlation key).
  */
+import type { Reader } from "protobufjs/minimal.js";
 import type { Writer } from "./protobuf/writer.js";
 
 /** Serialises one protobuf message type. Generated code implements this with static codecs. */
@@ -14,6 +15,12 @@ export interface MessageCodec<T> {
    * message); `encode` must produce the same bytes. Generated codecs have it.
    */
   write?(message: T, writer: Writer): unknown;
+  /**
+   * Optional: reads a message of `length` bytes at `reader.pos`. When present, the runtime decodes
+   * inbound frames with it straight from the socket's chunk (no view, no reader per frame); `decode`
+   * must give the same result. Generated codecs have it.
+   */
+  read?(reader: Reader, length: number): T;
   /** Throws on malformed input; the runtime wraps the throw into a `DecodeError`. */
   decode(bytes: Uint8Array): T;
 }

@@ -43,13 +43,18 @@ export interface FrameConnectionOptions extends FrameOptions {
   stats?: TrafficStats;
 }
 
-/** Callbacks of a {@link FrameConnection}. */
+/** Callbacks of a {@link FrameConnection}: `onClose`, and `onFrame` or `onFrameAt`. */
 export interface FrameConnectionHandlers {
   /**
    * One complete inbound frame. `payload` may be a view into the socket's chunk. An exception thrown
    * here destroys the connection with a `HandlerError`; isolate user code before it gets here.
    */
-  onFrame(type: number, payload: Buffer): void;
+  onFrame?(type: number, payload: Buffer): void;
+  /**
+   * The allocation-free form of `onFrame` (no view per frame): the payload is `buffer[start, end)`,
+   * valid only during the call. When present it is used instead of `onFrame`. Same rules.
+   */
+  onFrameAt?(type: number, buffer: Buffer, start: number, end: number): void;
   /** The connection ended; called exactly once, with why. */
   onClose(reason: PaynetError): void;
 }
@@ -130,12 +135,20 @@ export class FrameConnection {
     this.#closeTimeoutMs = nonNegative("closeTimeoutMs", options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
     this.#wheel = options.wheel ?? sharedTimerWheel();
     this.#stats = options.stats;
-    this.#decoder = new FrameDecoder({
-      maxFrame: this.#maxFrame,
-      lengthMode: this.#lengthMode,
-      peer: this.#peer,
-      onFrame: (type, payload) => this.#onFrame(type, payload),
-    });
+    const decoderOptions = { maxFrame: this.#maxFrame, lengthMode: this.#lengthMode, peer: this.#peer };
+    if (handlers.onFrameAt !== undefined) {
+      this.#decoder = new FrameDecoder({
+        ...decoderOptions,
+        onFrameAt: (type, buffer, start, end) => this.#onFrameAt(type, buffer, start, end),
+      });
+    } else if (handlers.onFrame !== undefined) {
+      this.#decoder = new FrameDecoder({
+        ...decoderOptions,
+        onFrame: (type, payload) => this.#onFrame(type, payload),
+      });
+    } else {
+      throw new InvalidOptionsError("handlers", "expected onFrame or onFrameAt");
+    }
 
     this.#lastFrameMono = performance.now();
     this.#lastByteMono = this.#lastFrameMono;
@@ -376,7 +389,14 @@ export class FrameConnection {
     if (this.closed) return;
     this.#lastFrameMono = this.#lastByteMono;
     this.#stats?.frameIn(type, FRAME_HEADER_SIZE + payload.length);
-    this.#handlers.onFrame(type, payload);
+    this.#handlers.onFrame!(type, payload);
+  }
+
+  #onFrameAt(type: number, buffer: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    this.#lastFrameMono = this.#lastByteMono;
+    this.#stats?.frameIn(type, FRAME_HEADER_SIZE + end - start);
+    this.#handlers.onFrameAt!(type, buffer, start, end);
   }
 
   /** Fires at most once per `readTimeoutMs`; re-arms for the remaining time if a frame came in meanwhile. */

@@ -38,6 +38,8 @@ export interface StaticCodec<T> extends MessageCodec<T> {
   encode(message: Partial<T>): Uint8Array;
   /** The generated encoder itself: writes the message into `writer`. */
   write(message: Partial<T>, writer: Writer): Writer;
+  /** The generated decoder itself: reads a message of `length` bytes at `reader.pos`. */
+  read(reader: Reader, length: number): T;
   decode(bytes: Uint8Array): T;
 }
 
@@ -87,6 +89,26 @@ export function longToString(value: LongBits | number, unsigned: boolean): strin
   return longToBigInt(value, unsigned).toString();
 }
 
+/**
+ * Reads a `string` field value. Unlike protobufjs's `Buffer` reader, which cuts a string whose
+ * length prefix runs past the end of the message short without a word, this throws.
+ */
+export function readString(reader: Reader): string {
+  const before = reader.pos;
+  const length = reader.uint32();
+  const start = reader.pos;
+  const end = start + length;
+  if (end > reader.len) throw outOfRange(reader, length);
+  const buf = reader.buf as Buffer & { utf8Slice?: (start: number, end: number) => string };
+  if (buf.utf8Slice === undefined) {
+    // A plain Uint8Array: protobufjs's own string read checks its bounds.
+    reader.pos = before;
+    return reader.string();
+  }
+  reader.pos = end;
+  return buf.utf8Slice(start, end);
+}
+
 /** Reads an `int64` field value. */
 export function readInt64(reader: Reader): bigint {
   readVarintBits(reader);
@@ -131,23 +153,38 @@ export function newMap<V>(): Record<string, V> {
 /** The `bytes` default of decoded messages (shared: a zero-length array cannot be mutated). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
-/** One reader reused by {@link decodeMessage} for Node `Buffer`s; taken while in use. */
+/** One reader reused by {@link readMessage} for Node `Buffer`s; taken while in use. */
 let pooledReader: Reader | undefined = Reader.create(Buffer.alloc(0));
 
 /**
  * Decodes `bytes` with a generated decoder (`decodeX(reader, length)`). A `Buffer` (what the runtime
- * hands over: a view into the socket's chunk) is read with one reused reader instead of a new one
- * per message; other byte arrays get a reader of their own.
+ * hands over) is read with one reused reader instead of a new one per message; other byte arrays
+ * get a reader of their own.
  */
 export function decodeMessage<T>(read: (reader: Reader, length: number) => T, bytes: Uint8Array): T {
+  return Buffer.isBuffer(bytes)
+    ? readMessage(read, bytes, 0, bytes.length)
+    : read(Reader.create(bytes), bytes.length);
+}
+
+/**
+ * Decodes the message in `buffer[start, end)` with a generated decoder, reading the buffer in place
+ * (the runtime's inbound path: a range of the socket's chunk, no view allocated).
+ */
+export function readMessage<T>(
+  read: (reader: Reader, length: number) => T,
+  buffer: Buffer,
+  start: number,
+  end: number,
+): T {
   const reader = pooledReader;
-  if (reader === undefined || !Buffer.isBuffer(bytes)) return read(Reader.create(bytes), bytes.length);
+  if (reader === undefined) return read(Reader.create(buffer.subarray(start, end)), end - start);
   pooledReader = undefined;
-  reader.buf = bytes;
-  reader.pos = 0;
-  reader.len = bytes.length;
+  reader.buf = buffer;
+  reader.pos = start;
+  reader.len = end;
   try {
-    return read(reader, bytes.length);
+    return read(reader, end - start);
   } finally {
     // Do not keep the socket chunk alive through the reader.
     reader.buf = EMPTY_BYTES;

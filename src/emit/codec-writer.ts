@@ -369,6 +369,7 @@ export class CodecWriter {
       case "enum":
         return "r.int32()";
       case "scalar": {
+        if (value.scalar === "string") return "$pb.readString(r)";
         const int64Reader = INT64_READERS[value.scalar];
         if (int64Reader === undefined) return `r.${value.scalar}()`;
         const read = `$pb.${int64Reader}(r)`;
@@ -398,7 +399,7 @@ function mapKeyArgument(keyType: ScalarType): string {
 }
 
 function mapKeyRead(keyType: ScalarType): string {
-  if (keyType === "string") return "r.string()";
+  if (keyType === "string") return "$pb.readString(r)";
   const int64Reader = INT64_READERS[keyType];
   if (int64Reader !== undefined) return `String($pb.${int64Reader}(r))`;
   return `String(r.${keyType}())`;

@@ -15,6 +15,7 @@ import {
   readInt64,
   readSfixed64,
   readSint64,
+  readString,
   readUint64,
   Writer,
 } from "../../runtime/src/protobuf.js";
@@ -102,5 +103,25 @@ describe("64-bit reads and writes", () => {
     expect(() => readInt64(Reader.create(Uint8Array.of(0xff, 0xff)))).toThrow(RangeError);
     expect(() => readUint64(Reader.create(new Uint8Array(11).fill(0xff)))).toThrow("invalid varint encoding");
     expect(() => readFixed64(Reader.create(new Uint8Array(7)))).toThrow(RangeError);
+  });
+});
+
+describe("readString", () => {
+  const text = "Zahlung €5 ✓";
+  const encoded = () => Writer.create().string(text).uint32(8).finish();
+
+  it("reads a string from Buffers and plain Uint8Arrays alike", () => {
+    for (const bytes of [Buffer.from(encoded()), Uint8Array.from(encoded())]) {
+      const reader = Reader.create(bytes);
+      expect(readString(reader)).toBe(text);
+      expect(reader.uint32()).toBe(8);
+    }
+  });
+
+  it("throws on a length prefix that runs past the end, where protobufjs's Buffer reader cuts it short", () => {
+    const truncated = Uint8Array.of(0x05, 0x61, 0x62); // 5 bytes announced, 2 there
+    expect(Reader.create(Buffer.from(truncated)).string()).toBe("ab");
+    expect(() => readString(Reader.create(Buffer.from(truncated)))).toThrow(RangeError);
+    expect(() => readString(Reader.create(truncated))).toThrow(RangeError);
   });
 });

@@ -56,6 +56,33 @@ describe("FrameDecoder", () => {
     );
   });
 
+  it("onFrameAt hands out the same payloads as ranges of the buffers it was given, however the stream is split", () => {
+    fc.assert(
+      fc.property(
+        fc.array(frameArb, { maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        modeArb,
+        (input, cuts, lengthMode) => {
+          const stream = Buffer.concat(input.map((f) => encodeFrame(f.type, f.payload, lengthMode)));
+          const chunks = split(stream, cuts);
+          const frames: Frame[] = [];
+          const decoder = new FrameDecoder({
+            lengthMode,
+            onFrameAt: (type, buffer, start, end) => {
+              expect(start).toBeGreaterThanOrEqual(0);
+              expect(end).toBeLessThanOrEqual(buffer.length);
+              frames.push({ type, payload: Uint8Array.from(buffer.subarray(start, end)) });
+            },
+          });
+          for (const chunk of chunks) decoder.push(chunk);
+          expect(frames).toEqual(input.map((f) => ({ type: f.type, payload: Uint8Array.from(f.payload) })));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(() => new FrameDecoder({})).toThrow("invalid option onFrame: expected a function (or onFrameAt)");
+  });
+
   it("decodes a stream fed one byte at a time", () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 10 }), modeArb, (input, lengthMode) => {

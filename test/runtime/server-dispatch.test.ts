@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { MessageDef } from "../../runtime/src/codec.js";
+import { encodeFrame } from "../../runtime/src/frame/encoder.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {
@@ -168,6 +170,47 @@ describe("server dispatch", () => {
     expect((await device.next(ErrorMsgDef)).msg).toContain("DECODE_ERROR");
     device.send(PingDef, {});
     await device.next(PongDef);
+  });
+
+  it("decodes with the codec's read() in place in the socket's chunk; a read that throws is a DecodeError", async () => {
+    const ReadCommandDef: MessageDef<Command> = {
+      ...CommandDef,
+      codec: {
+        ...CommandDef.codec,
+        decode: () => {
+          throw new Error("decode() is not used when read() exists");
+        },
+        read: (reader, length) => {
+          const end = reader.pos + length;
+          const command: Command = { orderId: "", coins: 0 };
+          while (reader.pos < end) {
+            const tag = reader.uint32();
+            if (tag === 10) command.orderId = reader.string();
+            else if (tag === 16) command.coins = reader.uint32();
+            else reader.skipType(tag & 7);
+          }
+          if (reader.pos !== end) throw new RangeError("message overruns its frame");
+          return command;
+        },
+      },
+    };
+    const registry = new Registry<ServerContext>().register(ReadCommandDef, {
+      reply: AckDef,
+      handler: (command: Command): Ack => ({ orderId: command.orderId, state: command.coins }),
+    });
+    const t = await startTestServer(pki, { registry, errorMessage: testErrorMessage });
+    const device = await t.connect();
+    // Three frames in one write: the second and third start inside the chunk, the second is broken.
+    device.write(
+      Buffer.concat([
+        encodeFrame(CommandDef.type, CommandDef.codec.encode({ orderId: "o-1", coins: 1 })),
+        encodeFrame(CommandDef.type, Uint8Array.from([0x10, 0xff])), // coins: a varint cut short
+        encodeFrame(CommandDef.type, CommandDef.codec.encode({ orderId: "o-3", coins: 3 })),
+      ]),
+    );
+    expect(await device.next(AckDef)).toMatchObject({ orderId: "o-1", state: 1 });
+    expect((await t.nextError("DECODE_ERROR")).messageName).toBe("paytest.Command");
+    expect(await device.next(AckDef)).toMatchObject({ orderId: "o-3", state: 3 });
   });
 
   it("closes the connection on a frame larger than maxFrame", async () => {

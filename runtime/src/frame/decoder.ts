@@ -27,7 +27,13 @@ export interface FrameDecoderOptions {
    * Must not throw: an exception propagates out of `push` and poisons the decoder, because the
    * rest of the chunk is lost and the stream cannot be resynchronised.
    */
-  onFrame: (type: number, payload: Buffer) => void;
+  onFrame?: (type: number, payload: Buffer) => void;
+  /**
+   * The allocation-free form of `onFrame`: the payload is `buffer[start, end)`, a range of the pushed
+   * chunk (or of the one buffer a frame spread over several chunks was collected in). When given, it
+   * is called instead of `onFrame`; one of the two is required. Same rules as `onFrame`.
+   */
+  onFrameAt?: (type: number, buffer: Buffer, start: number, end: number) => void;
 }
 
 const LEN_FIELD_SIZE = 4;
@@ -43,7 +49,8 @@ export class FrameDecoder {
 
   readonly #maxFrame: number;
   readonly #payloadMode: boolean;
-  readonly #onFrame: (type: number, payload: Buffer) => void;
+  readonly #onFrame: ((type: number, payload: Buffer) => void) | undefined;
+  readonly #onFrameAt: ((type: number, buffer: Buffer, start: number, end: number) => void) | undefined;
 
   /** Header bytes collected so far when a header is split across chunks; allocated on first split. */
   #header: Buffer | undefined;
@@ -70,7 +77,11 @@ export class FrameDecoder {
     }
     this.#maxFrame = maxFrame;
     this.#payloadMode = lengthMode === "payload";
+    if (options.onFrame === undefined && options.onFrameAt === undefined) {
+      throw new InvalidOptionsError("onFrame", "expected a function (or onFrameAt)");
+    }
     this.#onFrame = options.onFrame;
+    this.#onFrameAt = options.onFrameAt;
     this.peer = options.peer;
   }
 
@@ -116,9 +127,9 @@ export class FrameDecoder {
         const type = chunk[pos + LEN_FIELD_SIZE]!;
         pos += FRAME_HEADER_SIZE;
         if (end - pos >= payloadLength) {
-          const payload = chunk.subarray(pos, pos + payloadLength);
+          const start = pos;
           pos += payloadLength;
-          this.#onFrame(type, payload);
+          this.#deliver(type, chunk, start, pos);
         } else {
           this.#startBody(type, payloadLength);
         }
@@ -133,11 +144,11 @@ export class FrameDecoder {
         const type = header[LEN_FIELD_SIZE]!;
         this.#headerFilled = 0;
         if (payloadLength === 0) {
-          this.#onFrame(type, EMPTY);
+          this.#deliver(type, EMPTY, 0, 0);
         } else if (end - pos >= payloadLength) {
-          const payload = chunk.subarray(pos, pos + payloadLength);
+          const start = pos;
           pos += payloadLength;
-          this.#onFrame(type, payload);
+          this.#deliver(type, chunk, start, pos);
         } else {
           this.#startBody(type, payloadLength);
         }
@@ -172,9 +183,18 @@ export class FrameDecoder {
     if (this.#bodyFilled === body.length) {
       this.#body = undefined;
       this.#bodyFilled = 0;
-      this.#onFrame(this.#bodyType, body);
+      this.#deliver(this.#bodyType, body, 0, body.length);
     }
     return pos + take;
+  }
+
+  /** Hands one frame's payload `buffer[start, end)` to the callback, as a range or as a view. */
+  #deliver(type: number, buffer: Buffer, start: number, end: number): void {
+    if (this.#onFrameAt !== undefined) {
+      this.#onFrameAt(type, buffer, start, end);
+    } else {
+      this.#onFrame!(type, start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end));
+    }
   }
 
   #context(): { peer?: string } {

@@ -16,6 +16,7 @@ import {
   UnknownTypeError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { readMessage } from "../protobuf.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
 import type { ServerSession } from "./session.js";
@@ -47,8 +48,8 @@ export class Dispatcher {
     this.#host = host;
   }
 
-  /** Handles one inbound frame of `session`. Never throws. */
-  frame(session: ServerSession, type: number, payload: Buffer): void {
+  /** Handles one inbound frame of `session`, its payload `buffer[start, end)`. Never throws. */
+  frame(session: ServerSession, type: number, buffer: Buffer, start: number, end: number): void {
     const host = this.#host;
     const registration = host.registry.get(type);
     const def = registration?.def ?? session.replyDef(type) ?? host.deliveries.replyDef(type);
@@ -58,7 +59,11 @@ export class Dispatcher {
     }
     let message: unknown;
     try {
-      message = def.codec.decode(payload);
+      const codec = def.codec;
+      message =
+        codec.read !== undefined
+          ? readMessage(codec.read, buffer, start, end)
+          : codec.decode(buffer.subarray(start, end));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const decodeError = new DecodeError(`cannot decode payload: ${reason}`, {

@@ -140,7 +140,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
-      frame: (session, type, payload) => this.#dispatcher.frame(session, type, payload),
+      frame: (session, type, buffer, start, end) => this.#dispatcher.frame(session, type, buffer, start, end),
       closed: (session, reason) => this.#closed(session, reason),
     };
     this.#admission = new Admission({

@@ -25,8 +25,8 @@ export interface SessionHost {
   queueFull(session: ServerSession, error: QueueFullError): void;
   /** Remembers the name of an outbound Type for stats. */
   sent(def: MessageDef<unknown>): void;
-  /** One inbound frame of the session (dispatch). */
-  frame(session: ServerSession, type: number, payload: Buffer): void;
+  /** One inbound frame of the session, its payload `buffer[start, end)` (dispatch). */
+  frame(session: ServerSession, type: number, buffer: Buffer, start: number, end: number): void;
   /** The session's connection ended. */
   closed(session: ServerSession, reason: PaynetError): void;
 }
@@ -44,7 +44,7 @@ export interface SessionInit {
 
 /**
  * The server's {@link Session} implementation. It is also its connection's handler object
- * (`onFrame`/`onClose`), so a session costs no closures of its own.
+ * (`onFrameAt`/`onClose`), so a session costs no closures of its own.
  */
 export class ServerSession implements Session, FrameConnectionHandlers {
   readonly id: string;
@@ -107,8 +107,8 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   }
 
   /** @internal An inbound frame of this session's connection. */
-  onFrame(type: number, payload: Buffer): void {
-    this.#host.frame(this, type, payload);
+  onFrameAt(type: number, buffer: Buffer, start: number, end: number): void {
+    this.#host.frame(this, type, buffer, start, end);
   }
 
   /** @internal This session's connection ended. */

@@ -28,7 +28,7 @@ export function decodeCommand(r: $pb.Reader, length: number): Command {
         m.id = r.bytes();
         break;
       case 18:
-        m.action = r.string();
+        m.action = $pb.readString(r);
         has2 = true;
         break;
       default:
@@ -57,7 +57,7 @@ export function decodeHello(r: $pb.Reader, length: number): Hello {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.device = r.string();
+        m.device = $pb.readString(r);
         has1 = true;
         break;
       default:
@@ -182,7 +182,7 @@ export function decodeWelcome(r: $pb.Reader, length: number): Welcome {
         has1 = true;
         break;
       case 18:
-        m.message = r.string();
+        m.message = $pb.readString(r);
         has2 = true;
         break;
       default:
@@ -201,31 +201,37 @@ export const codecs = {
   Command: {
     encode: (m: Partial<Command>): Uint8Array => $pb.encodeMessage(encodeCommand, m),
     write: encodeCommand,
+    read: decodeCommand,
     decode: (bytes: Uint8Array): Command => $pb.decodeMessage(decodeCommand, bytes),
   } satisfies $pb.StaticCodec<Command>,
   Hello: {
     encode: (m: Partial<Hello>): Uint8Array => $pb.encodeMessage(encodeHello, m),
     write: encodeHello,
+    read: decodeHello,
     decode: (bytes: Uint8Array): Hello => $pb.decodeMessage(decodeHello, bytes),
   } satisfies $pb.StaticCodec<Hello>,
   Result: {
     encode: (m: Partial<Result>): Uint8Array => $pb.encodeMessage(encodeResult, m),
     write: encodeResult,
+    read: decodeResult,
     decode: (bytes: Uint8Array): Result => $pb.decodeMessage(decodeResult, bytes),
   } satisfies $pb.StaticCodec<Result>,
   Tick: {
     encode: (m: Partial<Tick>): Uint8Array => $pb.encodeMessage(encodeTick, m),
     write: encodeTick,
+    read: decodeTick,
     decode: (bytes: Uint8Array): Tick => $pb.decodeMessage(decodeTick, bytes),
   } satisfies $pb.StaticCodec<Tick>,
   Tock: {
     encode: (m: Partial<Tock>): Uint8Array => $pb.encodeMessage(encodeTock, m),
     write: encodeTock,
+    read: decodeTock,
     decode: (bytes: Uint8Array): Tock => $pb.decodeMessage(decodeTock, bytes),
   } satisfies $pb.StaticCodec<Tock>,
   Welcome: {
     encode: (m: Partial<Welcome>): Uint8Array => $pb.encodeMessage(encodeWelcome, m),
     write: encodeWelcome,
+    read: decodeWelcome,
     decode: (bytes: Uint8Array): Welcome => $pb.decodeMessage(decodeWelcome, bytes),
   } satisfies $pb.StaticCodec<Welcome>,
 } as const;

@@ -29,7 +29,7 @@ export function decodeAny(r: $pb.Reader, length: number): Any {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.typeUrl = r.string();
+        m.typeUrl = $pb.readString(r);
         break;
       case 18:
         m.value = r.bytes();
@@ -98,7 +98,7 @@ export function decodeStruct(r: $pb.Reader, length: number): Struct {
           const t = r.uint32();
           switch (t) {
             case 10:
-              k = r.string();
+              k = $pb.readString(r);
               break;
             case 18:
               x = decodeValue(r, r.uint32());
@@ -193,7 +193,7 @@ export function decodeValue(r: $pb.Reader, length: number): Value {
         m.kind = { case: "numberValue", value: r.double() };
         break;
       case 26:
-        m.kind = { case: "stringValue", value: r.string() };
+        m.kind = { case: "stringValue", value: $pb.readString(r) };
         break;
       case 32:
         m.kind = { case: "boolValue", value: r.bool() };
@@ -264,7 +264,7 @@ export function decodeShopCommon_Timestamp(r: $pb.Reader, length: number): ShopC
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.iso = r.string();
+        m.iso = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -315,7 +315,7 @@ export function decodeLegacyRecord(r: $pb.Reader, length: number): LegacyRecord 
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.id = r.string();
+        m.id = $pb.readString(r);
         has1 = true;
         break;
       case 16:
@@ -352,7 +352,7 @@ export function decodeLegacyRecord(r: $pb.Reader, length: number): LegacyRecord 
         m.flag = r.bool();
         break;
       case 74:
-        m.label = r.string();
+        m.label = $pb.readString(r);
         break;
       case 81:
         m.ratio = r.double();
@@ -441,7 +441,7 @@ export function decodeOrder(r: $pb.Reader, length: number): Order {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       case 18:
         m.total = decodeMoney(r, r.uint32());
@@ -454,7 +454,7 @@ export function decodeOrder(r: $pb.Reader, length: number): Order {
           const t = r.uint32();
           switch (t) {
             case 10:
-              k = r.string();
+              k = $pb.readString(r);
               break;
             case 18:
               x = decodeOrder_Item(r, r.uint32());
@@ -471,7 +471,7 @@ export function decodeOrder(r: $pb.Reader, length: number): Order {
         m.payment = { case: "card", value: decodeOrder_Card(r, r.uint32()) };
         break;
       case 42:
-        m.payment = { case: "voucherCode", value: r.string() };
+        m.payment = { case: "voucherCode", value: $pb.readString(r) };
         break;
       case 48:
         m.priority = r.uint32();
@@ -525,7 +525,7 @@ export function decodeOrder(r: $pb.Reader, length: number): Order {
         break;
       }
       case 146:
-        m.notes.push(r.string());
+        m.notes.push($pb.readString(r));
         break;
       default:
         r.skipType(tag & 7);
@@ -551,7 +551,7 @@ export function decodeOrder_Card(r: $pb.Reader, length: number): Order_Card {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.last4 = r.string();
+        m.last4 = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -581,7 +581,7 @@ export function decodeOrder_Item(r: $pb.Reader, length: number): Order_Item {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.sku = r.string();
+        m.sku = $pb.readString(r);
         break;
       case 16:
         m.quantity = r.uint32();
@@ -615,7 +615,7 @@ export function decodeOrderAck(r: $pb.Reader, length: number): OrderAck {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       case 18:
         m.detail = decodeAny(r, r.uint32());
@@ -634,61 +634,73 @@ export const codecs = {
   Any: {
     encode: (m: Partial<Any>): Uint8Array => $pb.encodeMessage(encodeAny, m),
     write: encodeAny,
+    read: decodeAny,
     decode: (bytes: Uint8Array): Any => $pb.decodeMessage(decodeAny, bytes),
   } satisfies $pb.StaticCodec<Any>,
   ListValue: {
     encode: (m: Partial<ListValue>): Uint8Array => $pb.encodeMessage(encodeListValue, m),
     write: encodeListValue,
+    read: decodeListValue,
     decode: (bytes: Uint8Array): ListValue => $pb.decodeMessage(decodeListValue, bytes),
   } satisfies $pb.StaticCodec<ListValue>,
   Struct: {
     encode: (m: Partial<Struct>): Uint8Array => $pb.encodeMessage(encodeStruct, m),
     write: encodeStruct,
+    read: decodeStruct,
     decode: (bytes: Uint8Array): Struct => $pb.decodeMessage(decodeStruct, bytes),
   } satisfies $pb.StaticCodec<Struct>,
   GoogleProtobuf_Timestamp: {
     encode: (m: Partial<GoogleProtobuf_Timestamp>): Uint8Array => $pb.encodeMessage(encodeGoogleProtobuf_Timestamp, m),
     write: encodeGoogleProtobuf_Timestamp,
+    read: decodeGoogleProtobuf_Timestamp,
     decode: (bytes: Uint8Array): GoogleProtobuf_Timestamp => $pb.decodeMessage(decodeGoogleProtobuf_Timestamp, bytes),
   } satisfies $pb.StaticCodec<GoogleProtobuf_Timestamp>,
   Value: {
     encode: (m: Partial<Value>): Uint8Array => $pb.encodeMessage(encodeValue, m),
     write: encodeValue,
+    read: decodeValue,
     decode: (bytes: Uint8Array): Value => $pb.decodeMessage(decodeValue, bytes),
   } satisfies $pb.StaticCodec<Value>,
   Money: {
     encode: (m: Partial<Money>): Uint8Array => $pb.encodeMessage(encodeMoney, m),
     write: encodeMoney,
+    read: decodeMoney,
     decode: (bytes: Uint8Array): Money => $pb.decodeMessage(decodeMoney, bytes),
   } satisfies $pb.StaticCodec<Money>,
   ShopCommon_Timestamp: {
     encode: (m: Partial<ShopCommon_Timestamp>): Uint8Array => $pb.encodeMessage(encodeShopCommon_Timestamp, m),
     write: encodeShopCommon_Timestamp,
+    read: decodeShopCommon_Timestamp,
     decode: (bytes: Uint8Array): ShopCommon_Timestamp => $pb.decodeMessage(decodeShopCommon_Timestamp, bytes),
   } satisfies $pb.StaticCodec<ShopCommon_Timestamp>,
   LegacyRecord: {
     encode: (m: Partial<LegacyRecord>): Uint8Array => $pb.encodeMessage(encodeLegacyRecord, m),
     write: encodeLegacyRecord,
+    read: decodeLegacyRecord,
     decode: (bytes: Uint8Array): LegacyRecord => $pb.decodeMessage(decodeLegacyRecord, bytes),
   } satisfies $pb.StaticCodec<LegacyRecord>,
   Order: {
     encode: (m: Partial<Order>): Uint8Array => $pb.encodeMessage(encodeOrder, m),
     write: encodeOrder,
+    read: decodeOrder,
     decode: (bytes: Uint8Array): Order => $pb.decodeMessage(decodeOrder, bytes),
   } satisfies $pb.StaticCodec<Order>,
   Order_Card: {
     encode: (m: Partial<Order_Card>): Uint8Array => $pb.encodeMessage(encodeOrder_Card, m),
     write: encodeOrder_Card,
+    read: decodeOrder_Card,
     decode: (bytes: Uint8Array): Order_Card => $pb.decodeMessage(decodeOrder_Card, bytes),
   } satisfies $pb.StaticCodec<Order_Card>,
   Order_Item: {
     encode: (m: Partial<Order_Item>): Uint8Array => $pb.encodeMessage(encodeOrder_Item, m),
     write: encodeOrder_Item,
+    read: decodeOrder_Item,
     decode: (bytes: Uint8Array): Order_Item => $pb.decodeMessage(decodeOrder_Item, bytes),
   } satisfies $pb.StaticCodec<Order_Item>,
   OrderAck: {
     encode: (m: Partial<OrderAck>): Uint8Array => $pb.encodeMessage(encodeOrderAck, m),
     write: encodeOrderAck,
+    read: decodeOrderAck,
     decode: (bytes: Uint8Array): OrderAck => $pb.decodeMessage(decodeOrderAck, bytes),
   } satisfies $pb.StaticCodec<OrderAck>,
 } as const;

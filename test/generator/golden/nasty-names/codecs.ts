@@ -99,7 +99,7 @@ export function decodeDeliveryOptions(r: $pb.Reader, length: number): DeliveryOp
         m.constructor = r.bytes();
         break;
       case 18:
-        m.class = { case: "default", value: r.string() };
+        m.class = { case: "default", value: $pb.readString(r) };
         break;
       case 24:
         m.class = { case: "toLocaleString", value: String($pb.readInt64(r)) };
@@ -211,7 +211,7 @@ export function decodeLogin(r: $pb.Reader, length: number): Login {
         m.code = r.int32();
         break;
       case 18:
-        m.msg = r.string();
+        m.msg = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -295,10 +295,10 @@ export function decodeMap(r: $pb.Reader, length: number): Map {
           const t = r.uint32();
           switch (t) {
             case 10:
-              k = r.string();
+              k = $pb.readString(r);
               break;
             case 18:
-              x = r.string();
+              x = $pb.readString(r);
               break;
             default:
               r.skipType(t & 7);
@@ -335,7 +335,7 @@ export function decodeMessageDef(r: $pb.Reader, length: number): MessageDef {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.toString = r.string();
+        m.toString = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -387,7 +387,7 @@ export function decodePaynetError(r: $pb.Reader, length: number): PaynetError {
         m.code = r.uint32();
         break;
       case 18:
-        m.msg = r.string();
+        m.msg = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -460,7 +460,7 @@ export function decodeRegistry(r: $pb.Reader, length: number): Registry {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.serial = r.string();
+        m.serial = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -512,7 +512,7 @@ export function decodeRequestSpec(r: $pb.Reader, length: number): RequestSpec {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.toString = r.string();
+        m.toString = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -625,16 +625,16 @@ export function decodeSession(r: $pb.Reader, length: number): Session {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.constructor = r.string();
+        m.constructor = $pb.readString(r);
         break;
       case 18:
-        m.toString = r.string();
+        m.toString = $pb.readString(r);
         break;
       case 26:
-        m.default = r.string();
+        m.default = $pb.readString(r);
         break;
       case 34:
-        m.class = r.string();
+        m.class = $pb.readString(r);
         break;
       case 42:
         m.hasOwnProperty = r.bytes();
@@ -650,7 +650,7 @@ export function decodeSession(r: $pb.Reader, length: number): Session {
           const t = r.uint32();
           switch (t) {
             case 10:
-              k = r.string();
+              k = $pb.readString(r);
               break;
             case 18:
               x = decodeRegistry(r, r.uint32());
@@ -677,116 +677,139 @@ export const codecs = {
   ClientContext: {
     encode: (m: Partial<ClientContext>): Uint8Array => $pb.encodeMessage(encodeClientContext, m),
     write: encodeClientContext,
+    read: decodeClientContext,
     decode: (bytes: Uint8Array): ClientContext => $pb.decodeMessage(decodeClientContext, bytes),
   } satisfies $pb.StaticCodec<ClientContext>,
   ClientEvents: {
     encode: (m: Partial<ClientEvents>): Uint8Array => $pb.encodeMessage(encodeClientEvents, m),
     write: encodeClientEvents,
+    read: decodeClientEvents,
     decode: (bytes: Uint8Array): ClientEvents => $pb.decodeMessage(decodeClientEvents, bytes),
   } satisfies $pb.StaticCodec<ClientEvents>,
   ClientOptions: {
     encode: (m: Partial<ClientOptions>): Uint8Array => $pb.encodeMessage(encodeClientOptions, m),
     write: encodeClientOptions,
+    read: decodeClientOptions,
     decode: (bytes: Uint8Array): ClientOptions => $pb.decodeMessage(decodeClientOptions, bytes),
   } satisfies $pb.StaticCodec<ClientOptions>,
   DeliveryOptions: {
     encode: (m: Partial<DeliveryOptions>): Uint8Array => $pb.encodeMessage(encodeDeliveryOptions, m),
     write: encodeDeliveryOptions,
+    read: decodeDeliveryOptions,
     decode: (bytes: Uint8Array): DeliveryOptions => $pb.decodeMessage(decodeDeliveryOptions, bytes),
   } satisfies $pb.StaticCodec<DeliveryOptions>,
   Error: {
     encode: (m: Partial<Error>): Uint8Array => $pb.encodeMessage(encodeError, m),
     write: encodeError,
+    read: decodeError,
     decode: (bytes: Uint8Array): Error => $pb.decodeMessage(decodeError, bytes),
   } satisfies $pb.StaticCodec<Error>,
   ErrorMessageSpec: {
     encode: (m: Partial<ErrorMessageSpec>): Uint8Array => $pb.encodeMessage(encodeErrorMessageSpec, m),
     write: encodeErrorMessageSpec,
+    read: decodeErrorMessageSpec,
     decode: (bytes: Uint8Array): ErrorMessageSpec => $pb.decodeMessage(decodeErrorMessageSpec, bytes),
   } satisfies $pb.StaticCodec<ErrorMessageSpec>,
   HeartbeatOptions: {
     encode: (m: Partial<HeartbeatOptions>): Uint8Array => $pb.encodeMessage(encodeHeartbeatOptions, m),
     write: encodeHeartbeatOptions,
+    read: decodeHeartbeatOptions,
     decode: (bytes: Uint8Array): HeartbeatOptions => $pb.decodeMessage(decodeHeartbeatOptions, bytes),
   } satisfies $pb.StaticCodec<HeartbeatOptions>,
   Login: {
     encode: (m: Partial<Login>): Uint8Array => $pb.encodeMessage(encodeLogin, m),
     write: encodeLogin,
+    read: decodeLogin,
     decode: (bytes: Uint8Array): Login => $pb.decodeMessage(decodeLogin, bytes),
   } satisfies $pb.StaticCodec<Login>,
   LoginFlow: {
     encode: (m: Partial<LoginFlow>): Uint8Array => $pb.encodeMessage(encodeLoginFlow, m),
     write: encodeLoginFlow,
+    read: decodeLoginFlow,
     decode: (bytes: Uint8Array): LoginFlow => $pb.decodeMessage(decodeLoginFlow, bytes),
   } satisfies $pb.StaticCodec<LoginFlow>,
   LoginStep: {
     encode: (m: Partial<LoginStep>): Uint8Array => $pb.encodeMessage(encodeLoginStep, m),
     write: encodeLoginStep,
+    read: decodeLoginStep,
     decode: (bytes: Uint8Array): LoginStep => $pb.decodeMessage(decodeLoginStep, bytes),
   } satisfies $pb.StaticCodec<LoginStep>,
   Map: {
     encode: (m: Partial<Map>): Uint8Array => $pb.encodeMessage(encodeMap, m),
     write: encodeMap,
+    read: decodeMap,
     decode: (bytes: Uint8Array): Map => $pb.decodeMessage(decodeMap, bytes),
   } satisfies $pb.StaticCodec<Map>,
   MessageDef: {
     encode: (m: Partial<MessageDef>): Uint8Array => $pb.encodeMessage(encodeMessageDef, m),
     write: encodeMessageDef,
+    read: decodeMessageDef,
     decode: (bytes: Uint8Array): MessageDef => $pb.decodeMessage(decodeMessageDef, bytes),
   } satisfies $pb.StaticCodec<MessageDef>,
   PaynetClient: {
     encode: (m: Partial<PaynetClient>): Uint8Array => $pb.encodeMessage(encodePaynetClient, m),
     write: encodePaynetClient,
+    read: decodePaynetClient,
     decode: (bytes: Uint8Array): PaynetClient => $pb.decodeMessage(decodePaynetClient, bytes),
   } satisfies $pb.StaticCodec<PaynetClient>,
   PaynetError: {
     encode: (m: Partial<PaynetError>): Uint8Array => $pb.encodeMessage(encodePaynetError, m),
     write: encodePaynetError,
+    read: decodePaynetError,
     decode: (bytes: Uint8Array): PaynetError => $pb.decodeMessage(decodePaynetError, bytes),
   } satisfies $pb.StaticCodec<PaynetError>,
   PaynetServer: {
     encode: (m: Partial<PaynetServer>): Uint8Array => $pb.encodeMessage(encodePaynetServer, m),
     write: encodePaynetServer,
+    read: decodePaynetServer,
     decode: (bytes: Uint8Array): PaynetServer => $pb.decodeMessage(decodePaynetServer, bytes),
   } satisfies $pb.StaticCodec<PaynetServer>,
   Register: {
     encode: (m: Partial<Register>): Uint8Array => $pb.encodeMessage(encodeRegister, m),
     write: encodeRegister,
+    read: decodeRegister,
     decode: (bytes: Uint8Array): Register => $pb.decodeMessage(decodeRegister, bytes),
   } satisfies $pb.StaticCodec<Register>,
   Registry: {
     encode: (m: Partial<Registry>): Uint8Array => $pb.encodeMessage(encodeRegistry, m),
     write: encodeRegistry,
+    read: decodeRegistry,
     decode: (bytes: Uint8Array): Registry => $pb.decodeMessage(decodeRegistry, bytes),
   } satisfies $pb.StaticCodec<Registry>,
   RequestOptions: {
     encode: (m: Partial<RequestOptions>): Uint8Array => $pb.encodeMessage(encodeRequestOptions, m),
     write: encodeRequestOptions,
+    read: decodeRequestOptions,
     decode: (bytes: Uint8Array): RequestOptions => $pb.decodeMessage(decodeRequestOptions, bytes),
   } satisfies $pb.StaticCodec<RequestOptions>,
   RequestSpec: {
     encode: (m: Partial<RequestSpec>): Uint8Array => $pb.encodeMessage(encodeRequestSpec, m),
     write: encodeRequestSpec,
+    read: decodeRequestSpec,
     decode: (bytes: Uint8Array): RequestSpec => $pb.decodeMessage(decodeRequestSpec, bytes),
   } satisfies $pb.StaticCodec<RequestSpec>,
   ServerContext: {
     encode: (m: Partial<ServerContext>): Uint8Array => $pb.encodeMessage(encodeServerContext, m),
     write: encodeServerContext,
+    read: decodeServerContext,
     decode: (bytes: Uint8Array): ServerContext => $pb.decodeMessage(decodeServerContext, bytes),
   } satisfies $pb.StaticCodec<ServerContext>,
   ServerEvents: {
     encode: (m: Partial<ServerEvents>): Uint8Array => $pb.encodeMessage(encodeServerEvents, m),
     write: encodeServerEvents,
+    read: decodeServerEvents,
     decode: (bytes: Uint8Array): ServerEvents => $pb.decodeMessage(decodeServerEvents, bytes),
   } satisfies $pb.StaticCodec<ServerEvents>,
   ServerOptions: {
     encode: (m: Partial<ServerOptions>): Uint8Array => $pb.encodeMessage(encodeServerOptions, m),
     write: encodeServerOptions,
+    read: decodeServerOptions,
     decode: (bytes: Uint8Array): ServerOptions => $pb.decodeMessage(decodeServerOptions, bytes),
   } satisfies $pb.StaticCodec<ServerOptions>,
   Session: {
     encode: (m: Partial<Session>): Uint8Array => $pb.encodeMessage(encodeSession, m),
     write: encodeSession,
+    read: decodeSession,
     decode: (bytes: Uint8Array): Session => $pb.decodeMessage(decodeSession, bytes),
   } satisfies $pb.StaticCodec<Session>,
 } as const;

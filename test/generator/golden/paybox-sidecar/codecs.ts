@@ -28,7 +28,7 @@ export function decodeCoinAck(r: $pb.Reader, length: number): CoinAck {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       case 16:
         m.state = r.int32();
@@ -37,7 +37,7 @@ export function decodeCoinAck(r: $pb.Reader, length: number): CoinAck {
         m.progress = r.uint32();
         break;
       case 34:
-        m.error = r.string();
+        m.error = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -67,7 +67,7 @@ export function decodeCoinCommand(r: $pb.Reader, length: number): CoinCommand {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       case 16:
         m.coins = r.uint32();
@@ -104,7 +104,7 @@ export function decodeErrorMsg(r: $pb.Reader, length: number): ErrorMsg {
         m.code = r.uint32();
         break;
       case 18:
-        m.msg = r.string();
+        m.msg = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -134,13 +134,13 @@ export function decodeLoginReq(r: $pb.Reader, length: number): LoginReq {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.deviceId = r.string();
+        m.deviceId = $pb.readString(r);
         break;
       case 18:
-        m.token = r.string();
+        m.token = $pb.readString(r);
         break;
       case 26:
-        m.version = r.string();
+        m.version = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -173,10 +173,10 @@ export function decodeLoginRsp(r: $pb.Reader, length: number): LoginRsp {
         m.code = r.int32();
         break;
       case 18:
-        m.msg = r.string();
+        m.msg = $pb.readString(r);
         break;
       case 26:
-        m.resumeToken = r.string();
+        m.resumeToken = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -217,7 +217,7 @@ export function decodePing(r: $pb.Reader, length: number): Ping {
         m.signal = r.int32();
         break;
       case 34:
-        m.ip = r.string();
+        m.ip = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -269,7 +269,7 @@ export function decodeQueryReq(r: $pb.Reader, length: number): QueryReq {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -301,7 +301,7 @@ export function decodeQueryRsp(r: $pb.Reader, length: number): QueryRsp {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.orderId = r.string();
+        m.orderId = $pb.readString(r);
         break;
       case 16:
         m.state = r.int32();
@@ -310,7 +310,7 @@ export function decodeQueryRsp(r: $pb.Reader, length: number): QueryRsp {
         m.progress = r.uint32();
         break;
       case 34:
-        m.error = r.string();
+        m.error = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -342,13 +342,13 @@ export function decodeRegisterReq(r: $pb.Reader, length: number): RegisterReq {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.deviceSn = r.string();
+        m.deviceSn = $pb.readString(r);
         break;
       case 18:
-        m.model = r.string();
+        m.model = $pb.readString(r);
         break;
       case 26:
-        m.firmware = r.string();
+        m.firmware = $pb.readString(r);
         break;
       case 34:
         m.devicePubkey = r.bytes();
@@ -384,10 +384,10 @@ export function decodeRegisterRsp(r: $pb.Reader, length: number): RegisterRsp {
         m.code = r.int32();
         break;
       case 18:
-        m.msg = r.string();
+        m.msg = $pb.readString(r);
         break;
       case 26:
-        m.deviceId = r.string();
+        m.deviceId = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -403,56 +403,67 @@ export const codecs = {
   CoinAck: {
     encode: (m: Partial<CoinAck>): Uint8Array => $pb.encodeMessage(encodeCoinAck, m),
     write: encodeCoinAck,
+    read: decodeCoinAck,
     decode: (bytes: Uint8Array): CoinAck => $pb.decodeMessage(decodeCoinAck, bytes),
   } satisfies $pb.StaticCodec<CoinAck>,
   CoinCommand: {
     encode: (m: Partial<CoinCommand>): Uint8Array => $pb.encodeMessage(encodeCoinCommand, m),
     write: encodeCoinCommand,
+    read: decodeCoinCommand,
     decode: (bytes: Uint8Array): CoinCommand => $pb.decodeMessage(decodeCoinCommand, bytes),
   } satisfies $pb.StaticCodec<CoinCommand>,
   ErrorMsg: {
     encode: (m: Partial<ErrorMsg>): Uint8Array => $pb.encodeMessage(encodeErrorMsg, m),
     write: encodeErrorMsg,
+    read: decodeErrorMsg,
     decode: (bytes: Uint8Array): ErrorMsg => $pb.decodeMessage(decodeErrorMsg, bytes),
   } satisfies $pb.StaticCodec<ErrorMsg>,
   LoginReq: {
     encode: (m: Partial<LoginReq>): Uint8Array => $pb.encodeMessage(encodeLoginReq, m),
     write: encodeLoginReq,
+    read: decodeLoginReq,
     decode: (bytes: Uint8Array): LoginReq => $pb.decodeMessage(decodeLoginReq, bytes),
   } satisfies $pb.StaticCodec<LoginReq>,
   LoginRsp: {
     encode: (m: Partial<LoginRsp>): Uint8Array => $pb.encodeMessage(encodeLoginRsp, m),
     write: encodeLoginRsp,
+    read: decodeLoginRsp,
     decode: (bytes: Uint8Array): LoginRsp => $pb.decodeMessage(decodeLoginRsp, bytes),
   } satisfies $pb.StaticCodec<LoginRsp>,
   Ping: {
     encode: (m: Partial<Ping>): Uint8Array => $pb.encodeMessage(encodePing, m),
     write: encodePing,
+    read: decodePing,
     decode: (bytes: Uint8Array): Ping => $pb.decodeMessage(decodePing, bytes),
   } satisfies $pb.StaticCodec<Ping>,
   Pong: {
     encode: (m: Partial<Pong>): Uint8Array => $pb.encodeMessage(encodePong, m),
     write: encodePong,
+    read: decodePong,
     decode: (bytes: Uint8Array): Pong => $pb.decodeMessage(decodePong, bytes),
   } satisfies $pb.StaticCodec<Pong>,
   QueryReq: {
     encode: (m: Partial<QueryReq>): Uint8Array => $pb.encodeMessage(encodeQueryReq, m),
     write: encodeQueryReq,
+    read: decodeQueryReq,
     decode: (bytes: Uint8Array): QueryReq => $pb.decodeMessage(decodeQueryReq, bytes),
   } satisfies $pb.StaticCodec<QueryReq>,
   QueryRsp: {
     encode: (m: Partial<QueryRsp>): Uint8Array => $pb.encodeMessage(encodeQueryRsp, m),
     write: encodeQueryRsp,
+    read: decodeQueryRsp,
     decode: (bytes: Uint8Array): QueryRsp => $pb.decodeMessage(decodeQueryRsp, bytes),
   } satisfies $pb.StaticCodec<QueryRsp>,
   RegisterReq: {
     encode: (m: Partial<RegisterReq>): Uint8Array => $pb.encodeMessage(encodeRegisterReq, m),
     write: encodeRegisterReq,
+    read: decodeRegisterReq,
     decode: (bytes: Uint8Array): RegisterReq => $pb.decodeMessage(decodeRegisterReq, bytes),
   } satisfies $pb.StaticCodec<RegisterReq>,
   RegisterRsp: {
     encode: (m: Partial<RegisterRsp>): Uint8Array => $pb.encodeMessage(encodeRegisterRsp, m),
     write: encodeRegisterRsp,
+    read: decodeRegisterRsp,
     decode: (bytes: Uint8Array): RegisterRsp => $pb.decodeMessage(decodeRegisterRsp, bytes),
   } satisfies $pb.StaticCodec<RegisterRsp>,
 } as const;

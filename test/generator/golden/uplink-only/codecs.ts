@@ -50,10 +50,10 @@ export function decodeFault(r: $pb.Reader, length: number): Fault {
     const tag = r.uint32();
     switch (tag) {
       case 10:
-        m.code = r.string();
+        m.code = $pb.readString(r);
         break;
       case 18:
-        m.detail = r.string();
+        m.detail = $pb.readString(r);
         break;
       default:
         r.skipType(tag & 7);
@@ -109,16 +109,19 @@ export const codecs = {
   Beat: {
     encode: (m: Partial<Beat>): Uint8Array => $pb.encodeMessage(encodeBeat, m),
     write: encodeBeat,
+    read: decodeBeat,
     decode: (bytes: Uint8Array): Beat => $pb.decodeMessage(decodeBeat, bytes),
   } satisfies $pb.StaticCodec<Beat>,
   Fault: {
     encode: (m: Partial<Fault>): Uint8Array => $pb.encodeMessage(encodeFault, m),
     write: encodeFault,
+    read: decodeFault,
     decode: (bytes: Uint8Array): Fault => $pb.decodeMessage(decodeFault, bytes),
   } satisfies $pb.StaticCodec<Fault>,
   Reading: {
     encode: (m: Partial<Reading>): Uint8Array => $pb.encodeMessage(encodeReading, m),
     write: encodeReading,
+    read: decodeReading,
     decode: (bytes: Uint8Array): Reading => $pb.decodeMessage(decodeReading, bytes),
   } satisfies $pb.StaticCodec<Reading>,
 } as const;
