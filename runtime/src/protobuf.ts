@@ -3,17 +3,17 @@
  * `@paynet/runtime/protobuf`: what generated codecs are built on. `Reader` is protobufjs's
  * (`protobufjs/minimal`, configured once with the `long` package so that its own 64-bit reads are
  * exact); `Writer` is paynet's own direct-to-buffer writer with the same method names and bytes
- * (`./protobuf/writer.ts`), and `encodeMessage` runs a generated encoder on a reused writer.
- * Generated code reads 64-bit integers with the `read*64` helpers below, which decode straight from
- * the reader's buffer into `bigint` (no `Long` objects on the way), and writes them through
- * `int64Value`.
+ * (`./protobuf/writer.ts`). `encodeMessage` / `decodeMessage` run a generated encoder / decoder on
+ * a reused writer / reader, `readMessage` decodes a range of a buffer in place, and `readString`
+ * reads strings with a bounds check protobufjs's `Buffer` reader lacks. Generated code reads 64-bit
+ * integers with the `read*64` helpers below, which decode straight from the reader's buffer into
+ * `bigint` (no `Long` objects on the way), and writes them through `int64Value`.
  */
 import Long from "long";
 import type { Long as ProtobufLong, Reader as ProtobufReader } from "protobufjs/minimal.js";
 import protobuf from "protobufjs/minimal.js";
 import type { MessageCodec } from "./codec.js";
 import { DecodeError } from "./errors.js";
-
 import type { Writer } from "./protobuf/writer.js";
 
 export { encodeMessage, type Int64Input, Writer } from "./protobuf/writer.js";

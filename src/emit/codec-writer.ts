@@ -1,8 +1,9 @@
 /**
  * Source text of the static encode/decode functions of one message: straight-line code per field,
  * tags precomputed as numbers, no closures and no allocation beyond the message itself. The code
- * reads and writes through protobufjs's `Writer`/`Reader` as `$pb.*` (`@paynet/runtime/protobuf`,
- * imported as a namespace so that no proto name can shadow it).
+ * writes through the runtime's `Writer` (protobufjs's method names and bytes) and reads through
+ * protobufjs's `Reader`, both as `$pb.*` (`@paynet/runtime/protobuf`, imported as a namespace so
+ * that no proto name can shadow it).
  */
 import type { FieldModel, MessageModel, ScalarType, ValueType } from "../model/types.js";
 import {

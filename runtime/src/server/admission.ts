@@ -106,7 +106,6 @@ export class Admission {
   #onHandshakeError(error: Error & { code?: string; reason?: string }, socket: TLSSocket): void {
     const host = this.#host;
     host.counters.handshakesFailed++;
-    // `_parent` is the TCP socket a server-side TLSSocket wraps (not typed by @types/node).
     const remote = this.#remoteOf(socket);
     const peer = peerOf(remote.address, remote.port);
     const failure =
