@@ -49,16 +49,8 @@ export class Writer {
 
   /** Writes an unsigned 32-bit varint (`uint32`, tags, lengths, enums ≥ 0). */
   uint32(value: number): Writer {
-    let v = value >>> 0;
     if (this.len + 5 > this.buf.length) grow(this, 5);
-    const buf = this.buf;
-    let pos = this.len;
-    while (v > 127) {
-      buf[pos++] = (v & 127) | 128;
-      v >>>= 7;
-    }
-    buf[pos++] = v;
-    this.len = pos;
+    this.len = putVarint32(this.buf, this.len, value >>> 0);
     return this;
   }
 
@@ -217,15 +209,8 @@ export class Writer {
     }
     const extra = varintSize(length) - 1;
     if (this.len + extra > this.buf.length) grow(this, extra);
-    const buf = this.buf;
-    buf.copyWithin(start + extra, start, this.len);
-    let v = length;
-    let pos = mark;
-    while (v > 127) {
-      buf[pos++] = (v & 127) | 128;
-      v >>>= 7;
-    }
-    buf[pos] = v;
+    this.buf.copyWithin(start + extra, start, this.len);
+    putVarint32(this.buf, mark, length);
     this.len += extra;
     return this;
   }
@@ -288,13 +273,20 @@ function writeVarint64(writer: Writer, low: number, high: number): Writer {
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
     hi >>>= 7;
   }
-  while (lo > 127) {
-    buf[pos++] = (lo & 127) | 128;
-    lo >>>= 7;
-  }
-  buf[pos++] = lo;
-  writer.len = pos;
+  writer.len = putVarint32(buf, pos, lo);
   return writer;
+}
+
+/** Writes an unsigned 32-bit `value` as a varint at `pos` (room checked by the caller); returns the end. */
+function putVarint32(buf: Buffer, pos: number, value: number): number {
+  let v = value;
+  let at = pos;
+  while (v > 127) {
+    buf[at++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[at++] = v;
+  return at;
 }
 
 function writeFixed32At(buf: Buffer, value: number, pos: number): void {
