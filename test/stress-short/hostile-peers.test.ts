@@ -196,3 +196,34 @@ async function waitForNewError(from: number, code: string, text = /./) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("slowloris at the issue's rate", () => {
+  it("one byte per second: bytes keep coming, a frame never does, the read timeout closes it; the healthy device is served", async () => {
+    const slow = await startHostileRig(pki, { readTimeoutMs: 2_500, handshakeTimeoutMs: 1_000 });
+    await slow.roundTrip();
+    const frame = Buffer.alloc(64);
+    frame.writeUInt32BE(59, 0);
+    frame[4] = PingDef.type;
+    const sessionPromise = slow.t.nextSession();
+    const device = await RawDevice.connect({
+      port: slow.t.port,
+      ca: pki.ca.cert,
+      cert: pki.device2.cert,
+      key: pki.device2.key,
+    });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < frame.length && !device.isClosed) device.write(frame.subarray(sent, ++sent));
+    }, 1_000);
+    try {
+      const reason = await slow.t.offlineReason(await sessionPromise, 10_000);
+      expect(reason.code).toBe("READ_TIMEOUT");
+      expect(sent).toBeGreaterThanOrEqual(2);
+      expect(sent).toBeLessThan(frame.length);
+    } finally {
+      clearInterval(timer);
+    }
+    await device.closed;
+    await slow.roundTrip();
+  });
+});
