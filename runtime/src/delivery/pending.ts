@@ -296,6 +296,9 @@ export class DeliveryManager {
    * both are reported through `onError`, never thrown.
    */
   offer(deviceId: string, type: number, message: unknown): boolean {
+    // Every frame of a logged-in device comes through here: most are of a Type no delivery ever
+    // expected as its reply (heartbeats, uplink reports), and that is one Map lookup.
+    if (!this.#replyDefs.has(type)) return false;
     const forDevice = this.#active.get(deviceId);
     if (forDevice === undefined && this.#completed.size === 0) return false;
     // One key computation per key function, whatever the number of deliveries using it.

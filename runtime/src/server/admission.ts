@@ -16,7 +16,6 @@ import {
 } from "../errors.js";
 import type { TrafficStats } from "../stats.js";
 import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
-import type { Dispatcher } from "./dispatch.js";
 import type { ResolvedServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
 
@@ -35,7 +34,6 @@ export interface AdmissionHost {
   readonly tls: ServerTlsContext;
   readonly counters: AdmissionCounters;
   readonly traffic: TrafficStats;
-  readonly dispatcher: Dispatcher;
   /** Given to every admitted session (login, queue overflow, outbound names). */
   readonly sessionHost: SessionHost;
   /** The server's live sessions; an admitted one is added. */

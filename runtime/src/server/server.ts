@@ -148,7 +148,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       tls: this.#tls,
       counters: this.#counters,
       traffic: this.#traffic,
-      dispatcher: this.#dispatcher,
       sessionHost,
       sessions: this.#sessions,
       get listening() {
