@@ -10,11 +10,6 @@ export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `coinCommand` → `CoinCommand`. */
-export function upperFirst(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
-}
-
 /** Collapses the blank lines template blocks leave behind: at most one blank line, one final newline. */
 export function tidy(content: string): string {
   return `${content.replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;

@@ -4,6 +4,7 @@
  * Pure functions of the model; the templates only lay out strings prepared here.
  */
 import type { EnumModel, FieldModel, MessageModel, ProtoModel } from "../model/types.js";
+import { tidy } from "./code.js";
 import { CodecWriter, decoderName, encoderName } from "./codec-writer.js";
 import { fileHeader } from "./header.js";
 import { renderTemplate } from "./render.js";
@@ -154,9 +155,4 @@ function fieldTags(field: FieldModel): string[] {
     tags.push(`@defaultValue \`${String(field.defaultValue)}\` (proto2 default when absent)`);
   }
   return tags;
-}
-
-/** Collapses the blank lines the template's blocks leave behind: one blank line at most, one final newline. */
-function tidy(content: string): string {
-  return `${content.replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
 }

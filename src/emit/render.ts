@@ -1,9 +1,8 @@
 /**
  * Handlebars rendering of the templates in the repository's `templates/` directory. Templates are
- * compiled once per process; partials are the files of `templates/partials/`, registered by file name
- * without extension (`{{> header}}` for `partials/header.hbs`).
+ * compiled once per process.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,22 +24,8 @@ const compiled = new Map<string, TemplateDelegate>();
 function handlebars(): HandlebarsModule {
   if (environment !== undefined) return environment;
   // handlebars is CommonJS with `module.exports = instance`; require gives that instance directly.
-  const env = (createRequire(import.meta.url)("handlebars") as HandlebarsModule).create();
-  const partialsDir = join(TEMPLATES_DIR, "partials");
-  let partialFiles: string[] = [];
-  try {
-    partialFiles = readdirSync(partialsDir).filter((file) => file.endsWith(TEMPLATE_EXTENSION));
-  } catch {
-    // No partials directory: templates simply cannot use partials.
-  }
-  for (const file of partialFiles.sort()) {
-    env.registerPartial(
-      file.slice(0, -TEMPLATE_EXTENSION.length),
-      readFileSync(join(partialsDir, file), "utf8"),
-    );
-  }
-  environment = env;
-  return env;
+  environment = (createRequire(import.meta.url)("handlebars") as HandlebarsModule).create();
+  return environment;
 }
 
 /**

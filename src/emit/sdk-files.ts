@@ -33,6 +33,3 @@ export type SdkModule = keyof typeof SDK_FILES;
 export function moduleSpecifier(module: SdkModule): string {
   return `./${SDK_FILES[module].replace(/\.ts$/, ".js")}`;
 }
-
-/** Import specifier of the runtime package the generated code builds on. */
-export const RUNTIME_PACKAGE = "@paynet/runtime";

@@ -3,6 +3,8 @@
  * the generated identifiers, direction facts, the reply and how correlation keys are computed. Every
  * list keeps the model's order (by Type, then direction), so output is deterministic.
  */
+
+import { formatType } from "../model/type-number.js";
 import type {
   Direction,
   FieldModel,
@@ -62,10 +64,6 @@ export interface SdkView {
   readonly byFullName: ReadonlyMap<string, WireView>;
 }
 
-export function typeHex(type: number): string {
-  return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
-}
-
 const DIRECTION_TEXT: Record<Direction, string> = {
   up: "device → cloud",
   down: "cloud → device",
@@ -104,7 +102,7 @@ function wireView(
     reply = {
       name: replyMessage.tsName,
       defName: `${replyMessage.tsName}Def`,
-      typeHex: typeHex(replyEntry?.wire.type ?? 0),
+      typeHex: formatType(replyEntry?.wire.type ?? 0),
       requestName: `${name}Request`,
       correlated,
       requestKey: correlated ? key : undefined,
@@ -115,7 +113,7 @@ function wireView(
     name,
     fullName: message.fullName,
     type: wire.type,
-    typeHex: typeHex(wire.type),
+    typeHex: formatType(wire.type),
     direction: wire.direction,
     directionText: DIRECTION_TEXT[wire.direction],
     uplink: wire.direction !== "down",

@@ -228,8 +228,8 @@ export async function compareOutput(
     if (onDisk === undefined) differences.push({ path: file.path, kind: "missing" });
     else if (onDisk !== file.content) differences.push({ path: file.path, kind: "stale" });
   }
-  for (const path of await generatedFilesIn(out)) {
-    if (!expected.has(path)) differences.push({ path, kind: "extra" });
+  for (const path of await generatedFilesIn(out, expected)) {
+    differences.push({ path, kind: "extra" });
   }
   return differences.sort((a, b) => compareCodeUnits(a.path, b.path));
 }
@@ -274,10 +274,11 @@ export async function checkStale(outDir: string, files: readonly GeneratedFile[]
 }
 
 /**
- * Names of the files directly in `dir` that carry the paynet-gen header. Subdirectories are not
- * searched: an SDK is flat, and another SDK generated into a subdirectory is not ours to judge.
+ * Names of the files directly in `dir`, other than `skip` (already read), that carry the paynet-gen
+ * header. Subdirectories are not searched: an SDK is flat, and another SDK generated into a
+ * subdirectory is not ours to judge.
  */
-async function generatedFilesIn(dir: string): Promise<string[]> {
+async function generatedFilesIn(dir: string, skip: ReadonlySet<string>): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -286,7 +287,7 @@ async function generatedFilesIn(dir: string): Promise<string[]> {
   }
   const found: string[] = [];
   for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+    if (!entry.isFile() || !entry.name.endsWith(".ts") || skip.has(entry.name)) continue;
     const content = await readText(join(dir, entry.name));
     if (content !== undefined && isGeneratedContent(content)) found.push(entry.name);
   }

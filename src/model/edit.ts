@@ -7,6 +7,7 @@
 
 import { type Token, tokenize } from "./lexer.js";
 import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
+import { formatType } from "./type-number.js";
 import type { Direction, Role } from "./types.js";
 
 export { annotateSidecar } from "./sidecar-edit.js";
@@ -55,11 +56,6 @@ const ROLE_ENUM: Record<Role, string> = {
 /** Message-level paynet options, in the order `types add` writes them. */
 const MESSAGE_OPTION_KEYS = ["type", "direction", "reply", "role"] as const;
 type MessageOptionKey = (typeof MESSAGE_OPTION_KEYS)[number];
-
-/** `0x40`: Type ids are read in hex everywhere (docs, logs, the Type table). */
-export function formatTypeId(type: number): string {
-  return `0x${type.toString(16).toUpperCase().padStart(2, "0")}`;
-}
 
 /** A token with its offsets in the source. */
 interface Located extends Token {
@@ -153,7 +149,7 @@ export function annotateProto(
 
 function optionValues(spec: AnnotationPatch): Map<MessageOptionKey, string> {
   const values = new Map<MessageOptionKey, string>();
-  if (spec.type !== undefined) values.set("type", formatTypeId(spec.type));
+  if (spec.type !== undefined) values.set("type", formatType(spec.type));
   if (spec.direction !== undefined) values.set("direction", DIRECTION_ENUM[spec.direction]);
   if (spec.reply !== undefined) values.set("reply", JSON.stringify(spec.reply));
   if (spec.role !== undefined) values.set("role", ROLE_ENUM[spec.role]);

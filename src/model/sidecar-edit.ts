@@ -7,6 +7,7 @@
  */
 import { isMap, isScalar, type Pair, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import type { AnnotationPatch, AnnotationSpec } from "./edit.js";
+import { formatType } from "./type-number.js";
 import type { Direction, Role } from "./types.js";
 
 /** Thrown for an unreadable map or an existing entry without `force`. */
@@ -20,14 +21,10 @@ export class SidecarEditError extends Error {
   }
 }
 
-function hex(type: number): string {
-  return `0x${type.toString(16).toUpperCase().padStart(2, "0")}`;
-}
-
 /** The entry's fields in a fixed order, with text as it is written in YAML. */
 function entryFields(spec: AnnotationSpec): Array<[string, string]> {
   const fields: Array<[string, string]> = [
-    ["type", hex(spec.type)],
+    ["type", formatType(spec.type)],
     ["direction", spec.direction satisfies Direction],
   ];
   if (spec.reply !== undefined) fields.push(["reply", spec.reply]);

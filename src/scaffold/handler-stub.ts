@@ -2,6 +2,8 @@
  * The text of a new handler file: one exported constant typed with the generated handler interface,
  * so the message, the context and the reply are all checked by the compiler. Pure: no file access.
  */
+
+import { formatType } from "../model/type-number.js";
 import type { Side } from "./config.js";
 
 export interface HandlerStubInput {
@@ -25,11 +27,6 @@ export interface HandlerStubInput {
   readonly sdkImport: string;
 }
 
-/** `0x84` */
-function typeHex(type: number): string {
-  return `0x${type.toString(16).toUpperCase().padStart(2, "0")}`;
-}
-
 export function handlerInterfaceName(service: string, side: Side): string {
   return `${service}${side === "server" ? "Server" : "Client"}Handlers`;
 }
@@ -48,7 +45,7 @@ export function renderHandlerStub(input: HandlerStubInput): string {
   const body = input.replyName === undefined ? "" : "  return {};\n";
   return `import type { ${handlers} } from "${input.sdkImport}";
 
-/** Handles \`${input.fullName}\` (${typeHex(input.type)}, ${input.directionText})${answer}. */
+/** Handles \`${input.fullName}\` (${formatType(input.type)}, ${input.directionText})${answer}. */
 export const ${input.identifier}: NonNullable<${handlers}["${input.messageName}"]> = async (_message, _ctx) => {
   // TODO: handle ${input.messageName}${fields}.
 ${body}};

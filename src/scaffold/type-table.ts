@@ -2,6 +2,8 @@
  * The Type table of a model (`paynet-gen types list`): one row per wire message, sorted by Type
  * then direction, printed as an aligned text table or as JSON.
  */
+
+import { formatType } from "../model/type-number.js";
 import type { Direction, ProtoModel, Role } from "../model/types.js";
 
 export interface TypeRow {
@@ -29,7 +31,7 @@ export function typeRows(model: ProtoModel): TypeRow[] {
     .sort((a, b) => a.wire.type - b.wire.type || a.wire.direction.localeCompare(b.wire.direction, "en"))
     .map(({ message, wire }) => ({
       type: wire.type,
-      typeHex: `0x${wire.type.toString(16).toUpperCase().padStart(2, "0")}`,
+      typeHex: formatType(wire.type),
       direction: wire.direction,
       message: message.tsName,
       fullName: message.fullName,

@@ -20,13 +20,13 @@ import {
   type AnnotationPatch,
   type AnnotationSpec,
   annotateProto,
-  formatTypeId,
   SourceEditError,
   writtenAnnotations,
 } from "../model/edit.js";
 import { tokenize } from "../model/lexer.js";
 import { displayPath, PAYNET_PROTO_DIR } from "../model/paths.js";
 import { annotateSidecar, SidecarEditError } from "../model/sidecar-edit.js";
+import { formatType } from "../model/type-number.js";
 import type {
   Diagnostic,
   Direction,
@@ -221,7 +221,7 @@ function relativeName(fullName: string, packageName: string): string {
 function shownValue(key: keyof AnnotationSpec, spec: AnnotationSpec): string | undefined {
   const value = spec[key];
   if (value === undefined) return undefined;
-  return key === "type" ? formatTypeId(value as number) : String(value);
+  return key === "type" ? formatType(value as number) : String(value);
 }
 
 function describeUpdate(
@@ -378,7 +378,7 @@ async function locateTarget(options: TypesAddOptions): Promise<Target> {
     const where = current.source === "map" ? "map" : "proto";
     throw new ScaffoldError(
       "ALREADY_ANNOTATED",
-      `${message.tsName} is already annotated (Type ${formatTypeId(current.type)}, ${current.direction}, in the ${where}); use --force to change it (the keys you pass replace the current ones, the others stay)`,
+      `${message.tsName} is already annotated (Type ${formatType(current.type)}, ${current.direction}, in the ${where}); use --force to change it (the keys you pass replace the current ones, the others stay)`,
     );
   }
   const file = resolve(sources.cwd, message.position.file);
