@@ -5,6 +5,8 @@
  */
 import type { MessageDef, RequestSpec } from "@paynet/runtime";
 import protobuf from "protobufjs";
+import { Registry } from "../../runtime/src/registry.js";
+import type { ServerContext } from "../../runtime/src/server/types.js";
 
 const PROTO = `
 syntax = "proto3";
@@ -141,4 +143,22 @@ export const commandSpec: RequestSpec<Command, Ack> = {
 /** An Ack is final once the command is DONE or FAILED. */
 export function ackIsFinal(ack: Ack): boolean {
   return ack.state === AckState.DONE || ack.state === AckState.FAILED;
+}
+
+/**
+ * The server registry of the stress suites: `LoginReq` logs the session in as its device id (code 0),
+ * `Ping` is answered with a `Pong` echoing its timestamp, `Ack`s (command replies) are accepted.
+ * No vitest import on this path: child processes of the chaos suite use it too.
+ */
+export function loginPingAckRegistry(): Registry<ServerContext> {
+  return new Registry<ServerContext>()
+    .register(LoginReqDef, {
+      reply: LoginRspDef,
+      handler: (req, ctx) => {
+        ctx.session.login(req.deviceId);
+        return { code: 0 };
+      },
+    })
+    .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
+    .register(AckDef);
 }

@@ -5,10 +5,9 @@
  */
 import { connect } from "node:tls";
 import { PaynetError } from "../../../runtime/src/errors.js";
-import { Registry } from "../../../runtime/src/registry.js";
 import { PaynetServer } from "../../../runtime/src/server/server.js";
-import type { ServerContext, Session } from "../../../runtime/src/server/types.js";
-import { AckDef, LoginReqDef, LoginRspDef, PingDef, PongDef } from "../../helpers/messages.js";
+import type { Session } from "../../../runtime/src/server/types.js";
+import { LoginReqDef, LoginRspDef, loginPingAckRegistry, PingDef, PongDef } from "../../helpers/messages.js";
 import type { TestPki } from "../../helpers/pki.js";
 import { RawDevice } from "../../helpers/raw-device.js";
 import { testErrorMessage } from "../../helpers/test-server.js";
@@ -59,16 +58,7 @@ export async function runFuzz(pki: TestPki, options: FuzzOptions): Promise<FuzzR
   const parallel = options.parallel ?? 4;
   const rng = new Prng(options.seed ?? 0xc0ffee);
   const logger = countingLogger();
-  const registry = new Registry<ServerContext>()
-    .register(LoginReqDef, {
-      reply: LoginRspDef,
-      handler: (req, ctx) => {
-        ctx.session.login(req.deviceId);
-        return { code: 0 };
-      },
-    })
-    .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
-    .register(AckDef);
+  const registry = loginPingAckRegistry();
   const server = new PaynetServer({
     tls: { cert: pki.server.cert, key: pki.server.key },
     registry,

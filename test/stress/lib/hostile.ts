@@ -1,11 +1,4 @@
-/**
- * One mTLS server (CA, CRL, short timeouts) with a healthy logged-in device, for the hostile-peer
- * suites: each attack must be refused with a typed error and a log line while the healthy device
- * keeps getting answers.
- */
-import { Registry } from "../../../runtime/src/registry.js";
-import type { ServerContext } from "../../../runtime/src/server/types.js";
-import { AckDef, LoginReqDef, LoginRspDef, PingDef, PongDef } from "../../helpers/messages.js";
+import { LoginReqDef, LoginRspDef, loginPingAckRegistry, PingDef, PongDef } from "../../helpers/messages.js";
 import type { TestPki } from "../../helpers/pki.js";
 import type { RawDevice } from "../../helpers/raw-device.js";
 import { startTestServer, type TestServer, testErrorMessage } from "../../helpers/test-server.js";
@@ -23,16 +16,7 @@ export async function startHostileRig(
   pki: TestPki,
   timeouts: { readTimeoutMs: number; handshakeTimeoutMs: number },
 ): Promise<HostileRig> {
-  const registry = new Registry<ServerContext>()
-    .register(LoginReqDef, {
-      reply: LoginRspDef,
-      handler: (req, ctx) => {
-        ctx.session.login(req.deviceId);
-        return { code: 0 };
-      },
-    })
-    .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
-    .register(AckDef);
+  const registry = loginPingAckRegistry();
   const t = await startTestServer(pki, {
     tls: {
       cert: pki.server.cert,

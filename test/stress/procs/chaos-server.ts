@@ -5,18 +5,8 @@
  */
 import { childConfig, emitToDriver, memoryAfterGc, serveRpc } from "../../../bench/lib/child.js";
 import { PaynetError } from "../../../runtime/src/errors.js";
-import { Registry } from "../../../runtime/src/registry.js";
 import { PaynetServer } from "../../../runtime/src/server/server.js";
-import type { ServerContext } from "../../../runtime/src/server/types.js";
-import {
-  AckDef,
-  ackIsFinal,
-  commandSpec,
-  LoginReqDef,
-  LoginRspDef,
-  PingDef,
-  PongDef,
-} from "../../helpers/messages.js";
+import { ackIsFinal, commandSpec, loginPingAckRegistry } from "../../helpers/messages.js";
 import { countingLogger } from "../lib/counting-logger.js";
 
 interface Config {
@@ -29,16 +19,7 @@ interface Config {
 
 const config = childConfig<Config>();
 const logger = countingLogger();
-const registry = new Registry<ServerContext>()
-  .register(LoginReqDef, {
-    reply: LoginRspDef,
-    handler: (req, ctx) => {
-      ctx.session.login(req.deviceId);
-      return { code: 0 };
-    },
-  })
-  .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
-  .register(AckDef);
+const registry = loginPingAckRegistry();
 const server = new PaynetServer({
   port: config.port,
   tls: { cert: config.cert, key: config.key, ticketKeys: Buffer.from(config.ticketKeys, "hex") },
