@@ -5,10 +5,9 @@ const PARENT_CHECK_MS = 1_000;
  * Runs `stop` once on the first SIGINT/SIGTERM; a second signal exits at once (an operator
  * pressing Ctrl-C twice does not want to wait for the grace period).
  *
- * Also stops when the parent process goes away. `npm run paynetd` starts the program through a
- * shell; a SIGTERM to npm reaches that shell, which dies without passing it on, and the program
- * would be left running on its own. It notices the new parent within a second and stops as if
- * signalled.
+ * Also stops when the parent process goes away (killed with SIGKILL, or a shell in between that dies
+ * on SIGTERM without passing it on; the npm scripts `exec` node so npm's forwarded SIGTERM arrives
+ * here directly): the program notices its new parent within a second and stops as if signalled.
  */
 export function onShutdownSignal(stop: (reason: string) => void): void {
   let stopping = false;
