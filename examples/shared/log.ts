@@ -55,16 +55,16 @@ export function runtimeLogger(
   const line = (message: string, fields: Record<string, unknown> | undefined) =>
     `runtime: ${message}${formatFields(fields)}`;
   return {
-    debug: (message, fields) => {
+    debug: (fields, message) => {
       if (at(0) && !shownElsewhere(message)) log.info(line(message, fields));
     },
-    info: (message, fields) => {
+    info: (fields, message) => {
       if (at(1) && !shownElsewhere(message)) log.info(line(message, fields));
     },
-    warn: (message, fields) => {
+    warn: (fields, message) => {
       if (!shownElsewhere(message)) log.warn(line(message, fields));
     },
-    error: (message, fields) => {
+    error: (fields, message) => {
       if (!shownElsewhere(message)) log.error(line(message, fields));
     },
   };

@@ -1,9 +1,19 @@
-/** Minimal structured logger the runtime writes to. Compatible with pino / console-like objects. */
+/** Structured fields of one log line. */
+export type LogFields = Record<string, unknown>;
+
+/**
+ * The structured logger the runtime writes to, in pino's argument order: fields first, then the
+ * message. A pino instance (or anything pino-compatible, e.g. a bunyan or a console adapter) plugs
+ * in as is. `child`, when present, is used to bind per-session fields (`conn`, `peer`, `deviceId`)
+ * once instead of repeating them on every line.
+ */
 export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: LogFields, message: string): void;
+  info(fields: LogFields, message: string): void;
+  warn(fields: LogFields, message: string): void;
+  error(fields: LogFields, message: string): void;
+  /** A logger that adds `bindings` to every line (pino's `child`). */
+  child?(bindings: LogFields): Logger;
 }
 
 /** Discards everything. The default: libraries should not print unless asked. */
@@ -12,4 +22,24 @@ export const silentLogger: Logger = {
   info() {},
   warn() {},
   error() {},
+  child: () => silentLogger,
 };
+
+/**
+ * A logger adding `bindings` to every line of `logger`: its own `child` when it has one, else a
+ * wrapper that merges the bindings into each line's fields (the line's own fields win).
+ */
+export function childLogger(logger: Logger, bindings: LogFields): Logger {
+  if (typeof logger.child === "function") return logger.child(bindings);
+  const at =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (fields: LogFields, message: string): void =>
+      logger[level]({ ...bindings, ...fields }, message);
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (more) => childLogger(logger, { ...bindings, ...more }),
+  };
+}

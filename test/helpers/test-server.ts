@@ -24,7 +24,7 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = [];
   const at =
     (level: LogLine["level"]) =>
-    (message: string, fields?: Record<string, unknown>): void => {
+    (fields: Record<string, unknown>, message: string): void => {
       lines.push({ level, message, fields });
     };
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };

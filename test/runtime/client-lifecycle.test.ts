@@ -115,7 +115,12 @@ describe("PaynetClient lifecycle", () => {
 
   it("without an error listener, errors go to the logger instead of throwing", async () => {
     const lines: string[] = [];
-    const logger = { debug() {}, info() {}, warn() {}, error: (message: string) => void lines.push(message) };
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (_fields: object, message: string) => void lines.push(message),
+    };
     const client = new PaynetClient({
       host: "127.0.0.1",
       port: 9,

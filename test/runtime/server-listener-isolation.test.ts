@@ -93,9 +93,9 @@ describe("throwing server event listeners", () => {
     const lines = recordingLogger();
     const logger: Logger = {
       ...lines,
-      warn: (message, fields) => {
+      warn: (fields, message) => {
         if (message === "peer certificate expires soon") throw new Error("logger bug");
-        lines.warn(message, fields);
+        lines.warn(fields, message);
       },
     };
     const soon = await pki.issueDevice("device-soon", { validDays: 5 });

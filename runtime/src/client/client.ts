@@ -543,7 +543,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
 
   #report(error: PaynetError): void {
     if (this.listenerCount("error") > 0) this.#emit("error", error);
-    else this.#config.logger.error(error.message, { code: error.code });
+    else this.#config.logger.error({ code: error.code }, error.message);
   }
 
   /** Emits without letting a throwing listener break the connection loop. */
@@ -551,7 +551,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     try {
       (this.emit as (event: K, ...args: ClientEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.#config.logger.error("client event listener threw", { event, error: String(error) });
+      this.#config.logger.error({ event, error: String(error) }, "client event listener threw");
     }
   }
 }

@@ -50,7 +50,7 @@ export class InboundDispatcher {
     const def = registration?.def ?? host.replyDefs.get(type);
     if (def === undefined) {
       const error = new UnknownTypeError({ peer: link.peer, frameType: type });
-      host.logger.warn("unknown message type", { peer: link.peer, type });
+      host.logger.warn({ peer: link.peer, type }, "unknown message type");
       host.report(error);
       this.#tellServer(link, error);
       return;
@@ -72,7 +72,7 @@ export class InboundDispatcher {
     }
     if (link.router.offer(type, message)) return;
     if (registration?.handler === undefined) {
-      host.logger.debug("message without handler ignored", { peer: link.peer, type, name: def.name });
+      host.logger.debug({ peer: link.peer, type, name: def.name }, "message without handler ignored");
       return;
     }
     void this.#run(link, registration, type, message);
@@ -128,7 +128,7 @@ export class InboundDispatcher {
     } catch (cause) {
       const error = cause instanceof HandlerError ? cause : new HandlerError({ ...context, cause });
       failure = cause instanceof Error ? cause.message : String(cause);
-      host.logger.error("handler failed", { ...context, key: guardedKey, error: error.message });
+      host.logger.error({ ...context, key: guardedKey, error: error.message }, "handler failed");
       host.report(error);
       this.#tellServer(link, error);
     } finally {
@@ -159,29 +159,29 @@ export class InboundDispatcher {
         ),
       });
       host.logger.warn(
+        { ...context, key, failure: decision.failed },
         host.errorMessage === undefined
           ? "duplicate of a failed command not executed again; no errorMessage configured to tell the server"
           : "duplicate of a failed command answered with the error message; not executed again",
-        { ...context, key, failure: decision.failed },
       );
       this.#tellServer(link, error);
       return;
     }
     if (decision.lastReply !== undefined) {
       host.logger.info(
+        { ...context, key },
         decision.running
           ? "duplicate command answered from its record: latest reply, first execution still running"
           : "duplicate command answered from its record",
-        { ...context, key },
       );
       host.sendAck(link, decision.lastReply);
       return;
     }
     host.logger.info(
+      { ...context, key },
       decision.running
         ? "duplicate command not executed again: first execution still running, no reply recorded yet"
         : "duplicate command not executed again: its execution recorded no reply",
-      { ...context, key },
     );
   }
 
@@ -192,7 +192,7 @@ export class InboundDispatcher {
     try {
       link.write(spec.def.type, spec.def.codec.encode(spec.build(error)));
     } catch (cause) {
-      this.#host.logger.warn("could not send error message", { peer: link.peer, error: String(cause) });
+      this.#host.logger.warn({ peer: link.peer, error: String(cause) }, "could not send error message");
     }
   }
 }

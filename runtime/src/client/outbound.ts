@@ -82,7 +82,7 @@ export class Outbound {
         link.write(reply.type, reply.payload);
         return;
       } catch (error) {
-        this.#host.logger.warn("ack held for the next login", { peer: link.peer, error: String(error) });
+        this.#host.logger.warn({ peer: link.peer, error: String(error) }, "ack held for the next login");
       }
     }
     if (this.#heldAcks.length >= MAX_HELD_ACKS) {
@@ -120,7 +120,7 @@ export class Outbound {
     }
     if (this.#heldAcks.length > 0) {
       // Recorded in the idempotency store: the server's redelivery will be answered from the record.
-      this.#host.logger.info("client stopped with held acks", { count: this.#heldAcks.length });
+      this.#host.logger.info({ count: this.#heldAcks.length }, "client stopped with held acks");
       this.#heldAcks.length = 0;
     }
   }

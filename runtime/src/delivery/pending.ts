@@ -249,7 +249,7 @@ export class DeliveryManager {
       try {
         deliveries = await this.#store.forDevice(deviceId);
       } catch (error) {
-        this.#logger.error("pending delivery store failed", { deviceId, error: asError(error).message });
+        this.#logger.error({ deviceId, error: asError(error).message }, "pending delivery store failed");
         return;
       }
       const now = this.#now();
@@ -268,11 +268,14 @@ export class DeliveryManager {
     try {
       if (!this.#transport.sendFrame(pending.deviceId, pending.type, pending.payload)) return;
     } catch (error) {
-      this.#logger.warn("delivery not sent; kept pending for the next login", {
-        deviceId: pending.deviceId,
-        key: pending.key,
-        error: asError(error).message,
-      });
+      this.#logger.warn(
+        {
+          deviceId: pending.deviceId,
+          key: pending.key,
+          error: asError(error).message,
+        },
+        "delivery not sent; kept pending for the next login",
+      );
       return;
     }
     if (pending.attempts > 0) this.#redelivered++;
@@ -317,7 +320,7 @@ export class DeliveryManager {
     for (const fn of this.#completedKeyOf.get(type)?.keys() ?? []) {
       const key = keyOf(fn);
       if (key === undefined || this.#completed.get(idOf(deviceId, key))?.type !== type) continue;
-      this.#logger.debug("late duplicate reply of a completed delivery absorbed", { deviceId, key });
+      this.#logger.debug({ deviceId, key }, "late duplicate reply of a completed delivery absorbed");
       return true;
     }
     return false;
@@ -348,11 +351,11 @@ export class DeliveryManager {
       ...(messageName === undefined ? {} : { messageName }),
       cause: new Error(`${what} threw: ${asError(cause).message}`, { cause }),
     });
-    this.#logger.error(error.message, { deviceId });
+    this.#logger.error({ deviceId }, error.message);
     try {
       this.#onError?.(error, deviceId);
     } catch (reportError) {
-      this.#logger.error("delivery onError threw", { error: asError(reportError).message });
+      this.#logger.error({ error: asError(reportError).message }, "delivery onError threw");
     }
   }
 
@@ -388,7 +391,7 @@ export class DeliveryManager {
     active.timer?.cancel();
     active.detachSignal?.();
     Promise.resolve(this.#store.remove(deviceId, key)).catch((error: unknown) =>
-      this.#logger.error("pending delivery store failed", { deviceId, key, error: asError(error).message }),
+      this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
     );
     if (outcome === "completed") {
       this.#completedCount++;

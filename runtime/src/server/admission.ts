@@ -14,6 +14,7 @@ import {
   PaynetError,
   PeerCertificateRejectedError,
 } from "../errors.js";
+import type { LogFields } from "../logger.js";
 import type { TrafficStats } from "../stats.js";
 import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
 import type { ResolvedServerOptions } from "./options.js";
@@ -45,7 +46,7 @@ export interface AdmissionHost {
   /** Logs-independent error reporting (`error` event). */
   report(error: PaynetError, session: ServerSession | undefined): void;
   /** Logs without letting a throwing user logger break the caller. */
-  log(level: "warn" | "error", message: string, fields: Record<string, unknown>): void;
+  log(level: "warn" | "error", fields: LogFields, message: string): void;
 }
 
 /** Admits the connections of one server, from TCP accept to an attached session. */
@@ -97,7 +98,7 @@ export class Admission {
     const error = new MaxConnectionsError(host.options.maxConnections, {
       peer: peerOf(data?.remoteAddress, data?.remotePort),
     });
-    host.options.logger.warn(error.message);
+    host.options.logger.warn({}, error.message);
     host.report(error, undefined);
   }
 
@@ -110,7 +111,7 @@ export class Admission {
       error.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(error.message)
         ? new HandshakeTimeoutError(host.options.handshakeTimeoutMs, { peer, cause: error })
         : new HandshakeFailedError(error.reason ?? error.code ?? error.message, { peer, cause: error });
-    host.options.logger.warn(failure.message);
+    host.options.logger.warn({}, failure.message);
     host.report(failure, undefined);
     socket.destroy();
   }
@@ -135,7 +136,7 @@ export class Admission {
     this.#admit(socket, remote, peer).catch((error: unknown) => {
       socket.destroy();
       const failure = error instanceof PaynetError ? error : new HandlerError({ peer, cause: error });
-      this.#host.log("error", "connection admission failed", { peer, error: failure.message });
+      this.#host.log("error", { peer, error: failure.message }, "connection admission failed");
       this.#host.report(failure, undefined);
     });
   }
@@ -168,7 +169,7 @@ export class Admission {
     if (!verdict.accepted) {
       host.counters.rejected++;
       const error = new PeerCertificateRejectedError(verdict.reason, { peer });
-      host.options.logger.warn(error.message, { commonName: verdict.identity?.commonName, resumed });
+      host.options.logger.warn({ commonName: verdict.identity?.commonName, resumed }, error.message);
       socket.destroy();
       host.report(error, undefined);
       return;
@@ -212,12 +213,7 @@ export class Admission {
     session.attach(connection);
     host.sessions.add(session);
     host.counters.total++;
-    host.options.logger.info("connection", {
-      peer: session.peer,
-      session: session.id,
-      resumed,
-      commonName: identity?.commonName,
-    });
+    session.log.info({ resumed, commonName: identity?.commonName }, "connection");
     host.announce(session);
   }
 }

@@ -72,7 +72,7 @@ export class Dispatcher {
         messageName: def.name,
         cause: error,
       });
-      host.logger.warn(decodeError.message, { session: session.id });
+      session.log.warn({ type: formatType(type) }, decodeError.message);
       host.report(decodeError, session);
       this.#tellPeer(session, decodeError);
       return;
@@ -81,15 +81,11 @@ export class Dispatcher {
     const deviceId = session.deviceId;
     if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message)) return;
     if (registration?.handler === undefined) {
-      host.logger.debug("frame without handler ignored", {
-        peer: session.peer,
-        type: formatType(type),
-        name: def.name,
-      });
+      session.log.debug({ type: formatType(type), name: def.name }, "frame without handler ignored");
       return;
     }
     if (host.stopping) {
-      host.logger.debug("frame dropped: server stopping", { peer: session.peer, type: formatType(type) });
+      session.log.debug({ type: formatType(type) }, "frame dropped: server stopping");
       return;
     }
     this.#runHandler(session, type, message, registration);
@@ -176,35 +172,35 @@ export class Dispatcher {
       messageName: registration.def.name,
       cause,
     });
-    this.#host.logger.error(error.message, {
-      session: session.id,
-      stack: cause instanceof Error ? cause.stack : undefined,
-    });
+    session.log.error(
+      { type: formatType(type), stack: cause instanceof Error ? cause.stack : undefined },
+      error.message,
+    );
     this.#host.report(error, session);
     if (this.#host.reportHandlerErrors) this.#tellPeer(session, error);
   }
 
   #replyFailed(session: ServerSession, replyDef: MessageDef<unknown>, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    this.#host.logger.warn(`reply not sent: ${reason}`, { peer: session.peer, name: replyDef.name });
+    session.log.warn({ name: replyDef.name }, `reply not sent: ${reason}`);
   }
 
   #unknownType(session: ServerSession, type: number): void {
     const host = this.#host;
     switch (host.onUnknownType) {
       case "ignore":
-        host.logger.debug("unknown type ignored", { peer: session.peer, type: formatType(type) });
+        session.log.debug({ type: formatType(type) }, "unknown type ignored");
         return;
       case "close": {
         const error = new ProtocolError("unknown message type", { peer: session.peer, frameType: type });
-        host.logger.warn(error.message, { session: session.id });
+        session.log.warn({ type: formatType(type) }, error.message);
         host.report(error, session);
         session.closeWith(error);
         return;
       }
       default: {
         const error = new UnknownTypeError({ peer: session.peer, frameType: type });
-        host.logger.warn(error.message, { session: session.id });
+        session.log.warn({ type: formatType(type) }, error.message);
         host.report(error, session);
         this.#tellPeer(session, error);
       }
@@ -219,7 +215,7 @@ export class Dispatcher {
     try {
       message = spec.build(error);
     } catch (buildError) {
-      this.#host.logger.error("errorMessage.build failed", { error: String(buildError) });
+      this.#host.logger.error({ error: String(buildError) }, "errorMessage.build failed");
       return;
     }
     session

@@ -34,12 +34,10 @@ export class Logins {
   login(session: ServerSession, deviceId: string, previousId: string | undefined): void {
     const host = this.#host;
     if (previousId !== undefined) {
-      host.logger.info("session logged in again with another device id; old id unbound", {
-        peer: session.peer,
-        session: session.id,
-        previous: previousId,
-        deviceId,
-      });
+      session.log.info(
+        { previous: previousId },
+        "session logged in again with another device id; old id unbound",
+      );
       void this.unbind(previousId, session);
     }
     const replaceAndAnnounce = (previous: Session | undefined) => {
@@ -49,11 +47,11 @@ export class Logins {
       }
       if (previous !== undefined && previous !== session) {
         const replaced = new SessionReplacedError(deviceId, { peer: previous.peer });
-        host.logger.info(replaced.message, { old: previous.peer, new: session.peer });
+        session.log.info({ replacedPeer: previous.peer }, replaced.message);
         if (previous instanceof ServerSession) previous.closeWith(replaced);
         else previous.close(replaced.message);
       }
-      host.logger.info("online", { peer: session.peer, session: session.id });
+      session.log.info({}, "online");
       host.announce(session);
       // After the login handler's own reply, so the device sees its login answer first.
       const resend = host.deliveries.resendAfterLogin(deviceId);
@@ -76,12 +74,12 @@ export class Logins {
     try {
       await this.#host.directory.unbind(deviceId, session);
     } catch (error) {
-      this.#host.logger.error("session directory unbind failed", { deviceId, error: String(error) });
+      this.#host.logger.error({ deviceId, error: String(error) }, "session directory unbind failed");
     }
   }
 
   #directoryFailed(session: ServerSession, error: unknown): void {
-    this.#host.logger.error("session directory bind failed", { peer: session.peer, error: String(error) });
+    session.log.error({ error: String(error) }, "session directory bind failed");
     session.logout();
   }
 }

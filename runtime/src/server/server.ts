@@ -16,6 +16,7 @@ import {
   type QueueFullError,
   ServerStoppedError,
 } from "../errors.js";
+import type { LogFields } from "../logger.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission } from "./admission.js";
@@ -137,6 +138,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       announce: (session) => this.#emit("online", session),
     });
     const sessionHost: SessionHost = {
+      logger,
       login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
@@ -155,7 +157,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       },
       announce: (session) => this.#emit("connection", session),
       report: (error, session) => this.#report(error, session),
-      log: (level, message, fields) => this.#log(level, message, fields),
+      log: (level, fields, message) => this.#log(level, fields, message),
     });
     this.#stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
@@ -196,14 +198,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     });
     await this.#listening;
     server.on("error", (error) =>
-      this.#options.logger.error("server socket error", { error: error.message }),
+      this.#options.logger.error({ error: error.message }, "server socket error"),
     );
     // stop() was called while listen() ran: it closes the server once listening, so say so.
     if (this.#stopPromise !== undefined) throw new ServerStoppedError();
     this.#state = "listening";
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
-    this.#options.logger.info("listening", bound);
+    this.#options.logger.info(bound, "listening");
     this.#tls.warnOwnExpiry();
     this.#emit("listening", bound);
     return bound;
@@ -238,11 +240,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const closed = new Promise<void>((resolve) =>
       server === undefined ? resolve() : server.close(() => resolve()),
     );
-    this.#options.logger.info("stopping", {
-      inFlightHandlers: this.#inFlight,
-      sessions: this.#sessions.size,
-      graceMs,
-    });
+    this.#options.logger.info(
+      {
+        inFlightHandlers: this.#inFlight,
+        sessions: this.#sessions.size,
+        graceMs,
+      },
+      "stopping",
+    );
     await this.#handlersIdle(graceMs);
     const reason = new ServerStoppedError();
     this.#deliveries.failAll(reason);
@@ -252,7 +257,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     await closed;
     this.#state = "stopped";
     this.#detachSignal?.();
-    this.#options.logger.info("stopped");
+    this.#options.logger.info({}, "stopped");
     this.#resolveStopped();
   }
 
@@ -261,9 +266,12 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#options.logger.warn("stop grace period over; handlers still running", {
-          inFlight: this.#inFlight,
-        });
+        this.#options.logger.warn(
+          {
+            inFlight: this.#inFlight,
+          },
+          "stop grace period over; handlers still running",
+        );
         done();
       }, graceMs);
       const done = () => {
@@ -320,15 +328,16 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       try {
         reason = this.#tls.revocationOf(der, session.identity);
       } catch (error) {
-        this.#log("warn", "revocation check of a connected session failed", {
-          peer: session.peer,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.#log(
+          "warn",
+          { peer: session.peer, error: error instanceof Error ? error.message : String(error) },
+          "revocation check of a connected session failed",
+        );
         continue;
       }
       if (reason === undefined) continue;
       const error = new PeerCertificateRejectedError(reason, { peer: session.peer });
-      this.#log("warn", `${error.message}; closing the session`, { session: session.id });
+      this.#log("warn", { conn: session.id, peer: session.peer }, `${error.message}; closing the session`);
       this.#report(error, session);
       session.destroyWith(error);
     }
@@ -432,13 +441,13 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const resolve = this.#whenSessionClosed.get(session);
     this.#whenSessionClosed.delete(session);
     resolve?.();
-    this.#options.logger.info("offline", { peer: session.peer, session: session.id, reason: reason.code });
+    session.log.info({ reason: reason.code }, "offline");
     this.#emit("offline", session, reason);
   }
 
   #queueFull(session: ServerSession, error: QueueFullError): void {
     this.#counters.queueFull++;
-    this.#options.logger.warn(`${error.message}; closing the session`, { session: session.id });
+    session.log.warn({}, `${error.message}; closing the session`);
     // A peer that lets the bounded queue fill up does not read: close rather than leave it hanging.
     session.destroyWith(error);
   }
@@ -471,18 +480,22 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     try {
       (this.emit as (event: K, ...args: ServerEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      this.#log("error", "server event listener threw", {
-        event,
-        error: error instanceof Error ? error.message : String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-      });
+      this.#log(
+        "error",
+        {
+          event,
+          error: error instanceof Error ? error.message : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        },
+        "server event listener threw",
+      );
     }
   }
 
   /** Logs without letting a throwing user logger break the caller. */
-  #log(level: "warn" | "error", message: string, fields: Record<string, unknown>): void {
+  #log(level: "warn" | "error", fields: LogFields, message: string): void {
     try {
-      this.#options.logger[level](message, fields);
+      this.#options.logger[level](fields, message);
     } catch {
       // Nothing sensible is left to do with a logger that throws.
     }

@@ -12,10 +12,13 @@ import {
   type PaynetError,
   QueueFullError,
 } from "../errors.js";
+import { childLogger, type Logger } from "../logger.js";
 import type { PeerIdentity, Session } from "./types.js";
 
 /** What a session needs from its server. */
 export interface SessionHost {
+  /** The server's logger; each session logs through a child of it (see {@link ServerSession.log}). */
+  readonly logger: Logger;
   /**
    * The session logged in as `deviceId` (directory, `online` event, redeliveries). `previous` is
    * the device id it was logged in as before, when a second login changed it (to be unbound).
@@ -72,6 +75,7 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   /** Handlers of this session still running; work deferred until none is (see `whenIdle`). */
   #running = 0;
   #idleCallbacks: Array<() => void> | undefined;
+  #log: Logger | undefined;
 
   constructor(init: SessionInit, host: SessionHost) {
     this.id = init.id;
@@ -114,6 +118,20 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   /** @internal This session's connection ended. */
   onClose(reason: PaynetError): void {
     this.#host.closed(this, reason);
+  }
+
+  /**
+   * The server's logger bound to this session: `conn` (session id), `peer` (`host:port`) and, once
+   * logged in, `deviceId`. Made on first use (most idle sessions never log) and anew at login.
+   */
+  get log(): Logger {
+    this.#log ??= childLogger(
+      this.#host.logger,
+      this.#deviceId === undefined
+        ? { conn: this.id, peer: `${this.remoteAddress}:${this.remotePort}` }
+        : { conn: this.id, peer: `${this.remoteAddress}:${this.remotePort}`, deviceId: this.#deviceId },
+    );
+    return this.#log;
   }
 
   /** Attaches the connection (done once, right after construction). */
@@ -170,6 +188,7 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     if (this.#deviceId === deviceId) return;
     const previous = this.#deviceId;
     this.#deviceId = deviceId;
+    this.#log = undefined;
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
     this.#host.login(this, deviceId, previous);
   }
@@ -177,6 +196,7 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   /** Forgets the device id (the host unbinds it from the directory first). */
   logout(): void {
     this.#deviceId = undefined;
+    this.#log = undefined;
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
   }
 

@@ -101,7 +101,7 @@ export class ServerTlsContext {
     }
     this.#material = material;
     this.#revocations = revocations;
-    this.#logger.info("TLS material reloaded", { revoked: revocations.size, changed: Object.keys(update) });
+    this.#logger.info({ revoked: revocations.size, changed: Object.keys(update) }, "TLS material reloaded");
     this.warnOwnExpiry();
   }
 
@@ -120,11 +120,14 @@ export class ServerTlsContext {
     if (pem === undefined) return;
     const { subject, validTo } = leafCertificateInfo(pem);
     if (expiresSoon(validTo, now)) {
-      this.#logger.warn("server certificate expires soon", {
-        subject,
-        validTo: validTo.toISOString(),
-        daysLeft: daysLeft(validTo, now),
-      });
+      this.#logger.warn(
+        {
+          subject,
+          validTo: validTo.toISOString(),
+          daysLeft: daysLeft(validTo, now),
+        },
+        "server certificate expires soon",
+      );
     }
   }
 
@@ -157,12 +160,15 @@ export class ServerTlsContext {
         return refuse(`certificate revoked (serial ${identity.serialNumber})`);
       }
       if (expiresSoon(identity.validTo, now)) {
-        this.#logger.warn("peer certificate expires soon", {
-          peer,
-          commonName: identity.commonName,
-          validTo: identity.validTo.toISOString(),
-          daysLeft: daysLeft(identity.validTo, now),
-        });
+        this.#logger.warn(
+          {
+            peer,
+            commonName: identity.commonName,
+            validTo: identity.validTo.toISOString(),
+            daysLeft: daysLeft(identity.validTo, now),
+          },
+          "peer certificate expires soon",
+        );
       }
     }
     if (verifyPeer !== undefined) {

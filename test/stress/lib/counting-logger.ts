@@ -12,7 +12,7 @@ export function countingLogger(keep = 20): CountingLogger {
   const counts = { debug: 0, info: 0, warn: 0, error: 0 };
   const byMessage = new Map<string, number>();
   const first: Array<{ level: string; message: string }> = [];
-  const at = (level: keyof typeof counts) => (message: string) => {
+  const at = (level: keyof typeof counts) => (_fields: Record<string, unknown>, message: string) => {
     counts[level]++;
     const key = `${level}: ${message.split(" (")[0]}`;
     byMessage.set(key, (byMessage.get(key) ?? 0) + 1);
