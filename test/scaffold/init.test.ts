@@ -94,7 +94,10 @@ function signedBy(cert: string, ca: string): boolean {
 }
 
 describe("init", () => {
-  it("writes a project whose npm start runs a server and a device exchanging heartbeats over TLS", async () => {
+  // Builds and starts a whole project (npm start is given up to 180 s): more than the default timeout.
+  it("writes a project whose npm start runs a server and a device exchanging heartbeats over TLS", {
+    timeout: 240_000,
+  }, async () => {
     const project = join(root, "coin-box");
     const result = await cli(["init", project, "--name", "Coin Box"], root);
     expect(result.code, result.stderr).toBe(0);
@@ -191,6 +194,8 @@ describe("init", () => {
       "RefundReq: refundReq,",
     );
     expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
+    expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+    expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
   });
 
   it("refuses a non-empty directory unless --force", async () => {
