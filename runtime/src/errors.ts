@@ -73,14 +73,19 @@ export function formatType(type: number): string {
   return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
 }
 
-/** A frame header announced more bytes than `maxFrame` allows; raised before any body is buffered. */
+/**
+ * A frame header announced more bytes than the limit allows; raised before any body is buffered.
+ * `limit` names the option the limit comes from: `maxFrame`, or `preLogin.maxFrame` on a server
+ * connection that has not logged in yet.
+ */
 export class FrameTooLargeError extends PaynetError {
   constructor(
     readonly length: number,
     readonly maxFrame: number,
     context: ErrorContext = {},
+    readonly limit = "maxFrame",
   ) {
-    super("FRAME_TOO_LARGE", `frame length ${length} exceeds maxFrame ${maxFrame}`, context);
+    super("FRAME_TOO_LARGE", `frame length ${length} exceeds ${limit} ${maxFrame}`, context);
   }
 }
 
