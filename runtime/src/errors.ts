@@ -17,6 +17,9 @@ export type PaynetErrorCode =
   | "PEER_CERTIFICATE_REJECTED"
   | "LOGIN_REFUSED"
   | "LOGIN_TIMEOUT"
+  | "LOGIN_REQUIRED"
+  | "RATE_LIMITED"
+  | "TOO_MANY_BAD_FRAMES"
   | "HEARTBEAT_TIMEOUT"
   | "READ_TIMEOUT"
   | "CONNECT_TIMEOUT"
@@ -186,6 +189,57 @@ export class LoginRefusedError extends PaynetError {
 export class LoginTimeoutError extends PaynetError {
   constructor(step: "register" | "login", timeoutMs: number, context: ErrorContext = {}) {
     super("LOGIN_TIMEOUT", `no ${step} reply within ${timeoutMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: the connection did not log in within `preLogin.deadlineMs` (whatever else it sent,
+ * Pings included) and was closed.
+ */
+export class LoginDeadlineError extends PaynetError {
+  constructor(
+    readonly deadlineMs: number,
+    context: ErrorContext = {},
+  ) {
+    super("LOGIN_TIMEOUT", `not logged in within ${deadlineMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: a frame of a Type that is not part of the login flow arrived before login; the
+ * connection was closed.
+ */
+export class LoginRequiredError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("LOGIN_REQUIRED", "frame type not accepted before login", context);
+  }
+}
+
+/** Server side: a connection sent frames faster than its limit (`what` names it); it was closed. */
+export class RateLimitedError extends PaynetError {
+  constructor(
+    readonly what: string,
+    context: ErrorContext = {},
+  ) {
+    super("RATE_LIMITED", `rate limit exceeded: ${what}`, context);
+  }
+}
+
+/**
+ * Server side: a connection sent `count` frames of unknown Types or with undecodable payloads within
+ * `windowMs`; it was closed.
+ */
+export class TooManyBadFramesError extends PaynetError {
+  constructor(
+    readonly count: number,
+    readonly windowMs: number,
+    context: ErrorContext = {},
+  ) {
+    super(
+      "TOO_MANY_BAD_FRAMES",
+      `${count} frames of unknown types or with undecodable payloads within ${windowMs} ms`,
+      context,
+    );
   }
 }
 
