@@ -196,8 +196,7 @@ export class Admission {
     resumed: boolean,
   ): void {
     const host = this.#host;
-    const { identity, issuers } = verdict;
-    const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
+    const { identity, certificate } = verdict;
     const session = new ServerSession(
       {
         id: `c${this.#nextSessionId++}`,
@@ -205,7 +204,7 @@ export class Admission {
         remotePort: remote.port,
         identity,
         resumed,
-        ...(certificateDer === undefined ? {} : { certificate: { certificateDer, issuers } }),
+        ...(certificate === undefined ? {} : { certificate }),
       },
       host.sessionHost,
     );

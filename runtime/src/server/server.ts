@@ -244,6 +244,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state === "starting") await this.#listening?.catch(() => {});
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
+      this.#tls.close();
       this.#detachSignal?.();
       this.#resolveStopped();
       return;
@@ -268,6 +269,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
     await closed;
+    this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
