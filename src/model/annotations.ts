@@ -6,6 +6,7 @@
 import { BOUND_OPTIONS } from "./bounds.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { formatPosition } from "./diagnostics.js";
+import { ownFields } from "./extensions.js";
 import { type ProtoFile, positionIn } from "./files.js";
 import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
 import type { Sidecar, SidecarFact } from "./sidecar.js";
@@ -47,19 +48,21 @@ type FactValue<K extends FactKey> = K extends "type"
       : string;
 
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
-const DIRECTION_VALUES: Record<string, Direction | null> = {
-  UPLINK: "up",
-  DOWNLINK: "down",
-  BOTH: "both",
-  DIRECTION_UNSPECIFIED: null,
-};
-const ROLE_VALUES: Record<string, Role | null> = {
-  REGISTER: "register",
-  LOGIN: "login",
-  HEARTBEAT: "heartbeat",
-  ERROR: "error",
-  ROLE_UNSPECIFIED: null,
-};
+// Maps, not object literals: an enum value written as `constructor` or `toString` must find nothing
+// (an object literal would answer with what every object inherits).
+const DIRECTION_VALUES: ReadonlyMap<string, Direction | null> = new Map([
+  ["UPLINK", "up"],
+  ["DOWNLINK", "down"],
+  ["BOTH", "both"],
+  ["DIRECTION_UNSPECIFIED", null],
+]);
+const ROLE_VALUES: ReadonlyMap<string, Role | null> = new Map([
+  ["REGISTER", "register"],
+  ["LOGIN", "login"],
+  ["HEARTBEAT", "heartbeat"],
+  ["ERROR", "error"],
+  ["ROLE_UNSPECIFIED", null],
+]);
 
 /**
  * Collects and merges the annotations of all user files and the sidecar. Returns them by message
@@ -149,7 +152,7 @@ function collectFromProtos(
       }
       const name = match[1]!;
       // Size bounds are collected by bounds.ts.
-      if (match[2] === "" && BOUND_OPTIONS[name] !== undefined) continue;
+      if (match[2] === "" && BOUND_OPTIONS.has(name)) continue;
       if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && name !== "correlation")) {
         diagnostics.error(
           "unknown-option",
@@ -246,13 +249,13 @@ function recordProtoOption(
       return;
     }
     case "direction": {
-      const direction = value.kind === "ident" ? DIRECTION_VALUES[value.text] : undefined;
+      const direction = value.kind === "ident" ? DIRECTION_VALUES.get(value.text) : undefined;
       if (direction === undefined) wrongType("UPLINK, DOWNLINK or BOTH");
       else if (direction !== null) record("direction", direction);
       return;
     }
     case "role": {
-      const role = value.kind === "ident" ? ROLE_VALUES[value.text] : undefined;
+      const role = value.kind === "ident" ? ROLE_VALUES.get(value.text) : undefined;
       if (role === undefined) wrongType("REGISTER, LOGIN, HEARTBEAT or ERROR");
       else if (role !== null) record("role", role);
       return;
@@ -335,7 +338,9 @@ function collectFromSidecar(
       } else facts.reply = { value: reply.fullName, position: entry.reply.position };
     }
     if (entry.correlation !== undefined) {
-      if (symbol.type.fields[entry.correlation.value] === undefined) {
+      const fieldName = entry.correlation.value;
+      // protobufjs keeps fields in a plain object: `toString` would find an inherited function.
+      if (!ownFields(symbol.type).some((field) => field.name === fieldName)) {
         diagnostics.error(
           "sidecar-unknown-field",
           `${fullName} has no field "${entry.correlation.value}"`,

@@ -14,11 +14,11 @@ import type { SymbolTable } from "./symbols.js";
 import { parseTypeNumber } from "./type-number.js";
 import type { SourcePosition } from "./types.js";
 
-/** The bound options paynet defines on fields, by option name. */
-export const BOUND_OPTIONS: Readonly<Record<string, BoundKey>> = {
-  max_size: "maxSize",
-  max_count: "maxCount",
-};
+/** The bound options paynet defines on fields, by option name (a Map: `constructor` finds nothing). */
+export const BOUND_OPTIONS: ReadonlyMap<string, BoundKey> = new Map([
+  ["max_size", "maxSize"],
+  ["max_count", "maxCount"],
+]);
 
 type BoundKey = "maxSize" | "maxCount";
 
@@ -50,7 +50,7 @@ export function collectBounds(
     for (const option of file.proto.index.options) {
       const match = /^\(paynet\.(max_size|max_count)\)$/.exec(option.name);
       if (match === null) continue;
-      recordProtoBound(file, option, BOUND_OPTIONS[match[1]!]!, symbols, fromProto, diagnostics);
+      recordProtoBound(file, option, BOUND_OPTIONS.get(match[1]!)!, symbols, fromProto, diagnostics);
     }
   }
   const merged = new Map<string, FieldBounds>();
@@ -186,7 +186,7 @@ function checkApplicable(
 
 function fieldOf(symbols: SymbolTable, message: string, field: string): protobuf.Field | undefined {
   const symbol = symbols.get(message);
-  if (symbol?.kind !== "message") return undefined;
+  if (symbol?.kind !== "message" || !Object.hasOwn(symbol.type.fields, field)) return undefined;
   const found = symbol.type.fields[field];
   return found?.declaringField == null ? found : undefined;
 }

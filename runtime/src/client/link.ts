@@ -29,6 +29,7 @@ export class ClientLink {
   /** Resolves with the reason once the connection has ended. */
   readonly closed: Promise<PaynetError>;
   #ended = false;
+  #framesIn = false;
 
   constructor(
     socket: TLSSocket,
@@ -53,7 +54,10 @@ export class ClientLink {
       ...(settings.outboundQueue === undefined ? {} : { outboundQueue: settings.outboundQueue }),
     };
     this.connection = new FrameConnection(socket, options, {
-      onFrame: (type, payload) => onFrame(this, type, payload),
+      onFrame: (type, payload) => {
+        this.#framesIn = true;
+        onFrame(this, type, payload);
+      },
       onClose: (reason) => {
         this.#ended = true;
         const typed = tlsAlertAsHandshakeFailure(reason);
@@ -61,6 +65,15 @@ export class ClientLink {
         resolveClosed(typed);
       },
     });
+  }
+
+  /**
+   * Whether the server sent any frame on this connection. A resumed connection the server ends
+   * before its first frame was most likely refused after the handshake (its certificate no longer
+   * passes the server's current trust), so its TLS ticket is not worth offering again.
+   */
+  get receivedFrame(): boolean {
+    return this.#framesIn;
   }
 
   /** True once the connection ended or is closing. */
