@@ -19,6 +19,9 @@ export type PaynetErrorCode =
   | "PEER_CERTIFICATE_REJECTED"
   | "LOGIN_REFUSED"
   | "LOGIN_TIMEOUT"
+  | "LOGIN_REQUIRED"
+  | "RATE_LIMITED"
+  | "TOO_MANY_BAD_FRAMES"
   | "HEARTBEAT_TIMEOUT"
   | "READ_TIMEOUT"
   | "CONNECT_TIMEOUT"
@@ -32,7 +35,11 @@ export type PaynetErrorCode =
   | "SERVER_STOPPED"
   | "MAX_CONNECTIONS"
   | "INVALID_OPTIONS"
-  | "DUPLICATE_REGISTRATION";
+  | "DUPLICATE_REGISTRATION"
+  | "CORRELATION_MISSING"
+  | "JOURNAL_LOCKED"
+  | "JOURNAL_CORRUPT"
+  | "JOURNAL_FAILED";
 
 /** Where an error happened: who the peer was and which frame was involved. */
 export interface ErrorContext {
@@ -75,14 +82,19 @@ export function formatType(type: number): string {
   return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
 }
 
-/** A frame header announced more bytes than `maxFrame` allows; raised before any body is buffered. */
+/**
+ * A frame header announced more bytes than the limit allows; raised before any body is buffered.
+ * `limit` names the option the limit comes from: `maxFrame`, or `preLogin.maxFrame` on a server
+ * connection that has not logged in yet.
+ */
 export class FrameTooLargeError extends PaynetError {
   constructor(
     readonly length: number,
     readonly maxFrame: number,
     context: ErrorContext = {},
+    readonly limit = "maxFrame",
   ) {
-    super("FRAME_TOO_LARGE", `frame length ${length} exceeds maxFrame ${maxFrame}`, context);
+    super("FRAME_TOO_LARGE", `frame length ${length} exceeds ${limit} ${maxFrame}`, context);
   }
 }
 
@@ -220,6 +232,57 @@ export class LoginTimeoutError extends PaynetError {
   }
 }
 
+/**
+ * Server side: the connection did not log in within `preLogin.deadlineMs` (whatever else it sent,
+ * Pings included) and was closed.
+ */
+export class LoginDeadlineError extends PaynetError {
+  constructor(
+    readonly deadlineMs: number,
+    context: ErrorContext = {},
+  ) {
+    super("LOGIN_TIMEOUT", `not logged in within ${deadlineMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: a frame of a Type that is not part of the login flow arrived before login; the
+ * connection was closed.
+ */
+export class LoginRequiredError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("LOGIN_REQUIRED", "frame type not accepted before login", context);
+  }
+}
+
+/** Server side: a connection sent frames faster than its limit (`what` names it); it was closed. */
+export class RateLimitedError extends PaynetError {
+  constructor(
+    readonly what: string,
+    context: ErrorContext = {},
+  ) {
+    super("RATE_LIMITED", `rate limit exceeded: ${what}`, context);
+  }
+}
+
+/**
+ * Server side: a connection sent `count` frames of unknown Types or with undecodable payloads within
+ * `windowMs`; it was closed.
+ */
+export class TooManyBadFramesError extends PaynetError {
+  constructor(
+    readonly count: number,
+    readonly windowMs: number,
+    context: ErrorContext = {},
+  ) {
+    super(
+      "TOO_MANY_BAD_FRAMES",
+      `${count} frames of unknown types or with undecodable payloads within ${windowMs} ms`,
+      context,
+    );
+  }
+}
+
 /** Nothing at all was received from the peer for the heartbeat timeout. */
 export class HeartbeatTimeoutError extends PaynetError {
   constructor(timeoutMs: number, context: ErrorContext = {}) {
@@ -328,5 +391,62 @@ export class DuplicateRegistrationError extends PaynetError {
       "DUPLICATE_REGISTRATION",
       `type ${formatType(type)} is already registered to ${existing}; cannot register ${added}`,
     );
+  }
+}
+
+/**
+ * A command or delivery that must be deduplicated by its correlation value has none (`""`, or the
+ * field's default such as `0`): it is refused instead of being treated as a duplicate of every other
+ * command without one.
+ */
+export class CorrelationMissingError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super(
+      "CORRELATION_MISSING",
+      "correlation value is empty: the command is refused, not deduplicated",
+      context,
+    );
+  }
+}
+
+/** Another process (or another store in this one) holds the journal's lock file. */
+export class JournalLockedError extends PaynetError {
+  constructor(
+    readonly file: string,
+    readonly holder: number | undefined,
+  ) {
+    super(
+      "JOURNAL_LOCKED",
+      `journal ${file} is locked by ${holder === undefined ? "another owner" : `process ${holder}`}: two processes cannot share one journal`,
+    );
+  }
+}
+
+/**
+ * A journal holds bytes that are not a record where a record must be, before its end: not a torn
+ * last write (that one is cut off and reported), so the store refuses to guess which commands ran.
+ */
+export class JournalCorruptError extends PaynetError {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly problem: string,
+  ) {
+    super("JOURNAL_CORRUPT", `journal ${file} is corrupt at offset ${offset}: ${problem}`);
+  }
+}
+
+/**
+ * Writing or syncing the journal failed. The journal then refuses every further write: what is on
+ * disk is unknown, and a command must not run without its record.
+ */
+export class JournalFailedError extends PaynetError {
+  constructor(
+    readonly file: string,
+    operation: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("JOURNAL_FAILED", `journal ${file}: ${operation} failed: ${reason}`, { cause });
   }
 }
