@@ -22,6 +22,7 @@ import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission, certificateFields } from "./admission.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
+import { PeerGuard } from "./guard.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
@@ -62,6 +63,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #logins: Logins;
+  readonly #guard: PeerGuard;
   readonly #traffic = new TrafficStats();
   readonly #handlerStats = new HandlerStats();
   readonly #sessions = new Set<ServerSession>();
@@ -113,6 +115,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         : { ...deliveryOptions, store: this.#options.deliveryStore },
     );
     const server = this;
+    this.#guard = new PeerGuard({
+      options: this.#options,
+      report: (error, session) => this.#report(error, session),
+    });
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
       deliveries: this.#deliveries,
@@ -121,6 +127,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       errorMessage: this.#options.errorMessage,
       onUnknownType: this.#options.onUnknownType,
       reportHandlerErrors: this.#options.reportHandlerErrors,
+      guard: this.#guard,
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
       },
@@ -139,7 +146,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     });
     const sessionHost: SessionHost = {
       logger,
-      login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
+      login: (session, deviceId, previousId) => {
+        this.#guard.loggedIn(session);
+        this.#logins.login(session, deviceId, previousId);
+      },
+      loggedOut: (session) => this.#guard.loggedOut(session),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
       frame: (session, type, buffer, start, end) => this.#dispatcher.frame(session, type, buffer, start, end),
@@ -151,6 +162,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       counters: this.#counters,
       traffic: this.#traffic,
       sessionHost,
+      guard: this.#guard,
       sessions: this.#sessions,
       get listening() {
         return server.#state === "listening";
@@ -178,6 +190,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state !== "idle") throw new InvalidOptionsError("start", `server already ${this.#state}`);
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
+    this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
@@ -231,6 +244,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state === "starting") await this.#listening?.catch(() => {});
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
+      this.#tls.close();
       this.#detachSignal?.();
       this.#resolveStopped();
       return;
@@ -255,6 +269,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
     await closed;
+    this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
@@ -440,6 +455,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       handlers: this.#handlerStats.snapshot(nameOf),
       outboundQueue: { frames, bytes, fullErrors: c.queueFull },
       delivery: this.#deliveries.stats(),
+      ...this.#guard.stats(),
       tls: this.#tls.stats(),
     };
   }
@@ -450,6 +466,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (!session.markClosed(reason)) return;
     // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
     this.#sessions.delete(session);
+    this.#guard.closed(session, reason);
     const deviceId = session.deviceId;
     if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);
     const resolve = this.#whenSessionClosed.get(session);
