@@ -43,16 +43,19 @@ export function certificateExpiryWarning(pem: string, path: string, now = Date.n
  */
 export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTls> {
   const ca = await readRequired(join(options.certsDir, "ca.crt"), options.certsDir);
-  const servername = options.servername === undefined ? {} : { servername: options.servername };
+  const server: ClientTlsOptions = {
+    minVersion: options.tlsMinVersion,
+    ...(options.servername === undefined ? {} : { servername: options.servername }),
+  };
   const certPath = options.certPath ?? join(options.certsDir, "device.crt");
   const keyPath = options.keyPath ?? join(options.certsDir, "device.key");
   const [cert, key] = await Promise.all([readOptional(certPath), readOptional(keyPath)]);
   if (cert === undefined || key === undefined) {
     if (options.certPath !== undefined) await readRequired(certPath, options.certsDir);
-    return { tls: { ca, ...servername }, certPath: undefined, expiryWarning: undefined };
+    return { tls: { ca, ...server }, certPath: undefined, expiryWarning: undefined };
   }
   const expiryWarning = certificateExpiryWarning(cert, certPath);
-  return { tls: { ca, cert, key, ...servername }, certPath, expiryWarning };
+  return { tls: { ca, cert, key, ...server }, certPath, expiryWarning };
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

@@ -45,7 +45,12 @@ async function serve(options: PaynetdOptions): Promise<void> {
     {
       host: options.listen.host,
       port: options.listen.port,
-      tls: ticketKeys === undefined ? tls : { ...tls, ticketKeys },
+      tls: {
+        ...tls,
+        minVersion: options.tlsMinVersion,
+        staleCrl: options.staleCrl,
+        ...(ticketKeys === undefined ? {} : { ticketKeys }),
+      },
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
       logger: runtimeLogger(log, options.verbose ? "debug" : "warn", isTlsRefusal),
@@ -74,7 +79,8 @@ async function serve(options: PaynetdOptions): Promise<void> {
   });
   server.on("error", (error, session) => {
     if (error.code === "PEER_CERTIFICATE_REJECTED" && session !== undefined) {
-      // A connected device whose certificate a reloaded CRL revokes: the runtime closes its session.
+      // A connected device whose certificate no longer passes after a reload (revoked, or its CA
+      // dropped from ca.crt): the runtime closes its session.
       log.warn(`disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`);
     } else if (TLS_REFUSALS.has(error.code)) {
       // The one line about a refused TLS connection (the runtime's own warning is not printed).
@@ -107,6 +113,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);
   if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
+  if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
   // Exactly `listening HOST:PORT` (after the log prefix): scripts read the bound port from it.
   log.info(`listening ${formatAddress(bound)}`);
 

@@ -3,6 +3,7 @@
  * with a stable {@link PaynetError.code}, so callers can branch on `err.code` instead of parsing
  * messages. Messages name the peer and, where there is one, the frame Type.
  */
+import type { CertificateRejection } from "./tls/trust-policy.js";
 
 /** Stable machine-readable error codes. Never renamed once released. */
 export type PaynetErrorCode =
@@ -151,9 +152,14 @@ export class HandshakeTimeoutError extends PaynetError {
   }
 }
 
-/** The peer's certificate was refused after the handshake (revoked, rejected by `verifyPeer`, ...). */
+/**
+ * The peer's certificate was refused after the handshake, or a connected session's certificate no
+ * longer passes after a TLS reload (CA dropped, certificate or CA revoked, rejected by `verifyPeer`,
+ * ...). `rejection` says which check failed; `reason` says how, in words.
+ */
 export class PeerCertificateRejectedError extends PaynetError {
   constructor(
+    readonly rejection: CertificateRejection,
     readonly reason: string,
     context: ErrorContext = {},
   ) {

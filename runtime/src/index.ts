@@ -23,3 +23,8 @@ export * from "./server/server.js";
 export * from "./server/types.js";
 export * from "./stats.js";
 export * from "./timers.js";
+export {
+  CERTIFICATE_REJECTIONS,
+  type CertificateRejection,
+  type StaleCrlPolicy,
+} from "./tls/trust-policy.js";

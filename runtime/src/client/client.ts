@@ -431,8 +431,25 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       },
     );
     this.#link = link;
+    if (connected.resumed) this.#dropTicketIfRefused(link, connected.ticketKey);
     this.#emit("connected", { resumed: connected.resumed });
     return link;
+  }
+
+  /**
+   * A server refuses a resumed session whose certificate no longer passes its trust (CA dropped,
+   * revoked) by closing it before any frame. Offering the same ticket again would only be refused
+   * again; without it the next connect does a full handshake and fails (or passes) on its own terms.
+   */
+  #dropTicketIfRefused(link: ClientLink, ticketKey: string): void {
+    void link.closed.then(() => {
+      if (link.receivedFrame) return;
+      this.#tickets.delete(ticketKey);
+      this.#config.logger.debug(
+        { peer: link.peer },
+        "resumed connection ended before the first frame: TLS ticket dropped, the next connect does a full handshake",
+      );
+    });
   }
 
   async #loginRequest(

@@ -31,6 +31,7 @@ export class ClientLink {
   #ended = false;
   /** Why the server said it closes this connection (a close notice), reported as the close reason. */
   #notice: PaynetError | undefined;
+  #framesIn = false;
 
   constructor(
     socket: TLSSocket,
@@ -55,7 +56,10 @@ export class ClientLink {
       ...(settings.outboundQueue === undefined ? {} : { outboundQueue: settings.outboundQueue }),
     };
     this.connection = new FrameConnection(socket, options, {
-      onFrame: (type, payload) => onFrame(this, type, payload),
+      onFrame: (type, payload) => {
+        this.#framesIn = true;
+        onFrame(this, type, payload);
+      },
       onClose: (reason) => {
         this.#ended = true;
         const typed = this.#notice ?? tlsAlertAsHandshakeFailure(reason);
@@ -76,6 +80,15 @@ export class ClientLink {
   /** The close notice received on this connection, if any. */
   get closeNotice(): PaynetError | undefined {
     return this.#notice;
+  }
+
+  /**
+   * Whether the server sent any frame on this connection. A resumed connection the server ends
+   * before its first frame was most likely refused after the handshake (its certificate no longer
+   * passes the server's current trust), so its TLS ticket is not worth offering again.
+   */
+  get receivedFrame(): boolean {
+    return this.#framesIn;
   }
 
   /** True once the connection ended or is closing. */
