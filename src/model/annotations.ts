@@ -5,6 +5,7 @@
  */
 import type { DiagnosticBag } from "./diagnostics.js";
 import { formatPosition } from "./diagnostics.js";
+import { ownFields } from "./extensions.js";
 import { type ProtoFile, positionIn } from "./files.js";
 import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
 import type { Sidecar, SidecarFact } from "./sidecar.js";
@@ -46,19 +47,21 @@ type FactValue<K extends FactKey> = K extends "type"
       : string;
 
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
-const DIRECTION_VALUES: Record<string, Direction | null> = {
-  UPLINK: "up",
-  DOWNLINK: "down",
-  BOTH: "both",
-  DIRECTION_UNSPECIFIED: null,
-};
-const ROLE_VALUES: Record<string, Role | null> = {
-  REGISTER: "register",
-  LOGIN: "login",
-  HEARTBEAT: "heartbeat",
-  ERROR: "error",
-  ROLE_UNSPECIFIED: null,
-};
+// Maps, not object literals: an enum value written as `constructor` or `toString` must find nothing
+// (an object literal would answer with what every object inherits).
+const DIRECTION_VALUES: ReadonlyMap<string, Direction | null> = new Map([
+  ["UPLINK", "up"],
+  ["DOWNLINK", "down"],
+  ["BOTH", "both"],
+  ["DIRECTION_UNSPECIFIED", null],
+]);
+const ROLE_VALUES: ReadonlyMap<string, Role | null> = new Map([
+  ["REGISTER", "register"],
+  ["LOGIN", "login"],
+  ["HEARTBEAT", "heartbeat"],
+  ["ERROR", "error"],
+  ["ROLE_UNSPECIFIED", null],
+]);
 
 /**
  * Collects and merges the annotations of all user files and the sidecar. Returns them by message
@@ -243,13 +246,13 @@ function recordProtoOption(
       return;
     }
     case "direction": {
-      const direction = value.kind === "ident" ? DIRECTION_VALUES[value.text] : undefined;
+      const direction = value.kind === "ident" ? DIRECTION_VALUES.get(value.text) : undefined;
       if (direction === undefined) wrongType("UPLINK, DOWNLINK or BOTH");
       else if (direction !== null) record("direction", direction);
       return;
     }
     case "role": {
-      const role = value.kind === "ident" ? ROLE_VALUES[value.text] : undefined;
+      const role = value.kind === "ident" ? ROLE_VALUES.get(value.text) : undefined;
       if (role === undefined) wrongType("REGISTER, LOGIN, HEARTBEAT or ERROR");
       else if (role !== null) record("role", role);
       return;
@@ -332,7 +335,9 @@ function collectFromSidecar(
       } else facts.reply = { value: reply.fullName, position: entry.reply.position };
     }
     if (entry.correlation !== undefined) {
-      if (symbol.type.fields[entry.correlation.value] === undefined) {
+      const fieldName = entry.correlation.value;
+      // protobufjs keeps fields in a plain object: `toString` would find an inherited function.
+      if (!ownFields(symbol.type).some((field) => field.name === fieldName)) {
         diagnostics.error(
           "sidecar-unknown-field",
           `${fullName} has no field "${entry.correlation.value}"`,

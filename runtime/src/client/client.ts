@@ -50,6 +50,9 @@ export { MAX_HELD_ACKS } from "./outbound.js";
 
 type ClientState = "idle" | "running" | "stopping";
 
+/** `process.emitWarning` about the in-memory idempotency store went out (once per process). */
+let warnedVolatileStore = false;
+
 /** How one connection attempt ended. */
 interface AttemptOutcome {
   /** Login succeeded (the backoff restarts from its first delay). */
@@ -114,7 +117,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     super();
     this.#config = resolveClientOptions(options);
     this.#options = options;
-    this.#guard = new IdempotencyGuard(options.idempotencyStore ?? new MemoryIdempotencyStore());
+    this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
     // -1 never matches a Type byte: no reply configured, no round trip measured.
     this.#heartbeatReplyType = options.heartbeat?.reply?.type ?? -1;
     const peer = this.#peerContext().peer;
@@ -149,7 +152,31 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         return this.#outbound.sendReply(origin, def, payload);
       },
       sendAck: (origin, reply) => this.#outbound.sendAck(origin, reply),
+      interrupted: (info) => this.#emit("interrupted", info),
     });
+  }
+
+  /**
+   * The default in-memory store, with a warning (once per process, and in the logger) when guarded
+   * commands are registered: it forgets on restart, so a command redelivered after one runs again.
+   */
+  #volatileStore(options: ClientOptions): MemoryIdempotencyStore {
+    const guarded = options.registry
+      .types()
+      .map((type) => options.registry.get(type))
+      .filter(
+        (registration) => registration?.idempotencyKey !== undefined && registration.handler !== undefined,
+      )
+      .map((registration) => registration!.def.name);
+    if (guarded.length > 0) {
+      const message = `commands ${guarded.join(", ")} are deduplicated in memory only: after a restart a redelivered command runs again; pass idempotencyStore (FileIdempotencyStore) to remember across restarts`;
+      this.#config.logger.warn({ commands: guarded }, message);
+      if (!warnedVolatileStore) {
+        warnedVolatileStore = true;
+        process.emitWarning(message, { code: "PAYNET_VOLATILE_IDEMPOTENCY" });
+      }
+    }
+    return new MemoryIdempotencyStore();
   }
 
   /** True between a successful login and the loss of that connection. */
