@@ -98,7 +98,9 @@ function answerPing(message: Ping): Partial<Pong> {
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. Returns `registry`.
  */
 export function registerPayboxServerHandlers(
   registry: Registry<ServerContext>,
@@ -107,6 +109,7 @@ export function registerPayboxServerHandlers(
   const onRegisterReq = handlers.RegisterReq;
   registry.register<RegisterReq, Partial<RegisterRsp>>(RegisterReqDef, {
     reply: RegisterRspDef,
+    beforeLogin: true,
     ...(onRegisterReq === undefined
       ? {}
       : {
@@ -117,6 +120,7 @@ export function registerPayboxServerHandlers(
   const onLoginReq = handlers.LoginReq;
   registry.register<LoginReq, Partial<LoginRsp>>(LoginReqDef, {
     reply: LoginRspDef,
+    beforeLogin: true,
     ...(onLoginReq === undefined
       ? {}
       : {
@@ -127,6 +131,7 @@ export function registerPayboxServerHandlers(
   const onPing: NonNullable<PayboxServerHandlers["Ping"]> = handlers.Ping ?? answerPing;
   registry.register<Ping, Partial<Pong>>(PingDef, {
     reply: PongDef,
+    beforeLogin: true,
     handler: (message: Ping, ctx: ServerContext) =>
       onPing.call(handlers, message, new PayboxServerContextImpl<Pong>(ctx)),
   });

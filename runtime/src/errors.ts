@@ -18,6 +18,9 @@ export type PaynetErrorCode =
   | "PEER_CERTIFICATE_REJECTED"
   | "LOGIN_REFUSED"
   | "LOGIN_TIMEOUT"
+  | "LOGIN_REQUIRED"
+  | "RATE_LIMITED"
+  | "TOO_MANY_BAD_FRAMES"
   | "HEARTBEAT_TIMEOUT"
   | "READ_TIMEOUT"
   | "CONNECT_TIMEOUT"
@@ -79,14 +82,19 @@ export function formatType(type: number): string {
   return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
 }
 
-/** A frame header announced more bytes than `maxFrame` allows; raised before any body is buffered. */
+/**
+ * A frame header announced more bytes than the limit allows; raised before any body is buffered.
+ * `limit` names the option the limit comes from: `maxFrame`, or `preLogin.maxFrame` on a server
+ * connection that has not logged in yet.
+ */
 export class FrameTooLargeError extends PaynetError {
   constructor(
     readonly length: number,
     readonly maxFrame: number,
     context: ErrorContext = {},
+    readonly limit = "maxFrame",
   ) {
-    super("FRAME_TOO_LARGE", `frame length ${length} exceeds maxFrame ${maxFrame}`, context);
+    super("FRAME_TOO_LARGE", `frame length ${length} exceeds ${limit} ${maxFrame}`, context);
   }
 }
 
@@ -192,6 +200,57 @@ export class LoginRefusedError extends PaynetError {
 export class LoginTimeoutError extends PaynetError {
   constructor(step: "register" | "login", timeoutMs: number, context: ErrorContext = {}) {
     super("LOGIN_TIMEOUT", `no ${step} reply within ${timeoutMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: the connection did not log in within `preLogin.deadlineMs` (whatever else it sent,
+ * Pings included) and was closed.
+ */
+export class LoginDeadlineError extends PaynetError {
+  constructor(
+    readonly deadlineMs: number,
+    context: ErrorContext = {},
+  ) {
+    super("LOGIN_TIMEOUT", `not logged in within ${deadlineMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: a frame of a Type that is not part of the login flow arrived before login; the
+ * connection was closed.
+ */
+export class LoginRequiredError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("LOGIN_REQUIRED", "frame type not accepted before login", context);
+  }
+}
+
+/** Server side: a connection sent frames faster than its limit (`what` names it); it was closed. */
+export class RateLimitedError extends PaynetError {
+  constructor(
+    readonly what: string,
+    context: ErrorContext = {},
+  ) {
+    super("RATE_LIMITED", `rate limit exceeded: ${what}`, context);
+  }
+}
+
+/**
+ * Server side: a connection sent `count` frames of unknown Types or with undecodable payloads within
+ * `windowMs`; it was closed.
+ */
+export class TooManyBadFramesError extends PaynetError {
+  constructor(
+    readonly count: number,
+    readonly windowMs: number,
+    context: ErrorContext = {},
+  ) {
+    super(
+      "TOO_MANY_BAD_FRAMES",
+      `${count} frames of unknown types or with undecodable payloads within ${windowMs} ms`,
+      context,
+    );
   }
 }
 

@@ -210,11 +210,13 @@ describe("init", () => {
     expect(existsSync(join(project, "src", "main.ts"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
-      paynet: { handlers: Record<string, string> };
+      paynet: { handlers: Record<string, string>; target: string };
     };
     expect(pkg.paynet.handlers).toEqual({ server: "src/handlers/server" });
     expect(pkg.scripts.start).toBe("node dist/server.js");
-    expect(pkg.scripts.generate).toContain("--target server");
+    // `npm run generate` takes everything, the side too, from the "paynet" section.
+    expect(pkg.scripts.generate).toBe("paynet-gen generate");
+    expect(pkg.paynet.target).toBe("server");
     // The operator's side: the CA with its key, the server's pair, no device key.
     expect(readdirSync(join(project, "certs")).sort()).toEqual([
       "ca.crt",

@@ -25,6 +25,7 @@ import { Admission, certificateFields } from "./admission.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
+import { PeerGuard } from "./guard.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
@@ -72,6 +73,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #logins: Logins;
+  readonly #guard: PeerGuard;
   readonly #traffic = new TrafficStats();
   readonly #handlerStats = new HandlerStats();
   readonly #sessions = new Set<ServerSession>();
@@ -129,6 +131,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         : { ...deliveryOptions, store: this.#options.deliveryStore },
     );
     const server = this;
+    this.#guard = new PeerGuard({
+      options: this.#options,
+      report: (error, session) => this.#report(error, session),
+    });
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
       deliveries: this.#deliveries,
@@ -137,6 +143,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       errorMessage: this.#options.errorMessage,
       onUnknownType: this.#options.onUnknownType,
       reportHandlerErrors: this.#options.reportHandlerErrors,
+      guard: this.#guard,
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
       },
@@ -155,7 +162,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     });
     const sessionHost: SessionHost = {
       logger,
-      login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
+      login: (session, deviceId, previousId) => {
+        this.#guard.loggedIn(session);
+        this.#logins.login(session, deviceId, previousId);
+      },
+      loggedOut: (session) => this.#guard.loggedOut(session),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
       frame: (session, type, buffer, start, end) => this.#dispatcher.frame(session, type, buffer, start, end),
@@ -167,6 +178,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       counters: this.#counters,
       traffic: this.#traffic,
       sessionHost,
+      guard: this.#guard,
       sessions: this.#sessions,
       get listening() {
         return server.#accepting;
@@ -194,6 +206,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state !== "idle") throw new InvalidOptionsError("start", `server already ${this.#state}`);
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
+    this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
@@ -250,6 +263,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state === "draining") return this.#stopped;
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
+      this.#tls.close();
       this.#detachSignal?.();
       this.#resolveStopped();
       return;
@@ -287,6 +301,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
     await listenerClosed;
+    this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
@@ -553,6 +568,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       delivery: this.#deliveries.stats(),
       disconnects: Object.fromEntries(this.#disconnects),
       draining: this.#state === "draining",
+      ...this.#guard.stats(),
       tls: this.#tls.stats(),
     };
   }
@@ -565,6 +581,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#sessions.delete(session);
     this.#evictionsWaiting.delete(session);
     this.#disconnects.set(reason.code, (this.#disconnects.get(reason.code) ?? 0) + 1);
+    this.#guard.closed(session, reason);
     const deviceId = session.deviceId;
     if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);
     const resolve = this.#whenSessionClosed.get(session);

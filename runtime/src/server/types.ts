@@ -182,6 +182,44 @@ export interface ServerOptions extends FrameOptions {
   logger?: Logger;
   /** Aborting stops the server (like `stop()`). */
   signal?: AbortSignal;
+  /** What a connection may do before it logs in (`session.login()`); see {@link PreLoginOptions}. */
+  preLogin?: PreLoginOptions;
+  /** How frames of unknown Types and undecodable payloads are answered; see {@link BadFrameOptions}. */
+  badFrames?: BadFrameOptions;
+}
+
+/**
+ * Limits on connections that have not logged in yet, so that a peer which never logs in costs
+ * little more than its TLS socket. Which Types are accepted before login is said per registration
+ * (`beforeLogin`, set by the generated SDK for the login flow's Types); any other Type closes the
+ * connection with `LOGIN_REQUIRED`.
+ */
+export interface PreLoginOptions {
+  /**
+   * Largest Len accepted before login; a larger frame closes the connection with
+   * `FRAME_TOO_LARGE`. At most `maxFrame`, which applies from login on. Default 4 096.
+   */
+  maxFrame?: number;
+  /**
+   * A connection not logged in this long after its handshake is closed with `LOGIN_TIMEOUT`, even
+   * if it keeps sending Pings. Default 15 000 ms; 0 disables.
+   */
+  deadlineMs?: number;
+  /** More frames than this within one second before login close the connection with `RATE_LIMITED`. Default 10. */
+  maxFramesPerSecond?: number;
+}
+
+/**
+ * Frames of unknown Types (with `onUnknownType: "reply-error"`) and payloads that do not decode:
+ * per connection, the first one of each window is logged, reported as an `error` event and answered
+ * with the error message; the rest of the window only counts (`stats().badFrames`). The
+ * `maxPerWindow`-th bad frame within one window closes the connection with `TOO_MANY_BAD_FRAMES`.
+ */
+export interface BadFrameOptions {
+  /** Length of a window. Default 60 000 ms. */
+  windowMs?: number;
+  /** Bad frames within one window that close the connection. Default 10. */
+  maxPerWindow?: number;
 }
 
 /** How to build the protocol's error message from a runtime error. */
@@ -245,6 +283,34 @@ export interface ServerStats {
   /** A drain is under way (see `drain()`): readiness checks should fail. */
   draining: boolean;
   tls: TlsStats;
+  /** Connections closed before login, by reason (see {@link PreLoginOptions}). */
+  preLogin: PreLoginStats;
+  /** Unknown Types and undecodable payloads (see {@link BadFrameOptions}). */
+  badFrames: BadFrameStats;
+}
+
+/** Counters of {@link ServerStats.preLogin}: connections closed before login, by reason. */
+export interface PreLoginStats {
+  /** Not logged in within `preLogin.deadlineMs` (`LOGIN_TIMEOUT`). */
+  loginTimeouts: number;
+  /** Sent a Type that is not accepted before login (`LOGIN_REQUIRED`). */
+  refusedTypes: number;
+  /** Sent more than `preLogin.maxFramesPerSecond` (`RATE_LIMITED`). */
+  rateLimited: number;
+  /** Announced a frame larger than `preLogin.maxFrame` (`FRAME_TOO_LARGE`). */
+  oversizeFrames: number;
+}
+
+/** Counters of {@link ServerStats.badFrames}. */
+export interface BadFrameStats {
+  /** Frames of a Type nothing is registered for. */
+  unknownType: number;
+  /** Frames whose payload did not decode as their Type's message. */
+  undecodable: number;
+  /** Bad frames that were only counted: not logged, reported or answered (rate limit). */
+  suppressed: number;
+  /** Connections closed with `TOO_MANY_BAD_FRAMES`. */
+  closed: number;
 }
 
 /** Public surface of the server class (implemented by `PaynetServer`). */

@@ -32,6 +32,8 @@ const SESSION_ID_CONTEXT = "paynet";
  * (a resumed peer sends no certificates). Fleets have a handful; the bound only stops growth.
  */
 const MAX_REMEMBERED_INTERMEDIATES = 1_000;
+/** Longest delay `setTimeout` takes (~24.8 days); a later `nextUpdate` is waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
 /** Certificates taken from what a peer sent after its own (OpenSSL verified the chain already). */
 const MAX_SENT_INTERMEDIATES = 16;
 
@@ -42,8 +44,8 @@ export type PeerVerdict =
   | {
       readonly accepted: true;
       readonly identity: PeerIdentity | undefined;
-      /** The peer's verified chain above its certificate (mTLS with a CA bundle), root last. */
-      readonly issuers: readonly X509Certificate[];
+      /** The peer certificate and its verified chain (mTLS), for the checks after a reload. */
+      readonly certificate: AdmittedCertificate | undefined;
     }
   | {
       readonly accepted: false;
@@ -56,7 +58,7 @@ export type PeerVerdict =
 export interface AdmittedCertificate {
   /** DER of the peer certificate. */
   readonly certificateDer: Uint8Array;
-  /** Its verified chain at admission (see {@link PeerVerdict}). */
+  /** Its verified chain above it at admission, root last; empty without a CA bundle. */
   readonly issuers: readonly X509Certificate[];
 }
 
@@ -83,6 +85,8 @@ export class ServerTlsContext {
   /** Stale CRLs already logged (of the current policy: a reload brings new CRL objects). */
   #reportedStale = new Set<CrlInfo>();
   #rememberedFullLogged = false;
+  /** Fires when the next CRL goes stale, so it is logged even while no device connects. */
+  #staleTimer: NodeJS.Timeout | undefined;
 
   /** Validates `options`; throws `InvalidOptionsError` naming the offending `tls.*` option. */
   constructor(options: ServerTlsOptions, logger: Logger) {
@@ -96,7 +100,7 @@ export class ServerTlsContext {
     this.#policy = this.#policyOf(this.#material);
     this.ticketKeys = options.ticketKeys ?? randomBytes(TICKET_KEYS_LENGTH);
     secureContextOf(this.#material);
-    this.#reportStaleCrls(Date.now());
+    this.#watchCrlFreshness(Date.now());
   }
 
   /** Whether a client certificate is required (mTLS). */
@@ -163,8 +167,14 @@ export class ServerTlsContext {
       "TLS material reloaded",
     );
     this.warnOwnExpiry();
-    this.#reportStaleCrls(Date.now());
+    this.#watchCrlFreshness(Date.now());
     return "ca" in update || "crl" in update;
+  }
+
+  /** Stops the CRL freshness timer (the server stopped). */
+  close(): void {
+    clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
   }
 
   /**
@@ -230,7 +240,7 @@ export class ServerTlsContext {
       socket.authorized || socket.authorizationError === undefined
         ? undefined
         : String(socket.authorizationError);
-    let issuers: readonly X509Certificate[] = [];
+    let admitted: AdmittedCertificate | undefined;
     if (this.requireClientCert) {
       const leaf = socket.getPeerX509Certificate();
       if (certificate === undefined || identity === undefined || leaf === undefined) {
@@ -251,8 +261,8 @@ export class ServerTlsContext {
       const sent = resumed ? [] : [peerSentIntermediates(leaf)];
       const verdict = policy.check(leaf, [...sent, this.#remembered], now);
       if (!verdict.trusted) return refuse(verdict.rejection, verdict.reason);
-      issuers = verdict.issuers;
-      if (!resumed) this.#remember(issuers);
+      admitted = { certificateDer: certificate.raw, issuers: verdict.issuers };
+      if (!resumed) this.#remember(verdict.issuers);
       for (const crl of verdict.staleCrls) this.#reportStaleCrl(crl);
       if (expiresSoon(identity.validTo, now)) {
         this.#logger.warn(
@@ -286,7 +296,7 @@ export class ServerTlsContext {
         return refuse("verify-peer", typeof verdict === "string" ? verdict : "refused by verifyPeer");
       }
     }
-    return { accepted: true, identity, issuers };
+    return { accepted: true, identity, certificate: admitted };
   }
 
   /** Counts a refusal decided outside {@link admit} (an admission check that threw). */
@@ -311,6 +321,24 @@ export class ServerTlsContext {
         "too many distinct intermediate CAs to remember: resumed devices under further ones are refused until they reconnect with a full handshake; add the intermediates to tls.ca",
       );
     }
+  }
+
+  /** Logs the CRLs stale now, and arms a timer for the next one to go stale. */
+  #watchCrlFreshness(now: number): void {
+    this.close();
+    this.#reportStaleCrls(now);
+    let next = Number.POSITIVE_INFINITY;
+    for (const crl of this.#policy.revocations.crls) {
+      const at = crl.nextUpdate?.getTime();
+      if (at !== undefined && at >= now && at < next) next = at;
+    }
+    if (next === Number.POSITIVE_INFINITY) return;
+    // +1: the CRL is stale strictly after its nextUpdate.
+    this.#staleTimer = setTimeout(
+      () => this.#watchCrlFreshness(Date.now()),
+      Math.min(next - now + 1, MAX_TIMER_MS),
+    );
+    this.#staleTimer.unref();
   }
 
   /** Logs every CRL past its nextUpdate not logged yet; returns how many are stale. */
