@@ -11,6 +11,7 @@ export type PaynetErrorCode =
   | "PROTOCOL_ERROR"
   | "DECODE_ERROR"
   | "ENCODE_ERROR"
+  | "BOUND_EXCEEDED"
   | "UNKNOWN_TYPE"
   | "HANDLER_ERROR"
   | "HANDSHAKE_FAILED"
@@ -117,8 +118,37 @@ export class DecodeError extends PaynetError {
  * field of the wrong type. Nothing was sent; the caller's message is at fault, not the connection.
  */
 export class EncodeError extends PaynetError {
-  constructor(message: string, context: ErrorContext = {}) {
-    super("ENCODE_ERROR", message, context);
+  constructor(
+    message: string,
+    context: ErrorContext = {},
+    code: "ENCODE_ERROR" | "BOUND_EXCEEDED" = "ENCODE_ERROR",
+  ) {
+    super(code, message, context);
+  }
+}
+
+/**
+ * A message given to send breaks a size bound of its proto (`(paynet.max_size)` on a string or
+ * bytes value, `(paynet.max_count)` on a repeated or map field): the device it is for would refuse
+ * it, so nothing was sent.
+ */
+export class BoundExceededError extends EncodeError {
+  constructor(
+    /** Full name of the message whose field is too large (`paybox.CoinCommand`). */
+    readonly boundMessage: string,
+    /** Proto name of the field (`order_id`). */
+    readonly field: string,
+    readonly bound: "max_size" | "max_count",
+    readonly limit: number,
+    /** Bytes (`max_size`) or elements (`max_count`) the value had. */
+    readonly actual: number,
+  ) {
+    const unit = bound === "max_size" ? "bytes" : "elements";
+    super(
+      `cannot encode ${boundMessage}: ${field} has ${actual} ${unit}, more than its ${bound} of ${limit}`,
+      { messageName: boundMessage },
+      "BOUND_EXCEEDED",
+    );
   }
 }
 

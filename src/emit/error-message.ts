@@ -7,7 +7,7 @@
  *   429, `SERVER_DRAINING` 503, anything else 500); string → the runtime's error code
  *   (`UNKNOWN_TYPE`); other types are left at their default;
  * - the first string field named `msg`, `message`, `error`, `detail`, `description` or `reason` → the
- *   error's message.
+ *   error's message (cut to the field's `max_size` when it has one).
  *
  * Apps override it with the facades' `errorMessage` option.
  *
@@ -34,7 +34,13 @@ export function errorMessageInits(message: MessageModel, options: EmitOptions): 
   if (code !== undefined && codeExpression !== undefined)
     inits.push({ property: code.tsName, expression: codeExpression });
   const text = textField(message);
-  if (text !== undefined) inits.push({ property: text.tsName, expression: "error.message" });
+  // A bounded text field gets the message cut to its max_size, so that the report itself encodes.
+  if (text !== undefined)
+    inits.push({
+      property: text.tsName,
+      expression:
+        text.maxSize === undefined ? "error.message" : `$pb.truncateUtf8(error.message, ${text.maxSize})`,
+    });
   return inits;
 }
 
@@ -54,6 +60,11 @@ export function noticeExpression(message: MessageModel): string | undefined {
   const test =
     scalar === "string" ? `${field} === "SERVER_DRAINING"` : `Number(${field}) === ${DRAINING_STATUS}`;
   return `(${test} ? "SERVER_DRAINING" : undefined)`;
+}
+
+/** Whether the default mapping calls `@paynet/runtime/protobuf` (imported as `$pb`). */
+export function needsProtobufHelpers(inits: readonly ErrorFieldInit[]): boolean {
+  return inits.some((init) => init.expression.includes("$pb."));
 }
 
 /** Whether the default mapping needs the numeric status helper. */

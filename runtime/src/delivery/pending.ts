@@ -450,6 +450,8 @@ function encodeRequest<Req>(def: MessageDef<Req>, message: Req, peer: string): U
   try {
     return def.codec.encode(message);
   } catch (cause) {
+    // A broken size bound already names message, field and limit, and keeps its own code.
+    if (cause instanceof EncodeError) throw cause;
     throw new EncodeError(`cannot encode ${def.name}: ${asError(cause).message}`, {
       peer,
       frameType: def.type,
