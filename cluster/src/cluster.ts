@@ -74,7 +74,12 @@ export class RedisCluster implements ServerCluster {
       sub: this.#sub,
       keys: this.#keys,
       leaseMs: this.#options.leaseMs,
-      logger: { ...silent, warn: (f, m) => this.#host?.logger.warn(f, m), error: (f, m) => this.#host?.logger.error(f, m), info: (f, m) => this.#host?.logger.info(f, m) },
+      logger: {
+        ...silent,
+        warn: (f, m) => this.#host?.logger.warn(f, m),
+        error: (f, m) => this.#host?.logger.error(f, m),
+        info: (f, m) => this.#host?.logger.info(f, m),
+      },
     });
     const specs = new SpecTable(this.#options.specs);
     this.directory = new Presence(this.#redis, this.#keys, this.#node);
@@ -86,7 +91,12 @@ export class RedisCluster implements ServerCluster {
       specs,
       options: this.#options,
     });
-    this.#remote = new RemotePush({ node: this.#node, presence: this.directory, specs, options: this.#options });
+    this.#remote = new RemotePush({
+      node: this.#node,
+      presence: this.directory,
+      specs,
+      options: this.#options,
+    });
     this.uplink = new RedisUplinkIdempotency(
       this.#redis,
       this.#keys,
@@ -107,7 +117,8 @@ export class RedisCluster implements ServerCluster {
   }
 
   async start(host: ClusterHost): Promise<void> {
-    if (this.#host !== undefined) throw new InvalidOptionsError("cluster", "a cluster object serves one server");
+    if (this.#host !== undefined)
+      throw new InvalidOptionsError("cluster", "a cluster object serves one server");
     this.#host = host;
     try {
       await this.#redis.connect();
@@ -132,18 +143,31 @@ export class RedisCluster implements ServerCluster {
     this.#remote.detach(new ServerStoppedError());
     await this.directory.settled();
     await this.#node.stop();
-    await Promise.all([this.#redis.quit().catch(() => this.#redis.disconnect()), this.#sub.quit().catch(() => this.#sub.disconnect())]);
+    await Promise.all([
+      this.#redis.quit().catch(() => this.#redis.disconnect()),
+      this.#sub.quit().catch(() => this.#sub.disconnect()),
+    ]);
   }
 
   send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void> {
     return this.#remote.send(deviceId, def, message);
   }
 
-  request<Req, Rep>(deviceId: string, spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): Promise<Rep> {
+  request<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): Promise<Rep> {
     return this.#remote.request(deviceId, spec, message, options);
   }
 
-  stream<Req, Rep>(deviceId: string, spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): AsyncIterable<Rep> {
+  stream<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): AsyncIterable<Rep> {
     return this.#remote.stream(deviceId, spec, message, options);
   }
 

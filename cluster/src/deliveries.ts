@@ -32,11 +32,10 @@ import { type ClusterRedis, isReady, unavailable } from "./connection.js";
 import { encodeMessage } from "./encode.js";
 import { type ClusterKeys, dueMember } from "./keys.js";
 import type { ClusterNode } from "./node.js";
-import type { ResolvedClusterOptions } from "./options.js";
-import { endError, type EndState, readRecord } from "./records.js";
+import type { ClusterSpec, ResolvedClusterOptions } from "./options.js";
 import type { Presence } from "./presence.js";
+import { type EndState, endError, readRecord } from "./records.js";
 import { isFinalReply, type SpecTable } from "./specs.js";
-import type { ClusterSpec } from "./options.js";
 
 /** Default deadline of a delivery: 5 minutes (as without a cluster). */
 const DEFAULT_DEADLINE_MS = 300_000;
@@ -157,7 +156,9 @@ export class ClusterDeliveries implements DeliveryEngine {
     if (options.signal?.aborted) {
       queue.fail(new AbortedError({ peer, messageName: spec.request.name }));
     } else if (this.#waiting.has(id)) {
-      queue.fail(new InvalidOptionsError("key", `a delivery with key ${key} to device ${deviceId} is already pending`));
+      queue.fail(
+        new InvalidOptionsError("key", `a delivery with key ${key} to device ${deviceId} is already pending`),
+      );
     } else if (!this.#started || !isReady(this.#redis)) {
       queue.fail(unavailable(`delivery ${key} to ${deviceId}`, new Error("not connected")));
     } else {
@@ -180,7 +181,13 @@ export class ClusterDeliveries implements DeliveryEngine {
     return queue as AsyncIterable<Rep>;
   }
 
-  #create(waiting: Waiting, type: number, payload: Uint8Array, deadlineMs: number, signal?: AbortSignal): void {
+  #create(
+    waiting: Waiting,
+    type: number,
+    payload: Uint8Array,
+    deadlineMs: number,
+    signal?: AbortSignal,
+  ): void {
     const { deviceId, key } = waiting;
     const k = this.#keys;
     const created = this.#redis.paynetCreate(
@@ -201,7 +208,13 @@ export class ClusterDeliveries implements DeliveryEngine {
       ([status, , , node]) => {
         const context = { peer: `device ${deviceId}`, messageName: waiting.spec.request.name };
         if (status === "dup") {
-          this.#settle(waiting, new InvalidOptionsError("key", `a delivery with key ${key} to device ${deviceId} is already pending in the cluster`));
+          this.#settle(
+            waiting,
+            new InvalidOptionsError(
+              "key",
+              `a delivery with key ${key} to device ${deviceId} is already pending in the cluster`,
+            ),
+          );
           return;
         }
         if (status === "full") {
@@ -267,7 +280,10 @@ export class ClusterDeliveries implements DeliveryEngine {
         // Redis away at the deadline: the next pass of any node expires it.
         waiting.timer = sharedTimerWheel().schedule(this.#options.reconcileMs, () => this.#expire(waiting));
       } else {
-        this.#host?.logger.warn({ deviceId, key, error: String(error) }, `delivery ${state} here; its record stays pending`);
+        this.#host?.logger.warn(
+          { deviceId, key, error: String(error) },
+          `delivery ${state} here; its record stays pending`,
+        );
         this.#settle(waiting, state === "cancelled" ? "cancelled" : endError(state, reason, waiting));
       }
       return;
@@ -315,7 +331,10 @@ export class ClusterDeliveries implements DeliveryEngine {
       return; // Checked again at a later pass.
     }
     if (record === undefined) {
-      this.#settle(waiting, unavailable(`delivery ${waiting.key} to ${waiting.deviceId}`, new Error("its record is gone")));
+      this.#settle(
+        waiting,
+        unavailable(`delivery ${waiting.key} to ${waiting.deviceId}`, new Error("its record is gone")),
+      );
       return;
     }
     if (record.state === "pending") return;
@@ -326,7 +345,10 @@ export class ClusterDeliveries implements DeliveryEngine {
       this.#settle(waiting, "completed");
       return;
     }
-    this.#settle(waiting, record.state === "cancelled" ? "cancelled" : endError(record.state, record.reason, waiting));
+    this.#settle(
+      waiting,
+      record.state === "cancelled" ? "cancelled" : endError(record.state, record.reason, waiting),
+    );
   }
 
   #yield(waiting: Waiting, payload: Uint8Array): void {
@@ -334,7 +356,10 @@ export class ClusterDeliveries implements DeliveryEngine {
     try {
       reply = waiting.spec.reply.codec.decode(payload);
     } catch (error) {
-      this.#host?.logger.error({ deviceId: waiting.deviceId, key: waiting.key, error: String(error) }, "recorded reply does not decode");
+      this.#host?.logger.error(
+        { deviceId: waiting.deviceId, key: waiting.key, error: String(error) },
+        "recorded reply does not decode",
+      );
       return;
     }
     waiting.yielded++;
@@ -364,7 +389,10 @@ export class ClusterDeliveries implements DeliveryEngine {
   ended(deviceId: string, key: string, outcome: string, reason: string): void {
     const waiting = this.#waiting.get(idOf(deviceId, key));
     if (waiting === undefined) return;
-    this.#settle(waiting, outcome === "cancelled" ? "cancelled" : endError(outcome as EndState, reason, waiting));
+    this.#settle(
+      waiting,
+      outcome === "cancelled" ? "cancelled" : endError(outcome as EndState, reason, waiting),
+    );
   }
 
   // ---- the side of the node holding the device ---------------------------------------------
@@ -431,7 +459,10 @@ export class ClusterDeliveries implements DeliveryEngine {
       try {
         host.sendFrame(session, type, payload);
       } catch (error) {
-        host.logger.warn({ deviceId, key, error: String(error) }, "delivery not sent; kept pending for the next login");
+        host.logger.warn(
+          { deviceId, key, error: String(error) },
+          "delivery not sent; kept pending for the next login",
+        );
       }
     }
   }
@@ -453,7 +484,10 @@ export class ClusterDeliveries implements DeliveryEngine {
         try {
           final = isFinalReply(spec, message);
         } catch (error) {
-          this.#host?.logger.error({ deviceId, key, error: String(error) }, `isFinal of ${spec.reply.name} threw; taken as final`);
+          this.#host?.logger.error(
+            { deviceId, key, error: String(error) },
+            `isFinal of ${spec.reply.name} threw; taken as final`,
+          );
           final = true;
         }
         if (final) {
@@ -469,7 +503,14 @@ export class ClusterDeliveries implements DeliveryEngine {
   }
 
   /** Records one reply in Redis (fenced by the session's epoch) and forwards it to the caller's node. */
-  #record(deviceId: string, key: string, session: Session, spec: ClusterSpec, message: unknown, final: boolean): void {
+  #record(
+    deviceId: string,
+    key: string,
+    session: Session,
+    spec: ClusterSpec,
+    message: unknown,
+    final: boolean,
+  ): void {
     const epoch = this.#presence.epochOf(session);
     const payload = Buffer.from(spec.reply.codec.encode(message));
     const k = this.#keys;
@@ -498,7 +539,10 @@ export class ClusterDeliveries implements DeliveryEngine {
             return;
           }
           if (status === "ended") {
-            this.#host?.logger.warn({ deviceId, key, state: origin === undefined ? "" : state }, "reply after the delivery ended; kept on its record");
+            this.#host?.logger.warn(
+              { deviceId, key, state: origin === undefined ? "" : state },
+              "reply after the delivery ended; kept on its record",
+            );
             return;
           }
           if (status !== "ok" || origin === undefined || origin === "") return;
@@ -564,7 +608,9 @@ export class ClusterDeliveries implements DeliveryEngine {
       const origin = result[1] ?? "";
       if (origin === this.#node.id) this.ended(deviceId, key, "timedOut", "deadline passed");
       else if (origin !== "") {
-        this.#node.send(origin, { k: "dend", d: deviceId, key, outcome: "timedOut", reason: "deadline passed" }).catch(() => {});
+        this.#node
+          .send(origin, { k: "dend", d: deviceId, key, outcome: "timedOut", reason: "deadline passed" })
+          .catch(() => {});
       }
     }
   }

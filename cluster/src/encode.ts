@@ -7,11 +7,14 @@ export function encodeMessage<T>(def: MessageDef<T>, message: T, peer: string): 
   } catch (cause) {
     // A broken size bound already names message, field and limit, and keeps its own code.
     if (cause instanceof EncodeError) throw cause;
-    throw new EncodeError(`cannot encode ${def.name}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      peer,
-      frameType: def.type,
-      messageName: def.name,
-      cause,
-    });
+    throw new EncodeError(
+      `cannot encode ${def.name}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        peer,
+        frameType: def.type,
+        messageName: def.name,
+        cause,
+      },
+    );
   }
 }

@@ -43,7 +43,13 @@ export type InboxMessage =
   /** One recorded reply (payload) of delivery `key` to `d`, for the node that called `deliver()`. */
   | { readonly k: "drep"; readonly d: string; readonly key: string; readonly fin: boolean }
   /** Delivery `key` to `d` ended otherwise than by a reply (expired, aborted, ...). */
-  | { readonly k: "dend"; readonly d: string; readonly key: string; readonly outcome: string; readonly reason: string };
+  | {
+      readonly k: "dend";
+      readonly d: string;
+      readonly key: string;
+      readonly outcome: string;
+      readonly reason: string;
+    };
 
 /** Handles one inbox message; `payload` is empty when the message carries none. */
 export type InboxHandler = (message: InboxMessage, payload: Buffer) => void;
@@ -96,7 +102,10 @@ export class ClusterNode {
     // After a reconnect the subscription is restored by ioredis; what rang meanwhile is in the inbox.
     this.#sub.on("ready", () => this.drain());
     await this.#sub.subscribe(bell);
-    this.#leaseTimer = setInterval(() => void this.#renewLease().catch(() => {}), Math.floor(this.#leaseMs / 3));
+    this.#leaseTimer = setInterval(
+      () => void this.#renewLease().catch(() => {}),
+      Math.floor(this.#leaseMs / 3),
+    );
     this.#leaseTimer.unref();
   }
 
@@ -108,7 +117,10 @@ export class ClusterNode {
     try {
       await this.#redis.del(this.#keys.node(this.id), this.#keys.inbox(this.id));
     } catch (error) {
-      this.#logger.warn({ node: this.id, error: String(error) }, "cluster lease not released; it expires by itself");
+      this.#logger.warn(
+        { node: this.id, error: String(error) },
+        "cluster lease not released; it expires by itself",
+      );
     }
   }
 
@@ -122,7 +134,8 @@ export class ClusterNode {
   async send(nodeId: string, message: InboxMessage, payload?: Uint8Array): Promise<void> {
     const inbox = this.#keys.inbox(nodeId);
     const fields: Array<string | Buffer> = ["m", JSON.stringify(message)];
-    if (payload !== undefined && payload.length > 0) fields.push("p", Buffer.from(payload.buffer, payload.byteOffset, payload.length));
+    if (payload !== undefined && payload.length > 0)
+      fields.push("p", Buffer.from(payload.buffer, payload.byteOffset, payload.length));
     await this.#redis
       .multi()
       .xadd(inbox, "MAXLEN", "~", MAX_INBOX, "*", ...fields)
@@ -158,7 +171,13 @@ export class ClusterNode {
     for (;;) {
       let result: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
       try {
-        result = (await this.#redis.xreadBuffer("COUNT", BATCH, "STREAMS", inbox, this.#lastId)) as typeof result;
+        result = (await this.#redis.xreadBuffer(
+          "COUNT",
+          BATCH,
+          "STREAMS",
+          inbox,
+          this.#lastId,
+        )) as typeof result;
       } catch (error) {
         this.#logger.debug({ error: String(error) }, "cluster inbox not read; the reconcile pass retries");
         return;

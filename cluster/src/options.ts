@@ -1,6 +1,7 @@
 /** Options of {@link redisCluster}, validated up front: every problem is an `InvalidOptionsError` naming the option. */
-import { hostname } from "node:os";
+
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { InvalidOptionsError, type RequestSpec } from "@paynet/runtime";
 import type { RedisOptions } from "ioredis";
 
@@ -69,10 +70,25 @@ export function resolveClusterOptions(options: RedisClusterOptions = {}): Resolv
     throw new InvalidOptionsError("options", "expected an object");
   }
   const o = options;
-  check("url", o.url, (v) => typeof v === "string" && /^(rediss?|unix):\/\//.test(v), "a redis://, rediss:// or unix:// URL");
+  check(
+    "url",
+    o.url,
+    (v) => typeof v === "string" && /^(rediss?|unix):\/\//.test(v),
+    "a redis://, rediss:// or unix:// URL",
+  );
   check("redis", o.redis, (v) => typeof v === "object" && v !== null, "an ioredis options object");
-  check("prefix", o.prefix, (v) => typeof v === "string" && /^[A-Za-z0-9_.:-]+$/.test(v), "letters, digits and _.:-");
-  check("nodeId", o.nodeId, (v) => typeof v === "string" && /^[A-Za-z0-9_.-]+$/.test(v), "letters, digits and _.-");
+  check(
+    "prefix",
+    o.prefix,
+    (v) => typeof v === "string" && /^[A-Za-z0-9_.:-]+$/.test(v),
+    "letters, digits and _.:-",
+  );
+  check(
+    "nodeId",
+    o.nodeId,
+    (v) => typeof v === "string" && /^[A-Za-z0-9_.-]+$/.test(v),
+    "letters, digits and _.-",
+  );
   check("specs", o.specs, (v) => Array.isArray(v), "an array of request specs");
   for (const [i, spec] of (o.specs ?? []).entries()) {
     check(
@@ -107,7 +123,9 @@ export function resolveClusterOptions(options: RedisClusterOptions = {}): Resolv
     redis: o.redis ?? {},
     prefix: o.prefix ?? "paynet",
     specs: o.specs ?? [],
-    nodeId: o.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    nodeId:
+      o.nodeId ??
+      `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${process.pid}-${randomBytes(3).toString("hex")}`,
     leaseMs,
     reconcileMs: o.reconcileMs ?? DEFAULT_RECONCILE_MS,
     commandTimeoutMs: o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
@@ -120,10 +138,20 @@ export function resolveClusterOptions(options: RedisClusterOptions = {}): Resolv
   };
 }
 
-function check<T>(option: string, value: T | undefined, valid: (value: T) => boolean, expected: string): void {
+function check<T>(
+  option: string,
+  value: T | undefined,
+  valid: (value: T) => boolean,
+  expected: string,
+): void {
   if (value === undefined) return;
   if (!valid(value)) {
-    const shown = typeof value === "string" ? JSON.stringify(value) : typeof value === "object" ? typeof value : String(value);
+    const shown =
+      typeof value === "string"
+        ? JSON.stringify(value)
+        : typeof value === "object"
+          ? typeof value
+          : String(value);
     throw new InvalidOptionsError(option, `expected ${expected}, got ${shown}`);
   }
 }

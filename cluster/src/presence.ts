@@ -10,6 +10,7 @@
  */
 import {
   type ClusterHost,
+  ClusterUnavailableError,
   MemorySessionDirectory,
   type Session,
   type SessionDirectory,
@@ -18,7 +19,6 @@ import {
 import { type ClusterRedis, guarded, isReady } from "./connection.js";
 import type { ClusterKeys } from "./keys.js";
 import type { ClusterNode } from "./node.js";
-import { ClusterUnavailableError } from "@paynet/runtime";
 
 /** Where a device is, as the cluster knows it. */
 export interface DeviceLocation {
@@ -64,15 +64,25 @@ export class Presence implements SessionDirectory {
       throw new ClusterUnavailableError(`login of ${deviceId}: Redis unavailable`, { peer: session.peer });
     }
     const [epochText, previousNode, , previousEpoch] = await guarded(`login of ${deviceId}`, () =>
-      this.#redis.paynetClaim(this.#keys.epoch(deviceId), this.#keys.presence(deviceId), this.#node.id, session.id),
+      this.#redis.paynetClaim(
+        this.#keys.epoch(deviceId),
+        this.#keys.presence(deviceId),
+        this.#node.id,
+        session.id,
+      ),
     );
     const epoch = Number(epochText);
     this.#epochs.set(session, epoch);
     if (previousNode !== undefined && previousNode !== "" && previousNode !== this.#node.id) {
-      this.#node.send(previousNode, { k: "kick", d: deviceId, e: Number(previousEpoch) }).catch((error: unknown) =>
-        // The loser stays fenced by its epoch; it is closed at its next shared step.
-        this.#host?.logger.warn({ deviceId, node: previousNode, error: String(error) }, "replaced session not told"),
-      );
+      this.#node
+        .send(previousNode, { k: "kick", d: deviceId, e: Number(previousEpoch) })
+        .catch((error: unknown) =>
+          // The loser stays fenced by its epoch; it is closed at its next shared step.
+          this.#host?.logger.warn(
+            { deviceId, node: previousNode, error: String(error) },
+            "replaced session not told",
+          ),
+        );
     }
     const previous = this.#local.bind(deviceId, session);
     if (previous !== undefined) this.onRelease(deviceId, previous);

@@ -1,5 +1,10 @@
 /** Reading delivery records and turning a recorded end into the error a waiter ends with. */
-import { AbortedError, ClusterUnavailableError, type PaynetError, RequestTimeoutError } from "@paynet/runtime";
+import {
+  AbortedError,
+  ClusterUnavailableError,
+  type PaynetError,
+  RequestTimeoutError,
+} from "@paynet/runtime";
 import type { ClusterRedis } from "./connection.js";
 import type { ClusterKeys } from "./keys.js";
 
@@ -79,7 +84,8 @@ export async function readRecord(
     origin: text(6) ?? "",
     attempts: Number(text(7) ?? 0),
     replies: Number(text(8) ?? 0),
-    lastReply: values[9] === null || values[9] === undefined || values[9].length === 0 ? undefined : values[9],
+    lastReply:
+      values[9] === null || values[9] === undefined || values[9].length === 0 ? undefined : values[9],
     endedAt: optional(10) === undefined ? undefined : Number(text(10)),
     endedBy: optional(11),
     reason: optional(12),

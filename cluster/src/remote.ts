@@ -15,8 +15,8 @@ import {
   type PaynetErrorCode,
   ReplyQueue,
   type RequestOptions,
-  RequestTimeoutError,
   type RequestSpec,
+  RequestTimeoutError,
   sharedTimerWheel,
   type WheelTimer,
 } from "@paynet/runtime";
@@ -60,7 +60,12 @@ export class RemotePush {
   #host: ClusterHost | undefined;
   #seq = 0;
 
-  constructor(deps: { node: ClusterNode; presence: Presence; specs: SpecTable; options: ResolvedClusterOptions }) {
+  constructor(deps: {
+    node: ClusterNode;
+    presence: Presence;
+    specs: SpecTable;
+    options: ResolvedClusterOptions;
+  }) {
     this.#node = deps.node;
     this.#presence = deps.presence;
     this.#specs = deps.specs;
@@ -90,7 +95,9 @@ export class RemotePush {
   async #locate(deviceId: string): Promise<string> {
     const location = await this.#presence.locate(deviceId);
     if (location === undefined || location.node === this.#node.id) {
-      throw new NotConnectedError(`device ${deviceId} is not online on any node`, { peer: `device ${deviceId}` });
+      throw new NotConnectedError(`device ${deviceId} is not online on any node`, {
+        peer: `device ${deviceId}`,
+      });
     }
     return location.node;
   }
@@ -105,7 +112,12 @@ export class RemotePush {
     const acked = new Promise<void>((resolve, reject) => {
       const timer = sharedTimerWheel().schedule(this.#options.pushTimeoutMs, () => {
         this.#acks.delete(id);
-        reject(new ClusterUnavailableError(`node ${node} did not confirm the push within ${this.#options.pushTimeoutMs} ms`, { peer, messageName: def.name }));
+        reject(
+          new ClusterUnavailableError(
+            `node ${node} did not confirm the push within ${this.#options.pushTimeoutMs} ms`,
+            { peer, messageName: def.name },
+          ),
+        );
       });
       this.#acks.set(id, { resolve, reject, timer, deviceId });
     });
@@ -120,18 +132,31 @@ export class RemotePush {
     return acked;
   }
 
-  async request<Req, Rep>(deviceId: string, spec: RequestSpec<Req, Rep>, message: Req, options?: RequestOptions<Rep>): Promise<Rep> {
+  async request<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options?: RequestOptions<Rep>,
+  ): Promise<Rep> {
     let last: Rep | undefined;
     let any = false;
     for await (const reply of this.stream(deviceId, spec, message, options)) {
       last = reply;
       any = true;
     }
-    if (!any) throw new ClusterUnavailableError(`request to ${deviceId} ended without a reply`, { peer: `device ${deviceId}` });
+    if (!any)
+      throw new ClusterUnavailableError(`request to ${deviceId} ended without a reply`, {
+        peer: `device ${deviceId}`,
+      });
     return last as Rep;
   }
 
-  stream<Req, Rep>(deviceId: string, spec: RequestSpec<Req, Rep>, message: Req, options: RequestOptions<Rep> = {}): AsyncIterable<Rep> {
+  stream<Req, Rep>(
+    deviceId: string,
+    spec: RequestSpec<Req, Rep>,
+    message: Req,
+    options: RequestOptions<Rep> = {},
+  ): AsyncIterable<Rep> {
     const listed = this.#specs.require(spec, "request()/stream()");
     const peer = `device ${deviceId}`;
     const id = this.#nextId();
@@ -155,10 +180,15 @@ export class RemotePush {
         request = { deviceId, node, spec: listed, queue, isFinal, timer: undefined, detachSignal: undefined };
         this.#requests.set(id, request);
         const started = request;
-        started.timer = sharedTimerWheel().schedule(timeoutMs, () => this.#end(started, new RequestTimeoutError(timeoutMs, context), id));
+        started.timer = sharedTimerWheel().schedule(timeoutMs, () =>
+          this.#end(started, new RequestTimeoutError(timeoutMs, context), id),
+        );
         const signal = options.signal;
         if (signal !== undefined) {
-          if (signal.aborted) return this.#end(started, new AbortedError(context), id);
+          if (signal.aborted) {
+            this.#end(started, new AbortedError(context), id);
+            return;
+          }
           const onAbort = () => this.#end(started, new AbortedError(context), id);
           signal.addEventListener("abort", onAbort, { once: true });
           started.detachSignal = () => signal.removeEventListener("abort", onAbort);
@@ -172,7 +202,9 @@ export class RemotePush {
           ms: timeoutMs,
           fin: isFinal === undefined ? "spec" : "caller",
         };
-        this.#node.send(node, ask, payload).catch((error: unknown) => this.#end(started, unavailable(`request to ${deviceId}`, error)));
+        this.#node
+          .send(node, ask, payload)
+          .catch((error: unknown) => this.#end(started, unavailable(`request to ${deviceId}`, error)));
       },
       (error: unknown) => queue.fail(unavailable(`request to ${deviceId}`, error)),
     );
@@ -188,7 +220,8 @@ export class RemotePush {
       request.detachSignal?.();
       if (error === undefined) request.queue.end();
       else request.queue.fail(error);
-      if (cancelId !== undefined) this.#node.send(request.node, { k: "cancel", id: cancelId }).catch(() => {});
+      if (cancelId !== undefined)
+        this.#node.send(request.node, { k: "cancel", id: cancelId }).catch(() => {});
       return;
     }
   }
@@ -215,7 +248,8 @@ export class RemotePush {
         return true;
       case "err": {
         const request = this.#requests.get(message.id);
-        if (request !== undefined) this.#end(request, remoteError(message.code, message.msg, request.deviceId));
+        if (request !== undefined)
+          this.#end(request, remoteError(message.code, message.msg, request.deviceId));
         return true;
       }
       default:
@@ -227,13 +261,23 @@ export class RemotePush {
     const session = this.#host?.localSession(message.d);
     let answer: InboxMessage = { k: "ack", id: message.id };
     if (session === undefined || this.#presence.epochOf(session) === undefined) {
-      answer = { k: "ack", id: message.id, code: "NOT_CONNECTED", msg: `device ${message.d} is not online on node ${this.#node.id}` };
+      answer = {
+        k: "ack",
+        id: message.id,
+        code: "NOT_CONNECTED",
+        msg: `device ${message.d} is not online on node ${this.#node.id}`,
+      };
     } else {
       try {
         this.#host!.sendFrame(session, message.t, payload);
       } catch (error) {
         const code = error instanceof PaynetError ? error.code : "NOT_CONNECTED";
-        answer = { k: "ack", id: message.id, code, msg: error instanceof Error ? error.message : String(error) };
+        answer = {
+          k: "ack",
+          id: message.id,
+          code,
+          msg: error instanceof Error ? error.message : String(error),
+        };
       }
     }
     this.#node.send(message.from, answer).catch(() => {});
@@ -250,16 +294,27 @@ export class RemotePush {
 
   /** A request of another node to a device of this node: run it and forward every reply. */
   #serve(message: Extract<InboxMessage, { k: "req" }>, payload: Buffer): void {
-    const fail = (code: string, msg: string) => void this.#node.send(message.from, { k: "err", id: message.id, code, msg }).catch(() => {});
+    const fail = (code: string, msg: string) =>
+      void this.#node.send(message.from, { k: "err", id: message.id, code, msg }).catch(() => {});
     const spec = this.#specs.byRequest(message.t);
     const session = this.#host?.localSession(message.d);
-    if (spec === undefined) return fail("INVALID_OPTIONS", `request Type ${message.t} is not among the cluster's specs on node ${this.#node.id}`);
-    if (session === undefined) return fail("NOT_CONNECTED", `device ${message.d} is not online on node ${this.#node.id}`);
+    if (spec === undefined) {
+      fail(
+        "INVALID_OPTIONS",
+        `request Type ${message.t} is not among the cluster's specs on node ${this.#node.id}`,
+      );
+      return;
+    }
+    if (session === undefined) {
+      fail("NOT_CONNECTED", `device ${message.d} is not online on node ${this.#node.id}`);
+      return;
+    }
     let request: unknown;
     try {
       request = spec.request.codec.decode(payload);
     } catch (error) {
-      return fail("DECODE_ERROR", `cannot decode ${spec.request.name}: ${String(error)}`);
+      fail("DECODE_ERROR", `cannot decode ${spec.request.name}: ${String(error)}`);
+      return;
     }
     const controller = new AbortController();
     this.#serving.set(message.id, controller);
@@ -273,11 +328,18 @@ export class RemotePush {
       try {
         for await (const reply of replies) {
           const fin = !byCaller && isFinalReply(spec, reply);
-          await this.#node.send(message.from, { k: "rep", id: message.id, fin }, spec.reply.codec.encode(reply));
+          await this.#node.send(
+            message.from,
+            { k: "rep", id: message.id, fin },
+            spec.reply.codec.encode(reply),
+          );
         }
       } catch (error) {
         if (!controller.signal.aborted) {
-          fail(error instanceof PaynetError ? error.code : "HANDLER_ERROR", error instanceof Error ? error.message : String(error));
+          fail(
+            error instanceof PaynetError ? error.code : "HANDLER_ERROR",
+            error instanceof Error ? error.message : String(error),
+          );
         }
       } finally {
         this.#serving.delete(message.id);

@@ -14,7 +14,13 @@ export class RedisUplinkIdempotency implements UplinkIdempotency {
   readonly #runningMs: number;
   readonly #retentionMs: number;
 
-  constructor(redis: ClusterRedis, keys: ClusterKeys, nodeId: string, runningMs: number, retentionMs: number) {
+  constructor(
+    redis: ClusterRedis,
+    keys: ClusterKeys,
+    nodeId: string,
+    runningMs: number,
+    retentionMs: number,
+  ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#nodeId = nodeId;
@@ -36,7 +42,11 @@ export class RedisUplinkIdempotency implements UplinkIdempotency {
     };
   }
 
-  async finish(key: string, reply: { type: number; payload: Uint8Array } | undefined, failed?: string): Promise<void> {
+  async finish(
+    key: string,
+    reply: { type: number; payload: Uint8Array } | undefined,
+    failed?: string,
+  ): Promise<void> {
     const record = this.#keys.uplink(key);
     await guarded(`uplink request ${key}`, () =>
       this.#redis

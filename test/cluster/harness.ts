@@ -3,11 +3,20 @@
  * with its own {@link RedisCluster}, as separate processes would have) running the test login
  * protocol, and devices that log in on a chosen node.
  */
-import { afterAll, afterEach, beforeAll } from "vitest";
+
 import { type RedisCluster, type RedisClusterOptions, redisCluster } from "@paynet/cluster";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import type { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext, ServerOptions } from "../../runtime/src/server/types.js";
-import { AckDef, type Ack, ackIsFinal, commandSpec, LoginReqDef, LoginRspDef, loginPingAckRegistry } from "../helpers/messages.js";
+import {
+  type Ack,
+  AckDef,
+  ackIsFinal,
+  commandSpec,
+  LoginReqDef,
+  LoginRspDef,
+  loginPingAckRegistry,
+} from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import type { RawDevice } from "../helpers/raw-device.js";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis-server.js";
@@ -50,7 +59,11 @@ let nodeCount = 0;
 export async function startNode(
   pki: TestPki,
   redis: TestRedis,
-  options: { cluster?: RedisClusterOptions; server?: Partial<ServerOptions>; registry?: Registry<ServerContext> } = {},
+  options: {
+    cluster?: RedisClusterOptions;
+    server?: Partial<ServerOptions>;
+    registry?: Registry<ServerContext>;
+  } = {},
 ): Promise<TestNode> {
   const cluster = redisCluster({
     url: redis.url,
@@ -68,17 +81,32 @@ export async function startNode(
   return Object.assign(server, { cluster });
 }
 
-/** Connects a device to `node` and logs it in as `deviceId` (answered with code 0). */
+/**
+ * Connects a device to `node` and logs it in as `deviceId` (answered with code 0); resolves once
+ * the node holds the device cluster-wide (its claim is done).
+ */
 export async function loggedIn(node: TestServer, deviceId: string): Promise<RawDevice> {
   const device = await node.connect();
   device.send(LoginReqDef, { deviceId });
   const rsp = await device.next(LoginRspDef);
   if (rsp.code !== 0) throw new Error(`login of ${deviceId} refused: ${rsp.code}`);
+  const session = [...node.server.sessions()].find(
+    (s) => s.deviceId === deviceId && s.remotePort === device.socket.localPort,
+  );
+  await eventually(
+    () => session !== undefined && node.server.session(deviceId) === session,
+    5_000,
+    `the claim of ${deviceId}`,
+  );
   return device;
 }
 
 /** Resolves once `check` is true (polled); rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "a condition"): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "a condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

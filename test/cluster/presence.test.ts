@@ -45,7 +45,11 @@ describe.skipIf(skipRedis !== undefined)("cluster presence with fencing", () => 
       onA.send(LoginReqDef, { deviceId });
       onB.send(LoginReqDef, { deviceId });
       await Promise.all([onA.next(LoginRspDef), onB.next(LoginRspDef)]);
-      await eventually(() => onA.isClosed !== onB.isClosed, 5_000, `one of the racing sessions of ${deviceId} closed`);
+      await eventually(
+        () => onA.isClosed !== onB.isClosed,
+        5_000,
+        `one of the racing sessions of ${deviceId} closed`,
+      );
       const winner = onA.isClosed ? b : a;
       const at = await a.cluster.locate(deviceId);
       expect(at?.node).toBe(winner.cluster.nodeId);
@@ -62,7 +66,11 @@ describe.skipIf(skipRedis !== undefined)("cluster presence with fencing", () => 
     // Cut node A off Redis, as a crash would: no release, no lease renewal.
     a.cluster.redis.disconnect();
     const cut = Date.now();
-    await eventually(async () => (await b.cluster.locate("dev-lease")) === undefined, 5_000, "the lease to expire");
+    await eventually(
+      async () => (await b.cluster.locate("dev-lease")) === undefined,
+      5_000,
+      "the lease to expire",
+    );
     expect(Date.now() - cut).toBeLessThan(3_000);
   });
 });

@@ -111,5 +111,9 @@ export type UplinkDecision =
 export interface UplinkIdempotency {
   claim(key: string): Promise<UplinkDecision>;
   /** Records the handler's reply (`undefined`: none) so that duplicates get it; `failed`: it threw. */
-  finish(key: string, reply: { type: number; payload: Uint8Array } | undefined, failed?: string): Promise<void>;
+  finish(
+    key: string,
+    reply: { type: number; payload: Uint8Array } | undefined,
+    failed?: string,
+  ): Promise<void>;
 }

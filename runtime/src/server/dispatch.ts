@@ -104,7 +104,11 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
   ): void {
     const host = this.#host;
-    if (host.uplink !== undefined && registration.idempotencyKey !== undefined && session.deviceId !== undefined) {
+    if (
+      host.uplink !== undefined &&
+      registration.idempotencyKey !== undefined &&
+      session.deviceId !== undefined
+    ) {
       this.#runOnce(session, type, message, registration, host.uplink);
       return;
     }
@@ -188,7 +192,8 @@ export class Dispatcher {
       try {
         await uplink.finish(key, reply);
       } finally {
-        if (reply !== undefined && session.closedReason === undefined) session.sendFrame(reply.type, reply.payload);
+        if (reply !== undefined && session.closedReason === undefined)
+          session.sendFrame(reply.type, reply.payload);
       }
     };
     run()

@@ -334,7 +334,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     try {
       await this.#cluster?.stop();
     } catch (error) {
-      this.#log("warn", { error: error instanceof Error ? error.message : String(error) }, "cluster stop failed");
+      this.#log(
+        "warn",
+        { error: error instanceof Error ? error.message : String(error) },
+        "cluster stop failed",
+      );
     }
   }
 
@@ -344,7 +348,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       logger: this.#options.logger,
       localSession: (deviceId) => this.#online(deviceId),
       sendFrame: (session, type, payload) => {
-        if (!(session instanceof ServerSession)) throw new InvalidOptionsError("session", "not a session of this server");
+        if (!(session instanceof ServerSession))
+          throw new InvalidOptionsError("session", "not a session of this server");
         session.sendFrame(type, payload);
       },
       closeSession: (session, reason) => {
