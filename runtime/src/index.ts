@@ -8,6 +8,7 @@ export * from "./client/client.js";
 export * from "./client/types.js";
 export * from "./codec.js";
 export * from "./connection.js";
+export * from "./delivery/file-store.js";
 export * from "./delivery/idempotency.js";
 export * from "./delivery/pending.js";
 export * from "./delivery/replies.js";

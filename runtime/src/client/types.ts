@@ -5,6 +5,7 @@ import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
 import type { ErrorMessageSpec } from "../server/types.js";
+import type { HistogramSnapshot } from "../stats.js";
 
 type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
 
@@ -52,6 +53,11 @@ export interface LoginFlow {
 export interface HeartbeatOptions<T> {
   /** The heartbeat message (e.g. `paybox.Ping`). */
   readonly def: MessageDef<T>;
+  /**
+   * Its reply (e.g. `paybox.Pong`). When set, the time from each heartbeat to the next reply of this
+   * Type is recorded as the heartbeat round trip (`stats().heartbeat`); generated SDKs set it.
+   */
+  readonly reply?: MessageDef<unknown>;
   /** Builds each heartbeat (e.g. with the current timestamp). */
   readonly build: () => T;
   /** Default 60 000 ms. */
@@ -142,7 +148,11 @@ export interface ClientOptions extends FrameOptions {
   offlineQueue?: OfflineQueueOptions;
   /** The protocol's error message: sent to the server for unknown Types, bad payloads and failed handlers. */
   errorMessage?: ErrorMessageSpec<unknown>;
-  /** Device-side record of executed commands (see `RegistrationOptions.idempotencyKey`). Default in-memory, bounded, 24 h TTL. */
+  /**
+   * Device-side record of executed commands (see `RegistrationOptions.idempotencyKey`). Use a
+   * `FileIdempotencyStore` on a device: the default, in memory (bounded, 24 h TTL), forgets on
+   * restart, so a command redelivered after a restart runs again (a warning says so once).
+   */
   idempotencyStore?: IdempotencyStore;
   /** Where the client logs. Default: silent. */
   logger?: Logger;
@@ -164,8 +174,24 @@ export interface ClientEvents {
   reconnecting: [info: { attempt: number; delayMs: number }];
   /** The server refused the register or login request (`LoginRefusedError` with its code). */
   loginRefused: [error: PaynetError];
+  /**
+   * A redelivered command was found claimed but unfinished in the idempotency store: the process
+   * died while executing it. It is not executed again; it was answered with the protocol's failure
+   * reply (or the error message) carrying `reason`. Reconcile it by hand (did the money move?).
+   */
+  interrupted: [info: InterruptedCommand];
   /** Any failure; without a listener it goes to the logger instead of throwing. */
   error: [error: PaynetError];
+}
+
+/** What the `interrupted` event tells. */
+export interface InterruptedCommand {
+  /** Wire Type and message name of the command. */
+  readonly type: number;
+  readonly messageName: string;
+  /** Its correlation value (e.g. the order id). */
+  readonly key: string;
+  readonly reason: string;
 }
 
 /** Counters of a client since construction, for metrics exporters. */
@@ -182,4 +208,9 @@ export interface ClientStats {
   framesOut: Record<string, { frames: number; bytes: number }>;
   /** Current depth of the offline queue. */
   offlineQueue: { messages: number; bytes: number };
+  /**
+   * Heartbeats sent, and their round trips (heartbeat → reply) when `heartbeat.reply` is set:
+   * the last one in ms and their distribution.
+   */
+  heartbeat: { sent: number; lastRttMs: number | undefined; rtt: HistogramSnapshot };
 }
