@@ -133,13 +133,18 @@ describe("paynetd's device registry and order book", () => {
       devices: { serial: string }[];
       orders: { orderId: string }[];
     };
-    expect(saved.devices.map((d) => d.serial)).toEqual(["__proto__", "constructor", "SN-3"]);
+    expect(saved.devices.map((d) => d.serial).sort()).toEqual(["SN-3", "__proto__", "constructor"]);
     expect(saved.orders.map((o) => o.orderId)).toEqual(["__proto__", "constructor"]);
 
     server = await harness.paynetd(serverArgs(port), "paynetd-restarted");
     await server.process.waitForLine(/state .*: 3 devices, 2 orders/, LINE_TIMEOUT_MS);
+    // A second __proto__ process while the first runs: it keeps its record of commands elsewhere.
+    const askerData = await harness.tempDir("paynet-asker-");
     const asker = harness.paynetcli(
-      [...paynetcliArgs({ port, certs, sn: "__proto__" }), "--query", "__proto__", "--exit-after-query"],
+      [
+        ...paynetcliArgs({ port, certs, sn: "__proto__" }),
+        ...["--data", askerData, "--query", "__proto__", "--exit-after-query"],
+      ],
       "paynetcli-ask",
     );
     await asker.waitForLine(/<- QueryRsp order=__proto__ state=DONE progress=100$/, LINE_TIMEOUT_MS);
