@@ -25,6 +25,14 @@ export interface RegistrationOptions<T, Ctx, R> {
    * never run again). Without it, such commands are answered with the error message only.
    */
   failureReply?: (message: T, reason: string) => R;
+  /**
+   * Server side: this Type belongs to the login flow (register, login, heartbeat) and is accepted
+   * from a connection that has not logged in yet. Every other Type before login closes the
+   * connection with `LOGIN_REQUIRED`. The generated SDK marks the messages of its REGISTER, LOGIN
+   * and HEARTBEAT roles. When no registration of a registry is marked, every registered Type is
+   * accepted before login (the server logs a warning at start).
+   */
+  beforeLogin?: boolean;
 }
 
 /** One registered inbound message Type. */

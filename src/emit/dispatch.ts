@@ -9,6 +9,9 @@ import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView, type WireView } from "./wire-view.js";
 
+/** Roles whose messages the server accepts from a connection that has not logged in yet. */
+const LOGIN_FLOW_ROLES: ReadonlySet<string> = new Set(["register", "login", "heartbeat"]);
+
 export function emitDispatch(model: ProtoModel, options: EmitOptions): GeneratedFile {
   const view = buildSdkView(model, options);
   const service = view.service;
@@ -18,6 +21,7 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     .map((message) => ({
       ...message,
       defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
+      beforeLogin: message.role !== undefined && LOGIN_FLOW_ROLES.has(message.role),
     }));
   const clientReceives = view.wire.filter((message) => message.downlink);
   // A side's context class exists only when that side receives something (else it would be unused).

@@ -224,6 +224,9 @@ describe("init", () => {
         '"resolved": "file:vendor/paynet-runtime-0.1.0.tgz"',
       );
       expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
+      // The device kept its record of executed commands on disk, one directory per serial (lock released).
+      expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
+      expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
 
       // The README's bounded run stops by itself after N heartbeats.
       const bounded = await run("npm", ["start", "--", "--heartbeats", "2", "--interval", "50"], project, {
@@ -251,6 +254,8 @@ describe("init", () => {
         "RefundReq: refundReq,",
       );
       expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
+      expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+      expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
     },
     scaled(900_000),
   );

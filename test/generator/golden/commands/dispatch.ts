@@ -82,7 +82,9 @@ function answerTick(message: Tick): Partial<Tock> {
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. Returns `registry`.
  */
 export function registerOpsServerHandlers(
   registry: Registry<ServerContext>,
@@ -91,6 +93,7 @@ export function registerOpsServerHandlers(
   const onHello = handlers.Hello;
   registry.register<Hello, Partial<Welcome>>(HelloDef, {
     reply: WelcomeDef,
+    beforeLogin: true,
     ...(onHello === undefined
       ? {}
       : {
@@ -101,6 +104,7 @@ export function registerOpsServerHandlers(
   const onTick: NonNullable<OpsServerHandlers["Tick"]> = handlers.Tick ?? answerTick;
   registry.register<Tick, Partial<Tock>>(TickDef, {
     reply: TockDef,
+    beforeLogin: true,
     handler: (message: Tick, ctx: ServerContext) =>
       onTick.call(handlers, message, new OpsServerContextImpl<Tock>(ctx)),
   });

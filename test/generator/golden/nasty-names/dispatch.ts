@@ -186,7 +186,9 @@ function answerHeartbeatOptions(message: HeartbeatOptions): Partial<ServerEvents
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. Returns `registry`.
  */
 export function registerNastyServerHandlers(
   registry: $Registry<$ServerContext>,
@@ -195,6 +197,7 @@ export function registerNastyServerHandlers(
   const onSession = handlers.Session;
   registry.register<Session, Partial<Login>>(SessionDef, {
     reply: LoginDef,
+    beforeLogin: true,
     ...(onSession === undefined
       ? {}
       : {
@@ -205,6 +208,7 @@ export function registerNastyServerHandlers(
   const onRegistry = handlers.Registry;
   registry.register<Registry, Partial<Register>>(RegistryDef, {
     reply: RegisterDef,
+    beforeLogin: true,
     ...(onRegistry === undefined
       ? {}
       : {
@@ -261,6 +265,7 @@ export function registerNastyServerHandlers(
   const onHeartbeatOptions: NonNullable<NastyServerHandlers["HeartbeatOptions"]> = handlers.HeartbeatOptions ?? answerHeartbeatOptions;
   registry.register<HeartbeatOptions, Partial<ServerEvents>>(HeartbeatOptionsDef, {
     reply: ServerEventsDef,
+    beforeLogin: true,
     handler: (message: HeartbeatOptions, ctx: $ServerContext) =>
       onHeartbeatOptions.call(handlers, message, new NastyServerContextImpl<ServerEvents>(ctx)),
   });
