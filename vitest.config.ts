@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 import { scaled } from "./test/helpers/time.js";
 
 const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
+const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.url));
 
 export default defineConfig({
   resolve: {
@@ -11,6 +12,7 @@ export default defineConfig({
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
+      { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],
   },
   test: {

@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 import { scaled } from "./test/helpers/time.js";
 
 const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
+const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.url));
 
 /**
  * `npm run test:stress`: the reliability suites at full size (test/stress/**), one file at a time so
@@ -15,6 +16,7 @@ export default defineConfig({
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
+      { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],
   },
   test: {
