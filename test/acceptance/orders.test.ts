@@ -3,7 +3,6 @@
  * to another device or with other coins, another device's CoinAcks change nothing and its queries
  * learn nothing; a duplicate CoinCommand arriving while the first still runs is executed once.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoinState } from "../../examples/sdk/index.js";
 import {
@@ -92,12 +91,13 @@ describe("an order id belongs to one device and one amount", () => {
     } finally {
       await intruder.client.stop();
     }
-    // The owner still sees its order as it was: DONE, no error. (A second process of the same box
-    // needs its own data directory: the running one holds the lock of its record.)
+    // The owner still sees its order as it was: DONE, no error. The asker is a second process of
+    // SN-ONE while the first still runs and holds its journal, so it keeps its record elsewhere.
+    const askerData = await harness.tempDir("paynet-asker-");
     const asker = harness.paynetcli(
       [
         "--data",
-        join(await harness.tempDir(), "asker"),
+        askerData,
         "--connect",
         `127.0.0.1:${server.port}`,
         "--certs",

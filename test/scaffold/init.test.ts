@@ -194,6 +194,8 @@ describe("init", () => {
       "RefundReq: refundReq,",
     );
     expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
+    expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+    expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
     // A build, npm start and every README command: minutes on a loaded 2-core machine.
   }, 240_000);
 
