@@ -12,6 +12,7 @@ import {
   startExample,
   waitForAdmin,
   waitForListening,
+  waitForOps,
 } from "../../../examples/demo/processes.js";
 import { type InitCertsOptions, initCerts } from "../../../src/certs/files.js";
 
@@ -26,6 +27,8 @@ export interface Paynetd {
   readonly port: number;
   /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
   readonly adminUrl: string | undefined;
+  /** `http://127.0.0.1:PORT` of the ops endpoint (`/metrics`, `/livez`, `/readyz`) with `--metrics`. */
+  readonly opsUrl: string | undefined;
 }
 
 export class Harness {
@@ -55,12 +58,16 @@ export class Harness {
     return out;
   }
 
-  /** Starts paynetd and waits for its `listening` line (and admin line, when `--admin` is given). */
-  async paynetd(args: readonly string[], name = "paynetd"): Promise<Paynetd> {
-    const child = this.#track(startExample("paynetd", args, { name }));
+  /**
+   * Starts paynetd and waits for its `listening` line (and the admin and ops lines, when `--admin`
+   * or `--metrics` is given). `env` replaces the example environment (see `exampleEnv`).
+   */
+  async paynetd(args: readonly string[], name = "paynetd", env?: NodeJS.ProcessEnv): Promise<Paynetd> {
+    const child = this.#track(startExample("paynetd", args, env === undefined ? { name } : { name, env }));
     const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
     const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
-    return { process: child, port, adminUrl };
+    const opsUrl = args.includes("--metrics") ? await waitForOps(child, LINE_TIMEOUT_MS) : undefined;
+    return { process: child, port, adminUrl, opsUrl };
   }
 
   /**
@@ -68,9 +75,9 @@ export class Harness {
    * commands goes to this harness's data directory, one per serial: a device restarted with the
    * same `--sn` remembers what it executed, as it would in one working directory.
    */
-  paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
+  paynetcli(args: readonly string[], name = "paynetcli", env?: NodeJS.ProcessEnv): ManagedProcess {
     const withData = args.includes("--data") ? args : [...args, "--data", this.#dataDirOf(args)];
-    return this.#track(startExample("paynetcli", withData, { name }));
+    return this.#track(startExample("paynetcli", withData, env === undefined ? { name } : { name, env }));
   }
 
   #dataDirOf(args: readonly string[]): string {
