@@ -204,8 +204,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`paynetcli: ${error.message}\n\n${PAYNETCLI_USAGE}\n`);
     process.exit(2);
   }
+  // Before any log line: the operator who started it reads this on the terminal or in the unit's status.
   if (error instanceof ConfigError) {
-    log.error({ event: "config", ok: false }, error.message);
+    process.stderr.write(`paynetcli: ${error.message}\n`);
     process.exit(2);
   }
   log.error(error instanceof ExampleError ? error.message : describe(error));

@@ -185,8 +185,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`paynetd: ${error.message}\n\n${PAYNETD_USAGE}\n`);
     process.exit(2);
   }
+  // Before any log line: the operator who started it reads this on the terminal or in the unit's status.
   if (error instanceof ConfigError) {
-    log.error({ event: "config", ok: false, error: error.message }, error.message);
+    process.stderr.write(`paynetd: ${error.message}\n`);
     process.exit(2);
   }
   log.error(

@@ -6,6 +6,7 @@
 import { LOG_FORMATS, LOG_LEVELS } from "../../paynetd/config/settings.js";
 import type { Setting, SettingsTable } from "../../shared/config/settings.js";
 import { address, boolean, duration, integer, oneOf, path, text } from "../../shared/config/values.js";
+import { tlsMinVersionKind } from "../../shared/tls-version.js";
 
 const setting = <T>(definition: Setting<T>): Setting => definition as Setting;
 
@@ -69,7 +70,7 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
     setting({
       flag: "tls-min-version",
       key: "client.tls.min_version",
-      kind: oneOf(["TLSv1.3", "TLSv1.2"] as const, { "1.3": "TLSv1.3", "1.2": "TLSv1.2" }),
+      kind: tlsMinVersionKind,
       default: "TLSv1.3",
       placeholder: "V",
       help: "lowest TLS version: 1.3, or 1.2 (talk to a server that lacks 1.3)",

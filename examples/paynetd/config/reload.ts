@@ -88,6 +88,8 @@ export async function reload(argv: readonly string[], targets: ReloadTargets): P
       changed.push(name);
     }
   }
+  // A secret read from a file changes without its setting changing.
+  if (next.token !== running.token && !changed.includes("server.login_token")) changed.push("login token");
   // Restart-only settings keep their running values.
   for (const key of RESTART_ONLY) (merged as Record<string, unknown>)[key] = live.startup[key];
   live.options = merged;

@@ -16,6 +16,7 @@ import {
   positiveNumber,
   text,
 } from "../../shared/config/values.js";
+import { tlsMinVersionKind } from "../../shared/tls-version.js";
 
 /** Log levels of the programs (pino's). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -114,7 +115,7 @@ export const PAYNETD_SETTINGS: SettingsTable = {
     setting({
       flag: "tls-min-version",
       key: "server.tls.min_version",
-      kind: oneOf(["TLSv1.3", "TLSv1.2"] as const, { "1.3": "TLSv1.3", "1.2": "TLSv1.2" }),
+      kind: tlsMinVersionKind,
       default: "TLSv1.3",
       placeholder: "V",
       help: "lowest TLS version: 1.3, or 1.2 for device stacks without 1.3 (mbedTLS 2.x)",
@@ -123,7 +124,7 @@ export const PAYNETD_SETTINGS: SettingsTable = {
     setting({
       flag: "stale-crl",
       key: "server.tls.stale_crl",
-      kind: oneOf(["warn", "fail"] as const),
+      kind: oneOf(["warn", "fail"] as const, {}, "warn or fail"),
       default: "warn",
       placeholder: "warn|fail",
       help: "a CRL past its nextUpdate: log it (warn) or refuse the devices under its CA (fail)",

@@ -128,13 +128,17 @@ export const boolean: ValueKind<boolean> = {
   },
 };
 
-/** One of `choices`; `aliases` map other spellings (`1.3` → `TLSv1.3`). */
+/**
+ * One of `choices`; `aliases` map other spellings (`1.3` → `TLSv1.3`); `expected` replaces the
+ * generated `one of ...` text.
+ */
 export function oneOf<T extends string>(
   choices: readonly T[],
   aliases: Readonly<Record<string, T>> = {},
+  expected = `one of ${[...Object.keys(aliases), ...choices.filter((c) => !(c in aliases))].join(", ")}`,
 ): ValueKind<T> {
   return {
-    expected: `one of ${[...Object.keys(aliases), ...choices.filter((c) => !(c in aliases))].join(", ")}`,
+    expected,
     parse(value) {
       const trimmed = value.trim();
       const found = aliases[trimmed] ?? choices.find((choice) => choice === trimmed);

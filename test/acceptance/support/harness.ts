@@ -70,6 +70,11 @@ export class Harness {
     return { process: child, port, adminUrl, opsUrl };
   }
 
+  /** Starts paynetd without waiting for anything (a start expected to fail). */
+  paynetdUnready(args: readonly string[], name = "paynetd"): ManagedProcess {
+    return this.#track(startExample("paynetd", args, { name }));
+  }
+
   /**
    * Starts paynetcli (does not wait for anything). Without `--data`, its record of executed
    * commands goes to this harness's data directory, one per serial: a device restarted with the
