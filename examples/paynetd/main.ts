@@ -12,6 +12,7 @@ import { atLeast, createLog, type LogLevel, runtimeLogger } from "../shared/log.
 import { startOpsServer } from "../shared/ops-server.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { startAdmin, stopAdmin } from "./admin.js";
+import { loadAdminToken } from "./admin-token.js";
 import { CertificateWatch } from "./cert-watch.js";
 import { type LiveSettings, reloadOnSighup } from "./config/reload.js";
 import { describe, logConnectionEvents, shownByPaynetd } from "./events.js";
@@ -47,7 +48,15 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
   certificates.load(options.tlsFiles, options.mtls);
   const ticketKeys =
     options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
-  const state = PaynetdState.open(options.statePath);
+  const state = PaynetdState.open({
+    ...(options.statePath === undefined ? {} : { path: options.statePath }),
+    limits: { maxDevices: options.maxDevices, maxOrders: options.maxOrders },
+    // Retried with the next change; the failure is on the operator's screen meanwhile.
+    writer: { onError: (error) => log.error(error.message) },
+  });
+  if (options.statePath !== undefined) {
+    log.info(`state ${options.statePath}: ${state.size.devices} devices, ${state.size.orders} orders`);
+  }
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
     (deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions),
@@ -103,7 +112,15 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
   }
 
   const admin =
-    options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+    options.admin === undefined
+      ? undefined
+      : await startAdmin(options.admin, {
+          server,
+          orders,
+          state,
+          log,
+          token: await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log),
+        });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const ops =
     options.metrics === undefined
@@ -141,7 +158,12 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
     certificates.stop();
     const serverStopped = reason === "SIGTERM" ? drain() : server.stop();
     const stopped = serverStopped.then(() =>
-      Promise.all([admin === undefined ? undefined : stopAdmin(admin.http), ops?.close()]),
+      Promise.all([
+        admin === undefined ? undefined : stopAdmin(admin.http),
+        ops?.close(),
+        // After the server: the acks of its last moments are in the state too.
+        state.flush(),
+      ]),
     );
     stopped.then(
       () => {

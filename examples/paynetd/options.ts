@@ -2,12 +2,13 @@
  * paynetd's options: the settings table resolved from defaults, `--config paynetd.yaml`, `PAYNETD_*`
  * and the command line (see config/settings.ts), checked as a whole.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Address } from "../shared/address.js";
 import { type ResolvedSettings, resolveSettings } from "../shared/config/resolve.js";
 import { usageText } from "../shared/config/usage.js";
 import { UsageError } from "../shared/errors.js";
 import type { TlsMinVersion } from "../shared/tls-version.js";
+import { ADMIN_TOKEN_FILE } from "./admin-token.js";
 import { type LogFormat, type LogLevel, PAYNETD_SETTINGS } from "./config/settings.js";
 import type { ServerTlsFiles } from "./tls.js";
 
@@ -27,6 +28,10 @@ export interface PaynetdOptions {
   readonly token: string;
   /** Loopback address of the HTTP admin endpoint, if enabled. */
   readonly admin: Address | undefined;
+  /** The admin endpoint's bearer token file (`--admin-token-file`, default `<certs>/admin.token`). */
+  readonly adminTokenFile: string;
+  /** The admin token itself (`--admin-token`), instead of the file. */
+  readonly adminToken: string | undefined;
   /** Ops endpoint (`/metrics`, `/livez`, `/readyz`), if enabled. */
   readonly metrics: Address | undefined;
   readonly maxFrame: number;
@@ -35,6 +40,10 @@ export interface PaynetdOptions {
   readonly commandCoins: number;
   /** JSON file keeping registered devices and orders across restarts; in memory when absent. */
   readonly statePath: string | undefined;
+  /** Most devices paynetd registers (`--max-devices`). */
+  readonly maxDevices: number;
+  /** Most orders paynetd keeps (`--max-orders`). */
+  readonly maxOrders: number;
   /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
   readonly ticketKeysPath: string | undefined;
   readonly logLevel: LogLevel;
@@ -84,22 +93,28 @@ function paynetdOptions(settings: ResolvedSettings): PaynetdOptions {
     );
   }
   const token = settings.secret("token") ?? "demo-token";
+  const files = tlsFiles(settings);
   if (token.trim() === "")
     throw new UsageError(`${settings.origin("token").where}: the login token must not be empty`);
   return {
     listen: get("listen"),
-    tlsFiles: tlsFiles(settings),
+    tlsFiles: files,
     mtls: get("mtls"),
     tlsMinVersion: get("tls-min-version"),
     staleCrl: get("stale-crl"),
     certWarnDays: get("cert-warn-days"),
     token,
     admin,
+    adminTokenFile:
+      settings.get<string>("admin-token-file") ?? join(files.dir ?? dirname(files.cert), ADMIN_TOKEN_FILE),
+    adminToken: settings.get<string>("admin-token"),
     metrics: settings.get<Address>("metrics"),
     maxFrame: get("max-frame"),
     readTimeoutMs: get("read-timeout"),
     commandCoins: get("command-coins"),
     statePath: settings.get<string>("state"),
+    maxDevices: get("max-devices"),
+    maxOrders: get("max-orders"),
     ticketKeysPath: settings.get<string>("ticket-keys"),
     logLevel: get("log-level"),
     logFormat: get("log-format"),

@@ -17,6 +17,7 @@ import {
   text,
 } from "../../shared/config/values.js";
 import { tlsMinVersionKind } from "../../shared/tls-version.js";
+import { DEFAULT_STATE_LIMITS } from "../state.js";
 
 /** Log levels of the programs (pino's). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -181,7 +182,7 @@ export const PAYNETD_SETTINGS: SettingsTable = {
       kind: path,
       isPath: true,
       placeholder: "FILE",
-      help: "keep registered devices and orders in this JSON file across restarts",
+      help: "keep registered devices and orders in this JSON file across restarts (written atomically)",
       reload: "restart",
     }),
     setting({
@@ -189,7 +190,43 @@ export const PAYNETD_SETTINGS: SettingsTable = {
       key: "admin.addr",
       kind: address({ allowZero: true }),
       placeholder: "HOST:PORT",
-      help: 'loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}',
+      help: 'loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"} with the bearer token',
+      reload: "restart",
+    }),
+    setting({
+      flag: "admin-token",
+      key: "admin.token",
+      kind: text,
+      secret: true,
+      placeholder: "T",
+      help: "the admin bearer token itself (at least 16 characters; visible to ps, prefer the file)",
+      reload: "restart",
+    }),
+    setting({
+      flag: "admin-token-file",
+      key: "admin.token_file",
+      kind: path,
+      isPath: true,
+      placeholder: "FILE",
+      help: "the admin bearer token; generated (mode 0600, printed once) when missing (default DIR/admin.token)",
+      reload: "restart",
+    }),
+    setting({
+      flag: "max-devices",
+      key: "server.max_devices",
+      kind: integer(1),
+      default: DEFAULT_STATE_LIMITS.maxDevices,
+      placeholder: "N",
+      help: "most devices registered; more are refused",
+      reload: "restart",
+    }),
+    setting({
+      flag: "max-orders",
+      key: "server.max_orders",
+      kind: integer(1),
+      default: DEFAULT_STATE_LIMITS.maxOrders,
+      placeholder: "N",
+      help: "most orders kept; more are refused",
       reload: "restart",
     }),
     setting({
