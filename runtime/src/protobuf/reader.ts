@@ -76,7 +76,8 @@ export function readMessage<T>(
 ): T {
   if (pooledReaderInUse) return read(Reader.create(buffer.subarray(start, end)), end - start);
   pooledReaderInUse = true;
-  const reader = (pooledReader ??= Reader.create(buffer));
+  pooledReader ??= Reader.create(buffer);
+  const reader = pooledReader;
   reader.buf = buffer;
   reader.pos = start;
   reader.len = end;
