@@ -18,6 +18,7 @@ export * from "./frame/encoder.js";
 export * from "./frame/options.js";
 export * from "./logger.js";
 export * from "./registry.js";
+export * from "./server/authorize.js";
 export * from "./server/directory.js";
 export * from "./server/server.js";
 export * from "./server/types.js";

@@ -47,7 +47,11 @@ export class InboundDispatcher {
   dispatch(link: ClientLink, type: number, payload: Buffer): void {
     const host = this.#host;
     const registration = host.registry.get(type);
-    const def = registration?.def ?? host.replyDefs.get(type);
+    const errorSpec = host.errorMessage;
+    const def =
+      registration?.def ??
+      host.replyDefs.get(type) ??
+      (type === errorSpec?.def.type ? errorSpec.def : undefined);
     if (def === undefined) {
       const error = new UnknownTypeError({ peer: link.peer, frameType: type });
       host.logger.warn({ peer: link.peer, type }, "unknown message type");
@@ -70,6 +74,7 @@ export class InboundDispatcher {
       this.#tellServer(link, error);
       return;
     }
+    if (type === errorSpec?.def.type) this.#noteServerError(link, errorSpec, message);
     if (link.router.offer(type, message)) return;
     if (registration?.handler === undefined) {
       host.logger.debug({ peer: link.peer, type, name: def.name }, "message without handler ignored");
@@ -183,6 +188,18 @@ export class InboundDispatcher {
         ? "duplicate command not executed again: first execution still running, no reply recorded yet"
         : "duplicate command not executed again: its execution recorded no reply",
     );
+  }
+
+  /** An error message from the server: one saying the session was replaced marks the link so. */
+  #noteServerError(link: ClientLink, spec: ErrorMessageSpec<unknown>, message: unknown): void {
+    let code: string | undefined;
+    try {
+      code = spec.codeOf?.(message);
+    } catch (cause) {
+      this.#host.logger.warn({ peer: link.peer, error: String(cause) }, "errorMessage.codeOf failed");
+      return;
+    }
+    if (code === "SESSION_REPLACED") link.markReplaced();
   }
 
   /** Sends the configured error message, if any, to the peer of `link`. Best effort. */

@@ -2,7 +2,7 @@ import type { TLSSocket } from "node:tls";
 import type { RequestOptions, RequestSpec } from "../codec.js";
 import { FrameConnection } from "../connection.js";
 import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
-import { encodeFailure, HandshakeFailedError, PaynetError } from "../errors.js";
+import { encodeFailure, HandshakeFailedError, PaynetError, SessionReplacedError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
@@ -29,6 +29,8 @@ export class ClientLink {
   /** Resolves with the reason once the connection has ended. */
   readonly closed: Promise<PaynetError>;
   #ended = false;
+  /** The server said this session was replaced by a newer login of the device. */
+  #replaced = false;
 
   constructor(
     socket: TLSSocket,
@@ -56,11 +58,21 @@ export class ClientLink {
       onFrame: (type, payload) => onFrame(this, type, payload),
       onClose: (reason) => {
         this.#ended = true;
-        const typed = tlsAlertAsHandshakeFailure(reason);
+        const typed = this.#replaced
+          ? new SessionReplacedError(undefined, { peer: settings.peer, cause: reason })
+          : tlsAlertAsHandshakeFailure(reason);
         this.router.failAll(typed);
         resolveClosed(typed);
       },
     });
+  }
+
+  /**
+   * The server reported `SESSION_REPLACED` on this connection: its close, which follows, is
+   * reported as a `SessionReplacedError`.
+   */
+  markReplaced(): void {
+    this.#replaced = true;
   }
 
   /** True once the connection ended or is closing. */

@@ -63,6 +63,13 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     if (typeof options.errorMessage.build !== "function") {
       throw new InvalidOptionsError("errorMessage.build", "expected a function building the error message");
     }
+    const codeOf = options.errorMessage.codeOf;
+    if (codeOf !== undefined && typeof codeOf !== "function") {
+      throw new InvalidOptionsError(
+        "errorMessage.codeOf",
+        "expected a function reading an error message's code",
+      );
+    }
   }
   if (options.idempotencyStore !== undefined) {
     const store = options.idempotencyStore;

@@ -11,6 +11,7 @@ import {
   formatType,
   HandlerError,
   InvalidOptionsError,
+  LoginNotAuthorizedError,
   type PaynetError,
   ProtocolError,
   UnknownTypeError,
@@ -19,7 +20,9 @@ import type { Logger } from "../logger.js";
 import { readMessage } from "../protobuf.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
+import type { LoginAuthority } from "./authorize.js";
 import type { ServerSession } from "./session.js";
+import { tellPeer } from "./tell-peer.js";
 import type { ErrorMessageSpec, ServerContext } from "./types.js";
 
 /** What the dispatcher needs from its server. */
@@ -31,6 +34,8 @@ export interface DispatchHost {
   readonly errorMessage: ErrorMessageSpec<unknown> | undefined;
   readonly onUnknownType: "reply-error" | "ignore" | "close";
   readonly reportHandlerErrors: boolean;
+  /** Decides the login steps (registrations with `loginStep`) before their handlers run. */
+  readonly logins: LoginAuthority;
   /** True once `stop()` began: no new handler runs. */
   readonly stopping: boolean;
   /** Logs-independent error reporting (`error` event). */
@@ -88,7 +93,13 @@ export class Dispatcher {
       session.log.debug({ type: formatType(type) }, "frame dropped: server stopping");
       return;
     }
-    this.#runHandler(session, type, message, registration);
+    if (registration.loginStep === undefined) {
+      this.#runHandler(session, type, message, registration);
+      return;
+    }
+    host.logins.step(session, registration, message, () => {
+      if (!host.stopping) this.#runHandler(session, type, message, registration);
+    });
   }
 
   #runHandler(
@@ -98,7 +109,7 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
   ): void {
     const host = this.#host;
-    const context = new HandlerContext(session, type, registration);
+    const context = new HandlerContext(session, type, registration, host.logins);
     // NaN: this call is not timed (see HandlerCounter).
     const started = host.handlerStats.shouldTime(type) ? performance.now() : Number.NaN;
     host.handlerStarted();
@@ -134,6 +145,7 @@ export class Dispatcher {
       // Synchronous send (no promise per reply); a failure is only logged, as before.
       try {
         session.sendNow(replyDef, value);
+        if (registration.loginStep !== undefined) this.#host.logins.replied(session, registration, value);
       } catch (error) {
         this.#replyFailed(session, replyDef, error);
       }
@@ -166,6 +178,8 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
     cause: unknown,
   ): void {
+    // A login the policy refused inside the handler was logged, reported and answered already.
+    if (cause instanceof LoginNotAuthorizedError) return;
     const error = new HandlerError({
       peer: session.peer,
       frameType: type,
@@ -209,18 +223,7 @@ export class Dispatcher {
 
   /** Sends the protocol's error message, when one is configured. Failures are only logged. */
   #tellPeer(session: ServerSession, error: PaynetError): void {
-    const spec = this.#host.errorMessage;
-    if (spec === undefined) return;
-    let message: unknown;
-    try {
-      message = spec.build(error);
-    } catch (buildError) {
-      this.#host.logger.error({ error: String(buildError) }, "errorMessage.build failed");
-      return;
-    }
-    session
-      .send(spec.def, message)
-      .catch((sendError: unknown) => this.#replyFailed(session, spec.def, sendError));
+    tellPeer(this.#host.errorMessage, session, error, this.#host.logger);
   }
 }
 
@@ -229,11 +232,18 @@ class HandlerContext implements ServerContext {
   readonly session: ServerSession;
   readonly type: number;
   readonly #registration: Registration<unknown, ServerContext>;
+  readonly #logins: LoginAuthority;
 
-  constructor(session: ServerSession, type: number, registration: Registration<unknown, ServerContext>) {
+  constructor(
+    session: ServerSession,
+    type: number,
+    registration: Registration<unknown, ServerContext>,
+    logins: LoginAuthority,
+  ) {
     this.session = session;
     this.type = type;
     this.#registration = registration;
+    this.#logins = logins;
   }
 
   reply(reply: unknown): Promise<void> {
@@ -246,9 +256,14 @@ class HandlerContext implements ServerContext {
         ),
       );
     }
-    return this.session.send(replyDef, reply);
+    const sent = this.session.send(replyDef, reply);
+    if (this.#registration.loginStep !== undefined)
+      void sent.then(() => this.#logins.replied(this.session, this.#registration, reply), noop);
+    return sent;
   }
 }
+
+function noop(): void {}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";

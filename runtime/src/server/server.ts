@@ -20,11 +20,13 @@ import type { LogFields } from "../logger.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission } from "./admission.js";
+import { LoginAuthority, MemoryRegisteredDevices } from "./authorize.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
+import { tellPeer } from "./tell-peer.js";
 import type {
   ServerApi,
   ServerEvents,
@@ -113,6 +115,15 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         : { ...deliveryOptions, store: this.#options.deliveryStore },
     );
     const server = this;
+    const tell = (session: ServerSession, error: PaynetError) =>
+      tellPeer(this.#options.errorMessage, session, error, logger);
+    const authority = new LoginAuthority({
+      registry: this.#options.registry,
+      authorizeLogin: this.#options.authorizeLogin,
+      devices: this.#options.registeredDevices ?? new MemoryRegisteredDevices(),
+      report: (error, session) => this.#report(error, session),
+      tellPeer: tell,
+    });
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
       deliveries: this.#deliveries,
@@ -121,6 +132,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       errorMessage: this.#options.errorMessage,
       onUnknownType: this.#options.onUnknownType,
       reportHandlerErrors: this.#options.reportHandlerErrors,
+      logins: authority,
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
       },
@@ -136,9 +148,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       deliveries: this.#deliveries,
       logger,
       announce: (session) => this.#emit("online", session),
+      tellPeer: tell,
     });
     const sessionHost: SessionHost = {
       logger,
+      authorizeLogin: (session, deviceId) => authority.login(session, deviceId),
       login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
