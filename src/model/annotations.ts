@@ -21,7 +21,10 @@ export interface Fact<T> {
   readonly source: "proto" | "map" | "both";
 }
 
-/** Everything annotated on one message. `reply` is a resolved full name; `correlation` a field's protoName. */
+/**
+ * Everything annotated on one message. `reply` is a resolved full name; `correlation`, `serial`
+ * and `deviceId` are field protoNames (`serial`/`deviceId` from `(paynet.identity)`).
+ */
 export interface MessageAnnotation {
   readonly symbol: MessageSymbol;
   type?: Fact<TypeNumber>;
@@ -29,11 +32,24 @@ export interface MessageAnnotation {
   reply?: Fact<string>;
   role?: Fact<Role>;
   correlation?: Fact<string>;
+  serial?: Fact<string>;
+  deviceId?: Fact<string>;
   /** Facts that were given with an invalid value (already reported): not "missing" either. */
   readonly invalid: ReadonlySet<FactKey>;
 }
 
-export type FactKey = "type" | "direction" | "reply" | "role" | "correlation";
+export type FactKey = "type" | "direction" | "reply" | "role" | "correlation" | "serial" | "deviceId";
+/** The facts that name a field of the message. */
+const FIELD_FACTS: ReadonlySet<FactKey> = new Set(["correlation", "serial", "deviceId"]);
+export const FACT_KEYS: readonly FactKey[] = [
+  "type",
+  "direction",
+  "reply",
+  "role",
+  "correlation",
+  "serial",
+  "deviceId",
+];
 type Partial1 = { -readonly [K in FactKey]?: { value: FactValue<K>; position: SourcePosition } } & {
   invalid?: Set<FactKey>;
 };
@@ -46,11 +62,17 @@ type FactValue<K extends FactKey> = K extends "type"
       : string;
 
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
+const FIELD_OPTIONS = new Set(["correlation", "identity"]);
 const DIRECTION_VALUES: Record<string, Direction | null> = {
   UPLINK: "up",
   DOWNLINK: "down",
   BOTH: "both",
   DIRECTION_UNSPECIFIED: null,
+};
+const IDENTITY_VALUES: Record<string, "serial" | "deviceId" | null> = {
+  SERIAL: "serial",
+  DEVICE_ID: "deviceId",
+  IDENTITY_UNSPECIFIED: null,
 };
 const ROLE_VALUES: Record<string, Role | null> = {
   REGISTER: "register",
@@ -86,7 +108,7 @@ export function collectAnnotations(
       symbol,
       invalid: new Set([...(proto.invalid ?? []), ...(map.invalid ?? [])]),
     };
-    for (const key of ["type", "direction", "reply", "role", "correlation"] as const) {
+    for (const key of FACT_KEYS) {
       const fact = mergeFact(fullName, key, proto[key], map[key], diagnostics);
       if (fact !== undefined) (annotation as Record<FactKey, unknown>)[key] = fact;
     }
@@ -124,13 +146,19 @@ export function showFact(key: FactKey, value: FactValue<FactKey>): string {
   return value as string;
 }
 
+/** How a fact is named in messages: `serial field`, `correlation field`, `Type`, ... */
+function factName(key: FactKey): string {
+  return key === "deviceId" ? "device id field" : FIELD_FACTS.has(key) ? `${key} field` : key;
+}
+
 function collectFromProtos(
   files: readonly ProtoFile[],
   symbols: SymbolTable,
   diagnostics: DiagnosticBag,
 ): Map<string, Partial1> {
   const result = new Map<string, Partial1>();
-  const correlationOptions = new Map<string, SourcePosition>();
+  /** `(paynet.x)` of message.field → where it was first given. */
+  const fieldOptions = new Map<string, SourcePosition>();
   for (const file of files) {
     if (file.bundled || file.proto.index === undefined) continue;
     let importReported = false;
@@ -147,27 +175,28 @@ function collectFromProtos(
         );
       }
       const name = match[1]!;
-      if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && name !== "correlation")) {
+      if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && !FIELD_OPTIONS.has(name))) {
         diagnostics.error(
           "unknown-option",
-          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages and (paynet.correlation) on fields`,
+          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages and (paynet.correlation) and (paynet.identity) on fields`,
           position,
         );
         continue;
       }
-      if (name === "correlation" && option.target.kind === "field") {
+      if (FIELD_OPTIONS.has(name) && option.target.kind === "field") {
         // `[(paynet.correlation) = true, (paynet.correlation) = false]`: protobufjs keeps the last one.
-        const key = `${option.target.message}.${option.target.field}`;
-        const earlier = correlationOptions.get(key);
+        const field = `${option.target.message}.${option.target.field}`;
+        const key = `${name} ${field}`;
+        const earlier = fieldOptions.get(key);
         if (earlier !== undefined) {
           diagnostics.error(
             "duplicate-option",
-            `field ${key} already has (paynet.correlation) (${formatPosition(earlier)})`,
+            `field ${field} already has (paynet.${name}) (${formatPosition(earlier)})`,
             position,
           );
           continue;
         }
-        correlationOptions.set(key, position);
+        fieldOptions.set(key, position);
       }
       recordProtoOption(file, option, name, position, symbols, result, diagnostics);
     }
@@ -203,7 +232,8 @@ function recordProtoOption(
     facts.invalid.add(key);
   };
   const wrongType = (expected: string): void => {
-    markInvalid(name as FactKey);
+    // An invalid identity names no particular fact; the others do.
+    if (name !== "identity") markInvalid(name as FactKey);
     diagnostics.error(
       "option-wrong-type",
       `${option.name} of ${describeTarget(target)} must be ${expected}, got ${describeValue(option.value)}`,
@@ -215,17 +245,18 @@ function recordProtoOption(
     result.set(owner, facts);
     const existing = facts[key];
     if (existing !== undefined) {
-      const what = key === "correlation" ? "a correlation field" : option.name;
+      const isField = FIELD_FACTS.has(key);
+      const what = isField ? `a ${factName(key)}` : option.name;
       diagnostics.error(
-        key === "correlation" ? "duplicate-correlation" : "duplicate-option",
-        `message ${owner} already has ${what} (${key === "correlation" ? `${String(existing.value)}, ` : ""}${formatPosition(existing.position)})`,
+        key === "correlation" ? "duplicate-correlation" : isField ? "duplicate-identity" : "duplicate-option",
+        `message ${owner} already has ${what} (${isField ? `${String(existing.value)}, ` : ""}${formatPosition(existing.position)})`,
         position,
       );
       return;
     }
     (facts as Record<FactKey, unknown>)[key] = {
       value,
-      position: key === "correlation" ? position : valuePosition,
+      position: FIELD_FACTS.has(key) ? position : valuePosition,
     };
   };
   const value = option.value;
@@ -276,6 +307,12 @@ function recordProtoOption(
       if (value.kind !== "ident" || (value.text !== "true" && value.text !== "false"))
         wrongType("true or false");
       else if (value.text === "true" && target.kind === "field") record("correlation", target.field);
+      return;
+    }
+    case "identity": {
+      const identity = value.kind === "ident" ? IDENTITY_VALUES[value.text] : undefined;
+      if (identity === undefined) wrongType("SERIAL or DEVICE_ID");
+      else if (identity !== null && target.kind === "field") record(identity, target.field);
       return;
     }
   }
@@ -331,14 +368,14 @@ function collectFromSidecar(
         );
       } else facts.reply = { value: reply.fullName, position: entry.reply.position };
     }
-    if (entry.correlation !== undefined) {
-      if (symbol.type.fields[entry.correlation.value] === undefined) {
-        diagnostics.error(
-          "sidecar-unknown-field",
-          `${fullName} has no field "${entry.correlation.value}"`,
-          entry.correlation.position,
-        );
-      } else copy("correlation", entry.correlation);
+    for (const key of ["correlation", "serial", "deviceId"] as const) {
+      const fact = entry[key];
+      if (fact === undefined) continue;
+      if (!Object.hasOwn(symbol.type.fields, fact.value)) {
+        facts.invalid ??= new Set();
+        facts.invalid.add(key);
+        diagnostics.error("sidecar-unknown-field", `${fullName} has no field "${fact.value}"`, fact.position);
+      } else copy(key, fact);
     }
     result.set(fullName, facts);
   }

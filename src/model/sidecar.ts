@@ -7,7 +7,10 @@
  * messages:
  *   RegisterReq: { type: 0x01, direction: up, reply: RegisterRsp, role: register }
  *   CoinCommand: { type: 0x04, direction: down, reply: CoinAck, correlation: order_id }
+ *   LoginReq: { type: 0x02, direction: up, reply: LoginRsp, role: login, device_id: device_id }
  * ```
+ *
+ * `serial` and `device_id` name the field that `(paynet.identity) = SERIAL / DEVICE_ID` marks.
  *
  * This module checks the shape and the value types; names are resolved later against the protos.
  */
@@ -30,8 +33,20 @@ export interface SidecarEntry {
   readonly reply?: SidecarFact<string>;
   readonly role?: SidecarFact<Role>;
   readonly correlation?: SidecarFact<string>;
+  /** Field naming the device serial (`serial: device_sn`). */
+  readonly serial?: SidecarFact<string>;
+  /** Field naming the device id (`device_id: device_id`). */
+  readonly deviceId?: SidecarFact<string>;
   /** Annotations given with an invalid value (reported as `sidecar-invalid`). */
-  readonly invalid: readonly ("type" | "direction" | "reply" | "role" | "correlation")[];
+  readonly invalid: readonly (
+    | "type"
+    | "direction"
+    | "reply"
+    | "role"
+    | "correlation"
+    | "serial"
+    | "deviceId"
+  )[];
 }
 
 export interface Sidecar {
@@ -55,7 +70,7 @@ const ROLES: Record<string, Role> = {
   heartbeat: "heartbeat",
   error: "error",
 };
-const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation"];
+const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "serial", "device_id"];
 
 /** Parses sidecar `content`; shape errors are reported as `sidecar-invalid` and the faulty parts skipped. */
 export function parseSidecar(content: string, displayPath: string, diagnostics: DiagnosticBag): Sidecar {
@@ -144,6 +159,8 @@ function parseEntry(
     reply?: SidecarFact<string>;
     role?: SidecarFact<Role>;
     correlation?: SidecarFact<string>;
+    serial?: SidecarFact<string>;
+    deviceId?: SidecarFact<string>;
   } = {};
   const invalidKeys: SidecarEntry["invalid"][number][] = [];
   const invalidValue = (
@@ -198,12 +215,15 @@ function parseEntry(
         break;
       }
       case "reply":
-      case "correlation": {
+      case "correlation":
+      case "serial":
+      case "device_id": {
+        const fact = key === "device_id" ? "deviceId" : key;
         const pattern = key === "reply" ? /^\.?[A-Za-z_][\w.]*$/ : /^[A-Za-z_]\w*$/;
         if (typeof raw !== "string" || !pattern.test(raw)) {
           const what = key === "reply" ? "a message name" : "a field name";
-          invalidValue(key, `${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
-        } else facts[key] = { value: raw, position: valuePosition };
+          invalidValue(fact, `${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
+        } else facts[fact] = { value: raw, position: valuePosition };
         break;
       }
       default:

@@ -66,6 +66,10 @@ describe("validation rules", () => {
       "import-cycle",
       "correlation-one-sided",
       "correlation-unused",
+      "identity-misplaced",
+      "identity-invalid-field",
+      "duplicate-identity",
+      "identity-missing",
     ]) {
       expect(rules).toContain(rule);
     }
