@@ -3,11 +3,14 @@
  * `ErrorMsg { uint32 code; string msg }`. The mapping is decided from the error message's fields:
  *
  * - a field named `code`: numeric → an HTTP-like status of the error (`DECODE_ERROR`/`PROTOCOL_ERROR`
- *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `QUEUE_FULL`/`PENDING_LIMIT`
- *   429, anything else 500); string → the runtime's error code (`UNKNOWN_TYPE`); other types are left
- *   at their default;
+ *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `SESSION_REPLACED` 409,
+ *   `QUEUE_FULL`/`PENDING_LIMIT` 429, anything else 500); string → the runtime's error code
+ *   (`UNKNOWN_TYPE`); other types are left at their default;
  * - the first string field named `msg`, `message`, `error`, `detail`, `description` or `reason` → the
  *   error's message.
+ *
+ * The statuses that name one error (401, 404, 408, 409), or the code strings, are read back from an
+ * inbound error message (`codeOf`), so a device learns that its session was replaced.
  *
  * Apps override it with the facades' `errorMessage` option.
  */
@@ -57,4 +60,35 @@ export function textField(message: MessageModel): FieldModel | undefined {
     if (field?.value.kind === "scalar" && field.value.scalar === "string") return field;
   }
   return undefined;
+}
+
+/** Runtime error codes an error message's `code` names unambiguously, with their status. */
+const READABLE_CODES = [
+  ["LOGIN_REFUSED", 401],
+  ["UNKNOWN_TYPE", 404],
+  ["REQUEST_TIMEOUT", 408],
+  ["SESSION_REPLACED", 409],
+] as const;
+
+/** How the generated `codeOf` reads a runtime error code back: `switch (subject)` over `cases`. */
+export interface ErrorCodeReader {
+  readonly subject: string;
+  readonly cases: readonly { readonly label: string; readonly code: string }[];
+}
+
+/** The reader of `message`'s `code` field (over a variable `message`), when it has a usable one. */
+export function errorCodeReader(message: MessageModel): ErrorCodeReader | undefined {
+  const code = scalarField(message, ["code"]);
+  if (code === undefined || code.value.kind !== "scalar") return undefined;
+  const scalar = code.value.scalar;
+  const access = `message.${code.tsName}`;
+  if (scalar === "string") {
+    return { subject: access, cases: READABLE_CODES.map(([name]) => ({ label: `"${name}"`, code: name })) };
+  }
+  if (scalar === "bool" || scalar === "bytes") return undefined;
+  const wide = isSixtyFourBit(scalar);
+  return {
+    subject: wide ? `String(${access})` : access,
+    cases: READABLE_CODES.map(([name, status]) => ({ label: wide ? `"${status}"` : String(status), code: name })),
+  };
 }

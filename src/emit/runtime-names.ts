@@ -21,6 +21,7 @@ export const RUNTIME_NAMES = [
   "MessageDef",
   "PaynetClient",
   "PaynetError",
+  "PaynetErrorCode",
   "PaynetServer",
   "Registry",
   "RequestOptions",

@@ -114,6 +114,12 @@ describe("proto/paynet/options.proto", () => {
       reply: ["google.protobuf.MessageOptions", 51203, "string"],
       role: ["google.protobuf.MessageOptions", 51204, "Role"],
       correlation: ["google.protobuf.FieldOptions", 51211, "bool"],
+      identity: ["google.protobuf.FieldOptions", 51214, "Identity"],
+    });
+    expect((root.lookup("paynet.Identity") as protobuf.Enum).values).toEqual({
+      IDENTITY_UNSPECIFIED: 0,
+      SERIAL: 1,
+      DEVICE_ID: 2,
     });
     expect((root.lookup("paynet.Direction") as protobuf.Enum).values).toEqual({
       DIRECTION_UNSPECIFIED: 0,
