@@ -26,7 +26,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runDevice(options: PaynetcliOptions): Promise<void> {
-  const { tls, certPath, expiryWarning } = await loadDeviceTls(options);
+  const { tls, certPath, warnings } = await loadDeviceTls(options);
   let deviceId = `dev-${options.sn}`;
   let lastOrderId: string | undefined;
   let onlineCount = 0;
@@ -143,7 +143,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
 
   const mtls = certPath === undefined ? "no client certificate" : `client certificate ${certPath}`;
   log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
-  if (expiryWarning !== undefined) log.warn(expiryWarning);
+  for (const warning of warnings) log.warn(warning);
   onShutdownSignal((reason) => void stop(reason));
   await client.run();
 }

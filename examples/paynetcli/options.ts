@@ -5,9 +5,9 @@ import { UsageError } from "../shared/errors.js";
 /** Settings of paynetcli, from its command line. */
 export interface PaynetcliOptions {
   readonly connect: Address;
-  /** Directory with `ca.crt` and, for mTLS servers, `device.crt`/`device.key`. */
+  /** Directory with `ca.crt` and, for mTLS servers, `<sn>.crt`/`<sn>.key` or `device.crt`/`device.key`. */
   readonly certsDir: string;
-  /** Client certificate/key files overriding `device.crt`/`device.key` in `certsDir`. */
+  /** Client certificate/key files overriding the ones in `certsDir`. */
   readonly certPath: string | undefined;
   readonly keyPath: string | undefined;
   readonly servername: string | undefined;
@@ -30,8 +30,9 @@ export interface PaynetcliOptions {
 export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR --sn SN [options]
 
   --connect HOST:PORT       paynetd address
-  --certs DIR               trusts DIR/ca.crt; presents DIR/device.crt + device.key when present (mTLS)
-  --cert FILE --key FILE    present this client certificate instead of DIR/device.crt
+  --certs DIR               trusts DIR/ca.crt; presents DIR/SN.crt + SN.key (paynet-gen certs
+                            device SN), else DIR/device.crt + device.key, when present (mTLS)
+  --cert FILE --key FILE    present this client certificate instead
   --servername NAME         TLS server name to verify (default: the host of --connect)
   --sn SN                   device serial number (device id: dev-SN)
   --model M --firmware F    sent in RegisterReq (default paybox-mini, 1.0.0)

@@ -13,8 +13,11 @@ export interface DeviceTls {
   readonly tls: ClientTlsOptions;
   /** Path of the client certificate presented, if any. */
   readonly certPath: string | undefined;
-  /** A warning when the client certificate expires within {@link EXPIRY_WARNING_DAYS} days. */
-  readonly expiryWarning: string | undefined;
+  /**
+   * Warnings about the client certificate: it expires within {@link EXPIRY_WARNING_DAYS} days, or
+   * it names another device than `--sn`.
+   */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -38,21 +41,47 @@ export function certificateExpiryWarning(pem: string, path: string, now = Date.n
 }
 
 /**
- * Trusts `ca.crt` of the certs directory and presents `--cert/--key`, else `device.crt/device.key`
- * of the certs directory when both exist (so the same command works against mTLS servers).
+ * A warning text when the certificate `pem` (at `path`) does not name the serial `sn`: a server
+ * binding identities (paynetd --mtls) refuses a device that registers as another serial.
+ */
+export function serialMismatchWarning(pem: string, path: string, sn: string): string | undefined {
+  const cn = /^CN=(.*)$/m.exec(new X509Certificate(pem).subject)?.[1];
+  if (cn === sn) return undefined;
+  return `device certificate ${path} names device ${cn === undefined ? "(no CN)" : JSON.stringify(cn)}, not --sn ${JSON.stringify(sn)}: an mTLS server refuses this registration; issue one for it with: npx paynet-gen certs device ${sn}`;
+}
+
+/** Files `paynet-gen certs device SN` writes for a serial made only of `[A-Za-z0-9._-]`. */
+function serialCertFiles(certsDir: string, sn: string): { cert: string; key: string } | undefined {
+  if (!/^[A-Za-z0-9._-]+$/.test(sn)) return undefined;
+  return { cert: join(certsDir, `${sn}.crt`), key: join(certsDir, `${sn}.key`) };
+}
+
+/**
+ * Trusts `ca.crt` of the certs directory and presents `--cert/--key`, else the serial's own
+ * `<SN>.crt/<SN>.key` (as `paynet-gen certs device SN` writes them), else `device.crt/device.key`
+ * of the certs directory, when both files exist (so the same command works against mTLS servers).
  */
 export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTls> {
   const ca = await readRequired(join(options.certsDir, "ca.crt"), options.certsDir);
   const servername = options.servername === undefined ? {} : { servername: options.servername };
-  const certPath = options.certPath ?? join(options.certsDir, "device.crt");
-  const keyPath = options.keyPath ?? join(options.certsDir, "device.key");
-  const [cert, key] = await Promise.all([readOptional(certPath), readOptional(keyPath)]);
-  if (cert === undefined || key === undefined) {
-    if (options.certPath !== undefined) await readRequired(certPath, options.certsDir);
-    return { tls: { ca, ...servername }, certPath: undefined, expiryWarning: undefined };
+  const candidates =
+    options.certPath !== undefined && options.keyPath !== undefined
+      ? [{ cert: options.certPath, key: options.keyPath }]
+      : [
+          ...[serialCertFiles(options.certsDir, options.sn)].filter((files) => files !== undefined),
+          { cert: join(options.certsDir, "device.crt"), key: join(options.certsDir, "device.key") },
+        ];
+  for (const files of candidates) {
+    const [cert, key] = await Promise.all([readOptional(files.cert), readOptional(files.key)]);
+    if (cert === undefined || key === undefined) continue;
+    const warnings = [
+      certificateExpiryWarning(cert, files.cert),
+      serialMismatchWarning(cert, files.cert, options.sn),
+    ].filter((warning) => warning !== undefined);
+    return { tls: { ca, cert, key, ...servername }, certPath: files.cert, warnings };
   }
-  const expiryWarning = certificateExpiryWarning(cert, certPath);
-  return { tls: { ca, cert, key, ...servername }, certPath, expiryWarning };
+  if (options.certPath !== undefined) await readRequired(options.certPath, options.certsDir);
+  return { tls: { ca, ...servername }, certPath: undefined, warnings: [] };
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

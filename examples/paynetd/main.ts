@@ -48,7 +48,10 @@ async function serve(options: PaynetdOptions): Promise<void> {
       tls: ticketKeys === undefined ? tls : { ...tls, ticketKeys },
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
-      logger: runtimeLogger(log, options.verbose ? "debug" : "warn", isTlsRefusal),
+      // Under --mtls a certificate acts only for the device it names (the runtime's default policy);
+      // the state file tells which device id each serial was registered as, across restarts.
+      registeredDevices: { deviceIdOf: (serial) => state.deviceIdOf(serial) },
+      logger: runtimeLogger(log, options.verbose ? "debug" : "warn", shownByPaynetd),
     },
     paynetdHandlers({ state, orders, token: options.token, log }),
   );
@@ -76,6 +79,9 @@ async function serve(options: PaynetdOptions): Promise<void> {
     if (error.code === "PEER_CERTIFICATE_REJECTED" && session !== undefined) {
       // A connected device whose certificate a reloaded CRL revokes: the runtime closes its session.
       log.warn(`disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`);
+    } else if (error.code === "LOGIN_REFUSED") {
+      // The one line about a refused register/login: peer, claim and certificate (CN, fingerprint).
+      log.warn(error.message);
     } else if (TLS_REFUSALS.has(error.code)) {
       // The one line about a refused TLS connection (the runtime's own warning is not printed).
       log.warn(`TLS refused ${knownPeer(error.peer) ?? "(peer address unknown)"}: ${describeRefusal(error)}`);
@@ -106,7 +112,10 @@ async function serve(options: PaynetdOptions): Promise<void> {
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);
-  if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
+  if (options.mtls)
+    log.info(
+      "mTLS: devices must present a certificate signed by ca.crt, and act only as the device its CN names",
+    );
   // Exactly `listening HOST:PORT` (after the log prefix): scripts read the bound port from it.
   log.info(`listening ${formatAddress(bound)}`);
 
@@ -133,9 +142,12 @@ const TLS_REFUSALS = new Set<PaynetErrorCode>([
   "HANDSHAKE_TIMEOUT",
 ]);
 
-/** The runtime's warning about a refused TLS connection, which the `error` handler reports itself. */
-function isTlsRefusal(message: string): boolean {
-  return /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected)\b/.test(message);
+/** The runtime's warnings about refused connections and logins, which the `error` handler reports itself. */
+function shownByPaynetd(message: string): boolean {
+  return (
+    /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected)\b/.test(message) ||
+    /^(register|login)( as ".*")? refused: /.test(message)
+  );
 }
 
 /** `code reason`: the TLS library's reason without the message's repeated context. */

@@ -85,6 +85,11 @@ export class PaynetdState {
     return { deviceId, isNew: true };
   }
 
+  /** The device id registered for `deviceSn`, if any (the certificate binding's login check). */
+  deviceIdOf(deviceSn: string): string | undefined {
+    return Object.hasOwn(this.#data.devices, deviceSn) ? this.#data.devices[deviceSn] : undefined;
+  }
+
   isRegistered(deviceId: string): boolean {
     return Object.values(this.#data.devices).includes(deviceId);
   }

@@ -89,6 +89,9 @@ export function errorCodeReader(message: MessageModel): ErrorCodeReader | undefi
   const wide = isSixtyFourBit(scalar);
   return {
     subject: wide ? `String(${access})` : access,
-    cases: READABLE_CODES.map(([name, status]) => ({ label: wide ? `"${status}"` : String(status), code: name })),
+    cases: READABLE_CODES.map(([name, status]) => ({
+      label: wide ? `"${status}"` : String(status),
+      code: name,
+    })),
   };
 }
