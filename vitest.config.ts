@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the runtime's sources; `npm run build` still type-checks the published output.
     alias: [
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
+      { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
     ],
   },

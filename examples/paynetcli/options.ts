@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
+import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
 
 /** Settings of paynetcli, from its command line. */
 export interface PaynetcliOptions {
@@ -11,6 +12,8 @@ export interface PaynetcliOptions {
   readonly certPath: string | undefined;
   readonly keyPath: string | undefined;
   readonly servername: string | undefined;
+  /** Lowest TLS version offered (`--tls-min-version`). */
+  readonly tlsMinVersion: TlsMinVersion;
   readonly sn: string;
   readonly model: string;
   readonly firmware: string;
@@ -34,6 +37,7 @@ export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR
                             device SN), else DIR/device.crt + device.key, when present (mTLS)
   --cert FILE --key FILE    present this client certificate instead
   --servername NAME         TLS server name to verify (default: the host of --connect)
+  --tls-min-version V       lowest TLS version: 1.3 (default) or 1.2 (talk to a server that lacks 1.3)
   --sn SN                   device serial number (device id: dev-SN)
   --model M --firmware F    sent in RegisterReq (default paybox-mini, 1.0.0)
   --token T                 login token (default demo-token)
@@ -70,6 +74,7 @@ export function parsePaynetcliArgs(argv: readonly string[]): PaynetcliOptions | 
     certPath: values.cert,
     keyPath: values.key,
     servername: values.servername,
+    tlsMinVersion: parseTlsMinVersion("--tls-min-version", values["tls-min-version"]),
     sn: values.sn,
     model: values.model ?? "paybox-mini",
     firmware: values.firmware ?? "1.0.0",
@@ -95,6 +100,7 @@ function parse(argv: readonly string[]) {
       cert: { type: "string" },
       key: { type: "string" },
       servername: { type: "string" },
+      "tls-min-version": { type: "string" },
       sn: { type: "string" },
       model: { type: "string" },
       firmware: { type: "string" },

@@ -63,7 +63,10 @@ function serialCertFiles(certsDir: string, sn: string): { cert: string; key: str
  */
 export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTls> {
   const ca = await readRequired(join(options.certsDir, "ca.crt"), options.certsDir);
-  const servername = options.servername === undefined ? {} : { servername: options.servername };
+  const server: ClientTlsOptions = {
+    minVersion: options.tlsMinVersion,
+    ...(options.servername === undefined ? {} : { servername: options.servername }),
+  };
   const candidates =
     options.certPath !== undefined && options.keyPath !== undefined
       ? [{ cert: options.certPath, key: options.keyPath }]
@@ -78,10 +81,10 @@ export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTl
       certificateExpiryWarning(cert, files.cert),
       serialMismatchWarning(cert, files.cert, options.sn),
     ].filter((warning) => warning !== undefined);
-    return { tls: { ca, cert, key, ...servername }, certPath: files.cert, warnings };
+    return { tls: { ca, cert, key, ...server }, certPath: files.cert, warnings };
   }
   if (options.certPath !== undefined) await readRequired(options.certPath, options.certsDir);
-  return { tls: { ca, ...servername }, certPath: undefined, warnings: [] };
+  return { tls: { ca, ...server }, certPath: undefined, warnings: [] };
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

@@ -45,7 +45,12 @@ async function serve(options: PaynetdOptions): Promise<void> {
     {
       host: options.listen.host,
       port: options.listen.port,
-      tls: ticketKeys === undefined ? tls : { ...tls, ticketKeys },
+      tls: {
+        ...tls,
+        minVersion: options.tlsMinVersion,
+        staleCrl: options.staleCrl,
+        ...(ticketKeys === undefined ? {} : { ticketKeys }),
+      },
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
       // Under --mtls a certificate acts only for the device it names (the runtime's default policy);
@@ -77,7 +82,8 @@ async function serve(options: PaynetdOptions): Promise<void> {
   });
   server.on("error", (error, session) => {
     if (error.code === "PEER_CERTIFICATE_REJECTED" && session !== undefined) {
-      // A connected device whose certificate a reloaded CRL revokes: the runtime closes its session.
+      // A connected device whose certificate no longer passes after a reload (revoked, or its CA
+      // dropped from ca.crt): the runtime closes its session.
       log.warn(`disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`);
     } else if (error.code === "LOGIN_REFUSED") {
       // The one line about a refused register/login: peer, claim and certificate (CN, fingerprint).
@@ -116,6 +122,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
     log.info(
       "mTLS: devices must present a certificate signed by ca.crt, and act only as the device its CN names",
     );
+  if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
   // Exactly `listening HOST:PORT` (after the log prefix): scripts read the bound port from it.
   log.info(`listening ${formatAddress(bound)}`);
 

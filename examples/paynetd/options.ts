@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
+import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
 
 /** Settings of paynetd, from its command line. */
 export interface PaynetdOptions {
@@ -8,6 +9,10 @@ export interface PaynetdOptions {
   /** Directory with `server.crt`, `server.key` and (for `--mtls`) `ca.crt` and optionally `ca.crl`. */
   readonly certsDir: string;
   readonly mtls: boolean;
+  /** Lowest TLS version accepted (`--tls-min-version`). */
+  readonly tlsMinVersion: TlsMinVersion;
+  /** What a CRL past its nextUpdate does (`--stale-crl`): warn, or refuse the devices under it. */
+  readonly staleCrl: "warn" | "fail";
   /** Login token every device must present. */
   readonly token: string;
   /** Loopback address of the HTTP admin endpoint, if enabled. */
@@ -28,6 +33,10 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --certs DIR             directory with server.crt, server.key and ca.crt (paynet-gen certs init)
   --mtls                  require a device certificate signed by ca.crt and not revoked by ca.crl
                           (used when present: paynet-gen certs revoke)
+  --tls-min-version V     lowest TLS version accepted: 1.3 (default) or 1.2, for device TLS stacks
+                          without 1.3 (mbedTLS 2.x)
+  --stale-crl warn|fail   a ca.crl past its nextUpdate: log it and let devices in (warn, default)
+                          or refuse the devices under its CA until a fresh one is loaded (fail)
   --token T               login token devices must present (default demo-token)
   --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
   --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
@@ -38,7 +47,8 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --help                  show this help
 
 signals: SIGHUP re-reads server.crt, server.key, ca.crt and ca.crl from --certs (connected devices
-whose certificate is now revoked are disconnected); SIGINT/SIGTERM stop gracefully.`;
+whose certificate is now revoked or no longer chains to ca.crt are disconnected, and refused on
+their next connection, resumed TLS sessions included); SIGINT/SIGTERM stop gracefully.`;
 
 /** Parses paynetd's arguments; `"help"` when help was asked for. Throws {@link UsageError}. */
 export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "help" {
@@ -58,10 +68,16 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     );
   }
   if (values.token === "") throw new UsageError("--token must not be empty");
+  const staleCrl = values["stale-crl"] ?? "warn";
+  if (staleCrl !== "warn" && staleCrl !== "fail") {
+    throw new UsageError(`--stale-crl: expected warn or fail, got "${staleCrl}"`);
+  }
   return {
     listen: parseAddress("--listen", values.listen, true),
     certsDir: values.certs,
     mtls: values.mtls ?? false,
+    tlsMinVersion: parseTlsMinVersion("--tls-min-version", values["tls-min-version"]),
+    staleCrl,
     token: values.token ?? "demo-token",
     admin,
     readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70", true),
@@ -81,6 +97,8 @@ function parse(argv: readonly string[]) {
       listen: { type: "string" },
       certs: { type: "string" },
       mtls: { type: "boolean" },
+      "tls-min-version": { type: "string" },
+      "stale-crl": { type: "string" },
       token: { type: "string" },
       admin: { type: "string" },
       "read-timeout": { type: "string" },

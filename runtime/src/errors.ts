@@ -3,6 +3,7 @@
  * with a stable {@link PaynetError.code}, so callers can branch on `err.code` instead of parsing
  * messages. Messages name the peer and, where there is one, the frame Type.
  */
+import type { CertificateRejection } from "./tls/trust-policy.js";
 
 /** Stable machine-readable error codes. Never renamed once released. */
 export type PaynetErrorCode =
@@ -30,7 +31,11 @@ export type PaynetErrorCode =
   | "SERVER_STOPPED"
   | "MAX_CONNECTIONS"
   | "INVALID_OPTIONS"
-  | "DUPLICATE_REGISTRATION";
+  | "DUPLICATE_REGISTRATION"
+  | "CORRELATION_MISSING"
+  | "JOURNAL_LOCKED"
+  | "JOURNAL_CORRUPT"
+  | "JOURNAL_FAILED";
 
 /** Where an error happened: who the peer was and which frame was involved. */
 export interface ErrorContext {
@@ -150,9 +155,14 @@ export class HandshakeTimeoutError extends PaynetError {
   }
 }
 
-/** The peer's certificate was refused after the handshake (revoked, rejected by `verifyPeer`, ...). */
+/**
+ * The peer's certificate was refused after the handshake, or a connected session's certificate no
+ * longer passes after a TLS reload (CA dropped, certificate or CA revoked, rejected by `verifyPeer`,
+ * ...). `rejection` says which check failed; `reason` says how, in words.
+ */
 export class PeerCertificateRejectedError extends PaynetError {
   constructor(
+    readonly rejection: CertificateRejection,
     readonly reason: string,
     context: ErrorContext = {},
   ) {
@@ -325,5 +335,62 @@ export class DuplicateRegistrationError extends PaynetError {
       "DUPLICATE_REGISTRATION",
       `type ${formatType(type)} is already registered to ${existing}; cannot register ${added}`,
     );
+  }
+}
+
+/**
+ * A command or delivery that must be deduplicated by its correlation value has none (`""`, or the
+ * field's default such as `0`): it is refused instead of being treated as a duplicate of every other
+ * command without one.
+ */
+export class CorrelationMissingError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super(
+      "CORRELATION_MISSING",
+      "correlation value is empty: the command is refused, not deduplicated",
+      context,
+    );
+  }
+}
+
+/** Another process (or another store in this one) holds the journal's lock file. */
+export class JournalLockedError extends PaynetError {
+  constructor(
+    readonly file: string,
+    readonly holder: number | undefined,
+  ) {
+    super(
+      "JOURNAL_LOCKED",
+      `journal ${file} is locked by ${holder === undefined ? "another owner" : `process ${holder}`}: two processes cannot share one journal`,
+    );
+  }
+}
+
+/**
+ * A journal holds bytes that are not a record where a record must be, before its end: not a torn
+ * last write (that one is cut off and reported), so the store refuses to guess which commands ran.
+ */
+export class JournalCorruptError extends PaynetError {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly problem: string,
+  ) {
+    super("JOURNAL_CORRUPT", `journal ${file} is corrupt at offset ${offset}: ${problem}`);
+  }
+}
+
+/**
+ * Writing or syncing the journal failed. The journal then refuses every further write: what is on
+ * disk is unknown, and a command must not run without its record.
+ */
+export class JournalFailedError extends PaynetError {
+  constructor(
+    readonly file: string,
+    operation: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("JOURNAL_FAILED", `journal ${file}: ${operation} failed: ${reason}`, { cause });
   }
 }

@@ -8,6 +8,7 @@ export * from "./client/client.js";
 export * from "./client/types.js";
 export * from "./codec.js";
 export * from "./connection.js";
+export * from "./delivery/file-store.js";
 export * from "./delivery/idempotency.js";
 export * from "./delivery/pending.js";
 export * from "./delivery/replies.js";
@@ -24,3 +25,8 @@ export * from "./server/server.js";
 export * from "./server/types.js";
 export * from "./stats.js";
 export * from "./timers.js";
+export {
+  CERTIFICATE_REJECTIONS,
+  type CertificateRejection,
+  type StaleCrlPolicy,
+} from "./tls/trust-policy.js";

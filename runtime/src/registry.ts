@@ -13,10 +13,18 @@ export interface RegistrationOptions<T, Ctx, R> {
   /** Message that answers this one (sent with the handler's return value or `ctx.reply()`). */
   reply?: MessageDef<R>;
   /**
-   * Device side: correlation key of a command. A command whose key was seen before is not executed
-   * again; the last reply recorded for it is re-sent instead.
+   * Device side: correlation value of a command. A command whose value was seen before (for this
+   * message) is not executed again; the last reply recorded for it is re-sent instead. An empty value
+   * is refused with `CorrelationMissingError`, never deduplicated.
    */
   idempotencyKey?: (message: T) => string;
+  /**
+   * Device side, with `idempotencyKey`: the protocol's final failure reply to `message` (e.g. a
+   * `CoinAck` in state `COIN_FAILED` with `reason` as its error). Sent when the command cannot
+   * complete: its handler threw, or its execution was interrupted by a crash (the command is then
+   * never run again). Without it, such commands are answered with the error message only.
+   */
+  failureReply?: (message: T, reason: string) => R;
   /**
    * Server side: the message is a step of the device's login flow. The server then decides who may
    * take it (`ServerOptions.authorizeLogin`, by default the certificate binding) before the handler

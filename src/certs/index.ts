@@ -1,5 +1,5 @@
 /** X.509 issuing for paynet: CA, server and device certificates and CRLs, all as PEM strings. */
-export { issueCa, issueCrl, issueDeviceCert, issueServerCert } from "./issue.js";
+export { issueCa, issueCrl, issueDeviceCert, issueIntermediateCa, issueServerCert } from "./issue.js";
 export { commonNameProblem, isDnsName, MAX_COMMON_NAME_LENGTH } from "./names.js";
 export type {
   CaOptions,

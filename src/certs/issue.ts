@@ -25,30 +25,63 @@ const OID_CRL_NUMBER = "2.5.29.20";
 const OID_REASON_CODE = "2.5.29.21";
 
 /**
- * Issues a self-signed certification authority: basicConstraints CA:true (pathLen 0, since it signs
- * only leaf certificates), keyUsage keyCertSign + cRLSign, subject and authority key identifiers.
+ * Issues a self-signed certification authority: basicConstraints CA:true with pathLen
+ * `options.pathLength` (default 0: it signs only leaf certificates), keyUsage keyCertSign + cRLSign,
+ * subject and authority key identifiers.
  */
 export async function issueCa(options: CaOptions): Promise<IssuedCert> {
+  return issueCaCertificate(undefined, options);
+}
+
+/**
+ * Issues an intermediate CA signed by `parent` (which needs pathLen of at least 1, see
+ * {@link CaOptions.pathLength}): the same extensions as {@link issueCa}, with the parent's key
+ * identifier as authority key identifier. Devices under it send it along with their certificate.
+ */
+export async function issueIntermediateCa(parent: IssuedCert, options: CaOptions): Promise<IssuedCert> {
+  return issueCaCertificate(parent, options);
+}
+
+async function issueCaCertificate(parent: IssuedCert | undefined, options: CaOptions): Promise<IssuedCert> {
+  const pathLength = options.pathLength ?? 0;
+  if (!Number.isInteger(pathLength) || pathLength < 0) {
+    throw new Error(`pathLength must be a non-negative integer, got ${pathLength}`);
+  }
   const { notBefore, notAfter } = validity(options, DEFAULT_CA_DAYS);
   const { keys, signingAlgorithm } = await generateKey(options.algorithm ?? "ec-p256");
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey);
+  const extensions = [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+      true,
+    ),
+    ski,
+  ];
   const serialNumber = randomSerial();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  if (parent === undefined) {
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber,
+      name: subjectName(options.commonName),
+      notBefore,
+      notAfter,
+      signingAlgorithm,
+      keys,
+      extensions: [...extensions, new x509.AuthorityKeyIdentifierExtension(ski.keyId)],
+    });
+    return { cert: cert.toString("pem"), key: await exportPrivateKeyPem(keys.privateKey), serialNumber };
+  }
+  const { caCert, signer } = await loadCa(parent);
+  const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
-    name: subjectName(options.commonName),
+    subject: subjectName(options.commonName),
+    issuer: caCert.subjectName,
     notBefore,
     notAfter,
-    signingAlgorithm,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
-      ski,
-      new x509.AuthorityKeyIdentifierExtension(ski.keyId),
-    ],
+    signingAlgorithm: signer.signingAlgorithm,
+    signingKey: signer.key,
+    publicKey: keys.publicKey,
+    extensions: [...extensions, new x509.AuthorityKeyIdentifierExtension(await caKeyId(caCert))],
   });
   return { cert: cert.toString("pem"), key: await exportPrivateKeyPem(keys.privateKey), serialNumber };
 }

@@ -26,7 +26,13 @@ export interface CertOptions {
   readonly notBefore?: Date;
 }
 
-export interface CaOptions extends CertOptions {}
+export interface CaOptions extends CertOptions {
+  /**
+   * How many intermediate CAs may stand between this CA and a leaf (basicConstraints pathLen).
+   * Default 0: the CA signs leaf certificates only. A root that signs intermediates needs at least 1.
+   */
+  readonly pathLength?: number;
+}
 
 export interface ServerCertOptions extends CertOptions {
   /**

@@ -5,6 +5,7 @@
  */
 import type { DiagnosticBag } from "./diagnostics.js";
 import { formatPosition } from "./diagnostics.js";
+import { ownFields } from "./extensions.js";
 import { type ProtoFile, positionIn } from "./files.js";
 import { PAYNET_OPTIONS_IMPORT } from "./paths.js";
 import type { Sidecar, SidecarFact } from "./sidecar.js";
@@ -62,25 +63,27 @@ type FactValue<K extends FactKey> = K extends "type"
       : string;
 
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
+// Maps, not object literals: an enum value written as `constructor` or `toString` must find nothing
+// (an object literal would answer with what every object inherits).
 const FIELD_OPTIONS = new Set(["correlation", "identity"]);
-const DIRECTION_VALUES: Record<string, Direction | null> = {
-  UPLINK: "up",
-  DOWNLINK: "down",
-  BOTH: "both",
-  DIRECTION_UNSPECIFIED: null,
-};
-const IDENTITY_VALUES: Record<string, "serial" | "deviceId" | null> = {
-  SERIAL: "serial",
-  DEVICE_ID: "deviceId",
-  IDENTITY_UNSPECIFIED: null,
-};
-const ROLE_VALUES: Record<string, Role | null> = {
-  REGISTER: "register",
-  LOGIN: "login",
-  HEARTBEAT: "heartbeat",
-  ERROR: "error",
-  ROLE_UNSPECIFIED: null,
-};
+const DIRECTION_VALUES: ReadonlyMap<string, Direction | null> = new Map([
+  ["UPLINK", "up"],
+  ["DOWNLINK", "down"],
+  ["BOTH", "both"],
+  ["DIRECTION_UNSPECIFIED", null],
+]);
+const IDENTITY_VALUES: ReadonlyMap<string, "serial" | "deviceId" | null> = new Map([
+  ["SERIAL", "serial"],
+  ["DEVICE_ID", "deviceId"],
+  ["IDENTITY_UNSPECIFIED", null],
+]);
+const ROLE_VALUES: ReadonlyMap<string, Role | null> = new Map([
+  ["REGISTER", "register"],
+  ["LOGIN", "login"],
+  ["HEARTBEAT", "heartbeat"],
+  ["ERROR", "error"],
+  ["ROLE_UNSPECIFIED", null],
+]);
 
 /**
  * Collects and merges the annotations of all user files and the sidecar. Returns them by message
@@ -274,13 +277,13 @@ function recordProtoOption(
       return;
     }
     case "direction": {
-      const direction = value.kind === "ident" ? DIRECTION_VALUES[value.text] : undefined;
+      const direction = value.kind === "ident" ? DIRECTION_VALUES.get(value.text) : undefined;
       if (direction === undefined) wrongType("UPLINK, DOWNLINK or BOTH");
       else if (direction !== null) record("direction", direction);
       return;
     }
     case "role": {
-      const role = value.kind === "ident" ? ROLE_VALUES[value.text] : undefined;
+      const role = value.kind === "ident" ? ROLE_VALUES.get(value.text) : undefined;
       if (role === undefined) wrongType("REGISTER, LOGIN, HEARTBEAT or ERROR");
       else if (role !== null) record("role", role);
       return;
@@ -310,7 +313,7 @@ function recordProtoOption(
       return;
     }
     case "identity": {
-      const identity = value.kind === "ident" ? IDENTITY_VALUES[value.text] : undefined;
+      const identity = value.kind === "ident" ? IDENTITY_VALUES.get(value.text) : undefined;
       if (identity === undefined) wrongType("SERIAL or DEVICE_ID");
       else if (identity !== null && target.kind === "field") record(identity, target.field);
       return;
@@ -371,7 +374,8 @@ function collectFromSidecar(
     for (const key of ["correlation", "serial", "deviceId"] as const) {
       const fact = entry[key];
       if (fact === undefined) continue;
-      if (!Object.hasOwn(symbol.type.fields, fact.value)) {
+      // protobufjs keeps fields in a plain object: `toString` would find an inherited function.
+      if (!ownFields(symbol.type).some((field) => field.name === fact.value)) {
         facts.invalid ??= new Set();
         facts.invalid.add(key);
         diagnostics.error("sidecar-unknown-field", `${fullName} has no field "${fact.value}"`, fact.position);

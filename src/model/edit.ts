@@ -243,7 +243,12 @@ export interface WrittenAnnotation {
   readonly reply?: string;
 }
 
-const DIRECTION_OF: Record<string, Direction> = { UPLINK: "up", DOWNLINK: "down", BOTH: "both" };
+// A Map, so that `constructor` written as a direction finds nothing.
+const DIRECTION_OF: ReadonlyMap<string, Direction> = new Map([
+  ["UPLINK", "up"],
+  ["DOWNLINK", "down"],
+  ["BOTH", "both"],
+]);
 
 /**
  * The `(paynet.direction)` and `(paynet.reply)` options of every message in `source`, read from the
@@ -266,7 +271,7 @@ export function writtenAnnotations(source: string): WrittenAnnotation[] {
       const equals = statement?.findIndex((token) => token.text === "=") ?? -1;
       return equals < 0 ? undefined : statement?.[equals + 1];
     };
-    const direction = DIRECTION_OF[value("direction")?.text ?? ""];
+    const direction = DIRECTION_OF.get(value("direction")?.text ?? "");
     const reply = value("reply");
     found.push({
       fullName: qualify(names.join(".")),

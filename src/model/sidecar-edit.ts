@@ -220,7 +220,9 @@ function readsBackAs(text: string, name: string, spec: AnnotationSpec): boolean 
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return false;
   const data = doc.toJS() as { messages?: Record<string, unknown> } | null;
-  return JSON.stringify(data?.messages?.[name]) === JSON.stringify(entryData(spec));
+  const messages = data?.messages;
+  const entry = messages !== undefined && Object.hasOwn(messages, name) ? messages[name] : undefined;
+  return JSON.stringify(entry) === JSON.stringify(entryData(spec));
 }
 
 function reprint(source: string, name: string, spec: AnnotationSpec): string {
@@ -256,12 +258,14 @@ function annotateJson(
   }
   const root = data as { messages?: Record<string, unknown> };
   root.messages ??= {};
-  if (root.messages[name] !== undefined && !force) {
+  // Own entries only: a message named like an inherited member (`constructor`) is not "annotated".
+  const current = Object.hasOwn(root.messages, name) ? root.messages[name] : undefined;
+  if (current !== undefined && !force) {
     throw new SidecarEditError(
       "ALREADY_ANNOTATED",
       `${name} is already annotated in the map; use --force to replace the annotation`,
     );
   }
-  root.messages[name] = entryData(mergedSpec(name, root.messages[name], patch, merge));
+  root.messages[name] = entryData(mergedSpec(name, current, patch, merge));
   return `${JSON.stringify(root, null, 2)}\n`;
 }

@@ -57,19 +57,21 @@ export interface Sidecar {
   readonly entries: readonly SidecarEntry[];
 }
 
-const DIRECTIONS: Record<string, Direction> = {
-  up: "up",
-  uplink: "up",
-  down: "down",
-  downlink: "down",
-  both: "both",
-};
-const ROLES: Record<string, Role> = {
-  register: "register",
-  login: "login",
-  heartbeat: "heartbeat",
-  error: "error",
-};
+// Maps, not object literals: a value such as `constructor` or `__proto__` must find nothing here
+// (an object literal would answer with what every object inherits).
+const DIRECTIONS: ReadonlyMap<string, Direction> = new Map([
+  ["up", "up"],
+  ["uplink", "up"],
+  ["down", "down"],
+  ["downlink", "down"],
+  ["both", "both"],
+]);
+const ROLES: ReadonlyMap<string, Role> = new Map([
+  ["register", "register"],
+  ["login", "login"],
+  ["heartbeat", "heartbeat"],
+  ["error", "error"],
+]);
 const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "serial", "device_id"];
 
 /** Parses sidecar `content`; shape errors are reported as `sidecar-invalid` and the faulty parts skipped. */
@@ -193,7 +195,7 @@ function parseEntry(
         break;
       }
       case "direction": {
-        const direction = typeof raw === "string" ? DIRECTIONS[raw.toLowerCase()] : undefined;
+        const direction = typeof raw === "string" ? DIRECTIONS.get(raw.toLowerCase()) : undefined;
         if (direction === undefined)
           invalidValue(
             "direction",
@@ -204,7 +206,7 @@ function parseEntry(
         break;
       }
       case "role": {
-        const role = typeof raw === "string" ? ROLES[raw.toLowerCase()] : undefined;
+        const role = typeof raw === "string" ? ROLES.get(raw.toLowerCase()) : undefined;
         if (role === undefined)
           invalidValue(
             "role",

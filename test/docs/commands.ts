@@ -16,6 +16,7 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   paynetd: [
     "test/acceptance/tls.test.ts",
     "test/acceptance/revoke.test.ts",
+    "test/acceptance/ca-rotation.test.ts",
     "test/acceptance/register-login.test.ts",
     "test/acceptance/heartbeat.test.ts",
     "test/acceptance/coin.test.ts",

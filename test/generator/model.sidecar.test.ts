@@ -67,4 +67,26 @@ describe("sidecar map", () => {
       "test/fixtures/protos/sidecar/mixed.proto:25:26: error [missing-direction] message mixed.Done has Type 0x82 but no direction (UPLINK, DOWNLINK or BOTH)",
     ]);
   });
+
+  it("looks names up as the file's own: a field called `constructor` correlates like any other", async () => {
+    // Inherited names as values are errors (see the `*--inherited-names` fixtures of
+    // model.errors.test.ts); as real names they must still work.
+    const { model, diagnostics } = await loadModel({
+      inputs: [`${DIR}/inherited-names.proto`],
+      mapFile: `${DIR}/inherited-names.yaml`,
+      cwd: ROOT,
+    });
+    expect(diagnostics.map(formatDiagnostic)).toEqual([]);
+    expect(table(model!)).toEqual([
+      {
+        name: "named.Command",
+        type: 0x04,
+        direction: "down",
+        reply: "named.Ack",
+        correlationField: "constructor",
+        source: "map",
+      },
+      { name: "named.Ack", type: 0x84, direction: "up", correlationField: "constructor", source: "map" },
+    ]);
+  });
 });

@@ -8,6 +8,7 @@ import {
   issueCa,
   issueCrl,
   issueDeviceCert,
+  issueIntermediateCa,
   issueServerCert,
 } from "../../src/certs/index.js";
 
@@ -39,6 +40,15 @@ export interface TestPki {
   readonly crl: string;
   /** PEM X509 CRL from `ca` listing nothing. */
   readonly emptyCrl: string;
+  /** A root CA (CN `paynet test root CA`, pathLen 1) that signs `intermediateCa`. */
+  readonly rootCa: IssuedCert;
+  /** Intermediate CA (CN `paynet test intermediate CA`) signed by `rootCa`. */
+  readonly intermediateCa: IssuedCert;
+  /**
+   * Device certificate (CN `device-101`) from `intermediateCa`; its `cert` is the chain a device
+   * sends: the device certificate followed by the intermediate.
+   */
+  readonly chainDevice: IssuedCert;
   /** Issues one more device certificate (from `ca` unless `opts.ca` is given). */
   issueDevice(cn: string, opts?: IssueDeviceOptions): Promise<IssuedCert>;
 }
@@ -73,6 +83,10 @@ async function buildTestPki(): Promise<TestPki> {
       issueDeviceCert(ca, { commonName: "device-revoked" }),
     ],
   );
+  const rootCa = await issueCa({ commonName: "paynet test root CA", pathLength: 1 });
+  const intermediateCa = await issueIntermediateCa(rootCa, { commonName: "paynet test intermediate CA" });
+  const chainLeaf = await issueDeviceCert(intermediateCa, { commonName: "device-101" });
+  const chainDevice = { ...chainLeaf, cert: `${chainLeaf.cert.trimEnd()}\n${intermediateCa.cert}` };
   const [crl, emptyCrl] = await Promise.all([
     issueCrl(ca, [{ serialNumber: revokedDevice.serialNumber }]),
     issueCrl(ca, []),
@@ -89,6 +103,9 @@ async function buildTestPki(): Promise<TestPki> {
     revokedDevice,
     crl,
     emptyCrl,
+    rootCa,
+    intermediateCa,
+    chainDevice,
     issueDevice: (cn, opts = {}) => {
       const { ca: issuer = ca, ...rest } = opts;
       return issueDeviceCert(issuer, { ...rest, commonName: cn });

@@ -48,7 +48,12 @@ describe("PaynetClient options", () => {
     [
       "bad minVersion",
       { tls: { minVersion: "TLSv1.1" } },
-      'invalid option tls.minVersion: expected "TLSv1.2" or "TLSv1.3", got TLSv1.1',
+      'invalid option tls.minVersion: expected "TLSv1.3" (the default) or "TLSv1.2" (opt-in for device stacks without TLS 1.3), got "TLSv1.1"',
+    ],
+    [
+      "minVersion without the TLSv prefix",
+      { tls: { minVersion: "1.2" } },
+      'invalid option tls.minVersion: expected "TLSv1.3" (the default) or "TLSv1.2" (opt-in for device stacks without TLS 1.3), got "1.2"',
     ],
     [
       "missing registry",

@@ -172,7 +172,7 @@ describe("device idempotency guard over a dropped connection", () => {
       },
     );
     expect(first).toMatchObject({ state: AckState.DONE, progress: 2 });
-    expect(store.get("order-3")?.done).toBe(true);
+    expect(store.get("paytest.Command/order-3")?.done).toBe(true);
     // Same order id again (a duplicate from the cloud): answered with the recorded DONE.
     const again = await server.server.request(
       "device-001",
@@ -210,12 +210,16 @@ describe("device idempotency guard over a dropped connection", () => {
     await server.server.send("device-001", CommandDef, { orderId: "order-f", coins: 1 });
     await expect.poll(() => errors.length).toBe(1);
     expect(errors[0]?.msg).toContain("coin jam");
-    await expect.poll(() => store.get("order-f")).toMatchObject({ done: true, failed: "coin jam" });
+    await expect
+      .poll(() => store.get("paytest.Command/order-f"))
+      .toMatchObject({ done: true, failed: "handler failed: coin jam" });
 
     // The redelivery (same order id) is answered with the recorded failure, not executed again.
     await server.server.send("device-001", CommandDef, { orderId: "order-f", coins: 1 });
     await expect.poll(() => errors.length).toBe(2);
-    expect(errors[1]?.msg).toContain("command order-f failed on its first execution (coin jam)");
+    expect(errors[1]?.msg).toContain(
+      "command order-f failed on its first execution (handler failed: coin jam)",
+    );
     expect(errors[1]?.msg).toContain("not executed again");
     expect(executions).toEqual(["order-f"]);
   });

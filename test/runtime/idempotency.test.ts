@@ -53,13 +53,12 @@ describe("IdempotencyGuard", () => {
   it("executes a key once, records it before the handler runs, and replays the last reply", async () => {
     const store = new MemoryIdempotencyStore();
     const guard = new IdempotencyGuard(store);
-    expect(await guard.claim("o1")).toEqual({ execute: true });
+    expect(await guard.claim("o1")).toEqual({ kind: "execute" });
     expect(store.get("o1")).toEqual({ replies: [], done: false });
     await guard.record("o1", reply(1));
-    await guard.record("o1", reply(2));
-    await guard.finish("o1");
+    await guard.finish("o1", { reply: reply(2) });
     expect(store.get("o1")).toEqual({ replies: [reply(1), reply(2)], done: true });
-    expect(await guard.claim("o1")).toEqual({ execute: false, lastReply: reply(2), running: false });
+    expect(await guard.claim("o1")).toEqual({ kind: "duplicate", lastReply: reply(2), running: false });
     // A replay records nothing new.
     expect(store.get("o1")?.replies).toHaveLength(2);
   });
@@ -67,10 +66,10 @@ describe("IdempotencyGuard", () => {
   it("does not execute a duplicate that arrives while the first is still running", async () => {
     const guard = new IdempotencyGuard(new MemoryIdempotencyStore());
     const [first, second] = await Promise.all([guard.claim("o2"), guard.claim("o2")]);
-    expect(first).toEqual({ execute: true });
-    expect(second).toEqual({ execute: false, lastReply: undefined, running: true });
+    expect(first).toEqual({ kind: "execute" });
+    expect(second).toEqual({ kind: "duplicate", lastReply: undefined, running: true });
     await guard.record("o2", reply(7));
-    expect(await guard.claim("o2")).toEqual({ execute: false, lastReply: reply(7), running: true });
+    expect(await guard.claim("o2")).toEqual({ kind: "duplicate", lastReply: reply(7), running: true });
     expect(guard.activeCount).toBe(1);
     await guard.finish("o2");
     expect(guard.activeCount).toBe(0);
@@ -92,26 +91,44 @@ describe("IdempotencyGuard", () => {
     };
     const guard = new IdempotencyGuard(slowStore);
     const claims = await Promise.all([guard.claim("k"), guard.claim("k"), guard.claim("k")]);
-    expect(claims.filter((c) => c.execute)).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === "execute")).toHaveLength(1);
     void guard.record("k", reply(1));
     void guard.record("k", reply(2));
     await guard.finish("k");
     expect(writes.map((w) => w.replies.length)).toEqual([0, 1, 2, 2]);
     expect(writes.at(-1)?.done).toBe(true);
-    expect(await guard.claim("k")).toEqual({ execute: false, lastReply: reply(2), running: false });
+    expect(await guard.claim("k")).toEqual({ kind: "duplicate", lastReply: reply(2), running: false });
   });
 
-  it("records a failed handler in the store and reports the failure on later claims", async () => {
+  it("records a failed handler with its failure reply and reports the failure on later claims", async () => {
     const store = new MemoryIdempotencyStore();
     const guard = new IdempotencyGuard(store);
-    expect(await guard.claim("f")).toEqual({ execute: true });
+    expect(await guard.claim("f")).toEqual({ kind: "execute" });
     await guard.record("f", reply(1));
-    await guard.finish("f", "coin jam");
-    expect(store.get("f")).toEqual({ replies: [reply(1)], done: true, failed: "coin jam" });
+    await guard.finish("f", { failure: "coin jam", reply: reply(3) });
+    expect(store.get("f")).toEqual({ replies: [reply(1), reply(3)], done: true, failed: "coin jam" });
     expect(await guard.claim("f")).toEqual({
-      execute: false,
-      lastReply: reply(1),
+      kind: "duplicate",
+      lastReply: reply(3),
       failed: "coin jam",
+      running: false,
+    });
+  });
+
+  it("tells a record left unfinished by an earlier process (interrupted) from a running one", async () => {
+    const store = new MemoryIdempotencyStore();
+    // What a process killed mid-execution leaves behind: claimed, one progress reply, never done.
+    store.set("i", { replies: [reply(1)], done: false });
+    const guard = new IdempotencyGuard(store);
+    expect(await guard.claim("i")).toEqual({ kind: "interrupted", lastReply: reply(1) });
+    expect(guard.activeCount).toBe(0);
+    await guard.markInterrupted("i", "interrupted", reply(9));
+    expect(store.get("i")).toEqual({ replies: [reply(1), reply(9)], done: true, failed: "interrupted" });
+    // Settled once: later redeliveries are plain duplicates of a failed command.
+    expect(await guard.claim("i")).toEqual({
+      kind: "duplicate",
+      lastReply: reply(9),
+      failed: "interrupted",
       running: false,
     });
   });
@@ -128,7 +145,7 @@ describe("IdempotencyGuard", () => {
     });
     await expect(guard.claim("k")).rejects.toThrow("store down");
     fail = false;
-    expect(await guard.claim("k")).toEqual({ execute: true });
+    expect(await guard.claim("k")).toEqual({ kind: "execute" });
   });
 
   it("rejects recording for a key that is not executing", async () => {

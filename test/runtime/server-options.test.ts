@@ -86,7 +86,22 @@ describe("server options validation", () => {
     [
       "tls.minVersion",
       { tls: { cert: "x", key: "y", minVersion: "TLSv1.1" } },
-      'invalid option tls.minVersion: expected "TLSv1.2" or "TLSv1.3", got "TLSv1.1"',
+      'invalid option tls.minVersion: expected "TLSv1.3" (the default) or "TLSv1.2" (opt-in for device stacks without TLS 1.3), got "TLSv1.1"',
+    ],
+    [
+      "tls.minVersion spelt as a number",
+      { tls: { cert: "x", key: "y", minVersion: 1.2 } },
+      'invalid option tls.minVersion: expected "TLSv1.3" (the default) or "TLSv1.2" (opt-in for device stacks without TLS 1.3), got 1.2',
+    ],
+    [
+      "tls.staleCrl",
+      { tls: { cert: "x", key: "y", staleCrl: "ignore" } },
+      'invalid option tls.staleCrl: expected "warn" or "fail", got "ignore"',
+    ],
+    [
+      "tls.ca without a certificate",
+      { tls: { cert: "x", key: "y", ca: "not a certificate" } },
+      "invalid option tls.ca: no '-----BEGIN CERTIFICATE-----' block found",
     ],
     [
       "tls.ticketKeys",
@@ -122,6 +137,14 @@ describe("server options validation", () => {
     expect(build({ tls: { cert: pki.server.cert, key: pki.device.key } })).toThrow(
       /invalid option tls\.cert\/key\/ca: .*key values mismatch/,
     );
+  });
+
+  it("rejects a CA bundle without a self-signed root, since no chain could ever verify", () => {
+    const tls = { cert: pki.server.cert, key: pki.server.key, requireClientCert: true };
+    expect(build({ tls: { ...tls, ca: pki.intermediateCa.cert } })).toThrow(
+      "invalid option tls.ca: no self-signed root CA among its certificates: no chain could ever verify",
+    );
+    expect(build({ tls: { ...tls, ca: [pki.intermediateCa.cert, pki.rootCa.cert] } })).not.toThrow();
   });
 
   it("accepts a valid configuration", () => {

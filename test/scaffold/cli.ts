@@ -14,18 +14,27 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+export interface RunOptions {
+  /** Safety net: the process is killed after this long. Default 120 s. */
+  readonly timeoutMs?: number;
+  /** Environment of the process. Default: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** Spawns a command and resolves with its exit code and output (never rejects on a non-zero exit). */
 export function run(
   command: string,
   args: readonly string[],
   cwd: string,
-  timeoutMs = 120_000,
+  options: number | RunOptions = {},
 ): Promise<CliResult> {
+  const { timeoutMs = 120_000, env = process.env } =
+    typeof options === "number" ? { timeoutMs: options } : options;
   return new Promise((resolvePromise) => {
     execFile(
       command,
       [...args],
-      { cwd, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
         // oclif wraps error messages to the terminal width (` ›   ` continuation lines): unwrap them.

@@ -190,6 +190,16 @@ describe("annotateSidecar", () => {
     );
     expect(JSON.parse(edited)).toEqual({ messages: { Ping: { type: 3, direction: "up" } } });
   });
+
+  it("sees only the map's own entries: a message named `constructor` is not already annotated", () => {
+    const edited = annotateSidecar(
+      '{"messages": {}}',
+      "constructor",
+      { type: 3, direction: "up" },
+      { format: "json" },
+    );
+    expect(JSON.parse(edited)).toEqual({ messages: { constructor: { type: 3, direction: "up" } } });
+  });
 });
 
 describe("merging into an existing annotation", () => {
@@ -249,6 +259,12 @@ message Ping {
       { fullName: "paybox.Ping", direction: "up", reply: "paybox.Pong" },
       { fullName: "paybox.Pong", direction: "down" },
       { fullName: "paybox.Free" },
+    ]);
+  });
+
+  it("writtenAnnotations infers no direction from an inherited name such as `constructor`", () => {
+    expect(writtenAnnotations("message Ping { option (paynet.direction) = constructor; }\n")).toEqual([
+      { fullName: "Ping" },
     ]);
   });
 });

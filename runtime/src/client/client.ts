@@ -52,6 +52,9 @@ export { MAX_HELD_ACKS } from "./outbound.js";
 
 type ClientState = "idle" | "running" | "stopping";
 
+/** `process.emitWarning` about the in-memory idempotency store went out (once per process). */
+let warnedVolatileStore = false;
+
 /** How one connection attempt ended. */
 interface AttemptOutcome {
   /** Login succeeded. */
@@ -111,7 +114,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     super();
     this.#config = resolveClientOptions(options);
     this.#options = options;
-    this.#guard = new IdempotencyGuard(options.idempotencyStore ?? new MemoryIdempotencyStore());
+    this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
     const peer = this.#peerContext().peer;
     const client = this;
     this.#outbound = new Outbound(
@@ -144,7 +147,31 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         return this.#outbound.sendReply(origin, def, payload);
       },
       sendAck: (origin, reply) => this.#outbound.sendAck(origin, reply),
+      interrupted: (info) => this.#emit("interrupted", info),
     });
+  }
+
+  /**
+   * The default in-memory store, with a warning (once per process, and in the logger) when guarded
+   * commands are registered: it forgets on restart, so a command redelivered after one runs again.
+   */
+  #volatileStore(options: ClientOptions): MemoryIdempotencyStore {
+    const guarded = options.registry
+      .types()
+      .map((type) => options.registry.get(type))
+      .filter(
+        (registration) => registration?.idempotencyKey !== undefined && registration.handler !== undefined,
+      )
+      .map((registration) => registration!.def.name);
+    if (guarded.length > 0) {
+      const message = `commands ${guarded.join(", ")} are deduplicated in memory only: after a restart a redelivered command runs again; pass idempotencyStore (FileIdempotencyStore) to remember across restarts`;
+      this.#config.logger.warn({ commands: guarded }, message);
+      if (!warnedVolatileStore) {
+        warnedVolatileStore = true;
+        process.emitWarning(message, { code: "PAYNET_VOLATILE_IDEMPOTENCY" });
+      }
+    }
+    return new MemoryIdempotencyStore();
   }
 
   /** True between a successful login and the loss of that connection. */
@@ -423,8 +450,25 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       (origin, type, payload) => this.#dispatcher.dispatch(origin, type, payload),
     );
     this.#link = link;
+    if (connected.resumed) this.#dropTicketIfRefused(link, connected.ticketKey);
     this.#emit("connected", { resumed: connected.resumed });
     return link;
+  }
+
+  /**
+   * A server refuses a resumed session whose certificate no longer passes its trust (CA dropped,
+   * revoked) by closing it before any frame. Offering the same ticket again would only be refused
+   * again; without it the next connect does a full handshake and fails (or passes) on its own terms.
+   */
+  #dropTicketIfRefused(link: ClientLink, ticketKey: string): void {
+    void link.closed.then(() => {
+      if (link.receivedFrame) return;
+      this.#tickets.delete(ticketKey);
+      this.#config.logger.debug(
+        { peer: link.peer },
+        "resumed connection ended before the first frame: TLS ticket dropped, the next connect does a full handshake",
+      );
+    });
   }
 
   async #loginRequest(

@@ -26,6 +26,8 @@ export interface TlsConnected {
   readonly socket: TLSSocket;
   /** Whether the handshake resumed a cached session (no certificate exchange). */
   readonly resumed: boolean;
+  /** The ticket cache key of this endpoint (see {@link TicketCache.keyOf}). */
+  readonly ticketKey: string;
 }
 
 /** A connect in progress; `cancel()` destroys the socket and rejects `result` with `reason`. */
@@ -108,7 +110,7 @@ export function connectTls(params: ConnectParams): PendingConnect {
     const { resolve } = settle;
     settle = undefined;
     cleanup();
-    resolve({ socket, resumed: socket.isSessionReused() });
+    resolve({ socket, resumed: socket.isSessionReused(), ticketKey });
   };
   const onError = (error: Error) => {
     const code = (error as NodeJS.ErrnoException).code;

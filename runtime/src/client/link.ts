@@ -31,6 +31,7 @@ export class ClientLink {
   #ended = false;
   /** The server said this session was replaced by a newer login of the device. */
   #replaced = false;
+  #framesIn = false;
 
   constructor(
     socket: TLSSocket,
@@ -55,7 +56,10 @@ export class ClientLink {
       ...(settings.outboundQueue === undefined ? {} : { outboundQueue: settings.outboundQueue }),
     };
     this.connection = new FrameConnection(socket, options, {
-      onFrame: (type, payload) => onFrame(this, type, payload),
+      onFrame: (type, payload) => {
+        this.#framesIn = true;
+        onFrame(this, type, payload);
+      },
       onClose: (reason) => {
         this.#ended = true;
         const typed = this.#replaced
@@ -73,6 +77,15 @@ export class ClientLink {
    */
   markReplaced(): void {
     this.#replaced = true;
+  }
+
+  /**
+   * Whether the server sent any frame on this connection. A resumed connection the server ends
+   * before its first frame was most likely refused after the handshake (its certificate no longer
+   * passes the server's current trust), so its TLS ticket is not worth offering again.
+   */
+  get receivedFrame(): boolean {
+    return this.#framesIn;
   }
 
   /** True once the connection ended or is closing. */

@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from "../errors.js";
 import { DEFAULT_MAX_FRAME } from "../frame/options.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { validateMinVersion } from "../tls/tls-options.js";
 import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
 import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
 import { validateLoginFlow } from "./login.js";
@@ -23,8 +24,6 @@ export interface ResolvedClientOptions {
   readonly loginTimeoutMs: number | undefined;
   readonly logger: Logger;
 }
-
-const TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"];
 
 /**
  * Validates `options` (the constructor calls this, so mistakes surface at startup, not on the first
@@ -110,12 +109,7 @@ function validateTls(options: ClientOptions): void {
       "tls.cert and tls.key must be given together (client certificate for mTLS)",
     );
   }
-  if (tls.minVersion !== undefined && !TLS_VERSIONS.includes(tls.minVersion)) {
-    throw new InvalidOptionsError(
-      "tls.minVersion",
-      `expected "TLSv1.2" or "TLSv1.3", got ${String(tls.minVersion)}`,
-    );
-  }
+  validateMinVersion("tls.minVersion", tls.minVersion);
   if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername.length === 0)) {
     throw new InvalidOptionsError("tls.servername", "expected a non-empty host name");
   }

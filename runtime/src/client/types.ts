@@ -151,7 +151,11 @@ export interface ClientOptions extends FrameOptions {
   offlineQueue?: OfflineQueueOptions;
   /** The protocol's error message: sent to the server for unknown Types, bad payloads and failed handlers. */
   errorMessage?: ErrorMessageSpec<unknown>;
-  /** Device-side record of executed commands (see `RegistrationOptions.idempotencyKey`). Default in-memory, bounded, 24 h TTL. */
+  /**
+   * Device-side record of executed commands (see `RegistrationOptions.idempotencyKey`). Use a
+   * `FileIdempotencyStore` on a device: the default, in memory (bounded, 24 h TTL), forgets on
+   * restart, so a command redelivered after a restart runs again (a warning says so once).
+   */
   idempotencyStore?: IdempotencyStore;
   /** Where the client logs. Default: silent. */
   logger?: Logger;
@@ -176,8 +180,24 @@ export interface ClientEvents {
   reconnecting: [info: { attempt: number; delayMs: number }];
   /** The server refused the register or login request (`LoginRefusedError` with its code). */
   loginRefused: [error: PaynetError];
+  /**
+   * A redelivered command was found claimed but unfinished in the idempotency store: the process
+   * died while executing it. It is not executed again; it was answered with the protocol's failure
+   * reply (or the error message) carrying `reason`. Reconcile it by hand (did the money move?).
+   */
+  interrupted: [info: InterruptedCommand];
   /** Any failure; without a listener it goes to the logger instead of throwing. */
   error: [error: PaynetError];
+}
+
+/** What the `interrupted` event tells. */
+export interface InterruptedCommand {
+  /** Wire Type and message name of the command. */
+  readonly type: number;
+  readonly messageName: string;
+  /** Its correlation value (e.g. the order id). */
+  readonly key: string;
+  readonly reason: string;
 }
 
 /** Counters of a client since construction, for metrics exporters. */

@@ -39,11 +39,14 @@ export interface DeliveryStats {
   timedOut: number;
 }
 
-/** Recorded progress of a command on the device, keyed by its correlation value. */
+/** Recorded progress of a command on the device, keyed by its message name and correlation value. */
 export interface IdempotencyRecord {
   /** Encoded replies sent so far, oldest first (Type + payload). */
   readonly replies: ReadonlyArray<{ type: number; payload: Uint8Array }>;
-  /** True once the handler has settled (returned or threw). */
+  /**
+   * True once the handler has settled (returned or threw). A record that is not done and whose
+   * command is not running in this process was interrupted (the process died while executing it).
+   */
   readonly done: boolean;
   /**
    * Why the handler failed, when it threw or rejected. A redelivery of a failed command is not run
@@ -52,7 +55,11 @@ export interface IdempotencyRecord {
   readonly failed?: string;
 }
 
-/** Device-side memory of executed commands. */
+/**
+ * Device-side memory of executed commands. `set` must not resolve before the record would survive
+ * what the store promises to survive (a restart, for a persistent store): the client writes the
+ * record of a command before its handler runs, and of a reply before the reply is sent.
+ */
 export interface IdempotencyStore {
   get(key: string): IdempotencyRecord | undefined | Promise<IdempotencyRecord | undefined>;
   set(key: string, record: IdempotencyRecord): void | Promise<void>;

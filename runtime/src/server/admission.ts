@@ -19,6 +19,7 @@ import type { TrafficStats } from "../stats.js";
 import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
 import type { ResolvedServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
+import type { PeerIdentity } from "./types.js";
 
 /** The server's connection counters that admission keeps up to date. */
 export interface AdmissionCounters {
@@ -162,14 +163,18 @@ export class Admission {
     } catch (error) {
       // E.g. a certificate our DER reader cannot parse for the revocation check: refuse, never crash.
       const reason = `admission check failed: ${error instanceof Error ? error.message : String(error)}`;
-      verdict = { accepted: false, identity: undefined, reason };
+      host.tls.countRejection("check-failed");
+      verdict = { accepted: false, identity: undefined, rejection: "check-failed", reason };
     } finally {
       socket.off("error", ignore);
     }
     if (!verdict.accepted) {
       host.counters.rejected++;
-      const error = new PeerCertificateRejectedError(verdict.reason, { peer });
-      host.options.logger.warn({ commonName: verdict.identity?.commonName, resumed }, error.message);
+      const error = new PeerCertificateRejectedError(verdict.rejection, verdict.reason, { peer });
+      host.options.logger.warn(
+        { ...certificateFields(verdict.identity), rejection: verdict.rejection, resumed },
+        error.message,
+      );
       socket.destroy();
       host.report(error, undefined);
       return;
@@ -178,16 +183,17 @@ export class Admission {
       socket.destroy();
       return;
     }
-    this.#open(socket, remote, verdict.identity, resumed);
+    this.#open(socket, remote, verdict, resumed);
   }
 
   #open(
     socket: TLSSocket,
     remote: RemoteAddress,
-    identity: ServerSession["identity"],
+    verdict: PeerVerdict & { accepted: true },
     resumed: boolean,
   ): void {
     const host = this.#host;
+    const { identity, issuers } = verdict;
     const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
     const session = new ServerSession(
       {
@@ -196,7 +202,7 @@ export class Admission {
         remotePort: remote.port,
         identity,
         resumed,
-        ...(certificateDer === undefined ? {} : { certificateDer }),
+        ...(certificateDer === undefined ? {} : { certificate: { certificateDer, issuers } }),
       },
       host.sessionHost,
     );
@@ -237,6 +243,16 @@ function tcpOf(socket: TLSSocket): Socket | undefined {
 function forgetCachedPeername(socket: Socket): void {
   const cached = socket as Socket & { _peername?: unknown };
   if (cached._peername !== undefined) cached._peername = undefined;
+}
+
+/** Log fields naming a peer certificate: who it says it is and which certificate exactly. */
+export function certificateFields(identity: PeerIdentity | undefined): LogFields {
+  if (identity === undefined) return {};
+  return {
+    commonName: identity.commonName,
+    serialNumber: identity.serialNumber,
+    fingerprint256: identity.fingerprint256,
+  };
 }
 
 function peerOf(address: string | undefined, port: number | undefined): string {

@@ -19,7 +19,7 @@ import {
 import type { LogFields } from "../logger.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
-import { Admission } from "./admission.js";
+import { Admission, certificateFields } from "./admission.js";
 import { LoginAuthority, MemoryRegisteredDevices } from "./authorize.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
@@ -322,36 +322,49 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   /**
    * Replaces certificate, key, CA and/or CRL without restart. Validated first (on error the old
-   * material stays and `InvalidOptionsError` is thrown); session tickets stay valid; a newly
-   * revoked certificate is refused from the next handshake on, resumed ones included.
+   * material stays and `InvalidOptionsError` is thrown); session tickets stay valid. From the next
+   * handshake on, resumed ones included, peers are checked against the new trust; when `ca` or
+   * `crl` changed, connected sessions whose chain no longer verifies or is now revoked are closed.
    */
   reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void {
-    this.#tls.reload(this.#server, update);
-    if ("crl" in update) this.#closeRevokedSessions();
+    if (this.#tls.reload(this.#server, update)) this.#closeDistrustedSessions();
   }
 
   /**
-   * After a CRL reload: sessions admitted before their certificate was revoked are closed at once,
-   * with `PeerCertificateRejectedError` as offline reason and an `error` event.
+   * After a CA or CRL reload: sessions admitted under trust that is gone (their CA dropped, their
+   * certificate or a CA of its chain revoked) are closed at once, with `PeerCertificateRejectedError`
+   * as offline reason, an `error` event and a log line naming peer and certificate.
    */
-  #closeRevokedSessions(): void {
+  #closeDistrustedSessions(): void {
+    const now = Date.now();
     for (const session of [...this.#sessions]) {
-      const der = session.certificateDer;
-      if (der === undefined || session.closedReason !== undefined) continue;
-      let reason: string | undefined;
+      const certificate = session.certificate;
+      if (certificate === undefined || session.closedReason !== undefined) continue;
+      let refusal: ReturnType<ServerTlsContext["recheck"]>;
       try {
-        reason = this.#tls.revocationOf(der, session.identity);
+        refusal = this.#tls.recheck(certificate, now);
       } catch (error) {
         this.#log(
           "warn",
           { peer: session.peer, error: error instanceof Error ? error.message : String(error) },
-          "revocation check of a connected session failed",
+          "certificate check of a connected session failed",
         );
         continue;
       }
-      if (reason === undefined) continue;
-      const error = new PeerCertificateRejectedError(reason, { peer: session.peer });
-      this.#log("warn", { conn: session.id, peer: session.peer }, `${error.message}; closing the session`);
+      if (refusal === undefined) continue;
+      const error = new PeerCertificateRejectedError(refusal.rejection, refusal.reason, {
+        peer: session.peer,
+      });
+      this.#log(
+        "warn",
+        {
+          conn: session.id,
+          peer: session.peer,
+          ...certificateFields(session.identity),
+          rejection: refusal.rejection,
+        },
+        `${error.message}; closing the session`,
+      );
       this.#report(error, session);
       session.destroyWith(error);
     }
@@ -441,6 +454,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       handlers: this.#handlerStats.snapshot(nameOf),
       outboundQueue: { frames, bytes, fullErrors: c.queueFull },
       delivery: this.#deliveries.stats(),
+      tls: this.#tls.stats(),
     };
   }
 

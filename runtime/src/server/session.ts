@@ -13,6 +13,7 @@ import {
   QueueFullError,
 } from "../errors.js";
 import { childLogger, type Logger } from "../logger.js";
+import type { AdmittedCertificate } from "../tls/server-context.js";
 import type { PeerIdentity, Session } from "./types.js";
 
 /** What a session needs from its server. */
@@ -46,8 +47,8 @@ export interface SessionInit {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly identity: PeerIdentity | undefined;
-  /** DER of the peer certificate (mTLS), kept to re-check revocation after a CRL reload. */
-  readonly certificateDer?: Uint8Array;
+  /** The peer certificate and its verified chain (mTLS), kept to re-check them after a TLS reload. */
+  readonly certificate?: AdmittedCertificate;
   readonly resumed: boolean;
 }
 
@@ -61,8 +62,8 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   readonly remotePort: number;
   readonly identity: PeerIdentity | undefined;
   readonly resumed: boolean;
-  /** DER of the peer certificate (mTLS), for revocation checks after a CRL reload. */
-  readonly certificateDer: Uint8Array | undefined;
+  /** The peer certificate and its verified chain (mTLS), for the checks after a TLS reload. */
+  readonly certificate: AdmittedCertificate | undefined;
   // Per-session state that most sessions never use (attributes, request waiters, reply Types,
   // deferred work) is created on first use: an idle device session should cost little more heap
   // than its TLS socket (the connection-scale benchmark holds 100k of them).
@@ -93,7 +94,7 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     this.remotePort = init.remotePort;
     this.identity = init.identity;
     this.resumed = init.resumed;
-    this.certificateDer = init.certificateDer;
+    this.certificate = init.certificate;
     this.#host = host;
   }
 

@@ -5,6 +5,7 @@ import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
 import type { HandlerCounter } from "../stats.js";
+import type { CertificateRejection, StaleCrlPolicy } from "../tls/trust-policy.js";
 import type { AuthorizeLogin, RegisteredDevices } from "./authorize.js";
 import type { SessionDirectory } from "./directory.js";
 
@@ -52,18 +53,32 @@ export interface ServerTlsOptions {
   cert: PemInput;
   key: PemInput;
   /**
-   * CA bundle(s) trusted for client certificates. With `requireClientCert`, give a CA bundle, a
+   * CA bundle(s) trusted for client certificates: at least one self-signed root, plus any
+   * intermediates devices do not send themselves. With `requireClientCert`, give a CA bundle, a
    * `verifyPeer` callback or both: without a CA, the certificate is still required but only
-   * `verifyPeer` (e.g. fingerprint pinning) decides, validity period and CRL still apply.
+   * `verifyPeer` (e.g. fingerprint pinning) decides, validity period and CRL still apply. Every
+   * handshake, resumed ones included, is checked against the bundle in force at that moment.
    */
   ca?: PemInput;
-  /** CRL(s) in PEM; revoked serials are refused on every connection, resumed ones included. */
+  /**
+   * CRL(s) in PEM, one per CA. A certificate is refused when it or any CA certificate of its chain
+   * (an intermediate) is listed, on every connection, resumed ones included.
+   */
   crl?: PemInput;
+  /**
+   * What a CRL past its `nextUpdate` means for the devices under its issuer. `warn` (default): log
+   * it once and count it in `stats().tls.staleCrls`, devices are let in. `fail`: refuse them too
+   * (`rejection: "stale-crl"`) until a fresh CRL is loaded; connected sessions stay.
+   */
+  staleCrl?: StaleCrlPolicy;
   /** Mutual TLS: require and verify a client certificate. Default false. */
   requireClientCert?: boolean;
   /** Extra decision after verification (pluggable CA / allow-lists). A string is the refusal reason. */
   verifyPeer?: VerifyPeer;
-  /** Lowest TLS version accepted. Default `TLSv1.3`; `TLSv1.2` for legacy device stacks. */
+  /**
+   * Lowest TLS version accepted. Default `TLSv1.3`; `TLSv1.2` is an opt-in for device TLS stacks
+   * without 1.3 (e.g. mbedTLS 2.x). Certificate checks are the same under both.
+   */
   minVersion?: "TLSv1.2" | "TLSv1.3";
   /**
    * 48-byte session ticket key. Default: random per server instance. Set it (and share it between
@@ -212,6 +227,20 @@ export interface ServerEvents {
   error: [error: PaynetError, session: Session | undefined];
 }
 
+/** TLS trust state and certificate refusals (part of {@link ServerStats}). */
+export interface TlsStats {
+  /** CRLs in force. */
+  crls: number;
+  /** CRLs in force that are past their `nextUpdate` now (0 when all are fresh). */
+  staleCrls: number;
+  /** Certificates listed as revoked by them. */
+  revokedCertificates: number;
+  /** `tls.staleCrl` in force. */
+  staleCrlPolicy: StaleCrlPolicy;
+  /** Peer certificates refused (at a handshake or after a reload), by reason. */
+  rejections: Record<CertificateRejection, number>;
+}
+
 /** Counters readable without any runtime change (for metrics exporters). */
 export interface ServerStats {
   connections: { current: number; online: number; total: number; rejected: number };
@@ -221,6 +250,7 @@ export interface ServerStats {
   handlers: Record<string, HandlerCounter>;
   outboundQueue: { frames: number; bytes: number; fullErrors: number };
   delivery: DeliveryStats;
+  tls: TlsStats;
 }
 
 /** Public surface of the server class (implemented by `PaynetServer`). */
@@ -228,7 +258,10 @@ export interface ServerApi {
   start(): Promise<{ host: string; port: number }>;
   stop(options?: { graceMs?: number }): Promise<void>;
   wait(): Promise<void>;
-  /** Replace certificate/key/CA/CRL without restart; existing tickets stay valid. */
+  /**
+   * Replace certificate/key/CA/CRL without restart; existing tickets stay valid, and connected
+   * sessions whose chain no longer passes are closed.
+   */
   reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void;
   session(deviceId: string): Session | undefined;
   sessions(): IterableIterator<Session>;

@@ -84,3 +84,30 @@ export function normaliseSerial(hex: string): string {
 export function elementHex(der: Uint8Array, element: DerElement): string {
   return Buffer.from(der.subarray(element.start, element.end)).toString("hex");
 }
+
+/** A UTCTime or GeneralizedTime (RFC 5280 §4.1.2.5: `Z` form, seconds, no fractions) as a Date. */
+export function timeOf(der: Uint8Array, element: DerElement): Date {
+  const text = Buffer.from(der.subarray(element.contentStart, element.end)).toString("latin1");
+  const utc = element.tag === DerTag.utcTime;
+  const match = (
+    utc ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/ : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/
+  ).exec(text);
+  if (match === null) throw new RangeError(`malformed ${utc ? "UTCTime" : "GeneralizedTime"} "${text}"`);
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // RFC 5280: two-digit years 50..99 are 19xx, 00..49 are 20xx.
+  const year = utc ? (y >= 50 ? 1900 + y : 2000 + y) : y;
+  return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+}
+
+/** Whether `element` is a UTCTime or GeneralizedTime. */
+export function isTime(element: DerElement | undefined): element is DerElement {
+  return element?.tag === DerTag.utcTime || element?.tag === DerTag.generalizedTime;
+}

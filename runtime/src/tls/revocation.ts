@@ -1,23 +1,47 @@
 /**
- * Certificate revocation by CRL, checked by the server itself on every connection. OpenSSL checks
- * CRLs only during a full handshake; a resumed TLS session skips them, so a device revoked after it
- * got its ticket would otherwise get back in. Entries are keyed by issuer Name and serial, because
- * serials are only unique per issuer.
+ * Certificate revocation by CRL, checked by the server itself on every connection, for every
+ * certificate of the peer's chain (a revoked intermediate CA locks out every device under it).
+ * OpenSSL checks CRLs only during a full handshake; a resumed TLS session skips them, so a device
+ * revoked after it got its ticket would otherwise get back in. Entries are keyed by issuer Name and
+ * serial, because serials are only unique per issuer. Each CRL's `nextUpdate` is kept, so a CRL
+ * that is no longer refreshed can be reported (see `tls.staleCrl`).
  *
  * The CRL is operator configuration (like the CA bundle), so its signature is not re-verified here.
  */
-import { childrenOf, DerTag, elementHex, expectElement, integerHex, readElement } from "./der.js";
+import {
+  childrenOf,
+  DerTag,
+  elementHex,
+  expectElement,
+  integerHex,
+  isTime,
+  readElement,
+  timeOf,
+} from "./der.js";
 
 type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
 
 const PEM_CRL = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/g;
 
-/** Issuer and serials of one CRL. */
+/** Issuer, dates and serials of one CRL. */
 export interface ParsedCrl {
   /** DER of the issuer Name, hex. */
   readonly issuer: string;
+  readonly thisUpdate: Date;
+  /** When the issuer promised the next CRL; `undefined` when the CRL does not say. */
+  readonly nextUpdate: Date | undefined;
   /** Revoked serials: upper-case hex, no leading zeros. */
   readonly serials: readonly string[];
+}
+
+/** One CRL in force: where it was in the input, whom it is from and until when it is fresh. */
+export interface CrlInfo {
+  /** 1-based position among the CRLs given (`tls.crl`). */
+  readonly position: number;
+  /** DER of the issuer Name, hex. */
+  readonly issuer: string;
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date | undefined;
 }
 
 /** Parses a DER CertificateList (RFC 5280 §5.1). Throws `RangeError` when it is not one. */
@@ -30,11 +54,10 @@ export function parseCrlDer(der: Uint8Array): ParsedCrl {
   expectElement(tbs[index++], DerTag.sequence, "signature algorithm");
   const issuer = expectElement(tbs[index++], DerTag.sequence, "issuer Name");
   const thisUpdate = tbs[index++];
-  if (thisUpdate?.tag !== DerTag.utcTime && thisUpdate?.tag !== DerTag.generalizedTime) {
-    throw new RangeError("expected thisUpdate time in CRL");
-  }
+  if (!isTime(thisUpdate)) throw new RangeError("expected thisUpdate time in CRL");
   const next = tbs[index];
-  if (next?.tag === DerTag.utcTime || next?.tag === DerTag.generalizedTime) index++; // nextUpdate
+  const nextUpdate = isTime(next) ? timeOf(der, next) : undefined;
+  if (nextUpdate !== undefined) index++;
   const serials: string[] = [];
   const revoked = tbs[index];
   if (revoked?.tag === DerTag.sequence) {
@@ -43,11 +66,15 @@ export function parseCrlDer(der: Uint8Array): ParsedCrl {
       serials.push(integerHex(der, expectElement(serial, DerTag.integer, "revoked serial")));
     }
   }
-  return { issuer: elementHex(der, issuer), serials };
+  return { issuer: elementHex(der, issuer), thisUpdate: timeOf(der, thisUpdate), nextUpdate, serials };
 }
 
-/** Issuer Name (DER hex) and serial (normalised hex) of a DER certificate. */
-export function certificateIssuerAndSerial(der: Uint8Array): { issuer: string; serial: string } {
+/** Issuer and subject Names (DER hex) and serial (normalised hex) of a DER certificate. */
+export function certificateIssuerAndSerial(der: Uint8Array): {
+  issuer: string;
+  subject: string;
+  serial: string;
+} {
   const certificate = expectElement(readElement(der, 0), DerTag.sequence, "Certificate");
   const [tbsElement] = childrenOf(der, certificate);
   const tbs = childrenOf(der, expectElement(tbsElement, DerTag.sequence, "TBSCertificate"));
@@ -55,8 +82,14 @@ export function certificateIssuerAndSerial(der: Uint8Array): { issuer: string; s
   if (tbs[index]?.tag === DerTag.context0) index++; // [0] version
   const serial = expectElement(tbs[index++], DerTag.integer, "serialNumber");
   expectElement(tbs[index++], DerTag.sequence, "signature algorithm");
-  const issuer = expectElement(tbs[index], DerTag.sequence, "issuer Name");
-  return { issuer: elementHex(der, issuer), serial: integerHex(der, serial) };
+  const issuer = expectElement(tbs[index++], DerTag.sequence, "issuer Name");
+  expectElement(tbs[index++], DerTag.sequence, "validity");
+  const subject = expectElement(tbs[index], DerTag.sequence, "subject Name");
+  return {
+    issuer: elementHex(der, issuer),
+    subject: elementHex(der, subject),
+    serial: integerHex(der, serial),
+  };
 }
 
 /** The DER bodies of every `X509 CRL` block in the PEM input(s). */
@@ -74,13 +107,15 @@ export function crlDersFromPem(input: PemInput): Buffer[] {
 /** Revoked (issuer, serial) pairs of a set of CRLs; immutable, replaced as a whole on reload. */
 export class RevocationList {
   readonly #revoked: ReadonlySet<string>;
+  readonly #crls: readonly CrlInfo[];
 
-  private constructor(revoked: ReadonlySet<string>) {
+  private constructor(revoked: ReadonlySet<string>, crls: readonly CrlInfo[]) {
     this.#revoked = revoked;
+    this.#crls = crls;
   }
 
   /** An empty list: nothing is revoked. */
-  static readonly empty = new RevocationList(new Set());
+  static readonly empty = new RevocationList(new Set(), []);
 
   /**
    * Parses every CRL in `pem`. Throws `RangeError` naming the broken CRL; a PEM input with no CRL
@@ -91,16 +126,24 @@ export class RevocationList {
     const ders = crlDersFromPem(pem);
     if (ders.length === 0) throw new RangeError("no '-----BEGIN X509 CRL-----' block found");
     const revoked = new Set<string>();
-    ders.forEach((der, position) => {
+    const crls: CrlInfo[] = [];
+    ders.forEach((der, index) => {
+      const position = index + 1;
       let parsed: ParsedCrl;
       try {
         parsed = parseCrlDer(der);
       } catch (error) {
-        throw new RangeError(`CRL #${position + 1} is malformed: ${(error as Error).message}`);
+        throw new RangeError(`CRL #${position} is malformed: ${(error as Error).message}`);
       }
       for (const serial of parsed.serials) revoked.add(`${parsed.issuer}/${serial}`);
+      crls.push({
+        position,
+        issuer: parsed.issuer,
+        thisUpdate: parsed.thisUpdate,
+        nextUpdate: parsed.nextUpdate,
+      });
     });
-    return new RevocationList(revoked);
+    return new RevocationList(revoked, crls);
   }
 
   /** Number of revoked certificates listed. */
@@ -108,10 +151,38 @@ export class RevocationList {
     return this.#revoked.size;
   }
 
+  /** The CRLs in force, in input order. */
+  get crls(): readonly CrlInfo[] {
+    return this.#crls;
+  }
+
   /** Whether the DER certificate is listed as revoked by its issuer. */
   isRevoked(certificateDer: Uint8Array): boolean {
     if (this.#revoked.size === 0) return false;
     const { issuer, serial } = certificateIssuerAndSerial(certificateDer);
-    return this.#revoked.has(`${issuer}/${serial}`);
+    return this.isListed(issuer, serial);
   }
+
+  /** Whether `issuer` (DER hex of a Name) lists `serial` (normalised hex) as revoked. */
+  isListed(issuer: string, serial: string): boolean {
+    return this.#revoked.size > 0 && this.#revoked.has(`${issuer}/${serial}`);
+  }
+
+  /**
+   * The CRLs of `issuer` (DER hex of a Name) that are past their `nextUpdate` at `now`. A CRL
+   * without `nextUpdate` never goes stale. With several CRLs of one issuer, one fresh CRL is enough.
+   */
+  staleCrlsOf(issuer: string, now: number): CrlInfo[] {
+    const own = this.#crls.filter((crl) => crl.issuer === issuer);
+    return own.some((crl) => !isStale(crl, now)) ? [] : own;
+  }
+
+  /** Every CRL past its `nextUpdate` at `now`. */
+  staleCrls(now: number): CrlInfo[] {
+    return this.#crls.filter((crl) => isStale(crl, now));
+  }
+}
+
+function isStale(crl: CrlInfo, now: number): boolean {
+  return crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now;
 }

@@ -1,18 +1,25 @@
 /**
  * The server's TLS material and admission policy: builds the `tls.Server` options, hot-reloads
  * certificate/key/CA/CRL without invalidating session tickets, and decides after every handshake
- * (full or resumed) whether the peer is let in.
+ * (full or resumed) whether the peer is let in, against the trust in force at that moment.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, type X509Certificate } from "node:crypto";
 import { createSecureContext, type TLSSocket, type TlsOptions, type Server as TlsServer } from "node:tls";
 import { InvalidOptionsError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { PeerIdentity, ServerTlsOptions } from "../server/types.js";
+import type { PeerIdentity, ServerTlsOptions, TlsStats } from "../server/types.js";
 import { daysLeft, expiresSoon, identityOf, leafCertificateInfo, validityProblem } from "./identity.js";
-import { RevocationList } from "./revocation.js";
+import { type CrlInfo, RevocationList } from "./revocation.js";
+import { TICKET_KEYS_LENGTH, validateTlsOptions } from "./tls-options.js";
+import {
+  CERTIFICATE_REJECTIONS,
+  type CertificateRejection,
+  type StaleCrlPolicy,
+  TrustPolicy,
+} from "./trust-policy.js";
+import { CertificatePool, TrustStore } from "./trust-store.js";
 
-/** Length Node requires of `ticketKeys`: 16 bytes name, 16 HMAC, 16 AES. */
-export const TICKET_KEYS_LENGTH = 48;
+export { TICKET_KEYS_LENGTH } from "./tls-options.js";
 /** Default ticket lifetime: a day, so devices resume after hours-long 4G outages. */
 export const DEFAULT_TICKET_LIFETIME_SEC = 86_400;
 /**
@@ -20,13 +27,44 @@ export const DEFAULT_TICKET_LIFETIME_SEC = 86_400;
  * requested, which makes tickets unusable by any other process sharing the ticket keys.
  */
 const SESSION_ID_CONTEXT = "paynet";
+/**
+ * Intermediate CAs remembered from verified full handshakes, to rebuild the chains of resumed ones
+ * (a resumed peer sends no certificates). Fleets have a handful; the bound only stops growth.
+ */
+const MAX_REMEMBERED_INTERMEDIATES = 1_000;
+/** Certificates taken from what a peer sent after its own (OpenSSL verified the chain already). */
+const MAX_SENT_INTERMEDIATES = 16;
 
 type TlsMaterial = Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">;
 
 /** Outcome of {@link ServerTlsContext.admit}. */
 export type PeerVerdict =
-  | { readonly accepted: true; readonly identity: PeerIdentity | undefined }
-  | { readonly accepted: false; readonly identity: PeerIdentity | undefined; readonly reason: string };
+  | {
+      readonly accepted: true;
+      readonly identity: PeerIdentity | undefined;
+      /** The peer's verified chain above its certificate (mTLS with a CA bundle), root last. */
+      readonly issuers: readonly X509Certificate[];
+    }
+  | {
+      readonly accepted: false;
+      readonly identity: PeerIdentity | undefined;
+      readonly rejection: CertificateRejection;
+      readonly reason: string;
+    };
+
+/** What a connected session's certificate is re-checked with after a reload. */
+export interface AdmittedCertificate {
+  /** DER of the peer certificate. */
+  readonly certificateDer: Uint8Array;
+  /** Its verified chain at admission (see {@link PeerVerdict}). */
+  readonly issuers: readonly X509Certificate[];
+}
+
+/** A refusal of {@link ServerTlsContext.recheck}. */
+export interface Rejection {
+  readonly rejection: CertificateRejection;
+  readonly reason: string;
+}
 
 /** TLS state of one server; see the module comment. */
 export class ServerTlsContext {
@@ -34,20 +72,31 @@ export class ServerTlsContext {
   readonly ticketKeys: Buffer;
   readonly #options: ServerTlsOptions;
   readonly #logger: Logger;
+  readonly #staleCrl: StaleCrlPolicy;
+  readonly #remembered = new CertificatePool(MAX_REMEMBERED_INTERMEDIATES);
+  readonly #rejections = Object.fromEntries(CERTIFICATE_REJECTIONS.map((kind) => [kind, 0])) as Record<
+    CertificateRejection,
+    number
+  >;
   #material: TlsMaterial;
-  #revocations: RevocationList;
+  #policy: TrustPolicy;
+  /** Stale CRLs already logged (of the current policy: a reload brings new CRL objects). */
+  #reportedStale = new Set<CrlInfo>();
+  #rememberedFullLogged = false;
 
   /** Validates `options`; throws `InvalidOptionsError` naming the offending `tls.*` option. */
   constructor(options: ServerTlsOptions, logger: Logger) {
     validateTlsOptions(options);
     this.#options = options;
     this.#logger = logger;
+    this.#staleCrl = options.staleCrl ?? "warn";
     this.#material = { cert: options.cert, key: options.key };
     if (options.ca !== undefined) this.#material.ca = options.ca;
     if (options.crl !== undefined) this.#material.crl = options.crl;
-    this.#revocations = parseCrl(options.crl);
+    this.#policy = this.#policyOf(this.#material);
     this.ticketKeys = options.ticketKeys ?? randomBytes(TICKET_KEYS_LENGTH);
     secureContextOf(this.#material);
+    this.#reportStaleCrls(Date.now());
   }
 
   /** Whether a client certificate is required (mTLS). */
@@ -85,14 +134,16 @@ export class ServerTlsContext {
 
   /**
    * Replaces certificate, key, CA and/or CRL on a running server. Everything is validated before
-   * anything changes; on error the old material stays in force. Existing tickets stay valid.
+   * anything changes; on error the old material stays in force. Existing tickets stay valid (and
+   * every handshake, resumed or not, is checked against the new trust). Returns whether the trust
+   * changed (`ca` or `crl` given), i.e. whether connected sessions need {@link recheck}.
    */
-  reload(server: TlsServer | undefined, update: Partial<TlsMaterial>): void {
+  reload(server: TlsServer | undefined, update: Partial<TlsMaterial>): boolean {
     const material: TlsMaterial = { ...this.#material };
     for (const name of ["cert", "key", "ca", "crl"] as const) {
       if (name in update) material[name] = update[name] as never;
     }
-    const revocations = parseCrl(material.crl);
+    const policy = this.#policyOf(material);
     secureContextOf(material);
     if (server !== undefined) {
       server.setSecureContext(this.#contextOptions(material));
@@ -100,18 +151,31 @@ export class ServerTlsContext {
       server.setTicketKeys(this.ticketKeys);
     }
     this.#material = material;
-    this.#revocations = revocations;
-    this.#logger.info({ revoked: revocations.size, changed: Object.keys(update) }, "TLS material reloaded");
+    this.#policy = policy;
+    this.#reportedStale = new Set();
+    this.#logger.info(
+      {
+        revoked: policy.revocations.size,
+        crls: policy.revocations.crls.length,
+        trustedCertificates: policy.store?.size ?? 0,
+        changed: Object.keys(update),
+      },
+      "TLS material reloaded",
+    );
     this.warnOwnExpiry();
+    this.#reportStaleCrls(Date.now());
+    return "ca" in update || "crl" in update;
   }
 
   /**
-   * Why a peer certificate (DER) is refused by the current CRLs, or `undefined` when it is not
-   * revoked. Used after a reload to close sessions admitted before the revocation.
+   * Whether a session admitted earlier would still be let in by the trust now in force: its chain
+   * anchors in the CA bundle and nothing on it is revoked. Counts the refusal.
    */
-  revocationOf(certificateDer: Uint8Array, identity: PeerIdentity | undefined): string | undefined {
-    if (!this.#revocations.isRevoked(certificateDer)) return undefined;
-    return `certificate revoked (serial ${identity?.serialNumber ?? "?"})`;
+  recheck(admitted: AdmittedCertificate, now = Date.now()): Rejection | undefined {
+    const verdict = this.#policy.recheck(admitted.certificateDer, admitted.issuers, [this.#remembered], now);
+    if (verdict.trusted) return undefined;
+    this.#rejections[verdict.rejection]++;
+    return verdict;
   }
 
   /** Logs a warning when the server's own certificate expires within 30 days. */
@@ -131,34 +195,65 @@ export class ServerTlsContext {
     }
   }
 
+  /** CRLs and refusals, for `server.stats().tls`; logs CRLs gone stale since the last look. */
+  stats(now = Date.now()): TlsStats {
+    const revocations = this.#policy.revocations;
+    const staleCrls = this.#reportStaleCrls(now);
+    return {
+      crls: revocations.crls.length,
+      staleCrls,
+      revokedCertificates: revocations.size,
+      staleCrlPolicy: this.#staleCrl,
+      rejections: { ...this.#rejections },
+    };
+  }
+
   /**
-   * Decides whether the peer of a completed handshake is let in: verification result, validity
-   * period, revocation (all re-checked because a resumed handshake skips OpenSSL's checks) and the
-   * `verifyPeer` callback (given at most `verifyTimeoutMs`, 0 = unbounded). Without a CA bundle the
-   * chain is not required to verify: `verifyPeer` sees `authorized: false` and decides (pinning).
-   * Warns about peer certificates close to expiry.
+   * Decides whether the peer of a completed handshake is let in, against the trust in force now:
+   * OpenSSL's verdict (full handshakes only: a resumed one carries the verdict of its original
+   * handshake), the chain rebuilt against the current CA bundle, the validity period, revocation of
+   * every certificate of the chain, CRL freshness (`tls.staleCrl`) and the `verifyPeer` callback
+   * (given at most `verifyTimeoutMs`, 0 = unbounded). Without a CA bundle the chain is not required
+   * to verify: `verifyPeer` sees `authorized: false` and decides (pinning). Warns about peer
+   * certificates close to expiry.
    */
   async admit(socket: TLSSocket, peer: string, verifyTimeoutMs = 0, now = Date.now()): Promise<PeerVerdict> {
     const certificate = this.requireClientCert ? socket.getPeerCertificate() : undefined;
     const identity = identityOf(certificate);
     const resumed = socket.isSessionReused();
-    const refuse = (reason: string): PeerVerdict => ({ accepted: false, identity, reason });
+    const refuse = (rejection: CertificateRejection, reason: string): PeerVerdict => {
+      this.#rejections[rejection]++;
+      return { accepted: false, identity, rejection, reason };
+    };
     const verifyPeer = this.#options.verifyPeer;
     const authorizationError =
       socket.authorized || socket.authorizationError === undefined
         ? undefined
         : String(socket.authorizationError);
+    let issuers: readonly X509Certificate[] = [];
     if (this.requireClientCert) {
-      if (certificate === undefined || identity === undefined) return refuse("no client certificate");
+      const leaf = socket.getPeerX509Certificate();
+      if (certificate === undefined || identity === undefined || leaf === undefined) {
+        return refuse("no-certificate", "no client certificate");
+      }
+      const policy = this.#policy;
       // With a CA bundle the chain must verify; without one, `verifyPeer` alone decides (pinning).
-      if (!socket.authorized && (this.#material.ca !== undefined || verifyPeer === undefined)) {
-        return refuse(`certificate verification failed: ${authorizationError ?? "unknown reason"}`);
+      if (!resumed && !socket.authorized && (policy.store !== undefined || verifyPeer === undefined)) {
+        const expired =
+          authorizationError === "CERT_HAS_EXPIRED" || authorizationError === "CERT_NOT_YET_VALID";
+        return refuse(
+          expired ? "expired" : "untrusted",
+          `certificate verification failed: ${authorizationError ?? "unknown reason"}`,
+        );
       }
       const invalid = validityProblem(certificate, now);
-      if (invalid !== undefined) return refuse(invalid);
-      if (this.#revocations.isRevoked(certificate.raw)) {
-        return refuse(`certificate revoked (serial ${identity.serialNumber})`);
-      }
+      if (invalid !== undefined) return refuse("expired", invalid);
+      const sent = resumed ? [] : [peerSentIntermediates(leaf)];
+      const verdict = policy.check(leaf, [...sent, this.#remembered], now);
+      if (!verdict.trusted) return refuse(verdict.rejection, verdict.reason);
+      issuers = verdict.issuers;
+      if (!resumed) this.#remember(issuers);
+      for (const crl of verdict.staleCrls) this.#reportStaleCrl(crl);
       if (expiresSoon(identity.validTo, now)) {
         this.#logger.warn(
           {
@@ -182,51 +277,82 @@ export class ServerTlsContext {
       try {
         verdict = await withTimeout(Promise.resolve(verifyPeer(identity, facts)), verifyTimeoutMs);
       } catch (error) {
-        return refuse(`verifyPeer failed: ${error instanceof Error ? error.message : String(error)}`);
+        return refuse(
+          "verify-peer",
+          `verifyPeer failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
-      if (verdict !== true) return refuse(typeof verdict === "string" ? verdict : "refused by verifyPeer");
+      if (verdict !== true) {
+        return refuse("verify-peer", typeof verdict === "string" ? verdict : "refused by verifyPeer");
+      }
     }
-    return { accepted: true, identity };
+    return { accepted: true, identity, issuers };
+  }
+
+  /** Counts a refusal decided outside {@link admit} (an admission check that threw). */
+  countRejection(rejection: CertificateRejection): void {
+    this.#rejections[rejection]++;
+  }
+
+  #policyOf(material: TlsMaterial): TrustPolicy {
+    return new TrustPolicy(parseCa(material.ca), parseCrl(material.crl), this.#staleCrl);
+  }
+
+  /** Keeps the intermediates of a verified chain, for the resumed handshakes of its devices. */
+  #remember(issuers: readonly X509Certificate[]): void {
+    const store = this.#policy.store;
+    for (const ca of issuers) {
+      if (store?.has(ca)) continue;
+      const kept = this.#remembered.add(ca);
+      if (kept || this.#rememberedFullLogged) continue;
+      this.#rememberedFullLogged = true;
+      this.#logger.warn(
+        { limit: MAX_REMEMBERED_INTERMEDIATES },
+        "too many distinct intermediate CAs to remember: resumed devices under further ones are refused until they reconnect with a full handshake; add the intermediates to tls.ca",
+      );
+    }
+  }
+
+  /** Logs every CRL past its nextUpdate not logged yet; returns how many are stale. */
+  #reportStaleCrls(now: number): number {
+    const stale = this.#policy.revocations.staleCrls(now);
+    for (const crl of stale) this.#reportStaleCrl(crl);
+    return stale.length;
+  }
+
+  #reportStaleCrl(crl: CrlInfo): void {
+    if (this.#reportedStale.has(crl)) return;
+    this.#reportedStale.add(crl);
+    this.#logger.warn(
+      {
+        crl: crl.position,
+        nextUpdate: crl.nextUpdate?.toISOString(),
+        staleCrl: this.#staleCrl,
+      },
+      `${this.#policy.describeCrl(crl)} is past its nextUpdate: revocations issued since may be missing; ${
+        this.#staleCrl === "fail"
+          ? "devices under its issuer are refused"
+          : 'devices are still let in (tls.staleCrl "warn")'
+      } until a fresh CRL is loaded`,
+    );
   }
 }
 
-function validateTlsOptions(options: ServerTlsOptions): void {
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidOptionsError("tls", "expected an object with cert and key");
-  }
-  if (options.cert === undefined) throw new InvalidOptionsError("tls.cert", "required (PEM contents)");
-  if (options.key === undefined) throw new InvalidOptionsError("tls.key", "required (PEM contents)");
-  const { minVersion, ticketKeys, ticketLifetimeSec, verifyPeer } = options;
-  if (minVersion !== undefined && minVersion !== "TLSv1.2" && minVersion !== "TLSv1.3") {
-    throw new InvalidOptionsError(
-      "tls.minVersion",
-      `expected "TLSv1.2" or "TLSv1.3", got ${JSON.stringify(minVersion)}`,
-    );
-  }
-  if (
-    ticketKeys !== undefined &&
-    (!Buffer.isBuffer(ticketKeys) || ticketKeys.length !== TICKET_KEYS_LENGTH)
-  ) {
-    const got = Buffer.isBuffer(ticketKeys) ? `${ticketKeys.length} bytes` : typeof ticketKeys;
-    throw new InvalidOptionsError(
-      "tls.ticketKeys",
-      `expected a Buffer of ${TICKET_KEYS_LENGTH} bytes, got ${got}`,
-    );
-  }
-  if (ticketLifetimeSec !== undefined && !(Number.isInteger(ticketLifetimeSec) && ticketLifetimeSec > 0)) {
-    throw new InvalidOptionsError(
-      "tls.ticketLifetimeSec",
-      `expected a positive integer, got ${ticketLifetimeSec}`,
-    );
-  }
-  if (verifyPeer !== undefined && typeof verifyPeer !== "function") {
-    throw new InvalidOptionsError("tls.verifyPeer", `expected a function, got ${typeof verifyPeer}`);
-  }
-  if (options.requireClientCert === true && options.ca === undefined && verifyPeer === undefined) {
-    throw new InvalidOptionsError(
-      "tls.ca",
-      "required when requireClientCert is true (CA that signs device certificates), unless verifyPeer decides alone",
-    );
+/** The intermediates the peer sent after its certificate (full handshakes only). */
+function peerSentIntermediates(leaf: X509Certificate): CertificatePool {
+  const sent = new CertificatePool(MAX_SENT_INTERMEDIATES);
+  let cert = leaf.issuerCertificate;
+  // Node links the chain as the peer sent it; a self-issued certificate may point at itself.
+  while (cert !== undefined && !sent.has(cert) && sent.add(cert)) cert = cert.issuerCertificate;
+  return sent;
+}
+
+function parseCa(ca: TlsMaterial["ca"]): TrustStore | undefined {
+  if (ca === undefined) return undefined;
+  try {
+    return TrustStore.fromPem(ca);
+  } catch (error) {
+    throw new InvalidOptionsError("tls.ca", (error as Error).message);
   }
 }
 

@@ -1,0 +1,6 @@
+/**
+ * @packageDocumentation
+ * `@paynet/runtime/testing`: the contracts a store implementation must honour, as reusable suites.
+ */
+export type { ContractCase } from "./contract.js";
+export * from "./idempotency-contract.js";
