@@ -409,5 +409,18 @@ function checkIdentities(
       login.annotation.role!.position,
     );
   }
+  const registerFacts = register?.annotation;
+  if (
+    register !== undefined &&
+    register.direction !== "down" &&
+    registerFacts?.serial === undefined &&
+    !registerFacts?.invalid.has("serial")
+  ) {
+    diagnostics.warning(
+      "identity-missing",
+      `${register.fullName} has role REGISTER but no field marked ${IDENTITY_OPTION.serial}: under mTLS the device ids it assigns are not bound to certificates, so the generated server refuses the logins that use them`,
+      register.annotation.role!.position,
+    );
+  }
   return valid;
 }

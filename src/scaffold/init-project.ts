@@ -12,7 +12,7 @@ import { generatorVersion, renderSdk } from "../generate.js";
 import type { Diagnostic } from "../model/types.js";
 import type { Side } from "./config.js";
 import { ScaffoldError } from "./errors.js";
-import { issueProjectCerts, type ProjectCa, siblingCaDir } from "./init-certs.js";
+import { issueProjectCerts, PROJECT_DEVICE_SN, type ProjectCa, siblingCaDir } from "./init-certs.js";
 import { ModelLoadError } from "./project-model.js";
 
 export type InitSide = Side | "both";
@@ -147,6 +147,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     caDir: caDirForReadme(dir, sides, options.ca),
     generatorVersion: version,
     runtimeVersion: version,
+    deviceSn: PROJECT_DEVICE_SN,
     service: "",
   };
   mkdirSync(dir, { recursive: true });

@@ -190,6 +190,28 @@ describe("certificate binding (the default login policy under mTLS)", () => {
     expect(t.errors.map((e) => e.error.code)).toEqual(["LOGIN_REFUSED"]);
   });
 
+  it("trusts no id from a register step that names no serial, and says why", async () => {
+    const { serial: _serial, ...unbound } = registerStep;
+    const registry = new Registry<ServerContext>()
+      .register(RegisterReqDef, {
+        reply: RegisterRspDef,
+        loginStep: unbound,
+        handler: (message: RegisterReq): RegisterRsp => ({
+          code: ResultCode.OK,
+          deviceId: `dev-${message.deviceSn}`,
+        }),
+      })
+      .register(LoginReqDef, { reply: LoginRspDef, loginStep: loginStepSpec, handler: () => ({ code: 0 }) });
+    const u = await startTestServer(pki, { tls: mtls, registry, errorMessage: testErrorMessage });
+    const { device } = await connectAs(u, victimCert);
+    device.send(RegisterReqDef, { deviceSn: "SN-VICTIM" });
+    expect((await device.next(RegisterRspDef)).deviceId).toBe("dev-SN-VICTIM");
+    device.send(LoginReqDef, { deviceId: "dev-SN-VICTIM" });
+    expect((await device.next(LoginRspDef)).msg).toBe(
+      'no device id is registered for the certificate\'s device "SN-VICTIM": the register message names no serial field ((paynet.identity) = SERIAL), so the ids it assigns are not bound to certificates',
+    );
+  });
+
   it("binds nothing without client certificates", async () => {
     const t = await startBindingServer({ tls: { cert: pki.server.cert, key: pki.server.key } });
     const online = new Promise<Session>((resolve) => t.server.once("online", resolve));

@@ -64,6 +64,13 @@ export class MemoryRegisteredDevices implements RegisteredDevices {
 }
 
 /**
+ * What the protocol's register step tells the certificate binding: `none` (no register step: a
+ * device logs in as its serial), `with-serial` (it names the serial, so the id it assigns is bound
+ * to the certificate) or `without-serial` (it names none, so no id it assigns can be trusted).
+ */
+export type RegisterStepKind = "none" | "with-serial" | "without-serial";
+
+/**
  * The default policy. Without a client certificate everything is allowed (nothing to bind to).
  * With one, its subject CN is the device serial:
  * - a register step may only claim that serial;
@@ -73,7 +80,7 @@ export class MemoryRegisteredDevices implements RegisteredDevices {
 export function certificateBinding(
   attempt: Pick<LoginAttempt, "step" | "identity" | "deviceId" | "serial">,
   devices: RegisteredDevices,
-  hasRegisterStep: boolean,
+  registerStep: RegisterStepKind,
 ): LoginDecision | Promise<LoginDecision> {
   const identity = attempt.identity;
   if (identity === undefined) return true;
@@ -89,10 +96,15 @@ export function certificateBinding(
     if (registered !== undefined) {
       return `the certificate names device ${JSON.stringify(cn)}, registered as ${JSON.stringify(registered)}, not ${JSON.stringify(claimed)}`;
     }
-    if (!hasRegisterStep && claimed === cn) return true;
-    return hasRegisterStep
-      ? `no device id is registered for the certificate's device ${JSON.stringify(cn)}; register first`
-      : `the certificate names device ${JSON.stringify(cn)}, not ${JSON.stringify(claimed)}`;
+    if (registerStep === "none") {
+      return claimed === cn
+        ? true
+        : `the certificate names device ${JSON.stringify(cn)}, not ${JSON.stringify(claimed)}`;
+    }
+    const unknown = `no device id is registered for the certificate's device ${JSON.stringify(cn)}`;
+    return registerStep === "with-serial"
+      ? `${unknown}; register first`
+      : `${unknown}: the register message names no serial field ((paynet.identity) = SERIAL), so the ids it assigns are not bound to certificates`;
   });
 }
 
@@ -119,7 +131,7 @@ type AnyLoginStep = LoginStepSpec<unknown, unknown>;
 /** Decides the login steps of one server's sessions. */
 export class LoginAuthority {
   readonly #host: LoginAuthorityHost;
-  #hasRegisterStep: boolean | undefined;
+  #registerStep: RegisterStepKind | undefined;
 
   constructor(host: LoginAuthorityHost) {
     this.#host = host;
@@ -212,7 +224,7 @@ export class LoginAuthority {
       message,
       peer: `${session.remoteAddress}:${session.remotePort}`,
       session,
-      certificateBinding: () => certificateBinding(attempt, this.#host.devices, this.#registerStepKnown()),
+      certificateBinding: () => certificateBinding(attempt, this.#host.devices, this.#registerStepKind()),
     };
     return attempt;
   }
@@ -288,15 +300,16 @@ export class LoginAuthority {
     }
   }
 
-  /** Whether the protocol has a register step (then a login needs a registered id). */
-  #registerStepKnown(): boolean {
-    if (this.#hasRegisterStep === undefined) {
+  /** What the protocol's register step is like (then a login needs a registered id). */
+  #registerStepKind(): RegisterStepKind {
+    if (this.#registerStep === undefined) {
       const registry = this.#host.registry;
-      this.#hasRegisterStep = registry
-        .types()
-        .some((type) => registry.get(type)?.loginStep?.step === "register");
+      const steps = registry.types().map((type) => registry.get(type)?.loginStep);
+      const register = steps.find((step) => step?.step === "register");
+      this.#registerStep =
+        register === undefined ? "none" : register.serial === undefined ? "without-serial" : "with-serial";
     }
-    return this.#hasRegisterStep;
+    return this.#registerStep;
   }
 }
 
