@@ -8,7 +8,15 @@ import { credentials, makeGenericClientConstructor, type ServiceError } from "@g
 import { childConfig, serveRpc } from "../lib/child.js";
 import { FrameSocket } from "../lib/frame-client.js";
 import { benchService, type QueryReqMessage, type QueryRspMessage } from "../lib/grpc-service.js";
-import { frame, ORDER_ID, QUERY_REQ_TYPE, queryReqPayload } from "../lib/payload.js";
+import {
+  frame,
+  LOGIN_REQ_TYPE,
+  LOGIN_RSP_TYPE,
+  ORDER_ID,
+  QUERY_REQ_TYPE,
+  queryReqPayload,
+  stringField1,
+} from "../lib/payload.js";
 import { type BenchPkiFiles, pem } from "../lib/pki.js";
 import { percentile } from "../lib/stats.js";
 
@@ -21,6 +29,8 @@ interface RunArgs {
   durationMs: number;
   /** Type of the expected reply frames (frames target). */
   expectType: number;
+  /** Log in first (paynet accepts only the login flow's Types before login). */
+  login?: boolean;
 }
 
 export interface LoadResult {
@@ -37,6 +47,7 @@ export interface LoadResult {
 const config = childConfig<{ pki: BenchPkiFiles }>();
 const ca = pem(config.pki.ca);
 const request = frame(QUERY_REQ_TYPE, queryReqPayload());
+let logins = 0;
 
 serveRpc({ run: (args: RunArgs) => (args.target === "grpc" ? runGrpc(args) : runFrames(args)) });
 
@@ -58,6 +69,11 @@ function phases(args: RunArgs): { measuring: () => boolean; over: () => boolean;
 
 async function runFrames(args: RunArgs): Promise<LoadResult> {
   const client = await FrameSocket.connect({ port: args.port, ca });
+  if (args.login === true) {
+    const reply = client.next(LOGIN_RSP_TYPE);
+    client.write(frame(LOGIN_REQ_TYPE, stringField1(`bench-load-${++logins}`)));
+    await reply;
+  }
   const batch = Buffer.concat(Array.from({ length: Math.max(args.window, 1) }, () => request));
   const clock = phases(args);
   let counted = 0;

@@ -57,6 +57,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
             warmupMs,
             durationMs,
             expectType: target === "paynet" ? QUERY_RSP_TYPE : QUERY_REQ_TYPE,
+            login: target === "paynet",
           });
           const cpu1 = await servers[target].call<number>("cpu");
           // CPU of the whole run (warm-up included) per message counted in the window, scaled.

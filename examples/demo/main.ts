@@ -93,6 +93,8 @@ async function runScenario(scratch: string): Promise<void> {
         "0.3",
         "--backoff-max",
         "1",
+        "--data",
+        join(scratch, "device"),
       ],
       { echo: print("paynetcli") },
     ),

@@ -41,6 +41,11 @@ export interface FrameConnectionOptions extends FrameOptions {
   wheel?: TimerWheel;
   /** Where frames and bytes in/out are counted (outbound ones when `send()` accepts them). Default: not counted. */
   stats?: TrafficStats;
+  /**
+   * A lower limit for inbound frames than `maxFrame` from the start (a server's `preLogin.maxFrame`
+   * until login), with the option named in `FrameTooLargeError`; see {@link FrameConnection.limitInbound}.
+   */
+  inboundLimit?: { maxFrame: number; option: string };
 }
 
 /** Callbacks of a {@link FrameConnection}: `onClose`, and `onFrame` or `onFrameAt`. */
@@ -149,6 +154,9 @@ export class FrameConnection {
     } else {
       throw new InvalidOptionsError("handlers", "expected onFrame or onFrameAt");
     }
+    if (options.inboundLimit !== undefined) {
+      this.#decoder.setLimit(options.inboundLimit.maxFrame, options.inboundLimit.option);
+    }
 
     this.#lastFrameMono = performance.now();
     this.#lastByteMono = this.#lastFrameMono;
@@ -186,6 +194,14 @@ export class FrameConnection {
   set peer(peer: string) {
     this.#peer = peer;
     this.#decoder.peer = peer;
+  }
+
+  /**
+   * Sets the largest inbound Len accepted from the next frame header on; `option` is named in the
+   * `FrameTooLargeError` that closes the connection. Outbound frames stay bounded by `maxFrame`.
+   */
+  limitInbound(maxFrame: number, option = "maxFrame"): void {
+    this.#decoder.setLimit(maxFrame, option);
   }
 
   /**

@@ -11,6 +11,7 @@ export type PaynetErrorCode =
   | "PROTOCOL_ERROR"
   | "DECODE_ERROR"
   | "ENCODE_ERROR"
+  | "BOUND_EXCEEDED"
   | "UNKNOWN_TYPE"
   | "HANDLER_ERROR"
   | "HANDSHAKE_FAILED"
@@ -18,6 +19,9 @@ export type PaynetErrorCode =
   | "PEER_CERTIFICATE_REJECTED"
   | "LOGIN_REFUSED"
   | "LOGIN_TIMEOUT"
+  | "LOGIN_REQUIRED"
+  | "RATE_LIMITED"
+  | "TOO_MANY_BAD_FRAMES"
   | "HEARTBEAT_TIMEOUT"
   | "READ_TIMEOUT"
   | "CONNECT_TIMEOUT"
@@ -29,6 +33,7 @@ export type PaynetErrorCode =
   | "ABORTED"
   | "SESSION_REPLACED"
   | "SERVER_STOPPED"
+  | "SERVER_DRAINING"
   | "MAX_CONNECTIONS"
   | "INVALID_OPTIONS"
   | "DUPLICATE_REGISTRATION"
@@ -78,14 +83,19 @@ export function formatType(type: number): string {
   return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
 }
 
-/** A frame header announced more bytes than `maxFrame` allows; raised before any body is buffered. */
+/**
+ * A frame header announced more bytes than the limit allows; raised before any body is buffered.
+ * `limit` names the option the limit comes from: `maxFrame`, or `preLogin.maxFrame` on a server
+ * connection that has not logged in yet.
+ */
 export class FrameTooLargeError extends PaynetError {
   constructor(
     readonly length: number,
     readonly maxFrame: number,
     context: ErrorContext = {},
+    readonly limit = "maxFrame",
   ) {
-    super("FRAME_TOO_LARGE", `frame length ${length} exceeds maxFrame ${maxFrame}`, context);
+    super("FRAME_TOO_LARGE", `frame length ${length} exceeds ${limit} ${maxFrame}`, context);
   }
 }
 
@@ -108,8 +118,37 @@ export class DecodeError extends PaynetError {
  * field of the wrong type. Nothing was sent; the caller's message is at fault, not the connection.
  */
 export class EncodeError extends PaynetError {
-  constructor(message: string, context: ErrorContext = {}) {
-    super("ENCODE_ERROR", message, context);
+  constructor(
+    message: string,
+    context: ErrorContext = {},
+    code: "ENCODE_ERROR" | "BOUND_EXCEEDED" = "ENCODE_ERROR",
+  ) {
+    super(code, message, context);
+  }
+}
+
+/**
+ * A message given to send breaks a size bound of its proto (`(paynet.max_size)` on a string or
+ * bytes value, `(paynet.max_count)` on a repeated or map field): the device it is for would refuse
+ * it, so nothing was sent.
+ */
+export class BoundExceededError extends EncodeError {
+  constructor(
+    /** Full name of the message whose field is too large (`paybox.CoinCommand`). */
+    readonly boundMessage: string,
+    /** Proto name of the field (`order_id`). */
+    readonly field: string,
+    readonly bound: "max_size" | "max_count",
+    readonly limit: number,
+    /** Bytes (`max_size`) or elements (`max_count`) the value had. */
+    readonly actual: number,
+  ) {
+    const unit = bound === "max_size" ? "bytes" : "elements";
+    super(
+      `cannot encode ${boundMessage}: ${field} has ${actual} ${unit}, more than its ${bound} of ${limit}`,
+      { messageName: boundMessage },
+      "BOUND_EXCEEDED",
+    );
   }
 }
 
@@ -217,6 +256,57 @@ export class LoginTimeoutError extends PaynetError {
   }
 }
 
+/**
+ * Server side: the connection did not log in within `preLogin.deadlineMs` (whatever else it sent,
+ * Pings included) and was closed.
+ */
+export class LoginDeadlineError extends PaynetError {
+  constructor(
+    readonly deadlineMs: number,
+    context: ErrorContext = {},
+  ) {
+    super("LOGIN_TIMEOUT", `not logged in within ${deadlineMs} ms`, context);
+  }
+}
+
+/**
+ * Server side: a frame of a Type that is not part of the login flow arrived before login; the
+ * connection was closed.
+ */
+export class LoginRequiredError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("LOGIN_REQUIRED", "frame type not accepted before login", context);
+  }
+}
+
+/** Server side: a connection sent frames faster than its limit (`what` names it); it was closed. */
+export class RateLimitedError extends PaynetError {
+  constructor(
+    readonly what: string,
+    context: ErrorContext = {},
+  ) {
+    super("RATE_LIMITED", `rate limit exceeded: ${what}`, context);
+  }
+}
+
+/**
+ * Server side: a connection sent `count` frames of unknown Types or with undecodable payloads within
+ * `windowMs`; it was closed.
+ */
+export class TooManyBadFramesError extends PaynetError {
+  constructor(
+    readonly count: number,
+    readonly windowMs: number,
+    context: ErrorContext = {},
+  ) {
+    super(
+      "TOO_MANY_BAD_FRAMES",
+      `${count} frames of unknown types or with undecodable payloads within ${windowMs} ms`,
+      context,
+    );
+  }
+}
+
 /** Nothing at all was received from the peer for the heartbeat timeout. */
 export class HeartbeatTimeoutError extends PaynetError {
   constructor(timeoutMs: number, context: ErrorContext = {}) {
@@ -312,6 +402,30 @@ export class ServerStoppedError extends PaynetError {
   constructor(context: ErrorContext = {}) {
     super("SERVER_STOPPED", "server stopped", context);
   }
+}
+
+/**
+ * The server is draining (lame duck, e.g. on SIGTERM before a deploy) and closed this session: the
+ * device should reconnect, which a load balancer sends to another node, where its TLS session ticket
+ * still resumes when the nodes share their ticket keys. The server tells the device with the
+ * protocol's error message before closing (see `ErrorMessageSpec.noticeOf`).
+ */
+export class ServerDrainingError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("SERVER_DRAINING", "server draining: reconnect to another node", context);
+  }
+}
+
+/**
+ * The typed reason of a close notice the server sent before closing (see
+ * `ErrorMessageSpec.noticeOf`): `ServerDrainingError` for `SERVER_DRAINING`, `SessionReplacedError`
+ * for `SESSION_REPLACED` (a newer login of the device took its session over), else a `PaynetError`
+ * carrying the announced code.
+ */
+export function closeNoticeError(code: PaynetErrorCode, context: ErrorContext = {}): PaynetError {
+  if (code === "SERVER_DRAINING") return new ServerDrainingError(context);
+  if (code === "SESSION_REPLACED") return new SessionReplacedError(undefined, context);
+  return new PaynetError(code, `closed by the server (${code})`, context);
 }
 
 /** The server is at `maxConnections`; the new connection was refused. */

@@ -7,7 +7,8 @@
  * a reused writer / reader, `readMessage` decodes a range of a buffer in place, and `readString`
  * reads strings with a bounds check protobufjs's `Buffer` reader lacks. Generated code reads 64-bit
  * integers with the `read*64` helpers below, which decode straight from the reader's buffer into
- * `bigint` (no `Long` objects on the way), and writes them through `int64Value`.
+ * `bigint` (no `Long` objects on the way), and writes them through `int64Value`. Fields with a
+ * size bound are checked through `checkStringSize` / `boundExceeded` (`./protobuf/bounds.ts`).
  */
 import Long from "long";
 import type { Long as ProtobufLong, Reader as ProtobufReader } from "protobufjs/minimal.js";
@@ -16,6 +17,7 @@ import type { MessageCodec } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import type { Writer } from "./protobuf/writer.js";
 
+export { boundExceeded, checkStringSize, truncateUtf8 } from "./protobuf/bounds.js";
 export { encodeMessage, type Int64Input, Writer } from "./protobuf/writer.js";
 
 // protobufjs/minimal is CommonJS: its default import is the whole module object (Node ESM and

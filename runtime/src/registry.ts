@@ -26,6 +26,14 @@ export interface RegistrationOptions<T, Ctx, R> {
    */
   failureReply?: (message: T, reason: string) => R;
   /**
+   * Server side: this Type belongs to the login flow (register, login, heartbeat) and is accepted
+   * from a connection that has not logged in yet. Every other Type before login closes the
+   * connection with `LOGIN_REQUIRED`. The generated SDK marks the messages of its REGISTER, LOGIN
+   * and HEARTBEAT roles. When no registration of a registry is marked, every registered Type is
+   * accepted before login (the server logs a warning at start).
+   */
+  beforeLogin?: boolean;
+  /**
    * Server side: the message is a step of the device's login flow. The server then decides who may
    * take it (`ServerOptions.authorizeLogin`, by default the certificate binding) before the handler
    * runs, and answers a refusal itself.

@@ -6,11 +6,17 @@ export default class Generate extends Command {
   static override summary = "Generate a typed TypeScript SDK from annotated .proto files.";
 
   static override description =
-    `Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
+    `Without arguments, inside a project made by \`paynet-gen init\`, everything comes from the "paynet" section of its package.json: "proto" (the files), "sdk" (--out, default src/generated), "protoPaths", "map", "name", "target" and "int64"; flags given still win. With .proto files given, --out is required and package.json is not read.
+
+Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
 
 All errors of a run are reported at once as file:line:col; when there is any, nothing is written and the exit code is 1. The new output is staged next to --out and swapped in by renaming directories, so --out holds either the old or the new SDK, never a mix; when --out contains subdirectories (or cannot be renamed) the changed files are renamed into place one by one instead. Output is deterministic: the same input gives byte-identical files, each headed by the generator version and the sources' hash. With --check nothing is written: the exit code is 1 and the stale, missing or extra files are listed when the output directory differs from what would be generated (for CI).`;
 
   static override examples = [
+    {
+      description: 'Inside a project: the protos and the output directory from package.json "paynet"',
+      command: "<%= config.bin %> <%= command.id %>",
+    },
     {
       description: "Generate the SDK of an annotated proto",
       command: "<%= config.bin %> <%= command.id %> proto/paybox.proto --out src/generated",
@@ -34,14 +40,16 @@ All errors of a run are reported at once as file:line:col; when there is any, no
   static override strict = false;
 
   static override args = {
-    proto: Args.string({ description: ".proto file(s) to generate from", required: true }),
+    proto: Args.string({
+      description: '.proto file(s) to generate from (default: "paynet".proto of package.json)',
+    }),
   };
 
   static override flags = {
     out: Flags.string({
       char: "o",
-      description: "output directory of the SDK",
-      required: true,
+      description:
+        'output directory of the SDK (default without .proto arguments: "paynet".sdk of package.json)',
       helpValue: "DIR",
     }),
     "proto-path": protoPathFlag("; paynet/options.proto is always found"),
@@ -53,14 +61,12 @@ All errors of a run are reported at once as file:line:col; when there is any, no
       description: "facade name prefix (default: the package in PascalCase, e.g. Paybox)",
     }),
     target: Flags.string({
-      description: "which facades to generate",
+      description: "which facades to generate (default: both)",
       options: ["both", "server", "client"],
-      default: "both",
     }),
     int64: Flags.string({
-      description: "TypeScript type of 64-bit integer fields",
+      description: "TypeScript type of 64-bit integer fields (default: bigint)",
       options: ["bigint", "string"],
-      default: "bigint",
     }),
     check: Flags.boolean({
       description: "write nothing; exit 1 if the output directory is not up to date",
@@ -68,20 +74,75 @@ All errors of a run are reported at once as file:line:col; when there is any, no
     }),
   };
 
+  /**
+   * Explicit .proto arguments need --out and read no package.json; none means the project's
+   * "paynet" section says what to generate, with flags still overriding it. Paths from package.json
+   * are shown relative to the working directory, as a user would type them.
+   */
+  private async sources(
+    protos: readonly string[],
+    flags: {
+      out?: string | undefined;
+      "proto-path"?: string[] | undefined;
+      map?: string | undefined;
+      name?: string | undefined;
+      target?: string | undefined;
+      int64?: string | undefined;
+    },
+  ): Promise<RunSources> {
+    const fromFlags = {
+      protoPaths: flags["proto-path"],
+      map: flags.map,
+      name: flags.name,
+      target: flags.target as RunSources["target"],
+      int64: flags.int64 as RunSources["int64"],
+    };
+    if (protos.length > 0) {
+      if (flags.out === undefined)
+        this.error(
+          '--out DIR is required when .proto files are given (without them, package.json "paynet" says where)',
+          {
+            exit: 1,
+            code: "OUT_REQUIRED",
+          },
+        );
+      return { inputs: protos, out: flags.out, ...fromFlags };
+    }
+    const { fail } = await import("../scaffold/cli.js");
+    const { relative } = await import("node:path");
+    try {
+      const { readGenerateLayout } = await import("../scaffold/config.js");
+      const layout = readGenerateLayout(process.cwd());
+      const shown = (path: string) => relative(process.cwd(), path) || ".";
+      return {
+        inputs: layout.proto.map(shown),
+        out: flags.out ?? shown(layout.sdk),
+        protoPaths:
+          fromFlags.protoPaths ?? (layout.protoPaths.length > 0 ? layout.protoPaths.map(shown) : undefined),
+        map: fromFlags.map ?? (layout.map === undefined ? undefined : shown(layout.map)),
+        name: fromFlags.name ?? layout.name,
+        target: fromFlags.target ?? layout.target,
+        int64: fromFlags.int64 ?? layout.int64,
+      };
+    } catch (error) {
+      return fail(this, error, { writes: false });
+    }
+  }
+
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Generate);
     const { generate } = await import("../generate.js");
     const { formatDiagnostic } = await import("../model/index.js");
-    const target = flags.target as "both" | "server" | "client";
-    const int64 = flags.int64 as "bigint" | "string";
+    const sources = await this.sources(argv.map(String), flags);
+    const out = sources.out;
     const result = await generate({
-      inputs: argv.map(String),
-      out: flags.out,
-      ...(flags["proto-path"] === undefined ? {} : { protoPaths: flags["proto-path"] }),
-      ...(flags.map === undefined ? {} : { mapFile: flags.map }),
-      ...(flags.name === undefined ? {} : { name: flags.name }),
-      target,
-      int64,
+      inputs: sources.inputs,
+      out,
+      ...(sources.protoPaths === undefined ? {} : { protoPaths: sources.protoPaths }),
+      ...(sources.map === undefined ? {} : { mapFile: sources.map }),
+      ...(sources.name === undefined ? {} : { name: sources.name }),
+      target: sources.target ?? "both",
+      int64: sources.int64 ?? "bigint",
       check: flags.check,
       generatorVersion: this.config.version,
     });
@@ -95,27 +156,38 @@ All errors of a run are reported at once as file:line:col; when there is any, no
 
     if (result.differences !== undefined) {
       if (result.differences.length === 0) {
-        this.log(`${flags.out} is up to date (${result.files.length} files)`);
+        this.log(`${out} is up to date (${result.files.length} files)`);
         return;
       }
       for (const difference of result.differences)
-        this.log(`${difference.kind}: ${joinPath(flags.out, difference.path)}`);
+        this.log(`${difference.kind}: ${joinPath(out, difference.path)}`);
       this.logToStderr(
-        `${flags.out} is out of date: ${result.differences.length} file${result.differences.length === 1 ? "" : "s"} differ; run the same command without --check`,
+        `${out} is out of date: ${result.differences.length} file${result.differences.length === 1 ? "" : "s"} differ; run the same command without --check`,
       );
       this.exit(1);
     }
 
     const written = result.written;
     if (written === undefined) return;
-    for (const path of written.written) this.log(`wrote ${joinPath(flags.out, path)}`);
-    for (const path of written.unchanged) this.log(`unchanged ${joinPath(flags.out, path)}`);
-    for (const path of written.removed) this.log(`removed ${joinPath(flags.out, path)}`);
+    for (const path of written.written) this.log(`wrote ${joinPath(out, path)}`);
+    for (const path of written.unchanged) this.log(`unchanged ${joinPath(out, path)}`);
+    for (const path of written.removed) this.log(`removed ${joinPath(out, path)}`);
     const warnings = result.diagnostics.length - errors;
     this.log(
-      `generated ${result.files.length} files into ${flags.out} (${written.written.length} written, ${written.unchanged.length} unchanged${written.removed.length > 0 ? `, ${written.removed.length} removed` : ""})${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}`,
+      `generated ${result.files.length} files into ${out} (${written.written.length} written, ${written.unchanged.length} unchanged${written.removed.length > 0 ? `, ${written.removed.length} removed` : ""})${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}`,
     );
   }
+}
+
+/** What one run generates from: the arguments and flags, or the project's package.json "paynet" section. */
+interface RunSources {
+  readonly inputs: readonly string[];
+  readonly out: string;
+  readonly protoPaths: readonly string[] | undefined;
+  readonly map: string | undefined;
+  readonly name: string | undefined;
+  readonly target: "both" | "server" | "client" | undefined;
+  readonly int64: "bigint" | "string" | undefined;
 }
 
 function joinPath(dir: string, file: string): string {

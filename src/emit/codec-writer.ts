@@ -6,6 +6,7 @@
  * that no proto name can shadow it).
  */
 import type { FieldModel, MessageModel, ScalarType, ValueType } from "../model/types.js";
+import { countCheck, sizeCheck } from "./codec-bounds.js";
 import {
   fieldDefault,
   isFloat,
@@ -98,7 +99,7 @@ export class CodecWriter {
     for (let index = 0; index < fields.length; ) {
       const field = fields[index] as FieldModel;
       if (field.oneof === undefined) {
-        body.push(...this.encodeField(field));
+        body.push(...this.encodeField(message, field));
         index += 1;
         continue;
       }
@@ -173,16 +174,20 @@ export class CodecWriter {
 
   // ---- encoding -------------------------------------------------------------------------------
 
-  private encodeField(field: FieldModel): string[] {
+  private encodeField(message: MessageModel, field: FieldModel): string[] {
     const local = `v${field.number}`;
     const head = `const ${local} = ${ownProperty("m", field.tsName)};`;
-    if (field.mapKey !== undefined) return [head, ...this.encodeMap(field, local)];
-    if (field.repeated) return [head, ...this.encodeRepeated(field, local)];
-    const write = this.writeValue(field.value, field.number, local);
-    if (field.value.kind === "message" || field.hasPresence || field.required) {
-      return [head, `if (${local} != null) ${write}`];
-    }
-    return [head, `if (${this.isSetCondition(field.value, local)}) ${write}`];
+    if (field.mapKey !== undefined) return [head, ...this.encodeMap(message, field, local)];
+    if (field.repeated) return [head, ...this.encodeRepeated(message, field, local)];
+    const write = [
+      ...sizeCheck(message, field, field.value, local),
+      this.writeValue(field.value, field.number, local),
+    ];
+    const condition =
+      field.value.kind === "message" || field.hasPresence || field.required
+        ? `${local} != null`
+        : this.isSetCondition(field.value, local);
+    return [head, ...guarded(`if (${condition})`, write)];
   }
 
   /** Implicit presence (proto3): a field at its zero value is not written. */
@@ -200,30 +205,44 @@ export class CodecWriter {
     return `${local} != null && ${local} !== 0`;
   }
 
-  private encodeRepeated(field: FieldModel, local: string): string[] {
+  private encodeRepeated(message: MessageModel, field: FieldModel, local: string): string[] {
+    const count = countCheck(message, field, `${local}.length`);
     if (field.packed && isPackable(field.value)) {
       const method = writerMethod(field.value);
       return [
         `if (${local} != null && ${local}.length !== 0) {`,
+        ...indent(count, 1),
         `  w.uint32(${tagOf(field.number, WIRE_LENGTH_DELIMITED)}).fork();`,
         `  for (const x of ${local}) w.${method}(${this.writerArgument(field.value, "x")});`,
         "  w.ldelim();",
         "}",
       ];
     }
+    const write = this.writeValue(field.value, field.number, "x");
+    const element = sizeCheck(message, field, field.value, "x");
+    if (count.length === 0 && element.length === 0)
+      return [`if (${local} != null) for (const x of ${local}) ${write}`];
     return [
-      `if (${local} != null) for (const x of ${local}) ${this.writeValue(field.value, field.number, "x")}`,
+      `if (${local} != null) {`,
+      ...indent(count, 1),
+      ...indent(guarded(`for (const x of ${local})`, [...element, write]), 1),
+      "}",
     ];
   }
 
-  private encodeMap(field: FieldModel, local: string): string[] {
+  private encodeMap(message: MessageModel, field: FieldModel, local: string): string[] {
     const keyType = field.mapKey as ScalarType;
     const key: ValueType = { kind: "scalar", scalar: keyType };
     const keyWrite = `uint32(${tagOf(1, SCALAR_WIRE[keyType])}).${writerMethod(key)}(${mapKeyArgument(keyType)})`;
+    const count = countCheck(message, field, "keys.length");
     return [
       `if (${local} != null) {`,
-      `  for (const k of Object.keys(${local})) {`,
+      ...(count.length === 0
+        ? [`  for (const k of Object.keys(${local})) {`]
+        : [`  const keys = Object.keys(${local});`, ...indent(count, 1), "  for (const k of keys) {"]),
       `    const x = ${local}[k]!;`,
+      ...indent(sizeCheck(message, field, key, "k"), 2),
+      ...indent(sizeCheck(message, field, field.value, "x"), 2),
       `    w.uint32(${tagOf(field.number, WIRE_LENGTH_DELIMITED)}).fork().${keyWrite};`,
       `    ${this.writeValue(field.value, 2, "x")}`,
       "    w.ldelim();",
@@ -245,6 +264,7 @@ export class CodecWriter {
     for (const member of members) {
       lines.push(
         `    case ${JSON.stringify(member.tsName)}:`,
+        ...indent(sizeCheck(message, member, member.value, `${local}.value`), 3),
         `      ${this.writeValue(member.value, member.number, `${local}.value`)}`,
         "      break;",
       );
@@ -409,6 +429,12 @@ function mapKeyRead(keyType: ScalarType): string {
 function mapKeyDefault(keyType: ScalarType): string {
   if (keyType === "string") return '""';
   return keyType === "bool" ? '"false"' : '"0"';
+}
+
+/** `head statement;` for one statement, else `head { … }`. */
+function guarded(head: string, statements: readonly string[]): string[] {
+  if (statements.length === 1) return [`${head} ${statements[0]}`];
+  return [`${head} {`, ...indent(statements, 1), "}"];
 }
 
 /** `push` statements run for each element of a packed run ending at `n`. */

@@ -1,7 +1,7 @@
 /** Emits `MessageDef`s per wire message, `RequestSpec`s per request/reply pair and the error-message spec. */
 import type { ProtoModel } from "../model/types.js";
 import { importList, tidy } from "./code.js";
-import { errorCodeReader, errorMessageInits, needsStatus } from "./error-message.js";
+import { errorMessageInits, needsProtobufHelpers, needsStatus, noticeExpression } from "./error-message.js";
 import { fileHeader } from "./header.js";
 import { renderTemplate } from "./render.js";
 import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
@@ -20,11 +20,9 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
   const errorRole = model.roles.error;
   const errorView = errorRole === undefined ? undefined : view.byFullName.get(errorRole.message.fullName);
   const inits = errorRole === undefined ? [] : errorMessageInits(errorRole.message, options);
-  const reader = errorRole === undefined ? undefined : errorCodeReader(errorRole.message);
   const runtimeImports: RuntimeName[] = ["MessageDef"];
   if (requests.length > 0) runtimeImports.push("RequestSpec");
   if (errorView !== undefined) runtimeImports.push("ErrorMessageSpec", "PaynetError");
-  if (reader !== undefined) runtimeImports.push("PaynetErrorCode");
   const rt = runtimeLocals(model);
   const content = renderTemplate("defs", {
     header: fileHeader(model, options),
@@ -46,9 +44,8 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
             specName: errorSpecName(view.service),
             inits,
             status: needsStatus(inits),
-            reader,
-            readerBase: errorSpecName(view.service).slice(0, -"Message".length),
-            readerName: `${errorSpecName(view.service).slice(0, -"Message".length)}Code`,
+            notice: errorRole === undefined ? undefined : noticeExpression(errorRole.message),
+            protobufHelpers: needsProtobufHelpers(inits),
           },
   });
   return { path: SDK_FILES.defs, content: tidy(content) };

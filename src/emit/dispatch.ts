@@ -10,6 +10,9 @@ import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
 import type { EmitOptions, GeneratedFile } from "./types.js";
 import { buildSdkView, type WireView } from "./wire-view.js";
 
+/** Roles whose messages the server accepts from a connection that has not logged in yet. */
+const LOGIN_FLOW_ROLES: ReadonlySet<string> = new Set(["register", "login", "heartbeat"]);
+
 export function emitDispatch(model: ProtoModel, options: EmitOptions): GeneratedFile {
   const view = buildSdkView(model, options);
   const service = view.service;
@@ -22,6 +25,7 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
       return {
         ...message,
         defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
+        beforeLogin: message.role !== undefined && LOGIN_FLOW_ROLES.has(message.role),
         loginStep:
           loginStep === undefined
             ? undefined
@@ -84,6 +88,7 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     clientSends,
     heartbeat,
     loginSteps: serverReceives.some((message) => message.loginStep !== undefined),
+    protobufHelpers: serverReceives.some((message) => message.loginStep?.refusal?.includes("$pb.") === true),
   });
   return { path: SDK_FILES.dispatch, content: tidy(content) };
 }

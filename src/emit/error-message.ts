@@ -4,15 +4,16 @@
  *
  * - a field named `code`: numeric → an HTTP-like status of the error (`DECODE_ERROR`/`PROTOCOL_ERROR`
  *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `SESSION_REPLACED` 409,
- *   `QUEUE_FULL`/`PENDING_LIMIT` 429, anything else 500); string → the runtime's error code
- *   (`UNKNOWN_TYPE`); other types are left at their default;
+ *   `QUEUE_FULL`/`PENDING_LIMIT` 429, `SERVER_DRAINING` 503, anything else 500); string → the
+ *   runtime's error code (`UNKNOWN_TYPE`); other types are left at their default;
  * - the first string field named `msg`, `message`, `error`, `detail`, `description` or `reason` → the
- *   error's message.
- *
- * The statuses that name one error (401, 404, 408, 409), or the code strings, are read back from an
- * inbound error message (`codeOf`), so a device learns that its session was replaced.
+ *   error's message (cut to the field's `max_size` when it has one).
  *
  * Apps override it with the facades' `errorMessage` option.
+ *
+ * The same `code` field tells the device client a close notice (see `ErrorMessageSpec.noticeOf`):
+ * status 503 (or the string `SERVER_DRAINING`) is the server draining, 409 (or `SESSION_REPLACED`)
+ * a newer login of the device taking its session over.
  */
 import type { FieldModel, MessageModel } from "../model/types.js";
 import type { EmitOptions } from "./types.js";
@@ -34,8 +35,47 @@ export function errorMessageInits(message: MessageModel, options: EmitOptions): 
   if (code !== undefined && codeExpression !== undefined)
     inits.push({ property: code.tsName, expression: codeExpression });
   const text = textField(message);
-  if (text !== undefined) inits.push({ property: text.tsName, expression: "error.message" });
+  // A bounded text field gets the message cut to its max_size, so that the report itself encodes.
+  if (text !== undefined)
+    inits.push({
+      property: text.tsName,
+      expression:
+        text.maxSize === undefined ? "error.message" : `$pb.truncateUtf8(error.message, ${text.maxSize})`,
+    });
   return inits;
+}
+
+/** Status the numeric `code` carries for a server that drains (`errorStatus` of `SERVER_DRAINING`). */
+export const DRAINING_STATUS = 503;
+
+/** The close notices an error message can carry, with the status of each (`errorStatus`). */
+const CLOSE_NOTICES = [
+  ["SERVER_DRAINING", DRAINING_STATUS],
+  ["SESSION_REPLACED", 409],
+] as const;
+
+/**
+ * The body of the spec's `noticeOf(message)`: an expression naming the close notice a received error
+ * message carries, or `undefined` when the message has no usable `code` field.
+ */
+export function noticeExpression(message: MessageModel): string | undefined {
+  const code = scalarField(message, ["code"]);
+  if (code === undefined || code.value.kind !== "scalar") return undefined;
+  const scalar = code.value.scalar;
+  if (scalar === "bool" || scalar === "bytes") return undefined;
+  const field = `message.${code.tsName}`;
+  const value = scalar === "string" ? field : `Number(${field})`;
+  const chain = CLOSE_NOTICES.reduceRight(
+    (otherwise, [notice, status]) =>
+      `${value} === ${scalar === "string" ? `"${notice}"` : status} ? "${notice}" : ${otherwise}`,
+    "undefined",
+  );
+  return `(${chain})`;
+}
+
+/** Whether the default mapping calls `@paynet/runtime/protobuf` (imported as `$pb`). */
+export function needsProtobufHelpers(inits: readonly ErrorFieldInit[]): boolean {
+  return inits.some((init) => init.expression.includes("$pb."));
 }
 
 /** Whether the default mapping needs the numeric status helper. */
@@ -60,38 +100,4 @@ export function textField(message: MessageModel): FieldModel | undefined {
     if (field?.value.kind === "scalar" && field.value.scalar === "string") return field;
   }
   return undefined;
-}
-
-/** Runtime error codes an error message's `code` names unambiguously, with their status. */
-const READABLE_CODES = [
-  ["LOGIN_REFUSED", 401],
-  ["UNKNOWN_TYPE", 404],
-  ["REQUEST_TIMEOUT", 408],
-  ["SESSION_REPLACED", 409],
-] as const;
-
-/** How the generated `codeOf` reads a runtime error code back: `switch (subject)` over `cases`. */
-export interface ErrorCodeReader {
-  readonly subject: string;
-  readonly cases: readonly { readonly label: string; readonly code: string }[];
-}
-
-/** The reader of `message`'s `code` field (over a variable `message`), when it has a usable one. */
-export function errorCodeReader(message: MessageModel): ErrorCodeReader | undefined {
-  const code = scalarField(message, ["code"]);
-  if (code === undefined || code.value.kind !== "scalar") return undefined;
-  const scalar = code.value.scalar;
-  const access = `message.${code.tsName}`;
-  if (scalar === "string") {
-    return { subject: access, cases: READABLE_CODES.map(([name]) => ({ label: `"${name}"`, code: name })) };
-  }
-  if (scalar === "bool" || scalar === "bytes") return undefined;
-  const wide = isSixtyFourBit(scalar);
-  return {
-    subject: wide ? `String(${access})` : access,
-    cases: READABLE_CODES.map(([name, status]) => ({
-      label: wide ? `"${status}"` : String(status),
-      code: name,
-    })),
-  };
 }

@@ -6,7 +6,7 @@
  * DENIED or REFUSED, with or without an enum prefix; 401 for a numeric code; `LOGIN_REFUSED` for a
  * string code) and its text field (`msg`, ...) to the reason. A reply without such a code gets no
  * refusal reply: the runtime then refuses with the error message (a reply without a code would
- * read as an acceptance).
+ * read as an acceptance). A text field with a `max_size` gets the reason cut to it.
  */
 import type { EnumModel, FieldModel, MessageModel, ProtoModel, WireMessage } from "../model/types.js";
 import { textField } from "./error-message.js";
@@ -74,7 +74,10 @@ function refusalReply(
   const value = refusalCode(model, code, options);
   if (value === undefined) return undefined;
   const text = textField(reply);
-  const body = `${code.tsName}: ${value.expression}${text === undefined ? "" : `, ${text.tsName}: error.reason`}`;
+  // A bounded text field gets the reason cut to its max_size, so that the refusal itself encodes.
+  const reason =
+    text?.maxSize === undefined ? "error.reason" : `$pb.truncateUtf8(error.reason, ${text.maxSize})`;
+  const body = `${code.tsName}: ${value.expression}${text === undefined ? "" : `, ${text.tsName}: ${reason}`}`;
   return { body, enumName: value.enumName };
 }
 

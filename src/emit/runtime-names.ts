@@ -21,7 +21,6 @@ export const RUNTIME_NAMES = [
   "MessageDef",
   "PaynetClient",
   "PaynetError",
-  "PaynetErrorCode",
   "PaynetServer",
   "Registry",
   "RequestOptions",

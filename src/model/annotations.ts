@@ -3,6 +3,7 @@
  * sidecar map, merged. protobufjs accepts any option value silently, so the raw option tokens are
  * checked here: right element, right value type, names that resolve.
  */
+import { BOUND_OPTIONS } from "./bounds.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { formatPosition } from "./diagnostics.js";
 import { ownFields } from "./extensions.js";
@@ -178,10 +179,12 @@ function collectFromProtos(
         );
       }
       const name = match[1]!;
+      // Size bounds are collected by bounds.ts.
+      if (match[2] === "" && BOUND_OPTIONS.has(name)) continue;
       if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && !FIELD_OPTIONS.has(name))) {
         diagnostics.error(
           "unknown-option",
-          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages and (paynet.correlation) and (paynet.identity) on fields`,
+          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages and (paynet.correlation), (paynet.identity), (paynet.max_size) and (paynet.max_count) on fields`,
           position,
         );
         continue;

@@ -5,6 +5,7 @@
  */
 import protobuf from "protobufjs";
 import type { MessageAnnotation } from "./annotations.js";
+import type { FieldBounds } from "./bounds.js";
 import { normalizeComment } from "./comments.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { ownFields } from "./extensions.js";
@@ -51,6 +52,7 @@ export interface Drafts {
 export function buildDrafts(
   symbols: SymbolTable,
   annotations: ReadonlyMap<string, MessageAnnotation>,
+  bounds: ReadonlyMap<string, FieldBounds>,
   diagnostics: DiagnosticBag,
 ): Drafts {
   const messages = new Map<string, MessageDraft>();
@@ -81,7 +83,7 @@ export function buildDrafts(
       enums.set(symbol.fullName, buildEnum(symbol));
       continue;
     }
-    const message = buildMessage(symbol, symbols, annotations.get(symbol.fullName));
+    const message = buildMessage(symbol, symbols, annotations.get(symbol.fullName), bounds);
     messages.set(symbol.fullName, message);
     for (const field of ownFields(symbol.type)) {
       const used = resolveFieldType(symbol, field, symbols, quiet);
@@ -132,6 +134,7 @@ function buildMessage(
   symbol: MessageSymbol,
   symbols: SymbolTable,
   annotation: MessageAnnotation | undefined,
+  bounds: ReadonlyMap<string, FieldBounds>,
 ): MessageDraft {
   const file = symbol.file;
   const syntax = file.proto.syntax;
@@ -170,6 +173,7 @@ function buildMessage(
     const where = file.proto.index?.fields.get(fieldKey(symbol.fullName, field.name));
     const defaultValue = syntax === "proto2" ? defaultOf(symbol, field, value) : undefined;
     const comment = normalizeComment(field.comment);
+    const { maxSize, maxCount } = bounds.get(fieldKey(symbol.fullName, field.name)) ?? {};
     const model: FieldModel = {
       protoName: field.name,
       tsName: protobuf.util.camelCase(field.name),
@@ -182,6 +186,8 @@ function buildMessage(
       ...(isMap ? { mapKey: (field as protobuf.MapField).keyType as ScalarType } : {}),
       ...(oneof === undefined ? {} : { oneof }),
       correlation: annotation?.correlation?.value === field.name,
+      ...(maxSize === undefined ? {} : { maxSize }),
+      ...(maxCount === undefined ? {} : { maxCount }),
       ...(defaultValue === undefined ? {} : { defaultValue }),
       ...(comment === undefined ? {} : { comment }),
       position: where === undefined ? symbol.position : positionIn(file, where.place),

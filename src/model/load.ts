@@ -1,10 +1,12 @@
 /**
  * `loadModel()`: .proto files (+ optional sidecar) → validated `ProtoModel`, or the complete list
- * of problems. The walk is: files → names → annotations → models → wire rules → TypeScript names.
+ * of problems. The walk is: files → names → annotations and bounds → models → wire rules →
+ * TypeScript names.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { collectAnnotations } from "./annotations.js";
+import { collectBounds } from "./bounds.js";
 import { buildDrafts } from "./build.js";
 import { compareStrings, DiagnosticBag } from "./diagnostics.js";
 import { checkExtensions } from "./extensions.js";
@@ -67,7 +69,8 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
   const firstInput = fileSet.byKey.get(fileSet.inputKeys[0] ?? "");
   const sidecarScope = sidecar?.packageName ?? firstInput?.proto.packageName ?? "";
   const annotations = collectAnnotations(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
-  const drafts = buildDrafts(symbols, annotations, diagnostics);
+  const bounds = collectBounds(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
+  const drafts = buildDrafts(symbols, annotations, bounds, diagnostics);
   const wireInfo = validateWire(annotations, drafts.messages, diagnostics);
   const tsNames = assignTsNames([...drafts.messages.values(), ...drafts.enums.values()], diagnostics);
   const serviceName = serviceNameOf(

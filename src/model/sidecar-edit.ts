@@ -21,8 +21,30 @@ export class SidecarEditError extends Error {
   }
 }
 
+/**
+ * The size bounds (`fields:`) of an existing entry. They are facts about fields, not the message
+ * annotation this edit is about, so they are kept whatever the edit does (also with `--force`).
+ */
+type KeptFields = Record<string, unknown> | undefined;
+
+function keptFields(current: unknown): KeptFields {
+  if (typeof current !== "object" || current === null) return undefined;
+  const fields = (current as Record<string, unknown>).fields;
+  return typeof fields === "object" && fields !== null ? (fields as Record<string, unknown>) : undefined;
+}
+
+/** Plain data (the bounds) as a YAML flow value: `{ order_id: { max_size: 64 } }`. */
+function flowText(value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).map(([key, item]) => `${flowText(key)}: ${flowText(item)}`);
+    return `{ ${entries.join(", ")} }`;
+  }
+  if (typeof value === "string" && /^[A-Za-z_][\w.-]*$/.test(value)) return value;
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
+}
+
 /** The entry's fields in a fixed order, with text as it is written in YAML. */
-function entryFields(spec: AnnotationSpec): Array<[string, string]> {
+function entryFields(spec: AnnotationSpec, kept: KeptFields): Array<[string, string]> {
   const fields: Array<[string, string]> = [
     ["type", formatType(spec.type)],
     ["direction", spec.direction satisfies Direction],
@@ -30,13 +52,15 @@ function entryFields(spec: AnnotationSpec): Array<[string, string]> {
   if (spec.reply !== undefined) fields.push(["reply", spec.reply]);
   if (spec.role !== undefined) fields.push(["role", spec.role]);
   if (spec.correlation !== undefined) fields.push(["correlation", spec.correlation]);
+  if (kept !== undefined) fields.push(["fields", flowText(kept)]);
   return fields;
 }
 
 /** The entry as plain data (what the map must read back as). */
-function entryData(spec: AnnotationSpec): Record<string, string | number> {
-  const data: Record<string, string | number> = {};
-  for (const [key, value] of entryFields(spec)) data[key] = key === "type" ? spec.type : value;
+function entryData(spec: AnnotationSpec, kept: KeptFields): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of entryFields(spec, undefined)) data[key] = key === "type" ? spec.type : value;
+  if (kept !== undefined) data.fields = kept;
   return data;
 }
 
@@ -118,7 +142,9 @@ export function annotateSidecar(
     );
   }
   const current = existing === undefined ? undefined : (existing.value as { toJSON?: () => unknown } | null);
-  const spec = mergedSpec(messageName, current?.toJSON?.(), patch, options.merge === true);
+  const currentData = current?.toJSON?.();
+  const spec = mergedSpec(messageName, currentData, patch, options.merge === true);
+  const kept = keptFields(currentData);
 
   const edited = spliceEntry(
     source,
@@ -127,10 +153,11 @@ export function annotateSidecar(
     existing,
     messageName,
     spec,
+    kept,
     eol,
   );
   // The splice must read back as intended; if the layout defeated it, re-print through the Document API.
-  return readsBackAs(edited, messageName, spec) ? edited : reprint(source, messageName, spec);
+  return readsBackAs(edited, messageName, spec, kept) ? edited : reprint(source, messageName, spec, kept);
 }
 
 function keyText(pair: Pair): string | undefined {
@@ -146,9 +173,10 @@ function spliceEntry(
   existing: Pair | undefined,
   name: string,
   spec: AnnotationSpec,
+  kept: KeptFields,
   eol: string,
 ): string {
-  const flowEntry = `${name}: { ${entryFields(spec)
+  const flowEntry = `${name}: { ${entryFields(spec, kept)
     .map(([key, value]) => `${key}: ${value}`)
     .join(", ")} }`;
 
@@ -173,7 +201,7 @@ function spliceEntry(
   const indent = lineIndent(source, firstKey.range![0]);
   const firstValue = siblings[0]!.value;
   const useFlow = !isMap(firstValue) || firstValue.flow === true;
-  const entry = useFlow ? flowEntry : blockEntry(source, name, spec, indent, firstValue, eol);
+  const entry = useFlow ? flowEntry : blockEntry(source, name, spec, kept, indent, firstValue, eol);
 
   if (existing !== undefined) {
     const start = (existing.key as Scalar).range![0];
@@ -201,13 +229,14 @@ function blockEntry(
   source: string,
   name: string,
   spec: AnnotationSpec,
+  kept: KeptFields,
   indent: string,
   sibling: YAMLMap,
   eol: string,
 ): string {
   const nestedKey = sibling.items[0]?.key as Scalar | undefined;
   const nestedIndent = nestedKey?.range ? lineIndent(source, nestedKey.range[0]) : `${indent}  `;
-  const lines = entryFields(spec).map(([key, value]) => `${nestedIndent}${key}: ${value}`);
+  const lines = entryFields(spec, kept).map(([key, value]) => `${nestedIndent}${key}: ${value}`);
   return `${indent}${name}:${eol}${lines.join(eol)}`;
 }
 
@@ -216,19 +245,19 @@ function lineIndent(source: string, offset: number): string {
   return /^[ \t]*/.exec(source.slice(lineStart, offset))?.[0] ?? "";
 }
 
-function readsBackAs(text: string, name: string, spec: AnnotationSpec): boolean {
+function readsBackAs(text: string, name: string, spec: AnnotationSpec, kept: KeptFields): boolean {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) return false;
   const data = doc.toJS() as { messages?: Record<string, unknown> } | null;
   const messages = data?.messages;
   const entry = messages !== undefined && Object.hasOwn(messages, name) ? messages[name] : undefined;
-  return JSON.stringify(entry) === JSON.stringify(entryData(spec));
+  return JSON.stringify(entry) === JSON.stringify(entryData(spec, kept));
 }
 
-function reprint(source: string, name: string, spec: AnnotationSpec): string {
+function reprint(source: string, name: string, spec: AnnotationSpec, kept: KeptFields): string {
   const doc = parseDocument(source);
   if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as never;
-  const node = doc.createNode(entryData(spec)) as YAMLMap;
+  const node = doc.createNode(entryData(spec, kept)) as YAMLMap;
   const typeNode = node.items.find((pair) => keyText(pair) === "type")?.value;
   if (isScalar(typeNode)) typeNode.format = "HEX";
   const messages = doc.get("messages");
@@ -266,6 +295,6 @@ function annotateJson(
       `${name} is already annotated in the map; use --force to replace the annotation`,
     );
   }
-  root.messages[name] = entryData(mergedSpec(name, current, patch, merge));
+  root.messages[name] = entryData(mergedSpec(name, current, patch, merge), keptFields(current));
   return `${JSON.stringify(root, null, 2)}\n`;
 }

@@ -6,7 +6,9 @@
  * package: paybox        # optional scope for the names below (default: the first input's package)
  * messages:
  *   RegisterReq: { type: 0x01, direction: up, reply: RegisterRsp, role: register }
- *   CoinCommand: { type: 0x04, direction: down, reply: CoinAck, correlation: order_id }
+ *   CoinCommand:
+ *     { type: 0x04, direction: down, reply: CoinAck, correlation: order_id,
+ *       fields: { order_id: { max_size: 64 } } }   # size bounds, as (paynet.max_size) / max_count
  *   LoginReq: { type: 0x02, direction: up, reply: LoginRsp, role: login, device_id: device_id }
  * ```
  *
@@ -37,6 +39,8 @@ export interface SidecarEntry {
   readonly serial?: SidecarFact<string>;
   /** Field naming the device id (`device_id: device_id`). */
   readonly deviceId?: SidecarFact<string>;
+  /** Size bounds of fields (`fields: { name: { max_size, max_count } }`), in the order given. */
+  readonly fields: readonly SidecarFieldBounds[];
   /** Annotations given with an invalid value (reported as `sidecar-invalid`). */
   readonly invalid: readonly (
     | "type"
@@ -47,6 +51,15 @@ export interface SidecarEntry {
     | "serial"
     | "deviceId"
   )[];
+}
+
+/** The bounds the sidecar gives one field. */
+export interface SidecarFieldBounds {
+  /** Field name as written (a proto field name). */
+  readonly name: string;
+  readonly position: SourcePosition;
+  readonly maxSize?: SidecarFact<number>;
+  readonly maxCount?: SidecarFact<number>;
 }
 
 export interface Sidecar {
@@ -72,7 +85,9 @@ const ROLES: ReadonlyMap<string, Role> = new Map([
   ["heartbeat", "heartbeat"],
   ["error", "error"],
 ]);
-const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "serial", "device_id"];
+const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "serial", "device_id", "fields"];
+/** Largest bound: the options are uint32. */
+export const MAX_BOUND = 0xffffffff;
 
 /** Parses sidecar `content`; shape errors are reported as `sidecar-invalid` and the faulty parts skipped. */
 export function parseSidecar(content: string, displayPath: string, diagnostics: DiagnosticBag): Sidecar {
@@ -164,6 +179,7 @@ function parseEntry(
     serial?: SidecarFact<string>;
     deviceId?: SidecarFact<string>;
   } = {};
+  let fields: SidecarFieldBounds[] = [];
   const invalidKeys: SidecarEntry["invalid"][number][] = [];
   const invalidValue = (
     key: SidecarEntry["invalid"][number],
@@ -228,6 +244,9 @@ function parseEntry(
         } else facts[fact] = { value: raw, position: valuePosition };
         break;
       }
+      case "fields":
+        fields = parseFieldBounds(name, pair.value, valuePosition, nodeAt, invalid);
+        break;
       default:
         invalid(
           `unknown annotation \`${key ?? "?"}\` for ${name} (expected one of ${ENTRY_KEYS.join(", ")})`,
@@ -235,7 +254,73 @@ function parseEntry(
         );
     }
   }
-  return { name, position, ...facts, invalid: invalidKeys };
+  return { name, position, ...facts, fields, invalid: invalidKeys };
+}
+
+/** `fields: { order_id: { max_size: 64 }, items: { max_count: 8 } }` of message `message`. */
+function parseFieldBounds(
+  message: string,
+  node: Node | null,
+  position: SourcePosition,
+  nodeAt: (node: Node | null | undefined, fallback: number) => SourcePosition,
+  invalid: (message: string, position: SourcePosition) => void,
+): SidecarFieldBounds[] {
+  if (!isMap(node)) {
+    invalid(`fields of ${message} must map field names to bounds like { max_size: 64 }`, position);
+    return [];
+  }
+  const result: SidecarFieldBounds[] = [];
+  for (const pair of node.items as Pair<Node, Node>[]) {
+    const name = scalarText(pair.key);
+    const namePosition = nodeAt(pair.key, 0);
+    if (name === undefined || !/^[A-Za-z_]\w*$/.test(name)) {
+      invalid(`field names in fields of ${message} must be proto field names like order_id`, namePosition);
+      continue;
+    }
+    if (!isMap(pair.value)) {
+      invalid(
+        `bounds of ${message}.${name} must be a mapping like { max_size: 64 }`,
+        nodeAt(pair.value ?? pair.key, 0),
+      );
+      continue;
+    }
+    const bounds: { maxSize?: SidecarFact<number>; maxCount?: SidecarFact<number> } = {};
+    for (const boundPair of pair.value.items as Pair<Node, Node>[]) {
+      const key = scalarText(boundPair.key);
+      const valuePosition = nodeAt(boundPair.value ?? boundPair.key, 0);
+      if (key !== "max_size" && key !== "max_count") {
+        invalid(
+          `unknown bound \`${key ?? "?"}\` for ${message}.${name} (expected max_size or max_count)`,
+          nodeAt(boundPair.key, 0),
+        );
+        continue;
+      }
+      const value = boundValue(isScalar(boundPair.value) ? boundPair.value.value : undefined);
+      if (value === undefined) {
+        invalid(
+          `${key} of ${message}.${name} must be an integer 1..${MAX_BOUND}, got ${describe(boundPair.value)}`,
+          valuePosition,
+        );
+        continue;
+      }
+      bounds[key === "max_size" ? "maxSize" : "maxCount"] = { value, position: valuePosition };
+    }
+    result.push({ name, position: namePosition, ...bounds });
+  }
+  return result;
+}
+
+/** A bound from YAML: a number or a number literal string, integer in 1..MAX_BOUND. */
+function boundValue(raw: unknown): number | undefined {
+  const parsed =
+    typeof raw === "number"
+      ? numberType(raw)
+      : typeof raw === "string"
+        ? parseTypeNumber(raw.trim(), false)
+        : undefined;
+  return parsed?.kind === "integer" && parsed.value >= 1 && parsed.value <= MAX_BOUND
+    ? parsed.value
+    : undefined;
 }
 
 function numberType(value: number): TypeNumber {

@@ -62,6 +62,13 @@ export interface FieldModel {
   /** Marked `[(paynet.correlation) = true]` or by the sidecar. */
   readonly correlation: boolean;
   /**
+   * `(paynet.max_size)`: largest string (UTF-8 bytes) or bytes value; on a repeated field each
+   * element's, on a map its string/bytes keys' and values'. Undefined: unbounded.
+   */
+  readonly maxSize?: number;
+  /** `(paynet.max_count)`: most elements of a repeated field, entries of a map. Undefined: unbounded. */
+  readonly maxCount?: number;
+  /**
    * proto2 `[default = ...]` as a literal value: number, boolean, string (string/bytes fields), the
    * enum value's name (enum fields), or a decimal string for 64-bit integer fields (exact).
    */

@@ -66,6 +66,7 @@ describe("validation rules", () => {
       "import-cycle",
       "correlation-one-sided",
       "correlation-unused",
+      "bound-not-applicable",
       "identity-misplaced",
       "identity-invalid-field",
       "duplicate-identity",

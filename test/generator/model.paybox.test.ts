@@ -72,6 +72,37 @@ describe("paybox protocol", () => {
     expect(model.messages.every((m) => m.packageName === "paybox")).toBe(true);
   });
 
+  it("bounds every string and bytes field (what a device needs)", async () => {
+    const model = modelOf(await loadModel({ inputs: ["proto/paybox.proto"], cwd: ROOT }));
+    const sized = model.messages.flatMap((message) =>
+      message.fields
+        .filter((field) => field.value.kind === "scalar" && /^(string|bytes)$/.test(field.value.scalar))
+        .map((field) => `${message.tsName}.${field.protoName}=${field.maxSize}`),
+    );
+    expect(sized).toEqual([
+      "CoinAck.order_id=64",
+      "CoinAck.error=128",
+      "CoinCommand.order_id=64",
+      "ErrorMsg.msg=200",
+      "LoginReq.device_id=64",
+      "LoginReq.token=128",
+      "LoginReq.version=32",
+      "LoginRsp.msg=128",
+      "LoginRsp.resume_token=128",
+      "Ping.ip=46",
+      "QueryReq.order_id=64",
+      "QueryRsp.order_id=64",
+      "QueryRsp.error=128",
+      "RegisterReq.device_sn=32",
+      "RegisterReq.model=32",
+      "RegisterReq.firmware=32",
+      "RegisterReq.device_pubkey=128",
+      "RegisterRsp.msg=128",
+      "RegisterRsp.device_id=64",
+    ]);
+    expect(model.messages.flatMap((m) => m.fields).some((f) => f.maxCount !== undefined)).toBe(false);
+  });
+
   it("keeps the (translated) comments for JSDoc", async () => {
     const model = modelOf(await loadModel({ inputs: ["proto/paybox.proto"], cwd: ROOT }));
     const coinCommand = model.messages.find((m) => m.fullName === "paybox.CoinCommand")!;

@@ -114,6 +114,8 @@ describe("proto/paynet/options.proto", () => {
       reply: ["google.protobuf.MessageOptions", 51203, "string"],
       role: ["google.protobuf.MessageOptions", 51204, "Role"],
       correlation: ["google.protobuf.FieldOptions", 51211, "bool"],
+      max_size: ["google.protobuf.FieldOptions", 51212, "uint32"],
+      max_count: ["google.protobuf.FieldOptions", 51213, "uint32"],
       identity: ["google.protobuf.FieldOptions", 51214, "Identity"],
     });
     expect((root.lookup("paynet.Identity") as protobuf.Enum).values).toEqual({

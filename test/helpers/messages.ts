@@ -147,19 +147,25 @@ export function ackIsFinal(ack: Ack): boolean {
 
 /**
  * The server registry of the stress suites: `LoginReq` logs the session in as its device id (code 0),
- * `Ping` is answered with a `Pong` echoing its timestamp, `Ack`s (command replies) are accepted.
+ * `Ping` is answered with a `Pong` echoing its timestamp (both are the login flow: `beforeLogin`),
+ * `Ack`s (command replies) are accepted once logged in.
  * No vitest import on this path: child processes of the chaos suite use it too.
  */
 export function loginPingAckRegistry(): Registry<ServerContext> {
   return new Registry<ServerContext>()
     .register(LoginReqDef, {
       reply: LoginRspDef,
+      beforeLogin: true,
       handler: (req, ctx) => {
         ctx.session.login(req.deviceId);
         return { code: 0 };
       },
     })
-    .register(PingDef, { reply: PongDef, handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }) })
+    .register(PingDef, {
+      reply: PongDef,
+      beforeLogin: true,
+      handler: (ping) => ({ timestamp: ping.timestamp ?? 0 }),
+    })
     .register(AckDef);
 }
 

@@ -3,7 +3,7 @@
  * events and log lines, and connects {@link RawDevice}s to it. Servers are stopped by `stopAll()`.
  */
 import { afterEach } from "vitest";
-import type { PaynetError, PaynetErrorCode } from "../../runtime/src/errors.js";
+import type { PaynetError } from "../../runtime/src/errors.js";
 import type { Logger } from "../../runtime/src/logger.js";
 import { Registry } from "../../runtime/src/registry.js";
 import { PaynetServer } from "../../runtime/src/server/server.js";
@@ -36,13 +36,16 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
 }
 
 /**
- * The error message spec of the test protocol: `ErrorMsg { code: 1, msg: "CODE: message" }`, read
- * back by the code before the colon.
+ * The error message spec of the test protocol: `ErrorMsg { code: 1, msg: "CODE: message" }`; the
+ * close notices (`SESSION_REPLACED`, `SERVER_DRAINING`) are read back by the code before the colon.
  */
 export const testErrorMessage: ErrorMessageSpec<ErrorMsg> = {
   def: ErrorMsgDef,
   build: (error: PaynetError): ErrorMsg => ({ code: 1, msg: `${error.code}: ${error.message}` }),
-  codeOf: (message) => /^([A-Z_]+):/.exec(message.msg ?? "")?.[1] as PaynetErrorCode | undefined,
+  noticeOf: (message) => {
+    const code = /^([A-Z_]+):/.exec(message.msg ?? "")?.[1];
+    return code === "SESSION_REPLACED" || code === "SERVER_DRAINING" ? code : undefined;
+  },
 };
 
 /** A started server and what it did. */

@@ -1,7 +1,11 @@
-/** A message its codec cannot encode is reported as `EncodeError` (ENCODE_ERROR), on both sides. */
+/**
+ * A message its codec cannot encode is reported as `EncodeError` (ENCODE_ERROR), on both sides; one
+ * over a size bound of its proto as `BoundExceededError` (BOUND_EXCEEDED), before anything is sent.
+ */
 import { describe, expect, it } from "vitest";
+import { CoinAckDef, CoinCommandDef, CoinCommandRequest } from "../../examples/sdk/defs.js";
 import type { MessageDef } from "../../runtime/src/codec.js";
-import { EncodeError } from "../../runtime/src/errors.js";
+import { BoundExceededError, EncodeError } from "../../runtime/src/errors.js";
 import { makeClient, nextEvent, setUpClientTests, startLoginServer } from "../helpers/client-harness.js";
 import { type Ack, AckDef, type Command } from "../helpers/messages.js";
 import { startTestServer } from "../helpers/test-server.js";
@@ -61,5 +65,45 @@ describe("EncodeError", () => {
     expect(() => t.server.deliver("dev-1", brokenSpec, { orderId: "x", coins: 1 })).toThrow(EncodeError);
     expect(t.server.stats().delivery.pending).toBe(0);
     expect(t.offline).toHaveLength(0);
+  });
+});
+
+describe("BoundExceededError", () => {
+  const longOrder = { orderId: "o".repeat(65), coins: 1, timeout: 30 };
+
+  it("the cloud never sends a device a CoinCommand over its bounds: deliver, send and request refuse it", async () => {
+    const t = await startTestServer(pki);
+    await t.connect();
+    const session = await t.nextSession();
+    expect(() => t.server.deliver("dev-1", CoinCommandRequest, longOrder)).toThrow(BoundExceededError);
+    expect(() => t.server.deliver("dev-1", CoinCommandRequest, longOrder)).toThrow(
+      "cannot encode paybox.CoinCommand: order_id has 65 bytes, more than its max_size of 64",
+    );
+    await expect(session.send(CoinCommandDef, longOrder)).rejects.toMatchObject({
+      code: "BOUND_EXCEEDED",
+      bound: "max_size",
+      field: "order_id",
+      limit: 64,
+      actual: 65,
+    });
+    await expect(session.request(CoinCommandRequest, longOrder)).rejects.toBeInstanceOf(BoundExceededError);
+    expect(t.server.stats().delivery.pending).toBe(0);
+    expect(t.offline).toHaveLength(0);
+    // At the bound it goes out.
+    await session.send(CoinCommandDef, { ...longOrder, orderId: "o".repeat(64) });
+  });
+
+  it("a device's send refuses an ack over its bounds with BOUND_EXCEEDED and stays online", async () => {
+    const server = await startLoginServer(pki);
+    const client = makeClient(pki, server.port);
+    client.start();
+    await nextEvent(client, "online");
+    await expect(
+      client.send(CoinAckDef, { orderId: "o-1", state: 3, progress: 0, error: "é".repeat(65) }),
+    ).rejects.toMatchObject({
+      code: "BOUND_EXCEEDED",
+      message: expect.stringContaining("error has 130 bytes, more than its max_size of 128"),
+    });
+    expect(client.online).toBe(true);
   });
 });

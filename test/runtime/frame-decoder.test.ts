@@ -147,17 +147,85 @@ describe("FrameDecoder", () => {
     expect([...payloads[0]!]).toEqual([9, 8, 7]);
   });
 
-  it("allocates a spanning frame's body once, at its final size", () => {
-    const payload = Buffer.alloc(1000, 0xab);
+  it("a header alone allocates nothing; the body buffer grows with the bytes that arrived", () => {
+    const payload = Buffer.alloc(65_535, 0xab);
     const frame = encodeFrame(5, payload);
     const { decoder, frames } = collect();
-    decoder.push(frame.subarray(0, 6));
+    decoder.push(frame.subarray(0, 5));
+    expect(decoder.bufferedBytes).toBe(0);
+    decoder.push(frame.subarray(5, 6));
+    expect(decoder.bufferedBytes).toBe(256);
+    decoder.push(frame.subarray(6, 5 + 1000));
     expect(decoder.bufferedBytes).toBe(1000);
-    decoder.push(frame.subarray(6, 500));
-    expect(decoder.bufferedBytes).toBe(1000);
-    decoder.push(frame.subarray(500));
+    decoder.push(frame.subarray(5 + 1000, 5 + 1001));
+    expect(decoder.bufferedBytes).toBe(2000);
+    decoder.push(frame.subarray(5 + 1001, 5 + 40_000));
+    expect(decoder.bufferedBytes).toBe(40_000);
+    decoder.push(frame.subarray(5 + 40_000, 5 + 40_001));
+    // Doubling stops at the frame's size.
+    expect(decoder.bufferedBytes).toBe(65_535);
+    decoder.push(frame.subarray(5 + 40_001));
     expect(decoder.bufferedBytes).toBe(0);
     expect(frames).toEqual([{ type: 5, payload: Uint8Array.from(payload) }]);
+  });
+
+  it("holds at most about twice the body bytes received, however a large frame is split", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70_000 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloadLength, cuts) => {
+          const payload = Buffer.alloc(payloadLength);
+          for (let i = 0; i < payloadLength; i += 97) payload[i] = i & 0xff;
+          const frame = encodeFrame(9, payload);
+          const { decoder, frames } = collect({ maxFrame: 70_001 });
+          let pushed = 0;
+          for (const chunk of split(frame, cuts)) {
+            decoder.push(chunk);
+            pushed += chunk.length;
+            if (frames.length > 0) break;
+            const bodyReceived = Math.max(0, pushed - 5);
+            expect(decoder.bufferedBytes).toBeLessThanOrEqual(
+              Math.min(payloadLength, Math.max(256, 2 * bodyReceived)) + 4,
+            );
+          }
+          expect(frames.map((f) => f.type)).toEqual([9]);
+          // Buffer.equals: a deep toEqual of 70 000 bytes per run would dominate the test's time.
+          expect(Buffer.from(frames[0]!.payload).equals(payload)).toBe(true);
+          expect(decoder.bufferedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("setLimit lowers or raises the accepted Len from the next header on and names the option", () => {
+    const { decoder, frames } = collect({ peer: "10.0.0.1:5000" });
+    decoder.setLimit(10, "preLogin.maxFrame");
+    expect(decoder.maxFrame).toBe(10);
+    decoder.push(encodeFrame(1, new Uint8Array(9)));
+    expect(frames).toHaveLength(1);
+    // A frame whose header was accepted under the old limit completes after the limit changes.
+    const big = encodeFrame(2, new Uint8Array(50));
+    decoder.setLimit(100);
+    decoder.push(big.subarray(0, 10));
+    decoder.setLimit(10, "preLogin.maxFrame");
+    decoder.push(big.subarray(10));
+    expect(frames).toHaveLength(2);
+    let thrown: unknown;
+    try {
+      decoder.push(encodeFrame(0x04, new Uint8Array(20)));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FrameTooLargeError);
+    expect(thrown).toMatchObject({ length: 21, maxFrame: 10, limit: "preLogin.maxFrame", frameType: 0x04 });
+    expect((thrown as Error).message).toBe(
+      "frame length 21 exceeds preLogin.maxFrame 10 (peer 10.0.0.1:5000, frame type 0x04)",
+    );
+    expect(() => decoder.setLimit(0, "preLogin.maxFrame")).toThrow(
+      "invalid option preLogin.maxFrame: expected an integer 1..4294967295, got 0",
+    );
   });
 
   it("rejects an oversize Len from the header alone, before buffering any body", () => {

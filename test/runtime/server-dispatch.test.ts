@@ -18,9 +18,36 @@ import {
   type Pong,
   PongDef,
 } from "../helpers/messages.js";
-import { setUpServerTests, startTestServer, testErrorMessage } from "../helpers/test-server.js";
+import type { RawDevice } from "../helpers/raw-device.js";
+import {
+  setUpServerTests,
+  startTestServer,
+  type TestServer,
+  testErrorMessage,
+} from "../helpers/test-server.js";
 
 const pki = await setUpServerTests();
+
+/** Login (marked `beforeLogin`) and Ping, for tests of a logged-in device. */
+function loginPingRegistry(): Registry<ServerContext> {
+  return new Registry<ServerContext>()
+    .register(LoginReqDef, {
+      reply: LoginRspDef,
+      beforeLogin: true,
+      handler: (req: LoginReq, ctx) => {
+        ctx.session.login(req.deviceId);
+        return { code: 0 };
+      },
+    })
+    .register(PingDef, { reply: PongDef, beforeLogin: true, handler: () => ({}) });
+}
+
+async function loggedInDevice(t: TestServer): Promise<RawDevice> {
+  const device = await t.connect();
+  device.send(LoginReqDef, { deviceId: "dev-1", token: "t" });
+  await device.next(LoginRspDef);
+  return device;
+}
 
 describe("server dispatch", () => {
   it("runs a sync handler and sends its return value as the reply", async () => {
@@ -121,10 +148,11 @@ describe("server dispatch", () => {
     expect(device.pending.filter((f) => f.type === ErrorMsgDef.type)).toHaveLength(0);
   });
 
+  // Unknown Types of a logged-in device (before login, any Type outside the login flow closes the
+  // connection: test/runtime/server-prelogin.test.ts).
   it("answers an unknown Type with the error message and keeps the connection (default)", async () => {
-    const registry = new Registry<ServerContext>().register(PingDef, { reply: PongDef, handler: () => ({}) });
-    const t = await startTestServer(pki, { registry, errorMessage: testErrorMessage });
-    const device = await t.connect();
+    const t = await startTestServer(pki, { registry: loginPingRegistry(), errorMessage: testErrorMessage });
+    const device = await loggedInDevice(t);
     device.sendRaw(0x42, new Uint8Array([1, 2, 3]));
     expect((await device.next(ErrorMsgDef)).msg).toContain("UNKNOWN_TYPE");
     const error = await t.nextError("UNKNOWN_TYPE");
@@ -134,27 +162,29 @@ describe("server dispatch", () => {
     await device.next(PongDef);
   });
 
-  it("ignores an unknown Type silently with onUnknownType 'ignore'", async () => {
-    const registry = new Registry<ServerContext>().register(PingDef, { reply: PongDef, handler: () => ({}) });
+  it("ignores an unknown Type with onUnknownType 'ignore': no error message, a debug line, counted", async () => {
     const t = await startTestServer(pki, {
-      registry,
+      registry: loginPingRegistry(),
       errorMessage: testErrorMessage,
       onUnknownType: "ignore",
     });
-    const device = await t.connect();
+    const device = await loggedInDevice(t);
     device.sendRaw(0x42, new Uint8Array());
     device.send(PingDef, {});
     await device.next(PongDef);
     expect(device.pending).toHaveLength(0);
     expect(t.errors).toHaveLength(0);
+    expect(t.logger.lines.some((l) => l.level === "warn")).toBe(false);
+    expect(t.logger.lines.some((l) => l.level === "debug" && l.message.includes("0x42"))).toBe(true);
+    expect(t.server.stats().badFrames.unknownType).toBe(1);
   });
 
   it("closes the connection with a ProtocolError on an unknown Type with onUnknownType 'close'", async () => {
-    const t = await startTestServer(pki, { onUnknownType: "close" });
-    const device = await t.connect();
-    const session = await t.nextSession();
+    const t = await startTestServer(pki, { registry: loginPingRegistry(), onUnknownType: "close" });
+    const session = t.nextSession();
+    const device = await loggedInDevice(t);
     device.sendRaw(0x42, new Uint8Array());
-    const reason = await t.offlineReason(session);
+    const reason = await t.offlineReason(await session);
     expect(reason.code).toBe("PROTOCOL_ERROR");
     expect(reason.frameType).toBe(0x42);
     await device.closed;

@@ -69,6 +69,32 @@ describe("server options validation", () => {
       { outboundQueue: { maxFrames: 0 } },
       "invalid option outboundQueue.maxFrames: expected a positive integer, got 0",
     ],
+    ["preLogin", { preLogin: 5 }, "invalid option preLogin: expected an object, got 5"],
+    [
+      "preLogin.maxFrame",
+      { maxFrame: 2048, preLogin: { maxFrame: 4096 } },
+      "invalid option preLogin.maxFrame: expected an integer 1..2048 (maxFrame), got 4096",
+    ],
+    [
+      "preLogin.deadlineMs",
+      { preLogin: { deadlineMs: -1 } },
+      "invalid option preLogin.deadlineMs: expected a non-negative integer (0: off), got -1",
+    ],
+    [
+      "preLogin.maxFramesPerSecond",
+      { preLogin: { maxFramesPerSecond: 0 } },
+      "invalid option preLogin.maxFramesPerSecond: expected a positive integer, got 0",
+    ],
+    [
+      "badFrames.windowMs",
+      { badFrames: { windowMs: 0.5 } },
+      "invalid option badFrames.windowMs: expected a positive integer, got 0.5",
+    ],
+    [
+      "badFrames.maxPerWindow",
+      { badFrames: { maxPerWindow: "10" } },
+      'invalid option badFrames.maxPerWindow: expected a positive integer, got "10"',
+    ],
     ["registry", { registry: undefined }, "invalid option registry: required, expected a Registry"],
     [
       "errorMessage",
@@ -153,6 +179,8 @@ describe("server options validation", () => {
         readTimeoutMs: 0,
         maxFrame: 1024,
         onUnknownType: "close",
+        preLogin: { maxFrame: 1024, deadlineMs: 0, maxFramesPerSecond: 100 },
+        badFrames: { windowMs: 1_000, maxPerWindow: 3 },
         tls: { cert: pki.server.cert, key: pki.server.key, ticketKeys: Buffer.alloc(48, 1) },
       }),
     ).not.toThrow();

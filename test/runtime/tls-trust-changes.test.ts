@@ -142,6 +142,24 @@ describe("a CA dropped by reloadTls", () => {
   });
 });
 
+describe("a CA bundle added to a pinning server by reloadTls", () => {
+  it("keeps the sessions whose certificate chains to it and closes the others", async () => {
+    const t = await startTestServer(pki, {
+      tls: { cert: pki.server.cert, key: pki.server.key, requireClientCert: true, verifyPeer: () => true },
+    });
+    await t.connect(credentials(pki.device));
+    const chained = await t.nextSession();
+    await t.connect(credentials(pki.foreignDevice));
+    const foreign = await t.nextSession();
+
+    t.server.reloadTls({ ca: pki.ca.cert });
+
+    const reason = await t.offlineReason(foreign);
+    expect(reason.message).toContain("issuer CN=other CA of CN=device-001 is not in tls.ca");
+    expect([...t.server.sessions()]).toEqual([chained]);
+  });
+});
+
 describe("a revoked intermediate CA", () => {
   async function crls(revokeIntermediate: boolean): Promise<string[]> {
     return Promise.all([
@@ -206,6 +224,23 @@ describe("stale CRLs", () => {
     // A fresh CRL clears the flag.
     t.server.reloadTls({ crl: pki.emptyCrl });
     expect(t.server.stats().tls.staleCrls).toBe(0);
+  });
+
+  it("logs a CRL that goes stale while the server runs, without any connection", async () => {
+    // thisUpdate a day ago, nextUpdate 1.5 s from now.
+    const thisUpdate = new Date(Date.now() - DAY_MS + 1_500);
+    const crl = await issueCrl(pki.ca, [], { thisUpdate, nextUpdateDays: 1 });
+    const t = await startTestServer(pki, { tls: mtls({ crl }) });
+    expect(t.server.stats().tls.staleCrls).toBe(0);
+    const stale = new Promise<void>((resolve) => {
+      const warn = t.logger.warn;
+      t.logger.warn = (fields, message) => {
+        warn(fields, message);
+        if (message.includes("is past its nextUpdate")) resolve();
+      };
+    });
+    await stale;
+    expect(t.server.stats().tls.staleCrls).toBe(1);
   });
 
   it("fail: refuses devices under the stale CRL's issuer, full and resumed, and no others", async () => {

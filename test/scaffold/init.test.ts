@@ -178,6 +178,9 @@ describe("init", () => {
     );
     // The project's own sources passed strict tsc (npm start builds first) and produced dist/.
     expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
+    // The device kept its record of executed commands on disk, one directory per serial (lock released).
+    expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
+    expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
 
     // The scaffolding commands find their way around the new project.
     const scaffolded = await cli(["scaffold", "handler", "Ping"], project);
@@ -191,7 +194,10 @@ describe("init", () => {
       "RefundReq: refundReq,",
     );
     expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
-  });
+    expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+    expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
+    // A build, npm start and every README command: minutes on a loaded 2-core machine.
+  }, 240_000);
 
   it("refuses a non-empty directory unless --force", async () => {
     const project = join(root, "occupied");
@@ -210,11 +216,13 @@ describe("init", () => {
     expect(existsSync(join(project, "src", "main.ts"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
-      paynet: { handlers: Record<string, string> };
+      paynet: { handlers: Record<string, string>; target: string };
     };
     expect(pkg.paynet.handlers).toEqual({ server: "src/handlers/server" });
     expect(pkg.scripts.start).toBe("node dist/server.js");
-    expect(pkg.scripts.generate).toContain("--target server");
+    // `npm run generate` takes everything, the side too, from the "paynet" section.
+    expect(pkg.scripts.generate).toBe("paynet-gen generate");
+    expect(pkg.paynet.target).toBe("server");
     // The operator's side: the CA with its key, the server's pair, no device key.
     expect(readdirSync(join(project, "certs")).sort()).toEqual([
       "ca.crt",

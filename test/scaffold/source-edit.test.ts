@@ -172,6 +172,24 @@ describe("annotateSidecar", () => {
     expect(forced).toBe(MAP.replace("{type: 0x81, direction: down}", "{ type: 0x82, direction: down }"));
   });
 
+  it("keeps an entry's size bounds when it replaces the annotation (YAML flow, block and JSON)", () => {
+    const flow = "messages:\n  Ping: { type: 0x03, direction: up, fields: { ip: { max_size: 46 } } }\n";
+    expect(annotateSidecar(flow, "Ping", { type: 0x09, direction: "up" }, { force: true })).toBe(
+      "messages:\n  Ping: { type: 0x09, direction: up, fields: { ip: { max_size: 46 } } }\n",
+    );
+    const block =
+      "messages:\n  Ping:\n    type: 0x03\n    direction: up\n    fields:\n      ip: { max_size: 46 }\n";
+    expect(annotateSidecar(block, "Ping", { type: 0x09, direction: "up" }, { force: true })).toBe(
+      "messages:\n  Ping:\n    type: 0x09\n    direction: up\n    fields: { ip: { max_size: 46 } }\n",
+    );
+    const json = '{"messages": {"Ping": {"type": 3, "direction": "up", "fields": {"ip": {"max_size": 46}}}}}';
+    expect(
+      JSON.parse(
+        annotateSidecar(json, "Ping", { type: 9, direction: "up" }, { force: true, format: "json" }),
+      ),
+    ).toEqual({ messages: { Ping: { type: 9, direction: "up", fields: { ip: { max_size: 46 } } } } });
+  });
+
   it("creates the messages key when missing or empty", () => {
     expect(annotateSidecar("# nothing yet\n", "Ping", { type: 3, direction: "up" })).toBe(
       "# nothing yet\nmessages:\n  Ping: { type: 0x03, direction: up }\n",

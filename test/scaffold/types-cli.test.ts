@@ -111,9 +111,12 @@ describe("types add", () => {
     copyFileSync(ANNOTATED, file);
     const before = readFileSync(file, "utf8");
     const queryRsp =
-      "message QueryRsp {\n  option (paynet.type) = 0x85;\n  option (paynet.direction) = DOWNLINK;\n\n  string order_id = 1 [(paynet.correlation) = true];";
+      "message QueryRsp {\n  option (paynet.type) = 0x85;\n  option (paynet.direction) = DOWNLINK;\n\n  string order_id = 1 [(paynet.correlation) = true, (paynet.max_size) = 64];";
     expect(before).toContain(queryRsp);
-    writeFileSync(file, before.replace(queryRsp, "message QueryRsp {\n\n  string order_id = 1;"));
+    writeFileSync(
+      file,
+      before.replace(queryRsp, "message QueryRsp {\n\n  string order_id = 1 [(paynet.max_size) = 64];"),
+    );
     const start = readFileSync(file, "utf8");
 
     const duplicate = await cli(
@@ -209,8 +212,14 @@ describe("types add", () => {
       dir,
     );
     expect(forced.code, forced.stderr).toBe(0);
+    // QueryRsp's correlation option joins the field's existing option list, at its end.
     expect(readFileSync(file, "utf8")).toBe(
-      before.replace("option (paynet.type) = 0x03;", "option (paynet.type) = 0x06;"),
+      before
+        .replace("option (paynet.type) = 0x03;", "option (paynet.type) = 0x06;")
+        .replace(
+          "string order_id = 1 [(paynet.correlation) = true, (paynet.max_size) = 64];\n  CoinState state = 2;\n  uint32 progress = 3;\n  string error = 4 [(paynet.max_size) = 128];\n}\n\n// ---",
+          "string order_id = 1 [(paynet.max_size) = 64, (paynet.correlation) = true];\n  CoinState state = 2;\n  uint32 progress = 3;\n  string error = 4 [(paynet.max_size) = 128];\n}\n\n// ---",
+        ),
     );
   });
 
@@ -343,7 +352,7 @@ describe("types add", () => {
       reply: "Pong",
       role: "heartbeat",
     });
-    expect(map).toContain("  Ping: { type: 0x03, direction: up, reply: Pong, role: heartbeat }");
+    expect(map).toContain("  Ping: { type: 0x03, direction: up, reply: Pong, role: heartbeat, fields:");
     expect(readFileSync(join(dir, "map.yaml"), "utf8")).toBe(
       map.replace("Ping: { type: 0x03,", "Ping: { type: 0x09,"),
     );

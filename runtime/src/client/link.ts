@@ -2,7 +2,7 @@ import type { TLSSocket } from "node:tls";
 import type { RequestOptions, RequestSpec } from "../codec.js";
 import { FrameConnection } from "../connection.js";
 import { ReplyRouter, type ReplyWaiter } from "../delivery/replies.js";
-import { encodeFailure, HandshakeFailedError, PaynetError, SessionReplacedError } from "../errors.js";
+import { encodeFailure, HandshakeFailedError, PaynetError } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
@@ -29,8 +29,8 @@ export class ClientLink {
   /** Resolves with the reason once the connection has ended. */
   readonly closed: Promise<PaynetError>;
   #ended = false;
-  /** The server said this session was replaced by a newer login of the device. */
-  #replaced = false;
+  /** Why the server said it closes this connection (a close notice), reported as the close reason. */
+  #notice: PaynetError | undefined;
   #framesIn = false;
 
   constructor(
@@ -62,9 +62,7 @@ export class ClientLink {
       },
       onClose: (reason) => {
         this.#ended = true;
-        const typed = this.#replaced
-          ? new SessionReplacedError(undefined, { peer: settings.peer, cause: reason })
-          : tlsAlertAsHandshakeFailure(reason);
+        const typed = this.#notice ?? tlsAlertAsHandshakeFailure(reason);
         this.router.failAll(typed);
         resolveClosed(typed);
       },
@@ -72,11 +70,16 @@ export class ClientLink {
   }
 
   /**
-   * The server reported `SESSION_REPLACED` on this connection: its close, which follows, is
-   * reported as a `SessionReplacedError`.
+   * The server announced why it closes this connection (e.g. `SERVER_DRAINING`): the end of the
+   * connection, however the socket goes down, is reported with this reason.
    */
-  markReplaced(): void {
-    this.#replaced = true;
+  noteCloseNotice(reason: PaynetError): void {
+    this.#notice ??= reason;
+  }
+
+  /** The close notice received on this connection, if any. */
+  get closeNotice(): PaynetError | undefined {
+    return this.#notice;
   }
 
   /**

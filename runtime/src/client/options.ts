@@ -55,6 +55,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options.heartbeat !== undefined && options.heartbeat.def?.codec === undefined) {
     throw new InvalidOptionsError("heartbeat.def", "expected the MessageDef of the heartbeat message");
   }
+  if (options.heartbeat?.reply !== undefined && !Number.isInteger(options.heartbeat.reply.type)) {
+    throw new InvalidOptionsError("heartbeat.reply", "expected the MessageDef of the heartbeat's reply");
+  }
   if (options.errorMessage !== undefined) {
     if (options.errorMessage.def?.codec === undefined) {
       throw new InvalidOptionsError("errorMessage.def", "expected the MessageDef of the error message");
@@ -62,11 +65,11 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     if (typeof options.errorMessage.build !== "function") {
       throw new InvalidOptionsError("errorMessage.build", "expected a function building the error message");
     }
-    const codeOf = options.errorMessage.codeOf;
-    if (codeOf !== undefined && typeof codeOf !== "function") {
+    const noticeOf = options.errorMessage.noticeOf;
+    if (noticeOf !== undefined && typeof noticeOf !== "function") {
       throw new InvalidOptionsError(
-        "errorMessage.codeOf",
-        "expected a function reading an error message's code",
+        "errorMessage.noticeOf",
+        "expected a function reading the close notice of an error message",
       );
     }
   }

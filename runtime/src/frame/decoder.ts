@@ -3,11 +3,13 @@
  * into `(type, payload)` frames.
  *
  * Memory rules, because the peer is untrusted:
- * - Len is checked against `maxFrame` as soon as its 4 bytes are known, before any body byte is
- *   buffered, so an oversize header costs nothing.
- * - A payload that lies inside one chunk is handed out as a zero-copy `subarray` of that chunk.
- * - A payload spread over several chunks gets exactly one allocation of its final size, and the
- *   pieces are copied in as they arrive (no per-chunk concatenation, so no quadratic copying).
+ * - Len is checked against the current limit (`maxFrame`, settable: a server lowers it until login)
+ *   as soon as its 4 bytes are known, before any body byte is buffered.
+ * - No buffer is ever sized from a Len alone: a header announcing 64 KiB costs nothing until body
+ *   bytes arrive, and then only about what arrived. The body buffer of a frame spread over several
+ *   chunks grows by doubling (capped at the frame's size), so collecting it copies each byte at most
+ *   about twice, never a concatenation per chunk.
+ * - A payload that lies inside one chunk is handed out as a zero-copy range of that chunk.
  */
 import { FrameTooLargeError, InvalidOptionsError, type PaynetError, ProtocolError } from "../errors.js";
 import { FRAME_HEADER_SIZE } from "./encoder.js";
@@ -38,6 +40,10 @@ export interface FrameDecoderOptions {
 
 const LEN_FIELD_SIZE = 4;
 const EMPTY = Buffer.alloc(0);
+/** Smallest body buffer allocated for a frame spread over chunks (the first bytes of a large one). */
+const MIN_BODY_CAPACITY = 256;
+/** `#bodyLength` when no frame body is being collected. */
+const NO_BODY = -1;
 
 /**
  * Decodes `Len | Type | payload` frames from a byte stream. After a protocol violation it throws a
@@ -47,27 +53,28 @@ export class FrameDecoder {
   /** Named in errors; settable because a session learns its device id after login. */
   peer: string | undefined;
 
-  readonly #maxFrame: number;
   readonly #payloadMode: boolean;
   readonly #onFrame: ((type: number, payload: Buffer) => void) | undefined;
   readonly #onFrameAt: ((type: number, buffer: Buffer, start: number, end: number) => void) | undefined;
+  #maxFrame: number;
+  /** The option the limit comes from, named in `FrameTooLargeError` (`maxFrame`, `preLogin.maxFrame`). */
+  #limitName = "maxFrame";
 
-  /** Header bytes collected so far when a header is split across chunks; allocated on first split. */
-  #header: Buffer | undefined;
+  /** Header bytes collected so far when a header is split across chunks (0 to 4: Len; 5 is done). */
   #headerFilled = 0;
-  /** Body of a frame that spans chunks: allocated once at its final size. */
+  /** The Len bytes of a split header, accumulated big-endian. */
+  #headerLen = 0;
+  /** Payload length of the frame whose body is being collected, or {@link NO_BODY}. */
+  #bodyLength = NO_BODY;
+  #bodyType = 0;
+  /** What arrived of that body; allocated with the first body byte, grown by doubling up to `#bodyLength`. */
   #body: Buffer | undefined;
   #bodyFilled = 0;
-  #bodyType = 0;
   #error: unknown;
   /** Bumped by `reset()` so a `push` interrupted by a reset inside `onFrame` stops. */
   #generation = 0;
 
   constructor(options: FrameDecoderOptions) {
-    const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
-    if (!Number.isInteger(maxFrame) || maxFrame < 1 || maxFrame > 0xffff_ffff) {
-      throw new InvalidOptionsError("maxFrame", `expected an integer 1..4294967295, got ${maxFrame}`);
-    }
     const lengthMode = options.lengthMode ?? "type+payload";
     if (lengthMode !== "type+payload" && lengthMode !== "payload") {
       throw new InvalidOptionsError(
@@ -75,7 +82,7 @@ export class FrameDecoder {
         `expected "type+payload" or "payload", got ${String(lengthMode)}`,
       );
     }
-    this.#maxFrame = maxFrame;
+    this.#maxFrame = checkedMaxFrame("maxFrame", options.maxFrame ?? DEFAULT_MAX_FRAME);
     this.#payloadMode = lengthMode === "payload";
     if (options.onFrame === undefined && options.onFrameAt === undefined) {
       throw new InvalidOptionsError("onFrame", "expected a function (or onFrameAt)");
@@ -85,9 +92,24 @@ export class FrameDecoder {
     this.peer = options.peer;
   }
 
+  /** Largest accepted Len value right now. */
+  get maxFrame(): number {
+    return this.#maxFrame;
+  }
+
   /**
-   * Bytes held for the incomplete frame: collected header bytes plus the allocated body buffer.
-   * Never more than `maxFrame + 5`.
+   * Changes the largest accepted Len from the next header on (a frame whose header was already
+   * accepted completes). `option` is the setting named in `FrameTooLargeError` messages, e.g.
+   * `preLogin.maxFrame` while a server session has not logged in.
+   */
+  setLimit(maxFrame: number, option = "maxFrame"): void {
+    this.#maxFrame = checkedMaxFrame(option, maxFrame);
+    this.#limitName = option;
+  }
+
+  /**
+   * Bytes held for the incomplete frame: collected header bytes plus the body buffer, which is
+   * never larger than twice the body bytes received (and never larger than the frame).
    */
   get bufferedBytes(): number {
     return this.#headerFilled + (this.#body === undefined ? 0 : this.#body.length);
@@ -96,6 +118,8 @@ export class FrameDecoder {
   /** Forgets any partial frame and a previous error, as if freshly constructed. */
   reset(): void {
     this.#headerFilled = 0;
+    this.#headerLen = 0;
+    this.#bodyLength = NO_BODY;
     this.#body = undefined;
     this.#bodyFilled = 0;
     this.#error = undefined;
@@ -109,6 +133,7 @@ export class FrameDecoder {
       this.#consume(chunk);
     } catch (error) {
       this.#body = undefined;
+      this.#bodyLength = NO_BODY;
       this.#error = error;
       throw error;
     }
@@ -119,30 +144,30 @@ export class FrameDecoder {
     const end = chunk.length;
     let pos = 0;
     while (pos < end) {
-      if (this.#body !== undefined) {
+      if (this.#bodyLength !== NO_BODY) {
         pos = this.#fillBody(chunk, pos);
       } else if (this.#headerFilled === 0 && end - pos >= FRAME_HEADER_SIZE) {
         // Fast path: the whole header is in this chunk.
-        const payloadLength = this.#checkLen(chunk.readUInt32BE(pos));
         const type = chunk[pos + LEN_FIELD_SIZE]!;
+        const payloadLength = this.#checkLen(chunk.readUInt32BE(pos), type);
         pos += FRAME_HEADER_SIZE;
         if (end - pos >= payloadLength) {
           const start = pos;
           pos += payloadLength;
           this.#deliver(type, chunk, start, pos);
         } else {
-          this.#startBody(type, payloadLength);
+          this.#bodyLength = payloadLength;
+          this.#bodyType = type;
         }
+      } else if (this.#headerFilled < LEN_FIELD_SIZE) {
+        // Slow path: the header is split across chunks; collect Len byte by byte, check it at once.
+        this.#headerLen = ((this.#headerLen << 8) | chunk[pos++]!) >>> 0;
+        if (++this.#headerFilled === LEN_FIELD_SIZE) this.#checkLen(this.#headerLen, undefined);
       } else {
-        // Slow path: the header is split across chunks; collect it byte by byte.
-        this.#header ??= Buffer.alloc(FRAME_HEADER_SIZE);
-        const header = this.#header;
-        header[this.#headerFilled++] = chunk[pos++]!;
-        if (this.#headerFilled === LEN_FIELD_SIZE) this.#checkLen(header.readUInt32BE(0));
-        if (this.#headerFilled < FRAME_HEADER_SIZE) continue;
-        const payloadLength = this.#checkLen(header.readUInt32BE(0));
-        const type = header[LEN_FIELD_SIZE]!;
+        const type = chunk[pos++]!;
+        const payloadLength = this.#checkLen(this.#headerLen, type);
         this.#headerFilled = 0;
+        this.#headerLen = 0;
         if (payloadLength === 0) {
           this.#deliver(type, EMPTY, 0, 0);
         } else if (end - pos >= payloadLength) {
@@ -150,7 +175,8 @@ export class FrameDecoder {
           pos += payloadLength;
           this.#deliver(type, chunk, start, pos);
         } else {
-          this.#startBody(type, payloadLength);
+          this.#bodyLength = payloadLength;
+          this.#bodyType = type;
         }
       }
       if (generation !== this.#generation) return;
@@ -158,33 +184,42 @@ export class FrameDecoder {
   }
 
   /** Validates a Len value and returns the payload length it announces. */
-  #checkLen(len: number): number {
+  #checkLen(len: number, type: number | undefined): number {
     if (len > this.#maxFrame) {
-      throw new FrameTooLargeError(len, this.#maxFrame, this.#context());
+      throw new FrameTooLargeError(len, this.#maxFrame, this.#context(type), this.#limitName);
     }
     if (this.#payloadMode) return len;
     if (len === 0) {
-      throw new ProtocolError("frame length 0: Len must count at least the Type byte", this.#context());
+      throw new ProtocolError("frame length 0: Len must count at least the Type byte", this.#context(type));
     }
     return len - 1;
   }
 
-  #startBody(type: number, payloadLength: number): void {
-    this.#body = Buffer.allocUnsafe(payloadLength);
-    this.#bodyFilled = 0;
-    this.#bodyType = type;
-  }
-
+  /** Copies what `chunk` holds of the current body from `pos`; delivers the frame once complete. */
   #fillBody(chunk: Buffer, pos: number): number {
-    const body = this.#body!;
-    const take = Math.min(body.length - this.#bodyFilled, chunk.length - pos);
-    chunk.copy(body, this.#bodyFilled, pos, pos + take);
-    this.#bodyFilled += take;
-    if (this.#bodyFilled === body.length) {
-      this.#body = undefined;
-      this.#bodyFilled = 0;
-      this.#deliver(this.#bodyType, body, 0, body.length);
+    const length = this.#bodyLength;
+    const filled = this.#bodyFilled;
+    const take = Math.min(length - filled, chunk.length - pos);
+    const needed = filled + take;
+    let body = this.#body;
+    if (body === undefined || body.length < needed) {
+      // Double what is held (at least what is needed now), never beyond the frame: a peer that
+      // stops half-way holds about what it sent, and a frame of n bytes costs O(n) copying.
+      const capacity = Math.min(length, Math.max(needed, 2 * (body?.length ?? needed), MIN_BODY_CAPACITY));
+      const grown = Buffer.allocUnsafe(capacity);
+      if (body !== undefined) body.copy(grown, 0, 0, filled);
+      body = grown;
+      this.#body = grown;
     }
+    chunk.copy(body, filled, pos, pos + take);
+    if (needed < length) {
+      this.#bodyFilled = needed;
+      return pos + take;
+    }
+    this.#body = undefined;
+    this.#bodyFilled = 0;
+    this.#bodyLength = NO_BODY;
+    this.#deliver(this.#bodyType, body, 0, length);
     return pos + take;
   }
 
@@ -197,9 +232,19 @@ export class FrameDecoder {
     }
   }
 
-  #context(): { peer?: string } {
-    return this.peer === undefined ? {} : { peer: this.peer };
+  #context(type: number | undefined): { peer?: string; frameType?: number } {
+    const context: { peer?: string; frameType?: number } = {};
+    if (this.peer !== undefined) context.peer = this.peer;
+    if (type !== undefined) context.frameType = type;
+    return context;
   }
+}
+
+function checkedMaxFrame(option: string, maxFrame: number): number {
+  if (!Number.isInteger(maxFrame) || maxFrame < 1 || maxFrame > 0xffff_ffff) {
+    throw new InvalidOptionsError(option, `expected an integer 1..4294967295, got ${maxFrame}`);
+  }
+  return maxFrame;
 }
 
 /** Type guard for the errors a {@link FrameDecoder} throws on a protocol violation. */

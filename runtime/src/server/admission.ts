@@ -17,6 +17,7 @@ import {
 import type { LogFields } from "../logger.js";
 import type { TrafficStats } from "../stats.js";
 import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
+import { type PeerGuard, PRE_LOGIN_LIMIT } from "./guard.js";
 import type { ResolvedServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
 import type { PeerIdentity } from "./types.js";
@@ -38,6 +39,8 @@ export interface AdmissionHost {
   readonly traffic: TrafficStats;
   /** Given to every admitted session (login, queue overflow, outbound names). */
   readonly sessionHost: SessionHost;
+  /** Starts the pre-login rules of every admitted session. */
+  readonly guard: PeerGuard;
   /** The server's live sessions; an admitted one is added. */
   readonly sessions: Set<ServerSession>;
   /** True while the server accepts sessions (not before `start()` finished, not once stopping). */
@@ -75,6 +78,11 @@ export class Admission {
     server.on("drop", (data) => this.#onDrop(data));
     server.on("tlsClientError", (error, socket) => this.#onHandshakeError(error, socket));
     server.on("secureConnection", (socket) => this.#onSecureConnection(socket));
+  }
+
+  /** TCP connections accepted whose TLS handshake (and peer check) is not over yet. */
+  get handshaking(): number {
+    return this.#sockets.size;
   }
 
   /** Destroys every socket still open, half-open handshakes included. */
@@ -193,8 +201,7 @@ export class Admission {
     resumed: boolean,
   ): void {
     const host = this.#host;
-    const { identity, issuers } = verdict;
-    const certificateDer = identity === undefined ? undefined : socket.getPeerCertificate().raw;
+    const { identity, certificate } = verdict;
     const session = new ServerSession(
       {
         id: `c${this.#nextSessionId++}`,
@@ -202,21 +209,25 @@ export class Admission {
         remotePort: remote.port,
         identity,
         resumed,
-        ...(certificateDer === undefined ? {} : { certificate: { certificateDer, issuers } }),
+        ...(certificate === undefined ? {} : { certificate }),
       },
       host.sessionHost,
     );
-    const { maxFrame, lengthMode, outboundQueue, readTimeoutMs } = host.options;
+    const { maxFrame, lengthMode, outboundQueue, readTimeoutMs, preLogin } = host.options;
     const connectionOptions = {
       peer: session.peer,
       readTimeoutMs,
       stats: host.traffic,
       maxFrame,
+      ...(preLogin.maxFrame < maxFrame
+        ? { inboundLimit: { maxFrame: preLogin.maxFrame, option: PRE_LOGIN_LIMIT } }
+        : {}),
       ...(lengthMode === undefined ? {} : { lengthMode }),
       ...(outboundQueue === undefined ? {} : { outboundQueue }),
     };
     const connection = new FrameConnection(socket, connectionOptions, session);
     session.attach(connection);
+    host.guard.opened(session);
     host.sessions.add(session);
     host.counters.total++;
     session.log.info({ resumed, commonName: identity?.commonName }, "connection");

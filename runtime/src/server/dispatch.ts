@@ -1,7 +1,9 @@
 /**
- * Inbound frame → registry lookup → decode → reply waiters / deliveries → handler → reply. Every
- * failure here is isolated to the one frame: it is logged, reported as an `error` event, optionally
- * told to the peer, and the session and server keep serving.
+ * Inbound frame → (before login: the guard's checks) → registry lookup → decode → reply waiters /
+ * deliveries → handler → reply. Every failure here is isolated to the one frame: it is logged,
+ * reported as an `error` event, optionally told to the peer, and the session and server keep
+ * serving; unknown Types and undecodable payloads go through the guard's rate limit (one log line
+ * per connection per window, closed after too many).
  */
 import { performance } from "node:perf_hooks";
 import type { MessageDef } from "../codec.js";
@@ -13,7 +15,6 @@ import {
   InvalidOptionsError,
   LoginNotAuthorizedError,
   type PaynetError,
-  ProtocolError,
   UnknownTypeError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -21,8 +22,8 @@ import { readMessage } from "../protobuf.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
 import type { LoginAuthority } from "./authorize.js";
+import { type PeerGuard, sendErrorMessage } from "./guard.js";
 import type { ServerSession } from "./session.js";
-import { tellPeer } from "./tell-peer.js";
 import type { ErrorMessageSpec, ServerContext } from "./types.js";
 
 /** What the dispatcher needs from its server. */
@@ -36,6 +37,8 @@ export interface DispatchHost {
   readonly reportHandlerErrors: boolean;
   /** Decides the login steps (registrations with `loginStep`) before their handlers run. */
   readonly logins: LoginAuthority;
+  /** Pre-login checks and the bad-frame rate limit. */
+  readonly guard: PeerGuard;
   /** True once `stop()` began: no new handler runs. */
   readonly stopping: boolean;
   /** Logs-independent error reporting (`error` event). */
@@ -56,6 +59,7 @@ export class Dispatcher {
   /** Handles one inbound frame of `session`, its payload `buffer[start, end)`. Never throws. */
   frame(session: ServerSession, type: number, buffer: Buffer, start: number, end: number): void {
     const host = this.#host;
+    if (session.deviceId === undefined && !host.guard.admitBeforeLogin(session, type)) return;
     const registration = host.registry.get(type);
     const def = registration?.def ?? session.replyDef(type) ?? host.deliveries.replyDef(type);
     if (def === undefined) {
@@ -77,9 +81,7 @@ export class Dispatcher {
         messageName: def.name,
         cause: error,
       });
-      session.log.warn({ type: formatType(type) }, decodeError.message);
-      host.report(decodeError, session);
-      this.#tellPeer(session, decodeError);
+      host.guard.badFrame(session, decodeError, "answer");
       return;
     }
     if (session.offerReply(type, message)) return;
@@ -191,7 +193,9 @@ export class Dispatcher {
       error.message,
     );
     this.#host.report(error, session);
-    if (this.#host.reportHandlerErrors) this.#tellPeer(session, error);
+    if (this.#host.reportHandlerErrors) {
+      sendErrorMessage(this.#host.errorMessage, session, error, this.#host.logger);
+    }
   }
 
   #replyFailed(session: ServerSession, replyDef: MessageDef<unknown>, error: unknown): void {
@@ -200,30 +204,12 @@ export class Dispatcher {
   }
 
   #unknownType(session: ServerSession, type: number): void {
-    const host = this.#host;
-    switch (host.onUnknownType) {
-      case "ignore":
-        session.log.debug({ type: formatType(type) }, "unknown type ignored");
-        return;
-      case "close": {
-        const error = new ProtocolError("unknown message type", { peer: session.peer, frameType: type });
-        session.log.warn({ type: formatType(type) }, error.message);
-        host.report(error, session);
-        session.closeWith(error);
-        return;
-      }
-      default: {
-        const error = new UnknownTypeError({ peer: session.peer, frameType: type });
-        session.log.warn({ type: formatType(type) }, error.message);
-        host.report(error, session);
-        this.#tellPeer(session, error);
-      }
-    }
-  }
-
-  /** Sends the protocol's error message, when one is configured. Failures are only logged. */
-  #tellPeer(session: ServerSession, error: PaynetError): void {
-    tellPeer(this.#host.errorMessage, session, error, this.#host.logger);
+    const policy = this.#host.onUnknownType;
+    this.#host.guard.badFrame(
+      session,
+      new UnknownTypeError({ peer: session.peer, frameType: type }),
+      policy === "reply-error" ? "answer" : policy,
+    );
   }
 }
 

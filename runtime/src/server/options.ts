@@ -4,7 +4,7 @@ import { DEFAULT_MAX_PENDING_DELIVERIES } from "../delivery/pending.js";
 import { InvalidOptionsError } from "../errors.js";
 import { DEFAULT_MAX_FRAME } from "../frame/options.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { ServerOptions } from "./types.js";
+import type { BadFrameOptions, PreLoginOptions, ServerOptions } from "./types.js";
 
 /** Default read timeout: a little more than one 60 s heartbeat interval. */
 export const DEFAULT_READ_TIMEOUT_MS = 70_000;
@@ -21,6 +21,17 @@ export const DEFAULT_BACKLOG = 4096;
 /** Default time `stop()` lets in-flight handlers finish before closing sessions. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
+/** Default largest Len accepted before login. */
+export const DEFAULT_PRE_LOGIN_MAX_FRAME = 4_096;
+/** Default time a connection has to log in after its handshake. */
+export const DEFAULT_LOGIN_DEADLINE_MS = 15_000;
+/** Default bound of frames per second before login (the login flow needs a handful). */
+export const DEFAULT_PRE_LOGIN_MAX_FRAMES_PER_SECOND = 10;
+/** Default window of the bad-frame rate limit: one log line, error event and error message per window. */
+export const DEFAULT_BAD_FRAME_WINDOW_MS = 60_000;
+/** Default number of bad frames within one window that close the connection. */
+export const DEFAULT_BAD_FRAMES_PER_WINDOW = 10;
+
 /** Options with their defaults applied. */
 export interface ResolvedServerOptions extends ServerOptions {
   host: string;
@@ -35,6 +46,8 @@ export interface ResolvedServerOptions extends ServerOptions {
   stopGraceMs: number;
   maxPendingDeliveries: number;
   logger: Logger;
+  preLogin: Required<PreLoginOptions>;
+  badFrames: Required<BadFrameOptions>;
 }
 
 /** Checks every option and fills in defaults. TLS options are checked by the TLS context. */
@@ -130,10 +143,11 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "RegisteredDevices (deviceIdOf(serial), optional remember(serial, deviceId))",
   );
   check("signal", o.signal, (v) => v instanceof AbortSignal, "an AbortSignal");
+  const maxFrame = o.maxFrame ?? DEFAULT_MAX_FRAME;
   return {
     ...o,
     host: o.host ?? "127.0.0.1",
-    maxFrame: o.maxFrame ?? DEFAULT_MAX_FRAME,
+    maxFrame,
     port: o.port ?? 0,
     onUnknownType: o.onUnknownType ?? "reply-error",
     reportHandlerErrors: o.reportHandlerErrors ?? true,
@@ -144,6 +158,47 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     stopGraceMs: o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
     maxPendingDeliveries: o.maxPendingDeliveries ?? DEFAULT_MAX_PENDING_DELIVERIES,
     logger: o.logger ?? silentLogger,
+    preLogin: resolvePreLogin(o.preLogin, maxFrame),
+    badFrames: resolveBadFrames(o.badFrames),
+  };
+}
+
+function resolvePreLogin(options: PreLoginOptions | undefined, maxFrame: number): Required<PreLoginOptions> {
+  check("preLogin", options, (v) => typeof v === "object" && v !== null, "an object");
+  const o = options ?? {};
+  check(
+    "preLogin.maxFrame",
+    o.maxFrame,
+    (v) => isInteger(v) && v >= 1 && v <= maxFrame,
+    `an integer 1..${maxFrame} (maxFrame)`,
+  );
+  check(
+    "preLogin.deadlineMs",
+    o.deadlineMs,
+    (v) => isInteger(v) && v >= 0,
+    "a non-negative integer (0: off)",
+  );
+  check(
+    "preLogin.maxFramesPerSecond",
+    o.maxFramesPerSecond,
+    (v) => isInteger(v) && v >= 1,
+    "a positive integer",
+  );
+  return {
+    maxFrame: o.maxFrame ?? Math.min(DEFAULT_PRE_LOGIN_MAX_FRAME, maxFrame),
+    deadlineMs: o.deadlineMs ?? DEFAULT_LOGIN_DEADLINE_MS,
+    maxFramesPerSecond: o.maxFramesPerSecond ?? DEFAULT_PRE_LOGIN_MAX_FRAMES_PER_SECOND,
+  };
+}
+
+function resolveBadFrames(options: BadFrameOptions | undefined): Required<BadFrameOptions> {
+  check("badFrames", options, (v) => typeof v === "object" && v !== null, "an object");
+  const o = options ?? {};
+  check("badFrames.windowMs", o.windowMs, (v) => isInteger(v) && v >= 1, "a positive integer");
+  check("badFrames.maxPerWindow", o.maxPerWindow, (v) => isInteger(v) && v >= 1, "a positive integer");
+  return {
+    windowMs: o.windowMs ?? DEFAULT_BAD_FRAME_WINDOW_MS,
+    maxPerWindow: o.maxPerWindow ?? DEFAULT_BAD_FRAMES_PER_WINDOW,
   };
 }
 

@@ -12,8 +12,10 @@ import {
   InvalidOptionsError,
   NotConnectedError,
   type PaynetError,
+  type PaynetErrorCode,
   PeerCertificateRejectedError,
   type QueueFullError,
+  type ServerDrainingError,
   ServerStoppedError,
 } from "../errors.js";
 import type { LogFields } from "../logger.js";
@@ -23,10 +25,11 @@ import { Admission, certificateFields } from "./admission.js";
 import { LoginAuthority, MemoryRegisteredDevices } from "./authorize.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
+import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
+import { PeerGuard, sendErrorMessage } from "./guard.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
-import { tellPeer } from "./tell-peer.js";
 import type {
   ServerApi,
   ServerEvents,
@@ -38,6 +41,12 @@ import type {
 
 export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
 export {
+  DEFAULT_EVICT_PER_SECOND,
+  type DrainOptions,
+  type DrainPhase,
+  type DrainReport,
+} from "./drain.js";
+export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_READ_TIMEOUT_MS,
@@ -47,7 +56,8 @@ export {
 /** How long `stop()` lets sessions flush their last frames before destroying them. */
 const STOP_FLUSH_MS = 1_000;
 
-type State = "idle" | "starting" | "listening" | "stopping" | "stopped";
+/** `draining`: lame duck (see `drain()`); handlers run as usual, sessions are being closed. */
+type State = "idle" | "starting" | "listening" | "draining" | "stopping" | "stopped";
 
 /**
  * The paynet server. Construct with {@link ServerOptions} (validated at once), `start()`, and use
@@ -64,13 +74,20 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #logins: Logins;
+  readonly #guard: PeerGuard;
   readonly #traffic = new TrafficStats();
   readonly #handlerStats = new HandlerStats();
   readonly #sessions = new Set<ServerSession>();
   /** Outbound Type → message name, learnt from what was sent, for stats keys. */
   readonly #sentNames = new Map<number, string>();
-  /** Sessions being closed by stop(), and what to call once each has. */
+  /** Sessions being closed by stop() or drain(), and what to call once each has. */
   readonly #whenSessionClosed = new Map<ServerSession, () => void>();
+  /** Sessions a drain closes once their handlers are idle, not closing yet. */
+  readonly #evictionsWaiting = new Set<ServerSession>();
+  /** Closed sessions by the code of their offline reason. */
+  readonly #disconnects = new Map<PaynetErrorCode, number>();
+  /** New connections are admitted (listening, or draining with the listener still open). */
+  #accepting = false;
   readonly #counters = {
     total: 0,
     rejected: 0,
@@ -116,7 +133,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     );
     const server = this;
     const tell = (session: ServerSession, error: PaynetError) =>
-      tellPeer(this.#options.errorMessage, session, error, logger);
+      sendErrorMessage(this.#options.errorMessage, session, error, logger);
+    this.#guard = new PeerGuard({
+      options: this.#options,
+      report: (error, session) => this.#report(error, session),
+    });
     const authority = new LoginAuthority({
       registry: this.#options.registry,
       authorizeLogin: this.#options.authorizeLogin,
@@ -133,6 +154,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       onUnknownType: this.#options.onUnknownType,
       reportHandlerErrors: this.#options.reportHandlerErrors,
       logins: authority,
+      guard: this.#guard,
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
       },
@@ -153,7 +175,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const sessionHost: SessionHost = {
       logger,
       authorizeLogin: (session, deviceId) => authority.login(session, deviceId),
-      login: (session, deviceId, previousId) => this.#logins.login(session, deviceId, previousId),
+      login: (session, deviceId, previousId) => {
+        this.#guard.loggedIn(session);
+        this.#logins.login(session, deviceId, previousId);
+      },
+      loggedOut: (session) => this.#guard.loggedOut(session),
       queueFull: (session, error) => this.#queueFull(session, error),
       sent: (def) => this.#sentNames.set(def.type, def.name),
       frame: (session, type, buffer, start, end) => this.#dispatcher.frame(session, type, buffer, start, end),
@@ -165,9 +191,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       counters: this.#counters,
       traffic: this.#traffic,
       sessionHost,
+      guard: this.#guard,
       sessions: this.#sessions,
       get listening() {
-        return server.#state === "listening";
+        return server.#accepting;
       },
       announce: (session) => this.#emit("connection", session),
       report: (error, session) => this.#report(error, session),
@@ -192,6 +219,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state !== "idle") throw new InvalidOptionsError("start", `server already ${this.#state}`);
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
+    this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
@@ -217,6 +245,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     // stop() was called while listen() ran: it closes the server once listening, so say so.
     if (this.#stopPromise !== undefined) throw new ServerStoppedError();
     this.#state = "listening";
+    this.#accepting = true;
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
     this.#options.logger.info(bound, "listening");
@@ -243,17 +272,17 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   async #stop(graceMs: number): Promise<void> {
     if (this.#state === "starting") await this.#listening?.catch(() => {});
+    // A drain in progress ends the server itself; stop() waits for it.
+    if (this.#state === "draining") return this.#stopped;
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
+      this.#tls.close();
       this.#detachSignal?.();
       this.#resolveStopped();
       return;
     }
     this.#state = "stopping";
-    const server = this.#server;
-    const closed = new Promise<void>((resolve) =>
-      server === undefined ? resolve() : server.close(() => resolve()),
-    );
+    const closed = this.#closeListener();
     this.#options.logger.info(
       {
         inFlightHandlers: this.#inFlight,
@@ -263,21 +292,38 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       "stopping",
     );
     await this.#handlersIdle(graceMs);
+    await this.#finishStop(closed);
+  }
+
+  /** Stops accepting at once; resolves once the listening socket and every connection are closed. */
+  #closeListener(): Promise<void> {
+    this.#accepting = false;
+    const server = this.#server;
+    return new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+  }
+
+  /**
+   * The common end of stop() and drain(): sessions closed, deliveries failed, server stopped. After
+   * a drain the pending deliveries stay in their store: the device reconnects to another node.
+   */
+  async #finishStop(listenerClosed: Promise<void>, keepStoredDeliveries = false): Promise<void> {
+    this.#state = "stopping";
     const reason = new ServerStoppedError();
-    this.#deliveries.failAll(reason);
+    this.#deliveries.failAll(reason, { keepStored: keepStoredDeliveries });
     const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
-    await closed;
+    await listenerClosed;
+    this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
     this.#resolveStopped();
   }
 
-  /** Resolves when no handler runs any more, or after `graceMs`. */
-  #handlersIdle(graceMs: number): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
+  /** Resolves when no handler runs any more, or after `graceMs`, with the number still running. */
+  #handlersIdle(graceMs: number): Promise<number> {
+    if (this.#inFlight === 0) return Promise.resolve(0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#options.logger.warn(
@@ -291,7 +337,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       const done = () => {
         clearTimeout(timer);
         this.#onHandlersIdle = undefined;
-        resolve();
+        resolve(this.#inFlight);
       };
       this.#onHandlersIdle = done;
     });
@@ -308,6 +354,79 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       });
       session.closeWith(reason);
     });
+  }
+
+  /**
+   * Lame-duck stop: `/readyz`-style readiness should fail from now on (`draining` is true). The
+   * listener stays open for `graceMs`, then closes; the sessions are closed at most
+   * `evictPerSecond` per second, each first sent the protocol's error message built from a
+   * `ServerDrainingError` (generated device clients report it as offline reason
+   * `SERVER_DRAINING` and reconnect, to another node behind a load balancer), and only once its
+   * running handlers are done. Session tickets stay valid (the ticket keys are not touched), so
+   * devices resume on nodes sharing the keys. Handlers still running then get `handlerGraceMs`.
+   * Pending deliveries stay in their store for the node the device reconnects to; their waiters
+   * here end with `ServerStoppedError`. Resolves with the drain's figures once stopped.
+   * @throws InvalidOptionsError for bad options; rejects when the server is not listening.
+   */
+  async drain(options: DrainOptions = {}): Promise<DrainReport> {
+    const resolved = resolveDrainOptions(options, this.#options.stopGraceMs);
+    if (this.#state !== "listening") {
+      throw new InvalidOptionsError("drain", `server is ${this.#state}, not listening`);
+    }
+    this.#state = "draining";
+    let listenerClosed: Promise<void> = Promise.resolve();
+    const report = await runDrain(
+      {
+        logger: this.#options.logger,
+        sessions: this.#sessions,
+        closeListener: () => {
+          // Node calls back once every accepted socket is gone: awaited at the very end.
+          listenerClosed = this.#closeListener();
+        },
+        evict: (session, reason) => this.#evict(session, reason),
+        announce: (info) => this.#emit("draining", info),
+        handlersIdle: (ms) => this.#handlersIdle(ms),
+        destroyRemaining: (reason) => {
+          for (const session of this.#evictionsWaiting) session.destroyWith(reason);
+          this.#evictionsWaiting.clear();
+        },
+      },
+      resolved,
+    );
+    await this.#finishStop(listenerClosed, true);
+    return report;
+  }
+
+  /** Whether a drain is under way (readiness checks should fail). */
+  get draining(): boolean {
+    return this.#state === "draining";
+  }
+
+  /** Tells one session the server drains, then closes it gracefully once its handlers are idle. */
+  #evict(session: ServerSession, reason: ServerDrainingError): Promise<void> {
+    this.#evictionsWaiting.add(session);
+    return new Promise((resolve) => {
+      session.whenIdle(() => {
+        if (!this.#evictionsWaiting.delete(session)) return;
+        this.#sendNotice(session, reason);
+        this.#closeForStop(session, reason).then(resolve);
+      });
+      this.#whenSessionClosed.set(session, resolve);
+    });
+  }
+
+  /** Sends the protocol's error message built from `reason` (a close notice), if there is one. */
+  #sendNotice(session: ServerSession, reason: PaynetError): void {
+    const spec = this.#options.errorMessage;
+    if (spec === undefined || session.closedReason !== undefined) return;
+    try {
+      session.sendFrame(spec.def.type, spec.def.codec.encode(spec.build(reason)));
+    } catch (error) {
+      session.log.debug(
+        { error: error instanceof Error ? error.message : String(error) },
+        "close notice not sent",
+      );
+    }
   }
 
   /** Resolves once the server has stopped (by `stop()`, the abort signal or a failed start). */
@@ -447,13 +566,22 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     }
     const c = this.#counters;
     return {
-      connections: { current: this.#sessions.size, online, total: c.total, rejected: c.rejected },
+      connections: {
+        current: this.#sessions.size,
+        online,
+        handshaking: this.#admission.handshaking,
+        total: c.total,
+        rejected: c.rejected,
+      },
       handshakes: { full: c.handshakesFull, resumed: c.handshakesResumed, failed: c.handshakesFailed },
       framesIn: traffic.framesIn,
       framesOut: traffic.framesOut,
       handlers: this.#handlerStats.snapshot(nameOf),
       outboundQueue: { frames, bytes, fullErrors: c.queueFull },
       delivery: this.#deliveries.stats(),
+      disconnects: Object.fromEntries(this.#disconnects),
+      draining: this.#state === "draining",
+      ...this.#guard.stats(),
       tls: this.#tls.stats(),
     };
   }
@@ -464,6 +592,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (!session.markClosed(reason)) return;
     // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
     this.#sessions.delete(session);
+    this.#evictionsWaiting.delete(session);
+    this.#disconnects.set(reason.code, (this.#disconnects.get(reason.code) ?? 0) + 1);
+    this.#guard.closed(session, reason);
     const deviceId = session.deviceId;
     if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);
     const resolve = this.#whenSessionClosed.get(session);

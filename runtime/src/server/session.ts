@@ -14,6 +14,7 @@ import {
 } from "../errors.js";
 import { childLogger, type Logger } from "../logger.js";
 import type { AdmittedCertificate } from "../tls/server-context.js";
+import type { ConnectionGuard } from "./guard.js";
 import type { PeerIdentity, Session } from "./types.js";
 
 /** What a session needs from its server. */
@@ -31,6 +32,8 @@ export interface SessionHost {
    * the device id it was logged in as before, when a second login changed it (to be unbound).
    */
   login(session: ServerSession, deviceId: string, previous: string | undefined): void;
+  /** The session forgot its device id (its directory bind failed): it is not logged in any more. */
+  loggedOut(session: ServerSession): void;
   /** The session's outbound queue overflowed; counted, and the session is closed. */
   queueFull(session: ServerSession, error: QueueFullError): void;
   /** Remembers the name of an outbound Type for stats. */
@@ -83,6 +86,8 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   #running = 0;
   #idleCallbacks: Array<() => void> | undefined;
   #log: Logger | undefined;
+  /** @internal The server's guard state of this connection (login deadline, rate and bad-frame windows). */
+  guard: ConnectionGuard | undefined;
   /** @internal The device id a login step of this session claimed and the login policy allowed. */
   approvedDeviceId: string | undefined;
   /** @internal The serial a register step of this session claimed and the login policy allowed. */
@@ -156,6 +161,16 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     return this.#deviceId === undefined ? address : `${address} ${this.#deviceId}`;
   }
 
+  /** `performance.now()` of the last byte read (see `FrameConnection.lastByteMonotonic`); 0 before attach. */
+  get lastByteMonotonic(): number {
+    return this.#connection?.lastByteMonotonic ?? 0;
+  }
+
+  /** Sets the largest inbound Len accepted from the next frame on (see `FrameConnection.limitInbound`). */
+  limitInbound(maxFrame: number, option: string): void {
+    this.#connection?.limitInbound(maxFrame, option);
+  }
+
   /** Epoch ms of the last inbound frame (connection time before the first). */
   get lastFrameAt(): number {
     return this.#connection?.lastFrameAt ?? this.#connectedAtMs;
@@ -225,9 +240,11 @@ export class ServerSession implements Session, FrameConnectionHandlers {
 
   /** Forgets the device id (the host unbinds it from the directory first). */
   logout(): void {
+    if (this.#deviceId === undefined) return;
     this.#deviceId = undefined;
     this.#log = undefined;
     if (this.#connection !== undefined) this.#connection.peer = this.peer;
+    this.#host.loggedOut(this);
   }
 
   /** See {@link Session.send}. Resolves once queued. */

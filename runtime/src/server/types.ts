@@ -8,6 +8,7 @@ import type { HandlerCounter } from "../stats.js";
 import type { CertificateRejection, StaleCrlPolicy } from "../tls/trust-policy.js";
 import type { AuthorizeLogin, RegisteredDevices } from "./authorize.js";
 import type { SessionDirectory } from "./directory.js";
+import type { DrainOptions, DrainPhase, DrainReport } from "./drain.js";
 
 /** Identity of a verified peer certificate (mTLS). */
 export interface PeerIdentity {
@@ -200,6 +201,44 @@ export interface ServerOptions extends FrameOptions {
   logger?: Logger;
   /** Aborting stops the server (like `stop()`). */
   signal?: AbortSignal;
+  /** What a connection may do before it logs in (`session.login()`); see {@link PreLoginOptions}. */
+  preLogin?: PreLoginOptions;
+  /** How frames of unknown Types and undecodable payloads are answered; see {@link BadFrameOptions}. */
+  badFrames?: BadFrameOptions;
+}
+
+/**
+ * Limits on connections that have not logged in yet, so that a peer which never logs in costs
+ * little more than its TLS socket. Which Types are accepted before login is said per registration
+ * (`beforeLogin`, set by the generated SDK for the login flow's Types); any other Type closes the
+ * connection with `LOGIN_REQUIRED`.
+ */
+export interface PreLoginOptions {
+  /**
+   * Largest Len accepted before login; a larger frame closes the connection with
+   * `FRAME_TOO_LARGE`. At most `maxFrame`, which applies from login on. Default 4 096.
+   */
+  maxFrame?: number;
+  /**
+   * A connection not logged in this long after its handshake is closed with `LOGIN_TIMEOUT`, even
+   * if it keeps sending Pings. Default 15 000 ms; 0 disables.
+   */
+  deadlineMs?: number;
+  /** More frames than this within one second before login close the connection with `RATE_LIMITED`. Default 10. */
+  maxFramesPerSecond?: number;
+}
+
+/**
+ * Frames of unknown Types (with `onUnknownType: "reply-error"`) and payloads that do not decode:
+ * per connection, the first one of each window is logged, reported as an `error` event and answered
+ * with the error message; the rest of the window only counts (`stats().badFrames`). The
+ * `maxPerWindow`-th bad frame within one window closes the connection with `TOO_MANY_BAD_FRAMES`.
+ */
+export interface BadFrameOptions {
+  /** Length of a window. Default 60 000 ms. */
+  windowMs?: number;
+  /** Bad frames within one window that close the connection. Default 10. */
+  maxPerWindow?: number;
 }
 
 /** How to build the protocol's error message from a runtime error, and to read one back. */
@@ -207,11 +246,14 @@ export interface ErrorMessageSpec<E> {
   readonly def: MessageDef<E>;
   readonly build: (error: PaynetError) => E;
   /**
-   * The runtime error code an inbound error message reports, when it names one unambiguously
-   * (e.g. status 409 → `SESSION_REPLACED`). A device client uses it to learn that its session was
-   * replaced, and then backs off.
+   * Device side: the close notice a received error message carries, e.g. `SERVER_DRAINING` for the
+   * one a draining server sends before it closes the session (`build(new ServerDrainingError())`),
+   * or `SESSION_REPLACED` when a newer login of the device took its session over (the client then
+   * backs off). The client reports that connection's end with that typed reason. Generated SDKs
+   * fill it from the message's `code` field.
    */
-  codeOf?(message: E): PaynetErrorCode | undefined;
+  // Method syntax: a spec of a concrete message type stays assignable to `ErrorMessageSpec<unknown>`.
+  noticeOf?(message: E): PaynetErrorCode | undefined;
 }
 
 /** Events of {@link PaynetServer}. */
@@ -225,6 +267,8 @@ export interface ServerEvents {
   offline: [session: Session, reason: PaynetError];
   /** A connection-level or handler error. The server keeps serving. */
   error: [error: PaynetError, session: Session | undefined];
+  /** A phase of `drain()`: its start (grace period) and the listener closed (evicting). */
+  draining: [info: DrainPhase];
 }
 
 /** TLS trust state and certificate refusals (part of {@link ServerStats}). */
@@ -243,20 +287,60 @@ export interface TlsStats {
 
 /** Counters readable without any runtime change (for metrics exporters). */
 export interface ServerStats {
-  connections: { current: number; online: number; total: number; rejected: number };
+  /**
+   * `current` sessions (TLS up), of which `online` logged in; `handshaking` TCP connections whose
+   * TLS handshake is not over; `total` sessions admitted and `rejected` connections refused so far.
+   */
+  connections: { current: number; online: number; handshaking: number; total: number; rejected: number };
   handshakes: { full: number; resumed: number; failed: number };
   framesIn: Record<string, { frames: number; bytes: number }>;
   framesOut: Record<string, { frames: number; bytes: number }>;
   handlers: Record<string, HandlerCounter>;
   outboundQueue: { frames: number; bytes: number; fullErrors: number };
   delivery: DeliveryStats;
+  /** Closed sessions by the code of their offline reason (`READ_TIMEOUT`, `CONNECTION_CLOSED`, ...). */
+  disconnects: Partial<Record<PaynetErrorCode, number>>;
+  /** A drain is under way (see `drain()`): readiness checks should fail. */
+  draining: boolean;
   tls: TlsStats;
+  /** Connections closed before login, by reason (see {@link PreLoginOptions}). */
+  preLogin: PreLoginStats;
+  /** Unknown Types and undecodable payloads (see {@link BadFrameOptions}). */
+  badFrames: BadFrameStats;
+}
+
+/** Counters of {@link ServerStats.preLogin}: connections closed before login, by reason. */
+export interface PreLoginStats {
+  /** Not logged in within `preLogin.deadlineMs` (`LOGIN_TIMEOUT`). */
+  loginTimeouts: number;
+  /** Sent a Type that is not accepted before login (`LOGIN_REQUIRED`). */
+  refusedTypes: number;
+  /** Sent more than `preLogin.maxFramesPerSecond` (`RATE_LIMITED`). */
+  rateLimited: number;
+  /** Announced a frame larger than `preLogin.maxFrame` (`FRAME_TOO_LARGE`). */
+  oversizeFrames: number;
+}
+
+/** Counters of {@link ServerStats.badFrames}. */
+export interface BadFrameStats {
+  /** Frames of a Type nothing is registered for. */
+  unknownType: number;
+  /** Frames whose payload did not decode as their Type's message. */
+  undecodable: number;
+  /** Bad frames that were only counted: not logged, reported or answered (rate limit). */
+  suppressed: number;
+  /** Connections closed with `TOO_MANY_BAD_FRAMES`. */
+  closed: number;
 }
 
 /** Public surface of the server class (implemented by `PaynetServer`). */
 export interface ServerApi {
   start(): Promise<{ host: string; port: number }>;
   stop(options?: { graceMs?: number }): Promise<void>;
+  /** Lame-duck stop: grace period, listener closed, sessions closed at a bounded rate (see `PaynetServer.drain`). */
+  drain(options?: DrainOptions): Promise<DrainReport>;
+  /** Whether a drain is under way. */
+  readonly draining: boolean;
   wait(): Promise<void>;
   /**
    * Replace certificate/key/CA/CRL without restart; existing tickets stay valid, and connected

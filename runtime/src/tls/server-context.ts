@@ -8,8 +8,9 @@ import { createSecureContext, type TLSSocket, type TlsOptions, type Server as Tl
 import { InvalidOptionsError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { PeerIdentity, ServerTlsOptions, TlsStats } from "../server/types.js";
+import { CrlFreshness } from "./crl-freshness.js";
 import { daysLeft, expiresSoon, identityOf, leafCertificateInfo, validityProblem } from "./identity.js";
-import { type CrlInfo, RevocationList } from "./revocation.js";
+import { RevocationList } from "./revocation.js";
 import { TICKET_KEYS_LENGTH, validateTlsOptions } from "./tls-options.js";
 import {
   CERTIFICATE_REJECTIONS,
@@ -42,8 +43,8 @@ export type PeerVerdict =
   | {
       readonly accepted: true;
       readonly identity: PeerIdentity | undefined;
-      /** The peer's verified chain above its certificate (mTLS with a CA bundle), root last. */
-      readonly issuers: readonly X509Certificate[];
+      /** The peer certificate and its verified chain (mTLS), for the checks after a reload. */
+      readonly certificate: AdmittedCertificate | undefined;
     }
   | {
       readonly accepted: false;
@@ -56,7 +57,7 @@ export type PeerVerdict =
 export interface AdmittedCertificate {
   /** DER of the peer certificate. */
   readonly certificateDer: Uint8Array;
-  /** Its verified chain at admission (see {@link PeerVerdict}). */
+  /** Its verified chain above it at admission, root last; empty without a CA bundle. */
   readonly issuers: readonly X509Certificate[];
 }
 
@@ -80,9 +81,8 @@ export class ServerTlsContext {
   >;
   #material: TlsMaterial;
   #policy: TrustPolicy;
-  /** Stale CRLs already logged (of the current policy: a reload brings new CRL objects). */
-  #reportedStale = new Set<CrlInfo>();
   #rememberedFullLogged = false;
+  readonly #freshness: CrlFreshness;
 
   /** Validates `options`; throws `InvalidOptionsError` naming the offending `tls.*` option. */
   constructor(options: ServerTlsOptions, logger: Logger) {
@@ -96,7 +96,8 @@ export class ServerTlsContext {
     this.#policy = this.#policyOf(this.#material);
     this.ticketKeys = options.ticketKeys ?? randomBytes(TICKET_KEYS_LENGTH);
     secureContextOf(this.#material);
-    this.#reportStaleCrls(Date.now());
+    this.#freshness = new CrlFreshness(logger, this.#staleCrl);
+    this.#freshness.watch(this.#policy);
   }
 
   /** Whether a client certificate is required (mTLS). */
@@ -152,7 +153,6 @@ export class ServerTlsContext {
     }
     this.#material = material;
     this.#policy = policy;
-    this.#reportedStale = new Set();
     this.#logger.info(
       {
         revoked: policy.revocations.size,
@@ -163,8 +163,13 @@ export class ServerTlsContext {
       "TLS material reloaded",
     );
     this.warnOwnExpiry();
-    this.#reportStaleCrls(Date.now());
+    this.#freshness.watch(policy);
     return "ca" in update || "crl" in update;
+  }
+
+  /** Stops the CRL freshness timer (the server stopped). */
+  close(): void {
+    this.#freshness.close();
   }
 
   /**
@@ -198,7 +203,7 @@ export class ServerTlsContext {
   /** CRLs and refusals, for `server.stats().tls`; logs CRLs gone stale since the last look. */
   stats(now = Date.now()): TlsStats {
     const revocations = this.#policy.revocations;
-    const staleCrls = this.#reportStaleCrls(now);
+    const staleCrls = this.#freshness.staleCount(now);
     return {
       crls: revocations.crls.length,
       staleCrls,
@@ -230,7 +235,7 @@ export class ServerTlsContext {
       socket.authorized || socket.authorizationError === undefined
         ? undefined
         : String(socket.authorizationError);
-    let issuers: readonly X509Certificate[] = [];
+    let admitted: AdmittedCertificate | undefined;
     if (this.requireClientCert) {
       const leaf = socket.getPeerX509Certificate();
       if (certificate === undefined || identity === undefined || leaf === undefined) {
@@ -251,9 +256,9 @@ export class ServerTlsContext {
       const sent = resumed ? [] : [peerSentIntermediates(leaf)];
       const verdict = policy.check(leaf, [...sent, this.#remembered], now);
       if (!verdict.trusted) return refuse(verdict.rejection, verdict.reason);
-      issuers = verdict.issuers;
-      if (!resumed) this.#remember(issuers);
-      for (const crl of verdict.staleCrls) this.#reportStaleCrl(crl);
+      admitted = { certificateDer: certificate.raw, issuers: verdict.issuers };
+      if (!resumed) this.#remember(verdict.issuers);
+      for (const crl of verdict.staleCrls) this.#freshness.report(crl);
       if (expiresSoon(identity.validTo, now)) {
         this.#logger.warn(
           {
@@ -286,7 +291,7 @@ export class ServerTlsContext {
         return refuse("verify-peer", typeof verdict === "string" ? verdict : "refused by verifyPeer");
       }
     }
-    return { accepted: true, identity, issuers };
+    return { accepted: true, identity, certificate: admitted };
   }
 
   /** Counts a refusal decided outside {@link admit} (an admission check that threw). */
@@ -311,30 +316,6 @@ export class ServerTlsContext {
         "too many distinct intermediate CAs to remember: resumed devices under further ones are refused until they reconnect with a full handshake; add the intermediates to tls.ca",
       );
     }
-  }
-
-  /** Logs every CRL past its nextUpdate not logged yet; returns how many are stale. */
-  #reportStaleCrls(now: number): number {
-    const stale = this.#policy.revocations.staleCrls(now);
-    for (const crl of stale) this.#reportStaleCrl(crl);
-    return stale.length;
-  }
-
-  #reportStaleCrl(crl: CrlInfo): void {
-    if (this.#reportedStale.has(crl)) return;
-    this.#reportedStale.add(crl);
-    this.#logger.warn(
-      {
-        crl: crl.position,
-        nextUpdate: crl.nextUpdate?.toISOString(),
-        staleCrl: this.#staleCrl,
-      },
-      `${this.#policy.describeCrl(crl)} is past its nextUpdate: revocations issued since may be missing; ${
-        this.#staleCrl === "fail"
-          ? "devices under its issuer are refused"
-          : 'devices are still let in (tls.staleCrl "warn")'
-      } until a fresh CRL is loaded`,
-    );
   }
 }
 

@@ -3,7 +3,7 @@
  * immutable {@link TrustPolicy} is in force at a time; a reload builds a new one, so every cache it
  * holds is valid for exactly the material it was built from.
  */
-import type { X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { type CrlInfo, certificateIssuerAndSerial, type RevocationList } from "./revocation.js";
 import { type CertificatePool, nameOf, type TrustStore } from "./trust-store.js";
 
@@ -109,12 +109,14 @@ export class TrustPolicy {
   ): TrustVerdict {
     let chain = issuers;
     const issuer = issuers[0];
-    if (this.store !== undefined && issuer !== undefined) {
-      const verdict = this.store.verifyIssuedBy(issuer, extra, now);
+    if (this.store !== undefined) {
+      // Admitted without a CA bundle (pinning, before a reload added one): verify it from scratch.
+      const verdict =
+        issuer === undefined
+          ? this.store.verify(new X509Certificate(leafDer), extra, now)
+          : this.store.verifyIssuedBy(issuer, extra, now);
       if (!verdict.trusted) return untrusted(verdict.reason);
       chain = verdict.issuers;
-    } else if (this.store !== undefined) {
-      return untrusted("its chain was not verified when it was admitted");
     }
     return (
       this.#revocation(certificateIssuerAndSerial(leafDer), chain) ?? {

@@ -3,6 +3,7 @@
  * into a temporary directory with the same code as `paynet-gen certs init`, and cleanup that kills
  * every process and removes every directory even when a test failed.
  */
+import { mkdtempSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ export interface Paynetd {
 export class Harness {
   readonly #processes: ManagedProcess[] = [];
   readonly #dirs: string[] = [];
+  #dataRoot: string | undefined;
 
   /** A fresh temporary directory, removed by {@link cleanup}. */
   async tempDir(prefix = "paynet-acceptance-"): Promise<string> {
@@ -69,9 +71,23 @@ export class Harness {
     return { process: child, port, adminUrl };
   }
 
-  /** Starts paynetcli (does not wait for anything). */
+  /**
+   * Starts paynetcli (does not wait for anything). Without `--data`, its record of executed
+   * commands goes to this harness's data directory, one per serial: a device restarted with the
+   * same `--sn` remembers what it executed, as it would in one working directory.
+   */
   paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
-    return this.#track(startExample("paynetcli", args, { name }));
+    const withData = args.includes("--data") ? args : [...args, "--data", this.#dataDirOf(args)];
+    return this.#track(startExample("paynetcli", withData, { name }));
+  }
+
+  #dataDirOf(args: readonly string[]): string {
+    if (this.#dataRoot === undefined) {
+      this.#dataRoot = mkdtempSync(join(tmpdir(), "paynet-devices-"));
+      this.#dirs.push(this.#dataRoot);
+    }
+    const sn = args[args.indexOf("--sn") + 1] ?? "unknown";
+    return join(this.#dataRoot, sn.replace(/[^A-Za-z0-9._-]/g, "_"));
   }
 
   /** Kills every process and removes every directory of this harness. */

@@ -82,9 +82,11 @@ function answerTick(message: Tick): Partial<Tock> {
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. The REGISTER
- * and LOGIN messages are marked as login steps: the server decides who may take them (by default,
- * under mTLS, only the device the client certificate names) before their handlers run. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. The REGISTER and LOGIN messages are login steps: the
+ * server decides who may take them (by default, under mTLS, only the device the client certificate
+ * names) before their handlers run. Returns `registry`.
  */
 export function registerOpsServerHandlers(
   registry: Registry<ServerContext>,
@@ -93,6 +95,7 @@ export function registerOpsServerHandlers(
   const onHello = handlers.Hello;
   registry.register<Hello, Partial<Welcome>>(HelloDef, {
     reply: WelcomeDef,
+    beforeLogin: true,
     loginStep: {
       step: "login",
       deviceId: (message: Hello) => message.device,
@@ -108,6 +111,7 @@ export function registerOpsServerHandlers(
   const onTick: NonNullable<OpsServerHandlers["Tick"]> = handlers.Tick ?? answerTick;
   registry.register<Tick, Partial<Tock>>(TickDef, {
     reply: TockDef,
+    beforeLogin: true,
     handler: (message: Tick, ctx: ServerContext) =>
       onTick.call(handlers, message, new OpsServerContextImpl<Tock>(ctx)),
   });

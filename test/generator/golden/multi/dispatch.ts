@@ -53,7 +53,9 @@ class ShopV1ClientContextImpl<R> implements ShopV1ClientContext<R> {
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. Returns `registry`.
  */
 export function registerShopV1ServerHandlers(
   registry: Registry<ServerContext>,

@@ -186,9 +186,11 @@ function answerHeartbeatOptions(message: HeartbeatOptions): Partial<ServerEvents
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. The REGISTER
- * and LOGIN messages are marked as login steps: the server decides who may take them (by default,
- * under mTLS, only the device the client certificate names) before their handlers run. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. The REGISTER and LOGIN messages are login steps: the
+ * server decides who may take them (by default, under mTLS, only the device the client certificate
+ * names) before their handlers run. Returns `registry`.
  */
 export function registerNastyServerHandlers(
   registry: $Registry<$ServerContext>,
@@ -197,6 +199,7 @@ export function registerNastyServerHandlers(
   const onSession = handlers.Session;
   registry.register<Session, Partial<Login>>(SessionDef, {
     reply: LoginDef,
+    beforeLogin: true,
     loginStep: {
       step: "login",
       deviceId: (message: Session) => message.constructor,
@@ -212,6 +215,7 @@ export function registerNastyServerHandlers(
   const onRegistry = handlers.Registry;
   registry.register<Registry, Partial<Register>>(RegistryDef, {
     reply: RegisterDef,
+    beforeLogin: true,
     loginStep: {
       step: "register",
       serial: (message: Registry) => message.serial,
@@ -273,6 +277,7 @@ export function registerNastyServerHandlers(
   const onHeartbeatOptions: NonNullable<NastyServerHandlers["HeartbeatOptions"]> = handlers.HeartbeatOptions ?? answerHeartbeatOptions;
   registry.register<HeartbeatOptions, Partial<ServerEvents>>(HeartbeatOptionsDef, {
     reply: ServerEventsDef,
+    beforeLogin: true,
     handler: (message: HeartbeatOptions, ctx: $ServerContext) =>
       onHeartbeatOptions.call(handlers, message, new NastyServerContextImpl<ServerEvents>(ctx)),
   });

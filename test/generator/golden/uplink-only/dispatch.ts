@@ -27,7 +27,9 @@ class TelemetryServerContextImpl<R> implements TelemetryServerContext<R> {
 
 /**
  * Registers every message the cloud receives (UPLINK and BOTH) into `registry`, with the handler of
- * `handlers` when there is one and the reply message when the message has one. Returns `registry`.
+ * `handlers` when there is one and the reply message when the message has one. The login flow's
+ * messages (REGISTER, LOGIN and HEARTBEAT roles) are accepted before login; any other closes a
+ * connection that has not logged in. Returns `registry`.
  */
 export function registerTelemetryServerHandlers(
   registry: Registry<ServerContext>,
@@ -44,6 +46,7 @@ export function registerTelemetryServerHandlers(
   });
   const onBeat = handlers.Beat;
   registry.register<Beat, void>(BeatDef, {
+    beforeLogin: true,
     ...(onBeat === undefined
       ? {}
       : {
