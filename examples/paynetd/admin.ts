@@ -84,6 +84,7 @@ async function handle(
 /** HTTP statuses of the error codes a push can end with; others are 500. */
 const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   ORDER_CONFLICT: 409,
+  ORDERS_FULL: 507,
   REQUEST_TIMEOUT: 504,
   SERVER_STOPPED: 503,
   NOT_CONNECTED: 404,

@@ -33,7 +33,15 @@ async function serve(options: PaynetdOptions): Promise<void> {
   if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
   const ticketKeys =
     options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
-  const state = PaynetdState.open(options.statePath);
+  const state = PaynetdState.open({
+    ...(options.statePath === undefined ? {} : { path: options.statePath }),
+    limits: { maxDevices: options.maxDevices, maxOrders: options.maxOrders },
+    // Retried with the next change; the failure is on the operator's screen meanwhile.
+    writer: { onError: (error) => log.error(error.message) },
+  });
+  if (options.statePath !== undefined) {
+    log.info(`state ${options.statePath}: ${state.size.devices} devices, ${state.size.orders} orders`);
+  }
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
     (deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions),
@@ -128,7 +136,13 @@ async function serve(options: PaynetdOptions): Promise<void> {
 
   onShutdownSignal((reason) => {
     log.info(`stopping (${reason})`);
-    const stopped = Promise.all([server.stop(), admin === undefined ? undefined : stopAdmin(admin.http)]);
+    const stopped = Promise.all([
+      server.stop(),
+      admin === undefined ? undefined : stopAdmin(admin.http),
+    ]).then(
+      // After the server: the acks of its last moments are in the state too.
+      () => state.flush(),
+    );
     stopped.then(
       () => {
         log.info("stopped");

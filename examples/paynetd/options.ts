@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
 import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
+import { DEFAULT_STATE_LIMITS } from "./state.js";
 
 /** Settings of paynetd, from its command line. */
 export interface PaynetdOptions {
@@ -22,6 +23,10 @@ export interface PaynetdOptions {
   readonly commandCoins: number;
   /** JSON file keeping registered devices and orders across restarts; in memory when absent. */
   readonly statePath: string | undefined;
+  /** Most devices paynetd registers (`--max-devices`). */
+  readonly maxDevices: number;
+  /** Most orders paynetd keeps (`--max-orders`). */
+  readonly maxOrders: number;
   /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
   readonly ticketKeysPath: string | undefined;
   readonly verbose: boolean;
@@ -42,6 +47,9 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
   --command-coins N       coins of the CoinCommand sent after a device's first login (default 3, 0: none)
   --state FILE            keep registered devices and orders in this JSON file across restarts
+                          (written atomically, many changes per write, and on stop)
+  --max-devices N         most devices registered; more are refused (default 100000)
+  --max-orders N          most orders kept; more are refused (default 100000)
   --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
   --verbose               also print the runtime's own info and debug logs
   --help                  show this help
@@ -83,6 +91,8 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70", true),
     commandCoins: parseCount("--command-coins", values["command-coins"] ?? "3"),
     statePath: values.state,
+    maxDevices: parseLimit("--max-devices", values["max-devices"], DEFAULT_STATE_LIMITS.maxDevices),
+    maxOrders: parseLimit("--max-orders", values["max-orders"], DEFAULT_STATE_LIMITS.maxOrders),
     ticketKeysPath: values["ticket-keys"],
     verbose: values.verbose ?? false,
   };
@@ -104,6 +114,8 @@ function parse(argv: readonly string[]) {
       "read-timeout": { type: "string" },
       "command-coins": { type: "string" },
       state: { type: "string" },
+      "max-devices": { type: "string" },
+      "max-orders": { type: "string" },
       "ticket-keys": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -113,4 +125,11 @@ function parse(argv: readonly string[]) {
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseLimit(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const limit = parseCount(flag, value);
+  if (limit === 0) throw new UsageError(`${flag}: expected at least 1, got 0`);
+  return limit;
 }

@@ -40,7 +40,8 @@ export type PaynetErrorCode =
   | "CORRELATION_MISSING"
   | "JOURNAL_LOCKED"
   | "JOURNAL_CORRUPT"
-  | "JOURNAL_FAILED";
+  | "JOURNAL_FAILED"
+  | "CLUSTER_UNAVAILABLE";
 
 /** Where an error happened: who the peer was and which frame was involved. */
 export interface ErrorContext {
@@ -394,6 +395,17 @@ export class SessionReplacedError extends PaynetError {
         : `device ${deviceId} logged in on a newer connection`,
       context,
     );
+  }
+}
+
+/**
+ * The cluster's shared state (Redis) cannot be reached or answered in time: the operation that needed
+ * it (a `deliver()`, a login, a push to a device on another node) failed at once instead of waiting.
+ * Live sessions carry on; the cluster recovers by itself once its store is back.
+ */
+export class ClusterUnavailableError extends PaynetError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("CLUSTER_UNAVAILABLE", message, context);
   }
 }
 

@@ -33,7 +33,7 @@ describe("paynetd --ticket-keys", () => {
 
 describe("paynetd state: orders belong to their device", () => {
   it("keeps another device's acks and queries away from an order", () => {
-    const state = PaynetdState.open(undefined);
+    const state = PaynetdState.open();
     state.addOrder("O-1", "dev-a", 2);
     expect(state.orderConflict("O-1", "dev-a", 2)).toBeUndefined();
     expect(state.orderConflict("O-1", "dev-b", 2)).toBe("order O-1 belongs to another device");

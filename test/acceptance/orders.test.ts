@@ -91,9 +91,13 @@ describe("an order id belongs to one device and one amount", () => {
     } finally {
       await intruder.client.stop();
     }
-    // The owner still sees its order as it was: DONE, no error.
+    // The owner still sees its order as it was: DONE, no error. The asker is a second process of
+    // SN-ONE while the first still runs and holds its journal, so it keeps its record elsewhere.
+    const askerData = await harness.tempDir("paynet-asker-");
     const asker = harness.paynetcli(
       [
+        "--data",
+        askerData,
         "--connect",
         `127.0.0.1:${server.port}`,
         "--certs",

@@ -23,6 +23,7 @@ import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission, certificateFields } from "./admission.js";
 import { LoginAuthority, MemoryRegisteredDevices } from "./authorize.js";
+import type { ClusterHost, DeliveryEngine, ServerCluster } from "./cluster.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
@@ -70,7 +71,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #options: ResolvedServerOptions;
   readonly #tls: ServerTlsContext;
   readonly #directory: SessionDirectory;
-  readonly #deliveries: DeliveryManager;
+  readonly #deliveries: DeliveryEngine;
+  readonly #cluster: ServerCluster | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #logins: Logins;
@@ -113,7 +115,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#options = resolveServerOptions(options);
     const logger = this.#options.logger;
     this.#tls = new ServerTlsContext(options.tls, logger);
-    this.#directory = this.#options.directory ?? new MemorySessionDirectory();
+    this.#cluster = this.#options.cluster;
+    this.#directory = this.#cluster?.directory ?? this.#options.directory ?? new MemorySessionDirectory();
     const deliveryOptions = {
       transport: {
         sendFrame: (deviceId: string, type: number, payload: Uint8Array) =>
@@ -126,11 +129,13 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         this.#report(error, session instanceof ServerSession ? session : undefined);
       },
     };
-    this.#deliveries = new DeliveryManager(
-      this.#options.deliveryStore === undefined
-        ? deliveryOptions
-        : { ...deliveryOptions, store: this.#options.deliveryStore },
-    );
+    this.#deliveries =
+      this.#cluster?.deliveries ??
+      new DeliveryManager(
+        this.#options.deliveryStore === undefined
+          ? deliveryOptions
+          : { ...deliveryOptions, store: this.#options.deliveryStore },
+      );
     const server = this;
     const tell = (session: ServerSession, error: PaynetError) =>
       sendErrorMessage(this.#options.errorMessage, session, error, logger);
@@ -148,6 +153,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
       deliveries: this.#deliveries,
+      uplink: this.#cluster?.uplink,
       handlerStats: this.#handlerStats,
       logger,
       errorMessage: this.#options.errorMessage,
@@ -167,6 +173,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     });
     this.#logins = new Logins({
       directory: this.#directory,
+      clustered: this.#cluster !== undefined,
       deliveries: this.#deliveries,
       logger,
       announce: (session) => this.#emit("online", session),
@@ -220,6 +227,17 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
     this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
+    if (this.#cluster !== undefined) {
+      try {
+        await this.#cluster.start(this.#clusterHost());
+      } catch (error) {
+        this.#state = "stopped";
+        this.#tls.close();
+        this.#detachSignal?.();
+        this.#resolveStopped();
+        throw error;
+      }
+    }
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
@@ -229,6 +247,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       const onError = (error: Error) => {
         this.#state = "stopped";
         this.#detachSignal?.();
+        void this.#cluster?.stop().catch(() => {});
         this.#resolveStopped();
         reject(error);
       };
@@ -309,16 +328,48 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   async #finishStop(listenerClosed: Promise<void>, keepStoredDeliveries = false): Promise<void> {
     this.#state = "stopping";
     const reason = new ServerStoppedError();
-    this.#deliveries.failAll(reason, { keepStored: keepStoredDeliveries });
+    // A cluster's records belong to the cluster: another node delivers them.
+    this.#deliveries.failAll(reason, { keepStored: keepStoredDeliveries || this.#cluster !== undefined });
     const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
     await listenerClosed;
+    await this.#leaveCluster();
     this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
     this.#resolveStopped();
+  }
+
+  /** Leaves the cluster once every session is closed (their presence released); failures are logged. */
+  async #leaveCluster(): Promise<void> {
+    try {
+      await this.#cluster?.stop();
+    } catch (error) {
+      this.#log(
+        "warn",
+        { error: error instanceof Error ? error.message : String(error) },
+        "cluster stop failed",
+      );
+    }
+  }
+
+  /** What the cluster plug-in may do with this server. */
+  #clusterHost(): ClusterHost {
+    return {
+      logger: this.#options.logger,
+      localSession: (deviceId) => this.#online(deviceId),
+      sendFrame: (session, type, payload) => {
+        if (!(session instanceof ServerSession))
+          throw new InvalidOptionsError("session", "not a session of this server");
+        session.sendFrame(type, payload);
+      },
+      closeSession: (session, reason) => {
+        if (session instanceof ServerSession) session.closeWith(reason);
+      },
+      report: (error, session) => this.#report(error, session instanceof ServerSession ? session : undefined),
+    };
   }
 
   /** Resolves when no handler runs any more, or after `graceMs`, with the number still running. */
@@ -499,10 +550,15 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     return this.#sessions.values();
   }
 
-  /** Sends one message to an online device. Rejects with `NotConnectedError` / `QueueFullError`. */
+  /**
+   * Sends one message to an online device (on any node of a cluster). Rejects with
+   * `NotConnectedError` / `QueueFullError` (and `ClusterUnavailableError` in a cluster).
+   */
   send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void> {
     const session = this.#online(deviceId);
-    return session === undefined ? Promise.reject(this.#notOnline(deviceId)) : session.send(def, message);
+    if (session !== undefined) return session.send(def, message);
+    if (this.#cluster !== undefined) return this.#cluster.send(deviceId, def, message);
+    return Promise.reject(this.#notOnline(deviceId));
   }
 
   /** Request → first final reply, to an online device. */
@@ -513,9 +569,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     options?: RequestOptions<Rep>,
   ): Promise<Rep> {
     const session = this.#online(deviceId);
-    return session === undefined
-      ? Promise.reject(this.#notOnline(deviceId))
-      : session.request(spec, message, options);
+    if (session !== undefined) return session.request(spec, message, options);
+    if (this.#cluster !== undefined) return this.#cluster.request(deviceId, spec, message, options);
+    return Promise.reject(this.#notOnline(deviceId));
   }
 
   /** Request → every reply until a final one, to an online device. */
@@ -527,6 +583,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   ): AsyncIterable<Rep> {
     const session = this.#online(deviceId);
     if (session !== undefined) return session.stream(spec, message, options);
+    if (this.#cluster !== undefined) return this.#cluster.stream(deviceId, spec, message, options);
     const error = this.#notOnline(deviceId);
     return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
   }

@@ -7,6 +7,7 @@ import type { Registry } from "../registry.js";
 import type { HandlerCounter } from "../stats.js";
 import type { CertificateRejection, StaleCrlPolicy } from "../tls/trust-policy.js";
 import type { AuthorizeLogin, RegisteredDevices } from "./authorize.js";
+import type { ServerCluster } from "./cluster.js";
 import type { SessionDirectory } from "./directory.js";
 import type { DrainOptions, DrainPhase, DrainReport } from "./drain.js";
 
@@ -198,6 +199,13 @@ export interface ServerOptions extends FrameOptions {
   deliveryStore?: PendingDeliveryStore;
   /** Default 10 000. */
   maxPendingDeliveries?: number;
+  /**
+   * Run as one node of a cluster (e.g. `redisCluster({ url })` from `@paynet/cluster`): presence,
+   * pending deliveries and pushes are shared by every node, so a device may be on any of them. It
+   * replaces `directory` and `deliveryStore` (give neither). Without it, everything stays in this
+   * process.
+   */
+  cluster?: ServerCluster;
   logger?: Logger;
   /** Aborting stops the server (like `stop()`). */
   signal?: AbortSignal;
