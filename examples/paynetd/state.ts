@@ -145,11 +145,6 @@ export class PaynetdState {
     return this.#devicesBySerial.get(deviceSn)?.deviceId;
   }
 
-  /** The device id registered for `deviceSn`, if any (the certificate binding's login check). */
-  deviceIdOf(deviceSn: string): string | undefined {
-    return Object.hasOwn(this.#data.devices, deviceSn) ? this.#data.devices[deviceSn] : undefined;
-  }
-
   isRegistered(deviceId: string): boolean {
     return this.#devicesById.has(deviceId);
   }
