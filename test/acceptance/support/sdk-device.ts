@@ -3,6 +3,7 @@
  * does on purpose: log in with an unregistered device id, send a CoinAck for an order it was never
  * given, query another device's order.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -21,7 +22,8 @@ export interface SdkDeviceOptions {
   readonly loginAs?: string;
   /**
    * Base name of the client certificate in `certsDir` (`<name>.crt`/`.key`). Default: `sn` when
-   * registering (as `paynet-gen certs device SN` names it), else `device`.
+   * registering and `certsDir` holds `<sn>.crt` (as `paynet-gen certs device SN` names it), else
+   * `device`.
    */
   readonly certName?: string;
 }
@@ -39,7 +41,8 @@ export interface SdkDevice {
 
 /** Starts an SDK device against paynetd on 127.0.0.1:`port` (mTLS with the certs of `certsDir`). */
 export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevice> {
-  const certName = options.certName ?? options.sn ?? "device";
+  const own = options.sn !== undefined && existsSync(join(options.certsDir, `${options.sn}.crt`));
+  const certName = options.certName ?? (own ? options.sn : undefined) ?? "device";
   const [ca, cert, key] = await Promise.all(
     ["ca.crt", `${certName}.crt`, `${certName}.key`].map((name) =>
       readFile(join(options.certsDir, name), "utf8"),
