@@ -10,6 +10,7 @@ import { ExampleError, UsageError } from "../shared/errors.js";
 import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { startAdmin, stopAdmin } from "./admin.js";
+import { loadAdminToken } from "./admin-token.js";
 import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
@@ -122,7 +123,15 @@ async function serve(options: PaynetdOptions): Promise<void> {
   }
 
   const admin =
-    options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+    options.admin === undefined
+      ? undefined
+      : await startAdmin(options.admin, {
+          server,
+          orders,
+          state,
+          log,
+          token: await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log),
+        });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);

@@ -66,6 +66,12 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
   if (serverReceives.length > 0) handlerImports.push(`${service}ServerContext`);
   if (clientReceives.length > 0) handlerImports.push(`${service}ClientContext`);
 
+  // Enums the device's failure replies name (`CoinState.COIN_FAILED`).
+  const failureEnums = clientReceives.flatMap((message) =>
+    message.key !== undefined && message.reply?.final?.failureReply !== undefined
+      ? message.reply.final.enumNames
+      : [],
+  );
   const rt = runtimeLocals(model);
   const content = renderTemplate("dispatch", {
     header: fileHeader(model, options),
@@ -77,10 +83,15 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     handlersModule: moduleSpecifier("handlers"),
     handlerImports: importList(handlerImports),
     typesModule: moduleSpecifier("types"),
-    createImports: importList([
+    valueImports: importList([
       ...[...serverSends, ...clientSends].map((message) => message.createName),
+      ...failureEnums,
       ...refusalEnums,
     ]),
+    usesProtobuf:
+      clientReceives.some(
+        (message) => message.reply?.final?.usesProtobuf === true && message.key !== undefined,
+      ) || serverReceives.some((message) => message.loginStep?.refusal?.includes("$pb.") === true),
     typeImports: importList(types),
     serverReceives,
     clientReceives,
@@ -88,7 +99,6 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     clientSends,
     heartbeat,
     loginSteps: serverReceives.some((message) => message.loginStep !== undefined),
-    protobufHelpers: serverReceives.some((message) => message.loginStep?.refusal?.includes("$pb.") === true),
   });
   return { path: SDK_FILES.dispatch, content: tidy(content) };
 }

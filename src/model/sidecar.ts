@@ -10,6 +10,8 @@
  *     { type: 0x04, direction: down, reply: CoinAck, correlation: order_id,
  *       fields: { order_id: { max_size: 64 } } }   # size bounds, as (paynet.max_size) / max_count
  *   LoginReq: { type: 0x02, direction: up, reply: LoginRsp, role: login, device_id: device_id }
+ * enums:                 # optional: final reply values, as (paynet.final) (see sidecar-enums.ts)
+ *   CoinState: { final: [COIN_DONE, COIN_FAILED] }
  * ```
  *
  * `serial` and `device_id` name the field that `(paynet.identity) = SERIAL / DEVICE_ID` marks.
@@ -18,6 +20,7 @@
  */
 import { isMap, isScalar, LineCounter, type Node, type Pair, parseDocument } from "yaml";
 import type { DiagnosticBag } from "./diagnostics.js";
+import { parseSidecarEnums, type SidecarEnumEntry } from "./sidecar-enums.js";
 import { parseTypeNumber, type TypeNumber } from "./type-number.js";
 import type { Direction, Role, SourcePosition } from "./types.js";
 
@@ -68,6 +71,8 @@ export interface Sidecar {
   /** Scope for names, when given. */
   readonly packageName?: string;
   readonly entries: readonly SidecarEntry[];
+  /** The `enums:` section. */
+  readonly enums: readonly SidecarEnumEntry[];
 }
 
 // Maps, not object literals: a value such as `constructor` or `__proto__` must find nothing here
@@ -102,11 +107,15 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
   const invalid = (message: string, position: SourcePosition) =>
     diagnostics.error("sidecar-invalid", message, position);
 
-  const result: { packageName?: string; entries: SidecarEntry[] } = { entries: [] };
+  const result: { packageName?: string; entries: SidecarEntry[]; enums: SidecarEnumEntry[] } = {
+    entries: [],
+    enums: [],
+  };
   const sidecar = (): Sidecar => ({
     displayPath,
     content,
     entries: result.entries,
+    enums: result.enums,
     ...(result.packageName === undefined ? {} : { packageName: result.packageName }),
   });
 
@@ -144,8 +153,10 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
         const parsed = parseEntry(entry, nodeAt, invalid);
         if (parsed !== undefined) result.entries.push(parsed);
       }
+    } else if (key === "enums") {
+      result.enums.push(...parseSidecarEnums(pair.value, keyPosition, nodeAt, invalid));
     } else {
-      invalid(`unknown key \`${key ?? "?"}\` (expected \`package\` or \`messages\`)`, keyPosition);
+      invalid(`unknown key \`${key ?? "?"}\` (expected \`package\`, \`messages\` or \`enums\`)`, keyPosition);
     }
   }
   if (!messagesSeen) invalid("the sidecar has no `messages` mapping", at(0));

@@ -112,7 +112,8 @@ describe("a certificate acts only for the device it names (paynetd --mtls)", () 
     try {
       await attacker.online;
       const { status } = await postJson(
-        `${server.adminUrl}/devices/dev-SN-VICTIM/coin`,
+        server,
+        "/devices/dev-SN-VICTIM/coin",
         JSON.stringify({ order_id: "ORD-VICTIM", coins: 2 }),
       );
       expect(status).toBe(200);
