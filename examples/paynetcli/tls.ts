@@ -2,42 +2,19 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClientTlsOptions } from "@paynet/runtime";
+import { certificatesIn, expiryWarning } from "../shared/cert-expiry.js";
 import { ExampleError } from "../shared/errors.js";
 import type { PaynetcliOptions } from "./options.js";
-
-/** Certificates expiring sooner than this many days get a warning at startup. */
-export const EXPIRY_WARNING_DAYS = 30;
 
 /** The device's TLS material, and whether it presents a client certificate. */
 export interface DeviceTls {
   readonly tls: ClientTlsOptions;
   /** Path of the client certificate presented, if any. */
   readonly certPath: string | undefined;
-  /**
-   * Warnings about the client certificate: it expires within {@link EXPIRY_WARNING_DAYS} days, or
-   * it names another device than `--sn`.
-   */
-  readonly warnings: readonly string[];
-}
-
-/**
- * A warning text when `pem` (the device's certificate at `path`) expires within
- * {@link EXPIRY_WARNING_DAYS} days or has expired, else `undefined`.
- */
-export function certificateExpiryWarning(pem: string, path: string, now = Date.now()): string | undefined {
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(pem);
-  } catch (error) {
-    throw new ExampleError("CERTS_MISSING", `${path} is not a PEM certificate: ${String(error)}`, {
-      cause: error,
-    });
-  }
-  const validTo = new Date(cert.validTo);
-  const days = (validTo.getTime() - now) / 86_400_000;
-  if (days >= EXPIRY_WARNING_DAYS) return undefined;
-  const when = days <= 0 ? "has expired" : `expires in ${Math.ceil(days)} day(s)`;
-  return `device certificate ${path} (${cert.subject.replace(/\n/g, ", ")}) ${when}, on ${validTo.toISOString()}: issue a new one (paynet-gen certs device)`;
+  /** A warning when the client certificate expires within `certWarnDays` days. */
+  readonly expiryWarning: string | undefined;
+  /** A warning when the client certificate names another device than `--sn`. */
+  readonly serialWarning: string | undefined;
 }
 
 /**
@@ -57,34 +34,40 @@ function serialCertFiles(certsDir: string, sn: string): { cert: string; key: str
 }
 
 /**
- * Trusts `ca.crt` of the certs directory and presents `--cert/--key`, else the serial's own
- * `<SN>.crt/<SN>.key` (as `paynet-gen certs device SN` writes them), else `device.crt/device.key`
- * of the certs directory, when both files exist (so the same command works against mTLS servers).
+ * Trusts the CA and presents `--cert/--key`, else the serial's own `<SN>.crt/<SN>.key` of the
+ * certs directory (as `paynet-gen certs device SN` writes them), else `device.crt/device.key` of
+ * the certs directory, when both files exist (so the same command works against mTLS servers).
  */
 export async function loadDeviceTls(options: PaynetcliOptions): Promise<DeviceTls> {
-  const ca = await readRequired(join(options.certsDir, "ca.crt"), options.certsDir);
+  const certsDir = options.certsDir ?? "certs";
+  const ca = await readRequired(options.caPath, certsDir);
   const server: ClientTlsOptions = {
     minVersion: options.tlsMinVersion,
     ...(options.servername === undefined ? {} : { servername: options.servername }),
   };
+  const dir = options.certsDir;
   const candidates =
     options.certPath !== undefined && options.keyPath !== undefined
       ? [{ cert: options.certPath, key: options.keyPath }]
-      : [
-          ...[serialCertFiles(options.certsDir, options.sn)].filter((files) => files !== undefined),
-          { cert: join(options.certsDir, "device.crt"), key: join(options.certsDir, "device.key") },
-        ];
+      : dir === undefined
+        ? []
+        : [
+            ...[serialCertFiles(dir, options.sn)].filter((files) => files !== undefined),
+            { cert: join(dir, "device.crt"), key: join(dir, "device.key") },
+          ];
   for (const files of candidates) {
     const [cert, key] = await Promise.all([readOptional(files.cert), readOptional(files.key)]);
     if (cert === undefined || key === undefined) continue;
-    const warnings = [
-      certificateExpiryWarning(cert, files.cert),
-      serialMismatchWarning(cert, files.cert, options.sn),
-    ].filter((warning) => warning !== undefined);
-    return { tls: { ca, cert, key, ...server }, certPath: files.cert, warnings };
+    const [leaf] = certificatesIn(cert, files.cert, "device");
+    return {
+      tls: { ca, cert, key, ...server },
+      certPath: files.cert,
+      expiryWarning: leaf === undefined ? undefined : expiryWarning(leaf, options.certWarnDays),
+      serialWarning: serialMismatchWarning(cert, files.cert, options.sn),
+    };
   }
-  if (options.certPath !== undefined) await readRequired(options.certPath, options.certsDir);
-  return { tls: { ca, ...server }, certPath: undefined, warnings: [] };
+  if (options.certPath !== undefined) await readRequired(options.certPath, certsDir);
+  return { tls: { ca, ...server }, certPath: undefined, expiryWarning: undefined, serialWarning: undefined };
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

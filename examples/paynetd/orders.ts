@@ -85,6 +85,7 @@ export class OrderDesk {
     const running = this.#running.get(order.orderId);
     if (running !== undefined) {
       this.#log.info(
+        { event: "delivery", phase: "resent", deviceId, orderId: order.orderId, coins: order.coins },
         `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s (again, while it runs)`,
       );
       await this.#send(deviceId, order);
@@ -102,14 +103,20 @@ export class OrderDesk {
   async #deliverAndFollow(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
     this.#state.addOrder(order.orderId, deviceId, order.coins);
     this.#log.info(
+      { event: "delivery", phase: "sent", deviceId, orderId: order.orderId, coins: order.coins },
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
     );
     // Ends on the first CoinAck in a (paynet.final) state (COIN_DONE, COIN_FAILED): the SDK knows them.
     const acks = this.#deliver(deviceId, order, {
       // The device's own timeout plus slack for reconnects while it dispenses.
       deadlineMs: (order.timeout + 30) * 1000,
+      // Recorded the moment each ack arrives, before the device's next frame is handled: a QueryReq
+      // sent right behind the final CoinAck must read the final state (read-your-writes).
+      onReply: (ack) => this.recordAck(deviceId, ack),
     });
-    for await (const ack of acks) this.recordAck(deviceId, ack);
+    for await (const _ack of acks) {
+      // Recorded by onReply; the loop only waits for the final ack (or the deadline).
+    }
     const final = this.#state.order(deviceId, order.orderId);
     if (final === undefined) throw new Error(`order ${order.orderId} vanished from the state`);
     return final;

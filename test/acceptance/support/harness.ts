@@ -13,13 +13,18 @@ import {
   startExample,
   waitForAdmin,
   waitForListening,
+  waitForOps,
 } from "../../../examples/demo/processes.js";
 import { type InitCertsOptions, initCerts, issueDeviceFiles } from "../../../src/certs/files.js";
+import { scaled } from "../../helpers/time.js";
 
 export type { LineMatch, ManagedProcess } from "../../../examples/demo/processes.js";
 
-/** Generous per-line timeout: a cold tsx start on a busy 2-core machine takes seconds. */
-export const LINE_TIMEOUT_MS = 20_000;
+/**
+ * Safety net of a wait for one output line: a cold tsx start on a busy 2-core machine takes seconds,
+ * so far more, stretched by the time factor.
+ */
+export const LINE_TIMEOUT_MS = scaled(60_000);
 
 /** A started paynetd with the addresses it printed. */
 export interface Paynetd {
@@ -27,6 +32,8 @@ export interface Paynetd {
   readonly port: number;
   /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
   readonly adminUrl: string | undefined;
+  /** `http://127.0.0.1:PORT` of the ops endpoint (`/metrics`, `/livez`, `/readyz`) with `--metrics`. */
+  readonly opsUrl: string | undefined;
   /** The bearer token of the admin endpoint, when started with one. */
   readonly adminToken: string | undefined;
 }
@@ -66,13 +73,22 @@ export class Harness {
     return out;
   }
 
-  /** Starts paynetd and waits for its `listening` line (and admin line, when `--admin` is given). */
-  async paynetd(args: readonly string[], name = "paynetd"): Promise<Paynetd> {
-    const child = this.#track(startExample("paynetd", args, { name }));
+  /**
+   * Starts paynetd and waits for its `listening` line (and the admin and ops lines, when `--admin`
+   * or `--metrics` is given). `env` replaces the example environment (see `exampleEnv`).
+   */
+  async paynetd(args: readonly string[], name = "paynetd", env?: NodeJS.ProcessEnv): Promise<Paynetd> {
+    const child = this.#track(startExample("paynetd", args, env === undefined ? { name } : { name, env }));
     const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
     const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
+    const opsUrl = args.includes("--metrics") ? await waitForOps(child, LINE_TIMEOUT_MS) : undefined;
     const adminToken = adminUrl === undefined ? undefined : await adminTokenOf(args);
-    return { process: child, port, adminUrl, adminToken };
+    return { process: child, port, adminUrl, opsUrl, adminToken };
+  }
+
+  /** Starts paynetd without waiting for anything (a start expected to fail). */
+  paynetdUnready(args: readonly string[], name = "paynetd"): ManagedProcess {
+    return this.#track(startExample("paynetd", args, { name }));
   }
 
   /**
@@ -80,9 +96,9 @@ export class Harness {
    * commands goes to this harness's data directory, one per serial: a device restarted with the
    * same `--sn` remembers what it executed, as it would in one working directory.
    */
-  paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
+  paynetcli(args: readonly string[], name = "paynetcli", env?: NodeJS.ProcessEnv): ManagedProcess {
     const withData = args.includes("--data") ? args : [...args, "--data", this.#dataDirOf(args)];
-    return this.#track(startExample("paynetcli", withData, { name }));
+    return this.#track(startExample("paynetcli", withData, env === undefined ? { name } : { name, env }));
   }
 
   #dataDirOf(args: readonly string[]): string {

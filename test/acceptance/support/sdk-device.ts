@@ -10,6 +10,7 @@ import {
   createPayboxClient,
   type LoginRsp,
   type PayboxClient,
+  type PayboxClientHandlers,
   type RegisterRsp,
 } from "../../../examples/sdk/index.js";
 
@@ -26,6 +27,8 @@ export interface SdkDeviceOptions {
    * `device`.
    */
   readonly certName?: string;
+  /** Handlers of what the cloud sends (default: none). */
+  readonly handlers?: PayboxClientHandlers;
 }
 
 /** A started SDK device and the login replies it saw. */
@@ -76,9 +79,10 @@ export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevi
       onLoginRefused: () => "stop",
     },
     {
-      CoinCommand: (command) => {
+      ...options.handlers,
+      CoinCommand: (command, ctx) => {
         commands.push(command.orderId);
-        return undefined;
+        return options.handlers?.CoinCommand?.call(options.handlers, command, ctx);
       },
     },
   );

@@ -117,6 +117,8 @@ class OpsServerFacade implements OpsServer {
 /**
  * Creates the cloud side of Ops: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ * The server knows the requests it delivers at least once (CommandRequest), so a final reply
+ * completes a stored delivery even when an earlier run of the server started it.
  *
  * Under mTLS (`tls.requireClientCert`) a device certificate acts only for the device its subject CN
  * names: the login flow's claims are checked before the handlers run, and refusals are answered by
@@ -124,5 +126,5 @@ class OpsServerFacade implements OpsServer {
  */
 export function createOpsServer(options: OpsServerOptions, handlers: OpsServerHandlers = {}): OpsServer {
   const registry = registerOpsServerHandlers(new Registry<ServerContext>(), handlers);
-  return new OpsServerFacade(new PaynetServer({ ...options, registry }));
+  return new OpsServerFacade(new PaynetServer({ ...options, registry, deliverySpecs: [CommandRequest, ...(options.deliverySpecs ?? [])] }));
 }

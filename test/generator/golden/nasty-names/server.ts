@@ -240,6 +240,8 @@ class NastyServerFacade implements NastyServer {
 /**
  * Creates the cloud side of Nasty: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ * The server knows the requests it delivers at least once (MessageDefRequest, MapRequest, RequestOptionsRequest), so a final reply
+ * completes a stored delivery even when an earlier run of the server started it.
  *
  * Under mTLS (`tls.requireClientCert`) a device certificate acts only for the device its subject CN
  * names: the login flow's claims are checked before the handlers run, and refusals are answered by
@@ -248,5 +250,5 @@ class NastyServerFacade implements NastyServer {
 export function createNastyServer(options: NastyServerOptions, handlers: NastyServerHandlers = {}): NastyServer {
   const { errorMessage, ...rest } = options;
   const registry = registerNastyServerHandlers(new $Registry<$ServerContext>(), handlers);
-  return new NastyServerFacade(new $PaynetServer({ ...rest, registry, errorMessage: nastyErrorMessage(errorMessage) }));
+  return new NastyServerFacade(new $PaynetServer({ ...rest, registry, deliverySpecs: [MessageDefRequest, MapRequest, RequestOptionsRequest, ...(rest.deliverySpecs ?? [])], errorMessage: nastyErrorMessage(errorMessage) }));
 }
