@@ -29,7 +29,7 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
       kind: path,
       isPath: true,
       placeholder: "DIR",
-      help: "trusts DIR/ca.crt; presents DIR/SN.crt + SN.key (paynet-gen certs device SN), else DIR/device.crt + device.key, when present (mTLS)",
+      help: "trusts DIR/ca.crt; presents DIR/SN.crt + SN.key, else DIR/device.crt + device.key (mTLS)",
       reload: "restart",
     }),
     setting({
