@@ -73,6 +73,18 @@ interface SentOnSession {
 
 const idOf = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
 
+/** A device's reply to a delivery, recorded by the node holding the device (see `RedisCluster` "reply"). */
+export interface DeliveryReplyEvent {
+  readonly deviceId: string;
+  readonly key: string;
+  /** The decoded reply. */
+  readonly reply: unknown;
+  /** It ended the delivery (completed). */
+  readonly final: boolean;
+  /** Node that called `deliver()` (it may be gone). */
+  readonly origin: string;
+}
+
 /** The cluster's {@link DeliveryEngine}; see the module comment. */
 export class ClusterDeliveries implements DeliveryEngine {
   readonly #redis: ClusterRedis;
@@ -90,6 +102,8 @@ export class ClusterDeliveries implements DeliveryEngine {
   #pendingCount = 0;
   #host: ClusterHost | undefined;
   #started = false;
+  /** Told of every reply this node recorded, once Redis has it (see `RedisCluster` "reply"). */
+  onRecorded: (event: DeliveryReplyEvent) => void = () => {};
 
   constructor(deps: {
     redis: ClusterRedis;
@@ -547,6 +561,11 @@ export class ClusterDeliveries implements DeliveryEngine {
           }
           if (status !== "ok" || origin === undefined || origin === "") return;
           if (final) this.#outcomes.completed++;
+          try {
+            this.onRecorded({ deviceId, key, reply: message, final, origin });
+          } catch (error) {
+            this.#host?.logger.error({ deviceId, key, error: String(error) }, "delivery reply listener threw");
+          }
           if (origin === this.#node.id) this.replied(deviceId, key, payload, final);
           else {
             this.#node.send(origin, { k: "drep", d: deviceId, key, fin: final }, payload).catch(() => {

@@ -24,10 +24,19 @@ interface Answer {
   readonly body: Record<string, unknown>;
 }
 
+/** What the admin endpoint works with. */
+export interface AdminDeps {
+  readonly server: PayboxServer;
+  readonly orders: OrderDesk;
+  readonly log: Log;
+  /** Whether a device is online anywhere (in a cluster, on any node); default: on this server. */
+  readonly isOnline?: (deviceId: string) => Promise<boolean>;
+}
+
 /** Starts the admin endpoint on `address`; resolves with the server and its bound address. */
 export async function startAdmin(
   address: Address,
-  deps: { server: PayboxServer; orders: OrderDesk; log: Log },
+  deps: AdminDeps,
 ): Promise<{ http: Server; address: Address }> {
   const http = createServer((request, response) => {
     void handle(request, deps).then(
@@ -54,10 +63,7 @@ export function stopAdmin(http: Server): Promise<void> {
   });
 }
 
-async function handle(
-  request: IncomingMessage,
-  deps: { server: PayboxServer; orders: OrderDesk; log: Log },
-): Promise<Answer> {
+async function handle(request: IncomingMessage, deps: AdminDeps): Promise<Answer> {
   const match = COIN_PATH.exec(request.url ?? "");
   if (match === null) return { status: 404, body: { error: "not found; use POST /devices/:id/coin" } };
   if (request.method !== "POST") return { status: 405, body: { error: "use POST" } };
@@ -66,7 +72,11 @@ async function handle(
   const parsed = parseOrder(await readBody(request));
   if (typeof parsed === "string") return { status: 400, body: { error: parsed } };
   deps.log.info(`admin: POST coin ${deviceId} order=${parsed.orderId} coins=${parsed.coins}`);
-  if (deps.server.runtime.session(deviceId)?.online !== true) {
+  const online =
+    deps.isOnline === undefined
+      ? deps.server.runtime.session(deviceId)?.online === true
+      : await deps.isOnline(deviceId);
+  if (!online) {
     return { status: 404, body: { error: `device ${deviceId} is not online` } };
   }
   try {

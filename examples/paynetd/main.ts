@@ -2,10 +2,11 @@
  * paynetd: the example cloud service of the paybox protocol, built only from the SDK generated from
  * proto/paybox.proto and @paynet/runtime. Run `npm run paynetd -- --help`.
  */
+import { type RedisCluster, redisCluster } from "@paynet/cluster";
 import type { PaynetError, PaynetErrorCode, Session } from "@paynet/runtime";
-import { createPayboxServer } from "../sdk/index.js";
+import { type CoinAck, CoinCommandRequest, createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
-import { coinStateName } from "../shared/coin.js";
+import { coinStateName, isFinalCoinAck } from "../shared/coin.js";
 import { ExampleError, UsageError } from "../shared/errors.js";
 import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
@@ -13,9 +14,12 @@ import { startAdmin, stopAdmin } from "./admin.js";
 import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
+import { RedisPaynetdState } from "./redis-state.js";
 import { reloadTlsOnSighup } from "./reload.js";
 import { PaynetdState } from "./state.js";
+import type { PaynetdStore } from "./store.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
+import { isPrimary, runPrimary, TICKET_KEYS_ENV } from "./workers.js";
 
 const log = createLog("paynetd");
 
@@ -25,22 +29,45 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${PAYNETD_USAGE}\n`);
     return;
   }
+  if (isPrimary(options.workers)) {
+    runPrimary(options.workers, log);
+    return;
+  }
   await serve(options);
 }
 
 async function serve(options: PaynetdOptions): Promise<void> {
   const { tls, crlPath, revoked } = await loadServerTls(options.certsDir, options.mtls);
   if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
+  const sharedTicketKeys = process.env[TICKET_KEYS_ENV];
   const ticketKeys =
-    options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
-  const state = PaynetdState.open({
-    ...(options.statePath === undefined ? {} : { path: options.statePath }),
-    limits: { maxDevices: options.maxDevices, maxOrders: options.maxOrders },
-    // Retried with the next change; the failure is on the operator's screen meanwhile.
-    writer: { onError: (error) => log.error(error.message) },
-  });
-  if (options.statePath !== undefined) {
-    log.info(`state ${options.statePath}: ${state.size.devices} devices, ${state.size.orders} orders`);
+    options.ticketKeysPath !== undefined
+      ? await loadTicketKeys(options.ticketKeysPath)
+      : sharedTicketKeys === undefined
+        ? undefined
+        : Buffer.from(sharedTicketKeys, "hex");
+  const limits = { maxDevices: options.maxDevices, maxOrders: options.maxOrders };
+  // With --redis this process is one node of a cluster: presence, pending commands and the state
+  // are shared through Redis (the spec table tells every node how CoinCommands end).
+  const cluster: RedisCluster | undefined =
+    options.redisUrl === undefined
+      ? undefined
+      : redisCluster({ url: options.redisUrl, specs: [{ ...CoinCommandRequest, isFinal: isFinalCoinAck }] });
+  let state: PaynetdStore;
+  if (cluster !== undefined) {
+    state = new RedisPaynetdState(cluster.redis, cluster.prefix, limits);
+    log.info(`cluster node ${cluster.nodeId} on ${options.redisUrl}`);
+  } else {
+    const local = PaynetdState.open({
+      ...(options.statePath === undefined ? {} : { path: options.statePath }),
+      limits,
+      // Retried with the next change; the failure is on the operator's screen meanwhile.
+      writer: { onError: (error) => log.error(error.message) },
+    });
+    if (options.statePath !== undefined) {
+      log.info(`state ${options.statePath}: ${local.size.devices} devices, ${local.size.orders} orders`);
+    }
+    state = local;
   }
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
@@ -48,6 +75,12 @@ async function serve(options: PaynetdOptions): Promise<void> {
     (deviceId, command) => server.sendCoinCommand(deviceId, command),
     state,
     log,
+    { acksRecordedByHolder: cluster !== undefined },
+  );
+  // In a cluster, every CoinAck is recorded by the node holding the device, whoever pushed the order.
+  cluster?.on(
+    "reply",
+    (event) => void orders.recordAck(event.deviceId, event.reply as CoinAck).catch(() => {}),
   );
   const server = createPayboxServer(
     {
@@ -61,6 +94,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
       },
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
+      ...(cluster === undefined ? {} : { cluster }),
       logger: runtimeLogger(log, options.verbose ? "debug" : "warn", isTlsRefusal),
     },
     paynetdHandlers({ state, orders, token: options.token, log }),
@@ -79,7 +113,7 @@ async function serve(options: PaynetdOptions): Promise<void> {
     wentOnline.add(session);
     log.info(`online ${session.deviceId} (${session.peer})`);
     // After the runtime's post-login redelivery pass: a delivery started before it would be sent twice.
-    setImmediate(() => sendFirstCommand(session));
+    setImmediate(() => void sendFirstCommand(session));
   });
   server.on("offline", (session, reason) => {
     if (wentOnline.has(session)) log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`);
@@ -98,9 +132,18 @@ async function serve(options: PaynetdOptions): Promise<void> {
     }
   });
 
-  function sendFirstCommand(session: Session): void {
+  async function sendFirstCommand(session: Session): Promise<void> {
     const deviceId = session.deviceId;
-    if (options.commandCoins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
+    if (options.commandCoins === 0 || deviceId === undefined) return;
+    // Once per device, cluster-wide with --redis.
+    let first: boolean;
+    try {
+      first = await state.markCommanded(deviceId);
+    } catch (error) {
+      log.warn(`first command of ${deviceId} not sent: ${String(error)}`);
+      return;
+    }
+    if (!first) return;
     const order = {
       orderId: OrderDesk.newOrderId(),
       coins: options.commandCoins,
@@ -116,7 +159,16 @@ async function serve(options: PaynetdOptions): Promise<void> {
   }
 
   const admin =
-    options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+    options.admin === undefined
+      ? undefined
+      : await startAdmin(options.admin, {
+          server,
+          orders,
+          log,
+          ...(cluster === undefined
+            ? {}
+            : { isOnline: async (deviceId: string) => (await cluster.locate(deviceId)) !== undefined }),
+        });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);

@@ -29,6 +29,10 @@ export interface PaynetdOptions {
   readonly maxOrders: number;
   /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
   readonly ticketKeysPath: string | undefined;
+  /** Redis of the cluster this node joins (`--redis`); its state then lives there too. */
+  readonly redisUrl: string | undefined;
+  /** Server processes on this machine behind the one port (`--workers`, node:cluster); 1: this one. */
+  readonly workers: number;
   readonly verbose: boolean;
 }
 
@@ -51,6 +55,10 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
   --max-devices N         most devices registered; more are refused (default 100000)
   --max-orders N          most orders kept; more are refused (default 100000)
   --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
+  --redis URL             join the cluster on this Redis (redis://HOST:PORT[/DB]): devices may log in on
+                          any node, pending commands survive any node's death, and the state (devices,
+                          orders) lives in Redis instead of --state (see docs/cluster.md)
+  --workers N             run N server processes behind the one port (node:cluster; needs --redis)
   --verbose               also print the runtime's own info and debug logs
   --help                  show this help
 
@@ -80,6 +88,19 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
   if (staleCrl !== "warn" && staleCrl !== "fail") {
     throw new UsageError(`--stale-crl: expected warn or fail, got "${staleCrl}"`);
   }
+  const redisUrl = values.redis;
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/\s]+(\/\d+)?$/.test(redisUrl)) {
+    throw new UsageError(`--redis: expected redis://HOST:PORT[/DB], got "${redisUrl}"`);
+  }
+  if (redisUrl !== undefined && values.state !== undefined) {
+    throw new UsageError("--state and --redis exclude each other: with --redis the state lives in Redis");
+  }
+  const workers = values.workers === undefined ? 1 : parseLimit("--workers", values.workers, 1);
+  if (workers > 1 && redisUrl === undefined) {
+    throw new UsageError(
+      "--workers needs --redis: the workers share devices, orders and pending commands through it",
+    );
+  }
   return {
     listen: parseAddress("--listen", values.listen, true),
     certsDir: values.certs,
@@ -94,6 +115,8 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     maxDevices: parseLimit("--max-devices", values["max-devices"], DEFAULT_STATE_LIMITS.maxDevices),
     maxOrders: parseLimit("--max-orders", values["max-orders"], DEFAULT_STATE_LIMITS.maxOrders),
     ticketKeysPath: values["ticket-keys"],
+    redisUrl,
+    workers,
     verbose: values.verbose ?? false,
   };
 }
@@ -117,6 +140,8 @@ function parse(argv: readonly string[]) {
       "max-devices": { type: "string" },
       "max-orders": { type: "string" },
       "ticket-keys": { type: "string" },
+      redis: { type: "string" },
+      workers: { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
