@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
-import { type Ack, AckDef, ErrorMsgDef, LoginReqDef, LoginRspDef, PingDef, PongDef } from "../helpers/messages.js";
+import {
+  type Ack,
+  AckDef,
+  ErrorMsgDef,
+  LoginReqDef,
+  LoginRspDef,
+  PingDef,
+  PongDef,
+} from "../helpers/messages.js";
 import { testErrorMessage } from "../helpers/test-server.js";
 import { eventually, loggedIn, setUpClusterTests, skipRedis, startNode } from "./harness.js";
 
