@@ -2,6 +2,8 @@
  * {@link RedisCluster}: one node of a paynet cluster on Redis, plugged into a server with
  * `new PaynetServer({ ..., cluster: redisCluster({ url, specs }) })`. See docs/cluster.md.
  */
+
+import { EventEmitter } from "node:events";
 import {
   type ClusterHost,
   InvalidOptionsError,
@@ -11,7 +13,6 @@ import {
   type ServerCluster,
   ServerStoppedError,
 } from "@paynet/runtime";
-import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import { type ClusterRedis, guarded, openRedis, unavailable } from "./connection.js";
 import { ClusterDeliveries, type DeliveryReplyEvent } from "./deliveries.js";
@@ -134,7 +135,8 @@ export class RedisCluster extends EventEmitter<RedisClusterEvents> implements Se
       throw new InvalidOptionsError("cluster", "a cluster object serves one server");
     this.#host = host;
     try {
-      await this.#redis.connect();
+      // The application may have connected the command connection already (its own state).
+      if (this.#redis.status === "wait") await this.#redis.connect();
       await this.#sub.connect();
       this.directory.attach(host);
       this.deliveries.attach(host);

@@ -564,7 +564,10 @@ export class ClusterDeliveries implements DeliveryEngine {
           try {
             this.onRecorded({ deviceId, key, reply: message, final, origin });
           } catch (error) {
-            this.#host?.logger.error({ deviceId, key, error: String(error) }, "delivery reply listener threw");
+            this.#host?.logger.error(
+              { deviceId, key, error: String(error) },
+              "delivery reply listener threw",
+            );
           }
           if (origin === this.#node.id) this.replied(deviceId, key, payload, final);
           else {

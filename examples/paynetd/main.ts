@@ -11,6 +11,7 @@ import { ExampleError, UsageError } from "../shared/errors.js";
 import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { startAdmin, stopAdmin } from "./admin.js";
+import { loadAdminToken } from "./admin-token.js";
 import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
@@ -19,7 +20,7 @@ import { reloadTlsOnSighup } from "./reload.js";
 import { PaynetdState } from "./state.js";
 import type { PaynetdStore } from "./store.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
-import { isPrimary, runPrimary, TICKET_KEYS_ENV } from "./workers.js";
+import { ADMIN_TOKEN_ENV, isPrimary, runPrimary, TICKET_KEYS_ENV } from "./workers.js";
 
 const log = createLog("paynetd");
 
@@ -30,6 +31,10 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (isPrimary(options.workers)) {
+    // The workers share one admin token: generated (if need be) here, once, not raced by them.
+    if (options.admin !== undefined && options.adminToken === undefined) {
+      process.env[ADMIN_TOKEN_ENV] = await loadAdminToken({ file: options.adminTokenFile }, log);
+    }
     runPrimary(options.workers, log);
     return;
   }
@@ -164,7 +169,9 @@ async function serve(options: PaynetdOptions): Promise<void> {
       : await startAdmin(options.admin, {
           server,
           orders,
+          state,
           log,
+          token: await adminToken(options, state),
           ...(cluster === undefined
             ? {}
             : { isOnline: async (deviceId: string) => (await cluster.locate(deviceId)) !== undefined }),
@@ -197,6 +204,18 @@ async function serve(options: PaynetdOptions): Promise<void> {
       },
     );
   });
+}
+
+/**
+ * The admin token: `--admin-token`, the one the `--workers` primary loaded, or the token file; in a
+ * cluster the first node's token is the cluster's (kept in Redis), so every node accepts the same.
+ */
+async function adminToken(options: PaynetdOptions, state: PaynetdStore): Promise<string> {
+  const token =
+    options.adminToken ??
+    process.env[ADMIN_TOKEN_ENV] ??
+    (await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log));
+  return state instanceof RedisPaynetdState ? state.sharedAdminToken(token, log) : token;
 }
 
 /** Error codes of a TLS connection refused before any session: paynetd prints one line for each. */

@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
 import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
+import { ADMIN_TOKEN_FILE } from "./admin-token.js";
 import { DEFAULT_STATE_LIMITS } from "./state.js";
 
 /** Settings of paynetd, from its command line. */
@@ -18,6 +20,10 @@ export interface PaynetdOptions {
   readonly token: string;
   /** Loopback address of the HTTP admin endpoint, if enabled. */
   readonly admin: Address | undefined;
+  /** The admin endpoint's bearer token file (`--admin-token-file`, default `<certs>/admin.token`). */
+  readonly adminTokenFile: string;
+  /** The admin token itself (`--admin-token`), instead of the file. */
+  readonly adminToken: string | undefined;
   readonly readTimeoutMs: number;
   /** Coins of the CoinCommand sent to each device after its first login; 0 sends none. */
   readonly commandCoins: number;
@@ -48,6 +54,10 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
                           or refuse the devices under its CA until a fresh one is loaded (fail)
   --token T               login token devices must present (default demo-token)
   --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
+                          with Authorization: Bearer <admin token>, Content-Type: application/json
+  --admin-token-file FILE the admin token; generated (mode 0600, printed once) when missing
+                          (default DIR/admin.token of --certs)
+  --admin-token T         the admin token itself (at least 16 characters; visible to ps, prefer the file)
   --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
   --command-coins N       coins of the CoinCommand sent after a device's first login (default 3, 0: none)
   --state FILE            keep registered devices and orders in this JSON file across restarts
@@ -109,6 +119,8 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     staleCrl,
     token: values.token ?? "demo-token",
     admin,
+    adminTokenFile: values["admin-token-file"] ?? join(values.certs, ADMIN_TOKEN_FILE),
+    adminToken: values["admin-token"],
     readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70", true),
     commandCoins: parseCount("--command-coins", values["command-coins"] ?? "3"),
     statePath: values.state,
@@ -134,6 +146,8 @@ function parse(argv: readonly string[]) {
       "stale-crl": { type: "string" },
       token: { type: "string" },
       admin: { type: "string" },
+      "admin-token-file": { type: "string" },
+      "admin-token": { type: "string" },
       "read-timeout": { type: "string" },
       "command-coins": { type: "string" },
       state: { type: "string" },

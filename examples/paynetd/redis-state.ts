@@ -8,6 +8,7 @@
 import type { Redis } from "ioredis";
 import { CoinState } from "../sdk/index.js";
 import { ExampleError } from "../shared/errors.js";
+import type { Log } from "../shared/log.js";
 import {
   type AckOutcome,
   DEFAULT_STATE_LIMITS,
@@ -222,6 +223,35 @@ export class RedisPaynetdState implements PaynetdStore {
     if (order === undefined) return { unknown: true };
     return { order, repeated: status === "repeated" };
   }
+
+  /**
+   * The cluster's admin token: `token` if no node stored one yet, else the stored one (so every node
+   * accepts the same token, whichever started first).
+   */
+  async sharedAdminToken(token: string, log: Log): Promise<string> {
+    const key = `${this.#prefix}:admin-token`;
+    await this.#connected();
+    await this.#redis.set(key, token, "NX");
+    const shared = (await this.#redis.get(key)) ?? token;
+    if (shared !== token) log.info("admin token: the cluster's (stored in Redis by the first node)");
+    return shared;
+  }
+
+  /** Connects the shared connection when the cluster has not yet (before the server starts). */
+  async #connected(): Promise<void> {
+    if (this.#redis.status === "wait") await this.#redis.connect();
+  }
+
+  async counts(): Promise<{ devices: number; orders: number }> {
+    const [devices, orders] = await Promise.all([
+      this.#redis.scard(`${this.#prefix}:devices`),
+      this.#redis.scard(`${this.#prefix}:orders`),
+    ]);
+    return { devices, orders };
+  }
+
+  /** No file: every change is in Redis when its command returns. */
+  readonly writes = 0;
 
   flush(): Promise<void> {
     return Promise.resolve();

@@ -23,6 +23,10 @@ export interface PaynetdStore {
     deviceId: string,
     ack: { orderId: string; state: number; progress: number; error: string },
   ): Answer<AckOutcome>;
+  /** Registered devices and known orders (cluster-wide, with Redis). */
+  counts(): Answer<{ readonly devices: number; readonly orders: number }>;
+  /** Completed writes of the state file (0 where there is none). */
+  readonly writes: number;
   /** Makes every change durable (file writes); a no-op where each change already is. */
   flush(): Promise<void>;
 }

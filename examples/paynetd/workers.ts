@@ -12,6 +12,8 @@ import { onShutdownSignal } from "../shared/signals.js";
 
 /** Environment variable handing the workers the primary's TLS ticket key (hex), so tickets resume on any. */
 export const TICKET_KEYS_ENV = "PAYNETD_TICKET_KEYS";
+/** Environment variable handing the workers the admin token the primary loaded. */
+export const ADMIN_TOKEN_ENV = "PAYNETD_ADMIN_TOKEN";
 
 /** Runs the primary: forks `count` workers and supervises them until a stop signal. */
 export function runPrimary(count: number, log: Log): void {

@@ -66,10 +66,7 @@ describe.skipIf(skip !== undefined)("paynetd cluster on Redis", () => {
     await a.process.waitForLine(/online dev-SN-CL1/, LINE_TIMEOUT_MS);
 
     // Node C (no device of its own) pushes the order; node A holds the device.
-    const push = postJson(
-      `${c.adminUrl}/devices/dev-SN-CL1/coin`,
-      JSON.stringify({ order_id: "ORD-K1", coins: 5 }),
-    );
+    const push = postJson(c, "/devices/dev-SN-CL1/coin", JSON.stringify({ order_id: "ORD-K1", coins: 5 }));
     push.catch(() => {});
     await device.waitForLine(/executing order ORD-K1: 5 coin/, LINE_TIMEOUT_MS);
     alive = [b.port];
@@ -95,7 +92,8 @@ describe.skipIf(skip !== undefined)("paynetd cluster on Redis", () => {
 
     // A push through the surviving node reaches the device (registered via A, now on B).
     const again = await postJson(
-      `${b.adminUrl}/devices/dev-SN-CL1/coin`,
+      b,
+      "/devices/dev-SN-CL1/coin",
       JSON.stringify({ order_id: "ORD-K2", coins: 1 }),
     );
     expect(again.status).toBe(200);
@@ -123,7 +121,8 @@ describe.skipIf(skip !== undefined)("paynetd cluster on Redis", () => {
     expect(nodes.size).toBe(2);
     for (const [i, sn] of ["SN-W1", "SN-W2", "SN-W3"].entries()) {
       const answer = await postJson(
-        `${server.adminUrl}/devices/dev-${sn}/coin`,
+        server,
+        `/devices/dev-${sn}/coin`,
         JSON.stringify({ order_id: `ORD-W${i}`, coins: 1 }),
       );
       expect(answer.status).toBe(200);

@@ -34,7 +34,7 @@ const device = (name: string, coinMs = 20) =>
     name,
   );
 const coin = (order: Record<string, unknown>) =>
-  postJson(`${server.adminUrl}/devices/dev-SN-RESTART/coin`, JSON.stringify(order));
+  postJson(server, "/devices/dev-SN-RESTART/coin", JSON.stringify(order));
 
 describe("paynetcli across restarts", () => {
   it("answers an order it executed before a restart from its record, without dispensing again", async () => {

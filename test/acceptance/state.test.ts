@@ -39,7 +39,7 @@ function device(sn: string): ManagedProcess {
 }
 
 const coin = (deviceId: string, order: Record<string, unknown>) =>
-  postJson(`${server.adminUrl}/devices/${encodeURIComponent(deviceId)}/coin`, JSON.stringify(order));
+  postJson(server, `/devices/${encodeURIComponent(deviceId)}/coin`, JSON.stringify(order));
 
 beforeAll(async () => {
   certs = await harness.certs();

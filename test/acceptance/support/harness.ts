@@ -8,6 +8,7 @@ import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  adminTokenOf,
   type ManagedProcess,
   startExample,
   waitForAdmin,
@@ -26,6 +27,8 @@ export interface Paynetd {
   readonly port: number;
   /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
   readonly adminUrl: string | undefined;
+  /** The bearer token of the admin endpoint, when started with one. */
+  readonly adminToken: string | undefined;
 }
 
 export class Harness {
@@ -60,7 +63,8 @@ export class Harness {
     const child = this.#track(startExample("paynetd", args, { name }));
     const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
     const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
-    return { process: child, port, adminUrl };
+    const adminToken = adminUrl === undefined ? undefined : await adminTokenOf(args);
+    return { process: child, port, adminUrl, adminToken };
   }
 
   /**
@@ -96,14 +100,20 @@ export class Harness {
   }
 }
 
-/** POSTs JSON to the admin endpoint; resolves with the status and parsed body. */
+/**
+ * POSTs `body` as JSON to `path` of paynetd's admin endpoint, with its token (or `headers` instead
+ * of the defaults, for tests of refusals); resolves with the status and parsed body.
+ */
 export async function postJson(
-  url: string,
+  server: Paynetd,
+  path: string,
   body: string,
+  headers?: Readonly<Record<string, string>>,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, {
+  if (server.adminUrl === undefined) throw new Error("paynetd was started without --admin");
+  const response = await fetch(`${server.adminUrl}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: headers ?? { "content-type": "application/json", authorization: `Bearer ${server.adminToken}` },
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
