@@ -6,7 +6,7 @@ import { type RedisCluster, redisCluster } from "@paynet/cluster";
 import type { PaynetError, PaynetErrorCode, Session } from "@paynet/runtime";
 import { type CoinAck, CoinCommandRequest, createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
-import { coinStateName, isFinalCoinAck } from "../shared/coin.js";
+import { coinStateName } from "../shared/coin.js";
 import { ExampleError, UsageError } from "../shared/errors.js";
 import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
@@ -53,11 +53,12 @@ async function serve(options: PaynetdOptions): Promise<void> {
         : Buffer.from(sharedTicketKeys, "hex");
   const limits = { maxDevices: options.maxDevices, maxOrders: options.maxOrders };
   // With --redis this process is one node of a cluster: presence, pending commands and the state
-  // are shared through Redis (the spec table tells every node how CoinCommands end).
+  // are shared through Redis (the spec, with its isFinal from the proto, tells every node how a
+  // CoinCommand ends).
   const cluster: RedisCluster | undefined =
     options.redisUrl === undefined
       ? undefined
-      : redisCluster({ url: options.redisUrl, specs: [{ ...CoinCommandRequest, isFinal: isFinalCoinAck }] });
+      : redisCluster({ url: options.redisUrl, specs: [CoinCommandRequest] });
   let state: PaynetdStore;
   if (cluster !== undefined) {
     state = new RedisPaynetdState(cluster.redis, cluster.prefix, limits);

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { DeliveryOptions } from "@paynet/runtime";
 import type { CoinAck, CoinCommand } from "../sdk/index.js";
-import { coinStateName, isFinalCoinAck, isFinalCoinState } from "../shared/coin.js";
+import { coinStateName, isFinalCoinState } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
 import { type Log, wireText } from "../shared/log.js";
 import type { OrderRecord } from "./state.js";
@@ -118,8 +118,8 @@ export class OrderDesk {
     this.#log.info(
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
     );
+    // Ends on the first CoinAck in a (paynet.final) state (COIN_DONE, COIN_FAILED): the SDK knows them.
     const acks = this.#deliver(deviceId, order, {
-      isFinal: isFinalCoinAck,
       // The device's own timeout plus slack for reconnects while it dispenses.
       deadlineMs: (order.timeout + 30) * 1000,
     });

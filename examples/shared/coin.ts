@@ -21,11 +21,3 @@ export function resultCodeName(code: number): string {
 export function isFinalCoinState(state: number): boolean {
   return state === CoinState.COIN_DONE || state === CoinState.COIN_FAILED;
 }
-
-/**
- * Whether a CoinAck ends its order. One function object, shared by paynetd's deliveries and the
- * cluster's spec table (a cluster accepts a per-call `isFinal` only if it is the spec's own).
- */
-export function isFinalCoinAck(ack: { readonly state: number }): boolean {
-  return isFinalCoinState(ack.state);
-}

@@ -204,7 +204,7 @@ export class DeliveryManager {
         pending,
         replyDef: spec.reply as MessageDef<unknown>,
         replyKey: replyKey as KeyOf,
-        isFinal: (options.isFinal ?? (() => true)) as (reply: unknown) => boolean,
+        isFinal: (options.isFinal ?? spec.isFinal ?? (() => true)) as (reply: unknown) => boolean,
         queue,
         timer: undefined,
         detachSignal: undefined,
