@@ -11,6 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
+      { find: /^@paynet\/runtime\/cluster$/, replacement: runtimeSrc("cluster/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
       { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],

@@ -5,14 +5,13 @@
 
 import { EventEmitter } from "node:events";
 import {
-  type ClusterHost,
   InvalidOptionsError,
   type MessageDef,
   type RequestOptions,
   type RequestSpec,
-  type ServerCluster,
   ServerStoppedError,
 } from "@paynet/runtime";
+import type { ClusterHost, ServerCluster } from "@paynet/runtime/cluster";
 import type { Redis } from "ioredis";
 import { type ClusterRedis, guarded, openRedis, unavailable } from "./connection.js";
 import { ClusterDeliveries, type DeliveryReplyEvent } from "./deliveries.js";
