@@ -99,6 +99,7 @@ export class OrderDesk {
     const running = this.#running.get(order.orderId);
     if (running !== undefined) {
       this.#log.info(
+        { event: "delivery", phase: "resent", deviceId, orderId: order.orderId, coins: order.coins },
         `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s (again, while it runs)`,
       );
       await this.#send(deviceId, order);
@@ -116,6 +117,7 @@ export class OrderDesk {
   async #deliverAndFollow(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
     await this.#state.addOrder(order.orderId, deviceId, order.coins);
     this.#log.info(
+      { event: "delivery", phase: "sent", deviceId, orderId: order.orderId, coins: order.coins },
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
     );
     // Ends on the first CoinAck in a (paynet.final) state (COIN_DONE, COIN_FAILED): the SDK knows them.
