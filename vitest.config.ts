@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the runtime's sources; `npm run build` still type-checks the published output.
     alias: [
-      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
+      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf/index.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime\/cluster$/, replacement: runtimeSrc("cluster/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },

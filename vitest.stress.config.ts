@@ -13,7 +13,7 @@ const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.u
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
+      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf/index.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime\/cluster$/, replacement: runtimeSrc("cluster/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },

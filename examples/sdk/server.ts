@@ -126,9 +126,11 @@ class PayboxServerFacade implements PayboxServer {
 /**
  * Creates the cloud side of Paybox: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ * The server knows the requests it delivers at least once (CoinCommandRequest), so a final reply
+ * completes a stored delivery even when an earlier run of the server started it.
  */
 export function createPayboxServer(options: PayboxServerOptions, handlers: PayboxServerHandlers = {}): PayboxServer {
   const { errorMessage, ...rest } = options;
   const registry = registerPayboxServerHandlers(new Registry<ServerContext>(), handlers);
-  return new PayboxServerFacade(new PaynetServer({ ...rest, registry, errorMessage: payboxErrorMessage(errorMessage) }));
+  return new PayboxServerFacade(new PaynetServer({ ...rest, registry, deliverySpecs: [CoinCommandRequest, ...(rest.deliverySpecs ?? [])], errorMessage: payboxErrorMessage(errorMessage) }));
 }

@@ -77,4 +77,10 @@ export interface DeliveryOptions<Rep> {
    * re-login. Default: the spec's `isFinal` (generated from `(paynet.final)`), else every reply.
    */
   isFinal?: (reply: Rep) => boolean;
+  /**
+   * Called with each reply the moment it arrives, before the next frame of the device is handled
+   * (the iteration sees it a microtask later). Record state here when a message that follows the
+   * reply on the wire must see it, e.g. a query sent right behind the final ack.
+   */
+  onReply?: (reply: Rep) => void;
 }

@@ -117,8 +117,10 @@ class OpsServerFacade implements OpsServer {
 /**
  * Creates the cloud side of Ops: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ * The server knows the requests it delivers at least once (CommandRequest), so a final reply
+ * completes a stored delivery even when an earlier run of the server started it.
  */
 export function createOpsServer(options: OpsServerOptions, handlers: OpsServerHandlers = {}): OpsServer {
   const registry = registerOpsServerHandlers(new Registry<ServerContext>(), handlers);
-  return new OpsServerFacade(new PaynetServer({ ...options, registry }));
+  return new OpsServerFacade(new PaynetServer({ ...options, registry, deliverySpecs: [CommandRequest, ...(options.deliverySpecs ?? [])] }));
 }

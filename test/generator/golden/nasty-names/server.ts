@@ -240,9 +240,11 @@ class NastyServerFacade implements NastyServer {
 /**
  * Creates the cloud side of Nasty: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ * The server knows the requests it delivers at least once (MessageDefRequest, MapRequest, RequestOptionsRequest), so a final reply
+ * completes a stored delivery even when an earlier run of the server started it.
  */
 export function createNastyServer(options: NastyServerOptions, handlers: NastyServerHandlers = {}): NastyServer {
   const { errorMessage, ...rest } = options;
   const registry = registerNastyServerHandlers(new $Registry<$ServerContext>(), handlers);
-  return new NastyServerFacade(new $PaynetServer({ ...rest, registry, errorMessage: nastyErrorMessage(errorMessage) }));
+  return new NastyServerFacade(new $PaynetServer({ ...rest, registry, deliverySpecs: [MessageDefRequest, MapRequest, RequestOptionsRequest, ...(rest.deliverySpecs ?? [])], errorMessage: nastyErrorMessage(errorMessage) }));
 }
