@@ -55,6 +55,8 @@ interface Waiting {
   readonly spec: ClusterSpec;
   readonly deadlineMs: number;
   readonly queue: ReplyQueue<unknown>;
+  /** `DeliveryOptions.onReply`: told each reply this node yields, before the iteration sees it. */
+  readonly onReply: ((reply: unknown) => void) | undefined;
   timer: WheelTimer | undefined;
   detachSignal: (() => void) | undefined;
   /** Replies yielded so far. */
@@ -184,6 +186,7 @@ export class ClusterDeliveries implements DeliveryEngine {
         spec: listed,
         deadlineMs,
         queue,
+        onReply: options.onReply as ((reply: unknown) => void) | undefined,
         timer: undefined,
         detachSignal: undefined,
         yielded: 0,
@@ -379,6 +382,14 @@ export class ClusterDeliveries implements DeliveryEngine {
       return;
     }
     waiting.yielded++;
+    try {
+      waiting.onReply?.(reply);
+    } catch (error) {
+      this.#host?.logger.error(
+        { deviceId: waiting.deviceId, key: waiting.key, error: String(error) },
+        "onReply threw",
+      );
+    }
     waiting.queue.push(reply);
   }
 
