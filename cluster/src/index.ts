@@ -13,5 +13,6 @@ export { type DeliveryOutcomeEvent, RedisCluster, type RedisClusterEvents, redis
 export type { DeliveryReplyEvent } from "./deliveries.js";
 export { ClusterKeys } from "./keys.js";
 export type { ClusterSpec, RedisClusterOptions } from "./options.js";
+export { RedisPendingDeliveryStore, type RedisPendingStoreOptions } from "./pending-store.js";
 export type { DeviceLocation } from "./presence.js";
 export type { DeliveryRecord, EndState } from "./records.js";
