@@ -4,7 +4,7 @@
  * fit 32-bit arithmetic, and C names that do not collide. Each problem is a positioned diagnostic
  * naming the field or message, like the loader's.
  */
-import { formatPosition } from "../../model/diagnostics.js";
+import { DiagnosticBag, formatPosition } from "../../model/diagnostics.js";
 import type { Diagnostic, FieldModel, MessageModel, ProtoModel } from "../../model/types.js";
 import { enumCName, enumValueCName, messageCName, oneofCaseName, serviceNames, typeMacro } from "./names.js";
 import { SizeTable } from "./sizes.js";
@@ -36,9 +36,9 @@ function describeField(field: FieldModel): string {
 
 /** Every problem that keeps `model` from becoming C; empty when it can. */
 export function checkCTarget(model: ProtoModel): Diagnostic[] {
-  const problems: Diagnostic[] = [];
+  const bag = new DiagnosticBag();
   const error = (rule: string, message: string, position: Diagnostic["position"]) =>
-    problems.push({ severity: "error", rule, message, ...(position === undefined ? {} : { position }) });
+    bag.error(rule, message, position);
 
   for (const message of model.messages) {
     for (const field of message.fields) {
@@ -57,7 +57,7 @@ export function checkCTarget(model: ProtoModel): Diagnostic[] {
     }
   }
   const recursive = checkRecursion(model, error);
-  if (problems.length === 0 && !recursive) {
+  if (!bag.hasErrors && !recursive) {
     const sizes = new SizeTable(model.messages);
     for (const message of model.messages) {
       const size = sizes.maxSize(message.fullName);
@@ -71,7 +71,7 @@ export function checkCTarget(model: ProtoModel): Diagnostic[] {
     }
   }
   checkNames(model, error);
-  return problems;
+  return bag.sorted();
 }
 
 /** Reports each message that contains itself, at the field closing the cycle. True when any does. */
