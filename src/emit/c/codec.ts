@@ -261,10 +261,10 @@ function readInto(
   if (value.kind === "enum" && ctx.closedEnums.has(value.fullName)) {
     // proto2 enums are closed: an unknown number is dropped, as if the field were absent.
     return [
-      "int32_t e;",
-      ...readRaw(value, "e", max, r),
-      `if (${guardName(ctx, value.fullName)}(e)) {`,
-      ...indent([`${target} = e;`, ...after]),
+      "int32_t number;",
+      ...readRaw(value, "number", max, r),
+      `if (${guardName(ctx, value.fullName)}(number)) {`,
+      ...indent([`${target} = number;`, ...after]),
       "}",
     ];
   }
@@ -337,21 +337,21 @@ function mapEntryRead(ctx: Context, message: MessageModel, field: FieldModel): s
   return [
     "size_t n;",
     "PN_TRY(pn_read_len(r, &n));",
-    "pn_reader e;",
-    "pn_reader_init(&e, r->p + r->pos, n);",
+    "pn_reader entry_reader;",
+    "pn_reader_init(&entry_reader, r->p + r->pos, n);",
     "r->pos += n;",
     `${mapEntryName(message, field)} entry;`,
     "memset(&entry, 0, sizeof entry);",
     ...valueInit,
-    "while (e.pos < e.len) {",
+    "while (entry_reader.pos < entry_reader.len) {",
     "  uint32_t ef, ewt;",
-    "  PN_TRY(pn_read_tag(&e, &ef, &ewt));",
+    "  PN_TRY(pn_read_tag(&entry_reader, &ef, &ewt));",
     `  if (ef == 1u && ewt == ${wireTypeOf(keyType)}u) {`,
-    ...indent(readInto(ctx, message, field, keyType, "entry.key", [], "(&e)"), 2),
+    ...indent(readInto(ctx, message, field, keyType, "entry.key", [], "(&entry_reader)"), 2),
     `  } else if (ef == 2u && ewt == ${wireTypeOf(field.value)}u) {`,
-    ...indent(readInto(ctx, message, field, field.value, "entry.value", [], "(&e)"), 2),
+    ...indent(readInto(ctx, message, field, field.value, "entry.value", [], "(&entry_reader)"), 2),
     "  } else {",
-    "    PN_TRY(pn_skip(&e, ewt, ef));",
+    "    PN_TRY(pn_skip(&entry_reader, ewt, ef));",
     "  }",
     "}",
     "/* A key seen before takes the new value, as in every protobuf runtime. */",
