@@ -37,7 +37,7 @@ typedef struct fake_transport {
   bool open;
 } fake_transport;
 
-static pn_status fake_open(void *ctx, const char *host, uint16_t port) {
+static inline pn_status fake_open(void *ctx, const char *host, uint16_t port) {
   fake_transport *t = ctx;
   (void)host;
   (void)port;
@@ -48,7 +48,7 @@ static pn_status fake_open(void *ctx, const char *host, uint16_t port) {
   return PN_OK;
 }
 
-static pn_status fake_handshake(void *ctx) {
+static inline pn_status fake_handshake(void *ctx) {
   fake_transport *t = ctx;
   if (t->waits_left > 0) {
     t->waits_left--;
@@ -57,7 +57,7 @@ static pn_status fake_handshake(void *ctx) {
   return t->handshake_result;
 }
 
-static pn_status fake_send(void *ctx, const uint8_t *data, size_t len, size_t *sent) {
+static inline pn_status fake_send(void *ctx, const uint8_t *data, size_t len, size_t *sent) {
   fake_transport *t = ctx;
   *sent = 0;
   if (t->send_blocked) return PN_AGAIN;
@@ -69,7 +69,7 @@ static pn_status fake_send(void *ctx, const uint8_t *data, size_t len, size_t *s
   return n == 0 ? PN_AGAIN : PN_OK;
 }
 
-static pn_status fake_recv(void *ctx, uint8_t *buf, size_t cap, size_t *received) {
+static inline pn_status fake_recv(void *ctx, uint8_t *buf, size_t cap, size_t *received) {
   fake_transport *t = ctx;
   *received = 0;
   if (t->in_pos == t->in_len) return t->peer_closed ? PN_ERR_CLOSED : PN_AGAIN;
@@ -80,23 +80,23 @@ static pn_status fake_recv(void *ctx, uint8_t *buf, size_t cap, size_t *received
   return PN_OK;
 }
 
-static void fake_close(void *ctx) {
+static inline void fake_close(void *ctx) {
   fake_transport *t = ctx;
   t->closes++;
   t->open = false;
 }
 
-static bool fake_resumed(void *ctx) {
+static inline bool fake_resumed(void *ctx) {
   return ((fake_transport *)ctx)->resumed;
 }
 
-static pn_transport fake_transport_of(fake_transport *t) {
+static inline pn_transport fake_transport_of(fake_transport *t) {
   pn_transport transport = {t, fake_open, fake_handshake, fake_send, fake_recv, fake_close, fake_resumed, NULL};
   return transport;
 }
 
 /** Queues a frame the peer sends. */
-static void fake_peer_sends(fake_transport *t, uint8_t type, const uint8_t *payload, size_t len) {
+static inline void fake_peer_sends(fake_transport *t, uint8_t type, const uint8_t *payload, size_t len) {
   pn_frame_header(t->inbound + t->in_len, type, (uint32_t)len);
   t->in_len += PN_FRAME_HEADER_SIZE;
   if (len > 0) memcpy(t->inbound + t->in_len, payload, len);
@@ -104,13 +104,13 @@ static void fake_peer_sends(fake_transport *t, uint8_t type, const uint8_t *payl
 }
 
 /** Queues raw bytes the peer sends. */
-static void fake_peer_sends_raw(fake_transport *t, const uint8_t *bytes, size_t len) {
+static inline void fake_peer_sends_raw(fake_transport *t, const uint8_t *bytes, size_t len) {
   memcpy(t->inbound + t->in_len, bytes, len);
   t->in_len += len;
 }
 
 /** The index-th frame the client sent (0-based): its type, payload and length; false when absent. */
-static bool fake_sent_frame(const fake_transport *t, unsigned index, uint8_t *type, const uint8_t **payload,
+static inline bool fake_sent_frame(const fake_transport *t, unsigned index, uint8_t *type, const uint8_t **payload,
                             size_t *len) {
   size_t pos = 0;
   for (unsigned i = 0;; i++) {
@@ -129,7 +129,7 @@ static bool fake_sent_frame(const fake_transport *t, unsigned index, uint8_t *ty
 }
 
 /** Frames the client sent so far. */
-static unsigned fake_sent_count(const fake_transport *t) {
+static inline unsigned fake_sent_count(const fake_transport *t) {
   unsigned n = 0;
   uint8_t type;
   const uint8_t *payload;
@@ -146,14 +146,14 @@ typedef struct memory_storage {
   unsigned writes;
 } memory_storage;
 
-static pn_status memory_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len) {
+static inline pn_status memory_read(void *ctx, uint32_t offset, uint8_t *buf, size_t len) {
   memory_storage *s = ctx;
   if ((size_t)offset + len > sizeof s->bytes) return PN_ERR_STORAGE;
   memcpy(buf, s->bytes + offset, len);
   return PN_OK;
 }
 
-static pn_status memory_write(void *ctx, uint32_t offset, const uint8_t *buf, size_t len) {
+static inline pn_status memory_write(void *ctx, uint32_t offset, const uint8_t *buf, size_t len) {
   memory_storage *s = ctx;
   if (s->fail_writes || (size_t)offset + len > sizeof s->bytes) return PN_ERR_STORAGE;
   s->writes++;
@@ -166,7 +166,7 @@ static pn_status memory_write(void *ctx, uint32_t offset, const uint8_t *buf, si
   return PN_OK;
 }
 
-static pn_storage memory_storage_of(memory_storage *s) {
+static inline pn_storage memory_storage_of(memory_storage *s) {
   pn_storage storage = {s, memory_read, memory_write};
   return storage;
 }
