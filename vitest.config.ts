@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
+const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.url));
 
 export default defineConfig({
   resolve: {
@@ -10,6 +11,7 @@ export default defineConfig({
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
+      { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],
   },
   test: {

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
+const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.url));
 
 /**
  * `npm run test:stress`: the reliability suites at full size (test/stress/**), one file at a time so
@@ -14,6 +15,7 @@ export default defineConfig({
       { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
+      { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],
   },
   test: {

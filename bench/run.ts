@@ -16,12 +16,14 @@ import { assertBuilt, generatePbjs, generateSdk } from "./lib/setup.js";
 import { codecScenario } from "./scenarios/codec.js";
 import { codegenScenario } from "./scenarios/codegen.js";
 import type { BenchContext, ScenarioResult } from "./scenarios/context.js";
+import { metricsScenario } from "./scenarios/metrics.js";
 import { resumptionScenario } from "./scenarios/resumption.js";
 import { scaleScenario } from "./scenarios/scale.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   throughput: throughputScenario,
+  metrics: metricsScenario,
   scale: scaleScenario,
   resumption: resumptionScenario,
   codec: codecScenario,
@@ -33,6 +35,7 @@ const SUMMARY_KEYS = [
   "throughput_vs_raw_tls",
   "throughput_vs_grpc",
   "p99_vs_raw_tls",
+  "throughput_with_metrics_vs_without",
   "mem_per_conn_vs_raw_tls",
   "resumed_share",
   "codec_vs_protobufjs",
@@ -59,7 +62,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === "--connections") args.connections = Number(argv[++i]);
     else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench -- [--quick] [--scale] [--only throughput,scale,resumption,codec,codegen] [--connections N] [--cpu-prof]",
+        "usage: npm run bench -- [--quick] [--scale] [--only throughput,metrics,scale,resumption,codec,codegen] [--connections N] [--cpu-prof]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);

@@ -2,7 +2,11 @@
  * The paynet server under test, built only from the generated SDK (`createPayboxServer`): every
  * frame goes frame decode → protobuf decode → typed dispatch → handler → encoded reply.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { registerServerMetrics } from "@paynet/metrics";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { childConfig, cpuMicros, memoryAfterGc, serveRpc } from "../lib/child.js";
 import { type BenchPkiFiles, pem } from "../lib/pki.js";
 import type { PayboxSdk } from "../lib/sdk-types.js";
@@ -12,6 +16,8 @@ interface Config {
   sdkDir: string;
   ticketKeys: string;
   readTimeoutMs: number;
+  /** Attach the Prometheus exporter (process defaults included) and serve it on `/metrics`. */
+  metrics?: boolean;
 }
 
 const config = childConfig<Config>();
@@ -45,6 +51,22 @@ server.on("offline", (session) => {
 });
 const { port } = await server.start();
 
+/** The exporter's HTTP port, when attached: the driver scrapes it while the load runs. */
+let metricsPort: number | undefined;
+if (config.metrics === true) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerServerMetrics(registry, server.runtime);
+  const http = createServer((_request, response) => {
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  metricsPort = (http.address() as AddressInfo).port;
+}
+
 serveRpc(
   {
     mem: () => memoryAfterGc(),
@@ -61,5 +83,5 @@ serveRpc(
       return null;
     },
   },
-  { port },
+  metricsPort === undefined ? { port } : { port, metricsPort },
 );

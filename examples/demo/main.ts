@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: generates the SDK, issues certificates if missing, runs paynetd and paynetcli and
  * checks, from their logs, that every step of the paybox protocol happened:
- * Register → Login → Ping/Pong → CoinCommand → CoinAck (ACCEPTED, RUNNING, DONE) → restart of
- * paynetd → reconnect with a resumed TLS session → Query of the order.
+ * Register → Login → Ping/Pong → CoinCommand → CoinAck (ACCEPTED, RUNNING, DONE) → a CoinCommand
+ * through the admin endpoint with its token → restart of paynetd → reconnect with a resumed TLS
+ * session → Query of the order.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,7 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLog } from "../shared/log.js";
 import { certsProblem } from "./certs.js";
-import { type ManagedProcess, REPO_ROOT, startExample, waitForListening } from "./processes.js";
+import {
+  adminTokenOf,
+  type ManagedProcess,
+  REPO_ROOT,
+  startExample,
+  waitForAdmin,
+  waitForListening,
+} from "./processes.js";
 
 const log = createLog("demo");
 const CERTS_DIR = ".demo/certs";
@@ -52,7 +60,7 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
   log.info(
-    `all steps seen in ${((Date.now() - started) / 1000).toFixed(1)} s: Register, Login, Ping/Pong, CoinCommand, CoinAck ACCEPTED/RUNNING/DONE, reconnect, Query`,
+    `all steps seen in ${((Date.now() - started) / 1000).toFixed(1)} s: Register, Login, Ping/Pong, CoinCommand, CoinAck ACCEPTED/RUNNING/DONE, admin CoinCommand with its token, reconnect, Query`,
   );
 }
 
@@ -93,6 +101,8 @@ async function runScenario(scratch: string): Promise<void> {
         "0.3",
         "--backoff-max",
         "1",
+        "--data",
+        join(scratch, "device"),
       ],
       { echo: print("paynetcli") },
     ),
@@ -114,7 +124,7 @@ async function runScenario(scratch: string): Promise<void> {
     { label: "Ping", process: () => first, pattern: /<- Ping dev-SN-DEMO-001/ },
     { label: "Pong", process: () => device, pattern: /<- Pong timestamp=\d+/ },
   ]);
-  const order = device.find(/<- CoinCommand order=(\S+)/)?.match[1] as string;
+  const order = await pushThroughAdmin(first, device, serverArgs(port));
 
   log.info(
     "5/5 restarting paynetd on the same port: the device reconnects, resumes TLS and queries its order",
@@ -147,6 +157,40 @@ async function runScenario(scratch: string): Promise<void> {
   );
 
   await Promise.all([device.stop("SIGINT"), paynetd.stop("SIGTERM")]);
+}
+
+/**
+ * Pushes one more coin command through paynetd's admin endpoint, as an operator's script would:
+ * the bearer token from the certificates directory (paynetd generated it at its first start) and a
+ * JSON body. A request without the token is refused first. Returns the order id.
+ */
+async function pushThroughAdmin(
+  paynetd: ManagedProcess,
+  device: ManagedProcess,
+  paynetdArgs: readonly string[],
+): Promise<string> {
+  const url = `${await waitForAdmin(paynetd, STEP_TIMEOUT_MS)}/devices/dev-${DEVICE_SN}/coin`;
+  const token = await adminTokenOf(paynetdArgs);
+  const orderId = `DEMO-${Date.now()}`;
+  const body = JSON.stringify({ order_id: orderId, coins: 2 });
+  const post = (headers: Record<string, string>) => fetch(url, { method: "POST", headers, body });
+  const anonymous = await post({ "content-type": "application/json" });
+  if (anonymous.status !== 401)
+    throw new Error(`admin endpoint answered ${anonymous.status} without a token`);
+  log.info("✓ admin refuses a request without the token (401)");
+  const answer = await post({ "content-type": "application/json", authorization: `Bearer ${token}` });
+  const result = (await answer.json()) as { state?: string };
+  if (answer.status !== 200 || result.state !== "DONE") {
+    throw new Error(`admin CoinCommand answered ${answer.status} ${JSON.stringify(result)}`);
+  }
+  await expectSteps([
+    {
+      label: "admin CoinCommand",
+      process: () => device,
+      pattern: new RegExp(`<- CoinCommand order=${orderId} coins=2`),
+    },
+  ]);
+  return orderId;
 }
 
 /** Waits for each step in turn (each may already have happened); the device steps start at `from`. */

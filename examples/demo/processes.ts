@@ -4,6 +4,8 @@
  * what they print, never by sleeping.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -232,4 +234,20 @@ export async function waitForListening(
 export async function waitForAdmin(paynetd: ManagedProcess, timeoutMs: number, from = 0): Promise<string> {
   const { match } = await paynetd.waitForLine(/admin listening (http:\/\/\S+)/, timeoutMs, from);
   return match[1] as string;
+}
+
+/**
+ * The admin token a paynetd started with `args` requires: `--admin-token`, else the file
+ * `--admin-token-file` or `admin.token` in `--certs` (paynetd writes it at its first start, before
+ * its `admin listening` line).
+ */
+export async function adminTokenOf(args: readonly string[]): Promise<string> {
+  const flag = (name: string) => {
+    const index = args.indexOf(name);
+    return index < 0 ? undefined : args[index + 1];
+  };
+  const token = flag("--admin-token");
+  if (token !== undefined) return token;
+  const file = flag("--admin-token-file") ?? join(flag("--certs") ?? ".", "admin.token");
+  return (await readFile(resolve(REPO_ROOT, file), "utf8")).trim();
 }

@@ -11,6 +11,7 @@ import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { executeCoinCommand } from "./coins.js";
 import { PAYNETCLI_USAGE, type PaynetcliOptions, parsePaynetcliArgs } from "./options.js";
+import { openCommandRecord } from "./record.js";
 import { loadDeviceTls } from "./tls.js";
 
 const log = createLog("paynetcli");
@@ -27,6 +28,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
 async function runDevice(options: PaynetcliOptions): Promise<void> {
   const { tls, certPath, expiryWarning } = await loadDeviceTls(options);
+  const commands = await openCommandRecord(options.dataDir, log);
   let deviceId = `dev-${options.sn}`;
   let lastOrderId: string | undefined;
   let onlineCount = 0;
@@ -45,6 +47,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
       tls,
       reconnect: { initialDelayMs: options.backoffInitialMs, maxDelayMs: options.backoffMaxMs },
       logger: runtimeLogger(log, options.verbose ? "debug" : "info"),
+      idempotencyStore: commands,
       register: () => {
         log.info(`-> RegisterReq sn=${options.sn} model=${options.model} firmware=${options.firmware}`);
         return { deviceSn: options.sn, model: options.model, firmware: options.firmware };
@@ -105,6 +108,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   async function stop(why: string): Promise<void> {
     log.info(`stopping (${why})`);
     await client.stop();
+    await commands.close();
     log.info("stopped");
     process.exit(0);
   }
@@ -130,6 +134,9 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
     log.info(`reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt})`),
   );
   client.on("loginRefused", (error) => log.warn(`login refused: ${describe(error)}`));
+  client.on("interrupted", ({ key, reason }) =>
+    log.warn(`order ${key} was interrupted by a restart while dispensing: answered FAILED (${reason})`),
+  );
   client.on("error", (error) => {
     if (error.code === "LOGIN_REFUSED") return;
     log.warn(`connection problem: ${describe(error)}`);

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
@@ -28,6 +29,11 @@ export interface PaynetcliOptions {
   /** Exit (status 0) once a QueryRsp arrived. */
   readonly exitAfterQuery: boolean;
   readonly verbose: boolean;
+  /**
+   * Where the device keeps its record of executed commands (`commands.journal`). Default
+   * `paynetcli-data/<sn>` in the working directory, so the same serial remembers across restarts.
+   */
+  readonly dataDir: string;
 }
 
 export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR --sn SN [options]
@@ -46,6 +52,8 @@ export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR
   --coin-ms MS              time the coin mechanism takes per coin (default 300)
   --query ORDER_ID          query this order after every login
   --exit-after-query        exit once a QueryRsp arrived
+  --data DIR                record of executed commands, kept across restarts
+                            (default paynetcli-data/SN in the working directory)
   --verbose                 also print the runtime's debug logs
   --help                    show this help`;
 
@@ -85,6 +93,7 @@ export function parsePaynetcliArgs(argv: readonly string[]): PaynetcliOptions | 
     queryOrder: values.query,
     exitAfterQuery: values["exit-after-query"] ?? false,
     verbose: values.verbose ?? false,
+    dataDir: values.data ?? join("paynetcli-data", safeDirectoryName(values.sn)),
   };
 }
 
@@ -111,7 +120,14 @@ function parse(argv: readonly string[]) {
       query: { type: "string" },
       "exit-after-query": { type: "boolean" },
       verbose: { type: "boolean" },
+      data: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+/** A serial number as one directory name: path separators and other unsafe characters become `_`. */
+function safeDirectoryName(sn: string): string {
+  const name = sn.replace(/[^A-Za-z0-9._-]/g, "_");
+  return name === "." || name === ".." ? name.replace(/\./g, "_") : name;
 }

@@ -1,8 +1,14 @@
 /**
- * The loopback HTTP admin endpoint: `POST /devices/:id/coin {"order_id": "...", "coins": 3}` pushes
- * a coin command to an online device and answers with the order's final state. An order id is tied
- * to its device and coins: re-using it for another device or other coins is refused with 409; the
- * same order again is sent again (the device answers it from its record) and answered with its state.
+ * The loopback HTTP admin endpoint. It moves money, so every request passes {@link AdminGuard}
+ * (loopback Host, no foreign Origin, the bearer token) before anything else, and every error is a
+ * JSON `{"code": "...", "error": "..."}` with a 4xx/5xx status.
+ *
+ * - `POST /devices/:id/coin` with `Content-Type: application/json` and `{"order_id": "...",
+ *   "coins": 3, "timeout": 60}` pushes a coin command to an online device and answers with the
+ *   order's final state. An order id is tied to its device and coins: re-using it for another device
+ *   or other coins is refused with 409; the same order again is sent again (the device answers it
+ *   from its record) and answered with its state.
+ * - `GET /stats`: registered devices, known orders, ignored acks of unknown orders, state writes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,27 +18,43 @@ import type { Address } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
 import type { Log } from "../shared/log.js";
-import { type CoinOrder, DEFAULT_COIN_TIMEOUT_S, type OrderDesk } from "./orders.js";
-import type { OrderRecord } from "./state.js";
+import { AdminGuard, type AdminRefusal, checkJsonContentType } from "./admin-guard.js";
+import { parseOrder, readBody } from "./admin-order.js";
+import type { OrderDesk } from "./orders.js";
+import type { OrderRecord, PaynetdState } from "./state.js";
 
-const MAX_BODY_BYTES = 16 * 1024;
 const COIN_PATH = /^\/devices\/([^/]+)\/coin$/;
+/** Longest device id in a path: `dev-` and a 64-character serial, with room to spare. */
+const MAX_DEVICE_ID_LENGTH = 128;
 
-/** An HTTP answer: status and JSON body. */
+/** What the endpoint works with. */
+export interface AdminDeps {
+  readonly server: PayboxServer;
+  readonly orders: OrderDesk;
+  readonly state: PaynetdState;
+  readonly log: Log;
+  /** The bearer token every request must carry. */
+  readonly token: string;
+}
+
+/** An HTTP answer: status, JSON body, extra headers. */
 interface Answer {
   readonly status: number;
   readonly body: Record<string, unknown>;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Starts the admin endpoint on `address`; resolves with the server and its bound address. */
 export async function startAdmin(
   address: Address,
-  deps: { server: PayboxServer; orders: OrderDesk; log: Log },
+  deps: AdminDeps,
 ): Promise<{ http: Server; address: Address }> {
+  let guard: AdminGuard | undefined;
   const http = createServer((request, response) => {
-    void handle(request, deps).then(
+    // No request is accepted before `listen` resolved, which sets the guard.
+    void handle(request, guard as AdminGuard, deps).then(
       (answer) => send(response, answer),
-      (error: unknown) => send(response, { status: 500, body: { error: String(error) } }),
+      (error: unknown) => send(response, { status: 500, body: { code: "INTERNAL", error: String(error) } }),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,7 +64,10 @@ export async function startAdmin(
       resolve();
     });
   });
+  // A client gets this long to send a whole request (headers and a body of at most 4 KiB).
+  http.requestTimeout = 10_000;
   const bound = http.address() as AddressInfo;
+  guard = new AdminGuard(deps.token, bound.port);
   return { http, address: { host: address.host, port: bound.port } };
 }
 
@@ -54,40 +79,103 @@ export function stopAdmin(http: Server): Promise<void> {
   });
 }
 
-async function handle(
-  request: IncomingMessage,
-  deps: { server: PayboxServer; orders: OrderDesk; log: Log },
-): Promise<Answer> {
-  const match = COIN_PATH.exec(request.url ?? "");
-  if (match === null) return { status: 404, body: { error: "not found; use POST /devices/:id/coin" } };
-  if (request.method !== "POST") return { status: 405, body: { error: "use POST" } };
+async function handle(request: IncomingMessage, guard: AdminGuard, deps: AdminDeps): Promise<Answer> {
+  const refused = guard.check(request);
+  if (refused !== undefined) {
+    if (refused.status === 403) deps.log.warn(`admin: ${request.method} refused: ${refused.message}`);
+    return refusal(refused);
+  }
+  const path = (request.url ?? "").split("?")[0] as string;
+  if (path === "/stats") {
+    if (request.method !== "GET") return methodNotAllowed("GET");
+    return { status: 200, body: stats(deps) };
+  }
+  const match = COIN_PATH.exec(path);
+  if (match === null) {
+    return refusal({
+      status: 404,
+      code: "NOT_FOUND",
+      message: "not found; use POST /devices/:id/coin or GET /stats",
+    });
+  }
+  if (request.method !== "POST") return methodNotAllowed("POST");
   const deviceId = decodePathSegment(match[1] as string);
-  if (deviceId === undefined) return { status: 400, body: { error: "malformed %-escape in the device id" } };
-  const parsed = parseOrder(await readBody(request));
-  if (typeof parsed === "string") return { status: 400, body: { error: parsed } };
-  deps.log.info(`admin: POST coin ${deviceId} order=${parsed.orderId} coins=${parsed.coins}`);
+  if (deviceId === undefined || deviceId.length > MAX_DEVICE_ID_LENGTH) {
+    return refusal({
+      status: 400,
+      code: "INVALID_FIELD",
+      field: "device_id",
+      message:
+        deviceId === undefined
+          ? "malformed %-escape in the device id"
+          : `the device id is longer than ${MAX_DEVICE_ID_LENGTH} characters`,
+    });
+  }
+  const wrongType = checkJsonContentType(request);
+  if (wrongType !== undefined) return refusal(wrongType);
+  const body = await readBody(request);
+  if (typeof body !== "string") return refusal(body);
+  const order = parseOrder(body);
+  if ("status" in order) return refusal(order);
+  deps.log.info(`admin: POST coin ${deviceId} order=${order.orderId} coins=${order.coins}`);
   if (deps.server.runtime.session(deviceId)?.online !== true) {
-    return { status: 404, body: { error: `device ${deviceId} is not online` } };
+    return refusal({ status: 404, code: "DEVICE_NOT_ONLINE", message: `device ${deviceId} is not online` });
   }
   try {
-    const order = await deps.orders.push(deviceId, parsed);
-    deps.log.info(`admin: order ${order.orderId} ended ${coinStateName(order.state)} ${order.progress}%`);
-    return { status: 200, body: orderJson(order) };
+    const final = await deps.orders.push(deviceId, order);
+    deps.log.info(`admin: order ${final.orderId} ended ${coinStateName(final.state)} ${final.progress}%`);
+    return { status: 200, body: orderJson(final) };
   } catch (error) {
     const code = error instanceof PaynetError || error instanceof ExampleError ? error.code : "INTERNAL";
     const status = STATUS_OF_CODE[code] ?? 500;
-    if (status === 409) deps.log.warn(`admin: order ${parsed.orderId} refused: ${(error as Error).message}`);
-    return { status, body: { error: error instanceof Error ? error.message : String(error), code } };
+    if (status === 409 || status === 507) {
+      deps.log.warn(`admin: order ${order.orderId} refused: ${(error as Error).message}`);
+    }
+    return { status, body: { code, error: error instanceof Error ? error.message : String(error) } };
   }
 }
 
 /** HTTP statuses of the error codes a push can end with; others are 500. */
 const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   ORDER_CONFLICT: 409,
+  ORDERS_FULL: 507,
   REQUEST_TIMEOUT: 504,
   SERVER_STOPPED: 503,
   NOT_CONNECTED: 404,
 };
+
+function refusal(refused: AdminRefusal): Answer {
+  const headers: Record<string, string> = {};
+  if (refused.status === 401) headers["www-authenticate"] = 'Bearer realm="paynetd admin"';
+  // The rest of an oversized body is not read: the connection cannot carry another request.
+  if (refused.status === 413) headers.connection = "close";
+  return {
+    status: refused.status,
+    body: {
+      code: refused.code,
+      error: refused.message,
+      ...(refused.field === undefined ? {} : { field: refused.field }),
+    },
+    headers,
+  };
+}
+
+function methodNotAllowed(allowed: string): Answer {
+  return {
+    status: 405,
+    body: { code: "METHOD_NOT_ALLOWED", error: `use ${allowed}` },
+    headers: { allow: allowed },
+  };
+}
+
+function stats({ state, orders }: AdminDeps): Record<string, unknown> {
+  return {
+    devices: state.size.devices,
+    orders: state.size.orders,
+    unknown_order_acks: orders.unknownAcks,
+    state_writes: state.writes,
+  };
+}
 
 /** A `%`-decoded path segment, or `undefined` when its escapes are malformed (`%E0%A4%A`). */
 function decodePathSegment(segment: string): string | undefined {
@@ -96,28 +184,6 @@ function decodePathSegment(segment: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The order in a request body, or what is wrong with it. */
-function parseOrder(body: string | undefined): CoinOrder | string {
-  if (body === undefined) return `body larger than ${MAX_BODY_BYTES} bytes`;
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return "body is not valid JSON";
-  }
-  if (typeof json !== "object" || json === null)
-    return 'expected a JSON object {"order_id": "...", "coins": N}';
-  const { order_id: orderId, coins, timeout } = json as Record<string, unknown>;
-  if (typeof orderId !== "string" || orderId === "") return "order_id must be a non-empty string";
-  if (typeof coins !== "number" || !Number.isInteger(coins) || coins < 1 || coins > 10_000) {
-    return "coins must be an integer from 1 to 10000";
-  }
-  if (timeout !== undefined && (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout < 1)) {
-    return "timeout, when given, must be a positive integer (seconds)";
-  }
-  return { orderId, coins, timeout: (timeout as number | undefined) ?? DEFAULT_COIN_TIMEOUT_S };
 }
 
 function orderJson(order: OrderRecord): Record<string, unknown> {
@@ -132,22 +198,12 @@ function orderJson(order: OrderRecord): Record<string, unknown> {
   };
 }
 
-function readBody(request: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on("end", () =>
-      resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8")),
-    );
-    request.on("error", reject);
-  });
-}
-
 function send(response: ServerResponse, answer: Answer): void {
-  response.writeHead(answer.status, { "content-type": "application/json" });
+  response.writeHead(answer.status, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...answer.headers,
+  });
   response.end(`${JSON.stringify(answer.body)}\n`);
 }

@@ -2,7 +2,8 @@
 import { randomBytes } from "node:crypto";
 import { CoinState, type PayboxServerHandlers, ResultCode } from "../sdk/index.js";
 import { coinStateName, resultCodeName } from "../shared/coin.js";
-import type { Log } from "../shared/log.js";
+import { ExampleError } from "../shared/errors.js";
+import { type Log, wireText } from "../shared/log.js";
 import type { OrderDesk } from "./orders.js";
 import type { PaynetdState } from "./state.js";
 
@@ -18,13 +19,21 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
   return {
     RegisterReq(message, ctx) {
       log.info(
-        `<- RegisterReq sn=${message.deviceSn} model=${message.model || "-"} firmware=${message.firmware || "-"} from ${ctx.session.peer}`,
+        `<- RegisterReq sn=${wireText(message.deviceSn)} model=${message.model || "-"} firmware=${message.firmware || "-"} from ${ctx.session.peer}`,
       );
       if (message.deviceSn === "") {
         log.info(`-> RegisterRsp PARAM_ERROR "device_sn is required"`);
         return { code: ResultCode.PARAM_ERROR, msg: "device_sn is required" };
       }
-      const { deviceId, isNew } = state.register(message.deviceSn);
+      let registered: { deviceId: string; isNew: boolean };
+      try {
+        registered = state.register(message.deviceSn);
+      } catch (error) {
+        const refusal = registrationRefusal(error);
+        log.warn(`-> RegisterRsp ${resultCodeName(refusal.code)} "${refusal.msg}" (${ctx.session.peer})`);
+        return refusal;
+      }
+      const { deviceId, isNew } = registered;
       const msg = isNew ? "registered" : "already registered";
       log.info(`-> RegisterRsp OK device_id=${deviceId} "${msg}"`);
       return { code: ResultCode.OK, msg, deviceId };
@@ -32,7 +41,7 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
 
     async LoginReq(message, ctx) {
       log.info(
-        `<- LoginReq device_id=${message.deviceId} version=${message.version || "-"} from ${ctx.session.peer}`,
+        `<- LoginReq device_id=${wireText(message.deviceId)} version=${message.version || "-"} from ${ctx.session.peer}`,
       );
       // An unknown device id is refused like a wrong token, so a login attempt does not learn which
       // device ids exist.
@@ -63,7 +72,7 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
 
     QueryReq(message, ctx) {
       const device = ctx.session.deviceId ?? ctx.session.peer;
-      log.info(`<- QueryReq ${device} order=${message.orderId}`);
+      log.info(`<- QueryReq ${device} order=${wireText(message.orderId)}`);
       // Another device's order is answered exactly like a missing one.
       const order =
         ctx.session.deviceId === undefined ? undefined : state.order(ctx.session.deviceId, message.orderId);
@@ -99,4 +108,13 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
       );
     },
   };
+}
+
+/** The RegisterRsp refusing a registration the state did not take (bad serial, registry full). */
+function registrationRefusal(error: unknown): { code: ResultCode; msg: string } {
+  if (error instanceof ExampleError && error.code === "DEVICE_SN_INVALID")
+    return { code: ResultCode.PARAM_ERROR, msg: error.message };
+  if (error instanceof ExampleError && error.code === "DEVICES_FULL")
+    return { code: ResultCode.FAILED, msg: error.message };
+  throw error;
 }

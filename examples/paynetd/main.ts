@@ -10,6 +10,7 @@ import { ExampleError, UsageError } from "../shared/errors.js";
 import { createLog, runtimeLogger } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { startAdmin, stopAdmin } from "./admin.js";
+import { loadAdminToken } from "./admin-token.js";
 import { paynetdHandlers } from "./handlers.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
@@ -33,7 +34,15 @@ async function serve(options: PaynetdOptions): Promise<void> {
   if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
   const ticketKeys =
     options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
-  const state = PaynetdState.open(options.statePath);
+  const state = PaynetdState.open({
+    ...(options.statePath === undefined ? {} : { path: options.statePath }),
+    limits: { maxDevices: options.maxDevices, maxOrders: options.maxOrders },
+    // Retried with the next change; the failure is on the operator's screen meanwhile.
+    writer: { onError: (error) => log.error(error.message) },
+  });
+  if (options.statePath !== undefined) {
+    log.info(`state ${options.statePath}: ${state.size.devices} devices, ${state.size.orders} orders`);
+  }
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
     (deviceId, command, deliveryOptions) => server.deliverCoinCommand(deviceId, command, deliveryOptions),
@@ -108,7 +117,15 @@ async function serve(options: PaynetdOptions): Promise<void> {
   }
 
   const admin =
-    options.admin === undefined ? undefined : await startAdmin(options.admin, { server, orders, log });
+    options.admin === undefined
+      ? undefined
+      : await startAdmin(options.admin, {
+          server,
+          orders,
+          state,
+          log,
+          token: await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log),
+        });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const bound = await server.start();
   reloadTlsOnSighup(server, options, crlPath !== undefined, log);
@@ -119,7 +136,13 @@ async function serve(options: PaynetdOptions): Promise<void> {
 
   onShutdownSignal((reason) => {
     log.info(`stopping (${reason})`);
-    const stopped = Promise.all([server.stop(), admin === undefined ? undefined : stopAdmin(admin.http)]);
+    const stopped = Promise.all([
+      server.stop(),
+      admin === undefined ? undefined : stopAdmin(admin.http),
+    ]).then(
+      // After the server: the acks of its last moments are in the state too.
+      () => state.flush(),
+    );
     stopped.then(
       () => {
         log.info("stopped");

@@ -1,7 +1,10 @@
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
 import { UsageError } from "../shared/errors.js";
 import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
+import { ADMIN_TOKEN_FILE } from "./admin-token.js";
+import { DEFAULT_STATE_LIMITS } from "./state.js";
 
 /** Settings of paynetd, from its command line. */
 export interface PaynetdOptions {
@@ -17,11 +20,19 @@ export interface PaynetdOptions {
   readonly token: string;
   /** Loopback address of the HTTP admin endpoint, if enabled. */
   readonly admin: Address | undefined;
+  /** The admin endpoint's bearer token file (`--admin-token-file`, default `<certs>/admin.token`). */
+  readonly adminTokenFile: string;
+  /** The admin token itself (`--admin-token`), instead of the file. */
+  readonly adminToken: string | undefined;
   readonly readTimeoutMs: number;
   /** Coins of the CoinCommand sent to each device after its first login; 0 sends none. */
   readonly commandCoins: number;
   /** JSON file keeping registered devices and orders across restarts; in memory when absent. */
   readonly statePath: string | undefined;
+  /** Most devices paynetd registers (`--max-devices`). */
+  readonly maxDevices: number;
+  /** Most orders paynetd keeps (`--max-orders`). */
+  readonly maxOrders: number;
   /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
   readonly ticketKeysPath: string | undefined;
   readonly verbose: boolean;
@@ -39,9 +50,16 @@ export const PAYNETD_USAGE = `usage: paynetd --listen HOST:PORT --certs DIR [opt
                           or refuse the devices under its CA until a fresh one is loaded (fail)
   --token T               login token devices must present (default demo-token)
   --admin HOST:PORT       loopback HTTP admin endpoint: POST /devices/:id/coin {"order_id","coins"}
+                          with Authorization: Bearer <admin token>, Content-Type: application/json
+  --admin-token-file FILE the admin token; generated (mode 0600, printed once) when missing
+                          (default DIR/admin.token of --certs)
+  --admin-token T         the admin token itself (at least 16 characters; visible to ps, prefer the file)
   --read-timeout SECONDS  drop a connection that sent nothing for this long (default 70, 0: never)
   --command-coins N       coins of the CoinCommand sent after a device's first login (default 3, 0: none)
   --state FILE            keep registered devices and orders in this JSON file across restarts
+                          (written atomically, many changes per write, and on stop)
+  --max-devices N         most devices registered; more are refused (default 100000)
+  --max-orders N          most orders kept; more are refused (default 100000)
   --ticket-keys FILE      TLS session ticket key file (created if missing): resumption survives restarts
   --verbose               also print the runtime's own info and debug logs
   --help                  show this help
@@ -80,9 +98,13 @@ export function parsePaynetdArgs(argv: readonly string[]): PaynetdOptions | "hel
     staleCrl,
     token: values.token ?? "demo-token",
     admin,
+    adminTokenFile: values["admin-token-file"] ?? join(values.certs, ADMIN_TOKEN_FILE),
+    adminToken: values["admin-token"],
     readTimeoutMs: parseSeconds("--read-timeout", values["read-timeout"] ?? "70", true),
     commandCoins: parseCount("--command-coins", values["command-coins"] ?? "3"),
     statePath: values.state,
+    maxDevices: parseLimit("--max-devices", values["max-devices"], DEFAULT_STATE_LIMITS.maxDevices),
+    maxOrders: parseLimit("--max-orders", values["max-orders"], DEFAULT_STATE_LIMITS.maxOrders),
     ticketKeysPath: values["ticket-keys"],
     verbose: values.verbose ?? false,
   };
@@ -101,9 +123,13 @@ function parse(argv: readonly string[]) {
       "stale-crl": { type: "string" },
       token: { type: "string" },
       admin: { type: "string" },
+      "admin-token-file": { type: "string" },
+      "admin-token": { type: "string" },
       "read-timeout": { type: "string" },
       "command-coins": { type: "string" },
       state: { type: "string" },
+      "max-devices": { type: "string" },
+      "max-orders": { type: "string" },
       "ticket-keys": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -113,4 +139,11 @@ function parse(argv: readonly string[]) {
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function parseLimit(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const limit = parseCount(flag, value);
+  if (limit === 0) throw new UsageError(`${flag}: expected at least 1, got 0`);
+  return limit;
 }

@@ -7,7 +7,7 @@ import type { DeliveryOptions } from "@paynet/runtime";
 import type { CoinAck, CoinCommand } from "../sdk/index.js";
 import { coinStateName, isFinalCoinState } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
-import type { Log } from "../shared/log.js";
+import { type Log, wireText } from "../shared/log.js";
 import type { OrderRecord, PaynetdState } from "./state.js";
 
 /** What a coin command needs. */
@@ -20,6 +20,8 @@ export interface CoinOrder {
 
 /** Default seconds a device gets to dispense. */
 export const DEFAULT_COIN_TIMEOUT_S = 60;
+/** Acks for unknown orders are logged once per window; the others in between are only counted. */
+const UNKNOWN_ACK_LOG_WINDOW_MS = 10_000;
 
 /** At-least-once delivery of a CoinCommand (the generated `server.deliverCoinCommand`). */
 export type DeliverCoinCommand = (
@@ -45,12 +47,21 @@ export class OrderDesk {
   readonly #log: Log;
   /** Orders whose delivery is still running, so a concurrent duplicate joins it. */
   readonly #running = new Map<string, RunningOrder>();
+  #unknownAcks = 0;
+  /** Unknown-order acks since the last line about them, and when the next line may be printed. */
+  #unknownAcksUnlogged = 0;
+  #nextUnknownAckLogAt = 0;
 
   constructor(deliver: DeliverCoinCommand, send: SendCoinCommand, state: PaynetdState, log: Log) {
     this.#deliver = deliver;
     this.#send = send;
     this.#state = state;
     this.#log = log;
+  }
+
+  /** CoinAcks that named no known order (ignored, not stored). */
+  get unknownAcks(): number {
+    return this.#unknownAcks;
   }
 
   /** A fresh order id, e.g. `ORD-20240201-120000-9f3a`. */
@@ -106,21 +117,40 @@ export class OrderDesk {
 
   /**
    * Records and logs one CoinAck (from a delivery or arriving on its own, e.g. repeated). An ack
-   * for another device's order is ignored with a warning.
+   * for another device's order is ignored with a warning; one for an order paynetd does not know is
+   * ignored and counted, with one warning per window (a device sending thousands costs no log).
    */
   recordAck(
     deviceId: string,
     ack: { orderId: string; state: number; progress: number; error: string },
   ): void {
     const outcome = this.#state.recordAck(deviceId, ack);
-    const error = ack.error === "" ? "" : ` error="${ack.error}"`;
-    const what = `CoinAck ${deviceId} order=${ack.orderId} state=${coinStateName(ack.state)} progress=${ack.progress}${error}`;
+    const error = ack.error === "" ? "" : ` error=${wireText(ack.error, true)}`;
+    const what = `CoinAck ${deviceId} order=${wireText(ack.orderId)} state=${coinStateName(ack.state)} progress=${ack.progress}${error}`;
     if ("foreign" in outcome) {
       this.#log.warn(`<- ${what} ignored: the order belongs to another device`);
+      return;
+    }
+    if ("unknown" in outcome) {
+      this.#unknownAck(what);
       return;
     }
     const { order, repeated } = outcome;
     const note = repeated ? ` (repeat; order stays ${coinStateName(order.state)} ${order.progress}%)` : "";
     this.#log.info(`<- ${what}${note}`);
+  }
+
+  #unknownAck(what: string): void {
+    this.#unknownAcks++;
+    const now = Date.now();
+    if (now < this.#nextUnknownAckLogAt) {
+      this.#unknownAcksUnlogged++;
+      return;
+    }
+    const since =
+      this.#unknownAcksUnlogged === 0 ? "" : `; ${this.#unknownAcksUnlogged} more since the last such line`;
+    this.#log.warn(`<- ${what} ignored: no such order (${this.#unknownAcks} unknown-order acks${since})`);
+    this.#unknownAcksUnlogged = 0;
+    this.#nextUnknownAckLogAt = now + UNKNOWN_ACK_LOG_WINDOW_MS;
   }
 }

@@ -6,8 +6,16 @@ export type ExampleErrorCode =
   | "TICKET_KEYS"
   | "STATE_FILE"
   | "ADMIN"
+  /** The device's data directory or its record of executed commands cannot be used. */
+  | "DATA_DIR"
   /** An order id re-used for another device or with other coins. */
-  | "ORDER_CONFLICT";
+  | "ORDER_CONFLICT"
+  /** A RegisterReq serial paynetd does not store (empty, too long, not printable ASCII). */
+  | "DEVICE_SN_INVALID"
+  /** paynetd's device registry holds its --max-devices. */
+  | "DEVICES_FULL"
+  /** paynetd's order book holds its --max-orders. */
+  | "ORDERS_FULL";
 
 /** A failure of an example program that is not a runtime error. */
 export class ExampleError extends Error {

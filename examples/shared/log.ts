@@ -69,3 +69,16 @@ export function runtimeLogger(
     },
   };
 }
+
+/** Longest wire text a log line shows. */
+const MAX_SHOWN_WIRE_TEXT = 200;
+
+/**
+ * A text a peer sent, for a log line: as is when it is short printable ASCII without spaces or
+ * quotes (and `quote` is not asked for), else JSON-quoted, so a newline cannot start a forged line;
+ * cut to a sane length.
+ */
+export function wireText(text: string, quote = false): string {
+  const cut = text.length > MAX_SHOWN_WIRE_TEXT ? `${text.slice(0, MAX_SHOWN_WIRE_TEXT)}…` : text;
+  return !quote && /^[\x21-\x7e]+$/.test(cut) && !cut.includes('"') ? cut : JSON.stringify(cut);
+}

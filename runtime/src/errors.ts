@@ -33,13 +33,15 @@ export type PaynetErrorCode =
   | "ABORTED"
   | "SESSION_REPLACED"
   | "SERVER_STOPPED"
+  | "SERVER_DRAINING"
   | "MAX_CONNECTIONS"
   | "INVALID_OPTIONS"
   | "DUPLICATE_REGISTRATION"
   | "CORRELATION_MISSING"
   | "JOURNAL_LOCKED"
   | "JOURNAL_CORRUPT"
-  | "JOURNAL_FAILED";
+  | "JOURNAL_FAILED"
+  | "CLUSTER_UNAVAILABLE";
 
 /** Where an error happened: who the peer was and which frame was involved. */
 export interface ErrorContext {
@@ -363,11 +365,44 @@ export class SessionReplacedError extends PaynetError {
   }
 }
 
+/**
+ * The cluster's shared state (Redis) cannot be reached or answered in time: the operation that needed
+ * it (a `deliver()`, a login, a push to a device on another node) failed at once instead of waiting.
+ * Live sessions carry on; the cluster recovers by itself once its store is back.
+ */
+export class ClusterUnavailableError extends PaynetError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super("CLUSTER_UNAVAILABLE", message, context);
+  }
+}
+
 /** The server is stopping or stopped. */
 export class ServerStoppedError extends PaynetError {
   constructor(context: ErrorContext = {}) {
     super("SERVER_STOPPED", "server stopped", context);
   }
+}
+
+/**
+ * The server is draining (lame duck, e.g. on SIGTERM before a deploy) and closed this session: the
+ * device should reconnect, which a load balancer sends to another node, where its TLS session ticket
+ * still resumes when the nodes share their ticket keys. The server tells the device with the
+ * protocol's error message before closing (see `ErrorMessageSpec.noticeOf`).
+ */
+export class ServerDrainingError extends PaynetError {
+  constructor(context: ErrorContext = {}) {
+    super("SERVER_DRAINING", "server draining: reconnect to another node", context);
+  }
+}
+
+/**
+ * The typed reason of a close notice the server sent before closing (see
+ * `ErrorMessageSpec.noticeOf`): `ServerDrainingError` for `SERVER_DRAINING`, else a `PaynetError`
+ * carrying the announced code.
+ */
+export function closeNoticeError(code: PaynetErrorCode, context: ErrorContext = {}): PaynetError {
+  if (code === "SERVER_DRAINING") return new ServerDrainingError(context);
+  return new PaynetError(code, `closed by the server (${code})`, context);
 }
 
 /** The server is at `maxConnections`; the new connection was refused. */

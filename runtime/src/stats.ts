@@ -31,10 +31,75 @@ export interface HandlerCounter {
   timedCalls: number;
   totalMs: number;
   maxMs: number;
+  /** Latency distribution of the timed calls. */
+  latency: HistogramSnapshot;
 }
 
 /** A synchronous handler's latency is measured on its first call and every this many calls after. */
 export const SYNC_TIMING_INTERVAL = 16;
+
+/**
+ * Upper bounds (in seconds, ascending) of the latency histogram buckets: 100 µs to 10 s, the range
+ * of a handler that answers from memory up to one that waits on a slow backend.
+ */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Snapshot of a {@link LatencyHistogram}: Prometheus-style cumulative buckets. */
+export interface HistogramSnapshot {
+  /** Upper bounds in seconds, ascending (the `+Inf` bucket is `count`). */
+  readonly bounds: readonly number[];
+  /** Observations `<=` each bound, cumulative, one per bound. */
+  readonly cumulative: readonly number[];
+  /** Sum of the observations, in seconds. */
+  readonly sumSeconds: number;
+  /** Number of observations. */
+  readonly count: number;
+}
+
+/**
+ * Latency histogram kept in a fixed array: an observation is a short scan of {@link
+ * LATENCY_BUCKETS_SECONDS} and one increment, no allocation. Read by exporters at scrape time.
+ */
+export class LatencyHistogram {
+  readonly #boundsMs = LATENCY_BUCKETS_SECONDS.map((seconds) => seconds * 1000);
+  /** Per bucket (not cumulative); the last slot is the overflow (`+Inf`) bucket. */
+  readonly #counts = new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1);
+  #sumMs = 0;
+  #count = 0;
+
+  /** Records one latency of `ms` milliseconds. */
+  observe(ms: number): void {
+    const bounds = this.#boundsMs;
+    let bucket = 0;
+    while (bucket < bounds.length && ms > bounds[bucket]!) bucket++;
+    this.#counts[bucket]! += 1;
+    this.#sumMs += ms;
+    this.#count++;
+  }
+
+  /** Number of observations so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The buckets as Prometheus wants them (cumulative, seconds). */
+  snapshot(): HistogramSnapshot {
+    const cumulative: number[] = [];
+    let running = 0;
+    for (let bucket = 0; bucket < LATENCY_BUCKETS_SECONDS.length; bucket++) {
+      running += this.#counts[bucket]!;
+      cumulative.push(running);
+    }
+    return {
+      bounds: LATENCY_BUCKETS_SECONDS,
+      cumulative,
+      sumSeconds: this.#sumMs / 1000,
+      count: this.#count,
+    };
+  }
+}
 
 /** The snapshot key of a Type: `0x03`, or `0x03 paybox.Ping` when `nameOf` knows it. */
 export function typeKey(type: number, nameOf?: TypeNamer): string {
@@ -101,9 +166,12 @@ function total(frames: Float64Array, bytes: Float64Array): FrameCounter {
   return { frames: f, bytes: b };
 }
 
+/** A handler's counters as kept: the histogram itself rather than its snapshot. */
+type MutableHandlerCounter = Omit<HandlerCounter, "latency"> & { latency: LatencyHistogram };
+
 /** Calls, failures and latency of message handlers, per inbound Type. */
 export class HandlerStats {
-  readonly #counters: Array<HandlerCounter | undefined> = new Array(256);
+  readonly #counters: Array<MutableHandlerCounter | undefined> = new Array(256);
   /** Per Type: 1 once a handler returned a promise; all its later calls are timed. */
   readonly #async = new Uint8Array(256);
 
@@ -122,7 +190,7 @@ export class HandlerStats {
   record(type: number, durationMs: number | undefined, failed: boolean): void {
     let counter = this.#counters[type & 0xff];
     if (counter === undefined) {
-      counter = { calls: 0, errors: 0, timedCalls: 0, totalMs: 0, maxMs: 0 };
+      counter = { calls: 0, errors: 0, timedCalls: 0, totalMs: 0, maxMs: 0, latency: new LatencyHistogram() };
       this.#counters[type & 0xff] = counter;
     }
     counter.calls++;
@@ -130,6 +198,7 @@ export class HandlerStats {
     if (durationMs === undefined) return;
     counter.timedCalls++;
     counter.totalMs += durationMs;
+    counter.latency.observe(durationMs);
     if (durationMs > counter.maxMs) counter.maxMs = durationMs;
   }
 
@@ -137,7 +206,9 @@ export class HandlerStats {
   snapshot(nameOf?: TypeNamer): Record<string, HandlerCounter> {
     const result: Record<string, HandlerCounter> = {};
     this.#counters.forEach((counter, type) => {
-      if (counter !== undefined) result[typeKey(type, nameOf)] = { ...counter };
+      if (counter !== undefined) {
+        result[typeKey(type, nameOf)] = { ...counter, latency: counter.latency.snapshot() };
+      }
     });
     return result;
   }

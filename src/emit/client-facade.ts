@@ -72,6 +72,8 @@ export function emitClientFacade(model: ProtoModel, options: EmitOptions): Gener
     extraOptionNames.push("heartbeat: heartbeatSettings");
     runtimeImports.push("HeartbeatOptions");
     types.push(heartbeatView.name);
+    // The heartbeat's reply (Pong) lets the client measure the heartbeat round trip.
+    if (heartbeatView.reply !== undefined) defs.push(heartbeatView.reply.defName);
   }
   if (errorView !== undefined) {
     omitted.push("errorMessage");
@@ -107,6 +109,7 @@ export function emitClientFacade(model: ProtoModel, options: EmitOptions): Gener
         : {
             name: heartbeatView.name,
             defName: heartbeatView.defName,
+            replyDefName: heartbeatView.reply?.defName,
             createName: heartbeatView.createName,
             timestamp: timestamp ?? "",
             timestampField: timestamp === undefined ? undefined : timestamp.slice(0, timestamp.indexOf(":")),

@@ -1,7 +1,7 @@
 /** Emits `MessageDef`s per wire message, `RequestSpec`s per request/reply pair and the error-message spec. */
 import type { ProtoModel } from "../model/types.js";
 import { importList, tidy } from "./code.js";
-import { errorMessageInits, needsProtobufHelpers, needsStatus } from "./error-message.js";
+import { errorMessageInits, needsProtobufHelpers, needsStatus, noticeExpression } from "./error-message.js";
 import { fileHeader } from "./header.js";
 import { renderTemplate } from "./render.js";
 import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
@@ -44,6 +44,7 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
             specName: errorSpecName(view.service),
             inits,
             status: needsStatus(inits),
+            notice: errorRole === undefined ? undefined : noticeExpression(errorRole.message),
             protobufHelpers: needsProtobufHelpers(inits),
           },
   });

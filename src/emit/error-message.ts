@@ -4,12 +4,15 @@
  *
  * - a field named `code`: numeric → an HTTP-like status of the error (`DECODE_ERROR`/`PROTOCOL_ERROR`
  *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `QUEUE_FULL`/`PENDING_LIMIT`
- *   429, anything else 500); string → the runtime's error code (`UNKNOWN_TYPE`); other types are left
- *   at their default;
+ *   429, `SERVER_DRAINING` 503, anything else 500); string → the runtime's error code
+ *   (`UNKNOWN_TYPE`); other types are left at their default;
  * - the first string field named `msg`, `message`, `error`, `detail`, `description` or `reason` → the
  *   error's message (cut to the field's `max_size` when it has one).
  *
  * Apps override it with the facades' `errorMessage` option.
+ *
+ * The same `code` field tells the device client a close notice (see `ErrorMessageSpec.noticeOf`):
+ * status 503 (or the string `SERVER_DRAINING`) is the server draining.
  */
 import type { FieldModel, MessageModel } from "../model/types.js";
 import type { EmitOptions } from "./types.js";
@@ -39,6 +42,24 @@ export function errorMessageInits(message: MessageModel, options: EmitOptions): 
         text.maxSize === undefined ? "error.message" : `$pb.truncateUtf8(error.message, ${text.maxSize})`,
     });
   return inits;
+}
+
+/** Status the numeric `code` carries for a server that drains (`errorStatus` of `SERVER_DRAINING`). */
+export const DRAINING_STATUS = 503;
+
+/**
+ * The body of the spec's `noticeOf(message)`: an expression naming the close notice a received error
+ * message carries, or `undefined` when the message has no usable `code` field.
+ */
+export function noticeExpression(message: MessageModel): string | undefined {
+  const code = scalarField(message, ["code"]);
+  if (code === undefined || code.value.kind !== "scalar") return undefined;
+  const scalar = code.value.scalar;
+  if (scalar === "bool" || scalar === "bytes") return undefined;
+  const field = `message.${code.tsName}`;
+  const test =
+    scalar === "string" ? `${field} === "SERVER_DRAINING"` : `Number(${field}) === ${DRAINING_STATUS}`;
+  return `(${test} ? "SERVER_DRAINING" : undefined)`;
 }
 
 /** Whether the default mapping calls `@paynet/runtime/protobuf` (imported as `$pb`). */

@@ -36,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(() => harness.cleanup());
 
-const coinUrl = (deviceId: string) => `${server.adminUrl}/devices/${deviceId}/coin`;
+const coinPath = (deviceId: string) => `/devices/${deviceId}/coin`;
 
 /** The states paynetd logged for `orderId`, in arrival order. */
 function ackStates(paynetd: ManagedProcess, orderId: string): string[] {
@@ -50,7 +50,8 @@ function ackStates(paynetd: ManagedProcess, orderId: string): string[] {
 describe("CoinCommand and CoinAcks", () => {
   it("reaches one consistent final state through several acks", async () => {
     const { status, json } = await postJson(
-      coinUrl("dev-SN-COIN"),
+      server,
+      coinPath("dev-SN-COIN"),
       JSON.stringify({ order_id: "ORD-A", coins: 4 }),
     );
     expect(status).toBe(200);
@@ -83,7 +84,8 @@ describe("CoinCommand and CoinAcks", () => {
 
   it("executes a repeated order id once; the repeated ack is accepted and the answer is the same", async () => {
     const { status, json } = await postJson(
-      coinUrl("dev-SN-COIN"),
+      server,
+      coinPath("dev-SN-COIN"),
       JSON.stringify({ order_id: "ORD-A", coins: 4 }),
     );
     expect(status).toBe(200);
@@ -98,11 +100,15 @@ describe("CoinCommand and CoinAcks", () => {
   });
 
   it("rejects requests for offline devices and malformed bodies", async () => {
-    expect((await postJson(coinUrl("dev-NOBODY"), JSON.stringify({ order_id: "X", coins: 1 }))).status).toBe(
-      404,
+    expect(
+      (await postJson(server, coinPath("dev-NOBODY"), JSON.stringify({ order_id: "X", coins: 1 }))).status,
+    ).toBe(404);
+    expect((await postJson(server, coinPath("dev-SN-COIN"), "{not json")).status).toBe(400);
+    const noCoins = await postJson(
+      server,
+      coinPath("dev-SN-COIN"),
+      JSON.stringify({ order_id: "X", coins: 0 }),
     );
-    expect((await postJson(coinUrl("dev-SN-COIN"), "{not json")).status).toBe(400);
-    const noCoins = await postJson(coinUrl("dev-SN-COIN"), JSON.stringify({ order_id: "X", coins: 0 }));
     expect(noCoins.status).toBe(400);
     expect(String(noCoins.json.error)).toMatch(/coins/);
     expect(device.find(/order=X\b/)).toBeUndefined();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { exampleEnv, ManagedProcess, REGISTER_TSX } from "../../examples/demo/processes.js";
 
 describe("npm run demo", () => {
-  it("shows Register → Login → Ping/Pong → CoinCommand → CoinAcks → reconnect → Query and exits 0", async () => {
+  it("shows Register → Login → Ping/Pong → CoinCommand → CoinAcks → admin CoinCommand → reconnect → Query and exits 0", async () => {
     const demo = new ManagedProcess({
       name: "demo",
       args: ["--import", REGISTER_TSX, "examples/demo/main.ts"],
@@ -22,6 +22,8 @@ describe("npm run demo", () => {
         "CoinAck DONE",
         "Ping",
         "Pong",
+        "admin refuses a request without the token \\(401\\)",
+        "admin CoinCommand",
         "reconnect",
         "Query",
         "Query answered",

@@ -1,11 +1,14 @@
 /** Parts of the example programs that are checked without starting them: files they read. */
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CERT_FILES, certsProblem } from "../../examples/demo/certs.js";
+import { loadAdminToken } from "../../examples/paynetd/admin-token.js";
+import { parsePaynetdArgs } from "../../examples/paynetd/options.js";
 import { PaynetdState } from "../../examples/paynetd/state.js";
 import { loadTicketKeys } from "../../examples/paynetd/tls.js";
 import { ExampleError } from "../../examples/shared/errors.js";
+import { createLog } from "../../examples/shared/log.js";
 import { Harness } from "./support/harness.js";
 
 const harness = new Harness();
@@ -31,9 +34,61 @@ describe("paynetd --ticket-keys", () => {
   });
 });
 
+describe("paynetd options", () => {
+  const base = ["--listen", "127.0.0.1:0", "--certs", "certs"];
+
+  it("bounds the state by default and keeps the admin token next to the server key", () => {
+    expect(parsePaynetdArgs(base)).toMatchObject({
+      maxDevices: 100_000,
+      maxOrders: 100_000,
+      adminTokenFile: join("certs", "admin.token"),
+      adminToken: undefined,
+    });
+    expect(parsePaynetdArgs([...base, "--max-devices", "5", "--admin-token-file", "t"])).toMatchObject({
+      maxDevices: 5,
+      adminTokenFile: "t",
+    });
+  });
+
+  it("refuses limits of 0 and limits that are no counts", () => {
+    expect(() => parsePaynetdArgs([...base, "--max-orders", "0"])).toThrow(
+      "--max-orders: expected at least 1, got 0",
+    );
+    expect(() => parsePaynetdArgs([...base, "--max-devices", "many"])).toThrow(
+      /--max-devices: expected a non-negative integer/,
+    );
+  });
+});
+
+describe("paynetd admin token", () => {
+  const lines: string[] = [];
+  const log = createLog("test", (line) => lines.push(line));
+
+  it("generates a token once into a missing file (mode 0600) and reads it back afterwards", async () => {
+    const file = join(await harness.tempDir(), "admin.token");
+    const token = await loadAdminToken({ file }, log);
+    expect((await readFile(file, "utf8")).trim()).toBe(token);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(lines.filter((line) => line.includes(token))).toHaveLength(1);
+    expect(await loadAdminToken({ file }, log)).toBe(token);
+    expect(lines.filter((line) => line.includes(token))).toHaveLength(1);
+  });
+
+  it("refuses short tokens and warns about a file others can read", async () => {
+    const file = join(await harness.tempDir(), "admin.token");
+    await writeFile(file, "short\n", { mode: 0o644 });
+    await expect(loadAdminToken({ file }, log)).rejects.toMatchObject({ code: "ADMIN" });
+    expect(lines.at(-1)).toMatch(/WARN admin token .* is readable by others \(mode 644\)/);
+    await expect(loadAdminToken({ token: "x".repeat(15), file }, log)).rejects.toThrow(
+      /at least 16 characters/,
+    );
+    expect(await loadAdminToken({ token: "x".repeat(16), file }, log)).toBe("x".repeat(16));
+  });
+});
+
 describe("paynetd state: orders belong to their device", () => {
   it("keeps another device's acks and queries away from an order", () => {
-    const state = PaynetdState.open(undefined);
+    const state = PaynetdState.open();
     state.addOrder("O-1", "dev-a", 2);
     expect(state.orderConflict("O-1", "dev-a", 2)).toBeUndefined();
     expect(state.orderConflict("O-1", "dev-b", 2)).toBe("order O-1 belongs to another device");

@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(() => harness.cleanup());
 
 const coin = (deviceId: string, order: Record<string, unknown>) =>
-  postJson(`${server.adminUrl}/devices/${deviceId}/coin`, JSON.stringify(order));
+  postJson(server, `/devices/${deviceId}/coin`, JSON.stringify(order));
 
 describe("an order id belongs to one device and one amount", () => {
   it("refuses with 409 the order id of another device, or with other coins; nothing is sent", async () => {
@@ -91,9 +91,13 @@ describe("an order id belongs to one device and one amount", () => {
     } finally {
       await intruder.client.stop();
     }
-    // The owner still sees its order as it was: DONE, no error.
+    // The owner still sees its order as it was: DONE, no error. The asker is a second process of
+    // SN-ONE while the first still runs and holds its journal, so it keeps its record elsewhere.
+    const askerData = await harness.tempDir("paynet-asker-");
     const asker = harness.paynetcli(
       [
+        "--data",
+        askerData,
         "--connect",
         `127.0.0.1:${server.port}`,
         "--certs",
@@ -142,10 +146,7 @@ describe("a duplicate CoinCommand while the first one runs", () => {
 
 describe("admin endpoint input", () => {
   it("answers 400 to a malformed %-escape in the device id, and keeps serving", async () => {
-    const bad = await postJson(
-      `${server.adminUrl}/devices/%E0%A4%A/coin`,
-      JSON.stringify({ order_id: "X", coins: 1 }),
-    );
+    const bad = await postJson(server, "/devices/%E0%A4%A/coin", JSON.stringify({ order_id: "X", coins: 1 }));
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/malformed %-escape/);
     const escaped = await coin("dev%2DSN%2DONE", { order_id: "ORD-ESC", coins: 1 });

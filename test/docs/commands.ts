@@ -27,7 +27,7 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
     "test/acceptance/coin.test.ts",
   ],
   /** `curl` against paynetd's admin endpoint. */
-  "admin endpoint": ["test/acceptance/coin.test.ts"],
+  "admin endpoint": ["test/acceptance/admin.test.ts", "test/acceptance/coin.test.ts"],
   /** `npm start` of a project made by `paynet-gen init` (needs `npm install`). */
   "project start": ["test/scaffold/init.test.ts"],
 };
@@ -96,6 +96,14 @@ export async function checkCommand(command: ShellCommand, workspace: Workspace):
   if (head === "curl") {
     if (!command.words.some((word) => /\/devices\/[^/]+\/coin$/.test(word))) {
       throw new Error("curl is only documented against paynetd's admin endpoint POST /devices/:id/coin");
+    }
+    // The endpoint refuses anything else, so the docs must show both headers.
+    const headers = command.words.filter((_, i) => command.words[i - 1] === "-H");
+    if (!headers.some((header) => /^Authorization: Bearer .+$/.test(header))) {
+      throw new Error('curl against the admin endpoint needs -H "Authorization: Bearer <token>"');
+    }
+    if (!headers.some((header) => /^Content-Type: application\/json$/i.test(header))) {
+      throw new Error('curl against the admin endpoint needs -H "Content-Type: application/json"');
     }
     return covered("admin endpoint");
   }

@@ -9,7 +9,7 @@ import {
   setUpClientTests,
   startLoginServer,
 } from "../helpers/client-harness.js";
-import { PingDef } from "../helpers/messages.js";
+import { PingDef, PongDef } from "../helpers/messages.js";
 
 const pki = await setUpClientTests();
 
@@ -110,6 +110,42 @@ describe("PaynetClient heartbeat", () => {
     expect(client.online).toBe(true);
     const pings = server.pings.map(Number);
     expect(pings).toEqual([...pings].sort((a, b) => a - b));
+  });
+
+  it("records the round trip of each answered heartbeat when its reply Type is given", async () => {
+    const server = await startLoginServer(pki);
+    const client = makeClient(pki, server.port, { heartbeat: { ...heartbeat(20, 1_000), reply: PongDef } });
+    client.start();
+    await nextEvent(client, "online");
+    await expect
+      .poll(() => client.stats().heartbeat.rtt.count, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(3);
+    const { sent, lastRttMs, rtt } = client.stats().heartbeat;
+    expect(sent).toBeGreaterThanOrEqual(rtt.count);
+    // A loopback round trip: more than nothing, far less than the 1 s timeout.
+    expect(lastRttMs).toBeGreaterThan(0);
+    expect(lastRttMs).toBeLessThan(1_000);
+    expect(rtt.sumSeconds).toBeGreaterThan(0);
+    expect(rtt.cumulative.at(-1)).toBe(rtt.count);
+  });
+
+  it("measures no round trip without the reply Type, and none for unanswered heartbeats", async () => {
+    const silent = await startLoginServer(pki, { answerPings: false });
+    const client = makeClient(pki, silent.port, { heartbeat: { ...heartbeat(20, 5_000), reply: PongDef } });
+    client.start();
+    await nextEvent(client, "online");
+    await expect.poll(() => silent.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    expect(client.stats().heartbeat).toMatchObject({ lastRttMs: undefined, rtt: { count: 0 } });
+    const answering = await startLoginServer(pki);
+    const blind = makeClient(pki, answering.port, {
+      deviceId: "device-002",
+      heartbeat: heartbeat(20, 5_000),
+    });
+    blind.start();
+    await nextEvent(blind, "online");
+    await expect.poll(() => answering.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    expect(blind.stats().heartbeat.rtt.count).toBe(0);
+    expect(blind.stats().heartbeat.sent).toBeGreaterThanOrEqual(3);
   });
 
   it("declares a silent server dead (pings sent do not count), drops the socket and reconnects", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PaynetClient } from "../../runtime/src/client/client.js";
 import type { ClientOptions } from "../../runtime/src/client/types.js";
 import { InvalidOptionsError } from "../../runtime/src/errors.js";
+import { LATENCY_BUCKETS_SECONDS } from "../../runtime/src/stats.js";
 import { clientRegistry } from "../helpers/client-harness.js";
 import { loginSpec, PingDef } from "../helpers/messages.js";
 
@@ -28,6 +29,16 @@ describe("PaynetClient options", () => {
       framesIn: {},
       framesOut: {},
       offlineQueue: { messages: 0, bytes: 0 },
+      heartbeat: {
+        sent: 0,
+        lastRttMs: undefined,
+        rtt: {
+          bounds: LATENCY_BUCKETS_SECONDS,
+          cumulative: LATENCY_BUCKETS_SECONDS.map(() => 0),
+          sumSeconds: 0,
+          count: 0,
+        },
+      },
     });
   });
 

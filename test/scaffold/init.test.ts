@@ -178,6 +178,9 @@ describe("init", () => {
     );
     // The project's own sources passed strict tsc (npm start builds first) and produced dist/.
     expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
+    // The device kept its record of executed commands on disk, one directory per serial (lock released).
+    expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
+    expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
 
     // The scaffolding commands find their way around the new project.
     const scaffolded = await cli(["scaffold", "handler", "Ping"], project);
@@ -191,7 +194,10 @@ describe("init", () => {
       "RefundReq: refundReq,",
     );
     expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
-  });
+    expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+    expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
+    // A build, npm start and every README command: minutes on a loaded 2-core machine.
+  }, 240_000);
 
   it("refuses a non-empty directory unless --force", async () => {
     const project = join(root, "occupied");

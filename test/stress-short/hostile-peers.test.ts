@@ -1,14 +1,19 @@
 /**
  * Hostile peers against one live mTLS server: each attack is refused with a typed error and a log
- * line, and a healthy logged-in device is answered before and after every one of them.
+ * line, and a healthy logged-in device is answered before and after every one of them. Peers before
+ * login (never logging in, non-login Types, oversize or header-only frames) and bad-frame floods
+ * too.
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommandDef, PingDef } from "../helpers/messages.js";
+import { AckDef, CommandDef, ErrorMsgDef, LoginReqDef, PingDef } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { RawDevice } from "../helpers/raw-device.js";
 import { stopAll } from "../helpers/test-server.js";
+import { measureHeaderOnlyPeers } from "../stress/lib/header-only.js";
+import { expectHeaderOnlyCheap } from "../stress/lib/header-only-assertions.js";
 import { HEALTHY_ID, type HostileRig, startHostileRig } from "../stress/lib/hostile.js";
+import { pingingWithoutLogin, unknownTypeFlood } from "../stress/lib/prelogin-attacks.js";
 
 let pki: TestPki;
 let rig: HostileRig;
@@ -225,5 +230,77 @@ describe("slowloris at the issue's rate", () => {
     }
     await device.closed;
     await slow.roundTrip();
+  });
+});
+
+describe("peers before login and bad frames (the healthy device is served throughout)", () => {
+  let guarded: HostileRig;
+  beforeAll(async () => {
+    guarded = await startHostileRig(
+      pki,
+      { readTimeoutMs: 5_000, handshakeTimeoutMs: 1_000 },
+      { preLogin: { deadlineMs: 1_000 }, badFrames: { maxPerWindow: 10 } },
+    );
+    await guarded.roundTrip();
+  });
+
+  it("peers that keep pinging but never log in are closed with LOGIN_TIMEOUT, one log line each", async () => {
+    const result = await pingingWithoutLogin(guarded, pki, 20, 100);
+    expect(result.reasons).toEqual(Array(20).fill("LOGIN_TIMEOUT"));
+    expect(result.pongs).toBeGreaterThan(0);
+    expect(result.maxWarnLinesPerSession).toBe(1);
+    expect(result.healthyRoundTrips).toBeGreaterThan(0);
+    expect(guarded.t.server.stats().preLogin.loginTimeouts).toBe(20);
+  });
+
+  it("a flood of unknown Types gives bounded log lines and closes each connection after N", async () => {
+    const before = guarded.t.server.stats().badFrames;
+    const result = await unknownTypeFlood(guarded, pki, 10, 5_000);
+    expect(result.reasons).toEqual(Array(10).fill("TOO_MANY_BAD_FRAMES"));
+    // Per connection: the first unknown Type, then the close; never one line per frame.
+    expect(result.maxWarnLinesPerSession).toBe(2);
+    const after = guarded.t.server.stats().badFrames;
+    expect(after.unknownType - before.unknownType).toBe(100);
+    expect(after.closed - before.closed).toBe(10);
+    await guarded.roundTrip();
+  });
+
+  it("a Type outside the login flow before login is refused with LOGIN_REQUIRED", async () => {
+    const sessionPromise = guarded.t.nextSession();
+    const device = await guarded.t.connect({ cert: pki.device2.cert, key: pki.device2.key });
+    device.send(AckDef, { orderId: "order-1", state: 2 });
+    const reason = await guarded.t.offlineReason(await sessionPromise);
+    expect(reason.code).toBe("LOGIN_REQUIRED");
+    expect(reason.frameType).toBe(AckDef.type);
+    expect(ErrorMsgDef.codec.decode((await device.nextFrame(ErrorMsgDef.type)).payload).msg).toMatch(
+      /^LOGIN_REQUIRED/,
+    );
+    await device.closed;
+    await guarded.roundTrip();
+  });
+
+  it("a frame over preLogin.maxFrame before login is refused from its header, naming peer and frame", async () => {
+    const sessionPromise = guarded.t.nextSession();
+    const device = await guarded.t.connect({ cert: pki.device2.cert, key: pki.device2.key });
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(65_536, 0);
+    header[4] = LoginReqDef.type;
+    device.write(header);
+    const reason = await guarded.t.offlineReason(await sessionPromise);
+    expect(reason.code).toBe("FRAME_TOO_LARGE");
+    expect(reason.message).toMatch(
+      /exceeds preLogin\.maxFrame 4096 \(peer 127\.0\.0\.1:\d+, frame type 0x02\)/,
+    );
+    await device.closed;
+    await guarded.roundTrip();
+  });
+
+  it("400 peers holding the header of a 64 KiB frame cost what idle TLS peers cost; by default they are refused", async () => {
+    expectHeaderOnlyCheap(await measureHeaderOnlyPeers(pki, 400));
+  }, 240_000);
+
+  it("the healthy device stayed online through every attack", async () => {
+    await guarded.roundTrip();
+    expect(guarded.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
   });
 });

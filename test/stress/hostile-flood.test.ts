@@ -1,14 +1,19 @@
 /**
  * Hostile peers, full size: the short suite (test/stress-short/hostile-peers.test.ts) covers every
  * kind of attack; here a much larger handshake flood — 2000 silent TCP connections and 1000 real
- * handshakes at once — while the healthy device keeps being answered.
+ * handshakes at once — while the healthy device keeps being answered, then peers before login and
+ * bad-frame floods at scale: 200 never-logging-in pingers, 100 unknown-Type floods of 20 000 frames,
+ * 2000 header-only peers measured against 2000 idle ones (`STRESS_LONG=1`: more of each).
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
 import { RawDevice } from "../helpers/raw-device.js";
 import { stopAll } from "../helpers/test-server.js";
+import { measureHeaderOnlyPeers } from "./lib/header-only.js";
+import { expectHeaderOnlyCheap } from "./lib/header-only-assertions.js";
 import { HEALTHY_ID, startHostileRig } from "./lib/hostile.js";
+import { pingingWithoutLogin, unknownTypeFlood } from "./lib/prelogin-attacks.js";
 import { LONG } from "./size.js";
 
 afterAll(stopAll);
@@ -98,5 +103,30 @@ describe("hostile peers (full size)", () => {
         .length,
     ).toBeGreaterThanOrEqual(closedByServer - 5);
     expect(rig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+  });
+});
+
+describe("peers before login and bad frames (full size)", () => {
+  it("never-logging-in pingers, unknown-Type floods and header-only peers at scale; the healthy device is served", async () => {
+    const pki = await makeTestPki();
+    const rig = await startHostileRig(
+      pki,
+      { readTimeoutMs: 10_000, handshakeTimeoutMs: 5_000 },
+      { preLogin: { deadlineMs: 3_000 }, badFrames: { maxPerWindow: 10 } },
+    );
+    const pingers = await pingingWithoutLogin(rig, pki, LONG ? 1_000 : 200, 200);
+    expect(pingers.reasons.every((code) => code === "LOGIN_TIMEOUT")).toBe(true);
+    expect(pingers.maxWarnLinesPerSession).toBe(1);
+    const floods = await unknownTypeFlood(rig, pki, LONG ? 500 : 100, 20_000);
+    expect(floods.reasons.every((code) => code === "TOO_MANY_BAD_FRAMES")).toBe(true);
+    expect(floods.maxWarnLinesPerSession).toBe(2);
+    expect(rig.t.server.stats().badFrames.closed).toBe(floods.reasons.length);
+    await rig.roundTrip();
+    expect(rig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+    console.log(
+      `peers before login: ${pingers.reasons.length} pingers closed by the deadline (${pingers.healthyRoundTrips} healthy round trips), ` +
+        `${floods.reasons.length} floods of 20000 unknown frames closed with ${floods.warnLines} warn lines in all`,
+    );
+    expectHeaderOnlyCheap(await measureHeaderOnlyPeers(pki, LONG ? 4_000 : 2_000));
   });
 });

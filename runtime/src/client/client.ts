@@ -19,7 +19,7 @@ import {
   PaynetError,
   RequestTimeoutError,
 } from "../errors.js";
-import { TrafficStats } from "../stats.js";
+import { LatencyHistogram, TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
 import { backoffDelay, reconnectSpreadDelay } from "./backoff.js";
@@ -88,6 +88,13 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   /** Names of every Type this client has seen or sent, for stats keys. */
   readonly #names = new Map<number, string>();
   readonly #counters = { connects: 0, reconnects: 0, handshakes: { full: 0, resumed: 0, failed: 0 } };
+  /** Heartbeat round trips (heartbeat sent → its reply received), when the reply Type is known. */
+  readonly #heartbeatRtt = new LatencyHistogram();
+  readonly #heartbeatReplyType: number;
+  #heartbeatsSent = 0;
+  /** `performance.now()` of the heartbeat still waiting for its reply. */
+  #heartbeatSentAt: number | undefined;
+  #lastRttMs: number | undefined;
 
   #state: ClientState = "idle";
   #loop: Promise<void> | undefined;
@@ -111,6 +118,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#config = resolveClientOptions(options);
     this.#options = options;
     this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
+    // -1 never matches a Type byte: no reply configured, no round trip measured.
+    this.#heartbeatReplyType = options.heartbeat?.reply?.type ?? -1;
     const peer = this.#peerContext().peer;
     const client = this;
     this.#outbound = new Outbound(
@@ -302,6 +311,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       framesIn: traffic.framesIn,
       framesOut: traffic.framesOut,
       offlineQueue: this.#outbound.queued,
+      heartbeat: {
+        sent: this.#heartbeatsSent,
+        lastRttMs: this.#lastRttMs,
+        rtt: this.#heartbeatRtt.snapshot(),
+      },
     };
   }
 
@@ -438,7 +452,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         ...(this.#options.lengthMode === undefined ? {} : { lengthMode: this.#options.lengthMode }),
         ...(this.#options.outboundQueue === undefined ? {} : { outboundQueue: this.#options.outboundQueue }),
       },
-      (origin, type, payload) => this.#dispatcher.dispatch(origin, type, payload),
+      (origin, type, payload) => {
+        if (type === this.#heartbeatReplyType) this.#heartbeatAnswered();
+        this.#dispatcher.dispatch(origin, type, payload);
+      },
     );
     this.#link = link;
     if (connected.resumed) this.#dropTicketIfRefused(link, connected.ticketKey);
@@ -490,12 +507,18 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
 
   #goOnline(link: ClientLink): void {
     this.#online = true;
+    this.#heartbeatSentAt = undefined;
     const heartbeat = this.#options.heartbeat;
     const timings = this.#config.heartbeat;
     if (heartbeat !== undefined && timings !== undefined) {
       this.#noteName(heartbeat.def);
       this.#heartbeat = new HeartbeatMonitor(this.#wheel, timings, {
-        sendHeartbeat: () => link.write(heartbeat.def.type, heartbeat.def.codec.encode(heartbeat.build())),
+        sendHeartbeat: () => {
+          link.write(heartbeat.def.type, heartbeat.def.codec.encode(heartbeat.build()));
+          this.#heartbeatsSent++;
+          // One round trip at a time: a heartbeat sent while one is unanswered does not restart it.
+          this.#heartbeatSentAt ??= performance.now();
+        },
         // Monotonic: a wall-clock jump (NTP after a 4G attach) must not fake or hide a dead peer.
         lastReceivedAt: () => link.connection.lastByteMonotonic,
         now: () => performance.now(),
@@ -507,6 +530,15 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     }
     this.#outbound.flush(link);
     this.#emit("online", { resumed: link.resumed });
+  }
+
+  #heartbeatAnswered(): void {
+    const sentAt = this.#heartbeatSentAt;
+    if (sentAt === undefined) return;
+    this.#heartbeatSentAt = undefined;
+    const rttMs = performance.now() - sentAt;
+    this.#lastRttMs = rttMs;
+    this.#heartbeatRtt.observe(rttMs);
   }
 
   /** Waits `ms` on a real (ref'd) timer: a device in backoff must not let the process exit. */

@@ -7,6 +7,7 @@ import type {
 } from "../delivery/idempotency.js";
 import {
   CorrelationMissingError,
+  closeNoticeError,
   DecodeError,
   type ErrorContext,
   HandlerError,
@@ -56,7 +57,11 @@ export class InboundDispatcher {
   dispatch(link: ClientLink, type: number, payload: Buffer): void {
     const host = this.#host;
     const registration = host.registry.get(type);
-    const def = registration?.def ?? host.replyDefs.get(type);
+    // The error message is understood even when no handler registered it: it may carry a close notice.
+    const def =
+      registration?.def ??
+      host.replyDefs.get(type) ??
+      (type === host.errorMessage?.def.type ? host.errorMessage.def : undefined);
     if (def === undefined) {
       const error = new UnknownTypeError({ peer: link.peer, frameType: type });
       host.logger.warn({ peer: link.peer, type }, "unknown message type");
@@ -79,6 +84,8 @@ export class InboundDispatcher {
       this.#tellServer(link, error);
       return;
     }
+    const spec = host.errorMessage;
+    if (spec?.noticeOf !== undefined && type === spec.def.type) this.#closeNotice(link, spec, message);
     if (link.router.offer(type, message)) return;
     if (registration?.handler === undefined) {
       host.logger.debug({ peer: link.peer, type, name: def.name }, "message without handler ignored");
@@ -307,6 +314,21 @@ export class InboundDispatcher {
         ? "duplicate command not executed again: first execution still running, no reply recorded yet"
         : "duplicate command not executed again: its execution recorded no reply",
     );
+  }
+
+  /** Notes a close notice the error message carries (the server draining), for the link's close reason. */
+  #closeNotice(link: ClientLink, spec: ErrorMessageSpec<unknown>, message: unknown): void {
+    let code: ReturnType<NonNullable<ErrorMessageSpec<unknown>["noticeOf"]>>;
+    try {
+      code = spec.noticeOf?.(message);
+    } catch (cause) {
+      this.#host.logger.warn({ peer: link.peer, error: String(cause) }, "errorMessage.noticeOf threw");
+      return;
+    }
+    if (code === undefined) return;
+    const reason = closeNoticeError(code, { peer: link.peer });
+    this.#host.logger.info({ peer: link.peer, reason: code }, "server announced it closes the connection");
+    link.noteCloseNotice(reason);
   }
 
   /** Sends the configured error message, if any, to the peer of `link`. Best effort. */

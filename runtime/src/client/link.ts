@@ -29,6 +29,8 @@ export class ClientLink {
   /** Resolves with the reason once the connection has ended. */
   readonly closed: Promise<PaynetError>;
   #ended = false;
+  /** Why the server said it closes this connection (a close notice), reported as the close reason. */
+  #notice: PaynetError | undefined;
   #framesIn = false;
 
   constructor(
@@ -60,11 +62,24 @@ export class ClientLink {
       },
       onClose: (reason) => {
         this.#ended = true;
-        const typed = tlsAlertAsHandshakeFailure(reason);
+        const typed = this.#notice ?? tlsAlertAsHandshakeFailure(reason);
         this.router.failAll(typed);
         resolveClosed(typed);
       },
     });
+  }
+
+  /**
+   * The server announced why it closes this connection (e.g. `SERVER_DRAINING`): the end of the
+   * connection, however the socket goes down, is reported with this reason.
+   */
+  noteCloseNotice(reason: PaynetError): void {
+    this.#notice ??= reason;
+  }
+
+  /** The close notice received on this connection, if any. */
+  get closeNotice(): PaynetError | undefined {
+    return this.#notice;
   }
 
   /**

@@ -55,6 +55,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options.heartbeat !== undefined && options.heartbeat.def?.codec === undefined) {
     throw new InvalidOptionsError("heartbeat.def", "expected the MessageDef of the heartbeat message");
   }
+  if (options.heartbeat?.reply !== undefined && !Number.isInteger(options.heartbeat.reply.type)) {
+    throw new InvalidOptionsError("heartbeat.reply", "expected the MessageDef of the heartbeat's reply");
+  }
   if (options.errorMessage !== undefined) {
     if (options.errorMessage.def?.codec === undefined) {
       throw new InvalidOptionsError("errorMessage.def", "expected the MessageDef of the error message");

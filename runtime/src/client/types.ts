@@ -5,6 +5,7 @@ import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
 import type { ErrorMessageSpec } from "../server/types.js";
+import type { HistogramSnapshot } from "../stats.js";
 
 type PemInput = string | Buffer | ReadonlyArray<string | Buffer>;
 
@@ -52,6 +53,11 @@ export interface LoginFlow {
 export interface HeartbeatOptions<T> {
   /** The heartbeat message (e.g. `paybox.Ping`). */
   readonly def: MessageDef<T>;
+  /**
+   * Its reply (e.g. `paybox.Pong`). When set, the time from each heartbeat to the next reply of this
+   * Type is recorded as the heartbeat round trip (`stats().heartbeat`); generated SDKs set it.
+   */
+  readonly reply?: MessageDef<unknown>;
   /** Builds each heartbeat (e.g. with the current timestamp). */
   readonly build: () => T;
   /** Default 60 000 ms. */
@@ -202,4 +208,9 @@ export interface ClientStats {
   framesOut: Record<string, { frames: number; bytes: number }>;
   /** Current depth of the offline queue. */
   offlineQueue: { messages: number; bytes: number };
+  /**
+   * Heartbeats sent, and their round trips (heartbeat → reply) when `heartbeat.reply` is set:
+   * the last one in ms and their distribution.
+   */
+  heartbeat: { sent: number; lastRttMs: number | undefined; rtt: HistogramSnapshot };
 }

@@ -16,7 +16,15 @@ import {
 import type { Logger } from "../logger.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
 import { ReplyQueue } from "./reply-queue.js";
-import type { DeliveryStats, PendingDelivery, PendingDeliveryStore } from "./types.js";
+import type { DeliveryOutcomes, DeliveryStats, PendingDelivery, PendingDeliveryStore } from "./types.js";
+
+/** The {@link DeliveryOutcomes} counter an ended delivery adds to. */
+function outcomeOf(outcome: "completed" | "cancelled" | Error): keyof DeliveryOutcomes {
+  if (outcome === "completed" || outcome === "cancelled") return outcome;
+  if (outcome instanceof RequestTimeoutError) return "timedOut";
+  if (outcome instanceof AbortedError) return "aborted";
+  return "failed";
+}
 
 /** Default deadline of a delivery: 5 minutes. */
 export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
@@ -132,8 +140,8 @@ export class DeliveryManager {
   /** Counts successful sends; a delivery's last send number tells whether it went out after a login. */
   #sendCount = 0;
   readonly #lastSend = new WeakMap<PendingDelivery, number>();
-  #completedCount = 0;
-  #timedOut = 0;
+  /** Ended deliveries by outcome. */
+  readonly #outcomes: DeliveryOutcomes = { completed: 0, timedOut: 0, aborted: 0, cancelled: 0, failed: 0 };
 
   constructor(options: DeliveryManagerOptions) {
     this.#transport = options.transport;
@@ -218,7 +226,6 @@ export class DeliveryManager {
     this.#replyDefs.set(active.replyDef.type, active.replyDef);
     const context = { peer: `device ${deviceId}`, messageName: active.replyDef.name };
     active.timer = this.#timers.schedule(deadlineMs, () => {
-      this.#timedOut++;
       this.#finish(active, new RequestTimeoutError(deadlineMs, context));
     });
     if (signal !== undefined) {
@@ -359,10 +366,14 @@ export class DeliveryManager {
     }
   }
 
-  /** Ends every delivery with `error` (server stop). Pending records are removed from the store. */
-  failAll(error: PaynetError): void {
+  /**
+   * Ends every delivery with `error` (server stop). Pending records are removed from the store,
+   * unless `keepStored` (a drain: another node sharing the store delivers them after the device
+   * reconnected there).
+   */
+  failAll(error: PaynetError, options: { keepStored?: boolean } = {}): void {
     for (const forDevice of [...this.#active.values()]) {
-      for (const active of [...forDevice.values()]) this.#finish(active, error);
+      for (const active of [...forDevice.values()]) this.#finish(active, error, options.keepStored === true);
     }
   }
 
@@ -373,8 +384,9 @@ export class DeliveryManager {
       pending: this.#store.size(),
       oldestAgeMs: oldest === undefined ? 0 : Math.max(0, this.#now() - oldest),
       redelivered: this.#redelivered,
-      completed: this.#completedCount,
-      timedOut: this.#timedOut,
+      completed: this.#outcomes.completed,
+      timedOut: this.#outcomes.timedOut,
+      outcomes: { ...this.#outcomes },
     };
   }
 
@@ -382,7 +394,7 @@ export class DeliveryManager {
     return this.#active.get(deviceId)?.get(key);
   }
 
-  #finish(active: ActiveDelivery, outcome: "completed" | "cancelled" | Error): void {
+  #finish(active: ActiveDelivery, outcome: "completed" | "cancelled" | Error, keepStored = false): void {
     const { deviceId, key } = active.pending;
     const forDevice = this.#active.get(deviceId);
     if (forDevice?.get(key) !== active) return;
@@ -390,11 +402,13 @@ export class DeliveryManager {
     if (forDevice.size === 0) this.#active.delete(deviceId);
     active.timer?.cancel();
     active.detachSignal?.();
-    Promise.resolve(this.#store.remove(deviceId, key)).catch((error: unknown) =>
-      this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
-    );
+    if (!keepStored) {
+      Promise.resolve(this.#store.remove(deviceId, key)).catch((error: unknown) =>
+        this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
+      );
+    }
+    this.#outcomes[outcomeOf(outcome)]++;
     if (outcome === "completed") {
-      this.#completedCount++;
       this.#rememberCompleted(idOf(deviceId, key), active.replyDef.type, active.replyKey);
       active.queue.end();
     } else if (outcome !== "cancelled") {

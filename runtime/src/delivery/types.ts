@@ -37,6 +37,22 @@ export interface DeliveryStats {
   completed: number;
   /** Deliveries ended by their deadline (`RequestTimeoutError`). */
   timedOut: number;
+  /** Every ended delivery, by how it ended. */
+  outcomes: DeliveryOutcomes;
+}
+
+/** Ended deliveries by outcome. */
+export interface DeliveryOutcomes {
+  /** Final reply received. */
+  completed: number;
+  /** Deadline passed (`RequestTimeoutError`). */
+  timedOut: number;
+  /** Aborted through the caller's signal. */
+  aborted: number;
+  /** The caller stopped iterating the replies. */
+  cancelled: number;
+  /** Ended by another error: the server stopping, a store failure. */
+  failed: number;
 }
 
 /** Recorded progress of a command on the device, keyed by its message name and correlation value. */

@@ -80,6 +80,11 @@ export class Admission {
     server.on("secureConnection", (socket) => this.#onSecureConnection(socket));
   }
 
+  /** TCP connections accepted whose TLS handshake (and peer check) is not over yet. */
+  get handshaking(): number {
+    return this.#sockets.size;
+  }
+
   /** Destroys every socket still open, half-open handshakes included. */
   destroySockets(): void {
     for (const socket of this.#sockets) socket.destroy();

@@ -7,19 +7,20 @@
  */
 import { performance } from "node:perf_hooks";
 import type { MessageDef } from "../codec.js";
-import type { DeliveryManager } from "../delivery/pending.js";
 import {
+  CorrelationMissingError,
   DecodeError,
   formatType,
   HandlerError,
   InvalidOptionsError,
-  type PaynetError,
+  PaynetError,
   UnknownTypeError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { readMessage } from "../protobuf.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
+import type { DeliveryEngine, UplinkIdempotency } from "./cluster.js";
 import { type PeerGuard, sendErrorMessage } from "./guard.js";
 import type { ServerSession } from "./session.js";
 import type { ErrorMessageSpec, ServerContext } from "./types.js";
@@ -27,7 +28,9 @@ import type { ErrorMessageSpec, ServerContext } from "./types.js";
 /** What the dispatcher needs from its server. */
 export interface DispatchHost {
   readonly registry: Registry<ServerContext>;
-  readonly deliveries: DeliveryManager;
+  readonly deliveries: DeliveryEngine;
+  /** Cluster-wide idempotency of correlated uplink requests (registrations with `idempotencyKey`). */
+  readonly uplink: UplinkIdempotency | undefined;
   readonly handlerStats: HandlerStats;
   readonly logger: Logger;
   readonly errorMessage: ErrorMessageSpec<unknown> | undefined;
@@ -82,7 +85,7 @@ export class Dispatcher {
     }
     if (session.offerReply(type, message)) return;
     const deviceId = session.deviceId;
-    if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message)) return;
+    if (deviceId !== undefined && host.deliveries.offer(deviceId, type, message, session)) return;
     if (registration?.handler === undefined) {
       session.log.debug({ type: formatType(type), name: def.name }, "frame without handler ignored");
       return;
@@ -101,6 +104,14 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
   ): void {
     const host = this.#host;
+    if (
+      host.uplink !== undefined &&
+      registration.idempotencyKey !== undefined &&
+      session.deviceId !== undefined
+    ) {
+      this.#runOnce(session, type, message, registration, host.uplink);
+      return;
+    }
     const context = new HandlerContext(session, type, registration);
     // NaN: this call is not timed (see HandlerCounter).
     const started = host.handlerStats.shouldTime(type) ? performance.now() : Number.NaN;
@@ -122,6 +133,83 @@ export class Dispatcher {
     } else {
       this.#succeed(session, type, registration, started, result);
     }
+  }
+
+  /**
+   * A correlated uplink request with cluster-wide idempotency: the handler runs only on the first
+   * sighting of its key (namespaced by message and device) anywhere in the cluster; its reply is
+   * recorded before it is sent, and duplicates are answered with the recorded reply. When the
+   * record cannot be read (the cluster store is down) the handler does not run and the peer is told.
+   */
+  #runOnce(
+    session: ServerSession,
+    type: number,
+    message: unknown,
+    registration: Registration<unknown, ServerContext>,
+    uplink: UplinkIdempotency,
+  ): void {
+    const host = this.#host;
+    const context = { peer: session.peer, frameType: type, messageName: registration.def.name };
+    let correlation: string;
+    try {
+      correlation = registration.idempotencyKey!(message);
+    } catch (error) {
+      this.#handlerFailed(session, type, registration, error);
+      return;
+    }
+    if (correlation === "") {
+      const error = new CorrelationMissingError(context);
+      session.log.warn({}, error.message);
+      host.report(error, session);
+      sendErrorMessage(host.errorMessage, session, error, host.logger);
+      return;
+    }
+    const key = `${session.deviceId}/${registration.def.name}/${correlation}`;
+    const replyDef = registration.reply as MessageDef<unknown> | undefined;
+    host.handlerStarted();
+    session.handlerStarted();
+    const run = async () => {
+      const decision = await uplink.claim(key);
+      if (decision.kind === "running") {
+        session.log.debug({ key }, "duplicate of a request still running in the cluster dropped");
+        return;
+      }
+      if (decision.kind === "duplicate") {
+        if (decision.reply !== undefined) session.sendFrame(decision.reply.type, decision.reply.payload);
+        return;
+      }
+      let value: unknown;
+      try {
+        value = await registration.handler!(message, new HandlerContext(session, type, registration));
+      } catch (error) {
+        await uplink.finish(key, undefined, error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      const reply =
+        replyDef === undefined || value === undefined
+          ? undefined
+          : { type: replyDef.type, payload: replyDef.codec.encode(value) };
+      try {
+        await uplink.finish(key, reply);
+      } finally {
+        if (reply !== undefined && session.closedReason === undefined)
+          session.sendFrame(reply.type, reply.payload);
+      }
+    };
+    run()
+      .catch((error: unknown) => {
+        if (error instanceof PaynetError && error.code === "CLUSTER_UNAVAILABLE") {
+          session.log.warn({ key }, error.message);
+          host.report(error, session);
+          sendErrorMessage(host.errorMessage, session, error, host.logger);
+        } else {
+          this.#handlerFailed(session, type, registration, error);
+        }
+      })
+      .finally(() => {
+        session.handlerFinished();
+        host.handlerFinished();
+      });
   }
 
   /** The handler returned (or resolved to) `value`: send it as the reply, when there is one. */

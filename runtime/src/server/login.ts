@@ -3,9 +3,9 @@
  * replaces the device's previous session, announces it online and resends its pending deliveries.
  * A failing directory logs the session out (bind) or is logged (unbind); it never breaks the server.
  */
-import type { DeliveryManager } from "../delivery/pending.js";
-import { SessionReplacedError } from "../errors.js";
+import { PaynetError, SessionReplacedError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { DeliveryEngine } from "./cluster.js";
 import type { SessionDirectory } from "./directory.js";
 import { ServerSession } from "./session.js";
 import type { Session } from "./types.js";
@@ -13,7 +13,13 @@ import type { Session } from "./types.js";
 /** What login handling needs from its server. */
 export interface LoginHost {
   readonly directory: SessionDirectory;
-  readonly deliveries: DeliveryManager;
+  /**
+   * The directory is a cluster's presence: a failed bind (the claim of the device cluster-wide)
+   * closes the session with the error, so the device logs in again later, rather than leaving it
+   * connected and logged out.
+   */
+  readonly clustered?: boolean;
+  readonly deliveries: DeliveryEngine;
   readonly logger: Logger;
   /** Emits `online` for a session bound to its device id. */
   announce(session: ServerSession): void;
@@ -54,7 +60,7 @@ export class Logins {
       session.log.info({}, "online");
       host.announce(session);
       // After the login handler's own reply, so the device sees its login answer first.
-      const resend = host.deliveries.resendAfterLogin(deviceId);
+      const resend = host.deliveries.resendAfterLogin(deviceId, session);
       session.whenIdle(() => void resend());
     };
     let bound: Session | undefined | Promise<Session | undefined>;
@@ -80,6 +86,10 @@ export class Logins {
 
   #directoryFailed(session: ServerSession, error: unknown): void {
     session.log.error({ error: String(error) }, "session directory bind failed");
+    if (this.#host.clustered && error instanceof PaynetError) {
+      session.closeWith(error);
+      return;
+    }
     session.logout();
   }
 }

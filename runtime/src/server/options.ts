@@ -135,6 +135,21 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       ),
     "a PendingDeliveryStore",
   );
+  check(
+    "cluster",
+    o.cluster,
+    (v) =>
+      ["start", "stop", "send", "request", "stream"].every((m) => typeof (v as never)[m] === "function") &&
+      typeof v.directory === "object" &&
+      typeof v.deliveries === "object",
+    "a ServerCluster (e.g. redisCluster() of @paynet/cluster)",
+  );
+  if (o.cluster !== undefined && (o.directory !== undefined || o.deliveryStore !== undefined)) {
+    throw new InvalidOptionsError(
+      o.directory !== undefined ? "directory" : "deliveryStore",
+      "the cluster provides presence and deliveries; give either cluster or directory/deliveryStore",
+    );
+  }
   check("signal", o.signal, (v) => v instanceof AbortSignal, "an AbortSignal");
   const maxFrame = o.maxFrame ?? DEFAULT_MAX_FRAME;
   return {

@@ -12,16 +12,20 @@ import {
   InvalidOptionsError,
   NotConnectedError,
   type PaynetError,
+  type PaynetErrorCode,
   PeerCertificateRejectedError,
   type QueueFullError,
+  type ServerDrainingError,
   ServerStoppedError,
 } from "../errors.js";
 import type { LogFields } from "../logger.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission, certificateFields } from "./admission.js";
+import type { ClusterHost, DeliveryEngine, ServerCluster } from "./cluster.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
+import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
 import { PeerGuard } from "./guard.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
@@ -37,6 +41,12 @@ import type {
 
 export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
 export {
+  DEFAULT_EVICT_PER_SECOND,
+  type DrainOptions,
+  type DrainPhase,
+  type DrainReport,
+} from "./drain.js";
+export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_READ_TIMEOUT_MS,
@@ -46,7 +56,8 @@ export {
 /** How long `stop()` lets sessions flush their last frames before destroying them. */
 const STOP_FLUSH_MS = 1_000;
 
-type State = "idle" | "starting" | "listening" | "stopping" | "stopped";
+/** `draining`: lame duck (see `drain()`); handlers run as usual, sessions are being closed. */
+type State = "idle" | "starting" | "listening" | "draining" | "stopping" | "stopped";
 
 /**
  * The paynet server. Construct with {@link ServerOptions} (validated at once), `start()`, and use
@@ -59,7 +70,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #options: ResolvedServerOptions;
   readonly #tls: ServerTlsContext;
   readonly #directory: SessionDirectory;
-  readonly #deliveries: DeliveryManager;
+  readonly #deliveries: DeliveryEngine;
+  readonly #cluster: ServerCluster | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #admission: Admission;
   readonly #logins: Logins;
@@ -69,8 +81,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   readonly #sessions = new Set<ServerSession>();
   /** Outbound Type → message name, learnt from what was sent, for stats keys. */
   readonly #sentNames = new Map<number, string>();
-  /** Sessions being closed by stop(), and what to call once each has. */
+  /** Sessions being closed by stop() or drain(), and what to call once each has. */
   readonly #whenSessionClosed = new Map<ServerSession, () => void>();
+  /** Sessions a drain closes once their handlers are idle, not closing yet. */
+  readonly #evictionsWaiting = new Set<ServerSession>();
+  /** Closed sessions by the code of their offline reason. */
+  readonly #disconnects = new Map<PaynetErrorCode, number>();
+  /** New connections are admitted (listening, or draining with the listener still open). */
+  #accepting = false;
   readonly #counters = {
     total: 0,
     rejected: 0,
@@ -96,7 +114,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#options = resolveServerOptions(options);
     const logger = this.#options.logger;
     this.#tls = new ServerTlsContext(options.tls, logger);
-    this.#directory = this.#options.directory ?? new MemorySessionDirectory();
+    this.#cluster = this.#options.cluster;
+    this.#directory = this.#cluster?.directory ?? this.#options.directory ?? new MemorySessionDirectory();
     const deliveryOptions = {
       transport: {
         sendFrame: (deviceId: string, type: number, payload: Uint8Array) =>
@@ -109,11 +128,13 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         this.#report(error, session instanceof ServerSession ? session : undefined);
       },
     };
-    this.#deliveries = new DeliveryManager(
-      this.#options.deliveryStore === undefined
-        ? deliveryOptions
-        : { ...deliveryOptions, store: this.#options.deliveryStore },
-    );
+    this.#deliveries =
+      this.#cluster?.deliveries ??
+      new DeliveryManager(
+        this.#options.deliveryStore === undefined
+          ? deliveryOptions
+          : { ...deliveryOptions, store: this.#options.deliveryStore },
+      );
     const server = this;
     this.#guard = new PeerGuard({
       options: this.#options,
@@ -122,6 +143,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
       deliveries: this.#deliveries,
+      uplink: this.#cluster?.uplink,
       handlerStats: this.#handlerStats,
       logger,
       errorMessage: this.#options.errorMessage,
@@ -140,6 +162,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     });
     this.#logins = new Logins({
       directory: this.#directory,
+      clustered: this.#cluster !== undefined,
       deliveries: this.#deliveries,
       logger,
       announce: (session) => this.#emit("online", session),
@@ -165,7 +188,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       guard: this.#guard,
       sessions: this.#sessions,
       get listening() {
-        return server.#state === "listening";
+        return server.#accepting;
       },
       announce: (session) => this.#emit("connection", session),
       report: (error, session) => this.#report(error, session),
@@ -191,6 +214,17 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
     this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
+    if (this.#cluster !== undefined) {
+      try {
+        await this.#cluster.start(this.#clusterHost());
+      } catch (error) {
+        this.#state = "stopped";
+        this.#tls.close();
+        this.#detachSignal?.();
+        this.#resolveStopped();
+        throw error;
+      }
+    }
     const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
@@ -200,6 +234,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       const onError = (error: Error) => {
         this.#state = "stopped";
         this.#detachSignal?.();
+        void this.#cluster?.stop().catch(() => {});
         this.#resolveStopped();
         reject(error);
       };
@@ -216,6 +251,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     // stop() was called while listen() ran: it closes the server once listening, so say so.
     if (this.#stopPromise !== undefined) throw new ServerStoppedError();
     this.#state = "listening";
+    this.#accepting = true;
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
     this.#options.logger.info(bound, "listening");
@@ -242,6 +278,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
 
   async #stop(graceMs: number): Promise<void> {
     if (this.#state === "starting") await this.#listening?.catch(() => {});
+    // A drain in progress ends the server itself; stop() waits for it.
+    if (this.#state === "draining") return this.#stopped;
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
       this.#tls.close();
@@ -250,10 +288,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       return;
     }
     this.#state = "stopping";
-    const server = this.#server;
-    const closed = new Promise<void>((resolve) =>
-      server === undefined ? resolve() : server.close(() => resolve()),
-    );
+    const closed = this.#closeListener();
     this.#options.logger.info(
       {
         inFlightHandlers: this.#inFlight,
@@ -263,12 +298,30 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       "stopping",
     );
     await this.#handlersIdle(graceMs);
+    await this.#finishStop(closed);
+  }
+
+  /** Stops accepting at once; resolves once the listening socket and every connection are closed. */
+  #closeListener(): Promise<void> {
+    this.#accepting = false;
+    const server = this.#server;
+    return new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+  }
+
+  /**
+   * The common end of stop() and drain(): sessions closed, deliveries failed, server stopped. After
+   * a drain the pending deliveries stay in their store: the device reconnects to another node.
+   */
+  async #finishStop(listenerClosed: Promise<void>, keepStoredDeliveries = false): Promise<void> {
+    this.#state = "stopping";
     const reason = new ServerStoppedError();
-    this.#deliveries.failAll(reason);
+    // A cluster's records belong to the cluster: another node delivers them.
+    this.#deliveries.failAll(reason, { keepStored: keepStoredDeliveries || this.#cluster !== undefined });
     const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
-    await closed;
+    await listenerClosed;
+    await this.#leaveCluster();
     this.#tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
@@ -276,9 +329,39 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#resolveStopped();
   }
 
-  /** Resolves when no handler runs any more, or after `graceMs`. */
-  #handlersIdle(graceMs: number): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
+  /** Leaves the cluster once every session is closed (their presence released); failures are logged. */
+  async #leaveCluster(): Promise<void> {
+    try {
+      await this.#cluster?.stop();
+    } catch (error) {
+      this.#log(
+        "warn",
+        { error: error instanceof Error ? error.message : String(error) },
+        "cluster stop failed",
+      );
+    }
+  }
+
+  /** What the cluster plug-in may do with this server. */
+  #clusterHost(): ClusterHost {
+    return {
+      logger: this.#options.logger,
+      localSession: (deviceId) => this.#online(deviceId),
+      sendFrame: (session, type, payload) => {
+        if (!(session instanceof ServerSession))
+          throw new InvalidOptionsError("session", "not a session of this server");
+        session.sendFrame(type, payload);
+      },
+      closeSession: (session, reason) => {
+        if (session instanceof ServerSession) session.closeWith(reason);
+      },
+      report: (error, session) => this.#report(error, session instanceof ServerSession ? session : undefined),
+    };
+  }
+
+  /** Resolves when no handler runs any more, or after `graceMs`, with the number still running. */
+  #handlersIdle(graceMs: number): Promise<number> {
+    if (this.#inFlight === 0) return Promise.resolve(0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#options.logger.warn(
@@ -292,7 +375,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       const done = () => {
         clearTimeout(timer);
         this.#onHandlersIdle = undefined;
-        resolve();
+        resolve(this.#inFlight);
       };
       this.#onHandlersIdle = done;
     });
@@ -309,6 +392,79 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       });
       session.closeWith(reason);
     });
+  }
+
+  /**
+   * Lame-duck stop: `/readyz`-style readiness should fail from now on (`draining` is true). The
+   * listener stays open for `graceMs`, then closes; the sessions are closed at most
+   * `evictPerSecond` per second, each first sent the protocol's error message built from a
+   * `ServerDrainingError` (generated device clients report it as offline reason
+   * `SERVER_DRAINING` and reconnect, to another node behind a load balancer), and only once its
+   * running handlers are done. Session tickets stay valid (the ticket keys are not touched), so
+   * devices resume on nodes sharing the keys. Handlers still running then get `handlerGraceMs`.
+   * Pending deliveries stay in their store for the node the device reconnects to; their waiters
+   * here end with `ServerStoppedError`. Resolves with the drain's figures once stopped.
+   * @throws InvalidOptionsError for bad options; rejects when the server is not listening.
+   */
+  async drain(options: DrainOptions = {}): Promise<DrainReport> {
+    const resolved = resolveDrainOptions(options, this.#options.stopGraceMs);
+    if (this.#state !== "listening") {
+      throw new InvalidOptionsError("drain", `server is ${this.#state}, not listening`);
+    }
+    this.#state = "draining";
+    let listenerClosed: Promise<void> = Promise.resolve();
+    const report = await runDrain(
+      {
+        logger: this.#options.logger,
+        sessions: this.#sessions,
+        closeListener: () => {
+          // Node calls back once every accepted socket is gone: awaited at the very end.
+          listenerClosed = this.#closeListener();
+        },
+        evict: (session, reason) => this.#evict(session, reason),
+        announce: (info) => this.#emit("draining", info),
+        handlersIdle: (ms) => this.#handlersIdle(ms),
+        destroyRemaining: (reason) => {
+          for (const session of this.#evictionsWaiting) session.destroyWith(reason);
+          this.#evictionsWaiting.clear();
+        },
+      },
+      resolved,
+    );
+    await this.#finishStop(listenerClosed, true);
+    return report;
+  }
+
+  /** Whether a drain is under way (readiness checks should fail). */
+  get draining(): boolean {
+    return this.#state === "draining";
+  }
+
+  /** Tells one session the server drains, then closes it gracefully once its handlers are idle. */
+  #evict(session: ServerSession, reason: ServerDrainingError): Promise<void> {
+    this.#evictionsWaiting.add(session);
+    return new Promise((resolve) => {
+      session.whenIdle(() => {
+        if (!this.#evictionsWaiting.delete(session)) return;
+        this.#sendNotice(session, reason);
+        this.#closeForStop(session, reason).then(resolve);
+      });
+      this.#whenSessionClosed.set(session, resolve);
+    });
+  }
+
+  /** Sends the protocol's error message built from `reason` (a close notice), if there is one. */
+  #sendNotice(session: ServerSession, reason: PaynetError): void {
+    const spec = this.#options.errorMessage;
+    if (spec === undefined || session.closedReason !== undefined) return;
+    try {
+      session.sendFrame(spec.def.type, spec.def.codec.encode(spec.build(reason)));
+    } catch (error) {
+      session.log.debug(
+        { error: error instanceof Error ? error.message : String(error) },
+        "close notice not sent",
+      );
+    }
   }
 
   /** Resolves once the server has stopped (by `stop()`, the abort signal or a failed start). */
@@ -381,10 +537,15 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     return this.#sessions.values();
   }
 
-  /** Sends one message to an online device. Rejects with `NotConnectedError` / `QueueFullError`. */
+  /**
+   * Sends one message to an online device (on any node of a cluster). Rejects with
+   * `NotConnectedError` / `QueueFullError` (and `ClusterUnavailableError` in a cluster).
+   */
   send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void> {
     const session = this.#online(deviceId);
-    return session === undefined ? Promise.reject(this.#notOnline(deviceId)) : session.send(def, message);
+    if (session !== undefined) return session.send(def, message);
+    if (this.#cluster !== undefined) return this.#cluster.send(deviceId, def, message);
+    return Promise.reject(this.#notOnline(deviceId));
   }
 
   /** Request → first final reply, to an online device. */
@@ -395,9 +556,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     options?: RequestOptions<Rep>,
   ): Promise<Rep> {
     const session = this.#online(deviceId);
-    return session === undefined
-      ? Promise.reject(this.#notOnline(deviceId))
-      : session.request(spec, message, options);
+    if (session !== undefined) return session.request(spec, message, options);
+    if (this.#cluster !== undefined) return this.#cluster.request(deviceId, spec, message, options);
+    return Promise.reject(this.#notOnline(deviceId));
   }
 
   /** Request → every reply until a final one, to an online device. */
@@ -409,6 +570,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   ): AsyncIterable<Rep> {
     const session = this.#online(deviceId);
     if (session !== undefined) return session.stream(spec, message, options);
+    if (this.#cluster !== undefined) return this.#cluster.stream(deviceId, spec, message, options);
     const error = this.#notOnline(deviceId);
     return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
   }
@@ -448,13 +610,21 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     }
     const c = this.#counters;
     return {
-      connections: { current: this.#sessions.size, online, total: c.total, rejected: c.rejected },
+      connections: {
+        current: this.#sessions.size,
+        online,
+        handshaking: this.#admission.handshaking,
+        total: c.total,
+        rejected: c.rejected,
+      },
       handshakes: { full: c.handshakesFull, resumed: c.handshakesResumed, failed: c.handshakesFailed },
       framesIn: traffic.framesIn,
       framesOut: traffic.framesOut,
       handlers: this.#handlerStats.snapshot(nameOf),
       outboundQueue: { frames, bytes, fullErrors: c.queueFull },
       delivery: this.#deliveries.stats(),
+      disconnects: Object.fromEntries(this.#disconnects),
+      draining: this.#state === "draining",
       ...this.#guard.stats(),
       tls: this.#tls.stats(),
     };
@@ -466,6 +636,8 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (!session.markClosed(reason)) return;
     // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
     this.#sessions.delete(session);
+    this.#evictionsWaiting.delete(session);
+    this.#disconnects.set(reason.code, (this.#disconnects.get(reason.code) ?? 0) + 1);
     this.#guard.closed(session, reason);
     const deviceId = session.deviceId;
     if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);

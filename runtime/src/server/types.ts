@@ -1,12 +1,14 @@
 import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
 import type { DeliveryStats, PendingDeliveryStore } from "../delivery/types.js";
-import type { PaynetError } from "../errors.js";
+import type { PaynetError, PaynetErrorCode } from "../errors.js";
 import type { FrameOptions } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
 import type { HandlerCounter } from "../stats.js";
 import type { CertificateRejection, StaleCrlPolicy } from "../tls/trust-policy.js";
+import type { ServerCluster } from "./cluster.js";
 import type { SessionDirectory } from "./directory.js";
+import type { DrainOptions, DrainPhase, DrainReport } from "./drain.js";
 
 /** Identity of a verified peer certificate (mTLS). */
 export interface PeerIdentity {
@@ -178,6 +180,13 @@ export interface ServerOptions extends FrameOptions {
   deliveryStore?: PendingDeliveryStore;
   /** Default 10 000. */
   maxPendingDeliveries?: number;
+  /**
+   * Run as one node of a cluster (e.g. `redisCluster({ url })` from `@paynet/cluster`): presence,
+   * pending deliveries and pushes are shared by every node, so a device may be on any of them. It
+   * replaces `directory` and `deliveryStore` (give neither). Without it, everything stays in this
+   * process.
+   */
+  cluster?: ServerCluster;
   logger?: Logger;
   /** Aborting stops the server (like `stop()`). */
   signal?: AbortSignal;
@@ -225,6 +234,14 @@ export interface BadFrameOptions {
 export interface ErrorMessageSpec<E> {
   readonly def: MessageDef<E>;
   readonly build: (error: PaynetError) => E;
+  /**
+   * Device side: the close notice a received error message carries, e.g. `SERVER_DRAINING` for the
+   * one a draining server sends before it closes the session (`build(new ServerDrainingError())`).
+   * The client then reports that connection's end with that typed reason. Generated SDKs fill it
+   * from the message's `code` field.
+   */
+  // Method syntax: a spec of a concrete message type stays assignable to `ErrorMessageSpec<unknown>`.
+  noticeOf?(message: E): PaynetErrorCode | undefined;
 }
 
 /** Events of {@link PaynetServer}. */
@@ -238,6 +255,8 @@ export interface ServerEvents {
   offline: [session: Session, reason: PaynetError];
   /** A connection-level or handler error. The server keeps serving. */
   error: [error: PaynetError, session: Session | undefined];
+  /** A phase of `drain()`: its start (grace period) and the listener closed (evicting). */
+  draining: [info: DrainPhase];
 }
 
 /** TLS trust state and certificate refusals (part of {@link ServerStats}). */
@@ -256,13 +275,21 @@ export interface TlsStats {
 
 /** Counters readable without any runtime change (for metrics exporters). */
 export interface ServerStats {
-  connections: { current: number; online: number; total: number; rejected: number };
+  /**
+   * `current` sessions (TLS up), of which `online` logged in; `handshaking` TCP connections whose
+   * TLS handshake is not over; `total` sessions admitted and `rejected` connections refused so far.
+   */
+  connections: { current: number; online: number; handshaking: number; total: number; rejected: number };
   handshakes: { full: number; resumed: number; failed: number };
   framesIn: Record<string, { frames: number; bytes: number }>;
   framesOut: Record<string, { frames: number; bytes: number }>;
   handlers: Record<string, HandlerCounter>;
   outboundQueue: { frames: number; bytes: number; fullErrors: number };
   delivery: DeliveryStats;
+  /** Closed sessions by the code of their offline reason (`READ_TIMEOUT`, `CONNECTION_CLOSED`, ...). */
+  disconnects: Partial<Record<PaynetErrorCode, number>>;
+  /** A drain is under way (see `drain()`): readiness checks should fail. */
+  draining: boolean;
   tls: TlsStats;
   /** Connections closed before login, by reason (see {@link PreLoginOptions}). */
   preLogin: PreLoginStats;
@@ -298,6 +325,10 @@ export interface BadFrameStats {
 export interface ServerApi {
   start(): Promise<{ host: string; port: number }>;
   stop(options?: { graceMs?: number }): Promise<void>;
+  /** Lame-duck stop: grace period, listener closed, sessions closed at a bounded rate (see `PaynetServer.drain`). */
+  drain(options?: DrainOptions): Promise<DrainReport>;
+  /** Whether a drain is under way. */
+  readonly draining: boolean;
   wait(): Promise<void>;
   /**
    * Replace certificate/key/CA/CRL without restart; existing tickets stay valid, and connected

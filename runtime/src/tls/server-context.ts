@@ -8,8 +8,9 @@ import { createSecureContext, type TLSSocket, type TlsOptions, type Server as Tl
 import { InvalidOptionsError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { PeerIdentity, ServerTlsOptions, TlsStats } from "../server/types.js";
+import { CrlFreshness } from "./crl-freshness.js";
 import { daysLeft, expiresSoon, identityOf, leafCertificateInfo, validityProblem } from "./identity.js";
-import { type CrlInfo, RevocationList } from "./revocation.js";
+import { RevocationList } from "./revocation.js";
 import { TICKET_KEYS_LENGTH, validateTlsOptions } from "./tls-options.js";
 import {
   CERTIFICATE_REJECTIONS,
@@ -32,8 +33,6 @@ const SESSION_ID_CONTEXT = "paynet";
  * (a resumed peer sends no certificates). Fleets have a handful; the bound only stops growth.
  */
 const MAX_REMEMBERED_INTERMEDIATES = 1_000;
-/** Longest delay `setTimeout` takes (~24.8 days); a later `nextUpdate` is waited for in steps. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** Certificates taken from what a peer sent after its own (OpenSSL verified the chain already). */
 const MAX_SENT_INTERMEDIATES = 16;
 
@@ -82,11 +81,8 @@ export class ServerTlsContext {
   >;
   #material: TlsMaterial;
   #policy: TrustPolicy;
-  /** Stale CRLs already logged (of the current policy: a reload brings new CRL objects). */
-  #reportedStale = new Set<CrlInfo>();
   #rememberedFullLogged = false;
-  /** Fires when the next CRL goes stale, so it is logged even while no device connects. */
-  #staleTimer: NodeJS.Timeout | undefined;
+  readonly #freshness: CrlFreshness;
 
   /** Validates `options`; throws `InvalidOptionsError` naming the offending `tls.*` option. */
   constructor(options: ServerTlsOptions, logger: Logger) {
@@ -100,7 +96,8 @@ export class ServerTlsContext {
     this.#policy = this.#policyOf(this.#material);
     this.ticketKeys = options.ticketKeys ?? randomBytes(TICKET_KEYS_LENGTH);
     secureContextOf(this.#material);
-    this.#watchCrlFreshness(Date.now());
+    this.#freshness = new CrlFreshness(logger, this.#staleCrl);
+    this.#freshness.watch(this.#policy);
   }
 
   /** Whether a client certificate is required (mTLS). */
@@ -156,7 +153,6 @@ export class ServerTlsContext {
     }
     this.#material = material;
     this.#policy = policy;
-    this.#reportedStale = new Set();
     this.#logger.info(
       {
         revoked: policy.revocations.size,
@@ -167,14 +163,13 @@ export class ServerTlsContext {
       "TLS material reloaded",
     );
     this.warnOwnExpiry();
-    this.#watchCrlFreshness(Date.now());
+    this.#freshness.watch(policy);
     return "ca" in update || "crl" in update;
   }
 
   /** Stops the CRL freshness timer (the server stopped). */
   close(): void {
-    clearTimeout(this.#staleTimer);
-    this.#staleTimer = undefined;
+    this.#freshness.close();
   }
 
   /**
@@ -208,7 +203,7 @@ export class ServerTlsContext {
   /** CRLs and refusals, for `server.stats().tls`; logs CRLs gone stale since the last look. */
   stats(now = Date.now()): TlsStats {
     const revocations = this.#policy.revocations;
-    const staleCrls = this.#reportStaleCrls(now);
+    const staleCrls = this.#freshness.staleCount(now);
     return {
       crls: revocations.crls.length,
       staleCrls,
@@ -263,7 +258,7 @@ export class ServerTlsContext {
       if (!verdict.trusted) return refuse(verdict.rejection, verdict.reason);
       admitted = { certificateDer: certificate.raw, issuers: verdict.issuers };
       if (!resumed) this.#remember(verdict.issuers);
-      for (const crl of verdict.staleCrls) this.#reportStaleCrl(crl);
+      for (const crl of verdict.staleCrls) this.#freshness.report(crl);
       if (expiresSoon(identity.validTo, now)) {
         this.#logger.warn(
           {
@@ -321,48 +316,6 @@ export class ServerTlsContext {
         "too many distinct intermediate CAs to remember: resumed devices under further ones are refused until they reconnect with a full handshake; add the intermediates to tls.ca",
       );
     }
-  }
-
-  /** Logs the CRLs stale now, and arms a timer for the next one to go stale. */
-  #watchCrlFreshness(now: number): void {
-    this.close();
-    this.#reportStaleCrls(now);
-    let next = Number.POSITIVE_INFINITY;
-    for (const crl of this.#policy.revocations.crls) {
-      const at = crl.nextUpdate?.getTime();
-      if (at !== undefined && at >= now && at < next) next = at;
-    }
-    if (next === Number.POSITIVE_INFINITY) return;
-    // +1: the CRL is stale strictly after its nextUpdate.
-    this.#staleTimer = setTimeout(
-      () => this.#watchCrlFreshness(Date.now()),
-      Math.min(next - now + 1, MAX_TIMER_MS),
-    );
-    this.#staleTimer.unref();
-  }
-
-  /** Logs every CRL past its nextUpdate not logged yet; returns how many are stale. */
-  #reportStaleCrls(now: number): number {
-    const stale = this.#policy.revocations.staleCrls(now);
-    for (const crl of stale) this.#reportStaleCrl(crl);
-    return stale.length;
-  }
-
-  #reportStaleCrl(crl: CrlInfo): void {
-    if (this.#reportedStale.has(crl)) return;
-    this.#reportedStale.add(crl);
-    this.#logger.warn(
-      {
-        crl: crl.position,
-        nextUpdate: crl.nextUpdate?.toISOString(),
-        staleCrl: this.#staleCrl,
-      },
-      `${this.#policy.describeCrl(crl)} is past its nextUpdate: revocations issued since may be missing; ${
-        this.#staleCrl === "fail"
-          ? "devices under its issuer are refused"
-          : 'devices are still let in (tls.staleCrl "warn")'
-      } until a fresh CRL is loaded`,
-    );
   }
 }
 

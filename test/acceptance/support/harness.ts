@@ -3,10 +3,12 @@
  * into a temporary directory with the same code as `paynet-gen certs init`, and cleanup that kills
  * every process and removes every directory even when a test failed.
  */
+import { mkdtempSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  adminTokenOf,
   type ManagedProcess,
   startExample,
   waitForAdmin,
@@ -25,11 +27,14 @@ export interface Paynetd {
   readonly port: number;
   /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
   readonly adminUrl: string | undefined;
+  /** The bearer token of the admin endpoint, when started with one. */
+  readonly adminToken: string | undefined;
 }
 
 export class Harness {
   readonly #processes: ManagedProcess[] = [];
   readonly #dirs: string[] = [];
+  #dataRoot: string | undefined;
 
   /** A fresh temporary directory, removed by {@link cleanup}. */
   async tempDir(prefix = "paynet-acceptance-"): Promise<string> {
@@ -58,12 +63,27 @@ export class Harness {
     const child = this.#track(startExample("paynetd", args, { name }));
     const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
     const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
-    return { process: child, port, adminUrl };
+    const adminToken = adminUrl === undefined ? undefined : await adminTokenOf(args);
+    return { process: child, port, adminUrl, adminToken };
   }
 
-  /** Starts paynetcli (does not wait for anything). */
+  /**
+   * Starts paynetcli (does not wait for anything). Without `--data`, its record of executed
+   * commands goes to this harness's data directory, one per serial: a device restarted with the
+   * same `--sn` remembers what it executed, as it would in one working directory.
+   */
   paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
-    return this.#track(startExample("paynetcli", args, { name }));
+    const withData = args.includes("--data") ? args : [...args, "--data", this.#dataDirOf(args)];
+    return this.#track(startExample("paynetcli", withData, { name }));
+  }
+
+  #dataDirOf(args: readonly string[]): string {
+    if (this.#dataRoot === undefined) {
+      this.#dataRoot = mkdtempSync(join(tmpdir(), "paynet-devices-"));
+      this.#dirs.push(this.#dataRoot);
+    }
+    const sn = args[args.indexOf("--sn") + 1] ?? "unknown";
+    return join(this.#dataRoot, sn.replace(/[^A-Za-z0-9._-]/g, "_"));
   }
 
   /** Kills every process and removes every directory of this harness. */
@@ -80,14 +100,20 @@ export class Harness {
   }
 }
 
-/** POSTs JSON to the admin endpoint; resolves with the status and parsed body. */
+/**
+ * POSTs `body` as JSON to `path` of paynetd's admin endpoint, with its token (or `headers` instead
+ * of the defaults, for tests of refusals); resolves with the status and parsed body.
+ */
 export async function postJson(
-  url: string,
+  server: Paynetd,
+  path: string,
   body: string,
+  headers?: Readonly<Record<string, string>>,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, {
+  if (server.adminUrl === undefined) throw new Error("paynetd was started without --admin");
+  const response = await fetch(`${server.adminUrl}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: headers ?? { "content-type": "application/json", authorization: `Bearer ${server.adminToken}` },
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };

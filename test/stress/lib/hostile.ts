@@ -1,3 +1,4 @@
+import type { ServerOptions } from "../../../runtime/src/server/types.js";
 import { LoginReqDef, LoginRspDef, loginPingAckRegistry, PingDef, PongDef } from "../../helpers/messages.js";
 import type { TestPki } from "../../helpers/pki.js";
 import type { RawDevice } from "../../helpers/raw-device.js";
@@ -12,9 +13,11 @@ export interface HostileRig {
   roundTrip(): Promise<void>;
 }
 
+/** A live mTLS server with a healthy, logged-in, heartbeating device; `options` override the server's. */
 export async function startHostileRig(
   pki: TestPki,
   timeouts: { readTimeoutMs: number; handshakeTimeoutMs: number },
+  options: Partial<ServerOptions> = {},
 ): Promise<HostileRig> {
   const registry = loginPingAckRegistry();
   const t = await startTestServer(pki, {
@@ -30,6 +33,7 @@ export async function startHostileRig(
     readTimeoutMs: timeouts.readTimeoutMs,
     handshakeTimeoutMs: timeouts.handshakeTimeoutMs,
     outboundQueue: { maxFrames: 64, maxBytes: 256 * 1024 },
+    ...options,
   });
   const healthy = await t.connect({ cert: pki.device.cert, key: pki.device.key });
   // Take the healthy session out of the helper's queue, so `nextSession()` yields attackers only.

@@ -167,6 +167,7 @@ function heartbeat(settings: OpsClientOptions["heartbeat"]): HeartbeatOptions<Ti
   const build = settings?.build;
   return {
     def: TickDef,
+    reply: TockDef,
     build: build === undefined ? () => createTick({ timestamp: BigInt(Date.now()) }) : () => createTick(build()),
     ...(settings?.intervalMs === undefined ? {} : { intervalMs: settings.intervalMs }),
     ...(settings?.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),

@@ -153,6 +153,8 @@ export function errorStatus(error: $PaynetError): number {
     case "QUEUE_FULL":
     case "PENDING_LIMIT":
       return 429;
+    case "SERVER_DRAINING":
+      return 503;
     default:
       return 500;
   }
@@ -166,9 +168,16 @@ export function defaultNastyErrorMessage(error: $PaynetError): PaynetError {
   return createPaynetError({ code: errorStatus(error), msg: error.message });
 }
 
-/** The runtime's error-message spec, with `build` (default {@link defaultNastyErrorMessage}) filling `PaynetError`. */
+/**
+ * The runtime's error-message spec, with `build` (default {@link defaultNastyErrorMessage}) filling `PaynetError`,
+ * and `noticeOf` reading a close notice from a received one (the server draining).
+ */
 export function nastyErrorMessage(
   build: (error: $PaynetError) => Partial<PaynetError> = defaultNastyErrorMessage,
 ): $ErrorMessageSpec<PaynetError> {
-  return { def: PaynetErrorDef, build: (error) => createPaynetError(build(error)) };
+  return {
+    def: PaynetErrorDef,
+    build: (error) => createPaynetError(build(error)),
+    noticeOf: (message) => (Number(message.code) === 503 ? "SERVER_DRAINING" : undefined),
+  };
 }

@@ -99,6 +99,8 @@ export function errorStatus(error: PaynetError): number {
     case "QUEUE_FULL":
     case "PENDING_LIMIT":
       return 429;
+    case "SERVER_DRAINING":
+      return 503;
     default:
       return 500;
   }
@@ -112,9 +114,16 @@ export function defaultPayboxErrorMessage(error: PaynetError): ErrorMsg {
   return createErrorMsg({ code: errorStatus(error), msg: $pb.truncateUtf8(error.message, 200) });
 }
 
-/** The runtime's error-message spec, with `build` (default {@link defaultPayboxErrorMessage}) filling `ErrorMsg`. */
+/**
+ * The runtime's error-message spec, with `build` (default {@link defaultPayboxErrorMessage}) filling `ErrorMsg`,
+ * and `noticeOf` reading a close notice from a received one (the server draining).
+ */
 export function payboxErrorMessage(
   build: (error: PaynetError) => Partial<ErrorMsg> = defaultPayboxErrorMessage,
 ): ErrorMessageSpec<ErrorMsg> {
-  return { def: ErrorMsgDef, build: (error) => createErrorMsg(build(error)) };
+  return {
+    def: ErrorMsgDef,
+    build: (error) => createErrorMsg(build(error)),
+    noticeOf: (message) => (Number(message.code) === 503 ? "SERVER_DRAINING" : undefined),
+  };
 }

@@ -21,9 +21,16 @@ export function defaultTelemetryErrorMessage(error: PaynetError): Fault {
   return createFault({ code: error.code, detail: error.message });
 }
 
-/** The runtime's error-message spec, with `build` (default {@link defaultTelemetryErrorMessage}) filling `Fault`. */
+/**
+ * The runtime's error-message spec, with `build` (default {@link defaultTelemetryErrorMessage}) filling `Fault`,
+ * and `noticeOf` reading a close notice from a received one (the server draining).
+ */
 export function telemetryErrorMessage(
   build: (error: PaynetError) => Partial<Fault> = defaultTelemetryErrorMessage,
 ): ErrorMessageSpec<Fault> {
-  return { def: FaultDef, build: (error) => createFault(build(error)) };
+  return {
+    def: FaultDef,
+    build: (error) => createFault(build(error)),
+    noticeOf: (message) => (message.code === "SERVER_DRAINING" ? "SERVER_DRAINING" : undefined),
+  };
 }
