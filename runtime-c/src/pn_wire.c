@@ -215,7 +215,7 @@ const char *pn_status_name(pn_status status) {
     case PN_ERR_FRAME_TOO_LARGE: return "FRAME_TOO_LARGE";
     case PN_ERR_PROTOCOL: return "PROTOCOL_ERROR";
     case PN_ERR_IO: return "IO_ERROR";
-    case PN_ERR_TLS: return "HANDSHAKE_FAILED";
+    case PN_ERR_TLS: return "TLS_ERROR";
     case PN_ERR_CLOSED: return "CONNECTION_CLOSED";
     case PN_ERR_CONNECT_TIMEOUT: return "CONNECT_TIMEOUT";
     case PN_ERR_LOGIN_TIMEOUT: return "LOGIN_TIMEOUT";
