@@ -98,22 +98,32 @@ export function cycleFields(model: ProtoModel): Set<FieldModel> {
 /** Bounds for the fields left unbounded: larger than what the property tests' values reach. */
 export const TEST_BOUNDS = { maxSize: 64, maxCount: 8 } as const;
 
-/** The model with every field bounded and the fields closing cycles left out (see the file comment). */
-export function deviceReady(model: ProtoModel): ProtoModel {
-  const cut = cycleFields(model);
+/** The model with a bound on every field that lacks one (recursive messages stay). */
+export function bounded(model: ProtoModel): ProtoModel {
   const bound = (field: FieldModel): FieldModel => ({
     ...field,
     ...(needsMaxSize(field) && field.maxSize === undefined ? { maxSize: TEST_BOUNDS.maxSize } : {}),
     ...(needsMaxCount(field) && field.maxCount === undefined ? { maxCount: TEST_BOUNDS.maxCount } : {}),
   });
-  const messages: MessageModel[] = model.messages.map((message) => {
-    const fields = message.fields.filter((field) => !cut.has(field)).map(bound);
+  return withMessages(model, (message) => ({ ...message, fields: message.fields.map(bound) }));
+}
+
+/** The model with every field bounded and the fields closing cycles left out (see the file comment). */
+export function deviceReady(model: ProtoModel): ProtoModel {
+  const cut = new Set([...cycleFields(model)].map((field) => field.position));
+  return withMessages(bounded(model), (message) => {
+    const fields = message.fields.filter((field) => !cut.has(field.position));
     const numbers = new Set(fields.map((field) => field.number));
     const oneofs = message.oneofs
       .map((oneof) => ({ ...oneof, fieldNumbers: oneof.fieldNumbers.filter((n) => numbers.has(n)) }))
       .filter((oneof) => oneof.fieldNumbers.length > 0);
     return { ...message, fields, oneofs };
   });
+}
+
+/** The model with each message replaced by `change(message)`, wire entries and roles following. */
+function withMessages(model: ProtoModel, change: (message: MessageModel) => MessageModel): ProtoModel {
+  const messages = model.messages.map(change);
   const byName = new Map(messages.map((message) => [message.fullName, message]));
   const wire = model.wire.map((entry) => ({ ...entry, message: byName.get(entry.message.fullName)! }));
   const roles = Object.fromEntries(
