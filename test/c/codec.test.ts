@@ -76,7 +76,7 @@ async function harness(model: ProtoModel, name: string): Promise<(lines: string[
 /** Strings and lists cut to the field's bounds (what a device accepts), recursively. */
 function withinBounds(model: ProtoModel, message: MessageModel, value: TsMessage): TsMessage {
   const out: TsMessage = { ...value };
-  const fit = (field: FieldModel, item: unknown): unknown => {
+  const clampValue = (field: FieldModel, item: unknown): unknown => {
     if (typeof item === "string" && field.maxSize !== undefined) return truncateUtf8(item, field.maxSize);
     if (item instanceof Uint8Array && field.maxSize !== undefined) return item.subarray(0, field.maxSize);
     if (field.value.kind === "message" && typeof item === "object" && item !== null) {
@@ -96,20 +96,24 @@ function withinBounds(model: ProtoModel, message: MessageModel, value: TsMessage
     if (current === undefined) continue;
     if (field.oneof !== undefined) {
       const chosen = current as { case: string; value: unknown };
-      if (chosen.case === field.tsName) out[key] = { case: chosen.case, value: fit(field, chosen.value) };
+      if (chosen.case === field.tsName)
+        out[key] = { case: chosen.case, value: clampValue(field, chosen.value) };
     } else if (field.mapKey !== undefined) {
       const entries = Object.entries(current as Record<string, unknown>).slice(0, field.maxCount);
       out[key] = Object.fromEntries(
         entries
           .map(
             ([k, v]) =>
-              [field.mapKey === "string" ? truncateUtf8(k, field.maxSize ?? 0) : k, fit(field, v)] as const,
+              [
+                field.mapKey === "string" ? truncateUtf8(k, field.maxSize ?? 0) : k,
+                clampValue(field, v),
+              ] as const,
           )
           .filter(([k]) => k !== "__proto__"),
       );
     } else if (field.repeated) {
-      out[key] = (current as unknown[]).slice(0, field.maxCount).map((item) => fit(field, item));
-    } else out[key] = fit(field, current);
+      out[key] = (current as unknown[]).slice(0, field.maxCount).map((item) => clampValue(field, item));
+    } else out[key] = clampValue(field, current);
   }
   return out;
 }

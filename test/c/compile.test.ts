@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeCSdk, type CSdk } from "./support/generate.js";
+import { type CSdk, writeCSdk } from "./support/generate.js";
 import { C_FIXTURES, deviceReady, loadFixtureModel } from "./support/models.js";
 import {
   ARM,

@@ -6,14 +6,14 @@
  * TypeScript SDK).
  */
 import type { FieldModel, MessageModel, ProtoModel, ValueType } from "../../model/types.js";
-import { mapEntryName, hasFlag } from "./messages.js";
+import { hasFlag, mapEntryName } from "./messages.js";
 import {
   boundMacro,
+  type CServiceNames,
   enumCName,
   enumValueCName,
   memberName,
   messageCName,
-  type CServiceNames,
 } from "./names.js";
 import { varintSize } from "./sizes.js";
 import { cString, indent } from "./text.js";

@@ -455,9 +455,7 @@ function report(
   key = "NULL",
   keyLen = "0",
 ): string {
-  const p = v.service.prefix;
   return `report(d, ${v.service.macro}_REPORT_${kind}, ${status}, ${type}, ${key}, ${keyLen});`;
-  void p;
 }
 
 /** Statements giving `key`/`key_len` the record key of a command's correlation value in `m`. */

@@ -3,8 +3,9 @@
  * in dependency order (a struct holds the structs of its message fields by value), the codec
  * prototypes, the largest encoded sizes, and an X-macro listing every message.
  */
-import type { EnumModel, FieldModel, MessageModel, ProtoModel } from "../../model/types.js";
+
 import { formatType } from "../../model/type-number.js";
+import type { EnumModel, FieldModel, MessageModel, ProtoModel } from "../../model/types.js";
 import { needsMaxCount, needsMaxSize } from "./check.js";
 import {
   boundMacro,

@@ -2,9 +2,8 @@
  * C source fragments per protobuf value: its C type, how it is written, sized and read. Shared by
  * the struct layout and the codec functions so that the two always agree.
  */
-import type { FieldModel, ScalarType, ValueType } from "../../model/types.js";
+import type { FieldModel, MessageModel, ScalarType, ValueType } from "../../model/types.js";
 import { boundMacro, messageCName } from "./names.js";
-import type { MessageModel } from "../../model/types.js";
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
