@@ -26,7 +26,9 @@ import { writeCSdk } from "./support/generate.js";
 import { C_FIXTURES, deviceReady, loadFixtureModel, reflectionOf } from "./support/models.js";
 import { compile, PROGRAMS, RUNTIME_C, requireTool, run, SANITIZE, scratch } from "./support/toolchain.js";
 
-const SAMPLES_PER_MESSAGE = 40;
+const SAMPLES_PER_MESSAGE = 30;
+/** paybox from its sidecar map generates the same C code as the annotated paybox (generate-c.test.ts). */
+const FIXTURES = C_FIXTURES.filter((fixture) => fixture.name !== "paybox-sidecar");
 const work = scratch("codec");
 afterAll(() => work.remove());
 beforeAll(() => requireTool("clang"));
@@ -118,7 +120,7 @@ function withinBounds(model: ProtoModel, message: MessageModel, value: TsMessage
   return out;
 }
 
-describe.each(C_FIXTURES)("C codecs of $name against protobufjs", (fixture) => {
+describe.each(FIXTURES)("C codecs of $name against protobufjs", (fixture) => {
   it("decode protobufjs's bytes of random messages and encode them back byte for byte", {
     timeout: 180_000,
   }, async () => {

@@ -7,7 +7,7 @@ import { describe, it } from "vitest";
 import { fuzzDevice } from "./support/fuzz.js";
 
 describe("device fuzzer (short)", () => {
-  it("finds nothing in 20 s from the committed seed corpus", { timeout: 240_000 }, async () => {
-    await fuzzDevice(20);
+  it("finds nothing in 15 s from the committed seed corpus", { timeout: 240_000 }, async () => {
+    await fuzzDevice(15);
   });
 });
