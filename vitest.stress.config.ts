@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { scaled } from "./test/helpers/time.js";
 
 const runtimeSrc = (file: string) => fileURLToPath(new URL(`./runtime/src/${file}`, import.meta.url));
 const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.url));
@@ -12,8 +13,9 @@ const clusterSrc = fileURLToPath(new URL("./cluster/src/index.ts", import.meta.u
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf.ts") },
+      { find: /^@paynet\/runtime\/protobuf$/, replacement: runtimeSrc("protobuf/index.ts") },
       { find: /^@paynet\/runtime\/testing$/, replacement: runtimeSrc("testing/index.ts") },
+      { find: /^@paynet\/runtime\/cluster$/, replacement: runtimeSrc("cluster/index.ts") },
       { find: /^@paynet\/runtime$/, replacement: runtimeSrc("index.ts") },
       { find: /^@paynet\/cluster$/, replacement: clusterSrc },
     ],
@@ -23,7 +25,7 @@ export default defineConfig({
     pool: "forks",
     poolOptions: { forks: { execArgv: ["--expose-gc"], singleFork: true } },
     fileParallelism: false,
-    testTimeout: 1_800_000,
-    hookTimeout: 120_000,
+    testTimeout: scaled(1_800_000),
+    hookTimeout: scaled(300_000),
   },
 });

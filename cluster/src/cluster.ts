@@ -3,14 +3,13 @@
  * `new PaynetServer({ ..., cluster: redisCluster({ url, specs }) })`. See docs/cluster.md.
  */
 import {
-  type ClusterHost,
   InvalidOptionsError,
   type MessageDef,
   type RequestOptions,
   type RequestSpec,
-  type ServerCluster,
   ServerStoppedError,
 } from "@paynet/runtime";
+import type { ClusterHost, ServerCluster } from "@paynet/runtime/cluster";
 import type { Redis } from "ioredis";
 import { type ClusterRedis, guarded, openRedis, unavailable } from "./connection.js";
 import { ClusterDeliveries } from "./deliveries.js";

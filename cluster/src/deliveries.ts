@@ -12,9 +12,7 @@
  */
 import {
   AbortedError,
-  type ClusterHost,
   CorrelationMissingError,
-  type DeliveryEngine,
   type DeliveryOptions,
   type DeliveryOutcomes,
   type DeliveryStats,
@@ -22,12 +20,16 @@ import {
   type MessageDef,
   type PaynetError,
   PendingLimitError,
-  ReplyQueue,
   type RequestSpec,
   type Session,
+} from "@paynet/runtime";
+import {
+  type ClusterHost,
+  type DeliveryEngine,
+  ReplyQueue,
   sharedTimerWheel,
   type WheelTimer,
-} from "@paynet/runtime";
+} from "@paynet/runtime/cluster";
 import { type ClusterRedis, isReady, unavailable } from "./connection.js";
 import { encodeMessage } from "./encode.js";
 import { type ClusterKeys, dueMember } from "./keys.js";

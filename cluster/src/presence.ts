@@ -9,13 +9,12 @@
  * is refused, so a loser can never claim a command or unbind the winner.
  */
 import {
-  type ClusterHost,
   ClusterUnavailableError,
   MemorySessionDirectory,
   type Session,
-  type SessionDirectory,
   SessionReplacedError,
 } from "@paynet/runtime";
+import type { ClusterHost, SessionDirectory } from "@paynet/runtime/cluster";
 import { type ClusterRedis, guarded, isReady } from "./connection.js";
 import type { ClusterKeys } from "./keys.js";
 import type { ClusterNode } from "./node.js";

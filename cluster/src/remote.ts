@@ -7,19 +7,16 @@
  */
 import {
   AbortedError,
-  type ClusterHost,
   ClusterUnavailableError,
   type MessageDef,
   NotConnectedError,
   PaynetError,
   type PaynetErrorCode,
-  ReplyQueue,
   type RequestOptions,
   type RequestSpec,
   RequestTimeoutError,
-  sharedTimerWheel,
-  type WheelTimer,
 } from "@paynet/runtime";
+import { type ClusterHost, ReplyQueue, sharedTimerWheel, type WheelTimer } from "@paynet/runtime/cluster";
 import { unavailable } from "./connection.js";
 import { encodeMessage } from "./encode.js";
 import type { ClusterNode, InboxMessage } from "./node.js";

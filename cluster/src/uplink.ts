@@ -3,7 +3,7 @@
  * claims it in Lua and runs the handler; every other copy (a device retrying on another node) is
  * dropped while it runs and answered with the recorded reply once it has.
  */
-import type { UplinkDecision, UplinkIdempotency } from "@paynet/runtime";
+import type { UplinkDecision, UplinkIdempotency } from "@paynet/runtime/cluster";
 import { type ClusterRedis, guarded } from "./connection.js";
 import type { ClusterKeys } from "./keys.js";
 

@@ -21,7 +21,8 @@ import {
   waitForListening,
 } from "./processes.js";
 
-const log = createLog("demo");
+// The demo talks to a person: readable lines, also when its output is piped.
+const log = createLog("demo", { format: "pretty", level: "info" });
 const CERTS_DIR = ".demo/certs";
 const DEVICE_SN = "SN-DEMO-001";
 /** Per step; the whole demo stays well within 30 s on a quiet machine. */

@@ -201,33 +201,57 @@ export function exampleArgs(program: keyof typeof PROGRAMS, args: readonly strin
 /** examples/register.mjs as a file URL, so `--import` finds it from any working directory. */
 export const REGISTER_TSX = new URL("../register.mjs", import.meta.url).href;
 
-/** The environment example programs run in. */
+/**
+ * The environment example programs run in when the demo or a test starts them: readable lines
+ * (`pretty`, which they would pick on a terminal, not on a pipe), heartbeats shown (debug), and an
+ * immediate drain on SIGTERM (no load balancer to wait for). Flags and `extra` still win.
+ */
 export function exampleEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...extra };
+  return {
+    ...process.env,
+    PAYNETD_LOG_FORMAT: "pretty",
+    PAYNETD_LOG_LEVEL: "debug",
+    PAYNETD_DRAIN_GRACE: "0",
+    PAYNETCLI_LOG_FORMAT: "pretty",
+    PAYNETCLI_LOG_LEVEL: "debug",
+    ...extra,
+  };
 }
 
 /** Starts paynetd or paynetcli with `args`. */
 export function startExample(
   program: keyof typeof PROGRAMS,
   args: readonly string[],
-  options: { name?: string; echo?: (line: string) => void } = {},
+  options: { name?: string; echo?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
 ): ManagedProcess {
   return new ManagedProcess({
     name: options.name ?? program,
     args: exampleArgs(program, args),
-    env: exampleEnv(),
+    env: options.env ?? exampleEnv(),
     ...(options.echo === undefined ? {} : { echo: options.echo }),
   });
 }
 
-/** The `HOST:PORT` paynetd printed in its `listening` line. */
+/**
+ * The readiness line of paynetd in either log format: `[paynetd] listening HOST:PORT` (pretty) or
+ * the NDJSON line whose `msg` is `listening HOST:PORT` (`"event":"listening"`). Captures host and port.
+ */
+export const LISTENING_LINE = /^(?:\[paynetd\] listening (\S+):(\d+)$|\{.*"msg":"listening (\S+):(\d+)")/;
+
+/** The `HOST:PORT` paynetd printed in its `listening` line (either log format). */
 export async function waitForListening(
   paynetd: ManagedProcess,
   timeoutMs: number,
   from = 0,
 ): Promise<{ host: string; port: number }> {
-  const { match } = await paynetd.waitForLine(/^\[paynetd\] listening (\S+):(\d+)/, timeoutMs, from);
-  return { host: match[1] as string, port: Number(match[2]) };
+  const { match } = await paynetd.waitForLine(LISTENING_LINE, timeoutMs, from);
+  return { host: (match[1] ?? match[3]) as string, port: Number(match[2] ?? match[4]) };
+}
+
+/** The ops URL paynetd printed (`ops listening http://HOST:PORT (...)`), either log format. */
+export async function waitForOps(paynetd: ManagedProcess, timeoutMs: number, from = 0): Promise<string> {
+  const { match } = await paynetd.waitForLine(/ops listening (http:\/\/[^\s"]+)/, timeoutMs, from);
+  return match[1] as string;
 }
 
 /** The admin URL paynetd printed (`admin listening http://...`). */

@@ -2,12 +2,17 @@
  * paynetcli: the example payment box of the paybox protocol, built only from the SDK generated from
  * proto/paybox.proto and @paynet/runtime. Run `npm run paynetcli -- --help`.
  */
+
+import { registerClientMetrics } from "@paynet/metrics";
 import type { PaynetError } from "@paynet/runtime";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { createPayboxClient, ResultCode } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
 import { coinStateName, resultCodeName } from "../shared/coin.js";
+import { ConfigError } from "../shared/config/yaml-file.js";
 import { ExampleError, UsageError } from "../shared/errors.js";
-import { createLog, runtimeLogger } from "../shared/log.js";
+import { atLeast, createLog, runtimeLogger } from "../shared/log.js";
+import { startOpsServer } from "../shared/ops-server.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { executeCoinCommand } from "./coins.js";
 import { PAYNETCLI_USAGE, type PaynetcliOptions, parsePaynetcliArgs } from "./options.js";
@@ -18,11 +23,12 @@ const log = createLog("paynetcli");
 const startedAt = Date.now();
 
 async function main(argv: readonly string[]): Promise<void> {
-  const options = parsePaynetcliArgs(argv);
+  const options = parsePaynetcliArgs(argv, process.env);
   if (options === "help") {
     process.stdout.write(`${PAYNETCLI_USAGE}\n`);
     return;
   }
+  log.configure({ format: options.logFormat, level: options.logLevel });
   await runDevice(options);
 }
 
@@ -46,7 +52,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
       port: options.connect.port,
       tls,
       reconnect: { initialDelayMs: options.backoffInitialMs, maxDelayMs: options.backoffMaxMs },
-      logger: runtimeLogger(log, options.verbose ? "debug" : "info"),
+      logger: runtimeLogger(log, options.verbose ? "debug" : atLeast("info", options.logLevel)),
       idempotencyStore: commands,
       register: () => {
         log.info(`-> RegisterReq sn=${options.sn} model=${options.model} firmware=${options.firmware}`);
@@ -72,7 +78,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
         intervalMs: options.heartbeatMs,
         build: () => {
           const ping = { timestamp: BigInt(Date.now()), uptime: Math.floor((Date.now() - startedAt) / 1000) };
-          log.info(`-> Ping timestamp=${ping.timestamp} uptime=${ping.uptime}s`);
+          log.debug(`-> Ping timestamp=${ping.timestamp} uptime=${ping.uptime}s`);
           return ping;
         },
       },
@@ -86,7 +92,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
             lastOrderId = orderId;
           },
         }),
-      Pong: (pong) => log.info(`<- Pong timestamp=${pong.timestamp}`),
+      Pong: (pong) => log.debug(`<- Pong timestamp=${pong.timestamp}`),
       ErrorMsg: (error) => log.warn(`<- ErrorMsg code=${error.code} "${error.msg}"`),
     },
   );
@@ -125,13 +131,18 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   client.on("online", ({ resumed }) => {
     heard();
     onlineCount++;
-    log.info(`online (${handshake(resumed)}) as ${deviceId}`);
+    log.info({ event: "online", deviceId, resumed }, `online (${handshake(resumed)}) as ${deviceId}`);
     if (options.queryOrder !== undefined) void query(options.queryOrder);
     else if (onlineCount > 1 && lastOrderId !== undefined) void query(lastOrderId);
   });
-  client.on("offline", (reason) => log.info(`offline: ${describe(reason)}`));
+  client.on("offline", (reason) =>
+    log.info({ event: "offline", deviceId, reason: reason.code }, `offline: ${describe(reason)}`),
+  );
   client.on("reconnecting", ({ attempt, delayMs }) =>
-    log.info(`reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt})`),
+    log.info(
+      { event: "reconnecting", attempt, delayMs },
+      `reconnecting in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt})`,
+    ),
   );
   client.on("loginRefused", (error) => log.warn(`login refused: ${describe(error)}`));
   client.on("interrupted", ({ key, reason }) =>
@@ -143,14 +154,29 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
     if (certPath === undefined && !hinted && closedForWantOfCertificate(error, progress)) {
       hinted = true;
       log.warn(
-        `hint: the server closed the connection right after the TLS handshake and this device presented no client certificate; the server may require one (--mtls): put device.crt/device.key in ${options.certsDir} or pass --cert/--key`,
+        `hint: the server closed the connection right after the TLS handshake and this device presented no client certificate; the server may require one (--mtls): put device.crt/device.key in ${options.certsDir ?? "the --certs directory"} or pass --cert/--key`,
       );
     }
   });
 
   const mtls = certPath === undefined ? "no client certificate" : `client certificate ${certPath}`;
   log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
-  if (expiryWarning !== undefined) log.warn(expiryWarning);
+  if (expiryWarning !== undefined)
+    log.warn({ event: "cert_expiry", cert: "device", path: certPath }, expiryWarning);
+  if (options.metrics !== undefined) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    registerClientMetrics(registry, client.runtime);
+    const ops = await startOpsServer(options.metrics, {
+      registry,
+      ready: () => client.runtime.online,
+      notReady: "offline",
+    });
+    log.info(
+      { event: "ops_listening", address: formatAddress(ops.address) },
+      `metrics listening http://${formatAddress(ops.address)}/metrics`,
+    );
+  }
   onShutdownSignal((reason) => void stop(reason));
   await client.run();
 }
@@ -176,6 +202,11 @@ function describe(error: unknown): string {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`paynetcli: ${error.message}\n\n${PAYNETCLI_USAGE}\n`);
+    process.exit(2);
+  }
+  // Before any log line: the operator who started it reads this on the terminal or in the unit's status.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`paynetcli: ${error.message}\n`);
     process.exit(2);
   }
   log.error(error instanceof ExampleError ? error.message : describe(error));

@@ -1,14 +1,23 @@
+/**
+ * paynetcli's options: the settings table resolved from defaults, `--config device.yaml`,
+ * `PAYNETCLI_*` and the command line (see config/settings.ts).
+ */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { type Address, parseAddress, parseCount, parseSeconds } from "../shared/address.js";
+import type { LogFormat, LogLevel } from "../paynetd/config/settings.js";
+import type { Address } from "../shared/address.js";
+import { type ResolvedSettings, resolveSettings } from "../shared/config/resolve.js";
+import { usageText } from "../shared/config/usage.js";
 import { UsageError } from "../shared/errors.js";
-import { parseTlsMinVersion, type TlsMinVersion } from "../shared/tls-version.js";
+import type { TlsMinVersion } from "../shared/tls-version.js";
+import { PAYNETCLI_SETTINGS } from "./config/settings.js";
 
 /** Settings of paynetcli, from its command line. */
 export interface PaynetcliOptions {
   readonly connect: Address;
-  /** Directory with `ca.crt` and, for mTLS servers, `device.crt`/`device.key`. */
-  readonly certsDir: string;
+  /** Directory with `ca.crt` and, for mTLS servers, `device.crt`/`device.key` (when given). */
+  readonly certsDir: string | undefined;
+  /** The CA file trusted for the server certificate. */
+  readonly caPath: string;
   /** Client certificate/key files overriding `device.crt`/`device.key` in `certsDir`. */
   readonly certPath: string | undefined;
   readonly keyPath: string | undefined;
@@ -29,6 +38,12 @@ export interface PaynetcliOptions {
   /** Exit (status 0) once a QueryRsp arrived. */
   readonly exitAfterQuery: boolean;
   readonly verbose: boolean;
+  /** Warn at start when the device certificate expires within this many days. */
+  readonly certWarnDays: number;
+  /** Device metrics endpoint (`/metrics`), if enabled. */
+  readonly metrics: Address | undefined;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /**
    * Where the device keeps its record of executed commands (`commands.journal`). Default
    * `paynetcli-data/<sn>` in the working directory, so the same serial remembers across restarts.
@@ -36,94 +51,66 @@ export interface PaynetcliOptions {
   readonly dataDir: string;
 }
 
-export const PAYNETCLI_USAGE = `usage: paynetcli --connect HOST:PORT --certs DIR --sn SN [options]
+export const PAYNETCLI_USAGE = usageText(
+  PAYNETCLI_SETTINGS,
+  "usage: paynetcli --connect HOST:PORT --certs DIR --sn SN [options]\n       paynetcli --config device.yaml [options]",
+);
 
-  --connect HOST:PORT       paynetd address
-  --certs DIR               trusts DIR/ca.crt; presents DIR/device.crt + device.key when present (mTLS)
-  --cert FILE --key FILE    present this client certificate instead of DIR/device.crt
-  --servername NAME         TLS server name to verify (default: the host of --connect)
-  --tls-min-version V       lowest TLS version: 1.3 (default) or 1.2 (talk to a server that lacks 1.3)
-  --sn SN                   device serial number (device id: dev-SN)
-  --model M --firmware F    sent in RegisterReq (default paybox-mini, 1.0.0)
-  --token T                 login token (default demo-token)
-  --heartbeat SECONDS       Ping interval (default 60)
-  --backoff-initial SECONDS first reconnect delay (default 1)
-  --backoff-max SECONDS     longest reconnect delay (default 64)
-  --coin-ms MS              time the coin mechanism takes per coin (default 300)
-  --query ORDER_ID          query this order after every login
-  --exit-after-query        exit once a QueryRsp arrived
-  --data DIR                record of executed commands, kept across restarts
-                            (default paynetcli-data/SN in the working directory)
-  --verbose                 also print the runtime's debug logs
-  --help                    show this help`;
-
-/** Parses paynetcli's arguments; `"help"` when help was asked for. Throws {@link UsageError}. */
-export function parsePaynetcliArgs(argv: readonly string[]): PaynetcliOptions | "help" {
-  let values: ReturnType<typeof parse>["values"];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) return "help";
-  if (values.connect === undefined) throw new UsageError("--connect HOST:PORT is required");
-  if (values.certs === undefined) throw new UsageError("--certs DIR is required");
-  if (values.sn === undefined || values.sn === "") throw new UsageError("--sn SN is required");
-  if ((values.cert === undefined) !== (values.key === undefined))
-    throw new UsageError("--cert and --key go together");
-  const backoffInitialMs = parseSeconds("--backoff-initial", values["backoff-initial"] ?? "1");
-  const backoffMaxMs = parseSeconds("--backoff-max", values["backoff-max"] ?? "64");
-  if (backoffMaxMs < backoffInitialMs)
-    throw new UsageError("--backoff-max must not be below --backoff-initial");
-  return {
-    connect: parseAddress("--connect", values.connect, false),
-    certsDir: values.certs,
-    certPath: values.cert,
-    keyPath: values.key,
-    servername: values.servername,
-    tlsMinVersion: parseTlsMinVersion("--tls-min-version", values["tls-min-version"]),
-    sn: values.sn,
-    model: values.model ?? "paybox-mini",
-    firmware: values.firmware ?? "1.0.0",
-    token: values.token ?? "demo-token",
-    heartbeatMs: parseSeconds("--heartbeat", values.heartbeat ?? "60"),
-    backoffInitialMs,
-    backoffMaxMs,
-    coinMs: parseCount("--coin-ms", values["coin-ms"] ?? "300"),
-    queryOrder: values.query,
-    exitAfterQuery: values["exit-after-query"] ?? false,
-    verbose: values.verbose ?? false,
-    dataDir: values.data ?? join("paynetcli-data", safeDirectoryName(values.sn)),
-  };
+/**
+ * Resolves paynetcli's settings from `argv`, `env` and the config file they name; `"help"` when
+ * help was asked for. Throws `UsageError` or `ConfigError`.
+ */
+export function parsePaynetcliArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): PaynetcliOptions | "help" {
+  const settings = resolveSettings(PAYNETCLI_SETTINGS, argv, env);
+  if (settings === "help") return "help";
+  return paynetcliOptions(settings);
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      connect: { type: "string" },
-      certs: { type: "string" },
-      cert: { type: "string" },
-      key: { type: "string" },
-      servername: { type: "string" },
-      "tls-min-version": { type: "string" },
-      sn: { type: "string" },
-      model: { type: "string" },
-      firmware: { type: "string" },
-      token: { type: "string" },
-      heartbeat: { type: "string" },
-      "backoff-initial": { type: "string" },
-      "backoff-max": { type: "string" },
-      "coin-ms": { type: "string" },
-      query: { type: "string" },
-      "exit-after-query": { type: "boolean" },
-      verbose: { type: "boolean" },
-      data: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+function paynetcliOptions(settings: ResolvedSettings): PaynetcliOptions {
+  const get = <T>(flag: string) => settings.get<T>(flag) as T;
+  const certsDir = settings.get<string>("certs");
+  const caPath =
+    settings.get<string>("ca") ?? (certsDir === undefined ? undefined : join(certsDir, "ca.crt"));
+  if (caPath === undefined)
+    throw new UsageError("--certs DIR (client.tls.dir) or --ca FILE (client.tls.ca) is required");
+  const certPath = settings.get<string>("cert");
+  const keyPath = settings.get<string>("key");
+  if ((certPath === undefined) !== (keyPath === undefined))
+    throw new UsageError("--cert and --key go together");
+  const backoffInitialMs = get<number>("backoff-initial");
+  const backoffMaxMs = get<number>("backoff-max");
+  if (backoffMaxMs < backoffInitialMs)
+    throw new UsageError("--backoff-max must not be below --backoff-initial");
+  const sn = get<string>("sn");
+  const token = settings.secret("token") ?? "demo-token";
+  return {
+    connect: get("connect"),
+    certsDir,
+    caPath,
+    certPath,
+    keyPath,
+    servername: settings.get<string>("servername"),
+    tlsMinVersion: get<TlsMinVersion>("tls-min-version"),
+    sn,
+    model: get("model"),
+    firmware: get("firmware"),
+    token,
+    heartbeatMs: get("heartbeat"),
+    backoffInitialMs,
+    backoffMaxMs,
+    coinMs: get("coin-ms"),
+    queryOrder: settings.get<string>("query"),
+    exitAfterQuery: get("exit-after-query"),
+    verbose: get("verbose"),
+    certWarnDays: get("cert-warn-days"),
+    metrics: settings.get<Address>("metrics"),
+    logLevel: get("log-level"),
+    logFormat: get("log-format"),
+    dataDir: settings.get<string>("data") ?? join("paynetcli-data", safeDirectoryName(sn)),
+  };
 }
 
 /** A serial number as one directory name: path separators and other unsafe characters become `_`. */

@@ -17,7 +17,7 @@ import type { PayboxServer } from "../sdk/index.js";
 import type { Address } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
-import type { Log } from "../shared/log.js";
+import { type Log, wireText } from "../shared/log.js";
 import { AdminGuard, type AdminRefusal, checkJsonContentType } from "./admin-guard.js";
 import { parseOrder, readBody } from "./admin-order.js";
 import type { OrderDesk } from "./orders.js";
@@ -117,7 +117,7 @@ async function handle(request: IncomingMessage, guard: AdminGuard, deps: AdminDe
   if (typeof body !== "string") return refusal(body);
   const order = parseOrder(body);
   if ("status" in order) return refusal(order);
-  deps.log.info(`admin: POST coin ${deviceId} order=${order.orderId} coins=${order.coins}`);
+  deps.log.info(`admin: POST coin ${wireText(deviceId)} order=${order.orderId} coins=${order.coins}`);
   if (deps.server.runtime.session(deviceId)?.online !== true) {
     return refusal({ status: 404, code: "DEVICE_NOT_ONLINE", message: `device ${deviceId} is not online` });
   }
@@ -147,7 +147,7 @@ const STATUS_OF_CODE: Readonly<Record<string, number>> = {
 function refusal(refused: AdminRefusal): Answer {
   const headers: Record<string, string> = {};
   if (refused.status === 401) headers["www-authenticate"] = 'Bearer realm="paynetd admin"';
-  // The rest of an oversized body is not read: the connection cannot carry another request.
+  // The rest of an oversized body is discarded as it arrives; the connection carries no other request.
   if (refused.status === 413) headers.connection = "close";
   return {
     status: refused.status,

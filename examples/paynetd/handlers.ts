@@ -10,12 +10,14 @@ import type { PaynetdState } from "./state.js";
 export interface HandlerDeps {
   readonly state: PaynetdState;
   readonly orders: OrderDesk;
+  /** Read at each login: a SIGHUP may change it. */
   readonly token: string;
   readonly log: Log;
 }
 
 /** The handlers of paynetd. */
-export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): PayboxServerHandlers {
+export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
+  const { state, orders, log } = deps;
   return {
     RegisterReq(message, ctx) {
       log.info(
@@ -47,7 +49,7 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
       // device ids exist.
       const refusal = !state.isRegistered(message.deviceId)
         ? { code: ResultCode.UNAUTHORIZED, msg: `unknown device ${message.deviceId}; register first` }
-        : message.token !== token
+        : message.token !== deps.token
           ? { code: ResultCode.UNAUTHORIZED, msg: "invalid token" }
           : undefined;
       if (refusal !== undefined) {
@@ -64,9 +66,10 @@ export function paynetdHandlers({ state, orders, token, log }: HandlerDeps): Pay
 
     Ping(message, ctx) {
       const device = ctx.session.deviceId ?? ctx.session.peer;
-      log.info(`<- Ping ${device} timestamp=${message.timestamp} uptime=${message.uptime}s`);
+      // Heartbeats are debug lines: a fleet sends one per device per minute.
+      log.debug(`<- Ping ${device} timestamp=${message.timestamp} uptime=${message.uptime}s`);
       const timestamp = BigInt(Date.now());
-      log.info(`-> Pong ${device} timestamp=${timestamp}`);
+      log.debug(`-> Pong ${device} timestamp=${timestamp}`);
       return { timestamp };
     },
 

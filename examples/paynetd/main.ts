@@ -2,36 +2,50 @@
  * paynetd: the example cloud service of the paybox protocol, built only from the SDK generated from
  * proto/paybox.proto and @paynet/runtime. Run `npm run paynetd -- --help`.
  */
-import type { PaynetError, PaynetErrorCode, Session } from "@paynet/runtime";
+import type { Session } from "@paynet/runtime";
 import { createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
+import { ConfigError } from "../shared/config/yaml-file.js";
 import { ExampleError, UsageError } from "../shared/errors.js";
-import { createLog, runtimeLogger } from "../shared/log.js";
+import { atLeast, createLog, type LogLevel, runtimeLogger } from "../shared/log.js";
+import { startOpsServer } from "../shared/ops-server.js";
 import { onShutdownSignal } from "../shared/signals.js";
 import { startAdmin, stopAdmin } from "./admin.js";
 import { loadAdminToken } from "./admin-token.js";
+import { CertificateWatch } from "./cert-watch.js";
+import { type LiveSettings, reloadOnSighup } from "./config/reload.js";
+import { describe, logConnectionEvents, shownByPaynetd } from "./events.js";
 import { paynetdHandlers } from "./handlers.js";
+import { paynetdRegistry } from "./metrics.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
-import { reloadTlsOnSighup } from "./reload.js";
+import { TlsReloader } from "./reload.js";
 import { PaynetdState } from "./state.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
 
 const log = createLog("paynetd");
 
 async function main(argv: readonly string[]): Promise<void> {
-  const options = parsePaynetdArgs(argv);
+  const options = parsePaynetdArgs(argv, process.env);
   if (options === "help") {
     process.stdout.write(`${PAYNETD_USAGE}\n`);
     return;
   }
-  await serve(options);
+  log.configure({ format: options.logFormat, level: options.logLevel });
+  await serve(argv, options);
 }
 
-async function serve(options: PaynetdOptions): Promise<void> {
-  const { tls, crlPath, revoked } = await loadServerTls(options.certsDir, options.mtls);
+async function serve(argv: readonly string[], options: PaynetdOptions): Promise<void> {
+  const live: LiveSettings = { options, startup: options };
+  if (options.settings.configPath !== undefined) {
+    log.info({ event: "config", path: options.settings.configPath }, `config ${options.settings.configPath}`);
+  }
+  const loaded = await loadServerTls(options.tlsFiles, options.mtls);
+  const { tls, crlPath, revoked } = loaded;
   if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
+  const certificates = new CertificateWatch(log, options.certWarnDays);
+  certificates.load(options.tlsFiles, options.mtls);
   const ticketKeys =
     options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
   const state = PaynetdState.open({
@@ -50,6 +64,8 @@ async function serve(options: PaynetdOptions): Promise<void> {
     state,
     log,
   );
+  const runtimeLevel = (level: LogLevel): LogLevel => (options.verbose ? level : atLeast("warn", level));
+  const runtime = runtimeLogger(log, runtimeLevel(options.logLevel), shownByPaynetd);
   const server = createPayboxServer(
     {
       host: options.listen.host,
@@ -60,59 +76,38 @@ async function serve(options: PaynetdOptions): Promise<void> {
         staleCrl: options.staleCrl,
         ...(ticketKeys === undefined ? {} : { ticketKeys }),
       },
+      maxFrame: options.maxFrame,
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
-      logger: runtimeLogger(log, options.verbose ? "debug" : "warn", isTlsRefusal),
+      logger: runtime,
     },
-    paynetdHandlers({ state, orders, token: options.token, log }),
+    paynetdHandlers({
+      state,
+      orders,
+      log,
+      get token() {
+        return live.options.token;
+      },
+    }),
   );
-
-  server.on("connection", (session) => {
-    const cert =
-      session.identity === undefined ? "" : `, device certificate CN=${session.identity.commonName ?? "?"}`;
-    log.info(
-      `connection from ${session.peer} (${session.resumed ? "resumed TLS session" : "full TLS handshake"}${cert})`,
-    );
-  });
-  // Sessions that logged in: only they go "offline"; the others were never online.
-  const wentOnline = new WeakSet<Session>();
-  server.on("online", (session) => {
-    wentOnline.add(session);
-    log.info(`online ${session.deviceId} (${session.peer})`);
-    // After the runtime's post-login redelivery pass: a delivery started before it would be sent twice.
-    setImmediate(() => sendFirstCommand(session));
-  });
-  server.on("offline", (session, reason) => {
-    if (wentOnline.has(session)) log.info(`offline ${session.deviceId ?? session.peer}: ${describe(reason)}`);
-    else log.info(`disconnected ${session.peer} (never logged in): ${describe(reason)}`);
-  });
-  server.on("error", (error, session) => {
-    if (error.code === "PEER_CERTIFICATE_REJECTED" && session !== undefined) {
-      // A connected device whose certificate no longer passes after a reload (revoked, or its CA
-      // dropped from ca.crt): the runtime closes its session.
-      log.warn(`disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`);
-    } else if (TLS_REFUSALS.has(error.code)) {
-      // The one line about a refused TLS connection (the runtime's own warning is not printed).
-      log.warn(`TLS refused ${knownPeer(error.peer) ?? "(peer address unknown)"}: ${describeRefusal(error)}`);
-    } else if (options.verbose) {
-      log.error(`${session?.peer ?? "server"}: ${describe(error)}`);
-    }
-  });
+  logConnectionEvents(server, log, { verbose: options.verbose, onOnline: sendFirstCommand });
 
   function sendFirstCommand(session: Session): void {
     const deviceId = session.deviceId;
-    if (options.commandCoins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
-    const order = {
-      orderId: OrderDesk.newOrderId(),
-      coins: options.commandCoins,
-      timeout: DEFAULT_COIN_TIMEOUT_S,
-    };
+    const coins = live.options.commandCoins;
+    if (coins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
+    const order = { orderId: OrderDesk.newOrderId(), coins, timeout: DEFAULT_COIN_TIMEOUT_S };
     orders.push(deviceId, order).then(
       (final) =>
         log.info(
+          { event: "delivery", deviceId, orderId: final.orderId, outcome: coinStateName(final.state) },
           `order ${final.orderId} of ${deviceId} finished: ${coinStateName(final.state)} ${final.progress}%`,
         ),
-      (error: unknown) => log.warn(`order ${order.orderId} of ${deviceId} not completed: ${String(error)}`),
+      (error: unknown) =>
+        log.warn(
+          { event: "delivery", deviceId, orderId: order.orderId, outcome: "not_completed" },
+          `order ${order.orderId} of ${deviceId} not completed: ${String(error)}`,
+        ),
     );
   }
 
@@ -127,60 +122,84 @@ async function serve(options: PaynetdOptions): Promise<void> {
           token: await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log),
         });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
+  const ops =
+    options.metrics === undefined
+      ? undefined
+      : await startOpsServer(options.metrics, {
+          registry: paynetdRegistry(server, certificates),
+          ready: () => !server.runtime.draining,
+        });
+  if (ops !== undefined) {
+    log.info(
+      { event: "ops_listening", address: formatAddress(ops.address) },
+      `ops listening http://${formatAddress(ops.address)} (/metrics, /livez, /readyz)`,
+    );
+  }
   const bound = await server.start();
-  reloadTlsOnSighup(server, options, crlPath !== undefined, log);
+  certificates.start();
+  reloadOnSighup(argv, {
+    live,
+    log,
+    tls: new TlsReloader(server, options.mtls, crlPath !== undefined),
+    certificates,
+    setLogLevel: (level) => {
+      log.setLevel(level);
+      runtime.setLevel(runtimeLevel(level));
+    },
+  });
   if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
   if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
-  // Exactly `listening HOST:PORT` (after the log prefix): scripts read the bound port from it.
-  log.info(`listening ${formatAddress(bound)}`);
+  // The message is exactly `listening HOST:PORT` in both formats: scripts read the bound port from it.
+  const address = formatAddress(bound);
+  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
 
   onShutdownSignal((reason) => {
-    log.info(`stopping (${reason})`);
-    const stopped = Promise.all([
-      server.stop(),
-      admin === undefined ? undefined : stopAdmin(admin.http),
-    ]).then(
-      // After the server: the acks of its last moments are in the state too.
-      () => state.flush(),
+    log.info({ event: "stopping", reason }, `stopping (${reason})`);
+    certificates.stop();
+    const serverStopped = reason === "SIGTERM" ? drain() : server.stop();
+    const stopped = serverStopped.then(() =>
+      Promise.all([
+        admin === undefined ? undefined : stopAdmin(admin.http),
+        ops?.close(),
+        // After the server: the acks of its last moments are in the state too.
+        state.flush(),
+      ]),
     );
     stopped.then(
       () => {
-        log.info("stopped");
+        log.info({ event: "stopped" }, "stopped");
         process.exit(0);
       },
       (error: unknown) => {
-        log.error(`stop failed: ${String(error)}`);
+        log.error({ event: "stopped", error: String(error) }, `stop failed: ${String(error)}`);
         process.exit(1);
       },
     );
   });
-}
 
-/** Error codes of a TLS connection refused before any session: paynetd prints one line for each. */
-const TLS_REFUSALS = new Set<PaynetErrorCode>([
-  "HANDSHAKE_FAILED",
-  "PEER_CERTIFICATE_REJECTED",
-  "HANDSHAKE_TIMEOUT",
-]);
-
-/** The runtime's warning about a refused TLS connection, which the `error` handler reports itself. */
-function isTlsRefusal(message: string): boolean {
-  return /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected)\b/.test(message);
-}
-
-/** `code reason`: the TLS library's reason without the message's repeated context. */
-function describeRefusal(error: PaynetError): string {
-  const reason = "reason" in error && typeof error.reason === "string" ? error.reason : error.message;
-  return `${error.code} ${reason}`;
-}
-
-/** The peer address, unless the runtime could not tell it (`?:?` for a socket reset early). */
-function knownPeer(peer: string | undefined): string | undefined {
-  return peer === undefined || peer.startsWith("?") ? undefined : peer;
-}
-
-function describe(error: PaynetError): string {
-  return `${error.code} ${error.message}`;
+  /** SIGTERM: the lame-duck stop, with its figures in the log. */
+  async function drain(): Promise<void> {
+    const { graceMs, evictPerSecond, handlerGraceMs } = live.options.drain;
+    server.runtime.on("draining", (info) => {
+      if (info.phase === "grace") {
+        log.info(
+          { event: "drain", phase: "grace", sessions: info.sessions, graceMs },
+          `draining: /readyz answers 503, listener open ${graceMs / 1000}s more, ${info.sessions} session(s)`,
+        );
+      } else {
+        log.info(
+          { event: "drain", phase: "evicting", sessions: info.sessions, evictPerSecond },
+          `draining: listener closed, evicting ${info.sessions} session(s) at ${evictPerSecond}/s`,
+        );
+      }
+    });
+    const report = await server.runtime.drain({ graceMs, evictPerSecond, handlerGraceMs });
+    log.info(
+      { event: "drain", phase: "done", ...report },
+      `drained: ${report.evicted} of ${report.sessions} session(s) evicted in ${(report.evictionMs / 1000).toFixed(1)}s, ` +
+        `${report.handlersUnfinished} handler(s) unfinished, ${(report.durationMs / 1000).toFixed(1)}s in all`,
+    );
+  }
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
@@ -188,12 +207,19 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`paynetd: ${error.message}\n\n${PAYNETD_USAGE}\n`);
     process.exit(2);
   }
+  // Before any log line: the operator who started it reads this on the terminal or in the unit's status.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`paynetd: ${error.message}\n`);
+    process.exit(2);
+  }
   log.error(
     error instanceof ExampleError
       ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error),
+      : error instanceof Error && "code" in error
+        ? describe(error as never)
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error),
   );
   process.exit(1);
 });

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { DeliveryOptions } from "@paynet/runtime";
 import type { CoinAck, CoinCommand } from "../sdk/index.js";
-import { coinStateName, isFinalCoinState } from "../shared/coin.js";
+import { coinStateName } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
 import { type Log, wireText } from "../shared/log.js";
 import type { OrderRecord, PaynetdState } from "./state.js";
@@ -85,6 +85,7 @@ export class OrderDesk {
     const running = this.#running.get(order.orderId);
     if (running !== undefined) {
       this.#log.info(
+        { event: "delivery", phase: "resent", deviceId, orderId: order.orderId, coins: order.coins },
         `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s (again, while it runs)`,
       );
       await this.#send(deviceId, order);
@@ -102,10 +103,11 @@ export class OrderDesk {
   async #deliverAndFollow(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
     this.#state.addOrder(order.orderId, deviceId, order.coins);
     this.#log.info(
+      { event: "delivery", phase: "sent", deviceId, orderId: order.orderId, coins: order.coins },
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
     );
+    // Ends on the first CoinAck in a (paynet.final) state (COIN_DONE, COIN_FAILED): the SDK knows them.
     const acks = this.#deliver(deviceId, order, {
-      isFinal: (ack) => isFinalCoinState(ack.state),
       // The device's own timeout plus slack for reconnects while it dispenses.
       deadlineMs: (order.timeout + 30) * 1000,
     });

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { ServerTlsOptions } from "@paynet/runtime";
 import { ExampleError } from "../shared/errors.js";
 import { countRevoked } from "./crl.js";
@@ -11,7 +10,19 @@ const TICKET_KEY_BYTES = 48;
 /** File of the CA's revocation list in the certificates directory (`paynet-gen certs revoke`). */
 export const CRL_FILE = "ca.crl";
 
-/** The TLS material paynetd reads from `--certs`, and how many certificates its CRL revokes. */
+/** Where paynetd's TLS material is: `--certs DIR` and the files in it, each replaceable by its own flag. */
+export interface ServerTlsFiles {
+  /** The certificates directory (for hints), when given. */
+  readonly dir: string | undefined;
+  readonly cert: string;
+  readonly key: string;
+  /** Client CA bundle (mTLS). */
+  readonly ca: string | undefined;
+  /** Revocation list, used when the file exists (mTLS). */
+  readonly crl: string | undefined;
+}
+
+/** The TLS material paynetd reads, and how many certificates its CRL revokes. */
 export interface LoadedTls {
   readonly tls: ServerTlsOptions;
   /** Path of the CRL in use (mTLS only, when `ca.crl` exists). */
@@ -21,17 +32,23 @@ export interface LoadedTls {
 }
 
 /**
- * Reads the server's TLS material from `certsDir`: `server.crt`/`server.key`, and with `mtls` also
- * `ca.crt` (required) and `ca.crl` (when present).
+ * Reads the server's TLS material: certificate and key, and with `mtls` also the client CA
+ * (required) and the CRL (when its file exists).
  */
-export async function loadServerTls(certsDir: string, mtls: boolean): Promise<LoadedTls> {
-  const [cert, key] = await Promise.all([readPem(certsDir, "server.crt"), readPem(certsDir, "server.key")]);
+export async function loadServerTls(files: ServerTlsFiles, mtls: boolean): Promise<LoadedTls> {
+  const [cert, key] = await Promise.all([readPem(files.cert, files.dir), readPem(files.key, files.dir)]);
   if (!mtls) return { tls: { cert, key }, crlPath: undefined, revoked: undefined };
-  const ca = await readPem(certsDir, "ca.crt");
-  const crlPath = join(certsDir, CRL_FILE);
-  const crl = await readOptional(crlPath);
+  if (files.ca === undefined) {
+    throw new ExampleError(
+      "CERTS_MISSING",
+      "mTLS needs a client CA: --client-ca FILE or --certs DIR with ca.crt",
+    );
+  }
+  const ca = await readPem(files.ca, files.dir);
+  const crlPath = files.crl;
+  const crl = crlPath === undefined ? undefined : await readOptional(crlPath);
   const tls: ServerTlsOptions = { cert, key, ca, requireClientCert: true };
-  if (crl === undefined) return { tls, crlPath: undefined, revoked: undefined };
+  if (crl === undefined || crlPath === undefined) return { tls, crlPath: undefined, revoked: undefined };
   return { tls: { ...tls, crl }, crlPath, revoked: countRevoked(crl) };
 }
 
@@ -67,14 +84,13 @@ export async function loadTicketKeys(path: string): Promise<Buffer> {
   return keys;
 }
 
-async function readPem(dir: string, name: string): Promise<string> {
-  const path = join(dir, name);
+async function readPem(path: string, dir: string | undefined): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
     throw new ExampleError(
       "CERTS_MISSING",
-      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); issue certificates with: npx paynet-gen certs init --out ${dir}`,
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); issue certificates with: npx paynet-gen certs init --out ${dir ?? "certs"}`,
       { cause: error },
     );
   }

@@ -6,6 +6,8 @@ export type ExampleErrorCode =
   | "TICKET_KEYS"
   | "STATE_FILE"
   | "ADMIN"
+  /** A config file, environment variable or secret file that cannot be used. */
+  | "CONFIG"
   /** The device's data directory or its record of executed commands cannot be used. */
   | "DATA_DIR"
   /** An order id re-used for another device or with other coins. */

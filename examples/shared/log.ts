@@ -1,30 +1,117 @@
 /**
- * One-line, human-readable logs: `[paynetd] <- RegisterReq sn=SN-001`. Everything goes to stdout,
- * one line per event, so the demo and the acceptance tests can follow a process by its lines.
+ * The programs' logs, through pino: NDJSON for journald/ELK (`--log-format json`, the default when
+ * stdout is not a terminal) or one readable line per event (`pretty`: `[paynetd] online dev-SN-1
+ * (127.0.0.1:50123)`). Lines carry a stable `event` name where they report one (`listening`,
+ * `connection`, `online`, `offline`, `delivery`, `reload`, `drain`, ...), so both a person and a
+ * log pipeline can follow a process; the message text is the same in both formats.
  */
-import type { Logger } from "@paynet/runtime";
+import type { LogFields, Logger } from "@paynet/runtime";
+import { type Logger as Pino, pino } from "pino";
+
+export type { LogFields } from "@paynet/runtime";
+
+/** Levels the programs log at. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** One level's method: a message, or pino's order, fields first. */
+export interface LogMethod {
+  (message: string): void;
+  (fields: LogFields, message: string): void;
+}
 
 /** Writes the log lines of one program. */
 export interface Log {
+  /** Protocol details (heartbeats); shown with `--log-level debug`. */
+  readonly debug: LogMethod;
   /** A normal step. */
-  info(text: string): void;
-  /** Something an operator should look at; the line carries `WARN`. */
-  warn(text: string): void;
-  /** A failure; the line carries `ERROR`. */
-  error(text: string): void;
+  readonly info: LogMethod;
+  /** Something an operator should look at; the pretty line carries `WARN`. */
+  readonly warn: LogMethod;
+  /** A failure; the pretty line carries `ERROR`. */
+  readonly error: LogMethod;
+  /** Switches format and level (after the settings are known; the format only before the first line matters). */
+  configure(options: LogOptions): void;
+  /** Changes the level (SIGHUP). */
+  setLevel(level: LogLevel): void;
+  /** The underlying pino logger, for the runtime adapter. */
+  readonly pino: Pino;
 }
 
-/** Creates the log of the program `name` (the bracketed prefix of every line). */
+/** How a program logs. */
+export interface LogOptions {
+  /** `auto`: pretty when stdout is a terminal, json otherwise. */
+  readonly format: "json" | "pretty" | "auto";
+  readonly level: LogLevel;
+}
+
+/** Where lines go: stdout unless a test says otherwise. */
+export type LineSink = (line: string) => void;
+
+const stdoutSink: LineSink = (line) => process.stdout.write(line);
+
+/** Creates the log of the program `name` (pretty lines start with `[name]`). */
 export function createLog(
   name: string,
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  options: LogOptions = { format: "auto", level: "info" },
+  sink: LineSink = stdoutSink,
 ): Log {
-  const prefix = `[${name}]`;
+  let current = makePino(name, options, sink);
+  const method =
+    (level: LogLevel): LogMethod =>
+    (first: string | LogFields, second?: string) => {
+      if (typeof first === "string") current[level](first);
+      else current[level](first, second ?? "");
+    };
   return {
-    info: (text) => write(`${prefix} ${text}`),
-    warn: (text) => write(`${prefix} WARN ${text}`),
-    error: (text) => write(`${prefix} ERROR ${text}`),
+    debug: method("debug"),
+    info: method("info"),
+    warn: method("warn"),
+    error: method("error"),
+    configure(next) {
+      current = makePino(name, next, sink);
+    },
+    setLevel(level) {
+      current.level = level;
+    },
+    get pino() {
+      return current;
+    },
   };
+}
+
+function makePino(name: string, options: LogOptions, sink: LineSink): Pino {
+  const pretty = options.format === "pretty" || (options.format === "auto" && process.stdout.isTTY === true);
+  return pino(
+    {
+      name,
+      level: options.level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // `"level":"warn"` rather than 40: what people search for in ELK.
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // Synchronous writes: the last lines before process.exit() are not lost.
+    { write: (line: string) => sink(pretty ? prettyLine(line) : line) },
+  );
+}
+
+/**
+ * The readable form of one NDJSON line: `[name] text`, `[name] WARN text`, `[name] ERROR text`;
+ * runtime lines (`component: "runtime"`) as `runtime: message (key=value, ...)`.
+ */
+export function prettyLine(json: string): string {
+  const {
+    level,
+    name,
+    msg,
+    component,
+    time: _time,
+    pid: _pid,
+    ...fields
+  } = JSON.parse(json) as Record<string, unknown>;
+  const tag = level === "warn" ? "WARN " : level === "error" || level === "fatal" ? "ERROR " : "";
+  const text = component === "runtime" ? `runtime: ${String(msg)}${formatFields(fields)}` : String(msg);
+  return `[${String(name)}] ${tag}${text}\n`;
 }
 
 /** Formats structured fields as `key=value` pairs (strings with spaces quoted). */
@@ -41,33 +128,42 @@ export function formatFields(fields: Record<string, unknown> | undefined): strin
 }
 
 /**
- * Adapts a {@link Log} to the runtime's {@link Logger}, prefixing `runtime:`. Messages below
- * `level` are dropped (the programs show their own readable steps; the runtime adds warnings), and
- * so are messages `shownElsewhere` claims: the program prints its own line for them.
+ * The runtime's {@link Logger} on `log`: a pino child with `component: "runtime"`, at `level` (the
+ * programs show their own readable steps, the runtime adds warnings unless `--verbose`). Messages
+ * `shownElsewhere` claims are dropped: the program prints its own line for them.
  */
 export function runtimeLogger(
   log: Log,
-  level: "debug" | "info" | "warn",
+  level: LogLevel,
   shownElsewhere: (message: string) => boolean = () => false,
-): Logger {
-  const ranks = { debug: 0, info: 1, warn: 2 } as const;
-  const at = (rank: number) => rank >= ranks[level];
-  const line = (message: string, fields: Record<string, unknown> | undefined) =>
-    `runtime: ${message}${formatFields(fields)}`;
-  return {
+): Logger & { setLevel(level: LogLevel): void } {
+  const base = log.pino.child({ component: "runtime" }, { level });
+  const wrap = (target: Pino): Logger => ({
     debug: (fields, message) => {
-      if (at(0) && !shownElsewhere(message)) log.info(line(message, fields));
+      if (!shownElsewhere(message)) target.debug(fields, message);
     },
     info: (fields, message) => {
-      if (at(1) && !shownElsewhere(message)) log.info(line(message, fields));
+      if (!shownElsewhere(message)) target.info(fields, message);
     },
     warn: (fields, message) => {
-      if (!shownElsewhere(message)) log.warn(line(message, fields));
+      if (!shownElsewhere(message)) target.warn(fields, message);
     },
     error: (fields, message) => {
-      if (!shownElsewhere(message)) log.error(line(message, fields));
+      if (!shownElsewhere(message)) target.error(fields, message);
     },
-  };
+    child: (bindings) => wrap(target.child(bindings)),
+  });
+  return Object.assign(wrap(base), {
+    setLevel: (next: LogLevel) => {
+      base.level = next;
+    },
+  });
+}
+
+/** The more severe of two levels: `--log-level warn` also silences a logger floored at info. */
+export function atLeast(floor: LogLevel, level: LogLevel): LogLevel {
+  const order: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+  return order.indexOf(level) > order.indexOf(floor) ? level : floor;
 }
 
 /** Longest wire text a log line shows. */

@@ -46,6 +46,12 @@ export interface RequestSpec<Req, Rep> {
   readonly requestKey?: (message: Req) => string;
   /** Correlation key of a reply; must give the same value as `requestKey` for the matching request. */
   readonly replyKey?: (message: Rep) => string;
+  /**
+   * Which replies are final (generated from `(paynet.final)` enum values): the default of
+   * `isFinal` for `request()`, `stream()` and `deliver()` with this spec. Without it (and without
+   * the option), every reply is final.
+   */
+  readonly isFinal?: (reply: Rep) => boolean;
 }
 
 /** Options of a single request. */
@@ -55,7 +61,8 @@ export interface RequestOptions<Rep> {
   signal?: AbortSignal;
   /**
    * Whether a reply is the final one. `request()` resolves with the first final reply;
-   * `stream()` yields every reply and ends after a final one. Default: every reply is final.
+   * `stream()` yields every reply and ends after a final one. Default: the spec's `isFinal`, else
+   * every reply is final.
    */
   isFinal?: (reply: Rep) => boolean;
 }
@@ -65,6 +72,15 @@ export interface DeliveryOptions<Rep> {
   /** Stop redelivering and fail with `RequestTimeoutError` after this long. Default 5 min. */
   deadlineMs?: number;
   signal?: AbortSignal;
-  /** Whether a reply is the final one; until it arrives the request is redelivered after each re-login. */
+  /**
+   * Whether a reply is the final one; until it arrives the request is redelivered after each
+   * re-login. Default: the spec's `isFinal` (generated from `(paynet.final)`), else every reply.
+   */
   isFinal?: (reply: Rep) => boolean;
+  /**
+   * Called with each reply the moment it arrives, before the next frame of the device is handled
+   * (the iteration sees it a microtask later). Record state here when a message that follows the
+   * reply on the wire must see it, e.g. a query sent right behind the final ack.
+   */
+  onReply?: (reply: Rep) => void;
 }

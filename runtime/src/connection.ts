@@ -114,6 +114,8 @@ export class FrameConnection {
   #inChunk = false;
   /** `socket.write` returned false and `'drain'` has not come yet. */
   #blocked = false;
+  /** Callers of {@link whenWritable} waiting for the drain (made on first use: rare). */
+  #writableWaiters: Array<() => void> | undefined;
 
   /** `close()` was called: no more sends, flush then end. */
   #closing: PaynetError | undefined;
@@ -245,6 +247,18 @@ export class FrameConnection {
   /** True while the socket reports backpressure (waiting for `'drain'`). */
   get backpressured(): boolean {
     return this.#blocked;
+  }
+
+  /**
+   * Calls `callback` once `send()` accepts frames without a bound again: in a microtask when the
+   * socket is not backed up, else at its `'drain'`. Not called when the connection ends first.
+   */
+  whenWritable(callback: () => void): void {
+    if (!this.#blocked) {
+      queueMicrotask(callback);
+      return;
+    }
+    (this.#writableWaiters ??= []).push(callback);
   }
 
   /**
@@ -448,6 +462,10 @@ export class FrameConnection {
     this.#blocked = false;
     this.#flush();
     this.#endIfFlushed();
+    const waiters = this.#writableWaiters;
+    if (waiters === undefined || this.#blocked) return;
+    this.#writableWaiters = undefined;
+    for (const waiter of waiters) waiter();
   }
 
   #endIfFlushed(): void {
@@ -472,6 +490,7 @@ export class FrameConnection {
     this.#closeTimer?.cancel();
     this.#batch = undefined;
     this.#batchFrames = 0;
+    this.#writableWaiters = undefined;
     this.#socket.destroy();
     this.#handlers.onClose(reason);
   }

@@ -47,12 +47,18 @@ export function reportTimerErrorOnce(error: unknown): void {
   process.stderr.write(`paynet: a timer callback threw (reported once): ${message}\n`);
 }
 
+/** How a {@link Timer} enters and leaves its wheel's buckets (private operations of the wheel). */
+interface TimerBuckets {
+  link(timer: Timer, delayMs: number): void;
+  unlink(timer: Timer): void;
+}
+
 class Timer implements WheelTimer {
   /** Tick index of the bucket holding this timer; `undefined` when not scheduled. */
   bucket: number | undefined;
 
   constructor(
-    readonly wheel: TimerWheel,
+    readonly buckets: TimerBuckets,
     readonly callback: () => void,
   ) {}
 
@@ -61,12 +67,12 @@ class Timer implements WheelTimer {
   }
 
   cancel(): void {
-    this.wheel.unlink(this);
+    this.buckets.unlink(this);
   }
 
   reschedule(delayMs: number): void {
-    this.wheel.unlink(this);
-    this.wheel.link(this, delayMs);
+    this.buckets.unlink(this);
+    this.buckets.link(this, delayMs);
   }
 }
 
@@ -84,6 +90,11 @@ export class TimerWheel {
   #size = 0;
   #interval: NodeJS.Timeout | undefined;
   #ticking = false;
+  /** Handed to each timer, so that the bucket operations stay private to the wheel. */
+  readonly #timerBuckets: TimerBuckets = {
+    link: (timer, delayMs) => this.#link(timer, delayMs),
+    unlink: (timer) => this.#unlink(timer),
+  };
 
   constructor(options: TimerWheelOptions = {}) {
     const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
@@ -119,13 +130,13 @@ export class TimerWheel {
 
   /** Runs `callback` once, no earlier than `delayMs` from now. */
   schedule(delayMs: number, callback: () => void): WheelTimer {
-    const timer = new Timer(this, callback);
-    this.link(timer, delayMs);
+    const timer = new Timer(this.#timerBuckets, callback);
+    this.#link(timer, delayMs);
     return timer;
   }
 
-  /** @internal Puts an unscheduled timer into the bucket of its deadline. */
-  link(timer: Timer, delayMs: number): void {
+  /** Puts an unscheduled timer into the bucket of its deadline. */
+  #link(timer: Timer, delayMs: number): void {
     if (!Number.isFinite(delayMs) || delayMs < 0) {
       throw new InvalidOptionsError("delayMs", `expected a finite number >= 0, got ${delayMs}`);
     }
@@ -142,8 +153,8 @@ export class TimerWheel {
     this.#size++;
   }
 
-  /** @internal Removes a timer from its bucket, if scheduled. */
-  unlink(timer: Timer): void {
+  /** Removes a timer from its bucket, if scheduled. */
+  #unlink(timer: Timer): void {
     const due = timer.bucket;
     if (due === undefined) return;
     timer.bucket = undefined;

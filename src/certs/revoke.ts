@@ -9,6 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "./atomic-write.js";
+import { CrlFileError, canonicalSerial, readSignedCrl, type SignedCrl, sameSerial } from "./crl-file.js";
 import { CertFilesError } from "./errors.js";
 import { deviceFileName } from "./filename.js";
 import { exists, messageOf, readCa } from "./files.js";
@@ -220,29 +221,21 @@ async function readCrl(
   caCert: X509Certificate,
 ): Promise<{ entries: ListedEntry[]; thisUpdate: Date | undefined }> {
   if (!(await exists(path))) return { entries: [], thisUpdate: undefined };
-  const invalid = (why: string, cause?: unknown) =>
-    new CertFilesError(
-      "CRL_INVALID",
-      `cannot extend ${path}: ${why}; move it away to start a new list (its revocations are then lost)`,
-      cause === undefined ? undefined : { cause },
-    );
-  let crl: x509.X509Crl;
+  let crl: SignedCrl;
   try {
-    crl = new x509.X509Crl(x509.PemConverter.decodeFirst(await readFile(path, "utf8")));
+    crl = await readSignedCrl(path, caCert);
   } catch (error) {
-    throw invalid(`not a PEM CRL (${messageOf(error)})`, error);
-  }
-  const signer = new x509.X509Certificate(caCert.raw);
-  if (
-    crl.issuerName.toString() !== signer.subjectName.toString() ||
-    !(await crl.verify({ publicKey: signer }))
-  ) {
-    throw invalid(`it is not signed by the CA ${caCert.subject}`);
+    if (!(error instanceof CrlFileError)) throw error;
+    throw new CertFilesError(
+      "CRL_INVALID",
+      `cannot extend ${path}: ${error.message}; move it away to start a new list (its revocations are then lost)`,
+      { cause: error },
+    );
   }
   const entries = crl.entries.map((entry) => ({
     serialNumber: entry.serialNumber,
-    revokedAt: entry.revocationDate,
-    reason: reasonName(entry.reason),
+    revokedAt: entry.revokedAt,
+    reason: reasonName(entry.reasonCode),
   }));
   return { entries, thisUpdate: crl.thisUpdate };
 }
@@ -268,19 +261,6 @@ function reasonName(code: number | undefined): RevocationReason {
 
 function commonNameOf(cert: X509Certificate): string | undefined {
   return new x509.X509Certificate(cert.raw).subjectName.getField("CN")[0];
-}
-
-/** Upper-case hex without separators or leading zero bytes (sign padding), as Node prints serials. */
-function canonicalSerial(serial: string): string {
-  const hex = serial
-    .replace(/:/g, "")
-    .toUpperCase()
-    .replace(/^(?:00)+(?=[0-9A-F])/, "");
-  return hex.length === 0 ? "00" : hex;
-}
-
-function sameSerial(a: string, b: string): boolean {
-  return canonicalSerial(a).replace(/^0+/, "") === canonicalSerial(b).replace(/^0+/, "");
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -11,7 +11,10 @@ export default class Init extends Command {
     "entry and a device entry with their handlers indexes, certificates (certs/: each side gets only what it " +
     "runs with; a device-only project never holds the CA key) and a README. " +
     "`npm install && npm start` then starts the server and a device that register, log in and exchange " +
-    "heartbeats over mutual TLS. A non-empty directory is refused unless --force.";
+    "heartbeats over mutual TLS. A non-empty directory is refused unless --force. " +
+    "Until paynet-gen and @paynet/runtime are on the npm registry, the project carries them as npm tarballs in " +
+    "vendor/ (packed from this paynet-gen, named as file:vendor/... dependencies, so the project installs " +
+    "wherever it is moved or cloned); --from-registry names registry versions instead.";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> coinbox",
@@ -19,6 +22,7 @@ export default class Init extends Command {
     "<%= config.bin %> <%= command.id %> firmware-sim --side client",
     "<%= config.bin %> <%= command.id %> firmware-sim --side client --ca ../coin-cloud/certs",
     "<%= config.bin %> <%= command.id %> existing-dir --force",
+    "<%= config.bin %> <%= command.id %> coinbox --from-registry",
   ];
 
   static override args = {
@@ -33,6 +37,11 @@ export default class Init extends Command {
       default: "both",
     }),
     force: Flags.boolean({ description: "write into a non-empty directory", default: false }),
+    "from-registry": Flags.boolean({
+      description:
+        "depend on paynet-gen and @paynet/runtime from the npm registry (^version) instead of packing them into vendor/",
+      default: false,
+    }),
     ca: Flags.string({
       description:
         "directory of the operator's CA (ca.crt + ca.key) to issue the certificates from; the key is not " +
@@ -51,6 +60,7 @@ export default class Init extends Command {
         dir: args.dir,
         side: flags.side as "both" | "server" | "client",
         force: flags.force,
+        dependencies: flags["from-registry"] ? "registry" : "vendor",
         ...(flags.name === undefined ? {} : { name: flags.name }),
         ...(flags.ca === undefined ? {} : { ca: flags.ca }),
       });
@@ -68,6 +78,11 @@ export default class Init extends Command {
             : `issued the certificates from the CA in ${caShown} (its key was not copied)`,
         );
       }
+      this.log(
+        result.dependencies === "vendor"
+          ? `packed paynet-gen and @paynet/runtime ${this.config.version} into vendor/: npm install takes them from there (commit them with the project)`
+          : `paynet-gen and @paynet/runtime come from the npm registry (^${this.config.version})`,
+      );
       this.log("");
       this.log("next:");
       if (shown !== ".") this.log(`  cd ${shown}`);

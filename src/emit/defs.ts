@@ -23,6 +23,9 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
   const runtimeImports: RuntimeName[] = ["MessageDef"];
   if (requests.length > 0) runtimeImports.push("RequestSpec");
   if (errorView !== undefined) runtimeImports.push("ErrorMessageSpec", "PaynetError");
+  const values = new Set<string>();
+  for (const request of requests) for (const name of request.reply?.final?.enumNames ?? []) values.add(name);
+  if (errorView !== undefined) values.add(errorView.createName);
   const rt = runtimeLocals(model);
   const content = renderTemplate("defs", {
     header: fileHeader(model, options),
@@ -32,6 +35,7 @@ export function emitDefs(model: ProtoModel, options: EmitOptions): GeneratedFile
     codecsModule: moduleSpecifier("codecs"),
     typesModule: moduleSpecifier("types"),
     typeImports: importList(view.wire.map((message) => message.name)),
+    valueImports: importList([...values]),
     wire: view.wire,
     requests,
     errorMessage:

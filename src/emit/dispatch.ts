@@ -54,6 +54,12 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
   if (serverReceives.length > 0) handlerImports.push(`${service}ServerContext`);
   if (clientReceives.length > 0) handlerImports.push(`${service}ClientContext`);
 
+  // Enums the device's failure replies name (`CoinState.COIN_FAILED`).
+  const failureEnums = clientReceives.flatMap((message) =>
+    message.key !== undefined && message.reply?.final?.failureReply !== undefined
+      ? message.reply.final.enumNames
+      : [],
+  );
   const rt = runtimeLocals(model);
   const content = renderTemplate("dispatch", {
     header: fileHeader(model, options),
@@ -65,7 +71,13 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     handlersModule: moduleSpecifier("handlers"),
     handlerImports: importList(handlerImports),
     typesModule: moduleSpecifier("types"),
-    createImports: importList([...serverSends, ...clientSends].map((message) => message.createName)),
+    valueImports: importList([
+      ...[...serverSends, ...clientSends].map((message) => message.createName),
+      ...failureEnums,
+    ]),
+    usesProtobuf: clientReceives.some(
+      (message) => message.reply?.final?.usesProtobuf === true && message.key !== undefined,
+    ),
     typeImports: importList(types),
     serverReceives,
     clientReceives,

@@ -48,6 +48,10 @@ export function emitServerFacade(model: ProtoModel, options: EmitOptions): Gener
     handlersModule: moduleSpecifier("handlers"),
     typesModule: moduleSpecifier("types"),
     createImports: importList(sends.map((message) => message.createName)),
+    deliverySpecs: sends
+      .filter((message) => message.reply?.correlated === true)
+      .map((message) => message.reply!.requestName)
+      .join(", "),
     typeImports: importList(types),
     sends,
     errorMessage:

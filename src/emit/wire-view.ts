@@ -10,9 +10,11 @@ import type {
   FieldModel,
   MessageModel,
   ProtoModel,
+  ReplyFinality,
   ScalarType,
   WireMessage,
 } from "../model/types.js";
+import { textField } from "./error-message.js";
 import { isOptionalProperty, ownProperty } from "./ts-types.js";
 import type { EmitOptions } from "./types.js";
 
@@ -30,6 +32,30 @@ export interface ReplyView {
   readonly requestKey: string | undefined;
   /** Expression over `message` (the reply) giving its correlation key, when correlated. */
   readonly replyKey: string | undefined;
+  /**
+   * Delivered at least once (cloud → device, correlated): which replies are final, from
+   * `(paynet.final)`, and the failure reply the device answers a command it cannot complete with.
+   */
+  readonly final: FinalView | undefined;
+}
+
+/** Finality of a delivered request's reply, as TypeScript. */
+export interface FinalView {
+  /** Boolean expression over `message` (the reply): it is final. */
+  readonly isFinal: string;
+  /** `state` COIN_DONE or COIN_FAILED, for doc comments. */
+  readonly text: string;
+  /** TS names of the enums the expressions use. */
+  readonly enumNames: readonly string[];
+  /**
+   * Object literal over `message` (the request) and `reason`: the failure reply. Undefined when no
+   * final value names a failure.
+   */
+  readonly failureReply: string | undefined;
+  /** `reason`, or `_reason` when the reply has no text field to put it in. */
+  readonly reasonParameter: string;
+  /** The failure reply calls `$pb.truncateUtf8` (its text field is bounded). */
+  readonly usesProtobuf: boolean;
 }
 
 export interface WireView {
@@ -107,6 +133,10 @@ function wireView(
       correlated,
       requestKey: correlated ? key : undefined,
       replyKey: correlated ? keyExpression(replyCorrelation, "message", options) : undefined,
+      final:
+        wire.replyFinal === undefined || correlation === undefined || replyCorrelation === undefined
+          ? undefined
+          : finalView(wire.replyFinal, correlation, replyCorrelation, replyMessage, model),
     };
   }
   return {
@@ -123,6 +153,48 @@ function wireView(
     reply,
     key,
     role: wire.role,
+  };
+}
+
+function finalView(
+  finality: ReplyFinality,
+  requestCorrelation: FieldModel,
+  replyCorrelation: FieldModel,
+  reply: MessageModel,
+  model: ProtoModel,
+): FinalView {
+  const state = reply.fields.find((field) => field.protoName === finality.field);
+  const enumModel = model.enums.find((candidate) => candidate.fullName === finality.enumName);
+  if (state === undefined || enumModel === undefined)
+    throw new Error(`model invariant: final field ${finality.field} of ${reply.fullName} is unknown`);
+  const access = ownProperty("message", state.tsName);
+  const isFinal = finality.finalValues
+    .map((value) => `${access} === ${enumModel.tsName}.${value}`)
+    .join(" || ");
+  let failureReply: string | undefined;
+  let usesProtobuf = false;
+  let reasonParameter = "_reason";
+  if (finality.failureValue !== undefined) {
+    // An optional correlation field is copied only when set (a Partial property cannot hold undefined).
+    const copy = optional(requestCorrelation)
+      ? `...(${ownProperty("message", requestCorrelation.tsName)} === undefined ? {} : { ${replyCorrelation.tsName}: ${ownProperty("message", requestCorrelation.tsName)} })`
+      : `${replyCorrelation.tsName}: message.${requestCorrelation.tsName}`;
+    const parts = [copy, `${state.tsName}: ${enumModel.tsName}.${finality.failureValue}`];
+    const text = textField(reply);
+    if (text !== undefined) {
+      reasonParameter = "reason";
+      usesProtobuf = text.maxSize !== undefined;
+      parts.push(`${text.tsName}: ${usesProtobuf ? `$pb.truncateUtf8(reason, ${text.maxSize})` : "reason"}`);
+    }
+    failureReply = `{ ${parts.join(", ")} }`;
+  }
+  return {
+    isFinal,
+    text: `\`${finality.field}\` ${finality.finalValues.join(" or ")}`,
+    enumNames: [enumModel.tsName],
+    failureReply,
+    reasonParameter,
+    usesProtobuf,
   };
 }
 
@@ -149,6 +221,8 @@ const optional = isOptionalProperty;
 export function keyExpression(field: FieldModel, variable: string, options: EmitOptions): string {
   const access = optional(field) ? ownProperty(variable, field.tsName) : `${variable}.${field.tsName}`;
   const value = field.value;
+  // A field at its default (0, false, empty) gives the empty key: the runtime refuses such a command
+  // (CORRELATION_MISSING) rather than treating every command without a value as one.
   if (value.kind === "scalar") {
     if (value.scalar === "string") return optional(field) ? `${access} ?? ""` : access;
     if (value.scalar === "bytes") {
@@ -156,10 +230,12 @@ export function keyExpression(field: FieldModel, variable: string, options: Emit
       return `Array.from(${bytes}, (byte) => byte.toString(16).padStart(2, "0")).join("")`;
     }
     if (isSixtyFourBit(value.scalar) && options.int64 === "string") {
-      return optional(field) ? `${access} ?? "0"` : access;
+      return optional(field)
+        ? `${access} === "0" ? "" : (${access} ?? "")`
+        : `${access} === "0" ? "" : ${access}`;
     }
   }
-  return optional(field) ? `String(${access} ?? "")` : `String(${access})`;
+  return `${access} ? String(${access}) : ""`;
 }
 
 /** The first field of `message` named one of `names` whose value is a single (non-repeated, non-map) scalar. */

@@ -153,10 +153,12 @@ function collectFromProtos(
       const name = match[1]!;
       // Size bounds are collected by bounds.ts.
       if (match[2] === "" && BOUND_OPTIONS.has(name)) continue;
+      // Final reply values are collected by finals.ts.
+      if (match[2] === "" && name === "final") continue;
       if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && name !== "correlation")) {
         diagnostics.error(
           "unknown-option",
-          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages and (paynet.correlation), (paynet.max_size) and (paynet.max_count) on fields`,
+          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages, (paynet.correlation), (paynet.max_size) and (paynet.max_count) on fields and (paynet.final) on enum values`,
           position,
         );
         continue;

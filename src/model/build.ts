@@ -10,6 +10,7 @@ import { normalizeComment } from "./comments.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { ownFields } from "./extensions.js";
 import { positionIn } from "./files.js";
+import type { EnumFinals } from "./finals.js";
 import { fieldKey } from "./source-index.js";
 import type { EnumSymbol, MessageSymbol, SymbolTable, TypeSymbol } from "./symbols.js";
 import type {
@@ -53,6 +54,7 @@ export function buildDrafts(
   symbols: SymbolTable,
   annotations: ReadonlyMap<string, MessageAnnotation>,
   bounds: ReadonlyMap<string, FieldBounds>,
+  finals: EnumFinals,
   diagnostics: DiagnosticBag,
 ): Drafts {
   const messages = new Map<string, MessageDraft>();
@@ -80,7 +82,7 @@ export function buildDrafts(
   while (queue.length > 0) {
     const symbol = queue.shift()!;
     if (symbol.kind === "enum") {
-      enums.set(symbol.fullName, buildEnum(symbol));
+      enums.set(symbol.fullName, buildEnum(symbol, finals));
       continue;
     }
     const message = buildMessage(symbol, symbols, annotations.get(symbol.fullName), bounds);
@@ -249,11 +251,13 @@ function defaultOf(
   return undefined;
 }
 
-function buildEnum(symbol: EnumSymbol): EnumDraft {
+function buildEnum(symbol: EnumSymbol, finals: EnumFinals): EnumDraft {
   const enumType = symbol.enumType;
+  const finalValues = finals.get(symbol.fullName);
   const values: EnumValueModel[] = Object.entries(enumType.values).map(([protoName, number]) => {
     const comment = normalizeComment(enumType.comments[protoName]);
-    return { protoName, number, ...(comment === undefined ? {} : { comment }) };
+    const final = finalValues?.has(protoName) === true;
+    return { protoName, number, final, ...(comment === undefined ? {} : { comment }) };
   });
   const comment = normalizeComment(enumType.comment);
   return {

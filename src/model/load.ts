@@ -11,6 +11,7 @@ import { buildDrafts } from "./build.js";
 import { compareStrings, DiagnosticBag } from "./diagnostics.js";
 import { checkExtensions } from "./extensions.js";
 import { type FileSet, loadFileSet, positionIn } from "./files.js";
+import { collectFinals } from "./finals.js";
 import { assignTsNames, serviceNameOf } from "./names.js";
 import { absolutePath, displayPath } from "./paths.js";
 import { checkProto3Defaults } from "./proto3-rules.js";
@@ -70,8 +71,9 @@ export async function loadModel(options: LoadOptions): Promise<LoadResult> {
   const sidecarScope = sidecar?.packageName ?? firstInput?.proto.packageName ?? "";
   const annotations = collectAnnotations(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
   const bounds = collectBounds(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
-  const drafts = buildDrafts(symbols, annotations, bounds, diagnostics);
-  const wireInfo = validateWire(annotations, drafts.messages, diagnostics);
+  const finals = collectFinals(fileSet.files, symbols, sidecar, sidecarScope, diagnostics);
+  const drafts = buildDrafts(symbols, annotations, bounds, finals, diagnostics);
+  const wireInfo = validateWire(annotations, drafts.messages, drafts.enums, diagnostics);
   const tsNames = assignTsNames([...drafts.messages.values(), ...drafts.enums.values()], diagnostics);
   const serviceName = serviceNameOf(
     options.name,

@@ -9,12 +9,15 @@
  *   CoinCommand:
  *     { type: 0x04, direction: down, reply: CoinAck, correlation: order_id,
  *       fields: { order_id: { max_size: 64 } } }   # size bounds, as (paynet.max_size) / max_count
+ * enums:                 # optional: final reply values, as (paynet.final) (see sidecar-enums.ts)
+ *   CoinState: { final: [COIN_DONE, COIN_FAILED] }
  * ```
  *
  * This module checks the shape and the value types; names are resolved later against the protos.
  */
 import { isMap, isScalar, LineCounter, type Node, type Pair, parseDocument } from "yaml";
 import type { DiagnosticBag } from "./diagnostics.js";
+import { parseSidecarEnums, type SidecarEnumEntry } from "./sidecar-enums.js";
 import { parseTypeNumber, type TypeNumber } from "./type-number.js";
 import type { Direction, Role, SourcePosition } from "./types.js";
 
@@ -53,6 +56,8 @@ export interface Sidecar {
   /** Scope for names, when given. */
   readonly packageName?: string;
   readonly entries: readonly SidecarEntry[];
+  /** The `enums:` section. */
+  readonly enums: readonly SidecarEnumEntry[];
 }
 
 // Maps, not object literals: a value such as `constructor` or `__proto__` must find nothing here
@@ -87,11 +92,15 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
   const invalid = (message: string, position: SourcePosition) =>
     diagnostics.error("sidecar-invalid", message, position);
 
-  const result: { packageName?: string; entries: SidecarEntry[] } = { entries: [] };
+  const result: { packageName?: string; entries: SidecarEntry[]; enums: SidecarEnumEntry[] } = {
+    entries: [],
+    enums: [],
+  };
   const sidecar = (): Sidecar => ({
     displayPath,
     content,
     entries: result.entries,
+    enums: result.enums,
     ...(result.packageName === undefined ? {} : { packageName: result.packageName }),
   });
 
@@ -129,8 +138,10 @@ export function parseSidecar(content: string, displayPath: string, diagnostics: 
         const parsed = parseEntry(entry, nodeAt, invalid);
         if (parsed !== undefined) result.entries.push(parsed);
       }
+    } else if (key === "enums") {
+      result.enums.push(...parseSidecarEnums(pair.value, keyPosition, nodeAt, invalid));
     } else {
-      invalid(`unknown key \`${key ?? "?"}\` (expected \`package\` or \`messages\`)`, keyPosition);
+      invalid(`unknown key \`${key ?? "?"}\` (expected \`package\`, \`messages\` or \`enums\`)`, keyPosition);
     }
   }
   if (!messagesSeen) invalid("the sidecar has no `messages` mapping", at(0));

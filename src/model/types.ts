@@ -97,6 +97,27 @@ export interface WireInfo {
   readonly correlationField?: string;
   /** Where the annotation came from (for messages). */
   readonly source: "proto" | "map" | "both";
+  /**
+   * Requests delivered at least once (cloud → device, correlated): how their reply tells a final
+   * reply from progress.
+   */
+  readonly replyFinal?: ReplyFinality;
+}
+
+/** How a reply says it is final: one enum field of it holds a `(paynet.final)` value. */
+export interface ReplyFinality {
+  /** protoName of the reply's field holding the state. */
+  readonly field: string;
+  /** Full name of that field's enum. */
+  readonly enumName: string;
+  /** protoNames of the final values, in declaration order. */
+  readonly finalValues: readonly string[];
+  /**
+   * The final value that means failure (its name says FAIL, ERROR, ABORT, REJECT, CANCEL or DENIED):
+   * what the device answers with a command it cannot complete (interrupted by a crash, or its
+   * handler threw). Undefined when no final value says so.
+   */
+  readonly failureValue?: string;
 }
 
 export interface MessageModel {
@@ -117,6 +138,8 @@ export interface MessageModel {
 export interface EnumValueModel {
   readonly protoName: string;
   readonly number: number;
+  /** Marked `[(paynet.final) = true]` (or listed as final in the sidecar): a reply with it ends its request. */
+  readonly final: boolean;
   readonly comment?: string;
 }
 

@@ -4,11 +4,12 @@
  * correlation fields, one message per role).
  */
 import type { MessageAnnotation } from "./annotations.js";
-import type { MessageDraft } from "./build.js";
+import type { EnumDraft, MessageDraft } from "./build.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { compareStrings, formatPosition } from "./diagnostics.js";
+import { replyFinality } from "./reply-finality.js";
 import { formatType } from "./type-number.js";
-import type { Direction, FieldModel, SourcePosition, WireInfo } from "./types.js";
+import type { Direction, FieldModel, ReplyFinality, SourcePosition, WireInfo } from "./types.js";
 
 const DIRECTION_NAMES: Record<Direction, string> = { up: "UPLINK", down: "DOWNLINK", both: "BOTH" };
 /** Roles the device sends (its login flow and heartbeat), so they travel up. */
@@ -29,6 +30,7 @@ interface Candidate {
 export function validateWire(
   annotations: ReadonlyMap<string, MessageAnnotation>,
   messages: ReadonlyMap<string, MessageDraft>,
+  enums: ReadonlyMap<string, EnumDraft>,
   diagnostics: DiagnosticBag,
 ): Map<string, WireInfo> {
   const sorted = [...annotations.values()].sort((a, b) =>
@@ -45,7 +47,11 @@ export function validateWire(
   const byName = new Map(candidates.map((c) => [c.fullName, c]));
   checkDuplicateTypes(candidates, diagnostics);
   checkRoles(candidates, diagnostics);
-  for (const candidate of candidates) checkReply(candidate, byName, annotations, messages, diagnostics);
+  const finality = new Map<string, ReplyFinality>();
+  for (const candidate of candidates) {
+    const final = checkReply(candidate, byName, annotations, messages, enums, diagnostics);
+    if (final !== undefined) finality.set(candidate.fullName, final);
+  }
   checkUnusedCorrelations(
     candidates.filter((c) => !invalidCorrelations.has(c.fullName)),
     annotations,
@@ -70,6 +76,7 @@ export function validateWire(
       ...(annotation.role === undefined ? {} : { role: annotation.role.value }),
       ...(annotation.correlation === undefined ? {} : { correlationField: annotation.correlation.value }),
       source,
+      ...(finality.has(fullName) ? { replyFinal: finality.get(fullName)! } : {}),
     });
   }
   return wire;
@@ -234,10 +241,11 @@ function checkReply(
   candidates: ReadonlyMap<string, Candidate>,
   annotations: ReadonlyMap<string, MessageAnnotation>,
   messages: ReadonlyMap<string, MessageDraft>,
+  enums: ReadonlyMap<string, EnumDraft>,
   diagnostics: DiagnosticBag,
-): void {
+): ReplyFinality | undefined {
   const replyFact = request.annotation.reply;
-  if (replyFact === undefined) return;
+  if (replyFact === undefined) return undefined;
   const replyName = replyFact.value;
   const reply = candidates.get(replyName);
   if (reply === undefined) {
@@ -250,7 +258,7 @@ function checkReply(
         replyFact.position,
       );
     }
-    return;
+    return undefined;
   }
   if (request.direction !== "both" && reply.direction === request.direction) {
     diagnostics.error(
@@ -281,7 +289,7 @@ function checkReply(
         replyCorrelation.position,
       );
     }
-    return;
+    return undefined;
   }
   const replyField = replyCorrelation?.value;
   if (replyField === undefined) {
@@ -290,18 +298,30 @@ function checkReply(
       `${request.fullName} correlates by field ${requestField} but its reply ${replyName} has no correlation field`,
       replyFact.position,
     );
-    return;
+    return undefined;
   }
   const a = messages.get(request.fullName)?.fields.find((f) => f.protoName === requestField);
   const b = messages.get(replyName)?.fields.find((f) => f.protoName === replyField);
-  if (a === undefined || b === undefined) return;
+  if (a === undefined || b === undefined) return undefined;
   if (describeField(a) !== describeField(b)) {
     diagnostics.error(
       "correlation-type-mismatch",
       `correlation field ${request.fullName}.${requestField} is ${describeField(a)} but ${replyName}.${replyField} of its reply is ${describeField(b)}`,
       replyFact.position,
     );
+    return undefined;
   }
+  // Delivered at least once by the cloud: the reply must tell when the delivery is over.
+  if (request.direction === "up") return undefined;
+  return replyFinality(
+    request.fullName,
+    replyName,
+    replyField,
+    replyFact.position,
+    messages,
+    enums,
+    diagnostics,
+  );
 }
 
 /**

@@ -19,7 +19,8 @@ export type ScaffoldErrorCode =
   | "MESSAGE_NOT_IN_SOURCE"
   | "VALIDATION_FAILED"
   | "SDK_NOT_FOUND"
-  | "TARGET_NOT_EMPTY";
+  | "TARGET_NOT_EMPTY"
+  | "VENDOR_PACK";
 
 /** A user-facing failure of a scaffolding command; `message` says what to do about it. */
 export class ScaffoldError extends Error {

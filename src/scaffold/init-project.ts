@@ -13,6 +13,7 @@ import type { Diagnostic } from "../model/types.js";
 import type { Side } from "./config.js";
 import { ScaffoldError } from "./errors.js";
 import { issueProjectCerts, type ProjectCa, siblingCaDir } from "./init-certs.js";
+import { type DependencySource, projectDependencies, writeVendored } from "./init-vendor.js";
 import { ModelLoadError } from "./project-model.js";
 
 export type InitSide = Side | "both";
@@ -32,6 +33,11 @@ export interface InitOptions {
    * `<dir>-ca` next to the project (a device project never holds the CA key).
    */
   readonly ca?: string;
+  /**
+   * Where the project gets `paynet-gen` and `@paynet/runtime`: `vendor` (default) packs the running
+   * ones into `vendor/*.tgz`, referenced as `file:` dependencies; `registry` names registry versions.
+   */
+  readonly dependencies?: DependencySource;
 }
 
 export interface InitResult {
@@ -45,6 +51,8 @@ export interface InitResult {
   readonly startCommand: string;
   /** Where the CA the certificates come from lives. */
   readonly ca: ProjectCa;
+  /** Where `npm install` takes paynet-gen and @paynet/runtime from. */
+  readonly dependencies: DependencySource;
   readonly warnings: readonly Diagnostic[];
 }
 
@@ -130,57 +138,65 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   const protoPackage = protoPackageName(name);
   const protoFile = `proto/${protoPackage}.proto`;
   const version = generatorVersion();
-  const written: string[] = [];
+  // Packed before anything is written, like the certificates below: a failure leaves no half project.
+  const dependencies = await projectDependencies(options.dependencies ?? "vendor", version);
+  try {
+    const data = {
+      name,
+      protoPackage,
+      protoFile,
+      side,
+      both: side === "both",
+      server: sides.includes("server"),
+      client: sides.includes("client"),
+      startEntry: side === "both" ? "main" : side === "server" ? "server" : "device",
+      serverOnly: side === "server",
+      clientOnly: side === "client",
+      /** Where the CA key lives when the project does not hold it (README). */
+      caDir: caDirForReadme(dir, sides, options.ca),
+      runtimeSpec: dependencies.runtime,
+      generatorSpec: dependencies.generator,
+      vendored: dependencies.source === "vendor",
+      service: "",
+    };
+    mkdirSync(dir, { recursive: true });
+    // Certificates first: a CA that cannot be used stops the run before any project file is written.
+    const certs = await issueProjectCerts(dir, sides, options.ca);
+    const written: string[] = [];
+    write(dir, protoFile, renderTemplate("project/proto/project.proto", data), written);
 
-  const data = {
-    name,
-    protoPackage,
-    protoFile,
-    side,
-    both: side === "both",
-    server: sides.includes("server"),
-    client: sides.includes("client"),
-    startEntry: side === "both" ? "main" : side === "server" ? "server" : "device",
-    serverOnly: side === "server",
-    clientOnly: side === "client",
-    /** Where the CA key lives when the project does not hold it (README). */
-    caDir: caDirForReadme(dir, sides, options.ca),
-    generatorVersion: version,
-    runtimeVersion: version,
-    service: "",
-  };
-  mkdirSync(dir, { recursive: true });
-  // Certificates first: a CA that cannot be used stops the run before any project file is written.
-  const certs = await issueProjectCerts(dir, sides, options.ca);
-  write(dir, protoFile, renderTemplate("project/proto/project.proto", data), written);
+    // The SDK comes from the starter proto exactly as `npm run generate` will make it.
+    const { model, diagnostics, files } = await renderSdk({
+      inputs: [protoFile],
+      out: "src/generated",
+      cwd: dir,
+      target: side,
+      generatorVersion: version,
+    });
+    if (model === undefined || files.length === 0) throw new ModelLoadError(diagnostics);
+    const project = { ...data, service: model.serviceName };
 
-  // The SDK comes from the starter proto exactly as `npm run generate` will make it.
-  const { model, diagnostics, files } = await renderSdk({
-    inputs: [protoFile],
-    out: "src/generated",
-    cwd: dir,
-    target: side,
-    generatorVersion: version,
-  });
-  if (model === undefined || files.length === 0) throw new ModelLoadError(diagnostics);
-  const project = { ...data, service: model.serviceName };
+    for (const file of PROJECT_FILES) {
+      if (!file.sides.some((fileSide) => sides.includes(fileSide))) continue;
+      write(dir, file.path, renderTemplate(`project/${file.template}`, project), written);
+    }
+    if (side === "both") write(dir, "src/main.ts", renderTemplate("project/src/main.ts", project), written);
+    await writeGeneratedFiles(join(dir, "src", "generated"), files);
+    written.push(...files.map((file) => `src/generated/${file.path}`));
+    written.push(...certs.files.map((file) => `certs/${file}`));
+    written.push(...writeVendored(dir, dependencies));
 
-  for (const file of PROJECT_FILES) {
-    if (!file.sides.some((fileSide) => sides.includes(fileSide))) continue;
-    write(dir, file.path, renderTemplate(`project/${file.template}`, project), written);
+    return {
+      dir,
+      name,
+      service: model.serviceName,
+      files: written,
+      startCommand: "npm install && npm start",
+      ca: certs.ca,
+      dependencies: dependencies.source,
+      warnings: diagnostics.filter((d) => d.severity === "warning"),
+    };
+  } finally {
+    dependencies.dispose();
   }
-  if (side === "both") write(dir, "src/main.ts", renderTemplate("project/src/main.ts", project), written);
-  await writeGeneratedFiles(join(dir, "src", "generated"), files);
-  written.push(...files.map((file) => `src/generated/${file.path}`));
-  written.push(...certs.files.map((file) => `certs/${file}`));
-
-  return {
-    dir,
-    name,
-    service: model.serviceName,
-    files: written,
-    startCommand: "npm install && npm start",
-    ca: certs.ca,
-    warnings: diagnostics.filter((d) => d.severity === "warning"),
-  };
 }

@@ -60,4 +60,26 @@ describe("paynetcli across restarts", () => {
     expect(second.count(/executing order ORD-R1:/)).toBe(0);
     await second.stop("SIGTERM");
   });
+
+  it("answers an order it was dispensing when it was killed FAILED, interrupted, and never dispenses it again", async () => {
+    // Slow coins: the device is mid-way through the order when it is killed.
+    const first = device("paynetcli-3", 2_000);
+    await first.waitForLine(/online \(.*\) as dev-SN-RESTART/, LINE_TIMEOUT_MS);
+    const answer = coin({ order_id: "ORD-K1", coins: 3 });
+    await first.waitForLine(/-> CoinAck order=ORD-K1 state=ACCEPTED/, LINE_TIMEOUT_MS);
+    await first.stop("SIGKILL");
+
+    const second = device("paynetcli-4");
+    const { status, json } = await answer;
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ order_id: "ORD-K1", state: "FAILED" });
+    expect(String(json.error)).toMatch(/^interrupted, reconcile manually/);
+    await second.waitForLine(
+      /order ORD-K1 was interrupted by a restart while dispensing: answered FAILED/,
+      LINE_TIMEOUT_MS,
+    );
+    expect(first.count(/executing order ORD-K1:/)).toBe(1);
+    expect(second.count(/executing order ORD-K1:/)).toBe(0);
+    await second.stop("SIGTERM");
+  });
 });

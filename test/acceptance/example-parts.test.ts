@@ -52,17 +52,17 @@ describe("paynetd options", () => {
 
   it("refuses limits of 0 and limits that are no counts", () => {
     expect(() => parsePaynetdArgs([...base, "--max-orders", "0"])).toThrow(
-      "--max-orders: expected at least 1, got 0",
+      '--max-orders: expected an integer >= 1, got "0"',
     );
     expect(() => parsePaynetdArgs([...base, "--max-devices", "many"])).toThrow(
-      /--max-devices: expected a non-negative integer/,
+      '--max-devices: expected an integer >= 1, got "many"',
     );
   });
 });
 
 describe("paynetd admin token", () => {
   const lines: string[] = [];
-  const log = createLog("test", (line) => lines.push(line));
+  const log = createLog("test", { format: "pretty", level: "info" }, (line) => lines.push(line));
 
   it("generates a token once into a missing file (mode 0600) and reads it back afterwards", async () => {
     const file = join(await harness.tempDir(), "admin.token");

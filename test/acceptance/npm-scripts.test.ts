@@ -4,7 +4,7 @@
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManagedProcess } from "../../examples/demo/processes.js";
+import { exampleEnv, ManagedProcess } from "../../examples/demo/processes.js";
 import { Harness, LINE_TIMEOUT_MS } from "./support/harness.js";
 
 const harness = new Harness();
@@ -25,6 +25,7 @@ function npmRun(script: string, args: readonly string[]): ManagedProcess {
     name: `npm run ${script}`,
     command: process.platform === "win32" ? "npm.cmd" : "npm",
     args: ["run", "--silent", script, "--", ...args],
+    env: exampleEnv(),
   });
   started.push(npm);
   return npm;

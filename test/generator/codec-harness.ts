@@ -150,7 +150,7 @@ export function typeCheck(files: readonly string[]): string[] {
     types: ["node"],
     baseUrl: REPO_ROOT,
     paths: {
-      "@paynet/runtime/protobuf": ["runtime/src/protobuf.js"],
+      "@paynet/runtime/protobuf": ["runtime/src/protobuf/index.js"],
       // Only the codec contract: the rest of the runtime is irrelevant to messages.
       "@paynet/runtime": ["runtime/src/codec.js"],
     },

@@ -67,6 +67,11 @@ describe("validation rules", () => {
       "correlation-one-sided",
       "correlation-unused",
       "bound-not-applicable",
+      "reply-final-missing",
+      "reply-final-ambiguous",
+      "reply-final-no-failure",
+      "sidecar-unknown-enum",
+      "sidecar-unknown-value",
     ]) {
       expect(rules).toContain(rule);
     }

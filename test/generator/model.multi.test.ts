@@ -156,9 +156,9 @@ describe("multi-file model", () => {
     });
     const kind = model.enums.find((e) => e.fullName === "shop.v1.Order.Item.Kind")!;
     expect(kind.values).toEqual([
-      { protoName: "KIND_UNSPECIFIED", number: 0 },
-      { protoName: "PHYSICAL", number: 1, comment: "shipped" },
-      { protoName: "DIGITAL", number: 2 },
+      { protoName: "KIND_UNSPECIFIED", number: 0, final: false },
+      { protoName: "PHYSICAL", number: 1, final: false, comment: "shipped" },
+      { protoName: "DIGITAL", number: 2, final: false },
     ]);
   });
 

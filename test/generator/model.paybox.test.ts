@@ -101,6 +101,29 @@ describe("paybox protocol", () => {
     expect(model.messages.flatMap((m) => m.fields).some((f) => f.maxCount !== undefined)).toBe(false);
   });
 
+  it("knows the final CoinAcks: COIN_DONE and COIN_FAILED (the failure), from the proto or the sidecar", async () => {
+    for (const options of [
+      { inputs: ["proto/paybox.proto"] },
+      { inputs: ["proto/paybox.original.proto"], mapFile: "proto/paybox.map.yaml" },
+    ]) {
+      const model = modelOf(await loadModel({ ...options, cwd: ROOT }));
+      const coinState = model.enums.find((e) => e.fullName === "paybox.CoinState")!;
+      expect(coinState.values.filter((v) => v.final).map((v) => v.protoName)).toEqual([
+        "COIN_DONE",
+        "COIN_FAILED",
+      ]);
+      const byName = new Map(model.wire.map(({ message, wire }) => [message.tsName, wire]));
+      expect(byName.get("CoinCommand")?.replyFinal).toEqual({
+        field: "state",
+        enumName: "paybox.CoinState",
+        finalValues: ["COIN_DONE", "COIN_FAILED"],
+        failureValue: "COIN_FAILED",
+      });
+      // QueryReq travels up: answered once, never delivered at least once.
+      expect(byName.get("QueryReq")?.replyFinal).toBeUndefined();
+    }
+  });
+
   it("keeps the (translated) comments for JSDoc", async () => {
     const model = modelOf(await loadModel({ inputs: ["proto/paybox.proto"], cwd: ROOT }));
     const coinCommand = model.messages.find((m) => m.fullName === "paybox.CoinCommand")!;
@@ -113,7 +136,7 @@ describe("paybox protocol", () => {
       ["timeout", "Timeout (seconds)"],
     ]);
     const resultCode = model.enums.find((e) => e.fullName === "paybox.ResultCode")!;
-    expect(resultCode.values[0]).toEqual({ protoName: "OK", number: 0, comment: "Success" });
+    expect(resultCode.values[0]).toEqual({ protoName: "OK", number: 0, final: false, comment: "Success" });
     expect(coinCommand.position).toEqual({ file: "proto/paybox.proto", line: 106, column: 9 });
   });
 

@@ -46,6 +46,13 @@ describe("sidecar map", () => {
         reply: "mixed.Done",
         correlationField: "id",
         source: "map",
+        // Final values given identically by the proto and the sidecar.
+        replyFinal: {
+          field: "outcome",
+          enumName: "mixed.Outcome",
+          finalValues: ["OK", "FAILED"],
+          failureValue: "FAILED",
+        },
       },
       { name: "mixed.Welcome", type: 0x81, direction: "down", source: "both" },
       { name: "mixed.Done", type: 0x82, direction: "up", correlationField: "id", source: "both" },
@@ -85,6 +92,12 @@ describe("sidecar map", () => {
         reply: "named.Ack",
         correlationField: "constructor",
         source: "map",
+        replyFinal: {
+          field: "state",
+          enumName: "named.State",
+          finalValues: ["DONE", "FAILED"],
+          failureValue: "FAILED",
+        },
       },
       { name: "named.Ack", type: 0x84, direction: "up", correlationField: "constructor", source: "map" },
     ]);

@@ -67,7 +67,9 @@ describe("sources outside the working directory and option spellings", () => {
         "  option (paynet.direction) = BOTH;",
         '  option (paynet.reply) = ".far.away.Up";',
         "  optional string id = 1 [ (paynet.correlation) = true, deprecated = true ];",
+        "  S state = 2;",
         "}",
+        "enum S { S_PENDING = 0; S_FAILED = 1 [ (.paynet.final) = true ]; }",
         "",
       ].join("\n"),
     );
@@ -76,7 +78,19 @@ describe("sources outside the working directory and option spellings", () => {
     expect(model.inputs).toEqual(["anywhere.proto"]);
     expect(model.serviceName).toBe("FarAway");
     expect(model.wire.map((w) => w.wire)).toEqual([
-      { type: 0o17, direction: "both", reply: "far.away.Up", correlationField: "id", source: "proto" },
+      {
+        type: 0o17,
+        direction: "both",
+        reply: "far.away.Up",
+        correlationField: "id",
+        source: "proto",
+        replyFinal: {
+          field: "state",
+          enumName: "far.away.S",
+          finalValues: ["S_FAILED"],
+          failureValue: "S_FAILED",
+        },
+      },
     ]);
     expect(model.messages[0]!.fields[0]).toMatchObject({
       protoName: "id",
@@ -116,6 +130,7 @@ describe("proto/paynet/options.proto", () => {
       correlation: ["google.protobuf.FieldOptions", 51211, "bool"],
       max_size: ["google.protobuf.FieldOptions", 51212, "uint32"],
       max_count: ["google.protobuf.FieldOptions", 51213, "uint32"],
+      final: ["google.protobuf.EnumValueOptions", 51221, "bool"],
     });
     expect((root.lookup("paynet.Direction") as protobuf.Enum).values).toEqual({
       DIRECTION_UNSPECIFIED: 0,

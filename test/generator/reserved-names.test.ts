@@ -108,7 +108,7 @@ describe("nasty-names SDK (--int64 string) at run time", () => {
     expect(rest).toEqual({ ...session, hasOwnProperty: undefined });
     expect(Array.from(bytes)).toEqual([1, 2]);
     const error = codecs.Error.decode(codecs.Error.encode({ constructor: MAX_UINT64, step: 2 }));
-    expect(error).toEqual({ constructor: MAX_UINT64, step: 2 });
+    expect(error).toEqual({ constructor: MAX_UINT64, step: 2, stage: sdk.Stage.STAGE_PENDING });
     expect(sdk.MapRequest.requestKey!(sdk.createMap({ constructor: MAX_UINT64 }))).toBe(MAX_UINT64);
     expect(sdk.RequestOptionsRequest.requestKey!(sdk.createRequestOptions())).toBe("");
   });
@@ -148,16 +148,18 @@ describe("nasty-names SDK (--int64 string) at run time", () => {
         },
         async Map(message, ctx) {
           await ctx.reply({ constructor: message.constructor, step: 1 });
-          return { constructor: message.constructor, step: 2 };
+          return { constructor: message.constructor, step: 2, stage: sdk.Stage.STAGE_DONE };
         },
         RequestOptions(message) {
           return {
             constructor: message.constructor,
             class: { case: "toLocaleString", value: "-9223372036854775808" },
+            valueOf: sdk.Stage.STAGE_DONE,
           };
         },
         MessageDef(message) {
-          return { toString: message.toString };
+          // The final stage lives in a field named like an inherited member.
+          return { toString: message.toString, constructor: sdk.Stage.STAGE_FAILED };
         },
       },
     );
@@ -197,6 +199,7 @@ describe("nasty-names SDK (--int64 string) at run time", () => {
 
       const spec = await server.requestMessageDef("dev-1", { toString: "key-1" }, { timeoutMs: 5_000 });
       expect(spec.toString).toBe("key-1");
+      expect(spec.constructor).toBe(sdk.Stage.STAGE_FAILED);
     } finally {
       await client.stop();
       await server.stop();

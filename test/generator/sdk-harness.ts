@@ -136,7 +136,7 @@ export function strictCompilerOptions(): ts.CompilerOptions {
     // The runtime's sources stand in for the published package (no build needed).
     paths: {
       "@paynet/runtime": [join(REPO_ROOT, "runtime", "src", "index.ts")],
-      "@paynet/runtime/protobuf": [join(REPO_ROOT, "runtime", "src", "protobuf.ts")],
+      "@paynet/runtime/protobuf": [join(REPO_ROOT, "runtime", "src", "protobuf", "index.ts")],
     },
   };
 }

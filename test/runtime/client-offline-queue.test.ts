@@ -47,22 +47,25 @@ describe("OfflineQueue", () => {
     expect(queue.bytes).toBe(30);
   });
 
-  it("hands back aged-out entries, oldest first, and keeps younger ones", () => {
+  it("refuses new messages once the oldest has waited maxAgeMs, and never drops what it holds", () => {
     const queue = new OfflineQueue({ maxAgeMs: 100 });
-    queue.push(entry("old1", 1, 0));
-    queue.push(entry("old2", 1, 50));
-    queue.push(entry("young", 1, 120));
-    expect(queue.expire(150).map((e) => e.name)).toEqual(["old1", "old2"]);
-    expect(queue.messages).toBe(1);
-    expect(queue.oldestQueuedAt).toBe(120);
+    queue.push(entry("old", 1, 0));
+    queue.push(entry("young", 1, 99));
+    expect(() => queue.push(entry("late", 1, 100))).toThrow(
+      "offline queue full (maxAgeMs 100: the oldest queued message has waited 100 ms) (frame type 0x01, late)",
+    );
+    expect(queue.messages).toBe(2);
+    expect(queue.oldestQueuedAt).toBe(0);
+    expect(queue.shift()?.name).toBe("old");
+    queue.push(entry("later", 1, 150));
+    expect(queue.clear().map((e) => e.name)).toEqual(["young", "later"]);
   });
 
-  it("stays correct across many push/shift cycles (compaction) and unshift", () => {
+  it("stays correct across many push/shift cycles (compaction), peek leaving the head in place", () => {
     const queue = new OfflineQueue({ maxMessages: 10_000 });
     for (let i = 0; i < 500; i++) queue.push(entry(String(i), 1));
     for (let i = 0; i < 400; i++) expect(queue.shift()?.name).toBe(String(i));
-    const head = queue.shift();
-    if (head) queue.unshift(head);
+    expect(queue.peek()?.name).toBe("400");
     expect(queue.messages).toBe(100);
     expect(queue.clear().map((e) => Number(e.name))).toEqual(Array.from({ length: 100 }, (_, i) => i + 400));
   });

@@ -68,6 +68,26 @@ describe("PaynetClient: sending", () => {
     expect(client.stats().offlineQueue).toEqual({ messages: 0, bytes: 0 });
   });
 
+  it("writes a backlog bigger than the outbound queue at the pace the connection drains: none lost, in order", async () => {
+    const server = await startLoginServer(pki, { answerPings: false });
+    const client = makeClient(pki, server.port, {
+      offlineQueue: { maxMessages: 5_000, maxBytes: 16 * 1024 * 1024 },
+      // A small outbound bound: the backlog must wait for drains rather than overflow it.
+      outboundQueue: { maxFrames: 16, maxBytes: 64 * 1024 },
+    });
+    const errors = collectErrors(client);
+    const ip = "x".repeat(1_000);
+    for (let i = 1; i <= 3_000; i++) await client.send(PingDef, { timestamp: i, ip });
+    client.start();
+    await nextEvent(client, "online");
+    // Sent while the backlog is still being written: it goes behind it.
+    await client.send(PingDef, { timestamp: 3_001 });
+    await expect.poll(() => server.pings.length, { timeout: 60_000 }).toBe(3_001);
+    expect(server.pings).toEqual(Array.from({ length: 3_001 }, (_, i) => String(i + 1)));
+    expect(errors).toEqual([]);
+    expect(client.stats().offlineQueue).toEqual({ messages: 0, bytes: 0 });
+  });
+
   it("queues during a reconnect too, and the login itself bypasses the queue", async () => {
     const server = await startLoginServer(pki);
     const client = makeClient(pki, server.port, {
@@ -86,17 +106,19 @@ describe("PaynetClient: sending", () => {
     expect(server.logins).toHaveLength(2);
   });
 
-  it("drops aged-out messages with an error event naming them", async () => {
+  it("keeps a queued message past maxAgeMs and refuses new sends at send() instead", async () => {
     const client = makeClient(pki, 9, { offlineQueue: { maxAgeMs: 30 } });
     const errors = collectErrors(client);
     await client.send(PingDef, { timestamp: 1 });
-    await expect.poll(() => errors.length).toBe(1);
-    expect(errors[0]?.code).toBe("NOT_CONNECTED");
-    expect(errors[0]?.message).toBe(
-      "paytest.Ping dropped from the offline queue: not sent within maxAgeMs 30 ms (peer 127.0.0.1:9, frame type 0x03, paytest.Ping)",
-    );
-    expect(errors[0]?.peer).toBe("127.0.0.1:9");
-    expect(client.stats().offlineQueue.messages).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await expect(client.send(PingDef, { timestamp: 2 })).rejects.toMatchObject({
+      code: "QUEUE_FULL",
+      queue: "offline",
+      peer: "127.0.0.1:9",
+    });
+    // The message whose send() resolved is still there; nothing was dropped behind the caller's back.
+    expect(client.stats().offlineQueue.messages).toBe(1);
+    expect(errors).toEqual([]);
   });
 
   it("names the server in the QueueFullError of a full offline queue", async () => {

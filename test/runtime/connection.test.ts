@@ -14,7 +14,7 @@ import {
   ReadTimeoutError,
 } from "../../runtime/src/errors.js";
 import { encodeFrame } from "../../runtime/src/frame/encoder.js";
-import type { Writer } from "../../runtime/src/protobuf.js";
+import type { Writer } from "../../runtime/src/protobuf/index.js";
 import { TrafficStats } from "../../runtime/src/stats.js";
 import { TimerWheel } from "../../runtime/src/timers.js";
 import { type Command, CommandDef, nameOfType, PingDef } from "../helpers/messages.js";

@@ -1,6 +1,6 @@
+import { pendingDeliveryStoreContract } from "@paynet/runtime/testing";
 import { describe, expect, it } from "vitest";
 import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/pending.js";
-import type { PendingDelivery } from "../../runtime/src/delivery/types.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {
@@ -314,32 +314,14 @@ describe("replies after completion and throwing user code", () => {
   });
 });
 
-describe("MemoryPendingDeliveryStore", () => {
-  const delivery = (deviceId: string, key: string, createdAt: number): PendingDelivery => ({
-    deviceId,
-    key,
-    type: 4,
-    payload: new Uint8Array([1]),
-    createdAt,
-    deadline: createdAt + 1_000,
-    attempts: 0,
-  });
-
-  it("keeps deliveries per device and reports size and the oldest creation time", () => {
-    const store = new MemoryPendingDeliveryStore();
-    expect(store.oldestCreatedAt()).toBeUndefined();
-    store.add(delivery("a", "k1", 10));
-    store.add(delivery("b", "k2", 20));
-    store.add(delivery("a", "k3", 30));
-    expect(store.size()).toBe(3);
-    expect(store.forDevice("a").map((d) => d.key)).toEqual(["k1", "k3"]);
-    expect(store.oldestCreatedAt()).toBe(10);
-    store.remove("a", "k1");
-    expect(store.oldestCreatedAt()).toBe(20);
-    store.remove("b", "k2");
-    store.remove("a", "k3");
-    store.remove("a", "missing");
-    expect(store.size()).toBe(0);
-    expect(store.forDevice("a")).toEqual([]);
-  });
+describe("MemoryPendingDeliveryStore honours the pending delivery store contract", () => {
+  for (const check of pendingDeliveryStoreContract({
+    open: async () => {
+      const store = new MemoryPendingDeliveryStore();
+      return [store, store] as const;
+    },
+    close: async () => {},
+  })) {
+    it(check.name, check.run);
+  }
 });

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import protobuf from "protobufjs/minimal.js";
 import { describe, expect, it } from "vitest";
-import { encodeMessage, int64Value, Writer } from "../../runtime/src/protobuf.js";
+import { encodeMessage, int64Value, Writer } from "../../runtime/src/protobuf/index.js";
 
 type Op =
   | { kind: "uint32" | "int32" | "sint32" | "fixed32" | "sfixed32"; value: number }

@@ -1,12 +1,25 @@
 /**
- * `paynet-gen init`: the project it writes builds with tsc and `npm start` brings up a server and a
- * device that register, log in and exchange heartbeats over mutual TLS.
+ * `paynet-gen init`: the project it writes installs with a real `npm install` (paynet-gen and the
+ * runtime vendored as tarballs, even after the project moved), builds with tsc, and `npm start`
+ * brings up a server and a device that register, log in and exchange heartbeats over mutual TLS.
+ * Its README's commands work as written. Projects are made in the OS temp directory, outside the
+ * repository.
  */
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, REPO, run, tempDir } from "./cli.js";
+import { scaled } from "../helpers/time.js";
+import { cli, REPO, run, ShellSession, tempDir, userEnv } from "./cli.js";
 
 let root = "";
 let remove = () => {};
@@ -17,7 +30,8 @@ beforeAll(() => {
 afterAll(() => remove());
 
 /**
- * What `npm install` would give the project, as links into this repository: the runtime (workspace
+ * For the projects whose installation is not what a test is about (the first test installs for
+ * real): what `npm install` would give them, as links into this repository — the runtime (workspace
  * package), paynet-gen itself (with its bin), TypeScript and the Node types.
  */
 function linkDependencies(project: string): void {
@@ -94,110 +108,157 @@ function signedBy(cert: string, ca: string): boolean {
 }
 
 describe("init", () => {
-  it("writes a project whose npm start runs a server and a device exchanging heartbeats over TLS", async () => {
-    const project = join(root, "coin-box");
-    const result = await cli(["init", project, "--name", "Coin Box"], root);
-    expect(result.code, result.stderr).toBe(0);
-    // An absolute directory is echoed as given, not as ../../tmp/...
-    expect(result.stdout).toContain(`created coin-box in ${project} (`);
-    expect(result.stdout).toContain(`  cd ${project}\n`);
-    expect(result.stdout).toContain("SDK prefix CoinBox");
+  it(
+    "writes a project that installs and runs as its printed next steps say, wherever it is moved",
+    async () => {
+      // Run from a directory outside the repository, as a user would.
+      const result = await cli(["init", "coin-box", "--name", "Coin Box"], root);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain("created coin-box in coin-box (");
+      expect(result.stdout).toContain("SDK prefix CoinBox");
+      expect(result.stdout).toContain("packed paynet-gen and @paynet/runtime 0.1.0 into vendor/");
+      const next = result.stdout
+        .slice(result.stdout.indexOf("\nnext:\n") + "\nnext:\n".length)
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "");
+      expect(next).toEqual(["cd coin-box", "npm install && npm start"]);
 
-    for (const file of [
-      "package.json",
-      "tsconfig.json",
-      "README.md",
-      ".gitignore",
-      "proto/coin_box.proto",
-      "src/generated/index.ts",
-      "src/generated/handlers.ts",
-      "src/server.ts",
-      "src/device.ts",
-      "src/main.ts",
-      "src/handlers/server/index.ts",
-      "src/handlers/client/index.ts",
-      "certs/ca.crt",
-      "certs/server.key",
-      "certs/device.crt",
-    ]) {
-      expect(existsSync(join(project, file)), file).toBe(true);
-    }
-    const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
-      scripts: Record<string, string>;
-      dependencies: Record<string, string>;
-      devDependencies: Record<string, string>;
-      paynet: unknown;
-    };
-    expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["generate", "build", "start"]));
-    expect(pkg.dependencies["@paynet/runtime"]).toBeDefined();
-    expect(pkg.devDependencies["paynet-gen"]).toBeDefined();
-    expect(pkg.paynet).toEqual({
-      proto: ["proto/coin_box.proto"],
-      sdk: "src/generated",
-      handlers: { server: "src/handlers/server", client: "src/handlers/client" },
-    });
+      // Moved after init: the vendored packages are named relative to the project.
+      const elsewhere = join(root, "moved");
+      mkdirSync(elsewhere);
+      renameSync(join(root, "coin-box"), join(elsewhere, "coin-box"));
+      const project = join(elsewhere, "coin-box");
 
-    const list = await cli(["types", "list"], project);
-    expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/0x01\s+up\s+device → cloud\s+RegisterReq\s+RegisterRsp\s+register/);
-    expect(list.stdout).toMatch(/0x03\s+up\s+device → cloud\s+Ping\s+Pong\s+heartbeat/);
-    expect(list.stdout).toMatch(/0xFF\s+both device ↔ cloud\s+ErrorMsg\s+-\s+error/);
+      for (const file of [
+        "package.json",
+        "tsconfig.json",
+        "README.md",
+        ".gitignore",
+        "proto/coin_box.proto",
+        "src/generated/index.ts",
+        "src/generated/handlers.ts",
+        "src/server.ts",
+        "src/device.ts",
+        "src/main.ts",
+        "src/handlers/server/index.ts",
+        "src/handlers/client/index.ts",
+        "certs/ca.crt",
+        "certs/server.key",
+        "certs/device.crt",
+        "vendor/paynet-gen-0.1.0.tgz",
+        "vendor/paynet-runtime-0.1.0.tgz",
+      ]) {
+        expect(existsSync(join(project, file)), file).toBe(true);
+      }
+      const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+        dependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
+        overrides: Record<string, string>;
+        paynet: unknown;
+      };
+      expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(["generate", "build", "start"]));
+      expect(pkg.scripts.generate).toBe("paynet-gen generate");
+      expect(pkg.dependencies["@paynet/runtime"]).toBe("file:vendor/paynet-runtime-0.1.0.tgz");
+      expect(pkg.devDependencies["paynet-gen"]).toBe("file:vendor/paynet-gen-0.1.0.tgz");
+      // paynet-gen's own dependency on the runtime resolves to the vendored one too.
+      expect(pkg.overrides).toEqual({ "@paynet/runtime": "$@paynet/runtime" });
+      expect(pkg.paynet).toEqual({
+        proto: ["proto/coin_box.proto"],
+        sdk: "src/generated",
+        handlers: { server: "src/handlers/server", client: "src/handlers/client" },
+      });
 
-    linkDependencies(project);
-    const started = await run(
-      "npm",
-      ["start", "--", "--heartbeats", "3", "--interval", "50"],
-      project,
-      180_000,
-    );
-    expect(started.code, `${started.stdout}\n${started.stderr}`).toBe(0);
-    const log = started.stdout;
-    const steps = [
-      /\[server\] listening on 127\.0\.0\.1:\d+/,
-      /\[device\] TLS up/,
-      /\[server\] RegisterReq from SN-0001 \(starter 0\.1\.0\) → dev-SN-0001/,
-      /\[device\] registered as dev-SN-0001/,
-      // The LoginRsp goes out before the session is online.
-      /\[server\] LoginReq from dev-SN-0001 accepted/,
-      /\[server\] dev-SN-0001 is online/,
-      /\[server\] Ping from dev-SN-0001 \(uptime \d+ s\) → Pong/,
-      /\[device\] Pong, round trip \d+ ms/,
-      /\[device\] 3 heartbeats answered, stopping/,
-      /\[server\] stopped/,
-    ];
-    let from = 0;
-    for (const step of steps) {
-      const match = step.exec(log.slice(from));
-      expect(match, `${step} after offset ${from} in:\n${log}`).not.toBeNull();
-      from += match!.index + match![0].length;
-    }
-    expect(log.match(/\[device\] Pong, round trip/g)).toHaveLength(3);
-    expect(log).toMatch(/\[device\] logged in, online/);
-    expect(log.indexOf("[server] dev-SN-0001 is online")).toBeGreaterThan(
-      log.indexOf("[server] LoginReq from dev-SN-0001 accepted"),
-    );
-    // The project's own sources passed strict tsc (npm start builds first) and produced dist/.
-    expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
-    // The device kept its record of executed commands on disk, one directory per serial (lock released).
-    expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
-    expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
+      // Exactly the printed commands, in a user's shell: a real npm install (the vendored tarballs,
+      // their dependencies from the registry or npm's cache), then npm start until Ctrl-C.
+      const env = userEnv({
+        npm_config_prefer_offline: "true",
+        npm_config_audit: "false",
+        npm_config_fund: "false",
+        npm_config_update_notifier: "false",
+      });
+      const session = new ShellSession(next, elsewhere, env);
+      try {
+        await session.waitFor(
+          "two heartbeats answered",
+          (output) => (output.match(/\[device\] Pong, round trip/g) ?? []).length >= 2,
+          scaled(600_000),
+        );
+        session.interrupt();
+        await session.waitFor(
+          "the server stopping on Ctrl-C",
+          (output) => /\[server\] stopped/.test(output),
+          scaled(60_000),
+        );
+        await session.exited;
+      } finally {
+        session.kill();
+      }
+      const log = session.output;
+      const steps = [
+        /added \d+ packages/,
+        /\[server\] listening on 127\.0\.0\.1:\d+/,
+        /\[device\] TLS up/,
+        /\[server\] RegisterReq from SN-0001 \(starter 0\.1\.0\) → dev-SN-0001/,
+        /\[device\] registered as dev-SN-0001/,
+        // The LoginRsp goes out before the session is online.
+        /\[server\] LoginReq from dev-SN-0001 accepted/,
+        /\[server\] dev-SN-0001 is online/,
+        /\[server\] Ping from dev-SN-0001 \(uptime \d+ s\) → Pong/,
+        /\[device\] Pong, round trip \d+ ms/,
+        /\[server\] stopped/,
+      ];
+      let from = 0;
+      for (const step of steps) {
+        const match = step.exec(log.slice(from));
+        expect(match, `${step} after offset ${from} in:\n${log}`).not.toBeNull();
+        from += match!.index + match![0].length;
+      }
+      expect(log).toMatch(/\[device\] logged in, online/);
+      expect(log).not.toMatch(/update available/i);
+      // Installed from the tarballs, not linked; the project's sources passed strict tsc (npm start
+      // builds first) and produced dist/.
+      expect(lstatSync(join(project, "node_modules", "paynet-gen")).isSymbolicLink()).toBe(false);
+      expect(readFileSync(join(project, "package-lock.json"), "utf8")).toContain(
+        '"resolved": "file:vendor/paynet-runtime-0.1.0.tgz"',
+      );
+      expect(existsSync(join(project, "dist", "main.js"))).toBe(true);
+      // The device kept its record of executed commands on disk, one directory per serial (lock released).
+      expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
+      expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
 
-    // The scaffolding commands find their way around the new project.
-    const scaffolded = await cli(["scaffold", "handler", "Ping"], project);
-    expect(scaffolded.code, scaffolded.stderr).toBe(0);
-    expect(scaffolded.stdout).toContain("nothing to do");
+      // The README's bounded run stops by itself after N heartbeats.
+      const bounded = await run("npm", ["start", "--", "--heartbeats", "2", "--interval", "50"], project, {
+        timeoutMs: scaled(180_000),
+        env,
+      });
+      expect(bounded.code, `${bounded.stdout}\n${bounded.stderr}`).toBe(0);
+      expect(bounded.stdout).toMatch(/\[device\] 2 heartbeats answered, stopping[\s\S]*\[server\] stopped/);
 
-    // Every command of the README works as written.
-    const ran = await followReadme(project, "proto/coin_box.proto");
-    expect(ran).toContain("npx paynet-gen scaffold handler RefundReq");
-    expect(readFileSync(join(project, "src/handlers/server/index.ts"), "utf8")).toContain(
-      "RefundReq: refundReq,",
-    );
-    expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
-    expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
-    expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
-    // A build, npm start and every README command: minutes on a loaded 2-core machine.
-  }, 240_000);
+      const list = await cli(["types", "list"], project);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(/0x01\s+up\s+device → cloud\s+RegisterReq\s+RegisterRsp\s+register/);
+      expect(list.stdout).toMatch(/0x03\s+up\s+device → cloud\s+Ping\s+Pong\s+heartbeat/);
+      expect(list.stdout).toMatch(/0xFF\s+both device ↔ cloud\s+ErrorMsg\s+-\s+error/);
+
+      // The scaffolding commands find their way around the new project.
+      const scaffolded = await cli(["scaffold", "handler", "Ping"], project);
+      expect(scaffolded.code, scaffolded.stderr).toBe(0);
+      expect(scaffolded.stdout).toContain("nothing to do");
+
+      // Every command of the README works as written.
+      const ran = await followReadme(project, "proto/coin_box.proto");
+      expect(ran).toContain("npx paynet-gen scaffold handler RefundReq");
+      expect(readFileSync(join(project, "src/handlers/server/index.ts"), "utf8")).toContain(
+        "RefundReq: refundReq,",
+      );
+      expect(ran).toContain("npx paynet-gen certs device SN-0002 --out certs");
+      expect(ran).toContain("npx paynet-gen certs revoke SN-0002 --out certs");
+      expect(existsSync(join(project, "certs", "ca.crl"))).toBe(true);
+    },
+    scaled(900_000),
+  );
 
   it("refuses a non-empty directory unless --force", async () => {
     const project = join(root, "occupied");
@@ -209,15 +270,26 @@ describe("init", () => {
     expect(refused.stderr).toContain("TARGET_NOT_EMPTY");
     expect(readdirSync(project)).toEqual(["notes.txt"]);
 
-    const forced = await cli(["init", project, "--force", "--side", "server"], root);
+    const forced = await cli(["init", project, "--force", "--side", "server", "--from-registry"], root);
     expect(forced.code, forced.stderr).toBe(0);
+    // An absolute directory is echoed as given, not as ../../tmp/...
+    expect(forced.stdout).toContain(`created occupied in ${project} (`);
+    expect(forced.stdout).toContain(`  cd ${project}\n`);
+    expect(forced.stdout).toContain("paynet-gen and @paynet/runtime come from the npm registry (^0.1.0)");
+    expect(existsSync(join(project, "vendor")), "--from-registry vendors nothing").toBe(false);
     expect(readFileSync(join(project, "notes.txt"), "utf8")).toBe("mine\n");
     expect(existsSync(join(project, "src", "device.ts"))).toBe(false);
     expect(existsSync(join(project, "src", "main.ts"))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+      overrides?: unknown;
       paynet: { handlers: Record<string, string>; target: string };
     };
+    expect(pkg.dependencies["@paynet/runtime"]).toBe("^0.1.0");
+    expect(pkg.devDependencies["paynet-gen"]).toBe("^0.1.0");
+    expect(pkg.overrides).toBeUndefined();
     expect(pkg.paynet.handlers).toEqual({ server: "src/handlers/server" });
     expect(pkg.scripts.start).toBe("node dist/server.js");
     // `npm run generate` takes everything, the side too, from the "paynet" section.
@@ -242,7 +314,7 @@ describe("init", () => {
 
   it("writes a device-only project that builds and never holds the CA key", async () => {
     const project = join(root, "device-sim");
-    const result = await cli(["init", "device-sim", "--side", "client"], root);
+    const result = await cli(["init", "device-sim", "--side", "client", "--from-registry"], root);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("created device-sim in device-sim (");
     expect(result.stdout).toContain("created the CA in device-sim-ca (ca.crt, ca.key)");
@@ -280,7 +352,10 @@ describe("init", () => {
     const certs = await cli(["certs", "init", "--out", operator], root);
     expect(certs.code, certs.stderr).toBe(0);
     const project = join(root, "device-two");
-    const result = await cli(["init", project, "--side", "client", "--ca", operator], root);
+    const result = await cli(
+      ["init", project, "--side", "client", "--ca", operator, "--from-registry"],
+      root,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
       `issued the certificates from the CA in ${operator} (its key was not copied)`,
@@ -291,7 +366,10 @@ describe("init", () => {
     expect(signedBy(readFileSync(join(project, "certs", "device.crt"), "utf8"), ca)).toBe(true);
     expect(existsSync(join(root, "device-two-ca"))).toBe(false);
 
-    const missing = await cli(["init", join(root, "device-three"), "--side", "client", "--ca", root], root);
+    const missing = await cli(
+      ["init", join(root, "device-three"), "--side", "client", "--ca", root, "--from-registry"],
+      root,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`--ca ${root}: ${join(root, "ca.crt")} not found`);
     expect(existsSync(join(root, "device-three", "package.json"))).toBe(false);

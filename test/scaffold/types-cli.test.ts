@@ -82,6 +82,22 @@ describe("types add", () => {
     const file = join(dir, "paybox.proto");
     copyFileSync(ORIGINAL, file);
     for (const args of ANNOTATIONS) {
+      if (args[0] === "CoinCommand") {
+        // A command delivered at least once needs its final replies marked first.
+        const refused = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(
+          "error [reply-final-missing] paybox.CoinCommand is delivered at least once",
+        );
+        // The user marks them by hand, as the error says.
+        const source = readFileSync(file, "utf8");
+        writeFileSync(
+          file,
+          source
+            .replace("COIN_DONE = 2;", "COIN_DONE = 2 [(paynet.final) = true];")
+            .replace("COIN_FAILED = 3;", "COIN_FAILED = 3 [(paynet.final) = true];"),
+        );
+      }
       const result = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
       expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
     }
@@ -91,7 +107,8 @@ describe("types add", () => {
     const inserted = after
       .replace('\nimport "paynet/options.proto";\n', "")
       .replace(/^ {2}option \(paynet\.(type|direction|reply|role)\) = [^;\n]+;\n/gm, "")
-      .replaceAll(" [(paynet.correlation) = true]", "");
+      .replaceAll(" [(paynet.correlation) = true]", "")
+      .replaceAll(" [(paynet.final) = true]", "");
     expect(inserted).toBe(before);
     expect(after).toContain('package paybox;\n\nimport "paynet/options.proto";\n\n// ====');
     expect(after).toContain(
@@ -104,7 +121,8 @@ describe("types add", () => {
     const generated = await cli(["generate", "paybox.proto", "--out", "sdk"], dir);
     expect(generated.code, generated.stderr).toBe(0);
     expect(readFileSync(join(dir, "sdk", "handlers.ts"), "utf8")).toContain("CoinAck?(message: CoinAck");
-  });
+    // Thirteen CLI runs: about a minute on a loaded 2-core machine.
+  }, 240_000);
 
   it("validates like generate and writes nothing on an error", async () => {
     const file = join(dir, "paybox.proto");

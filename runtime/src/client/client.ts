@@ -131,7 +131,6 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         },
         peer,
         logger: this.#config.logger,
-        wheel: this.#wheel,
         report: (error) => this.#report(error),
       },
       this.#config.offlineQueue && new OfflineQueue(this.#config.offlineQueue, peer),

@@ -29,9 +29,9 @@ export const DEFAULT_OFFLINE_QUEUE: OfflineQueueLimits = Object.freeze({
 const FRAME_HEADER_BYTES = 5;
 
 /**
- * Bounded FIFO of messages sent while the client is offline. It never drops silently: a push over a
- * limit throws {@link QueueFullError}, and aged-out entries are handed back by {@link expire} so the
- * client can report them.
+ * Bounded FIFO of messages sent while the client is offline (or while its backlog drains). A message
+ * it accepts is kept until it is written: a push over a limit throws {@link QueueFullError}, so the
+ * sender learns at once; nothing accepted is dropped later.
  */
 export class OfflineQueue {
   readonly limits: OfflineQueueLimits;
@@ -63,7 +63,8 @@ export class OfflineQueue {
 
   /**
    * Appends an entry.
-   * @throws QueueFullError (`offline`) when it would exceed `maxMessages` or `maxBytes`.
+   * @throws QueueFullError (`offline`) when it would exceed `maxMessages` or `maxBytes`, or when the
+   * oldest queued message has waited `maxAgeMs` already (the client has been offline that long).
    */
   push(entry: OfflineEntry): void {
     const size = entry.payload.length + FRAME_HEADER_BYTES;
@@ -78,31 +79,26 @@ export class OfflineQueue {
     if (this.#bytes + size > this.limits.maxBytes) {
       throw new QueueFullError("offline", `maxBytes ${this.limits.maxBytes}`, context);
     }
+    const oldest = this.oldestQueuedAt;
+    if (oldest !== undefined && entry.queuedAt - oldest >= this.limits.maxAgeMs) {
+      throw new QueueFullError(
+        "offline",
+        `maxAgeMs ${this.limits.maxAgeMs}: the oldest queued message has waited ${entry.queuedAt - oldest} ms`,
+        context,
+      );
+    }
     this.#entries.push(entry);
     this.#bytes += size;
   }
 
-  /** Removes and returns the entries queued at or before `now − maxAgeMs`, oldest first. */
-  expire(now: number): OfflineEntry[] {
-    const expired: OfflineEntry[] = [];
-    while (this.messages > 0) {
-      const head = this.#entries[this.#head] as OfflineEntry;
-      if (now - head.queuedAt < this.limits.maxAgeMs) break;
-      expired.push(this.#shift());
-    }
-    return expired;
+  /** The oldest entry, left in place, or `undefined`. */
+  peek(): OfflineEntry | undefined {
+    return this.messages === 0 ? undefined : this.#entries[this.#head];
   }
 
   /** Removes and returns the oldest entry, or `undefined`. */
   shift(): OfflineEntry | undefined {
     return this.messages === 0 ? undefined : this.#shift();
-  }
-
-  /** Puts an entry back at the head (when it could not be written after all). */
-  unshift(entry: OfflineEntry): void {
-    if (this.#head > 0) this.#entries[--this.#head] = entry;
-    else this.#entries.unshift(entry);
-    this.#bytes += entry.payload.length + FRAME_HEADER_BYTES;
   }
 
   /** Removes and returns everything, oldest first. */

@@ -1,15 +1,17 @@
 /**
  * The client's outbound path while the connection comes and goes: writes to the current link when
- * online, otherwise the bounded offline queue (with its age-out timer) or a typed refusal, and the
- * acks of guarded commands held until the next login. Nothing is dropped without an error event.
+ * online, otherwise the bounded offline queue or a typed refusal, and the acks of guarded commands
+ * held until the next login. After a login both are written at the pace the connection drains (a
+ * backed-up socket is waited for, never overflowed), and what is sent meanwhile queues behind them,
+ * so order holds. A `send()` that resolved is kept until it is written (or the client is stopped):
+ * whatever cannot be kept is refused at `send()` with a typed error, never dropped later.
  */
 import type { MessageDef } from "../codec.js";
 import type { RecordedReply } from "../delivery/idempotency.js";
 import { HandlerError, NotConnectedError, PaynetError, QueueFullError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { TimerWheel, WheelTimer } from "../timers.js";
 import type { ClientLink } from "./link.js";
-import type { OfflineEntry, OfflineQueue } from "./offline-queue.js";
+import type { OfflineQueue } from "./offline-queue.js";
 
 /** Acks of guarded commands held while offline; beyond this the oldest is reported and dropped. */
 export const MAX_HELD_ACKS = 1_024;
@@ -28,7 +30,6 @@ export interface OutboundHost {
   /** `host:port` of the server, named in errors. */
   readonly peer: string;
   readonly logger: Logger;
-  readonly wheel: TimerWheel;
   /** The client's `error` event. */
   report(error: PaynetError): void;
 }
@@ -38,7 +39,8 @@ export class Outbound {
   readonly #host: OutboundHost;
   readonly #queue: OfflineQueue | undefined;
   readonly #heldAcks: RecordedReply[] = [];
-  #expiryTimer: WheelTimer | undefined;
+  /** The link the backlog is being written to (it waits for that link's drain when backed up). */
+  #pumping: ClientLink | undefined;
 
   constructor(host: OutboundHost, queue: OfflineQueue | undefined) {
     this.#host = host;
@@ -51,20 +53,22 @@ export class Outbound {
   }
 
   /**
-   * Sends an encoded message: written when online; queued while offline when an offline queue is
-   * configured (`QueueFullError('offline')` when full); else rejects with `NotConnectedError`.
+   * Sends an encoded message: written when online (behind the backlog of the offline queue, while
+   * one is being written); queued while offline when an offline queue is configured; else rejects
+   * with `NotConnectedError`. A message the queue cannot keep rejects with `QueueFullError('offline')`.
    */
   send(def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
     const link = this.#host.onlineLink();
-    if (link !== undefined) return write(link, def.type, payload);
     const queue = this.#queue;
+    if (link !== undefined && (queue === undefined || queue.messages === 0))
+      return write(link, def.type, payload);
     if (queue === undefined || this.#host.stopping) return Promise.reject(this.notConnected(def.name));
     try {
       queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#armExpiry();
+    if (link !== undefined) this.#pump(link);
     return Promise.resolve();
   }
 
@@ -74,15 +78,22 @@ export class Outbound {
     return link === undefined ? this.send(def, payload) : write(link, def.type, payload);
   }
 
-  /** Sends a recorded reply of a guarded command; held until the next login when it cannot go out now. */
+  /**
+   * Sends a recorded reply of a guarded command; held until the next login when it cannot go out
+   * now. Beyond {@link MAX_HELD_ACKS} the oldest held ack is reported and forgotten: it is in the
+   * idempotency record, so the server's redelivery of its command is answered with it again.
+   */
   sendAck(origin: ClientLink, reply: RecordedReply): void {
     const link = this.#host.replyLink(origin);
-    if (link !== undefined) {
+    if (link !== undefined && this.#heldAcks.length === 0) {
       try {
         link.write(reply.type, reply.payload);
         return;
       } catch (error) {
-        this.#host.logger.warn({ peer: link.peer, error: String(error) }, "ack held for the next login");
+        this.#host.logger.warn(
+          { peer: link.peer, error: String(error) },
+          "ack held for the drain or the next login",
+        );
       }
     }
     if (this.#heldAcks.length >= MAX_HELD_ACKS) {
@@ -95,12 +106,12 @@ export class Outbound {
       );
     }
     this.#heldAcks.push(reply);
+    if (link !== undefined) this.#pump(link);
   }
 
   /** Right after login: held acks first (they answer commands), then the offline queue in order. */
   flush(link: ClientLink): void {
-    this.#flushHeldAcks(link);
-    this.#flushOfflineQueue(link);
+    this.#pump(link);
   }
 
   /**
@@ -108,7 +119,7 @@ export class Outbound {
    * sent; held acks are forgotten (their replies are in the idempotency record).
    */
   clear(): void {
-    this.#expiryTimer?.cancel();
+    this.#pumping = undefined;
     const dropped = this.#queue?.clear() ?? [];
     if (dropped.length > 0) {
       this.#host.report(
@@ -133,59 +144,47 @@ export class Outbound {
     });
   }
 
-  #flushHeldAcks(link: ClientLink): void {
-    while (this.#heldAcks.length > 0) {
-      const reply = this.#heldAcks[0] as RecordedReply;
-      try {
-        link.write(reply.type, reply.payload);
-      } catch (error) {
-        this.#host.report(asPaynetError(error, link.peer));
+  /**
+   * Writes the backlog (held acks, then the offline queue) to `link` until it is empty, the link
+   * backs up (then again at its drain) or the link is gone (the rest waits for the next login).
+   */
+  #pump(link: ClientLink): void {
+    if (this.#pumping === link) return;
+    this.#pumping = link;
+    for (;;) {
+      if (link.isClosed || this.#host.onlineLink() !== link) {
+        this.#pumping = undefined;
         return;
       }
-      this.#heldAcks.shift();
-    }
-  }
-
-  #flushOfflineQueue(link: ClientLink): void {
-    const queue = this.#queue;
-    if (queue === undefined) return;
-    this.#expireQueued();
-    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+      const ack = this.#heldAcks[0];
+      const entry = ack === undefined ? this.#queue?.peek() : undefined;
+      const next = ack ?? entry;
+      if (next === undefined) {
+        this.#pumping = undefined;
+        return;
+      }
       try {
-        link.write(entry.type, entry.payload);
+        link.write(next.type, next.payload);
       } catch (error) {
+        if (error instanceof QueueFullError && error.queue === "outbound") {
+          link.connection.whenWritable(() => {
+            if (this.#pumping !== link) return;
+            this.#pumping = undefined;
+            this.#pump(link);
+          });
+          return;
+        }
+        // Closed under us, or a frame the connection refuses for good (too large): the latter is
+        // reported and skipped, so one bad message cannot hold up the rest.
+        if (link.isClosed) {
+          this.#pumping = undefined;
+          return;
+        }
         this.#host.report(asPaynetError(error, link.peer));
       }
+      if (ack !== undefined) this.#heldAcks.shift();
+      else this.#queue?.shift();
     }
-    this.#expiryTimer?.cancel();
-  }
-
-  /** One wheel timer, due when the oldest queued message ages out. */
-  #armExpiry(): void {
-    const queue = this.#queue;
-    const oldest = queue?.oldestQueuedAt;
-    if (queue === undefined || oldest === undefined) {
-      this.#expiryTimer?.cancel();
-      return;
-    }
-    const delay = Math.max(0, oldest + queue.limits.maxAgeMs - Date.now());
-    if (this.#expiryTimer === undefined)
-      this.#expiryTimer = this.#host.wheel.schedule(delay, () => this.#expireQueued());
-    else if (!this.#expiryTimer.active) this.#expiryTimer.reschedule(delay);
-  }
-
-  #expireQueued(): void {
-    const queue = this.#queue;
-    if (queue === undefined) return;
-    for (const entry of queue.expire(Date.now())) this.#host.report(this.#expired(entry, queue));
-    this.#armExpiry();
-  }
-
-  #expired(entry: OfflineEntry, queue: OfflineQueue): NotConnectedError {
-    return new NotConnectedError(
-      `${entry.name} dropped from the offline queue: not sent within maxAgeMs ${queue.limits.maxAgeMs} ms`,
-      { peer: this.#host.peer, frameType: entry.type, messageName: entry.name },
-    );
   }
 }
 

@@ -102,15 +102,19 @@ export interface ReconnectOptions {
 }
 
 /**
- * Bounded queue for `send()` while offline, flushed right after the next login. A send over a
- * bound rejects with `QueueFullError('offline')`; nothing is dropped silently.
+ * Bounded queue for `send()` while offline, written right after the next login at the pace the
+ * connection drains. A send the queue cannot keep rejects with `QueueFullError('offline')`; a send
+ * that resolved is kept until it is written (a `stop()` reports what was still queued).
  */
 export interface OfflineQueueOptions {
   /** Most queued messages. Default 1 000. */
   maxMessages?: number;
   /** Most queued wire bytes (5-byte frame header included). Default 1 MiB. */
   maxBytes?: number;
-  /** Messages older than this are dropped with an `error` event (never silently). Default 1 h. */
+  /**
+   * Once the oldest queued message has waited this long, further sends are refused (the client has
+   * been offline that long); queued messages are still written after the next login. Default 1 h.
+   */
   maxAgeMs?: number;
 }
 

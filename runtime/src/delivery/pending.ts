@@ -2,29 +2,33 @@
  * Server-side at-least-once delivery: a request is encoded once, kept as a {@link PendingDelivery}
  * and re-sent with the same payload after every login of its device until a final reply (matched by
  * reply Type, correlation key and device) or its deadline.
+ *
+ * The store may be shared or persistent (see {@link PendingDeliveryStore}), so this process may hold
+ * no waiter for a record: a final reply to such a record completes it all the same (and reaches the
+ * handlers, since nobody here iterates it), a stopping server detaches its waiters and leaves the
+ * records, and a once-a-second sweep expires records past their deadline, each exactly once.
  */
 import type { DeliveryOptions, MessageDef, RequestSpec } from "../codec.js";
 import {
   AbortedError,
+  CorrelationMissingError,
   EncodeError,
   HandlerError,
   InvalidOptionsError,
   type PaynetError,
   PendingLimitError,
+  QueueFullError,
   RequestTimeoutError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
+import { deliveryId, MemoryPendingDeliveryStore } from "./memory-pending-store.js";
+import { DEFAULT_MAX_BUFFERED_REPLIES } from "./replies.js";
 import { ReplyQueue } from "./reply-queue.js";
+import { DeliverySpecs, type KnownSpec } from "./specs.js";
 import type { DeliveryOutcomes, DeliveryStats, PendingDelivery, PendingDeliveryStore } from "./types.js";
 
-/** The {@link DeliveryOutcomes} counter an ended delivery adds to. */
-function outcomeOf(outcome: "completed" | "cancelled" | Error): keyof DeliveryOutcomes {
-  if (outcome === "completed" || outcome === "cancelled") return outcome;
-  if (outcome instanceof RequestTimeoutError) return "timedOut";
-  if (outcome instanceof AbortedError) return "aborted";
-  return "failed";
-}
+export { MemoryPendingDeliveryStore } from "./memory-pending-store.js";
 
 /** Default deadline of a delivery: 5 minutes. */
 export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
@@ -32,51 +36,8 @@ export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
 export const DEFAULT_MAX_PENDING_DELIVERIES = 10_000;
 /** Completed deliveries remembered so late duplicate replies are absorbed instead of reported. */
 const RECENTLY_COMPLETED = 1_024;
-
-/** In-process {@link PendingDeliveryStore}. Oldest-first order makes `oldestCreatedAt()` O(1). */
-export class MemoryPendingDeliveryStore implements PendingDeliveryStore {
-  // Insertion order is creation order, so the first entry is the oldest.
-  readonly #all = new Map<string, PendingDelivery>();
-  readonly #byDevice = new Map<string, Map<string, PendingDelivery>>();
-
-  add(delivery: PendingDelivery): void {
-    const id = idOf(delivery.deviceId, delivery.key);
-    this.#all.delete(id);
-    this.#all.set(id, delivery);
-    let forDevice = this.#byDevice.get(delivery.deviceId);
-    if (forDevice === undefined) {
-      forDevice = new Map();
-      this.#byDevice.set(delivery.deviceId, forDevice);
-    }
-    forDevice.set(delivery.key, delivery);
-  }
-
-  remove(deviceId: string, key: string): void {
-    this.#all.delete(idOf(deviceId, key));
-    const forDevice = this.#byDevice.get(deviceId);
-    if (forDevice === undefined) return;
-    forDevice.delete(key);
-    if (forDevice.size === 0) this.#byDevice.delete(deviceId);
-  }
-
-  forDevice(deviceId: string): readonly PendingDelivery[] {
-    const forDevice = this.#byDevice.get(deviceId);
-    return forDevice === undefined ? [] : [...forDevice.values()];
-  }
-
-  size(): number {
-    return this.#all.size;
-  }
-
-  oldestCreatedAt(): number | undefined {
-    for (const delivery of this.#all.values()) return delivery.createdAt;
-    return undefined;
-  }
-}
-
-function idOf(deviceId: string, key: string): string {
-  return `${deviceId}\u0000${key}`;
-}
+/** How often records past their deadline are swept out of the store. */
+const SWEEP_INTERVAL_MS = 1_000;
 
 /** How the delivery manager reaches devices. */
 export interface DeliveryTransport {
@@ -92,24 +53,31 @@ export interface DeliveryManagerOptions {
   transport: DeliveryTransport;
   store?: PendingDeliveryStore;
   maxPending?: number;
+  /**
+   * Unread non-final replies kept per delivery. Beyond, its iteration fails with
+   * `QueueFullError('replies')` and the delivery stays pending in the store. Default 1 024.
+   */
+  maxBufferedReplies?: number;
+  /** Specs whose deliveries this manager completes even when it did not start them. */
+  // biome-ignore lint/suspicious/noExplicitAny: specs of every request and reply type
+  specs?: readonly RequestSpec<any, any>[];
   logger: Logger;
   timers?: TimerWheel;
   now?: () => number;
   /**
-   * Told about failures of user code run on an inbound reply (a throwing `replyKey` or `isFinal`),
-   * as `HandlerError`s. They are logged either way; the session is never closed for them.
+   * Told about failures of user code run on an inbound reply (a throwing `replyKey`, `isFinal` or
+   * `onReply`), as `HandlerError`s. They are logged either way; the session is never closed for them.
    */
   onError?: (error: PaynetError, deviceId: string) => void;
 }
 
-type KeyOf = (reply: unknown) => string;
-
 /** Local state of a delivery started by this process: who waits for its replies. */
 interface ActiveDelivery {
+  readonly id: string;
   readonly pending: PendingDelivery;
-  readonly replyDef: MessageDef<unknown>;
-  readonly replyKey: KeyOf;
+  readonly spec: KnownSpec;
   readonly isFinal: (reply: unknown) => boolean;
+  readonly onReply: ((reply: unknown) => void) | undefined;
   readonly queue: ReplyQueue<unknown>;
   timer: WheelTimer | undefined;
   detachSignal: (() => void) | undefined;
@@ -117,46 +85,60 @@ interface ActiveDelivery {
   firstSendPending: boolean;
 }
 
+type Ending = "completed" | "cancelled" | Error;
+
 /** The server's at-least-once delivery engine; see the module comment. */
 export class DeliveryManager {
   readonly #transport: DeliveryTransport;
   readonly #store: PendingDeliveryStore;
   readonly #maxPending: number;
+  readonly #maxBuffered: number;
   readonly #logger: Logger;
   readonly #timers: TimerWheel;
   readonly #now: () => number;
-  readonly #active = new Map<string, Map<string, ActiveDelivery>>();
-  /** `deviceId\0key` → reply Type and key function of recently completed deliveries (bounded, LRU). */
-  readonly #completed = new Map<string, { readonly type: number; readonly keyOf: KeyOf }>();
-  /**
-   * Reply Type → key functions of the remembered completed deliveries, with how many entries use
-   * each: a late duplicate must be recognised even when no delivery to its device is active.
-   */
-  readonly #completedKeyOf = new Map<number, Map<KeyOf, number>>();
+  readonly #specs = new DeliverySpecs();
+  /** Delivery id → local waiter. */
+  readonly #active = new Map<string, ActiveDelivery>();
+  /** Device → how many local waiters it has (a frame of a device without any skips the id lookups). */
+  readonly #activeDevices = new Map<string, number>();
+  /** Ids of recently completed deliveries (bounded, oldest first). */
+  readonly #completed = new Set<string>();
   readonly #onError: ((error: PaynetError, deviceId: string) => void) | undefined;
-  /** Reply Type → definition, for every reply Type a delivery used (at most 255 entries). */
-  readonly #replyDefs = new Map<number, MessageDef<unknown>>();
   #redelivered = 0;
   /** Counts successful sends; a delivery's last send number tells whether it went out after a login. */
   #sendCount = 0;
   readonly #lastSend = new WeakMap<PendingDelivery, number>();
   /** Ended deliveries by outcome. */
   readonly #outcomes: DeliveryOutcomes = { completed: 0, timedOut: 0, aborted: 0, cancelled: 0, failed: 0 };
+  #sweep: WheelTimer | undefined;
+  #sweeping = false;
 
   constructor(options: DeliveryManagerOptions) {
     this.#transport = options.transport;
     this.#store = options.store ?? new MemoryPendingDeliveryStore();
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
+    this.#maxBuffered = options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES;
+    if (!Number.isInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
+      throw new InvalidOptionsError(
+        "maxBufferedReplies",
+        `expected an integer >= 1, got ${this.#maxBuffered}`,
+      );
+    }
     this.#logger = options.logger;
     this.#timers = options.timers ?? sharedTimerWheel();
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError;
+    for (const spec of options.specs ?? []) this.#specs.learn(spec);
+    // Records left by an earlier run (a persistent store) expire like any other.
+    if (this.#store.size() > 0) this.#armSweep();
   }
 
   /**
-   * Starts an at-least-once delivery and returns its replies. Validation errors are thrown; a full
-   * pending set, the deadline and an abort end the iterable with `PendingLimitError`,
-   * `RequestTimeoutError` and `AbortedError`. Stopping the iteration early cancels the delivery.
+   * Starts an at-least-once delivery and returns its replies. Validation errors are thrown (an
+   * empty correlation key with `CorrelationMissingError`); a full pending set, the deadline and an
+   * abort end the iterable with `PendingLimitError`, `RequestTimeoutError` and `AbortedError`, and
+   * replies nobody reads with `QueueFullError` (the delivery then stays pending). Stopping the
+   * iteration early cancels the delivery.
    */
   deliver<Req, Rep>(
     deviceId: string,
@@ -164,28 +146,28 @@ export class DeliveryManager {
     message: Req,
     options: DeliveryOptions<Rep> = {},
   ): AsyncIterable<Rep> {
-    const { requestKey, replyKey } = spec;
-    if (requestKey === undefined || replyKey === undefined) {
-      throw new InvalidOptionsError(
-        `spec ${spec.request.name}`,
-        "deliver() needs requestKey and replyKey to match replies to the request",
-      );
-    }
+    const isFinal = options.isFinal as ((reply: unknown) => boolean) | undefined;
+    const known = this.#specs.learn(spec as RequestSpec<unknown, unknown>, isFinal);
     const deadlineMs = options.deadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS;
     if (!Number.isInteger(deadlineMs) || deadlineMs <= 0) {
       throw new InvalidOptionsError("deadlineMs", `expected a positive integer, got ${deadlineMs}`);
     }
-    const key = requestKey(message);
+    const peer = `device ${deviceId}`;
+    const key = (spec.requestKey as (message: Req) => string)(message);
+    if (key === "") throw new CorrelationMissingError({ peer, messageName: spec.request.name });
+    const id = deliveryId(deviceId, spec.request.type, key);
     let active: ActiveDelivery | undefined;
     const queue = new ReplyQueue<unknown>(() => {
       if (active !== undefined) this.#finish(active, "cancelled");
     });
-    const peer = `device ${deviceId}`;
     if (options.signal?.aborted) {
       queue.fail(new AbortedError({ peer, messageName: spec.request.name }));
-    } else if (this.#activeFor(deviceId, key) !== undefined) {
+    } else if (this.#active.has(id)) {
       queue.fail(
-        new InvalidOptionsError("key", `a delivery with key ${key} to device ${deviceId} is already pending`),
+        new InvalidOptionsError(
+          "key",
+          `a delivery of ${spec.request.name} with key ${key} to device ${deviceId} is already pending`,
+        ),
       );
     } else if (this.#store.size() >= this.#maxPending) {
       queue.fail(new PendingLimitError(this.#maxPending, { peer, messageName: spec.request.name }));
@@ -200,11 +182,13 @@ export class DeliveryManager {
         deadline: now + deadlineMs,
         attempts: 0,
       };
+      const onReply = options.onReply as ((reply: unknown) => void) | undefined;
       active = {
+        id,
         pending,
-        replyDef: spec.reply as MessageDef<unknown>,
-        replyKey: replyKey as KeyOf,
-        isFinal: (options.isFinal ?? (() => true)) as (reply: unknown) => boolean,
+        spec: known,
+        isFinal: isFinal ?? known.isFinal,
+        onReply,
         queue,
         timer: undefined,
         detachSignal: undefined,
@@ -216,15 +200,10 @@ export class DeliveryManager {
   }
 
   #start(active: ActiveDelivery, deadlineMs: number, signal: AbortSignal | undefined): void {
-    const { deviceId, key } = active.pending;
-    let forDevice = this.#active.get(deviceId);
-    if (forDevice === undefined) {
-      forDevice = new Map();
-      this.#active.set(deviceId, forDevice);
-    }
-    forDevice.set(key, active);
-    this.#replyDefs.set(active.replyDef.type, active.replyDef);
-    const context = { peer: `device ${deviceId}`, messageName: active.replyDef.name };
+    const { deviceId } = active.pending;
+    this.#active.set(active.id, active);
+    this.#activeDevices.set(deviceId, (this.#activeDevices.get(deviceId) ?? 0) + 1);
+    const context = { peer: `device ${deviceId}`, messageName: active.spec.replyDef.name };
     active.timer = this.#timers.schedule(deadlineMs, () => {
       this.#finish(active, new RequestTimeoutError(deadlineMs, context));
     });
@@ -237,9 +216,10 @@ export class DeliveryManager {
     Promise.resolve(this.#store.add(active.pending)).then(
       () => {
         active.firstSendPending = false;
+        this.#armSweep();
         if (!active.queue.closed) this.#send(active.pending);
       },
-      (error: unknown) => this.#finish(active, asError(error)),
+      (error: unknown) => this.#finish(active, asError(error), true),
     );
   }
 
@@ -262,7 +242,7 @@ export class DeliveryManager {
       const now = this.#now();
       for (const stored of deliveries) {
         if (stored.deadline <= now) continue;
-        const active = this.#activeFor(deviceId, stored.key);
+        const active = this.#active.get(deliveryId(deviceId, stored.type, stored.key));
         if (active?.firstSendPending) continue;
         const pending = active?.pending ?? stored;
         if ((this.#lastSend.get(pending) ?? 0) > sendsAtLogin) continue;
@@ -276,11 +256,7 @@ export class DeliveryManager {
       if (!this.#transport.sendFrame(pending.deviceId, pending.type, pending.payload)) return;
     } catch (error) {
       this.#logger.warn(
-        {
-          deviceId: pending.deviceId,
-          key: pending.key,
-          error: asError(error).message,
-        },
+        { deviceId: pending.deviceId, key: pending.key, error: asError(error).message },
         "delivery not sent; kept pending for the next login",
       );
       return;
@@ -295,58 +271,111 @@ export class DeliveryManager {
    * included) decode even when their Type has no registration of its own.
    */
   replyDef(type: number): MessageDef<unknown> | undefined {
-    return this.#replyDefs.get(type);
+    return this.#specs.replyDef(type);
   }
 
   /**
-   * Offers a decoded inbound message of `deviceId`. Returns true when it answered a delivery (it is
-   * yielded; a final one completes the delivery) or duplicates the final reply of a recently
-   * completed one (absorbed, even when no delivery to that device is active any more). A throwing
-   * `replyKey` skips that delivery and a throwing `isFinal` counts as final (as for `request()`);
-   * both are reported through `onError`, never thrown.
+   * Offers a decoded inbound message of `deviceId`. Returns true when it answered a delivery this
+   * process waits for (it is yielded, after `onReply`; a final one completes the delivery) or
+   * duplicates the final reply of a recently completed one (absorbed). A final reply to a stored
+   * delivery nobody here waits for completes that record and returns false: the handlers see it.
+   * A throwing `replyKey` skips that delivery and a throwing `isFinal` counts as final (as for
+   * `request()`); both are reported through `onError`, never thrown.
    */
   offer(deviceId: string, type: number, message: unknown): boolean {
-    // Every frame of a logged-in device comes through here: most are of a Type no delivery ever
-    // expected as its reply (heartbeats, uplink reports), and that is one Map lookup.
-    if (!this.#replyDefs.has(type)) return false;
-    const forDevice = this.#active.get(deviceId);
-    if (forDevice === undefined && this.#completed.size === 0) return false;
-    // One key computation per key function, whatever the number of deliveries using it.
-    const keys = new Map<KeyOf, string | undefined>();
-    const keyOf = (fn: KeyOf) => {
-      if (!keys.has(fn)) keys.set(fn, this.#userKey(deviceId, fn, message));
-      return keys.get(fn);
-    };
-    for (const active of forDevice?.values() ?? []) {
-      if (active.replyDef.type !== type) continue;
-      if (active.pending.key !== keyOf(active.replyKey)) continue;
-      active.queue.push(message);
-      if (this.#userIsFinal(active, message)) this.#finish(active, "completed");
-      return true;
+    // Every frame of a logged-in device comes through here: most are of a Type no delivery is
+    // answered with (heartbeats, uplink reports), and that is one Map lookup.
+    const specs = this.#specs.byReply(type);
+    if (specs === undefined) return false;
+    const waiting = this.#activeDevices.has(deviceId);
+    if (!waiting && this.#completed.size === 0 && this.#store.size() === 0) return false;
+    // Replies of several requests may share a Type (a coin command and a refund of one order, both
+    // answered with CoinAck): a waiting delivery takes the reply before any record is judged.
+    const keys = specs.map((spec) => this.#userKey(deviceId, spec, message));
+    if (waiting) {
+      for (let i = 0; i < specs.length; i++) {
+        const key = keys[i];
+        if (key === undefined || key === "") continue;
+        const active = this.#active.get(deliveryId(deviceId, specs[i]!.requestType, key));
+        if (active !== undefined) return this.#answer(active, message);
+      }
     }
-    for (const fn of this.#completedKeyOf.get(type)?.keys() ?? []) {
-      const key = keyOf(fn);
-      if (key === undefined || this.#completed.get(idOf(deviceId, key))?.type !== type) continue;
-      this.#logger.debug({ deviceId, key }, "late duplicate reply of a completed delivery absorbed");
-      return true;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const key = keys[i];
+      if (key === undefined || key === "") continue;
+      const id = deliveryId(deviceId, spec.requestType, key);
+      if (this.#completed.has(id)) {
+        this.#logger.debug({ deviceId, key }, "late duplicate reply of a completed delivery absorbed");
+        return true;
+      }
+      if (this.#judge(deviceId, spec.isFinal, message, spec.replyDef.name)) {
+        this.#completeStored(deviceId, spec, key, id);
+      }
     }
     return false;
   }
 
-  #userKey(deviceId: string, keyOf: KeyOf, message: unknown): string | undefined {
+  /** A reply to a local waiter: bounded, `onReply` first, then the iteration; a final one ends it. */
+  #answer(active: ActiveDelivery, message: unknown): boolean {
+    const { deviceId } = active.pending;
+    const final = this.#judge(deviceId, active.isFinal, message, active.spec.replyDef.name);
+    if (!final && active.queue.buffered >= this.#maxBuffered) {
+      // Nobody reads the replies: stop waiting here rather than grow; the delivery stays stored and
+      // its final reply still completes it. This reply goes to the handlers, so it is not lost.
+      this.#finish(
+        active,
+        new QueueFullError("replies", `${this.#maxBuffered} unread replies`, {
+          peer: `device ${deviceId}`,
+          messageName: active.spec.replyDef.name,
+        }),
+        true,
+      );
+      return false;
+    }
+    if (active.onReply !== undefined) {
+      try {
+        active.onReply(message);
+      } catch (cause) {
+        this.#userCodeFailed(deviceId, "onReply", cause, active.spec.replyDef.name);
+      }
+    }
+    active.queue.push(message);
+    if (final) this.#finish(active, "completed");
+    return true;
+  }
+
+  /** A final reply to a record this process does not wait for: removed, and counted, once. */
+  #completeStored(deviceId: string, spec: KnownSpec, key: string, id: string): void {
+    Promise.resolve(this.#store.remove(deviceId, spec.requestType, key)).then(
+      (removed) => {
+        if (!removed) return;
+        this.#outcomes.completed++;
+        this.#rememberCompleted(id);
+        this.#logger.debug(
+          { deviceId, key, request: spec.requestName },
+          "stored delivery completed by its final reply",
+        );
+      },
+      (error: unknown) =>
+        this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
+    );
+  }
+
+  #userKey(deviceId: string, spec: KnownSpec, message: unknown): string | undefined {
     try {
-      return keyOf(message);
+      return spec.replyKey(message);
     } catch (cause) {
       this.#userCodeFailed(deviceId, "replyKey", cause);
       return undefined;
     }
   }
 
-  #userIsFinal(active: ActiveDelivery, message: unknown): boolean {
+  #judge(deviceId: string, isFinal: (reply: unknown) => boolean, message: unknown, name: string): boolean {
     try {
-      return active.isFinal(message);
+      return isFinal(message);
     } catch (cause) {
-      this.#userCodeFailed(active.pending.deviceId, "isFinal", cause, active.replyDef.name);
+      this.#userCodeFailed(deviceId, "isFinal", cause, name);
       // Like request(): a reply that cannot be judged ends the delivery rather than leaving it hanging.
       return true;
     }
@@ -367,14 +396,13 @@ export class DeliveryManager {
   }
 
   /**
-   * Ends every delivery with `error` (server stop). Pending records are removed from the store,
-   * unless `keepStored` (a drain: another node sharing the store delivers them after the device
-   * reconnected there).
+   * The server stops: every local waiter ends with `error`. The records stay in the store, for the
+   * next run of a persistent store or another process sharing it; with the default memory store they
+   * are redelivered if this server starts again.
    */
-  failAll(error: PaynetError, options: { keepStored?: boolean } = {}): void {
-    for (const forDevice of [...this.#active.values()]) {
-      for (const active of [...forDevice.values()]) this.#finish(active, error, options.keepStored === true);
-    }
+  failAll(error: PaynetError): void {
+    for (const active of [...this.#active.values()]) this.#finish(active, error, true);
+    this.#sweep?.cancel();
   }
 
   /** Pending count, oldest age and lifetime counters. */
@@ -390,59 +418,85 @@ export class DeliveryManager {
     };
   }
 
-  #activeFor(deviceId: string, key: string): ActiveDelivery | undefined {
-    return this.#active.get(deviceId)?.get(key);
-  }
-
-  #finish(active: ActiveDelivery, outcome: "completed" | "cancelled" | Error, keepStored = false): void {
-    const { deviceId, key } = active.pending;
-    const forDevice = this.#active.get(deviceId);
-    if (forDevice?.get(key) !== active) return;
-    forDevice.delete(key);
-    if (forDevice.size === 0) this.#active.delete(deviceId);
+  #finish(active: ActiveDelivery, outcome: Ending, keepStored = false): void {
+    if (this.#active.get(active.id) !== active) return;
+    this.#active.delete(active.id);
+    const { deviceId, type, key } = active.pending;
+    const left = (this.#activeDevices.get(deviceId) ?? 1) - 1;
+    if (left > 0) this.#activeDevices.set(deviceId, left);
+    else this.#activeDevices.delete(deviceId);
     active.timer?.cancel();
     active.detachSignal?.();
     if (!keepStored) {
-      Promise.resolve(this.#store.remove(deviceId, key)).catch((error: unknown) =>
+      Promise.resolve(this.#store.remove(deviceId, type, key)).catch((error: unknown) =>
         this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
       );
     }
     this.#outcomes[outcomeOf(outcome)]++;
     if (outcome === "completed") {
-      this.#rememberCompleted(idOf(deviceId, key), active.replyDef.type, active.replyKey);
+      this.#rememberCompleted(active.id);
       active.queue.end();
     } else if (outcome !== "cancelled") {
       active.queue.fail(outcome);
     }
   }
 
-  #rememberCompleted(id: string, type: number, keyOf: KeyOf): void {
-    this.#forgetCompleted(id);
-    this.#completed.set(id, { type, keyOf });
-    let counts = this.#completedKeyOf.get(type);
-    if (counts === undefined) {
-      counts = new Map();
-      this.#completedKeyOf.set(type, counts);
-    }
-    counts.set(keyOf, (counts.get(keyOf) ?? 0) + 1);
+  #rememberCompleted(id: string): void {
+    this.#completed.delete(id);
+    this.#completed.add(id);
     if (this.#completed.size > RECENTLY_COMPLETED) {
-      const oldest = this.#completed.keys().next().value;
-      if (oldest !== undefined) this.#forgetCompleted(oldest);
+      const oldest = this.#completed.values().next().value;
+      if (oldest !== undefined) this.#completed.delete(oldest);
     }
   }
 
-  #forgetCompleted(id: string): void {
-    const entry = this.#completed.get(id);
-    if (entry === undefined) return;
-    this.#completed.delete(id);
-    const counts = this.#completedKeyOf.get(entry.type);
-    const left = (counts?.get(entry.keyOf) ?? 1) - 1;
-    if (left > 0) counts?.set(entry.keyOf, left);
-    else {
-      counts?.delete(entry.keyOf);
-      if (counts?.size === 0) this.#completedKeyOf.delete(entry.type);
+  /** One wheel timer while the store holds records: `store.expire` each interval. */
+  #armSweep(): void {
+    if (this.#sweep === undefined)
+      this.#sweep = this.#timers.schedule(SWEEP_INTERVAL_MS, () => void this.#runSweep());
+    else if (!this.#sweep.active) this.#sweep.reschedule(SWEEP_INTERVAL_MS);
+  }
+
+  async #runSweep(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      const expired = await this.#store.expire(this.#now());
+      for (const record of expired) {
+        const active = this.#active.get(deliveryId(record.deviceId, record.type, record.key));
+        if (active !== undefined) {
+          const deadlineMs = record.deadline - record.createdAt;
+          this.#finish(
+            active,
+            new RequestTimeoutError(deadlineMs, {
+              peer: `device ${record.deviceId}`,
+              messageName: active.spec.replyDef.name,
+            }),
+            true,
+          );
+        } else {
+          this.#outcomes.timedOut++;
+          this.#logger.warn(
+            { deviceId: record.deviceId, key: record.key, type: record.type },
+            "stored delivery expired without its final reply",
+          );
+        }
+      }
+    } catch (error) {
+      this.#logger.error({ error: asError(error).message }, "pending delivery store failed");
+    } finally {
+      this.#sweeping = false;
+      if (this.#store.size() > 0) this.#armSweep();
     }
   }
+}
+
+/** The {@link DeliveryOutcomes} counter an ended delivery adds to. */
+function outcomeOf(outcome: Ending): keyof DeliveryOutcomes {
+  if (outcome === "completed" || outcome === "cancelled") return outcome;
+  if (outcome instanceof RequestTimeoutError) return "timedOut";
+  if (outcome instanceof AbortedError) return "aborted";
+  return "failed";
 }
 
 /** Encodes a delivery's request once; a throwing codec becomes an `EncodeError` (thrown by deliver()). */

@@ -228,7 +228,7 @@ export class ReplyRouter {
       replyType,
       keyOf === undefined ? undefined : key,
       keyOf,
-      options.isFinal ?? (() => true),
+      options.isFinal ?? spec.isFinal ?? (() => true),
       context,
       (w) => this.#remove(w as Waiter<unknown>),
       this.#maxBuffered,

@@ -28,6 +28,11 @@ export class ReplyQueue<T> implements AsyncIterable<T>, ReplySink<T> {
     return this.#done;
   }
 
+  /** Values pushed and not read yet. */
+  get buffered(): number {
+    return this.#values.length;
+  }
+
   push(value: T): void {
     if (this.#done) return;
     const waiter = this.#waiter;

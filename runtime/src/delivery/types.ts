@@ -8,6 +8,7 @@ export interface PendingDelivery {
   readonly deviceId: string;
   /** Correlation key (e.g. the order id). */
   readonly key: string;
+  /** Wire Type of the request: with the device and the key, what identifies the delivery. */
   readonly type: number;
   /** Encoded request payload, re-sent as-is after each re-login. */
   readonly payload: Uint8Array;
@@ -16,12 +17,30 @@ export interface PendingDelivery {
   attempts: number;
 }
 
-/** Where pending deliveries live between the send and their final reply. */
+/**
+ * Where pending deliveries live between the send and their final reply, identified by device,
+ * request Type and correlation key. A store may be shared by several server processes or outlive a
+ * restart, so its contract (checked by `pendingDeliveryStoreContract` of `@paynet/runtime/testing`)
+ * is written for that:
+ *
+ * - any process may complete a record, whether or not it started it: `remove` tells the one caller
+ *   that removed it (`true`), so a completion or an expiry is counted once;
+ * - `expire(now)` removes and returns the records past their deadline, each one to exactly one
+ *   caller, however many processes sweep at the same time;
+ * - nothing but `remove` and `expire` removes a record (a stopping server leaves them).
+ */
 export interface PendingDeliveryStore {
+  /** Stores `delivery`, replacing a record with the same device, Type and key. */
   add(delivery: PendingDelivery): void | Promise<void>;
-  remove(deviceId: string, key: string): void | Promise<void>;
+  /** Removes the record; `true` when this call removed it, `false` when it was not there (any more). */
+  remove(deviceId: string, type: number, key: string): boolean | Promise<boolean>;
+  /** Every record of `deviceId`, oldest first. */
   forDevice(deviceId: string): readonly PendingDelivery[] | Promise<readonly PendingDelivery[]>;
+  /** Removes and returns every record whose deadline is at or before `now`. */
+  expire(now: number): readonly PendingDelivery[] | Promise<readonly PendingDelivery[]>;
+  /** Records held (a shared store may answer from a recent count). */
   size(): number;
+  /** Creation time of the oldest record, `undefined` when empty. */
   oldestCreatedAt(): number | undefined;
 }
 

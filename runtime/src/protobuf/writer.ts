@@ -33,10 +33,11 @@ export class Writer {
   /** Bytes written so far. */
   len = 0;
   /**
-   * Offsets of the reserved length bytes of the open `fork()`s. (No `#private` members in this
-   * class: it must stay structurally the same type when imported from source and from `dist`.)
+   * @internal Offsets of the reserved length bytes of the open `fork()`s. Not `#private` (nor
+   * `private`): the class must stay structurally the same type when imported from source and from
+   * `dist`, whose declarations leave it out (`stripInternal`); hence optional.
    */
-  openForks: number[] | undefined;
+  openForks?: number[] | undefined;
 
   constructor(capacity = INITIAL_CAPACITY) {
     this.buf = Buffer.allocUnsafe(capacity) as Utf8Buffer;

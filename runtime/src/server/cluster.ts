@@ -36,10 +36,10 @@ export interface DeliveryEngine {
   /** `session` logged in as `deviceId`: the re-send of its pending deliveries, run once its login is answered. */
   resendAfterLogin(deviceId: string, session: Session): () => Promise<void>;
   /**
-   * The server stops: every local waiter ends with `error`. Records stay in the store when
-   * `keepStored` (always, for a shared store: another node delivers them).
+   * The server stops or drains: every local waiter ends with `error`; the records stay in the store
+   * (another node, or the next run of a persistent store, delivers them).
    */
-  failAll(error: PaynetError, options?: { keepStored?: boolean }): void;
+  failAll(error: PaynetError): void;
   stats(): DeliveryStats;
 }
 

@@ -17,7 +17,7 @@ import {
   UnknownTypeError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { readMessage } from "../protobuf.js";
+import { readMessage } from "../protobuf/reader.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
 import type { DeliveryEngine, UplinkIdempotency } from "./cluster.js";

@@ -130,7 +130,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "deliveryStore",
     o.deliveryStore,
     (v) =>
-      ["add", "remove", "forDevice", "size", "oldestCreatedAt"].every(
+      ["add", "remove", "forDevice", "expire", "size", "oldestCreatedAt"].every(
         (m) => typeof (v as never)[m] === "function",
       ),
     "a PendingDeliveryStore",

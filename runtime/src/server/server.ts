@@ -122,6 +122,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
           this.#sendToDevice(deviceId, type, payload),
       },
       maxPending: this.#options.maxPendingDeliveries,
+      specs: this.#options.deliverySpecs ?? [],
       logger,
       onError: (error: PaynetError, deviceId: string) => {
         const session = this.#directory.lookup(deviceId);
@@ -309,14 +310,14 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   }
 
   /**
-   * The common end of stop() and drain(): sessions closed, deliveries failed, server stopped. After
-   * a drain the pending deliveries stay in their store: the device reconnects to another node.
+   * The common end of stop() and drain(): sessions closed, local delivery waiters failed (their
+   * records stay in the store), server stopped.
    */
-  async #finishStop(listenerClosed: Promise<void>, keepStoredDeliveries = false): Promise<void> {
+  async #finishStop(listenerClosed: Promise<void>): Promise<void> {
     this.#state = "stopping";
     const reason = new ServerStoppedError();
-    // A cluster's records belong to the cluster: another node delivers them.
-    this.#deliveries.failAll(reason, { keepStored: keepStoredDeliveries || this.#cluster !== undefined });
+    // Local waiters end; the records stay in their store (another node, or the next run, delivers them).
+    this.#deliveries.failAll(reason);
     const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
     await Promise.all(sessionsClosed);
     this.#admission.destroySockets();
@@ -431,7 +432,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       },
       resolved,
     );
-    await this.#finishStop(listenerClosed, true);
+    await this.#finishStop(listenerClosed);
     return report;
   }
 

@@ -181,6 +181,13 @@ export interface ServerOptions extends FrameOptions {
   /** Default 10 000. */
   maxPendingDeliveries?: number;
   /**
+   * The requests this server delivers at least once (generated facades pass theirs). A final reply
+   * to a stored delivery this process did not start (an earlier run with a persistent store, another
+   * process sharing it) is recognised by them and completes it; `deliver()` adds its spec as well.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: specs of every request and reply type
+  deliverySpecs?: readonly RequestSpec<any, any>[];
+  /**
    * Run as one node of a cluster (e.g. `redisCluster({ url })` from `@paynet/cluster`): presence,
    * pending deliveries and pushes are shared by every node, so a device may be on any of them. It
    * replaces `directory` and `deliveryStore` (give neither). Without it, everything stays in this

@@ -4,3 +4,4 @@
  */
 export type { ContractCase } from "./contract.js";
 export * from "./idempotency-contract.js";
+export * from "./pending-contract.js";

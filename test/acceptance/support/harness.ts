@@ -13,6 +13,7 @@ import {
   startExample,
   waitForAdmin,
   waitForListening,
+  waitForOps,
 } from "../../../examples/demo/processes.js";
 import { type InitCertsOptions, initCerts } from "../../../src/certs/files.js";
 
@@ -27,6 +28,8 @@ export interface Paynetd {
   readonly port: number;
   /** `http://127.0.0.1:PORT` when started with an admin endpoint. */
   readonly adminUrl: string | undefined;
+  /** `http://127.0.0.1:PORT` of the ops endpoint (`/metrics`, `/livez`, `/readyz`) with `--metrics`. */
+  readonly opsUrl: string | undefined;
   /** The bearer token of the admin endpoint, when started with one. */
   readonly adminToken: string | undefined;
 }
@@ -58,13 +61,22 @@ export class Harness {
     return out;
   }
 
-  /** Starts paynetd and waits for its `listening` line (and admin line, when `--admin` is given). */
-  async paynetd(args: readonly string[], name = "paynetd"): Promise<Paynetd> {
-    const child = this.#track(startExample("paynetd", args, { name }));
+  /**
+   * Starts paynetd and waits for its `listening` line (and the admin and ops lines, when `--admin`
+   * or `--metrics` is given). `env` replaces the example environment (see `exampleEnv`).
+   */
+  async paynetd(args: readonly string[], name = "paynetd", env?: NodeJS.ProcessEnv): Promise<Paynetd> {
+    const child = this.#track(startExample("paynetd", args, env === undefined ? { name } : { name, env }));
     const { port } = await waitForListening(child, LINE_TIMEOUT_MS);
     const adminUrl = args.includes("--admin") ? await waitForAdmin(child, LINE_TIMEOUT_MS) : undefined;
+    const opsUrl = args.includes("--metrics") ? await waitForOps(child, LINE_TIMEOUT_MS) : undefined;
     const adminToken = adminUrl === undefined ? undefined : await adminTokenOf(args);
-    return { process: child, port, adminUrl, adminToken };
+    return { process: child, port, adminUrl, opsUrl, adminToken };
+  }
+
+  /** Starts paynetd without waiting for anything (a start expected to fail). */
+  paynetdUnready(args: readonly string[], name = "paynetd"): ManagedProcess {
+    return this.#track(startExample("paynetd", args, { name }));
   }
 
   /**
@@ -72,9 +84,9 @@ export class Harness {
    * commands goes to this harness's data directory, one per serial: a device restarted with the
    * same `--sn` remembers what it executed, as it would in one working directory.
    */
-  paynetcli(args: readonly string[], name = "paynetcli"): ManagedProcess {
+  paynetcli(args: readonly string[], name = "paynetcli", env?: NodeJS.ProcessEnv): ManagedProcess {
     const withData = args.includes("--data") ? args : [...args, "--data", this.#dataDirOf(args)];
-    return this.#track(startExample("paynetcli", withData, { name }));
+    return this.#track(startExample("paynetcli", withData, env === undefined ? { name } : { name, env }));
   }
 
   #dataDirOf(args: readonly string[]): string {
