@@ -1,9 +1,9 @@
 /**
  * The commands of the device side: cloud → device requests with a reply and a correlation field
  * (e.g. CoinCommand → CoinAck by order_id). Each is executed at most once through the device's
- * record; how its replies say "final" comes from the reply's state enum: the values marked
- * `(paynet.final)` when the model carries them, else (until it does) the values whose names say an
- * end (DONE, FAILED, ...). A reply without such a field ends its command with its first reply.
+ * record; which reply ends it comes from the model: the `(paynet.final)` values of the reply's
+ * state enum (the model requires them on every delivered request), the failure one answering
+ * commands a reboot interrupted.
  */
 import type { EnumModel, FieldModel, MessageModel, ProtoModel, WireInfo } from "../../model/types.js";
 import { textField } from "../error-message.js";
@@ -32,50 +32,14 @@ export interface DeviceCommand {
   readonly reasonField: FieldModel | undefined;
 }
 
-/** The shape in which the model states finality (`wire.replyFinal`, from `(paynet.final)`). */
-interface ModelFinality {
-  readonly field: string;
-  readonly enumName: string;
-  readonly finalValues: readonly string[];
-  readonly failureValue?: string;
-}
-
-const FINAL_NAME =
-  /(^|_)(DONE|SUCCESS|SUCCEEDED|COMPLETE|COMPLETED|FINISHED|FAIL|FAILED|FAILURE|ERROR|ABORT|ABORTED|REJECT|REJECTED|CANCEL|CANCELED|CANCELLED|DENIED|TIMEOUT|EXPIRED)$/;
-const FAILURE_NAME = /(FAIL|ERROR|ABORT|REJECT|CANCEL|DENIED|TIMEOUT|EXPIRED)/;
-
+/** How the model says replies of the command end it (`(paynet.final)` values of its state enum). */
 function finalityOf(model: ProtoModel, wire: WireInfo, reply: MessageModel): CommandFinality | undefined {
-  const stated = (wire as WireInfo & { readonly replyFinal?: ModelFinality }).replyFinal;
-  if (stated !== undefined) {
-    const field = reply.fields.find((candidate) => candidate.protoName === stated.field);
-    const enumModel = model.enums.find((candidate) => candidate.fullName === stated.enumName);
-    if (field !== undefined && enumModel !== undefined) {
-      return { field, enumModel, finalValues: stated.finalValues, failureValue: stated.failureValue };
-    }
-  }
-  for (const field of reply.fields) {
-    if (
-      field.value.kind !== "enum" ||
-      field.repeated ||
-      field.mapKey !== undefined ||
-      field.oneof !== undefined
-    )
-      continue;
-    const fullName = field.value.fullName;
-    const enumModel = model.enums.find((candidate) => candidate.fullName === fullName);
-    if (enumModel === undefined) continue;
-    const finalValues = enumModel.values
-      .map((value) => value.protoName)
-      .filter((name) => FINAL_NAME.test(name));
-    if (finalValues.length === 0) continue;
-    return {
-      field,
-      enumModel,
-      finalValues,
-      failureValue: finalValues.find((name) => FAILURE_NAME.test(name)),
-    };
-  }
-  return undefined;
+  const stated = wire.replyFinal;
+  if (stated === undefined) return undefined;
+  const field = reply.fields.find((candidate) => candidate.protoName === stated.field);
+  const enumModel = model.enums.find((candidate) => candidate.fullName === stated.enumName);
+  if (field === undefined || enumModel === undefined) return undefined;
+  return { field, enumModel, finalValues: stated.finalValues, failureValue: stated.failureValue };
 }
 
 /** The commands the device executes, in the model's wire order. */
