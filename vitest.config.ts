@@ -24,5 +24,7 @@ export default defineConfig({
     // (2 cores shared by several suites, CI runners) does not fail them; PAYNET_TEST_TIME_FACTOR scales.
     testTimeout: scaled(120_000),
     hookTimeout: scaled(120_000),
+    // expect.poll waits for a condition; its timeout is a safety net like the others (default 1 s).
+    expect: { poll: { timeout: scaled(20_000) } },
   },
 });

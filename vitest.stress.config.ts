@@ -27,5 +27,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: scaled(1_800_000),
     hookTimeout: scaled(300_000),
+    // expect.poll waits for a condition; its timeout is a safety net like the others (default 1 s).
+    expect: { poll: { timeout: scaled(20_000) } },
   },
 });

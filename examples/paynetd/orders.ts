@@ -110,8 +110,13 @@ export class OrderDesk {
     const acks = this.#deliver(deviceId, order, {
       // The device's own timeout plus slack for reconnects while it dispenses.
       deadlineMs: (order.timeout + 30) * 1000,
+      // Recorded the moment each ack arrives, before the device's next frame is handled: a QueryReq
+      // sent right behind the final CoinAck must read the final state (read-your-writes).
+      onReply: (ack) => this.recordAck(deviceId, ack),
     });
-    for await (const ack of acks) this.recordAck(deviceId, ack);
+    for await (const _ack of acks) {
+      // Recorded by onReply; the loop only waits for the final ack (or the deadline).
+    }
     const final = this.#state.order(deviceId, order.orderId);
     if (final === undefined) throw new Error(`order ${order.orderId} vanished from the state`);
     return final;

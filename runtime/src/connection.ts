@@ -258,7 +258,8 @@ export class FrameConnection {
       queueMicrotask(callback);
       return;
     }
-    (this.#writableWaiters ??= []).push(callback);
+    if (this.#writableWaiters === undefined) this.#writableWaiters = [callback];
+    else this.#writableWaiters.push(callback);
   }
 
   /**

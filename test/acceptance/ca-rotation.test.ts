@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parsePaynetcliArgs } from "../../examples/paynetcli/options.js";
 import { parsePaynetdArgs } from "../../examples/paynetd/options.js";
+import { scaled } from "../helpers/time.js";
 import { Harness, LINE_TIMEOUT_MS, literal, paynetcliArgs, paynetdArgs } from "./support/harness.js";
 
 const harness = new Harness();
@@ -36,7 +37,7 @@ function paynetGen(...args: string[]): Promise<string> {
 
 describe("dropping a CA from ca.crt + SIGHUP on a running paynetd --mtls", () => {
   it("disconnects and refuses its devices (resumed sessions too) and keeps the other CA's devices", {
-    timeout: 120_000,
+    timeout: scaled(120_000),
   }, async () => {
     const certs = await harness.certs();
     const newCerts = await harness.certs({ caCn: "paynet CA 2" });
@@ -122,7 +123,7 @@ describe("--tls-min-version", () => {
   }
 
   it("refuses TLS 1.2 by default and lets a TLS 1.2 device in with --tls-min-version 1.2", {
-    timeout: 60_000,
+    timeout: scaled(60_000),
   }, async () => {
     const certs = await harness.certs();
     const [ca, cert, key] = await Promise.all(

@@ -5,6 +5,7 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleEnv, ManagedProcess } from "../../examples/demo/processes.js";
+import { scaled } from "../helpers/time.js";
 import { Harness, LINE_TIMEOUT_MS } from "./support/harness.js";
 
 const harness = new Harness();
@@ -50,14 +51,18 @@ describe("npm run paynetd", () => {
     expect(help.find(/^usage: paynetd --listen HOST:PORT --certs DIR/)).toBeDefined();
   });
 
-  it("stops paynetd when npm gets SIGTERM", async () => {
-    const npm = npmRun("paynetd", ["--listen", "127.0.0.1:0", "--certs", certs]);
-    const { match } = await npm.waitForLine(/^\[paynetd\] listening 127\.0\.0\.1:(\d+)/, LINE_TIMEOUT_MS);
-    const port = Number(match[1]);
-    await npm.stop("SIGTERM");
-    // paynetd keeps writing to the pipe npm handed it: its last words arrive after npm is gone.
-    await npm.waitForLine(/^\[paynetd\] stopping \(/, LINE_TIMEOUT_MS);
-    await npm.waitForLine(/^\[paynetd\] stopped$/, LINE_TIMEOUT_MS);
-    expect(await listening(port)).toBe(false);
-  }, 60_000);
+  it(
+    "stops paynetd when npm gets SIGTERM",
+    async () => {
+      const npm = npmRun("paynetd", ["--listen", "127.0.0.1:0", "--certs", certs]);
+      const { match } = await npm.waitForLine(/^\[paynetd\] listening 127\.0\.0\.1:(\d+)/, LINE_TIMEOUT_MS);
+      const port = Number(match[1]);
+      await npm.stop("SIGTERM");
+      // paynetd keeps writing to the pipe npm handed it: its last words arrive after npm is gone.
+      await npm.waitForLine(/^\[paynetd\] stopping \(/, LINE_TIMEOUT_MS);
+      await npm.waitForLine(/^\[paynetd\] stopped$/, LINE_TIMEOUT_MS);
+      expect(await listening(port)).toBe(false);
+    },
+    scaled(60_000),
+  );
 });

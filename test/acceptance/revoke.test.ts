@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { scaled } from "../helpers/time.js";
 import { Harness, LINE_TIMEOUT_MS, literal } from "./support/harness.js";
 
 const harness = new Harness();
@@ -39,7 +40,7 @@ function serialOf(output: string): string {
 
 describe("certs revoke + SIGHUP on a running paynetd --mtls", () => {
   it("disconnects the revoked device, refuses its reconnects and keeps the other online", {
-    timeout: 120_000,
+    timeout: scaled(120_000),
   }, async () => {
     const certs = await harness.certs();
     const serialA = serialOf(await paynetGen("certs", "device", "SN-REVOKED", "--out", certs));
@@ -120,7 +121,7 @@ describe("certs revoke + SIGHUP on a running paynetd --mtls", () => {
   });
 
   it("loads ca.crl at start and refuses a revoked device from its first connection", {
-    timeout: 120_000,
+    timeout: scaled(120_000),
   }, async () => {
     const certs = await harness.certs();
     const serial = serialOf(await paynetGen("certs", "device", "SN-GONE", "--out", certs));

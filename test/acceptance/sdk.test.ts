@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../examples/demo/processes.js";
+import { scaled } from "../helpers/time.js";
 
 const tscBin = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
@@ -13,7 +14,7 @@ function run(args: readonly string[]) {
   const result = spawnSync(process.execPath, [...args], {
     cwd: REPO_ROOT,
     encoding: "utf8",
-    timeout: 120_000,
+    timeout: scaled(120_000),
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
@@ -32,9 +33,13 @@ describe("examples", () => {
     expect(status, output).toBe(0);
   });
 
-  it("type-checks (tsc -p examples/tsconfig.json)", () => {
-    const { status, output } = run([tscBin, "-p", "examples/tsconfig.json"]);
-    expect(output).toBe("");
-    expect(status).toBe(0);
-  }, 120_000);
+  it(
+    "type-checks (tsc -p examples/tsconfig.json)",
+    () => {
+      const { status, output } = run([tscBin, "-p", "examples/tsconfig.json"]);
+      expect(output).toBe("");
+      expect(status).toBe(0);
+    },
+    scaled(120_000),
+  );
 });

@@ -15,6 +15,7 @@ import { initCerts, issueDeviceFiles, type WrittenCert } from "../../src/certs/f
 import { issueCa, issueCrl } from "../../src/certs/issue.js";
 import { CRL_FILE, revokeCertificate } from "../../src/certs/revoke.js";
 import { x509 } from "../../src/certs/x509.js";
+import { scaled } from "../helpers/time.js";
 import { mtlsHandshake } from "./tls-harness.js";
 
 let root: string;
@@ -224,7 +225,7 @@ describe("paynet-gen certs revoke (built CLI)", () => {
     });
 
   it("prints what it revoked and how to apply it; exits 1 with a clear message otherwise", {
-    timeout: 60_000,
+    timeout: scaled(60_000),
   }, async () => {
     const sn = await issueDeviceFiles({ out, commonName: "SN-0002" });
     const ok = await paynetGen("certs", "revoke", "SN-0002", "--out", out, "--reason", "keyCompromise");

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { loadModel } from "../../src/model/index.js";
+import { scaled } from "../helpers/time.js";
 import { checkCommand, Workspace } from "./commands.js";
 import { encodeSpec, frameSpecOf, parseHex, toHex } from "./frames.js";
 import {
@@ -62,7 +63,9 @@ describe("documentation code blocks", () => {
     expect(unchecked).toEqual([]);
   });
 
-  it("TypeScript blocks type-check under the repository's strict options", { timeout: 180_000 }, () => {
+  it("TypeScript blocks type-check under the repository's strict options", {
+    timeout: scaled(180_000),
+  }, () => {
     assertRuntimeBuilt();
     const problems = typecheckBlocks(ofLang("ts", "typescript"));
     expect(problems.map((p) => `${p.location}: ${p.message}`)).toEqual([]);
@@ -87,7 +90,7 @@ describe("documentation code blocks", () => {
     expect(wrong).toEqual([]);
   });
 
-  it("proto blocks load and validate", { timeout: 60_000 }, async () => {
+  it("proto blocks load and validate", { timeout: scaled(60_000) }, async () => {
     const wrong: string[] = [];
     // Snippets appended to a file of the shell walk are validated there, by the commands after them.
     for (const block of ofLang("proto").filter((b) => appendTarget(b) === undefined)) {
@@ -125,7 +128,7 @@ describe("documentation code blocks", () => {
   describe("shell blocks", () => {
     const docs = [...new Set(ofLang("sh", "bash", "console").map((block) => block.doc))];
     for (const doc of docs) {
-      it(`${doc}: every command runs or names what covers it`, { timeout: 600_000 }, async () => {
+      it(`${doc}: every command runs or names what covers it`, { timeout: scaled(600_000) }, async () => {
         // One scratch checkout per document: its blocks build on each other (certs, then devices).
         const workspace = new Workspace(
           join(REPO_ROOT, "test/.tmp/docs-sh", doc.replace(/[^A-Za-z0-9]+/g, "-")),
@@ -168,7 +171,7 @@ describe("the doc-test harness itself", () => {
     annotation,
   });
 
-  it("reports a type error at its Markdown line", { timeout: 120_000 }, () => {
+  it("reports a type error at its Markdown line", { timeout: scaled(120_000) }, () => {
     assertRuntimeBuilt();
     const bad = fake(
       "ts",

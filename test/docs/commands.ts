@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { scaled } from "../helpers/time.js";
 import { REPO_ROOT } from "./markdown.js";
 import type { ShellCommand } from "./shell.js";
 
@@ -136,7 +137,7 @@ function runCli(args: readonly string[], workspace: Workspace): CommandResult {
   const result = spawnSync(process.execPath, [join(REPO_ROOT, "bin/run.js"), ...args], {
     cwd: workspace.cwd,
     encoding: "utf8",
-    timeout: 120_000,
+    timeout: scaled(120_000),
     env: { ...process.env, NO_COLOR: "1" },
   });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;

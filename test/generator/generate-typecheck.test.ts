@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scaled } from "../helpers/time.js";
 import {
   ANNOTATED_PAYBOX,
   COMMANDS,
@@ -131,7 +132,7 @@ beforeAll(async () => {
   }
   await writeFiles(join(root, "paybox"), [{ path: "usage.ts", content: PAYBOX_USAGE }]);
   result = await typeCheckDir(root);
-}, 120_000);
+}, scaled(120_000));
 
 afterAll(async () => {
   await removeDir(root);

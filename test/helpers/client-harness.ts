@@ -23,6 +23,7 @@ import {
 } from "./messages.js";
 import { makeTestPki, type TestPki } from "./pki.js";
 import { startTestServer, stopAll, type TestServer } from "./test-server.js";
+import { scaled } from "./time.js";
 
 /**
  * The common setup of a client test file; call once at its top level
@@ -112,10 +113,11 @@ export function makeClient(
         build: () => ({ deviceId, token: "secret" }),
         accept: (rsp) => (rsp.code === ResultCode.OK ? true : { code: rsp.code, message: rsp.msg ?? "" }),
       }),
-      timeoutMs: 2_000,
+      // Runtime timeouts a loaded machine must not trip: tests of the timeouts set their own.
+      timeoutMs: scaled(10_000),
     },
     reconnect: { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 },
-    connectTimeoutMs: 3_000,
+    connectTimeoutMs: scaled(10_000),
     ...rest,
   } as ClientOptions);
   clients.add(client);
@@ -128,13 +130,17 @@ export async function stopClients(): Promise<void> {
   clients.clear();
 }
 
-/** Resolves with the arguments of the next `event` (matching `filter`), or rejects after `timeoutMs`. */
+/**
+ * Resolves with the arguments of the next `event` (matching `filter`), or rejects after `safetyMs`
+ * stretched by the time factor (a safety net: the wait is for the event).
+ */
 export function nextEvent<K extends keyof ClientEvents>(
   client: PaynetClient,
   event: K,
   filter: (...args: ClientEvents[K]) => boolean = () => true,
-  timeoutMs = 5_000,
+  safetyMs = 20_000,
 ): Promise<ClientEvents[K]> {
+  const timeoutMs = scaled(safetyMs);
   return new Promise((resolve, reject) => {
     const listener = (...args: ClientEvents[K]) => {
       if (!filter(...args)) return;

@@ -9,6 +9,7 @@ import { formatType } from "../../runtime/src/errors.js";
 import { FrameDecoder } from "../../runtime/src/frame/decoder.js";
 import { encodeFrame } from "../../runtime/src/frame/encoder.js";
 import type { LengthMode } from "../../runtime/src/frame/options.js";
+import { scaled } from "./time.js";
 
 /** Options of {@link RawDevice.connect}. */
 export interface RawDeviceOptions {
@@ -37,7 +38,8 @@ export interface RawFrame {
   readonly payload: Buffer;
 }
 
-const DEFAULT_WAIT_MS = 5_000;
+/** Default safety net of the waits (before the time factor): far above what an idle machine needs. */
+const DEFAULT_WAIT_MS = 20_000;
 
 /** See the module comment. */
 export class RawDevice {
@@ -96,10 +98,11 @@ export class RawDevice {
         ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
       });
       const device = new RawDevice(socket, options.lengthMode ?? "type+payload");
+      const timeoutMs = scaled(options.timeoutMs ?? DEFAULT_WAIT_MS);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new Error(`raw device: handshake not done within ${options.timeoutMs ?? DEFAULT_WAIT_MS} ms`));
-      }, options.timeoutMs ?? DEFAULT_WAIT_MS);
+        reject(new Error(`raw device: handshake not done within ${timeoutMs} ms`));
+      }, timeoutMs);
       socket.once("secureConnect", () => {
         clearTimeout(timer);
         resolve(device);
@@ -179,7 +182,9 @@ export class RawDevice {
     this.socket.destroy();
   }
 
-  async #until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  /** Waits for `condition`; `safetyMs` (stretched by the time factor) only stops a hung test. */
+  async #until(condition: () => boolean, safetyMs: number, what: string): Promise<void> {
+    const timeoutMs = scaled(safetyMs);
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       const left = deadline - Date.now();

@@ -11,6 +11,10 @@ import type { ServerContext, ServerOptions, Session } from "../../runtime/src/se
 import { type ErrorMsg, ErrorMsgDef } from "./messages.js";
 import { makeTestPki, type TestPki } from "./pki.js";
 import { RawDevice, type RawDeviceOptions } from "./raw-device.js";
+import { scaled } from "./time.js";
+
+/** Default safety net of the waits (before the time factor): far above what an idle machine needs. */
+const WAIT_MS = 20_000;
 
 /** One recorded log line. */
 export interface LogLine {
@@ -88,8 +92,10 @@ export async function startTestServer(
     sessions.push(session);
     notify();
   });
-  const until = <T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+  // Timeouts are safety nets: stretched by the machine's time factor.
+  const until = <T>(find: () => T | undefined, safetyMs: number, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
+      const timeoutMs = scaled(safetyMs);
       const check = () => {
         const found = find();
         if (found === undefined) return;
@@ -111,11 +117,11 @@ export async function startTestServer(
     logger,
     errors,
     offline,
-    nextError: (code, timeoutMs = 5_000) =>
+    nextError: (code, timeoutMs = WAIT_MS) =>
       until(() => errors.find((e) => e.error.code === code)?.error, timeoutMs, `an error event ${code}`),
-    offlineReason: (session, timeoutMs = 5_000) =>
+    offlineReason: (session, timeoutMs = WAIT_MS) =>
       until(() => offline.find((o) => o.session === session)?.reason, timeoutMs, `offline of ${session.id}`),
-    nextSession: (timeoutMs = 5_000) => until(() => sessions.shift(), timeoutMs, "a connection"),
+    nextSession: (timeoutMs = WAIT_MS) => until(() => sessions.shift(), timeoutMs, "a connection"),
     connect: async (deviceOptions = {}) => {
       const device = await RawDevice.connect({ port, ca: pki.ca.cert, ...deviceOptions });
       devices.add(device);

@@ -105,7 +105,7 @@ describe("PaynetClient heartbeat", () => {
     client.start();
     await nextEvent(client, "online");
     // 15 answered heartbeats (the shared wheel ticks every 50 ms) span well over two timeouts.
-    await expect.poll(() => server.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(15);
+    await expect.poll(() => server.pings.length).toBeGreaterThanOrEqual(15);
     expect(events.filter((e) => e[0] === "offline")).toEqual([]);
     expect(client.online).toBe(true);
     const pings = server.pings.map(Number);
@@ -117,9 +117,7 @@ describe("PaynetClient heartbeat", () => {
     const client = makeClient(pki, server.port, { heartbeat: { ...heartbeat(20, 1_000), reply: PongDef } });
     client.start();
     await nextEvent(client, "online");
-    await expect
-      .poll(() => client.stats().heartbeat.rtt.count, { timeout: 10_000 })
-      .toBeGreaterThanOrEqual(3);
+    await expect.poll(() => client.stats().heartbeat.rtt.count).toBeGreaterThanOrEqual(3);
     const { sent, lastRttMs, rtt } = client.stats().heartbeat;
     expect(sent).toBeGreaterThanOrEqual(rtt.count);
     // A loopback round trip: more than nothing, far less than the 1 s timeout.
@@ -134,7 +132,7 @@ describe("PaynetClient heartbeat", () => {
     const client = makeClient(pki, silent.port, { heartbeat: { ...heartbeat(20, 5_000), reply: PongDef } });
     client.start();
     await nextEvent(client, "online");
-    await expect.poll(() => silent.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => silent.pings.length).toBeGreaterThanOrEqual(3);
     expect(client.stats().heartbeat).toMatchObject({ lastRttMs: undefined, rtt: { count: 0 } });
     const answering = await startLoginServer(pki);
     const blind = makeClient(pki, answering.port, {
@@ -143,7 +141,7 @@ describe("PaynetClient heartbeat", () => {
     });
     blind.start();
     await nextEvent(blind, "online");
-    await expect.poll(() => answering.pings.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => answering.pings.length).toBeGreaterThanOrEqual(3);
     expect(blind.stats().heartbeat.rtt.count).toBe(0);
     expect(blind.stats().heartbeat.sent).toBeGreaterThanOrEqual(3);
   });
@@ -212,9 +210,7 @@ describe("PaynetClient heartbeat", () => {
       await nextEvent(client, "online");
       jumping = true;
       const pingsBefore = server.pings.length;
-      await expect
-        .poll(() => server.pings.length, { timeout: 10_000 })
-        .toBeGreaterThanOrEqual(pingsBefore + 12);
+      await expect.poll(() => server.pings.length).toBeGreaterThanOrEqual(pingsBefore + 12);
       expect(events.filter((e) => e[0] === "offline")).toEqual([]);
       expect(client.online).toBe(true);
     } finally {

@@ -9,6 +9,7 @@ import {
   startLoginServer,
 } from "../helpers/client-harness.js";
 import { PingDef, pingSpec } from "../helpers/messages.js";
+import { scaled } from "../helpers/time.js";
 
 const pki = await setUpClientTests();
 
@@ -82,7 +83,7 @@ describe("PaynetClient: sending", () => {
     await nextEvent(client, "online");
     // Sent while the backlog is still being written: it goes behind it.
     await client.send(PingDef, { timestamp: 3_001 });
-    await expect.poll(() => server.pings.length, { timeout: 60_000 }).toBe(3_001);
+    await expect.poll(() => server.pings.length, { timeout: scaled(60_000) }).toBe(3_001);
     expect(server.pings).toEqual(Array.from({ length: 3_001 }, (_, i) => String(i + 1)));
     expect(errors).toEqual([]);
     expect(client.stats().offlineQueue).toEqual({ messages: 0, bytes: 0 });

@@ -29,7 +29,7 @@ async function lineWith(
   lines: Array<Record<string, unknown>>,
   match: (line: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  await expect.poll(() => lines.some(match), { timeout: 10_000 }).toBe(true);
+  await expect.poll(() => lines.some(match)).toBe(true);
   return lines.find(match)!;
 }
 

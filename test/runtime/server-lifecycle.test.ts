@@ -130,9 +130,13 @@ describe("server lifecycle", () => {
 
   it("keeps a connection that sends frames within the read timeout", async () => {
     const registry = new Registry<ServerContext>().register(PingDef, { reply: PongDef, handler: () => ({}) });
-    const t = await startTestServer(pki, { registry, readTimeoutMs: 300 });
+    const readTimeoutMs = 1_000;
+    const t = await startTestServer(pki, { registry, readTimeoutMs });
     const device = await t.connect();
-    for (let i = 0; i < 8; i++) {
+    // Pings 100 ms apart (a tenth of the read timeout, room for a loaded machine) for longer than
+    // the read timeout: only re-arming on each frame keeps the connection.
+    const since = performance.now();
+    while (performance.now() - since < 1.5 * readTimeoutMs) {
       device.send(PingDef, {});
       await device.next(PongDef);
       await new Promise((resolve) => setTimeout(resolve, 100));

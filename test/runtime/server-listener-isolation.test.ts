@@ -9,6 +9,7 @@ import type { ServerContext } from "../../runtime/src/server/types.js";
 import { PingDef, PongDef } from "../helpers/messages.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { recordingLogger, startTestServer, stopAll } from "../helpers/test-server.js";
+import { scaled } from "../helpers/time.js";
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -80,7 +81,7 @@ describe("throwing server event listeners", () => {
     const stopped = t.server.stop({ graceMs: 0 });
     const outcome = await Promise.race([
       stopped.then(() => "stopped"),
-      new Promise((resolve) => setTimeout(() => resolve("hung"), 4_000)),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), scaled(20_000))),
     ]);
     expect(outcome).toBe("stopped");
     expect(t.offline.map((o) => o.reason.code)).toEqual(["SERVER_STOPPED", "SERVER_STOPPED"]);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scaled } from "../helpers/time.js";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const BIN = join(REPO, "bin", "run.js");
@@ -15,7 +16,7 @@ export interface CliResult {
 }
 
 export interface RunOptions {
-  /** Safety net: the process is killed after this long. Default 120 s. */
+  /** Safety net: the process is killed after this long (stretched by the time factor). Default 120 s. */
   readonly timeoutMs?: number;
   /** Environment of the process. Default: this process's. */
   readonly env?: NodeJS.ProcessEnv;
@@ -28,8 +29,9 @@ export function run(
   cwd: string,
   options: number | RunOptions = {},
 ): Promise<CliResult> {
-  const { timeoutMs = 120_000, env = process.env } =
+  const { timeoutMs: safetyMs = 120_000, env = process.env } =
     typeof options === "number" ? { timeoutMs: options } : options;
+  const timeoutMs = scaled(safetyMs);
   return new Promise((resolvePromise) => {
     execFile(
       command,
@@ -117,9 +119,10 @@ export class ShellSession {
 
   /**
    * Resolves once the output satisfies `done`; rejects, naming `what` and showing the output, when the
-   * commands exit first or `timeoutMs` (a safety net) passes.
+   * commands exit first or `safetyMs` (stretched by the time factor) passes.
    */
-  waitFor(what: string, done: (output: string) => boolean, timeoutMs: number): Promise<void> {
+  waitFor(what: string, done: (output: string) => boolean, safetyMs: number): Promise<void> {
+    const timeoutMs = scaled(safetyMs);
     return new Promise((resolve, reject) => {
       let finished = false;
       const check = () => {

@@ -183,13 +183,13 @@ describe("init", () => {
         await session.waitFor(
           "two heartbeats answered",
           (output) => (output.match(/\[device\] Pong, round trip/g) ?? []).length >= 2,
-          scaled(600_000),
+          600_000,
         );
         session.interrupt();
         await session.waitFor(
           "the server stopping on Ctrl-C",
           (output) => /\[server\] stopped/.test(output),
-          scaled(60_000),
+          60_000,
         );
         await session.exited;
       } finally {
@@ -230,7 +230,7 @@ describe("init", () => {
 
       // The README's bounded run stops by itself after N heartbeats.
       const bounded = await run("npm", ["start", "--", "--heartbeats", "2", "--interval", "50"], project, {
-        timeoutMs: scaled(180_000),
+        timeoutMs: 180_000,
         env,
       });
       expect(bounded.code, `${bounded.stdout}\n${bounded.stderr}`).toBe(0);

@@ -1,6 +1,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { scaled } from "../helpers/time.js";
 import { addedLines, cli, REPO, tempDir } from "./cli.js";
 
 const ORIGINAL = join(REPO, "proto", "paybox.original.proto");
@@ -78,51 +79,55 @@ describe("types add", () => {
   });
   afterEach(() => remove());
 
-  it("annotates the original paybox.proto message by message, keeping every other byte, and the result generates", async () => {
-    const file = join(dir, "paybox.proto");
-    copyFileSync(ORIGINAL, file);
-    for (const args of ANNOTATIONS) {
-      if (args[0] === "CoinCommand") {
-        // A command delivered at least once needs its final replies marked first.
-        const refused = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
-        expect(refused.code).toBe(1);
-        expect(refused.stderr).toContain(
-          "error [reply-final-missing] paybox.CoinCommand is delivered at least once",
-        );
-        // The user marks them by hand, as the error says.
-        const source = readFileSync(file, "utf8");
-        writeFileSync(
-          file,
-          source
-            .replace("COIN_DONE = 2;", "COIN_DONE = 2 [(paynet.final) = true];")
-            .replace("COIN_FAILED = 3;", "COIN_FAILED = 3 [(paynet.final) = true];"),
-        );
+  it(
+    "annotates the original paybox.proto message by message, keeping every other byte, and the result generates",
+    async () => {
+      const file = join(dir, "paybox.proto");
+      copyFileSync(ORIGINAL, file);
+      for (const args of ANNOTATIONS) {
+        if (args[0] === "CoinCommand") {
+          // A command delivered at least once needs its final replies marked first.
+          const refused = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
+          expect(refused.code).toBe(1);
+          expect(refused.stderr).toContain(
+            "error [reply-final-missing] paybox.CoinCommand is delivered at least once",
+          );
+          // The user marks them by hand, as the error says.
+          const source = readFileSync(file, "utf8");
+          writeFileSync(
+            file,
+            source
+              .replace("COIN_DONE = 2;", "COIN_DONE = 2 [(paynet.final) = true];")
+              .replace("COIN_FAILED = 3;", "COIN_FAILED = 3 [(paynet.final) = true];"),
+          );
+        }
+        const result = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
+        expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
       }
-      const result = await cli(["types", "add", ...args, "--proto", "paybox.proto"], dir);
-      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
-    }
-    const before = readFileSync(ORIGINAL, "utf8");
-    const after = readFileSync(file, "utf8");
-    // Take out exactly what types add inserts: the original must remain, byte for byte.
-    const inserted = after
-      .replace('\nimport "paynet/options.proto";\n', "")
-      .replace(/^ {2}option \(paynet\.(type|direction|reply|role)\) = [^;\n]+;\n/gm, "")
-      .replaceAll(" [(paynet.correlation) = true]", "")
-      .replaceAll(" [(paynet.final) = true]", "");
-    expect(inserted).toBe(before);
-    expect(after).toContain('package paybox;\n\nimport "paynet/options.proto";\n\n// ====');
-    expect(after).toContain(
-      'message CoinCommand {\n  option (paynet.type) = 0x04;\n  option (paynet.direction) = DOWNLINK;\n  option (paynet.reply) = "CoinAck";\n  string order_id = 1 [(paynet.correlation) = true];      // 订单号，全局唯一\n',
-    );
-    expect(after.match(/option \(paynet\./g)).toHaveLength(11 + 11 + 5 + 4);
-    const list = await cli(["types", "list", "--proto", "paybox.proto"], dir);
-    const reference = await cli(["types", "list", "--proto", ANNOTATED], REPO);
-    expect(list.stdout).toBe(reference.stdout);
-    const generated = await cli(["generate", "paybox.proto", "--out", "sdk"], dir);
-    expect(generated.code, generated.stderr).toBe(0);
-    expect(readFileSync(join(dir, "sdk", "handlers.ts"), "utf8")).toContain("CoinAck?(message: CoinAck");
-    // Thirteen CLI runs: about a minute on a loaded 2-core machine.
-  }, 240_000);
+      const before = readFileSync(ORIGINAL, "utf8");
+      const after = readFileSync(file, "utf8");
+      // Take out exactly what types add inserts: the original must remain, byte for byte.
+      const inserted = after
+        .replace('\nimport "paynet/options.proto";\n', "")
+        .replace(/^ {2}option \(paynet\.(type|direction|reply|role)\) = [^;\n]+;\n/gm, "")
+        .replaceAll(" [(paynet.correlation) = true]", "")
+        .replaceAll(" [(paynet.final) = true]", "");
+      expect(inserted).toBe(before);
+      expect(after).toContain('package paybox;\n\nimport "paynet/options.proto";\n\n// ====');
+      expect(after).toContain(
+        'message CoinCommand {\n  option (paynet.type) = 0x04;\n  option (paynet.direction) = DOWNLINK;\n  option (paynet.reply) = "CoinAck";\n  string order_id = 1 [(paynet.correlation) = true];      // 订单号，全局唯一\n',
+      );
+      expect(after.match(/option \(paynet\./g)).toHaveLength(11 + 11 + 5 + 4);
+      const list = await cli(["types", "list", "--proto", "paybox.proto"], dir);
+      const reference = await cli(["types", "list", "--proto", ANNOTATED], REPO);
+      expect(list.stdout).toBe(reference.stdout);
+      const generated = await cli(["generate", "paybox.proto", "--out", "sdk"], dir);
+      expect(generated.code, generated.stderr).toBe(0);
+      expect(readFileSync(join(dir, "sdk", "handlers.ts"), "utf8")).toContain("CoinAck?(message: CoinAck");
+      // Thirteen CLI runs: about a minute on a loaded 2-core machine.
+    },
+    scaled(240_000),
+  );
 
   it("validates like generate and writes nothing on an error", async () => {
     const file = join(dir, "paybox.proto");

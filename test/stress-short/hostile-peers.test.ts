@@ -10,6 +10,7 @@ import { AckDef, CommandDef, ErrorMsgDef, LoginReqDef, PingDef } from "../helper
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { RawDevice } from "../helpers/raw-device.js";
 import { stopAll } from "../helpers/test-server.js";
+import { scaled } from "../helpers/time.js";
 import { measureHeaderOnlyPeers } from "../stress/lib/header-only.js";
 import { expectHeaderOnlyCheap } from "../stress/lib/header-only-assertions.js";
 import { HEALTHY_ID, type HostileRig, startHostileRig } from "../stress/lib/hostile.js";
@@ -95,38 +96,43 @@ describe("hostile peers (the healthy device is served throughout)", () => {
     await rig.roundTrip();
   });
 
-  it("handshake flood: silent TCP connections time out, a burst of handshakes is absorbed", async () => {
-    const silent: Socket[] = [];
-    for (let i = 0; i < 100; i++) {
-      const socket = netConnect({ port: rig.t.port, host: "127.0.0.1" });
-      socket.on("error", () => {});
-      silent.push(socket);
-    }
-    const burst = Array.from({ length: 50 }, () =>
-      RawDevice.connect({
-        port: rig.t.port,
-        ca: pki.ca.cert,
-        cert: pki.device2.cert,
-        key: pki.device2.key,
-        timeoutMs: 20_000,
-      }),
-    );
-    await rig.roundTrip();
-    const devices = await Promise.all(burst);
-    await rig.roundTrip();
-    await Promise.all(
-      silent.map(
-        (socket) =>
-          new Promise((resolve) => (socket.destroyed ? resolve(null) : socket.once("close", resolve))),
-      ),
-    );
-    expect(
-      rig.t.errors.filter((e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED")
-        .length,
-    ).toBeGreaterThanOrEqual(100);
-    for (const device of devices) device.destroy();
-    await rig.roundTrip();
-  }, 60_000);
+  it(
+    "handshake flood: silent TCP connections time out, a burst of handshakes is absorbed",
+    async () => {
+      const silent: Socket[] = [];
+      for (let i = 0; i < 100; i++) {
+        const socket = netConnect({ port: rig.t.port, host: "127.0.0.1" });
+        socket.on("error", () => {});
+        silent.push(socket);
+      }
+      const burst = Array.from({ length: 50 }, () =>
+        RawDevice.connect({
+          port: rig.t.port,
+          ca: pki.ca.cert,
+          cert: pki.device2.cert,
+          key: pki.device2.key,
+          timeoutMs: 20_000,
+        }),
+      );
+      await rig.roundTrip();
+      const devices = await Promise.all(burst);
+      await rig.roundTrip();
+      await Promise.all(
+        silent.map(
+          (socket) =>
+            new Promise((resolve) => (socket.destroyed ? resolve(null) : socket.once("close", resolve))),
+        ),
+      );
+      expect(
+        rig.t.errors.filter(
+          (e) => e.error.code === "HANDSHAKE_TIMEOUT" || e.error.code === "HANDSHAKE_FAILED",
+        ).length,
+      ).toBeGreaterThanOrEqual(100);
+      for (const device of devices) device.destroy();
+      await rig.roundTrip();
+    },
+    scaled(60_000),
+  );
 
   it("TLS 1.2 offered when 1.3 is required is refused with HANDSHAKE_FAILED", async () => {
     const before = rig.t.errors.length;
@@ -295,9 +301,13 @@ describe("peers before login and bad frames (the healthy device is served throug
     await guarded.roundTrip();
   });
 
-  it("400 peers holding the header of a 64 KiB frame cost what idle TLS peers cost; by default they are refused", async () => {
-    expectHeaderOnlyCheap(await measureHeaderOnlyPeers(pki, 400));
-  }, 240_000);
+  it(
+    "400 peers holding the header of a 64 KiB frame cost what idle TLS peers cost; by default they are refused",
+    async () => {
+      expectHeaderOnlyCheap(await measureHeaderOnlyPeers(pki, 400));
+    },
+    scaled(240_000),
+  );
 
   it("the healthy device stayed online through every attack", async () => {
     await guarded.roundTrip();

@@ -4,13 +4,18 @@
  */
 import { describe, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
+import { scaled } from "../helpers/time.js";
 import { runSoak } from "../stress/lib/soak.js";
 import { expectSoakHealthy, soakSummary } from "../stress/lib/soak-assertions.js";
 
 describe("soak (short)", () => {
-  it("mixed traffic with reconnects: every command acked once, memory bounded", async () => {
-    const report = await runSoak(await makeTestPki(), { devices: 100, durationMs: 8_000 });
-    console.log(`soak (short): ${soakSummary(report)}`);
-    expectSoakHealthy(report);
-  }, 60_000);
+  it(
+    "mixed traffic with reconnects: every command acked once, memory bounded",
+    async () => {
+      const report = await runSoak(await makeTestPki(), { devices: 100, durationMs: 8_000 });
+      console.log(`soak (short): ${soakSummary(report)}`);
+      expectSoakHealthy(report);
+    },
+    scaled(60_000),
+  );
 });

@@ -16,11 +16,15 @@ import {
   waitForOps,
 } from "../../../examples/demo/processes.js";
 import { type InitCertsOptions, initCerts } from "../../../src/certs/files.js";
+import { scaled } from "../../helpers/time.js";
 
 export type { LineMatch, ManagedProcess } from "../../../examples/demo/processes.js";
 
-/** Generous per-line timeout: a cold tsx start on a busy 2-core machine takes seconds. */
-export const LINE_TIMEOUT_MS = 20_000;
+/**
+ * Safety net of a wait for one output line: a cold tsx start on a busy 2-core machine takes seconds,
+ * so far more, stretched by the time factor.
+ */
+export const LINE_TIMEOUT_MS = scaled(60_000);
 
 /** A started paynetd with the addresses it printed. */
 export interface Paynetd {

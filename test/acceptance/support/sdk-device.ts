@@ -5,7 +5,12 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createPayboxClient, type LoginRsp, type PayboxClient } from "../../../examples/sdk/index.js";
+import {
+  createPayboxClient,
+  type LoginRsp,
+  type PayboxClient,
+  type PayboxClientHandlers,
+} from "../../../examples/sdk/index.js";
 
 export interface SdkDeviceOptions {
   readonly port: number;
@@ -14,6 +19,8 @@ export interface SdkDeviceOptions {
   readonly sn?: string;
   /** Device id to log in with when not registering. */
   readonly loginAs?: string;
+  /** Handlers of what the cloud sends (default: none). */
+  readonly handlers?: PayboxClientHandlers;
 }
 
 /** A started SDK device and the login replies it saw. */
@@ -32,26 +39,29 @@ export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevi
   let deviceId = options.loginAs ?? "";
   const loginReplies: LoginRsp[] = [];
   const sn = options.sn;
-  const client = createPayboxClient({
-    host: "127.0.0.1",
-    port: options.port,
-    tls: { ca: ca as string, cert: cert as string, key: key as string },
-    heartbeat: false,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 200 },
-    ...(sn === undefined
-      ? {}
-      : {
-          register: () => ({ deviceSn: sn }),
-          onRegisterReply: (reply: { deviceId: string }) => {
-            deviceId = reply.deviceId;
-          },
-        }),
-    login: () => ({ deviceId, token: "demo-token" }),
-    onLoginReply: (reply) => {
-      loginReplies.push(reply);
+  const client = createPayboxClient(
+    {
+      host: "127.0.0.1",
+      port: options.port,
+      tls: { ca: ca as string, cert: cert as string, key: key as string },
+      heartbeat: false,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 200 },
+      ...(sn === undefined
+        ? {}
+        : {
+            register: () => ({ deviceSn: sn }),
+            onRegisterReply: (reply: { deviceId: string }) => {
+              deviceId = reply.deviceId;
+            },
+          }),
+      login: () => ({ deviceId, token: "demo-token" }),
+      onLoginReply: (reply) => {
+        loginReplies.push(reply);
+      },
+      onLoginRefused: () => "stop",
     },
-    onLoginRefused: () => "stop",
-  });
+    options.handlers,
+  );
   const online = new Promise<void>((resolve, reject) => {
     client.on("online", () => resolve());
     client.on("loginRefused", (error) => reject(error));
