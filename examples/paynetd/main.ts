@@ -149,10 +149,6 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
   });
   if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
   if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
-  // The message is exactly `listening HOST:PORT` in both formats: scripts read the bound port from it.
-  const address = formatAddress(bound);
-  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
-
   onShutdownSignal((reason) => {
     log.info({ event: "stopping", reason }, `stopping (${reason})`);
     certificates.stop();
@@ -176,6 +172,11 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       },
     );
   });
+  // Announced only once SIGTERM and SIGINT stop paynetd gracefully: whoever waits for this line (a
+  // script, a supervisor) may signal at once. The message is exactly `listening HOST:PORT` in both
+  // formats: scripts read the bound port from it.
+  const address = formatAddress(bound);
+  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
 
   /** SIGTERM: the lame-duck stop, with its figures in the log. */
   async function drain(): Promise<void> {
