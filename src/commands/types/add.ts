@@ -69,7 +69,7 @@ export default class TypesAdd extends Command {
     const { args, flags } = await this.parse(TypesAdd);
     const { fail, printDiagnostics, resolveSources } = await import("../../scaffold/cli.js");
     try {
-      const { parseTypeFlag, typesAdd } = await import("../../scaffold/types-add.js");
+      const { parseTypeFlag, typesAdd } = await import("../../scaffold/types-add/index.js");
       const { formatTypeTable } = await import("../../scaffold/type-table.js");
       const { relative } = await import("node:path");
       const sources = resolveSources(flags, [], process.cwd());
