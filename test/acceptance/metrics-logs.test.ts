@@ -45,7 +45,12 @@ describe("paynetd /metrics, /livez, /readyz", () => {
     ]);
     const opsUrl = server.opsUrl!;
     const device = harness.paynetcli(
-      paynetcliArgs({ port: server.port, certs, sn, extra: ["--heartbeat", "0.3"] }),
+      paynetcliArgs({
+        port: server.port,
+        certs,
+        sn,
+        extra: ["--heartbeat", "0.3", "--metrics", "127.0.0.1:0"],
+      }),
     );
     await device.waitForLine(
       new RegExp(`online \\(full TLS handshake\\) as dev-${literal(sn)}`),
@@ -83,6 +88,17 @@ describe("paynetd /metrics, /livez, /readyz", () => {
     expect((await fetch(`${opsUrl}/livez`)).status).toBe(200);
     expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${opsUrl}/nothing`)).status).toBe(404);
+
+    // The device's own metrics: online, and the round trips of its answered heartbeats.
+    const deviceUrl = (await device.waitForLine(/metrics listening (http:\/\/\S+)\/metrics/, LINE_TIMEOUT_MS))
+      .match[1];
+    const deviceMetrics = await scrape(`${deviceUrl}/metrics`);
+    expect(deviceMetrics.value("paynet_client_online")).toBe(1);
+    expect(deviceMetrics.value("paynet_client_connects_total")).toBe(1);
+    expect(deviceMetrics.value("paynet_client_reconnects_total")).toBe(0);
+    const [rtt] = deviceMetrics.samples("paynet_heartbeat_rtt_seconds");
+    expect(Number(rtt?.count)).toBeGreaterThanOrEqual(1);
+    expect((await fetch(`${deviceUrl}/readyz`)).status).toBe(200);
 
     await device.stop("SIGINT");
     await server.process.waitForLine(new RegExp(`offline dev-${literal(sn)}`), LINE_TIMEOUT_MS);

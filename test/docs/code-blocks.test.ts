@@ -7,7 +7,7 @@
  * | `hex`                  | equals the real encoding of its `<!-- frame: Name {json} -->` comment |
  * | `proto`                | loads and validates with paynet-gen's model loader; with `<!-- append-to: PATH -->` it is |
  * |                        | appended to PATH in the shell walk and validated by the commands that follow |
- * | `yaml`, `json`         | parses; a sidecar map (`messages:`) validates against paybox.original.proto |
+ * | `yaml`, `json`         | parses; a sidecar map (`messages:`) validates against paybox.original.proto; a `config: paynetd` / `config: paynetcli` block passes that program's strict schema and is saved as paynetd.yaml / device.yaml for the shell blocks after it |
  * | `sh`, `bash`, `console`| paynet-gen lines run against the built CLI; `npm run` names real scripts |
  * | `text`                 | diagrams, exempt |
  *
@@ -17,9 +17,12 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { PAYNETCLI_SETTINGS } from "../../examples/paynetcli/config/settings.js";
+import { PAYNETD_SETTINGS } from "../../examples/paynetd/config/settings.js";
+import { parseConfig } from "../../examples/shared/config/yaml-file.js";
 import { loadModel } from "../../src/model/index.js";
 import { scaled } from "../helpers/time.js";
-import { checkCommand, Workspace } from "./commands.js";
+import { CONFIG_FILES, checkCommand, Workspace } from "./commands.js";
 import { encodeSpec, frameSpecOf, parseHex, toHex } from "./frames.js";
 import {
   type CodeBlock,
@@ -101,6 +104,20 @@ describe("documentation code blocks", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("config blocks pass the strict schema of their program", async () => {
+    const wrong: string[] = [];
+    for (const block of ofLang("yaml")) {
+      const program = configProgram(block);
+      if (program === undefined) continue;
+      try {
+        parseConfig(program === "paynetd" ? PAYNETD_SETTINGS : PAYNETCLI_SETTINGS, where(block), block.body);
+      } catch (error) {
+        wrong.push((error as Error).message);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it("yaml and json blocks parse; sidecar maps validate against paybox.original.proto", async () => {
     const wrong: string[] = [];
     for (const block of ofLang("yaml", "json")) {
@@ -142,6 +159,12 @@ describe("documentation code blocks", () => {
             } catch (error) {
               failures.push(`${where(block)}: append-to ${appendTo}: ${(error as Error).message}`);
             }
+            continue;
+          }
+          const program = configProgram(block);
+          if (program !== undefined) {
+            // A config file the reader saves; the commands after it name it with --config.
+            writeFileSync(join(workspace.cwd, CONFIG_FILES[program]), block.body);
             continue;
           }
           if (!["sh", "bash", "console"].includes(block.lang)) continue;
@@ -225,6 +248,13 @@ describe("the doc-test harness itself", () => {
 });
 
 /** `PATH` of an `<!-- append-to: PATH -->` comment above a proto block. */
+/** `<!-- config: paynetd -->` above a YAML block: a paynetd.yaml (or device.yaml for paynetcli). */
+function configProgram(block: CodeBlock): keyof typeof CONFIG_FILES | undefined {
+  if (block.lang !== "yaml") return undefined;
+  const program = /^config:\s*(paynetd|paynetcli)$/.exec(block.annotation ?? "")?.[1];
+  return program as keyof typeof CONFIG_FILES | undefined;
+}
+
 function appendTarget(block: CodeBlock): string | undefined {
   if (block.lang !== "proto") return undefined;
   return /^append-to:\s*(\S+)$/.exec(block.annotation ?? "")?.[1];

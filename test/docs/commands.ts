@@ -21,6 +21,9 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
     "test/acceptance/register-login.test.ts",
     "test/acceptance/heartbeat.test.ts",
     "test/acceptance/coin.test.ts",
+    "test/acceptance/config.test.ts",
+    "test/acceptance/metrics-logs.test.ts",
+    "test/acceptance/reload-drain.test.ts",
   ],
   paynetcli: [
     "test/acceptance/register-login.test.ts",
@@ -150,7 +153,7 @@ async function checkNpm(args: readonly string[], workspace: Workspace): Promise<
   // A script that is one paynet-gen command (a project's `generate`) is run like the command itself.
   if (/^paynet-gen [^&|;]+$/.test(body))
     return runCli([...body.split(/\s+/).slice(1), ...scriptArgs], workspace);
-  await checkScriptArgs(script, scriptArgs);
+  await checkScriptArgs(script, scriptArgs, workspace);
   if (inProject && script === "start") return covered("project start");
   return script in COVERED_ELSEWHERE ? covered(script) : { kind: "script" };
 }
@@ -161,16 +164,24 @@ function scriptsOf(packageJson: string): Record<string, string> {
   );
 }
 
-/** paynetd and paynetcli flags go through the programs' own parsers (no I/O happens there). */
-async function checkScriptArgs(script: string, args: readonly string[]): Promise<void> {
+/**
+ * paynetd and paynetcli flags go through the programs' own parsers. A `--config FILE` is read from
+ * the workspace, where a `config:` block of the doc wrote it (see `CONFIG_FILES`); nothing else is
+ * read or started.
+ */
+async function checkScriptArgs(script: string, args: readonly string[], workspace: Workspace): Promise<void> {
+  const resolved = args.map((arg, i) => (args[i - 1] === "--config" ? workspace.file(arg) : arg));
   if (script === "paynetd") {
     const { parsePaynetdArgs } = await import("../../examples/paynetd/options.js");
-    parsePaynetdArgs(args);
+    parsePaynetdArgs(resolved);
   } else if (script === "paynetcli") {
     const { parsePaynetcliArgs } = await import("../../examples/paynetcli/options.js");
-    parsePaynetcliArgs(args);
+    parsePaynetcliArgs(resolved);
   }
 }
+
+/** The file a `<!-- config: PROGRAM -->` YAML block of the docs is written to in the workspace. */
+export const CONFIG_FILES = { paynetd: "paynetd.yaml", paynetcli: "device.yaml" } as const;
 
 function covered(key: string): CommandResult {
   const by = COVERED_ELSEWHERE[key]!;

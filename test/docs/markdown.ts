@@ -13,7 +13,7 @@ const REQUIRED_DOCS = [
   "runtime/README.md",
   "docs/PROTOCOL.md",
 ];
-const OPTIONAL_DOCS = ["bench/README.md"];
+const OPTIONAL_DOCS = ["bench/README.md", "metrics/README.md"];
 
 /** One fenced code block of a Markdown file. */
 export interface CodeBlock {
