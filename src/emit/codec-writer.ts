@@ -6,7 +6,20 @@
  * that no proto name can shadow it).
  */
 import type { FieldModel, MessageModel, ScalarType, ValueType } from "../model/types.js";
+import { guarded, indent, wrapLoop } from "./code-lines.js";
 import { countCheck, sizeCheck } from "./codec-bounds.js";
+import {
+  INT64_READERS,
+  isPackable,
+  mapKeyArgument,
+  mapKeyDefault,
+  mapKeyRead,
+  SCALAR_WIRE,
+  tagOf,
+  WIRE_LENGTH_DELIMITED,
+  wireTypeOf,
+  writerMethod,
+} from "./codec-wire.js";
 import {
   fieldDefault,
   isFloat,
@@ -19,53 +32,6 @@ import {
   valueDefault,
   valueTsType,
 } from "./ts-types.js";
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LENGTH_DELIMITED = 2;
-const WIRE_FIXED32 = 5;
-
-const SCALAR_WIRE: Readonly<Record<ScalarType, number>> = {
-  double: WIRE_FIXED64,
-  float: WIRE_FIXED32,
-  int32: WIRE_VARINT,
-  uint32: WIRE_VARINT,
-  sint32: WIRE_VARINT,
-  fixed32: WIRE_FIXED32,
-  sfixed32: WIRE_FIXED32,
-  int64: WIRE_VARINT,
-  uint64: WIRE_VARINT,
-  sint64: WIRE_VARINT,
-  fixed64: WIRE_FIXED64,
-  sfixed64: WIRE_FIXED64,
-  bool: WIRE_VARINT,
-  string: WIRE_LENGTH_DELIMITED,
-  bytes: WIRE_LENGTH_DELIMITED,
-};
-
-/** `$pb.read*64` helper per 64-bit scalar (they decode straight to bigint). */
-const INT64_READERS: Readonly<Partial<Record<ScalarType, string>>> = {
-  int64: "readInt64",
-  uint64: "readUint64",
-  sint64: "readSint64",
-  fixed64: "readFixed64",
-  sfixed64: "readSfixed64",
-};
-
-/** The key of a tag: `(field number << 3) | wire type`, as an unsigned 32-bit number. */
-export function tagOf(fieldNumber: number, wireType: number): number {
-  return fieldNumber * 8 + wireType;
-}
-
-function wireTypeOf(value: ValueType): number {
-  if (value.kind === "scalar") return SCALAR_WIRE[value.scalar];
-  return value.kind === "enum" ? WIRE_VARINT : WIRE_LENGTH_DELIMITED;
-}
-
-/** Whether repeated values of this type may be packed (all but strings, bytes and messages). */
-function isPackable(value: ValueType): boolean {
-  return wireTypeOf(value) !== WIRE_LENGTH_DELIMITED;
-}
 
 export function encoderName(message: MessageModel): string {
   return `encode${message.tsName}`;
@@ -402,48 +368,4 @@ export class CodecWriter {
   private noteEnumType(value: ValueType): void {
     if (value.kind === "enum") this.usedEnumTypes.add(lookupEnum(this.context, value.fullName).tsName);
   }
-}
-
-/** protobufjs `Writer` method of a scalar or enum. */
-function writerMethod(value: ValueType): string {
-  if (value.kind === "scalar") return value.scalar;
-  if (value.kind === "enum") return "int32";
-  throw new Error("internal: messages are written by their encoder");
-}
-
-/** Map keys are strings in TypeScript; this turns one back into the wire key type. */
-function mapKeyArgument(keyType: ScalarType): string {
-  if (keyType === "string") return "k";
-  if (keyType === "bool") return 'k === "true"';
-  if (isInt64(keyType)) return "$pb.int64Value(k)";
-  return "Number(k)";
-}
-
-function mapKeyRead(keyType: ScalarType): string {
-  if (keyType === "string") return "$pb.readString(r)";
-  const int64Reader = INT64_READERS[keyType];
-  if (int64Reader !== undefined) return `String($pb.${int64Reader}(r))`;
-  return `String(r.${keyType}())`;
-}
-
-function mapKeyDefault(keyType: ScalarType): string {
-  if (keyType === "string") return '""';
-  return keyType === "bool" ? '"false"' : '"0"';
-}
-
-/** `head statement;` for one statement, else `head { … }`. */
-function guarded(head: string, statements: readonly string[]): string[] {
-  if (statements.length === 1) return [`${head} ${statements[0]}`];
-  return [`${head} {`, ...indent(statements, 1), "}"];
-}
-
-/** `push` statements run for each element of a packed run ending at `n`. */
-function wrapLoop(push: readonly string[]): string[] {
-  if (push.length === 1) return [`while (r.pos < n) ${push[0]}`];
-  return ["while (r.pos < n) {", ...indent(push, 1), "}"];
-}
-
-function indent(lines: readonly string[], depth: number): string[] {
-  const pad = "  ".repeat(depth);
-  return lines.map((line) => (line === "" ? line : `${pad}${line}`));
 }

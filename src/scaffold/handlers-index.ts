@@ -4,18 +4,12 @@
  * ts-morph parses the user's file to find the literal, its properties and the imports; the edits are
  * then made as targeted text insertions, so every byte the user wrote stays where it was.
  */
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import {
-  Node,
-  type ObjectLiteralExpression,
-  Project,
-  type SourceFile,
-  SyntaxKind,
-  type Type,
-  ts,
-} from "ts-morph";
+import { Node, type ObjectLiteralExpression, Project, type SourceFile, SyntaxKind } from "ts-morph";
 import { ScaffoldError } from "./errors.js";
+import { requireHandlersObject } from "./handlers-object.js";
+import { type IndexSpread, resolveSpreads, spreadConflict } from "./handlers-spreads.js";
+
+export { type IndexSpread, spreadConflict } from "./handlers-spreads.js";
 
 /** One handler to register: `property: identifier`, imported from `module`. */
 export interface HandlerEntry {
@@ -25,21 +19,6 @@ export interface HandlerEntry {
   readonly identifier: string;
   /** Import specifier from the index (`./coin-ack.js`). */
   readonly module: string;
-}
-
-/**
- * A spread element of the handlers object (`...base`). Its keys come from the type checker; a key
- * that is optional in the spread's type may or may not be there at run time.
- */
-export interface IndexSpread {
-  /** The spread expression as written (`base`). */
-  readonly text: string;
-  /** Keys the spread always brings; `undefined` when its type could not be resolved. */
-  readonly keys: ReadonlySet<string> | undefined;
-  /** Keys it may bring (optional in its type). */
-  readonly maybe: ReadonlySet<string>;
-  /** Whether it may bring keys the type does not name (an index signature). */
-  readonly open: boolean;
 }
 
 /** What an index looks like to the scaffolder. */
@@ -62,54 +41,6 @@ interface Splice {
 function parse(text: string, fileName: string): SourceFile {
   const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
   return project.createSourceFile(fileName, text, { overwrite: true });
-}
-
-/**
- * The handlers object of the index: a variable typed (or `satisfies`) `typeName`, an object literal
- * `as`/`satisfies typeName` anywhere, or the second argument of `create<Service>Server|Client(…)`.
- */
-function findHandlersObject(
-  file: SourceFile,
-  typeName: string,
-  factoryName: string,
-): ObjectLiteralExpression | undefined {
-  const namesType = (text: string | undefined) =>
-    text !== undefined && new RegExp(`(^|\\.)${typeName}$`).test(text.trim());
-  const unwrap = (node: Node | undefined): ObjectLiteralExpression | undefined => {
-    let current = node;
-    while (
-      current !== undefined &&
-      (Node.isSatisfiesExpression(current) ||
-        Node.isAsExpression(current) ||
-        Node.isParenthesizedExpression(current))
-    ) {
-      current = current.getExpression();
-    }
-    return current !== undefined && Node.isObjectLiteralExpression(current) ? current : undefined;
-  };
-  for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
-    if (namesType(declaration.getTypeNode()?.getText())) {
-      const literal = unwrap(declaration.getInitializer());
-      if (literal !== undefined) return literal;
-    }
-  }
-  for (const node of file.getDescendants()) {
-    if (
-      (Node.isSatisfiesExpression(node) || Node.isAsExpression(node)) &&
-      namesType(node.getTypeNode()?.getText())
-    ) {
-      const literal = unwrap(node.getExpression());
-      if (literal !== undefined) return literal;
-    }
-  }
-  for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-    const callee = call.getExpression().getText();
-    if (callee === factoryName || callee.endsWith(`.${factoryName}`)) {
-      const literal = unwrap(call.getArguments()[1]);
-      if (literal !== undefined) return literal;
-    }
-  }
-  return undefined;
 }
 
 function propertyName(node: Node): string | undefined {
@@ -173,119 +104,6 @@ function analyse(
     }
   }
   return { properties, spreads, bindings, imports };
-}
-
-/**
- * Keys of the handlers object's spread elements, from the TypeScript type checker run over the real
- * files around `path` (so `...base` imported from `./base.js` resolves), with the project's
- * tsconfig.json when there is one.
- */
-function resolveSpreads(text: string, path: string, typeName: string, factoryName: string): IndexSpread[] {
-  const absolute = resolve(path);
-  const tsConfigFilePath = findUp(dirname(absolute), "tsconfig.json");
-  const project =
-    tsConfigFilePath === undefined
-      ? new Project({
-          skipAddingFilesFromTsConfig: true,
-          compilerOptions: {
-            target: ts.ScriptTarget.ES2022,
-            module: ts.ModuleKind.NodeNext,
-            moduleResolution: ts.ModuleResolutionKind.NodeNext,
-            strict: true,
-          },
-        })
-      : new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true });
-  const file = project.createSourceFile(absolute, text, { overwrite: true });
-  project.resolveSourceFileDependencies();
-  const literal = requireHandlersObject(file, path, typeName, factoryName);
-  return literal
-    .getProperties()
-    .filter(Node.isSpreadAssignment)
-    .map((spread) => {
-      const expression = spread.getExpression();
-      return { text: expression.getText(), ...spreadKeys(expression.getType()) };
-    });
-}
-
-function spreadKeys(type: Type): Omit<IndexSpread, "text"> {
-  const unresolved = { keys: undefined, maybe: new Set<string>(), open: true };
-  if (type.isAny() || type.isUnknown()) return unresolved;
-  if (type.isUnion()) {
-    // `...(cond ? base : {})`, `...(cond && base)`: a key is sure only when every member brings it.
-    const members = type.getUnionTypes();
-    const objects = members.filter(
-      (member) =>
-        !(member.isUndefined() || member.isNull() || member.isBoolean() || member.isBooleanLiteral()),
-    );
-    const parts = objects.map(spreadKeys);
-    if (parts.some((part) => part.keys === undefined)) return unresolved;
-    const named = new Set(parts.flatMap((part) => [...part.keys!, ...part.maybe]));
-    const keys = new Set(
-      [...named].filter(
-        (key) => objects.length === members.length && parts.every((part) => part.keys!.has(key)),
-      ),
-    );
-    return {
-      keys,
-      maybe: new Set([...named].filter((key) => !keys.has(key))),
-      open: parts.some((part) => part.open),
-    };
-  }
-  if (!type.isObject()) return unresolved;
-  const keys = new Set<string>();
-  const maybe = new Set<string>();
-  for (const symbol of type.getProperties()) {
-    (symbol.hasFlags(ts.SymbolFlags.Optional) ? maybe : keys).add(symbol.getName());
-  }
-  const open = type.getStringIndexType() !== undefined;
-  return { keys, maybe, open };
-}
-
-function findUp(dir: string, name: string): string | undefined {
-  for (let current = dir; ; current = dirname(current)) {
-    const candidate = join(current, name);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(current) === current) return undefined;
-  }
-}
-
-/**
- * Why `property` cannot be added safely next to the spreads of the handlers object (a spread that
- * may already hold it, or whose keys are unknown), or `undefined` when it can.
- */
-export function spreadConflict(info: IndexInfo, path: string, property: string): string | undefined {
-  for (const spread of info.spreads) {
-    const reason =
-      spread.keys === undefined
-        ? `whose keys cannot be determined (its type did not resolve)`
-        : spread.maybe.has(property)
-          ? `whose type declares ${property} as optional, so it may already hold a handler for it`
-          : spread.open
-            ? `whose type has an index signature, so it may already hold a handler for ${property}`
-            : undefined;
-    if (reason !== undefined) {
-      return `the handlers object in ${path} spreads \`${spread.text}\`, ${reason}; add ${property} by hand or remove the spread`;
-    }
-  }
-  return undefined;
-}
-
-function requireHandlersObject(
-  file: SourceFile,
-  path: string,
-  typeName: string,
-  factoryName: string,
-): ObjectLiteralExpression {
-  const literal = findHandlersObject(file, typeName, factoryName);
-  if (literal === undefined) {
-    throw new ScaffoldError(
-      "INDEX_UNRECOGNISED",
-      `${path} has no handlers object: expected an object literal typed as ${typeName} ` +
-        `(e.g. \`export const handlers: ${typeName} = { ... };\`, \`{ ... } satisfies ${typeName}\`) ` +
-        `or passed to ${factoryName}(options, { ... })`,
-    );
-  }
-  return literal;
 }
 
 /** Reads an index: which handlers it registers and which names it binds. */
