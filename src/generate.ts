@@ -12,6 +12,8 @@ import type { OutputDifference, WriteResult } from "./emit/write.js";
 import type { Diagnostic, ProtoModel } from "./model/types.js";
 
 export type GenerateTarget = EmitOptions["target"];
+/** Language of the generated SDK: TypeScript on @paynet/runtime, or C on the paynet C runtime. */
+export type GenerateLanguage = "ts" | "c";
 export type Int64Mode = EmitOptions["int64"];
 
 export interface GenerateOptions {
@@ -25,7 +27,9 @@ export interface GenerateOptions {
   readonly mapFile?: string;
   /** Facade name prefix (`Paybox`); default: the first input's package in PascalCase. */
   readonly name?: string;
-  /** Default `both`. */
+  /** Default `ts`. */
+  readonly lang?: GenerateLanguage;
+  /** Default `both` (TypeScript only). */
   readonly target?: GenerateTarget;
   /** Default `bigint`. */
   readonly int64?: Int64Mode;
@@ -71,11 +75,17 @@ export async function renderSdk(
   });
   const failed = model === undefined || diagnostics.some((diagnostic) => diagnostic.severity === "error");
   if (failed) return { model, diagnostics, files: [] };
+  const version = options.generatorVersion ?? generatorVersion();
+  if (options.lang === "c") {
+    const { emitCSdk } = await import("./emit/c/index.js");
+    const c = emitCSdk(model, { generatorVersion: version });
+    return { model, diagnostics: [...diagnostics, ...c.diagnostics], files: c.files };
+  }
   const { emitSdk } = await import("./emit/index.js");
   const files = emitSdk(model, {
     target: options.target ?? "both",
     int64: options.int64 ?? "bigint",
-    generatorVersion: options.generatorVersion ?? generatorVersion(),
+    generatorVersion: version,
   });
   return { model, diagnostics, files };
 }

@@ -2,6 +2,8 @@
  * {@link RedisCluster}: one node of a paynet cluster on Redis, plugged into a server with
  * `new PaynetServer({ ..., cluster: redisCluster({ url, specs }) })`. See docs/cluster.md.
  */
+
+import { EventEmitter } from "node:events";
 import {
   InvalidOptionsError,
   type MessageDef,
@@ -12,7 +14,7 @@ import {
 import type { ClusterHost, ServerCluster } from "@paynet/runtime/cluster";
 import type { Redis } from "ioredis";
 import { type ClusterRedis, guarded, openRedis, unavailable } from "./connection.js";
-import { ClusterDeliveries } from "./deliveries.js";
+import { ClusterDeliveries, type DeliveryReplyEvent } from "./deliveries.js";
 import { ClusterKeys } from "./keys.js";
 import { ClusterNode, type InboxMessage } from "./node.js";
 import { type RedisClusterOptions, type ResolvedClusterOptions, resolveClusterOptions } from "./options.js";
@@ -42,8 +44,18 @@ export function redisCluster(options?: RedisClusterOptions): RedisCluster {
   return new RedisCluster(options);
 }
 
+/** Events of a {@link RedisCluster}. */
+export interface RedisClusterEvents {
+  /**
+   * A device's reply to a delivery, recorded in Redis by this node (the one holding the device),
+   * whichever node called `deliver()` and even when that node is gone: the place to apply replies
+   * to an application's own state in a cluster.
+   */
+  reply: [event: DeliveryReplyEvent];
+}
+
 /** See the module comment. A cluster object serves one server. */
-export class RedisCluster implements ServerCluster {
+export class RedisCluster extends EventEmitter<RedisClusterEvents> implements ServerCluster {
   /** This node's id in the cluster. */
   readonly nodeId: string;
   readonly directory: Presence;
@@ -61,6 +73,7 @@ export class RedisCluster implements ServerCluster {
 
   /** Validates `options` (throws `InvalidOptionsError`); connects at `start()`. */
   constructor(options?: RedisClusterOptions) {
+    super();
     this.#options = resolveClusterOptions(options);
     this.nodeId = this.#options.nodeId;
     this.#keys = new ClusterKeys(this.#options.prefix);
@@ -90,6 +103,7 @@ export class RedisCluster implements ServerCluster {
       specs,
       options: this.#options,
     });
+    this.deliveries.onRecorded = (event) => this.emit("reply", event);
     this.#remote = new RemotePush({
       node: this.#node,
       presence: this.directory,
@@ -120,7 +134,8 @@ export class RedisCluster implements ServerCluster {
       throw new InvalidOptionsError("cluster", "a cluster object serves one server");
     this.#host = host;
     try {
-      await this.#redis.connect();
+      // The application may have connected the command connection already (its own state).
+      if (this.#redis.status === "wait") await this.#redis.connect();
       await this.#sub.connect();
       this.directory.attach(host);
       this.deliveries.attach(host);

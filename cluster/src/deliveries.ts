@@ -55,6 +55,8 @@ interface Waiting {
   readonly spec: ClusterSpec;
   readonly deadlineMs: number;
   readonly queue: ReplyQueue<unknown>;
+  /** `DeliveryOptions.onReply`: told each reply this node yields, before the iteration sees it. */
+  readonly onReply: ((reply: unknown) => void) | undefined;
   timer: WheelTimer | undefined;
   detachSignal: (() => void) | undefined;
   /** Replies yielded so far. */
@@ -75,6 +77,18 @@ interface SentOnSession {
 
 const idOf = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
 
+/** A device's reply to a delivery, recorded by the node holding the device (see `RedisCluster` "reply"). */
+export interface DeliveryReplyEvent {
+  readonly deviceId: string;
+  readonly key: string;
+  /** The decoded reply. */
+  readonly reply: unknown;
+  /** It ended the delivery (completed). */
+  readonly final: boolean;
+  /** Node that called `deliver()` (it may be gone). */
+  readonly origin: string;
+}
+
 /** The cluster's {@link DeliveryEngine}; see the module comment. */
 export class ClusterDeliveries implements DeliveryEngine {
   readonly #redis: ClusterRedis;
@@ -92,6 +106,8 @@ export class ClusterDeliveries implements DeliveryEngine {
   #pendingCount = 0;
   #host: ClusterHost | undefined;
   #started = false;
+  /** Told of every reply this node recorded, once Redis has it (see `RedisCluster` "reply"). */
+  onRecorded: (event: DeliveryReplyEvent) => void = () => {};
 
   constructor(deps: {
     redis: ClusterRedis;
@@ -170,6 +186,7 @@ export class ClusterDeliveries implements DeliveryEngine {
         spec: listed,
         deadlineMs,
         queue,
+        onReply: options.onReply as ((reply: unknown) => void) | undefined,
         timer: undefined,
         detachSignal: undefined,
         yielded: 0,
@@ -365,6 +382,14 @@ export class ClusterDeliveries implements DeliveryEngine {
       return;
     }
     waiting.yielded++;
+    try {
+      waiting.onReply?.(reply);
+    } catch (error) {
+      this.#host?.logger.error(
+        { deviceId: waiting.deviceId, key: waiting.key, error: String(error) },
+        "onReply threw",
+      );
+    }
     waiting.queue.push(reply);
   }
 
@@ -549,6 +574,14 @@ export class ClusterDeliveries implements DeliveryEngine {
           }
           if (status !== "ok" || origin === undefined || origin === "") return;
           if (final) this.#outcomes.completed++;
+          try {
+            this.onRecorded({ deviceId, key, reply: message, final, origin });
+          } catch (error) {
+            this.#host?.logger.error(
+              { deviceId, key, error: String(error) },
+              "delivery reply listener threw",
+            );
+          }
           if (origin === this.#node.id) this.replied(deviceId, key, payload, final);
           else {
             this.#node.send(origin, { k: "drep", d: deviceId, key, fin: final }, payload).catch(() => {

@@ -9,8 +9,10 @@
  * const server = createPayboxServer({ tls, cluster: redisCluster({ url, specs: [CoinCommandRequest] }) }, handlers);
  * ```
  */
-export { type DeliveryOutcomeEvent, RedisCluster, redisCluster } from "./cluster.js";
+export { type DeliveryOutcomeEvent, RedisCluster, type RedisClusterEvents, redisCluster } from "./cluster.js";
+export type { DeliveryReplyEvent } from "./deliveries.js";
 export { ClusterKeys } from "./keys.js";
 export type { ClusterSpec, RedisClusterOptions } from "./options.js";
+export { RedisPendingDeliveryStore, type RedisPendingStoreOptions } from "./pending-store.js";
 export type { DeviceLocation } from "./presence.js";
 export type { DeliveryRecord, EndState } from "./records.js";

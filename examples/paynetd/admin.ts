@@ -21,7 +21,8 @@ import { type Log, wireText } from "../shared/log.js";
 import { AdminGuard, type AdminRefusal, checkJsonContentType } from "./admin-guard.js";
 import { parseOrder, readBody } from "./admin-order.js";
 import type { OrderDesk } from "./orders.js";
-import type { OrderRecord, PaynetdState } from "./state.js";
+import type { OrderRecord } from "./state.js";
+import type { PaynetdStore } from "./store.js";
 
 const COIN_PATH = /^\/devices\/([^/]+)\/coin$/;
 /** Longest device id in a path: `dev-` and a 64-character serial, with room to spare. */
@@ -31,10 +32,12 @@ const MAX_DEVICE_ID_LENGTH = 128;
 export interface AdminDeps {
   readonly server: PayboxServer;
   readonly orders: OrderDesk;
-  readonly state: PaynetdState;
+  readonly state: PaynetdStore;
   readonly log: Log;
   /** The bearer token every request must carry. */
   readonly token: string;
+  /** Whether a device is online anywhere (in a cluster, on any node); default: on this server. */
+  readonly isOnline?: (deviceId: string) => Promise<boolean>;
 }
 
 /** An HTTP answer: status, JSON body, extra headers. */
@@ -88,7 +91,7 @@ async function handle(request: IncomingMessage, guard: AdminGuard, deps: AdminDe
   const path = (request.url ?? "").split("?")[0] as string;
   if (path === "/stats") {
     if (request.method !== "GET") return methodNotAllowed("GET");
-    return { status: 200, body: stats(deps) };
+    return { status: 200, body: await stats(deps) };
   }
   const match = COIN_PATH.exec(path);
   if (match === null) {
@@ -118,7 +121,11 @@ async function handle(request: IncomingMessage, guard: AdminGuard, deps: AdminDe
   const order = parseOrder(body);
   if ("status" in order) return refusal(order);
   deps.log.info(`admin: POST coin ${wireText(deviceId)} order=${order.orderId} coins=${order.coins}`);
-  if (deps.server.runtime.session(deviceId)?.online !== true) {
+  const online =
+    deps.isOnline === undefined
+      ? deps.server.runtime.session(deviceId)?.online === true
+      : await deps.isOnline(deviceId);
+  if (!online) {
     return refusal({ status: 404, code: "DEVICE_NOT_ONLINE", message: `device ${deviceId} is not online` });
   }
   try {
@@ -168,10 +175,11 @@ function methodNotAllowed(allowed: string): Answer {
   };
 }
 
-function stats({ state, orders }: AdminDeps): Record<string, unknown> {
+async function stats({ state, orders }: AdminDeps): Promise<Record<string, unknown>> {
+  const size = await state.counts();
   return {
-    devices: state.size.devices,
-    orders: state.size.orders,
+    devices: size.devices,
+    orders: size.orders,
     unknown_order_acks: orders.unknownAcks,
     state_writes: state.writes,
   };

@@ -5,10 +5,10 @@ import { coinStateName, resultCodeName } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
 import { type Log, wireText } from "../shared/log.js";
 import type { OrderDesk } from "./orders.js";
-import type { PaynetdState } from "./state.js";
+import type { PaynetdStore } from "./store.js";
 
 export interface HandlerDeps {
-  readonly state: PaynetdState;
+  readonly state: PaynetdStore;
   readonly orders: OrderDesk;
   /** Read at each login: a SIGHUP may change it. */
   readonly token: string;
@@ -19,7 +19,7 @@ export interface HandlerDeps {
 export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
   const { state, orders, log } = deps;
   return {
-    RegisterReq(message, ctx) {
+    async RegisterReq(message, ctx) {
       log.info(
         `<- RegisterReq sn=${wireText(message.deviceSn)} model=${message.model || "-"} firmware=${message.firmware || "-"} from ${ctx.session.peer}`,
       );
@@ -29,7 +29,7 @@ export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
       }
       let registered: { deviceId: string; isNew: boolean };
       try {
-        registered = state.register(message.deviceSn);
+        registered = await state.register(message.deviceSn);
       } catch (error) {
         const refusal = registrationRefusal(error);
         log.warn(`-> RegisterRsp ${resultCodeName(refusal.code)} "${refusal.msg}" (${ctx.session.peer})`);
@@ -47,7 +47,7 @@ export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
       );
       // An unknown device id is refused like a wrong token, so a login attempt does not learn which
       // device ids exist.
-      const refusal = !state.isRegistered(message.deviceId)
+      const refusal = !(await state.isRegistered(message.deviceId))
         ? { code: ResultCode.UNAUTHORIZED, msg: `unknown device ${message.deviceId}; register first` }
         : message.token !== deps.token
           ? { code: ResultCode.UNAUTHORIZED, msg: "invalid token" }
@@ -73,12 +73,14 @@ export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
       return { timestamp };
     },
 
-    QueryReq(message, ctx) {
+    async QueryReq(message, ctx) {
       const device = ctx.session.deviceId ?? ctx.session.peer;
       log.info(`<- QueryReq ${device} order=${wireText(message.orderId)}`);
       // Another device's order is answered exactly like a missing one.
       const order =
-        ctx.session.deviceId === undefined ? undefined : state.order(ctx.session.deviceId, message.orderId);
+        ctx.session.deviceId === undefined
+          ? undefined
+          : await state.order(ctx.session.deviceId, message.orderId);
       const reply =
         order === undefined
           ? {
@@ -102,7 +104,7 @@ export function paynetdHandlers(deps: HandlerDeps): PayboxServerHandlers {
         log.warn(`<- CoinAck from ${ctx.session.peer} before login ignored (order=${message.orderId})`);
         return;
       }
-      orders.recordAck(deviceId, message);
+      return orders.recordAck(deviceId, message);
     },
 
     ErrorMsg(message, ctx) {

@@ -2,8 +2,9 @@
  * paynetd: the example cloud service of the paybox protocol, built only from the SDK generated from
  * proto/paybox.proto and @paynet/runtime. Run `npm run paynetd -- --help`.
  */
+import { type RedisCluster, redisCluster } from "@paynet/cluster";
 import type { Session } from "@paynet/runtime";
-import { createPayboxServer } from "../sdk/index.js";
+import { type CoinAck, CoinCommandRequest, createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
 import { ConfigError } from "../shared/config/yaml-file.js";
@@ -20,9 +21,12 @@ import { paynetdHandlers } from "./handlers.js";
 import { paynetdRegistry } from "./metrics.js";
 import { PAYNETD_USAGE, type PaynetdOptions, parsePaynetdArgs } from "./options.js";
 import { DEFAULT_COIN_TIMEOUT_S, OrderDesk } from "./orders.js";
+import { RedisPaynetdState } from "./redis-state.js";
 import { TlsReloader } from "./reload.js";
 import { PaynetdState } from "./state.js";
+import type { PaynetdStore } from "./store.js";
 import { loadServerTls, loadTicketKeys } from "./tls.js";
+import { ADMIN_TOKEN_ENV, isPrimary, runPrimary, TICKET_KEYS_ENV } from "./workers.js";
 
 const log = createLog("paynetd");
 
@@ -33,6 +37,14 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   log.configure({ format: options.logFormat, level: options.logLevel });
+  if (isPrimary(options.workers)) {
+    // The workers share one admin token: generated (if need be) here, once, not raced by them.
+    if (options.admin !== undefined && options.adminToken === undefined) {
+      process.env[ADMIN_TOKEN_ENV] = await loadAdminToken({ file: options.adminTokenFile }, log);
+    }
+    runPrimary(options.workers, log);
+    return;
+  }
   await serve(argv, options);
 }
 
@@ -46,16 +58,39 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
   if (crlPath !== undefined) log.info(`revocation list ${crlPath}: ${revoked ?? "?"} revoked`);
   const certificates = new CertificateWatch(log, options.certWarnDays);
   certificates.load(options.tlsFiles, options.mtls);
+  const sharedTicketKeys = process.env[TICKET_KEYS_ENV];
   const ticketKeys =
-    options.ticketKeysPath === undefined ? undefined : await loadTicketKeys(options.ticketKeysPath);
-  const state = PaynetdState.open({
-    ...(options.statePath === undefined ? {} : { path: options.statePath }),
-    limits: { maxDevices: options.maxDevices, maxOrders: options.maxOrders },
-    // Retried with the next change; the failure is on the operator's screen meanwhile.
-    writer: { onError: (error) => log.error(error.message) },
-  });
-  if (options.statePath !== undefined) {
-    log.info(`state ${options.statePath}: ${state.size.devices} devices, ${state.size.orders} orders`);
+    options.ticketKeysPath !== undefined
+      ? await loadTicketKeys(options.ticketKeysPath)
+      : sharedTicketKeys === undefined
+        ? undefined
+        : Buffer.from(sharedTicketKeys, "hex");
+  const limits = { maxDevices: options.maxDevices, maxOrders: options.maxOrders };
+  // With --redis this process is one node of a cluster: presence, pending commands and the state
+  // are shared through Redis (the spec, with its isFinal from the proto, tells every node how a
+  // CoinCommand ends).
+  const cluster: RedisCluster | undefined =
+    options.redisUrl === undefined
+      ? undefined
+      : redisCluster({ url: options.redisUrl, specs: [CoinCommandRequest] });
+  let state: PaynetdStore;
+  if (cluster !== undefined) {
+    state = new RedisPaynetdState(cluster.redis, cluster.prefix, limits);
+    log.info(
+      { event: "cluster", node: cluster.nodeId },
+      `cluster node ${cluster.nodeId} on ${options.redisUrl}`,
+    );
+  } else {
+    const local = PaynetdState.open({
+      ...(options.statePath === undefined ? {} : { path: options.statePath }),
+      limits,
+      // Retried with the next change; the failure is on the operator's screen meanwhile.
+      writer: { onError: (error) => log.error(error.message) },
+    });
+    if (options.statePath !== undefined) {
+      log.info(`state ${options.statePath}: ${local.size.devices} devices, ${local.size.orders} orders`);
+    }
+    state = local;
   }
   // The order desk delivers through the server, which is created with the handlers using the desk.
   const orders = new OrderDesk(
@@ -63,6 +98,12 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
     (deviceId, command) => server.sendCoinCommand(deviceId, command),
     state,
     log,
+    { acksRecordedByHolder: cluster !== undefined },
+  );
+  // In a cluster, every CoinAck is recorded by the node holding the device, whoever pushed the order.
+  cluster?.on(
+    "reply",
+    (event) => void orders.recordAck(event.deviceId, event.reply as CoinAck).catch(() => {}),
   );
   const runtimeLevel = (level: LogLevel): LogLevel => (options.verbose ? level : atLeast("warn", level));
   const runtime = runtimeLogger(log, runtimeLevel(options.logLevel), shownByPaynetd);
@@ -79,7 +120,11 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       maxFrame: options.maxFrame,
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
+      // Under --mtls a certificate acts only for the device it names (the runtime's default policy);
+      // the state file tells which device id each serial was registered as, across restarts.
+      registeredDevices: { deviceIdOf: (serial) => state.deviceIdOf(serial) },
       logger: runtime,
+      ...(cluster === undefined ? {} : { cluster }),
     },
     paynetdHandlers({
       state,
@@ -90,12 +135,21 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       },
     }),
   );
-  logConnectionEvents(server, log, { verbose: options.verbose, onOnline: sendFirstCommand });
+  logConnectionEvents(server, log, { verbose: options.verbose, onOnline: (s) => void sendFirstCommand(s) });
 
-  function sendFirstCommand(session: Session): void {
+  async function sendFirstCommand(session: Session): Promise<void> {
     const deviceId = session.deviceId;
     const coins = live.options.commandCoins;
-    if (coins === 0 || deviceId === undefined || !state.markCommanded(deviceId)) return;
+    if (coins === 0 || deviceId === undefined) return;
+    // Once per device, cluster-wide with --redis.
+    let first: boolean;
+    try {
+      first = await state.markCommanded(deviceId);
+    } catch (error) {
+      log.warn(`first command of ${deviceId} not sent: ${String(error)}`);
+      return;
+    }
+    if (!first) return;
     const order = { orderId: OrderDesk.newOrderId(), coins, timeout: DEFAULT_COIN_TIMEOUT_S };
     orders.push(deviceId, order).then(
       (final) =>
@@ -119,7 +173,10 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
           orders,
           state,
           log,
-          token: await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log),
+          token: await adminToken(options, state),
+          ...(cluster === undefined
+            ? {}
+            : { isOnline: async (deviceId: string) => (await cluster.locate(deviceId)) !== undefined }),
         });
   if (admin !== undefined) log.info(`admin listening http://${formatAddress(admin.address)}`);
   const ops =
@@ -147,12 +204,12 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       runtime.setLevel(runtimeLevel(level));
     },
   });
-  if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
+  if (options.mtls) {
+    log.info(
+      "mTLS: devices must present a certificate signed by ca.crt, and act only as the device its CN names",
+    );
+  }
   if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
-  // The message is exactly `listening HOST:PORT` in both formats: scripts read the bound port from it.
-  const address = formatAddress(bound);
-  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
-
   onShutdownSignal((reason) => {
     log.info({ event: "stopping", reason }, `stopping (${reason})`);
     certificates.stop();
@@ -176,6 +233,11 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       },
     );
   });
+  // Announced only once SIGTERM and SIGINT stop paynetd gracefully: whoever waits for this line (a
+  // script, a supervisor) may signal at once. The message is exactly `listening HOST:PORT` in both
+  // formats: scripts read the bound port from it.
+  const address = formatAddress(bound);
+  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
 
   /** SIGTERM: the lame-duck stop, with its figures in the log. */
   async function drain(): Promise<void> {
@@ -200,6 +262,18 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
         `${report.handlersUnfinished} handler(s) unfinished, ${(report.durationMs / 1000).toFixed(1)}s in all`,
     );
   }
+}
+
+/**
+ * The admin token: `--admin-token`, the one the `--workers` primary loaded, or the token file; in a
+ * cluster the first node's token is the cluster's (kept in Redis), so every node accepts the same.
+ */
+async function adminToken(options: PaynetdOptions, state: PaynetdStore): Promise<string> {
+  const token =
+    options.adminToken ??
+    process.env[ADMIN_TOKEN_ENV] ??
+    (await loadAdminToken({ token: options.adminToken, file: options.adminTokenFile }, log));
+  return state instanceof RedisPaynetdState ? state.sharedAdminToken(token, log) : token;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

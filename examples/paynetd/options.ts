@@ -46,6 +46,10 @@ export interface PaynetdOptions {
   readonly maxOrders: number;
   /** File with the 48-byte TLS ticket key (created if missing), so tickets survive restarts. */
   readonly ticketKeysPath: string | undefined;
+  /** Redis of the cluster this node joins (`--redis`); its state then lives there too. */
+  readonly redisUrl: string | undefined;
+  /** Server processes on this machine behind the one port (`--workers`, node:cluster); 1: this one. */
+  readonly workers: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   /** Runtime lines at the log level too (else its warnings only). */
@@ -96,6 +100,7 @@ function paynetdOptions(settings: ResolvedSettings): PaynetdOptions {
   const files = tlsFiles(settings);
   if (token.trim() === "")
     throw new UsageError(`${settings.origin("token").where}: the login token must not be empty`);
+  const { redisUrl, workers } = clusterSettings(settings);
   return {
     listen: get("listen"),
     tlsFiles: files,
@@ -116,6 +121,8 @@ function paynetdOptions(settings: ResolvedSettings): PaynetdOptions {
     maxDevices: get("max-devices"),
     maxOrders: get("max-orders"),
     ticketKeysPath: settings.get<string>("ticket-keys"),
+    redisUrl,
+    workers,
     logLevel: get("log-level"),
     logFormat: get("log-format"),
     verbose: get("verbose"),
@@ -126,6 +133,27 @@ function paynetdOptions(settings: ResolvedSettings): PaynetdOptions {
     },
     settings,
   };
+}
+
+/** `--redis` and `--workers`, checked against each other and `--state`. */
+function clusterSettings(settings: ResolvedSettings): { redisUrl: string | undefined; workers: number } {
+  const redisUrl = settings.get<string>("redis");
+  const workers = settings.get<number>("workers") ?? 1;
+  const where = (flag: string) => settings.origin(flag).where;
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^/\s]+(\/\d+)?$/.test(redisUrl)) {
+    throw new UsageError(`${where("redis")}: expected redis://HOST:PORT[/DB], got "${redisUrl}"`);
+  }
+  if (redisUrl !== undefined && settings.get<string>("state") !== undefined) {
+    throw new UsageError(
+      `${where("state")}: --state and --redis exclude each other (with --redis the state lives in Redis)`,
+    );
+  }
+  if (workers > 1 && redisUrl === undefined) {
+    throw new UsageError(
+      `${where("workers")}: --workers needs --redis (the workers share devices, orders and pending commands through it)`,
+    );
+  }
+  return { redisUrl, workers };
 }
 
 /** The TLS files: each given one, else its name in the certificates directory. */

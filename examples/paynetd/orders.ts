@@ -5,10 +5,11 @@
 import { randomBytes } from "node:crypto";
 import type { DeliveryOptions } from "@paynet/runtime";
 import type { CoinAck, CoinCommand } from "../sdk/index.js";
-import { coinStateName } from "../shared/coin.js";
+import { coinStateName, isFinalCoinState } from "../shared/coin.js";
 import { ExampleError } from "../shared/errors.js";
 import { type Log, wireText } from "../shared/log.js";
-import type { OrderRecord, PaynetdState } from "./state.js";
+import type { OrderRecord } from "./state.js";
+import type { PaynetdStore } from "./store.js";
 
 /** What a coin command needs. */
 export interface CoinOrder {
@@ -43,7 +44,7 @@ interface RunningOrder {
 export class OrderDesk {
   readonly #deliver: DeliverCoinCommand;
   readonly #send: SendCoinCommand;
-  readonly #state: PaynetdState;
+  readonly #state: PaynetdStore;
   readonly #log: Log;
   /** Orders whose delivery is still running, so a concurrent duplicate joins it. */
   readonly #running = new Map<string, RunningOrder>();
@@ -51,12 +52,25 @@ export class OrderDesk {
   /** Unknown-order acks since the last line about them, and when the next line may be printed. */
   #unknownAcksUnlogged = 0;
   #nextUnknownAckLogAt = 0;
+  readonly #acksRecordedByHolder: boolean;
 
-  constructor(deliver: DeliverCoinCommand, send: SendCoinCommand, state: PaynetdState, log: Log) {
+  /**
+   * `options.acksRecordedByHolder`: in a cluster the node holding the device records every CoinAck
+   * (`RedisCluster` "reply" event, also when the node that pushed is gone); the pushing node only
+   * waits for the end and then reads the order's state.
+   */
+  constructor(
+    deliver: DeliverCoinCommand,
+    send: SendCoinCommand,
+    state: PaynetdStore,
+    log: Log,
+    options: { acksRecordedByHolder?: boolean } = {},
+  ) {
     this.#deliver = deliver;
     this.#send = send;
     this.#state = state;
     this.#log = log;
+    this.#acksRecordedByHolder = options.acksRecordedByHolder ?? false;
   }
 
   /** CoinAcks that named no known order (ignored, not stored). */
@@ -80,7 +94,7 @@ export class OrderDesk {
    * The answer is the running delivery's.
    */
   async push(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
-    const conflict = this.#state.orderConflict(order.orderId, deviceId, order.coins);
+    const conflict = await this.#state.orderConflict(order.orderId, deviceId, order.coins);
     if (conflict !== undefined) throw new ExampleError("ORDER_CONFLICT", conflict);
     const running = this.#running.get(order.orderId);
     if (running !== undefined) {
@@ -101,7 +115,7 @@ export class OrderDesk {
   }
 
   async #deliverAndFollow(deviceId: string, order: CoinOrder): Promise<OrderRecord> {
-    this.#state.addOrder(order.orderId, deviceId, order.coins);
+    await this.#state.addOrder(order.orderId, deviceId, order.coins);
     this.#log.info(
       { event: "delivery", phase: "sent", deviceId, orderId: order.orderId, coins: order.coins },
       `-> CoinCommand ${deviceId} order=${order.orderId} coins=${order.coins} timeout=${order.timeout}s`,
@@ -111,15 +125,33 @@ export class OrderDesk {
       // The device's own timeout plus slack for reconnects while it dispenses.
       deadlineMs: (order.timeout + 30) * 1000,
       // Recorded the moment each ack arrives, before the device's next frame is handled: a QueryReq
-      // sent right behind the final CoinAck must read the final state (read-your-writes).
-      onReply: (ack) => this.recordAck(deviceId, ack),
+      // sent right behind the final CoinAck must read the final state (read-your-writes). In a
+      // cluster the node holding the device records it (RedisCluster "reply"), wherever this runs.
+      ...(this.#acksRecordedByHolder
+        ? {}
+        : { onReply: (ack: CoinAck) => void this.recordAck(deviceId, ack) }),
     });
     for await (const _ack of acks) {
-      // Recorded by onReply; the loop only waits for the final ack (or the deadline).
+      // Recorded by onReply, or by the node holding the device in a cluster; the loop only waits
+      // for the final ack (or the deadline).
     }
-    const final = this.#state.order(deviceId, order.orderId);
+    const final = await this.#finalState(deviceId, order.orderId);
     if (final === undefined) throw new Error(`order ${order.orderId} vanished from the state`);
     return final;
+  }
+
+  /** The order once its state is final (in a cluster the holder's record of the last ack may lag a little). */
+  async #finalState(deviceId: string, orderId: string): Promise<OrderRecord | undefined> {
+    let order = await this.#state.order(deviceId, orderId);
+    for (
+      let i = 0;
+      this.#acksRecordedByHolder && i < 40 && order !== undefined && !isFinalCoinState(order.state);
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      order = await this.#state.order(deviceId, orderId);
+    }
+    return order;
   }
 
   /**
@@ -127,11 +159,11 @@ export class OrderDesk {
    * for another device's order is ignored with a warning; one for an order paynetd does not know is
    * ignored and counted, with one warning per window (a device sending thousands costs no log).
    */
-  recordAck(
+  async recordAck(
     deviceId: string,
     ack: { orderId: string; state: number; progress: number; error: string },
-  ): void {
-    const outcome = this.#state.recordAck(deviceId, ack);
+  ): Promise<void> {
+    const outcome = await this.#state.recordAck(deviceId, ack);
     const error = ack.error === "" ? "" : ` error=${wireText(ack.error, true)}`;
     const what = `CoinAck ${deviceId} order=${wireText(ack.orderId)} state=${coinStateName(ack.state)} progress=${ack.progress}${error}`;
     if ("foreign" in outcome) {

@@ -108,6 +108,11 @@ export class PaynetdState {
     return { devices: this.#devicesBySerial.size, orders: this.#orders.size };
   }
 
+  /** Registered devices and known orders (see {@link PaynetdStore.counts}). */
+  counts(): { readonly devices: number; readonly orders: number } {
+    return this.size;
+  }
+
   /** Completed writes of the state file (0 in memory). */
   get writes(): number {
     return this.#file?.writes ?? 0;

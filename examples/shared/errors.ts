@@ -17,7 +17,9 @@ export type ExampleErrorCode =
   /** paynetd's device registry holds its --max-devices. */
   | "DEVICES_FULL"
   /** paynetd's order book holds its --max-orders. */
-  | "ORDERS_FULL";
+  | "ORDERS_FULL"
+  /** paynetd's state in Redis (--redis) is not what paynetd wrote. */
+  | "STATE_REDIS";
 
 /** A failure of an example program that is not a runtime error. */
 export class ExampleError extends Error {

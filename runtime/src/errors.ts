@@ -227,6 +227,29 @@ export class LoginRefusedError extends PaynetError {
   }
 }
 
+/**
+ * Server side: the server refused a register or login step (the certificate does not name the
+ * claimed device, or `authorizeLogin` said no). The session never went online; the device got the
+ * protocol's refusal reply and the connection was closed. Code `LOGIN_REFUSED`, like the device's
+ * {@link LoginRefusedError} for the same refusal.
+ */
+export class LoginNotAuthorizedError extends PaynetError {
+  constructor(
+    readonly step: "register" | "login",
+    /** The device id (login) or serial (register) the peer claimed, when the step names one. */
+    readonly claimed: string | undefined,
+    /** Why it was refused (the policy's words). */
+    readonly reason: string,
+    /** The peer certificate, `CN=… sha256=…`, or `undefined` without a client certificate. */
+    readonly certificate: string | undefined,
+    context: ErrorContext = {},
+  ) {
+    const what = claimed === undefined ? step : `${step} as ${JSON.stringify(claimed)}`;
+    const cert = certificate === undefined ? "no client certificate" : `certificate ${certificate}`;
+    super("LOGIN_REFUSED", `${what} refused: ${reason} [${cert}]`, context);
+  }
+}
+
 /** No reply to the register or login request within the login timeout. */
 export class LoginTimeoutError extends PaynetError {
   constructor(step: "register" | "login", timeoutMs: number, context: ErrorContext = {}) {
@@ -358,10 +381,20 @@ export class AbortedError extends PaynetError {
   }
 }
 
-/** The session was closed because the same device logged in on another connection. */
+/**
+ * The session was closed because the same device logged in on another connection. On the server,
+ * the offline reason of the older session; on the device, the offline reason once the server said
+ * so (its error message) before closing. `deviceId` is unknown to a device client.
+ */
 export class SessionReplacedError extends PaynetError {
-  constructor(deviceId: string, context: ErrorContext = {}) {
-    super("SESSION_REPLACED", `device ${deviceId} logged in on a newer connection`, context);
+  constructor(deviceId: string | undefined, context: ErrorContext = {}) {
+    super(
+      "SESSION_REPLACED",
+      deviceId === undefined
+        ? "session replaced: this device logged in on a newer connection"
+        : `device ${deviceId} logged in on a newer connection`,
+      context,
+    );
   }
 }
 
@@ -397,11 +430,13 @@ export class ServerDrainingError extends PaynetError {
 
 /**
  * The typed reason of a close notice the server sent before closing (see
- * `ErrorMessageSpec.noticeOf`): `ServerDrainingError` for `SERVER_DRAINING`, else a `PaynetError`
+ * `ErrorMessageSpec.noticeOf`): `ServerDrainingError` for `SERVER_DRAINING`, `SessionReplacedError`
+ * for `SESSION_REPLACED` (a newer login of the device took its session over), else a `PaynetError`
  * carrying the announced code.
  */
 export function closeNoticeError(code: PaynetErrorCode, context: ErrorContext = {}): PaynetError {
   if (code === "SERVER_DRAINING") return new ServerDrainingError(context);
+  if (code === "SESSION_REPLACED") return new SessionReplacedError(undefined, context);
   return new PaynetError(code, `closed by the server (${code})`, context);
 }
 

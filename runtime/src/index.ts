@@ -89,6 +89,7 @@ export {
   JournalFailedError,
   JournalLockedError,
   LoginDeadlineError,
+  LoginNotAuthorizedError,
   LoginRefusedError,
   LoginRequiredError,
   LoginTimeoutError,
@@ -120,7 +121,23 @@ export {
 } from "./frame/options.js";
 // Logging.
 export { type LogFields, type Logger, silentLogger } from "./logger.js";
-export { type Handler, type Registration, type RegistrationOptions, Registry } from "./registry.js";
+export {
+  type Handler,
+  type LoginStepSpec,
+  type Registration,
+  type RegistrationOptions,
+  Registry,
+} from "./registry.js";
+// Who may log in as which device (the certificate binding, authorizeLogin).
+export {
+  type AuthorizeLogin,
+  certificateBinding,
+  type LoginAttempt,
+  type LoginDecision,
+  MemoryRegisteredDevices,
+  type RegisteredDevices,
+  type RegisterStepKind,
+} from "./server/authorize.js";
 export type { ServerCluster } from "./server/cluster.js";
 export { MemorySessionDirectory, type SessionDirectory } from "./server/directory.js";
 // The server: options, sessions, events, stats.

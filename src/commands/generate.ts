@@ -1,14 +1,19 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { protoPathFlag } from "../cli/flags.js";
 
-/** `paynet-gen generate`: annotated .proto files → a typed TypeScript SDK on `@paynet/runtime`. */
+/**
+ * `paynet-gen generate`: annotated .proto files → a typed TypeScript SDK on `@paynet/runtime`, or
+ * with `--lang c` a C SDK for devices on the paynet C runtime.
+ */
 export default class Generate extends Command {
-  static override summary = "Generate a typed TypeScript SDK from annotated .proto files.";
+  static override summary = "Generate a typed TypeScript (or C) SDK from annotated .proto files.";
 
   static override description =
     `Without arguments, inside a project made by \`paynet-gen init\`, everything comes from the "paynet" section of its package.json: "proto" (the files), "sdk" (--out, default src/generated), "protoPaths", "map", "name", "target" and "int64"; flags given still win. With .proto files given, --out is required and package.json is not read.
 
 Reads the .proto files (imports resolved through --proto-path and each input's directory) with their paynet Type-ID annotations — in the proto (import "paynet/options.proto") or in a --map sidecar — validates them, and writes into --out: message types and codecs, the Type-ID map, handler interfaces, dispatch tables and the typed server/client facades.
+
+With --lang c it writes a C11 SDK for devices instead: <name>.h/.c (message structs with bounded fixed storage, codecs, Type-ID macros) and <name>_device.h/.c (login flow, heartbeat, dispatch table, typed senders, commands run once through a durable record) on the paynet C runtime (runtime-c/). Every string, bytes, repeated and map field then needs (paynet.max_size) / (paynet.max_count) bounds, and no message may contain itself.
 
 All errors of a run are reported at once as file:line:col; when there is any, nothing is written and the exit code is 1. The new output is staged next to --out and swapped in by renaming directories, so --out holds either the old or the new SDK, never a mix; when --out contains subdirectories (or cannot be renamed) the changed files are renamed into place one by one instead. Output is deterministic: the same input gives byte-identical files, each headed by the generator version and the sources' hash. With --check nothing is written: the exit code is 1 and the stale, missing or extra files are listed when the output directory differs from what would be generated (for CI).`;
 
@@ -30,6 +35,10 @@ All errors of a run are reported at once as file:line:col; when there is any, no
       description: "Only the cloud side, with imports from another directory and 64-bit integers as strings",
       command:
         "<%= config.bin %> <%= command.id %> protos/shop.proto -I vendor/protos --target server --int64 string --out server/sdk",
+    },
+    {
+      description: "The C SDK of a device (bounded fields), on the paynet C runtime",
+      command: "<%= config.bin %> <%= command.id %> proto/paybox.proto --lang c --out device/sdk",
     },
     {
       description: "In CI: fail when the committed SDK is out of date",
@@ -60,12 +69,16 @@ All errors of a run are reported at once as file:line:col; when there is any, no
     name: Flags.string({
       description: "facade name prefix (default: the package in PascalCase, e.g. Paybox)",
     }),
+    lang: Flags.string({
+      description: "language of the SDK: ts (default) or c (devices, on the paynet C runtime)",
+      options: ["ts", "c"],
+    }),
     target: Flags.string({
-      description: "which facades to generate (default: both)",
+      description: "which facades to generate (default: both; TypeScript only)",
       options: ["both", "server", "client"],
     }),
     int64: Flags.string({
-      description: "TypeScript type of 64-bit integer fields (default: bigint)",
+      description: "TypeScript type of 64-bit integer fields (default: bigint; TypeScript only)",
       options: ["bigint", "string"],
     }),
     check: Flags.boolean({
@@ -135,9 +148,20 @@ All errors of a run are reported at once as file:line:col; when there is any, no
     const { formatDiagnostic } = await import("../model/index.js");
     const sources = await this.sources(argv.map(String), flags);
     const out = sources.out;
+    const lang = (flags.lang ?? "ts") as "ts" | "c";
+    if (lang === "c" && (flags.target !== undefined || flags.int64 !== undefined)) {
+      this.error(
+        `--${flags.target !== undefined ? "target" : "int64"} shapes the TypeScript SDK; it has no meaning with --lang c`,
+        {
+          exit: 2,
+          code: "FLAG_NOT_FOR_C",
+        },
+      );
+    }
     const result = await generate({
       inputs: sources.inputs,
       out,
+      lang,
       ...(sources.protoPaths === undefined ? {} : { protoPaths: sources.protoPaths }),
       ...(sources.map === undefined ? {} : { mapFile: sources.map }),
       ...(sources.name === undefined ? {} : { name: sources.name }),

@@ -23,7 +23,10 @@ export interface Fact<T> {
   readonly source: "proto" | "map" | "both";
 }
 
-/** Everything annotated on one message. `reply` is a resolved full name; `correlation` a field's protoName. */
+/**
+ * Everything annotated on one message. `reply` is a resolved full name; `correlation`, `serial`
+ * and `deviceId` are field protoNames (`serial`/`deviceId` from `(paynet.identity)`).
+ */
 export interface MessageAnnotation {
   readonly symbol: MessageSymbol;
   type?: Fact<TypeNumber>;
@@ -31,11 +34,24 @@ export interface MessageAnnotation {
   reply?: Fact<string>;
   role?: Fact<Role>;
   correlation?: Fact<string>;
+  serial?: Fact<string>;
+  deviceId?: Fact<string>;
   /** Facts that were given with an invalid value (already reported): not "missing" either. */
   readonly invalid: ReadonlySet<FactKey>;
 }
 
-export type FactKey = "type" | "direction" | "reply" | "role" | "correlation";
+export type FactKey = "type" | "direction" | "reply" | "role" | "correlation" | "serial" | "deviceId";
+/** The facts that name a field of the message. */
+const FIELD_FACTS: ReadonlySet<FactKey> = new Set(["correlation", "serial", "deviceId"]);
+export const FACT_KEYS: readonly FactKey[] = [
+  "type",
+  "direction",
+  "reply",
+  "role",
+  "correlation",
+  "serial",
+  "deviceId",
+];
 type Partial1 = { -readonly [K in FactKey]?: { value: FactValue<K>; position: SourcePosition } } & {
   invalid?: Set<FactKey>;
 };
@@ -50,11 +66,17 @@ type FactValue<K extends FactKey> = K extends "type"
 const MESSAGE_OPTIONS = new Set(["type", "direction", "reply", "role"]);
 // Maps, not object literals: an enum value written as `constructor` or `toString` must find nothing
 // (an object literal would answer with what every object inherits).
+const FIELD_OPTIONS = new Set(["correlation", "identity"]);
 const DIRECTION_VALUES: ReadonlyMap<string, Direction | null> = new Map([
   ["UPLINK", "up"],
   ["DOWNLINK", "down"],
   ["BOTH", "both"],
   ["DIRECTION_UNSPECIFIED", null],
+]);
+const IDENTITY_VALUES: ReadonlyMap<string, "serial" | "deviceId" | null> = new Map([
+  ["SERIAL", "serial"],
+  ["DEVICE_ID", "deviceId"],
+  ["IDENTITY_UNSPECIFIED", null],
 ]);
 const ROLE_VALUES: ReadonlyMap<string, Role | null> = new Map([
   ["REGISTER", "register"],
@@ -90,7 +112,7 @@ export function collectAnnotations(
       symbol,
       invalid: new Set([...(proto.invalid ?? []), ...(map.invalid ?? [])]),
     };
-    for (const key of ["type", "direction", "reply", "role", "correlation"] as const) {
+    for (const key of FACT_KEYS) {
       const fact = mergeFact(fullName, key, proto[key], map[key], diagnostics);
       if (fact !== undefined) (annotation as Record<FactKey, unknown>)[key] = fact;
     }
@@ -128,13 +150,19 @@ export function showFact(key: FactKey, value: FactValue<FactKey>): string {
   return value as string;
 }
 
+/** How a fact is named in messages: `serial field`, `correlation field`, `Type`, ... */
+function factName(key: FactKey): string {
+  return key === "deviceId" ? "device id field" : FIELD_FACTS.has(key) ? `${key} field` : key;
+}
+
 function collectFromProtos(
   files: readonly ProtoFile[],
   symbols: SymbolTable,
   diagnostics: DiagnosticBag,
 ): Map<string, Partial1> {
   const result = new Map<string, Partial1>();
-  const correlationOptions = new Map<string, SourcePosition>();
+  /** `(paynet.x)` of message.field → where it was first given. */
+  const fieldOptions = new Map<string, SourcePosition>();
   for (const file of files) {
     if (file.bundled || file.proto.index === undefined) continue;
     let importReported = false;
@@ -155,27 +183,28 @@ function collectFromProtos(
       if (match[2] === "" && BOUND_OPTIONS.has(name)) continue;
       // Final reply values are collected by finals.ts.
       if (match[2] === "" && name === "final") continue;
-      if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && name !== "correlation")) {
+      if (match[2] !== "" || (!MESSAGE_OPTIONS.has(name) && !FIELD_OPTIONS.has(name))) {
         diagnostics.error(
           "unknown-option",
-          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages, (paynet.correlation), (paynet.max_size) and (paynet.max_count) on fields and (paynet.final) on enum values`,
+          `unknown option ${option.name}: paynet defines (paynet.type), (paynet.direction), (paynet.reply) and (paynet.role) on messages, (paynet.correlation), (paynet.identity), (paynet.max_size) and (paynet.max_count) on fields and (paynet.final) on enum values`,
           position,
         );
         continue;
       }
-      if (name === "correlation" && option.target.kind === "field") {
+      if (FIELD_OPTIONS.has(name) && option.target.kind === "field") {
         // `[(paynet.correlation) = true, (paynet.correlation) = false]`: protobufjs keeps the last one.
-        const key = `${option.target.message}.${option.target.field}`;
-        const earlier = correlationOptions.get(key);
+        const field = `${option.target.message}.${option.target.field}`;
+        const key = `${name} ${field}`;
+        const earlier = fieldOptions.get(key);
         if (earlier !== undefined) {
           diagnostics.error(
             "duplicate-option",
-            `field ${key} already has (paynet.correlation) (${formatPosition(earlier)})`,
+            `field ${field} already has (paynet.${name}) (${formatPosition(earlier)})`,
             position,
           );
           continue;
         }
-        correlationOptions.set(key, position);
+        fieldOptions.set(key, position);
       }
       recordProtoOption(file, option, name, position, symbols, result, diagnostics);
     }
@@ -211,7 +240,8 @@ function recordProtoOption(
     facts.invalid.add(key);
   };
   const wrongType = (expected: string): void => {
-    markInvalid(name as FactKey);
+    // An invalid identity names no particular fact; the others do.
+    if (name !== "identity") markInvalid(name as FactKey);
     diagnostics.error(
       "option-wrong-type",
       `${option.name} of ${describeTarget(target)} must be ${expected}, got ${describeValue(option.value)}`,
@@ -223,17 +253,18 @@ function recordProtoOption(
     result.set(owner, facts);
     const existing = facts[key];
     if (existing !== undefined) {
-      const what = key === "correlation" ? "a correlation field" : option.name;
+      const isField = FIELD_FACTS.has(key);
+      const what = isField ? `a ${factName(key)}` : option.name;
       diagnostics.error(
-        key === "correlation" ? "duplicate-correlation" : "duplicate-option",
-        `message ${owner} already has ${what} (${key === "correlation" ? `${String(existing.value)}, ` : ""}${formatPosition(existing.position)})`,
+        key === "correlation" ? "duplicate-correlation" : isField ? "duplicate-identity" : "duplicate-option",
+        `message ${owner} already has ${what} (${isField ? `${String(existing.value)}, ` : ""}${formatPosition(existing.position)})`,
         position,
       );
       return;
     }
     (facts as Record<FactKey, unknown>)[key] = {
       value,
-      position: key === "correlation" ? position : valuePosition,
+      position: FIELD_FACTS.has(key) ? position : valuePosition,
     };
   };
   const value = option.value;
@@ -284,6 +315,12 @@ function recordProtoOption(
       if (value.kind !== "ident" || (value.text !== "true" && value.text !== "false"))
         wrongType("true or false");
       else if (value.text === "true" && target.kind === "field") record("correlation", target.field);
+      return;
+    }
+    case "identity": {
+      const identity = value.kind === "ident" ? IDENTITY_VALUES.get(value.text) : undefined;
+      if (identity === undefined) wrongType("SERIAL or DEVICE_ID");
+      else if (identity !== null && target.kind === "field") record(identity, target.field);
       return;
     }
   }
@@ -339,16 +376,15 @@ function collectFromSidecar(
         );
       } else facts.reply = { value: reply.fullName, position: entry.reply.position };
     }
-    if (entry.correlation !== undefined) {
-      const fieldName = entry.correlation.value;
+    for (const key of ["correlation", "serial", "deviceId"] as const) {
+      const fact = entry[key];
+      if (fact === undefined) continue;
       // protobufjs keeps fields in a plain object: `toString` would find an inherited function.
-      if (!ownFields(symbol.type).some((field) => field.name === fieldName)) {
-        diagnostics.error(
-          "sidecar-unknown-field",
-          `${fullName} has no field "${entry.correlation.value}"`,
-          entry.correlation.position,
-        );
-      } else copy("correlation", entry.correlation);
+      if (!ownFields(symbol.type).some((field) => field.name === fact.value)) {
+        facts.invalid ??= new Set();
+        facts.invalid.add(key);
+        diagnostics.error("sidecar-unknown-field", `${fullName} has no field "${fact.value}"`, fact.position);
+      } else copy(key, fact);
     }
     result.set(fullName, facts);
   }

@@ -111,7 +111,7 @@ describe("paynetd config file", () => {
     [
       "an unknown section",
       "servr:\n  addr: 1\n",
-      ':1:1: unknown key "servr" in the top level; expected one of server, admin, metrics, log, drain',
+      ':1:1: unknown key "servr" in the top level; expected one of server, admin, cluster, metrics, log, drain',
     ],
     [
       "a bad address",

@@ -36,7 +36,8 @@ import {
 import { commandsOf } from "./shell.js";
 import { assertRuntimeBuilt, DOCS_TMP, typecheckBlocks } from "./typecheck.js";
 
-const CHECKED = ["ts", "typescript", "hex", "proto", "yaml", "json", "sh", "bash", "console", "text"];
+// `c` blocks are compiled by c-blocks.test.ts.
+const CHECKED = ["ts", "typescript", "hex", "proto", "yaml", "json", "sh", "bash", "console", "text", "c"];
 const blocks: CodeBlock[] = docFiles().flatMap((doc) =>
   missingDocs().includes(doc) ? [] : extractBlocks(doc),
 );

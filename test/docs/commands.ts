@@ -34,6 +34,8 @@ export const COVERED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   "admin endpoint": ["test/acceptance/admin.test.ts", "test/acceptance/coin.test.ts"],
   /** `npm start` of a project made by `paynet-gen init` (needs `npm install`). */
   "project start": ["test/scaffold/init.test.ts"],
+  /** `make -C examples/c-device` and the C device it builds. */
+  "c-device": ["test/c/device-e2e.test.ts"],
 };
 
 /** npm commands accepted as they are: they are the repository's own entry points. */
@@ -111,7 +113,27 @@ export async function checkCommand(command: ShellCommand, workspace: Workspace):
     }
     return covered("admin endpoint");
   }
+  if (head === "make") {
+    if (rest[0] !== "-C" || rest[1] !== "examples/c-device") {
+      throw new Error("make is only documented as `make -C examples/c-device` (the example C device)");
+    }
+    return covered("c-device");
+  }
+  if (head === "examples/c-device/c-device") return checkCDeviceArgs(rest);
   throw new Error(`\`${head}\` is not a command the doc test can check; use paynet-gen, npm or cd`);
+}
+
+/** The C device's flags, against the usage text of its own parser (examples/c-device/options.c). */
+function checkCDeviceArgs(args: readonly string[]): CommandResult {
+  const usage = readFileSync(join(REPO_ROOT, "examples/c-device/options.c"), "utf8");
+  const known = new Set(usage.match(/--[a-z][a-z-]*/g) ?? []);
+  for (const flag of args.filter((word) => word.startsWith("--"))) {
+    if (!known.has(flag)) throw new Error(`c-device has no flag ${flag}`);
+  }
+  for (const required of ["--connect", "--certs", "--sn"]) {
+    if (!args.includes(required)) throw new Error(`c-device needs ${required}`);
+  }
+  return covered("c-device");
 }
 
 function runCli(args: readonly string[], workspace: Workspace): CommandResult {

@@ -78,8 +78,13 @@ export async function reload(argv: readonly string[], targets: ReloadTargets): P
     if (JSON.stringify(before) === JSON.stringify(after)) continue;
     const name = setting.key ?? `--${setting.flag}`;
     if (setting.reload === "restart") {
+      // A secret (the admin token) is never written to the log.
       const shown = (value: unknown) =>
-        value === undefined ? "unset" : (setting.kind.format?.(value as never) ?? String(value));
+        value === undefined
+          ? "unset"
+          : setting.secret === true
+            ? "(secret)"
+            : (setting.kind.format?.(value as never) ?? String(value));
       log.warn(
         { event: "reload", setting: name, restart: true },
         `${name} changed (${next.settings.origin(setting.flag).where}) but takes effect only after a restart; still ${shown(before)}`,

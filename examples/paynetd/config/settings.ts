@@ -212,6 +212,23 @@ export const PAYNETD_SETTINGS: SettingsTable = {
       reload: "restart",
     }),
     setting({
+      flag: "redis",
+      key: "cluster.redis",
+      kind: text,
+      placeholder: "URL",
+      help: "join the cluster on this Redis (redis://HOST:PORT[/DB]): devices log in on any node, pending commands survive any node's death, devices and orders live in Redis (docs/cluster.md)",
+      reload: "restart",
+    }),
+    setting({
+      flag: "workers",
+      key: "cluster.workers",
+      kind: integer(1, 256),
+      default: 1,
+      placeholder: "N",
+      help: "server processes behind the one port (node:cluster; needs --redis)",
+      reload: "restart",
+    }),
+    setting({
       flag: "max-devices",
       key: "server.max_devices",
       kind: integer(1),

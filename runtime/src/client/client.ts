@@ -18,11 +18,12 @@ import {
   type NotConnectedError,
   PaynetError,
   RequestTimeoutError,
+  SessionReplacedError,
 } from "../errors.js";
 import { LatencyHistogram, TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
-import { backoffDelay, reconnectSpreadDelay } from "./backoff.js";
+import { backoffDelay, reconnectSpreadDelay, replacedBackoffDelay } from "./backoff.js";
 import { connectTls, type PendingConnect } from "./connect.js";
 import { InboundDispatcher } from "./dispatch.js";
 import { HeartbeatMonitor } from "./heartbeat.js";
@@ -39,6 +40,7 @@ export {
   backoffDelay,
   DEFAULT_BACKOFF,
   reconnectSpreadDelay,
+  replacedBackoffDelay,
   resolveBackoffPolicy,
 } from "./backoff.js";
 export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultHeartbeatTimeout } from "./heartbeat.js";
@@ -55,8 +57,10 @@ let warnedVolatileStore = false;
 
 /** How one connection attempt ended. */
 interface AttemptOutcome {
-  /** Login succeeded (the backoff restarts from its first delay). */
+  /** Login succeeded. */
   readonly wentOnline: boolean;
+  /** The session stayed online for `stableAfterMs` (its drop restarts the backoff). */
+  readonly stable?: boolean;
   readonly error: PaynetError | undefined;
   /** The client must stop (login refused with policy `stop`). */
   readonly fatal: boolean;
@@ -326,8 +330,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     const policy = this.#config.backoff;
     let attempt = 0;
     let failures = 0;
-    /** The previous attempt went online: the next delay is spread, not exponential. */
+    /** The previous attempt was a stable session: the next delay is spread, not exponential. */
     let dropped = false;
+    let replaced = false;
     let lastError: PaynetError | undefined;
     while (this.#state === "running") {
       attempt++;
@@ -338,9 +343,12 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         return;
       }
       if (failures > 0) {
+        const random = this.#config.random;
         const delayMs = dropped
-          ? reconnectSpreadDelay(policy, this.#config.random)
-          : backoffDelay(failures, policy, this.#config.random);
+          ? reconnectSpreadDelay(policy, random)
+          : replaced
+            ? replacedBackoffDelay(failures, policy, random)
+            : backoffDelay(failures, policy, random);
         this.#counters.reconnects++;
         this.#emit("reconnecting", { attempt, delayMs });
         await this.#sleep(delayMs);
@@ -353,13 +361,12 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         this.#fatal = outcome.error;
         return;
       }
-      dropped = outcome.wentOnline;
-      if (outcome.wentOnline) {
-        attempt = 0;
-        failures = 1;
-      } else {
-        failures++;
-      }
+      // maxAttempts counts attempts that never got online; the backoff restarts only after a
+      // stable session, so sessions that keep ending right after login back off like failures.
+      if (outcome.wentOnline) attempt = 0;
+      replaced = outcome.error instanceof SessionReplacedError;
+      dropped = outcome.stable === true && !replaced;
+      failures = dropped ? 1 : failures + 1;
     }
   }
 
@@ -400,13 +407,15 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     }
 
     this.#goOnline(link);
+    const onlineAt = performance.now();
     const reason = await link.closed;
+    const stable = performance.now() - onlineAt >= this.#config.backoff.stableAfterMs;
     this.#online = false;
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
     this.#link = undefined;
     this.#emit("offline", reason);
-    return { wentOnline: true, error: reason, fatal: false };
+    return { wentOnline: true, stable, error: reason, fatal: false };
   }
 
   /** TCP + TLS; returns the new link, the error (already reported), or `undefined` when stopped. */

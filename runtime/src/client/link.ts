@@ -77,11 +77,6 @@ export class ClientLink {
     this.#notice ??= reason;
   }
 
-  /** The close notice received on this connection, if any. */
-  get closeNotice(): PaynetError | undefined {
-    return this.#notice;
-  }
-
   /**
    * Whether the server sent any frame on this connection. A resumed connection the server ends
    * before its first frame was most likely refused after the handshake (its certificate no longer

@@ -22,11 +22,12 @@ import type { LogFields } from "../logger.js";
 import { HandlerStats, TrafficStats } from "../stats.js";
 import { ServerTlsContext } from "../tls/server-context.js";
 import { Admission, certificateFields } from "./admission.js";
+import { LoginAuthority, MemoryRegisteredDevices } from "./authorize.js";
 import type { ClusterHost, DeliveryEngine, ServerCluster } from "./cluster.js";
 import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
 import { Dispatcher } from "./dispatch.js";
 import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
-import { PeerGuard } from "./guard.js";
+import { PeerGuard, sendErrorMessage } from "./guard.js";
 import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { ServerSession, type SessionHost } from "./session.js";
@@ -137,9 +138,18 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
           : { ...deliveryOptions, store: this.#options.deliveryStore },
       );
     const server = this;
+    const tell = (session: ServerSession, error: PaynetError) =>
+      sendErrorMessage(this.#options.errorMessage, session, error, logger);
     this.#guard = new PeerGuard({
       options: this.#options,
       report: (error, session) => this.#report(error, session),
+    });
+    const authority = new LoginAuthority({
+      registry: this.#options.registry,
+      authorizeLogin: this.#options.authorizeLogin,
+      devices: this.#options.registeredDevices ?? new MemoryRegisteredDevices(),
+      report: (error, session) => this.#report(error, session),
+      tellPeer: tell,
     });
     this.#dispatcher = new Dispatcher({
       registry: this.#options.registry,
@@ -150,6 +160,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       errorMessage: this.#options.errorMessage,
       onUnknownType: this.#options.onUnknownType,
       reportHandlerErrors: this.#options.reportHandlerErrors,
+      logins: authority,
       guard: this.#guard,
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
@@ -167,9 +178,11 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
       deliveries: this.#deliveries,
       logger,
       announce: (session) => this.#emit("online", session),
+      tellPeer: tell,
     });
     const sessionHost: SessionHost = {
       logger,
+      authorizeLogin: (session, deviceId) => authority.login(session, deviceId),
       login: (session, deviceId, previousId) => {
         this.#guard.loggedIn(session);
         this.#logins.login(session, deviceId, previousId);

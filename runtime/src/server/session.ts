@@ -22,6 +22,12 @@ export interface SessionHost {
   /** The server's logger; each session logs through a child of it (see {@link ServerSession.log}). */
   readonly logger: Logger;
   /**
+   * Whether the session may log in as `deviceId`, which no login step of it approved (the login
+   * policy): true, or the refusal, already answered with the session closed by the host (an
+   * asynchronous decision resolves to false then).
+   */
+  authorizeLogin(session: ServerSession, deviceId: string): true | PaynetError | Promise<boolean>;
+  /**
    * The session logged in as `deviceId` (directory, `online` event, redeliveries). `previous` is
    * the device id it was logged in as before, when a second login changed it (to be unbound).
    */
@@ -82,6 +88,10 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   #log: Logger | undefined;
   /** @internal The server's guard state of this connection (login deadline, rate and bad-frame windows). */
   guard: ConnectionGuard | undefined;
+  /** @internal The device id a login step of this session claimed and the login policy allowed. */
+  approvedDeviceId: string | undefined;
+  /** @internal The serial a register step of this session claimed and the login policy allowed. */
+  checkedSerial: string | undefined;
 
   constructor(init: SessionInit, host: SessionHost) {
     this.id = init.id;
@@ -191,7 +201,12 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     return this.#connection?.queuedBytes ?? 0;
   }
 
-  /** See {@link Session.login}. Throws `NotConnectedError` on a closed session. */
+  /**
+   * See {@link Session.login}. Throws `NotConnectedError` on a closed session, and
+   * `LoginNotAuthorizedError` when the login policy refuses `deviceId` right away (the refusal is
+   * then answered and the session closed; an asynchronous policy's refusal is handled the same way
+   * once it decides, without a throw).
+   */
   login(deviceId: string): void {
     if (typeof deviceId !== "string" || deviceId === "") {
       throw new InvalidOptionsError(
@@ -202,6 +217,20 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     if (this.#closedReason !== undefined)
       throw new NotConnectedError("session is closed", { peer: this.peer });
     if (this.#deviceId === deviceId) return;
+    if (deviceId === this.approvedDeviceId) {
+      this.#bind(deviceId);
+      return;
+    }
+    const allowed = this.#host.authorizeLogin(this, deviceId);
+    if (allowed === true) this.#bind(deviceId);
+    else if (allowed instanceof Promise)
+      void allowed.then((yes) => {
+        if (yes && this.#closedReason === undefined && this.#deviceId !== deviceId) this.#bind(deviceId);
+      });
+    else throw allowed;
+  }
+
+  #bind(deviceId: string): void {
     const previous = this.#deviceId;
     this.#deviceId = deviceId;
     this.#log = undefined;

@@ -1,0 +1,130 @@
+/**
+ * The generated C compiles everywhere a device is built: for proto/paybox.proto and every fixture
+ * proto of the generator tests, with gcc and clang under -std=c11 -Wall -Wextra -Werror
+ * -Wconversion (and -Wsign-conversion -pedantic), and for a Cortex-M4 with arm-none-eabi-gcc -Os.
+ * The size of paybox's codecs, device side and portable runtime on the microcontroller is reported
+ * and held to a budget.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CSdk, writeCSdk } from "./support/generate.js";
+import { C_FIXTURES, deviceReady, loadFixtureModel } from "./support/models.js";
+import {
+  ARM,
+  compileObjects,
+  LINUX_SOURCES,
+  PORTABLE_SOURCES,
+  requireTool,
+  run,
+  STRICT,
+  scratch,
+} from "./support/toolchain.js";
+
+/** Flash (text + data) and RAM (one paybox_device with its buffers and record) budgets, in bytes. */
+const PAYBOX_FLASH_BUDGET = 16 * 1024;
+const PAYBOX_RAM_BUDGET = 13 * 1024;
+
+const work = scratch("compile");
+const sdks = new Map<string, CSdk>();
+
+beforeAll(async () => {
+  for (const tool of ["gcc", "clang", "arm-none-eabi-gcc", "arm-none-eabi-size"]) requireTool(tool);
+  for (const fixture of C_FIXTURES) {
+    sdks.set(
+      fixture.name,
+      writeCSdk(deviceReady(await loadFixtureModel(fixture)), join(work.dir, fixture.name)),
+    );
+  }
+});
+afterAll(() => work.remove());
+
+describe.each(C_FIXTURES.map((fixture) => fixture.name))("generated C of %s", (name) => {
+  it.each([
+    ["gcc", ["-O2"]],
+    ["clang", ["-O0"]],
+    ["arm-none-eabi-gcc", ARM],
+  ] as const)("compiles warning-free with %s", async (compiler, flags) => {
+    const sdk = sdks.get(name)!;
+    const out = join(sdk.dir, compiler);
+    mkdirSync(out);
+    await compileObjects(compiler, sdk.sources, out, [...STRICT, ...flags]);
+  });
+});
+
+describe("the runtime", () => {
+  it.each(["gcc", "clang"])("compiles warning-free with %s (Linux parts included)", async (compiler) => {
+    const out = join(work.dir, `runtime-${compiler}`);
+    mkdirSync(out);
+    await compileObjects(compiler, [...PORTABLE_SOURCES, ...LINUX_SOURCES], out, [...STRICT, "-O2"]);
+  });
+});
+
+describe("size on a microcontroller (paybox, arm-none-eabi-gcc -Os, Cortex-M4)", () => {
+  it(`fits ${PAYBOX_FLASH_BUDGET} bytes of flash and ${PAYBOX_RAM_BUDGET} of RAM`, async () => {
+    const sdk = sdks.get("paybox")!;
+    const out = join(work.dir, "size");
+    mkdirSync(out);
+    // RAM: one device object, as an application holds it (static storage).
+    const ramSource = join(out, "device-ram.c");
+    writeFileSync(ramSource, '#include "paybox_device.h"\npaybox_device device;\n');
+    const sources = [...sdk.sources, ...PORTABLE_SOURCES];
+    await compileObjects("arm-none-eabi-gcc", [...sources, ramSource], out, [
+      ...STRICT,
+      ...ARM,
+      "-fno-common",
+      "-I",
+      sdk.dir,
+    ]);
+    const objects = sources.map((source) => {
+      const name = source.split("/").pop()!;
+      return { name, path: join(out, name.replace(/\.c$/, ".o")) };
+    });
+    const ramObject = join(out, "device-ram.o");
+    const sizes = await run("arm-none-eabi-size", ["-A", ...objects.map((o) => o.path), ramObject]);
+    expect(sizes.code, sizes.stderr).toBe(0);
+    const report = parseSizes(sizes.stdout);
+    const flashOf = (path: string) => (report.get(path)?.text ?? 0) + (report.get(path)?.data ?? 0);
+    const codecs = flashOf(objects.find((o) => o.name === "paybox.c")!.path);
+    const device = flashOf(objects.find((o) => o.name === "paybox_device.c")!.path);
+    const runtime = objects
+      .filter((o) => o.name.startsWith("pn_"))
+      .reduce((sum, o) => sum + flashOf(o.path), 0);
+    const flash = codecs + device + runtime;
+    const ram = (report.get(ramObject)?.bss ?? 0) + (report.get(ramObject)?.data ?? 0);
+    const staticRam = objects.reduce(
+      (sum, o) => sum + (report.get(o.path)?.bss ?? 0) + (report.get(o.path)?.data ?? 0),
+      0,
+    );
+    console.log(
+      `paybox on Cortex-M4 (-Os): flash ${flash} B (codecs ${codecs}, device side ${device}, runtime ${runtime}); ` +
+        `RAM ${ram} B per paybox_device (buffers and a record of 32 commands) + ${staticRam} B static`,
+    );
+    expect(flash).toBeLessThanOrEqual(PAYBOX_FLASH_BUDGET);
+    expect(ram + staticRam).toBeLessThanOrEqual(PAYBOX_RAM_BUDGET);
+    // Nothing but the device object itself: the runtime and the SDK keep no state of their own.
+    expect(staticRam).toBe(0);
+  });
+});
+
+/** `arm-none-eabi-size -A` output → per object: text (all .text*, .rodata*), data, bss. */
+function parseSizes(output: string): Map<string, { text: number; data: number; bss: number }> {
+  const result = new Map<string, { text: number; data: number; bss: number }>();
+  let current: { text: number; data: number; bss: number } | undefined;
+  for (const line of output.split("\n")) {
+    const header = /^(\S+)\s+:$/.exec(line.trim());
+    if (header !== null) {
+      current = { text: 0, data: 0, bss: 0 };
+      result.set(header[1]!, current);
+      continue;
+    }
+    const section = /^(\.\S+)\s+(\d+)\s+\d+$/.exec(line.trim());
+    if (section === null || current === undefined) continue;
+    const [, name, size] = section;
+    const bytes = Number(size);
+    if (/^\.(text|rodata)/.test(name!)) current.text += bytes;
+    else if (/^\.data/.test(name!)) current.data += bytes;
+    else if (/^\.bss/.test(name!)) current.bss += bytes;
+  }
+  return result;
+}

@@ -1,0 +1,93 @@
+/**
+ * The C runtime's and the generated device side's own tests (runtime-c/test/test_runtime.c and
+ * test/c/programs/device_test.c): a fake transport and clock drive the client through the login
+ * flow, heartbeats, dead-peer detection, timeouts, the backoff sequence with its cap and reset,
+ * oversize frames; the record through reboots and torn writes; the paybox device through commands,
+ * repeats and interruptions. Each runs under AddressSanitizer + UndefinedBehaviorSanitizer and,
+ * built without them, under valgrind.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeCSdk } from "./support/generate.js";
+import { C_FIXTURES, loadFixtureModel } from "./support/models.js";
+import {
+  compile,
+  PORTABLE_SOURCES,
+  PROGRAMS,
+  RUNTIME_TEST,
+  requireTool,
+  run,
+  SANITIZE,
+  scratch,
+} from "./support/toolchain.js";
+
+const work = scratch("runtime");
+afterAll(() => work.remove());
+const programs: { name: string; sources: () => string[]; includes: () => string[] }[] = [];
+let sdkDir = "";
+
+beforeAll(async () => {
+  for (const tool of ["clang", "gcc", "valgrind"]) requireTool(tool);
+  const sdk = writeCSdk(await loadFixtureModel(C_FIXTURES[0]!), join(work.dir, "paybox"));
+  sdkDir = sdk.dir;
+  programs.push(
+    { name: "test_runtime", sources: () => [join(RUNTIME_TEST, "test_runtime.c")], includes: () => [] },
+    {
+      name: "device_test",
+      sources: () => [join(PROGRAMS, "device_test.c"), ...sdk.sources],
+      includes: () => [sdkDir],
+    },
+  );
+});
+
+const TESTS = ["test_runtime", "device_test"];
+
+/** Runs a test program; every line must say ok and the summary must count no failure. */
+function expectAllPassed(result: { code: number | null; stdout: string; stderr: string }): void {
+  expect(result.stderr, result.stdout).toBe("");
+  expect(result.code, result.stdout).toBe(0);
+  const lines = result.stdout.trimEnd().split("\n");
+  expect(lines.filter((line) => !line.startsWith("ok "))).toEqual([lines.at(-1)]);
+  expect(lines.at(-1)).toMatch(/^\d+ tests, 0 failed checks$/);
+  expect(lines.length).toBeGreaterThan(5);
+}
+
+describe.each(TESTS)("%s", (name) => {
+  const program = () => programs.find((candidate) => candidate.name === name)!;
+  const flags = () => [
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wconversion",
+    "-g",
+    "-I",
+    RUNTIME_TEST,
+    ...program()
+      .includes()
+      .flatMap((dir) => ["-I", dir]),
+  ];
+
+  it("passes under AddressSanitizer and UndefinedBehaviorSanitizer", async () => {
+    const binary = join(work.dir, `${name}-asan`);
+    await compile("clang", [...program().sources(), ...PORTABLE_SOURCES], binary, [
+      ...flags(),
+      "-O1",
+      ...SANITIZE,
+    ]);
+    expectAllPassed(await run(binary, [], { env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1" } }));
+  });
+
+  it("passes under valgrind with no error and nothing leaked", async () => {
+    const binary = join(work.dir, `${name}-plain`);
+    await compile("gcc", [...program().sources(), ...PORTABLE_SOURCES], binary, [...flags(), "-O1"]);
+    const result = await run("valgrind", [
+      "-q",
+      "--error-exitcode=99",
+      "--leak-check=full",
+      "--errors-for-leak-kinds=all",
+      binary,
+    ]);
+    expectAllPassed(result);
+  });
+});
