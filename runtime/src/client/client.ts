@@ -20,6 +20,7 @@ import {
   RequestTimeoutError,
   SessionReplacedError,
 } from "../errors.js";
+import { emitSafely } from "../logger.js";
 import { LatencyHistogram, TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
 import { TicketCache } from "../tls/ticket-cache.js";
@@ -630,12 +631,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     else this.#config.logger.error({ code: error.code }, error.message);
   }
 
-  /** Emits without letting a throwing listener break the connection loop. */
+  /** Emits without letting a throwing listener break the connection loop; see {@link emitSafely}. */
   #emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: ClientEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.#config.logger.error({ event, error: String(error) }, "client event listener threw");
-    }
+    const emit = this.emit as (event: K, ...args: ClientEvents[K]) => boolean;
+    emitSafely(() => emit.call(this, event, ...args), this.#config.logger, event, "client");
   }
 }

@@ -5,6 +5,7 @@
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
 import type { FrameConnection, FrameConnectionHandlers } from "../connection.js";
 import { ReplyRouter } from "../delivery/replies.js";
+import { failedIterable } from "../delivery/reply-queue.js";
 import {
   ConnectionClosedError,
   InvalidOptionsError,
@@ -409,11 +410,4 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     this.#idleCallbacks ??= [];
     this.#idleCallbacks.push(callback);
   }
-}
-
-/** An iterable whose first `next()` rejects with `error`. */
-function failedIterable<T>(error: unknown): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-  };
 }
