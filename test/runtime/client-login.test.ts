@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loginStep } from "../../runtime/src/client/client.js";
+import { loginStep } from "../../runtime/src/client/login.js";
 import { LoginRefusedError, type PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerSession } from "../../runtime/src/server/session.js";

@@ -5,11 +5,8 @@
  * so two boxes sharing an id slow down instead of taking turns forever. Real TLS on 127.0.0.1.
  */
 import { describe, expect, it } from "vitest";
-import {
-  type PaynetClient,
-  replacedBackoffDelay,
-  resolveBackoffPolicy,
-} from "../../runtime/src/client/client.js";
+import { replacedBackoffDelay, resolveBackoffPolicy } from "../../runtime/src/client/backoff.js";
+import type { PaynetClient } from "../../runtime/src/client/client.js";
 import { type PaynetError, SessionReplacedError } from "../../runtime/src/errors.js";
 import type { Session } from "../../runtime/src/server/types.js";
 import { makeClient, nextEvent, setUpClientTests, startLoginServer } from "../helpers/client-harness.js";
