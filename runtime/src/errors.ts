@@ -4,7 +4,13 @@
  * messages. Messages name the peer and, where there is one, the frame Type. The classes live by
  * family in `errors/`; this module lists them all.
  */
-export { type ErrorContext, formatType, PaynetError, type PaynetErrorCode } from "./errors/base.js";
+export {
+  type ErrorContext,
+  formatType,
+  messageOf,
+  PaynetError,
+  type PaynetErrorCode,
+} from "./errors/base.js";
 export {
   ConnectionClosedError,
   ConnectTimeoutError,

@@ -53,11 +53,8 @@ export {
   type MemoryIdempotencyStoreOptions,
 } from "./delivery/idempotency.js";
 // Where deliveries (server) and the record of executed commands (device) are kept.
-export {
-  DEFAULT_DELIVERY_DEADLINE_MS,
-  DEFAULT_MAX_PENDING_DELIVERIES,
-  MemoryPendingDeliveryStore,
-} from "./delivery/pending.js";
+export { MemoryPendingDeliveryStore } from "./delivery/memory-pending-store.js";
+export { DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_MAX_PENDING_DELIVERIES } from "./delivery/pending.js";
 export { DEFAULT_MAX_BUFFERED_REPLIES, DEFAULT_REQUEST_TIMEOUT_MS } from "./delivery/replies.js";
 export type {
   DeliveryOutcomes,

@@ -81,3 +81,8 @@ function withContext(message: string, context: ErrorContext): string {
 export function formatType(type: number): string {
   return `0x${type.toString(16).padStart(2, "0").toUpperCase()}`;
 }
+
+/** The message of anything thrown (an `Error`'s message, else its string form), for log fields. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
