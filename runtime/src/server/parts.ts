@@ -19,7 +19,8 @@ import { PeerGuard, sendErrorMessage } from "./guard.js";
 import { Logins } from "./login.js";
 import type { ResolvedServerOptions } from "./options.js";
 import type { ServerCounters } from "./server-stats.js";
-import { ServerSession, type SessionHost } from "./session.js";
+import { ServerSession } from "./session.js";
+import type { SessionHost } from "./session-host.js";
 import { Shutdown } from "./shutdown.js";
 import type { ServerTlsOptions } from "./types.js";
 
