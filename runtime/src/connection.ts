@@ -15,7 +15,7 @@ import {
   ReadTimeoutError,
 } from "./errors.js";
 import { FrameDecoder } from "./frame/decoder.js";
-import { FRAME_HEADER_SIZE } from "./frame/encoder.js";
+import { checkFrameType, FRAME_HEADER_SIZE } from "./frame/encoder.js";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_OUTBOUND_MAX_BYTES,
@@ -23,6 +23,7 @@ import {
   type FrameOptions,
 } from "./frame/options.js";
 import { OutboundBatch } from "./frame/outbound-batch.js";
+import { numberAtLeast, positiveInteger } from "./option-checks.js";
 import type { TrafficStats } from "./stats.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "./timers.js";
 
@@ -62,7 +63,7 @@ export interface FrameConnectionHandlers {
 }
 
 /** Default time `close()` waits for queued frames to be flushed. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
  * A `Len | Type | payload` framed connection over one socket (a `tls.TLSSocket` in practice).
@@ -108,17 +109,18 @@ export class FrameConnection {
       maxFrame,
       maxQueuedFrames: positiveInteger(
         "outboundQueue.maxFrames",
-        options.outboundQueue?.maxFrames,
-        DEFAULT_OUTBOUND_MAX_FRAMES,
+        options.outboundQueue?.maxFrames ?? DEFAULT_OUTBOUND_MAX_FRAMES,
       ),
       maxQueuedBytes: positiveInteger(
         "outboundQueue.maxBytes",
-        options.outboundQueue?.maxBytes,
-        DEFAULT_OUTBOUND_MAX_BYTES,
+        options.outboundQueue?.maxBytes ?? DEFAULT_OUTBOUND_MAX_BYTES,
       ),
     };
-    this.#readTimeoutMs = nonNegative("readTimeoutMs", options.readTimeoutMs, 0);
-    this.#closeTimeoutMs = nonNegative("closeTimeoutMs", options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
+    this.#readTimeoutMs = numberAtLeast("readTimeoutMs", options.readTimeoutMs ?? 0);
+    this.#closeTimeoutMs = numberAtLeast(
+      "closeTimeoutMs",
+      options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    );
     this.#wheel = options.wheel ?? sharedTimerWheel();
     this.#stats = options.stats;
     this.#outbound = new OutboundBatch(socket, limits, options.stats, () => this.#endIfFlushed());
@@ -275,9 +277,7 @@ export class FrameConnection {
         frameType: type,
       });
     }
-    if (!Number.isInteger(type) || type < 0 || type > 255) {
-      throw new InvalidOptionsError("type", `expected an integer 0..255, got ${type}`);
-    }
+    checkFrameType(type);
   }
 
   /**
@@ -370,18 +370,4 @@ export class FrameConnection {
     this.#socket.destroy();
     this.#handlers.onClose(reason);
   }
-}
-
-function positiveInteger(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1)
-    throw new InvalidOptionsError(option, `expected an integer >= 1, got ${value}`);
-  return value;
-}
-
-function nonNegative(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0)
-    throw new InvalidOptionsError(option, `expected a number >= 0, got ${value}`);
-  return value;
 }

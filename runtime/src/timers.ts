@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { InvalidOptionsError } from "./errors.js";
+import { numberAtLeast } from "./option-checks.js";
 
 /** A timer scheduled on a {@link TimerWheel}. */
 export interface WheelTimer {
@@ -137,9 +138,7 @@ export class TimerWheel {
 
   /** Puts an unscheduled timer into the bucket of its deadline. */
   #link(timer: Timer, delayMs: number): void {
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new InvalidOptionsError("delayMs", `expected a finite number >= 0, got ${delayMs}`);
-    }
+    numberAtLeast("delayMs", delayMs);
     if (this.#size === 0) this.#start();
     // Round up: a bucket runs at the start of its tick, which must not precede the deadline.
     const due = Math.max(Math.ceil((performance.now() + delayMs) / this.#tickMs), this.#nextTick);

@@ -39,9 +39,9 @@ describe("ReplyRouter", () => {
     expect(replies.offer(PongDef.type, { timestamp: "2" })).toBe(true);
     expect(replies.offer(PongDef.type, { timestamp: "3" })).toBe(false);
 
-    expect(await first.result).toEqual({ timestamp: "1" });
-    expect(await second.result).toEqual({ timestamp: "2" });
-    expect(await login.result).toEqual({ code: 0 });
+    expect(await first.finalReply()).toEqual({ timestamp: "1" });
+    expect(await second.finalReply()).toEqual({ timestamp: "2" });
+    expect(await login.finalReply()).toEqual({ code: 0 });
     expect(replies.size).toBe(0);
   });
 
@@ -52,8 +52,8 @@ describe("ReplyRouter", () => {
     expect(replies.offer(AckDef.type, ack("B", AckState.DONE))).toBe(true);
     expect(replies.offer(AckDef.type, ack("C", AckState.DONE))).toBe(false);
     expect(replies.offer(AckDef.type, ack("A", AckState.FAILED))).toBe(true);
-    expect((await a.result).state).toBe(AckState.FAILED);
-    expect((await b.result).orderId).toBe("B");
+    expect((await a.finalReply()).state).toBe(AckState.FAILED);
+    expect((await b.finalReply()).orderId).toBe("B");
     expect(replies.size).toBe(0);
   });
 
@@ -73,7 +73,7 @@ describe("ReplyRouter", () => {
       AckState.RUNNING,
       AckState.DONE,
     ]);
-    expect(await waiter.result).toEqual(ack("A", AckState.DONE, 100));
+    expect(await waiter.finalReply()).toEqual(ack("A", AckState.DONE, 100));
     expect(replies.size).toBe(0);
   });
 
@@ -81,20 +81,20 @@ describe("ReplyRouter", () => {
     const replies = router();
     const waiter = replies.expect(commandSpec, "A", { isFinal: ackIsFinal });
     let resolved = false;
-    void waiter.result.then(() => {
+    void waiter.finalReply().then(() => {
       resolved = true;
     });
     replies.offer(AckDef.type, ack("A", AckState.RUNNING));
     await new Promise((resolve) => setImmediate(resolve));
     expect(resolved).toBe(false);
     replies.offer(AckDef.type, ack("A", AckState.DONE));
-    expect((await waiter.result).state).toBe(AckState.DONE);
+    expect((await waiter.finalReply()).state).toBe(AckState.DONE);
   });
 
   it("times out with RequestTimeoutError naming the peer and the request, and removes the waiter", async () => {
     const replies = router();
     const waiter = replies.expect(pingSpec, undefined, { timeoutMs: 20 });
-    const error = await waiter.result.catch((e: unknown) => e);
+    const error = await waiter.finalReply().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestTimeoutError);
     expect(error).toMatchObject({
       code: "REQUEST_TIMEOUT",
@@ -123,13 +123,13 @@ describe("ReplyRouter", () => {
     const controller = new AbortController();
     const waiter = replies.expect(pingSpec, undefined, { signal: controller.signal });
     controller.abort(new Error("user gave up"));
-    const error = await waiter.result.catch((e: unknown) => e);
+    const error = await waiter.finalReply().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AbortedError);
     expect((error as AbortedError).cause).toEqual(new Error("user gave up"));
     expect(replies.size).toBe(0);
 
     const early = replies.expect(pingSpec, undefined, { signal: controller.signal });
-    await expect(early.result).rejects.toBeInstanceOf(AbortedError);
+    await expect(early.finalReply()).rejects.toBeInstanceOf(AbortedError);
     expect(replies.size).toBe(0);
   });
 
@@ -144,7 +144,7 @@ describe("ReplyRouter", () => {
     expect(replies.size).toBe(4);
     const reason = new ConnectionClosedError("peer closed");
     replies.failAll(reason);
-    for (const waiter of waiters) await expect(waiter.result).rejects.toBe(reason);
+    for (const waiter of waiters) await expect(waiter.finalReply()).rejects.toBe(reason);
     expect(replies.size).toBe(0);
   });
 
@@ -157,7 +157,7 @@ describe("ReplyRouter", () => {
       break;
     }
     expect(replies.size).toBe(0);
-    await expect(waiter.result).rejects.toBeInstanceOf(AbortedError);
+    await expect(waiter.finalReply()).rejects.toBeInstanceOf(AbortedError);
   });
 
   it("cancel() rejects with the given reason and frees the slot", async () => {
@@ -166,10 +166,10 @@ describe("ReplyRouter", () => {
     const next = replies.expect(pingSpec, undefined);
     const reason = new ConnectionClosedError("gone");
     waiter.cancel(reason);
-    await expect(waiter.result).rejects.toBe(reason);
+    await expect(waiter.finalReply()).rejects.toBe(reason);
     // The cancelled waiter no longer takes replies: the next one in line does.
     replies.offer(PongDef.type, { timestamp: "9" });
-    expect(await next.result).toEqual({ timestamp: "9" });
+    expect(await next.finalReply()).toEqual({ timestamp: "9" });
     expect(replies.size).toBe(0);
   });
 
@@ -207,7 +207,7 @@ describe("ReplyRouter", () => {
     expect(replies.size).toBe(1);
     replies.offer(AckDef.type, ack("o-flood", AckState.RUNNING, 1_024));
     expect(replies.size).toBe(0);
-    await expect(waiter.result).rejects.toMatchObject({
+    await expect(waiter.finalReply()).rejects.toMatchObject({
       code: "QUEUE_FULL",
       queue: "replies",
       peer: "127.0.0.1:1234 dev-1",
@@ -224,7 +224,7 @@ describe("ReplyRouter", () => {
   it("keeps no non-final replies for a request whose result alone is used", async () => {
     const replies = new ReplyRouter({ wheel: new TimerWheel({ tickMs: 5 }), maxBufferedReplies: 2 });
     const waiter = replies.expect(commandSpec, "o-many", { isFinal: ackIsFinal });
-    const result = waiter.result;
+    const result = waiter.finalReply();
     for (let i = 0; i < 10; i++) replies.offer(AckDef.type, ack("o-many", AckState.RUNNING, i));
     replies.offer(AckDef.type, ack("o-many", AckState.DONE, 10));
     expect(await result).toMatchObject({ state: AckState.DONE, progress: 10 });

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from "../errors.js";
+import { numberAtLeast, positiveInteger } from "../option-checks.js";
 import type { ReconnectOptions } from "./types.js";
 
 /** Fully resolved reconnect policy (every field set). */
@@ -23,7 +24,7 @@ export interface BackoffPolicy {
 }
 
 /** How many initial delays the first reconnect after a drop is spread over, unless `spreadMs` is set. */
-export const DEFAULT_SPREAD_FACTOR = 5;
+const DEFAULT_SPREAD_FACTOR = 5;
 
 /**
  * Defaults: 1 s, ×2, capped at 64 s, as documented by the original protocol; "full jitter" (each
@@ -63,18 +64,10 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
         : options.initialDelayMs * DEFAULT_SPREAD_FACTOR),
     stableAfterMs: options.stableAfterMs ?? DEFAULT_BACKOFF.stableAfterMs,
   };
-  const finiteNonNegative = (name: keyof BackoffPolicy, value: number) => {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new InvalidOptionsError(`${prefix}.${name}`, `expected a finite number >= 0, got ${value}`);
-    }
-  };
-  finiteNonNegative("initialDelayMs", policy.initialDelayMs);
-  finiteNonNegative("maxDelayMs", policy.maxDelayMs);
-  finiteNonNegative("spreadMs", policy.spreadMs);
-  finiteNonNegative("stableAfterMs", policy.stableAfterMs);
-  if (!Number.isFinite(policy.factor) || policy.factor < 1) {
-    throw new InvalidOptionsError(`${prefix}.factor`, `expected a finite number >= 1, got ${policy.factor}`);
+  for (const name of ["initialDelayMs", "maxDelayMs", "spreadMs", "stableAfterMs"] as const) {
+    numberAtLeast(`${prefix}.${name}`, policy[name]);
   }
+  numberAtLeast(`${prefix}.factor`, policy.factor, 1);
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) {
     throw new InvalidOptionsError(
       `${prefix}.jitter`,
@@ -87,15 +80,8 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
       `must be >= initialDelayMs (${policy.initialDelayMs}), got ${policy.maxDelayMs}`,
     );
   }
-  if (
-    policy.maxAttempts !== Number.POSITIVE_INFINITY &&
-    (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1)
-  ) {
-    throw new InvalidOptionsError(
-      `${prefix}.maxAttempts`,
-      `expected an integer >= 1, got ${policy.maxAttempts}`,
-    );
-  }
+  if (policy.maxAttempts !== Number.POSITIVE_INFINITY)
+    positiveInteger(`${prefix}.maxAttempts`, policy.maxAttempts);
   return policy;
 }
 

@@ -233,7 +233,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     const link = this.#onlineLink();
     if (link === undefined) return Promise.reject(this.#notConnected(spec.request.name));
     this.#noteRequest(spec);
-    return link.request(spec, message, options).result;
+    return link.request(spec, message, options).finalReply();
   }
 
   /**

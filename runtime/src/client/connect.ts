@@ -40,7 +40,7 @@ export interface PendingConnect {
  * The SNI name sent for `host`: `servername` when set, else the host itself unless it is an IP
  * address (RFC 6066 forbids IP literals in SNI; the certificate is still checked against the IP).
  */
-export function serverNameFor(host: string, tls: ClientTlsOptions): string | undefined {
+function serverNameFor(host: string, tls: ClientTlsOptions): string | undefined {
   if (tls.servername !== undefined) return tls.servername;
   return isIP(host) === 0 ? host : undefined;
 }

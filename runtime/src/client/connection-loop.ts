@@ -192,10 +192,12 @@ export class ConnectionLoop {
     if (link === undefined) return { wentOnline: false, error: undefined, fatal: false };
 
     const login = host.options.login;
-    if (login !== undefined) {
+    const loginTimeoutMs = host.config.loginTimeoutMs;
+    if (login !== undefined && loginTimeoutMs !== undefined) {
       try {
         await runLoginFlow(
           login,
+          loginTimeoutMs,
           (spec, message, timeoutMs, step) => this.#loginRequest(link, spec, message, timeoutMs, step),
           link.peer,
         );
@@ -313,7 +315,7 @@ export class ConnectionLoop {
   ): Promise<unknown> {
     this.#host.noteName(spec.request);
     try {
-      return await link.request(spec, message, { timeoutMs }).result;
+      return await link.request(spec, message, { timeoutMs }).finalReply();
     } catch (error) {
       if (error instanceof RequestTimeoutError)
         throw new LoginTimeoutError(step, timeoutMs, { peer: link.peer });

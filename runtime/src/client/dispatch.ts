@@ -348,7 +348,7 @@ export const INTERRUPTED_REASON =
   "interrupted, reconcile manually: the device stopped while executing this command";
 
 /** Idempotency key of a command: message name and correlation value. */
-export function commandKey(messageName: string, correlation: string): string {
+function commandKey(messageName: string, correlation: string): string {
   return `${messageName}/${correlation}`;
 }
 

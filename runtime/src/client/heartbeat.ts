@@ -1,4 +1,5 @@
 import { HeartbeatTimeoutError, InvalidOptionsError } from "../errors.js";
+import { positiveNumber } from "../option-checks.js";
 import type { TimerWheel, WheelTimer } from "../timers.js";
 import type { HeartbeatOptions } from "./types.js";
 
@@ -18,14 +19,14 @@ export interface HeartbeatTimings {
 
 /** Validates the timings of `options` and fills in the defaults. */
 export function resolveHeartbeatTimings(options: HeartbeatOptions<unknown>): HeartbeatTimings {
-  const intervalMs = options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
-    throw new InvalidOptionsError("heartbeat.intervalMs", `expected a finite number > 0, got ${intervalMs}`);
-  }
-  const timeoutMs = options.timeoutMs ?? defaultHeartbeatTimeout(intervalMs);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidOptionsError("heartbeat.timeoutMs", `expected a finite number > 0, got ${timeoutMs}`);
-  }
+  const intervalMs = positiveNumber(
+    "heartbeat.intervalMs",
+    options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+  );
+  const timeoutMs = positiveNumber(
+    "heartbeat.timeoutMs",
+    options.timeoutMs ?? defaultHeartbeatTimeout(intervalMs),
+  );
   if (typeof options.build !== "function") {
     throw new InvalidOptionsError("heartbeat.build", "expected a function returning the heartbeat message");
   }

@@ -8,7 +8,7 @@ import type { TrafficStats } from "../stats.js";
 import type { TimerWheel } from "../timers.js";
 
 /** How long `stop()` lets queued frames flush before the socket is destroyed. */
-export const CLIENT_CLOSE_TIMEOUT_MS = 2_000;
+const CLIENT_CLOSE_TIMEOUT_MS = 2_000;
 
 /** Settings shared by every link of one client. */
 export interface LinkSettings extends FrameOptions {

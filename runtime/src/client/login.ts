@@ -1,5 +1,6 @@
 import type { RequestSpec } from "../codec.js";
 import { HandlerError, InvalidOptionsError, LoginRefusedError, PaynetError } from "../errors.js";
+import { positiveNumber } from "../option-checks.js";
 import type { LoginFlow, LoginStep } from "./types.js";
 
 /** Default time to wait for each of the register and login replies. */
@@ -23,10 +24,7 @@ export type LoginRequester = (
 export function validateLoginFlow(flow: LoginFlow): number {
   checkStep("login.login", flow.login);
   if (flow.register !== undefined) checkStep("login.register", flow.register);
-  const timeoutMs = flow.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidOptionsError("login.timeoutMs", `expected a finite number > 0, got ${timeoutMs}`);
-  }
+  const timeoutMs = positiveNumber("login.timeoutMs", flow.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS);
   if (flow.onRefused !== undefined && typeof flow.onRefused !== "function") {
     throw new InvalidOptionsError("login.onRefused", "expected a function returning 'retry' or 'stop'");
   }
@@ -49,12 +47,17 @@ function checkStep(name: string, step: LoginStep<unknown, unknown> | undefined):
 }
 
 /**
- * Runs register (when configured) then login. Resolves when the login reply is accepted; rejects
+ * Runs register (when configured) then login, each step within `timeoutMs` (the flow's timeout
+ * as {@link validateLoginFlow} resolved it). Resolves when the login reply is accepted; rejects
  * with `LoginRefusedError` (server refused), `LoginTimeoutError`, the connection's close reason, or
  * `HandlerError` when a user `build`/`accept` callback throws.
  */
-export async function runLoginFlow(flow: LoginFlow, request: LoginRequester, peer?: string): Promise<void> {
-  const timeoutMs = flow.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+export async function runLoginFlow(
+  flow: LoginFlow,
+  timeoutMs: number,
+  request: LoginRequester,
+  peer?: string,
+): Promise<void> {
   if (flow.register !== undefined) await runStep("register", flow.register, request, timeoutMs, peer);
   await runStep("login", flow.login, request, timeoutMs, peer);
 }

@@ -1,4 +1,5 @@
 import { InvalidOptionsError, QueueFullError } from "../errors.js";
+import { positiveNumber } from "../option-checks.js";
 import type { OfflineQueueOptions } from "./types.js";
 
 /** One message waiting for the client to come online, already encoded. */
@@ -130,11 +131,7 @@ export function resolveOfflineQueueLimits(options: OfflineQueueOptions): Offline
     maxBytes: options.maxBytes ?? DEFAULT_OFFLINE_QUEUE.maxBytes,
     maxAgeMs: options.maxAgeMs ?? DEFAULT_OFFLINE_QUEUE.maxAgeMs,
   };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new InvalidOptionsError(`offlineQueue.${name}`, `expected a finite number > 0, got ${value}`);
-    }
-  }
+  for (const [name, value] of Object.entries(limits)) positiveNumber(`offlineQueue.${name}`, value);
   if (!Number.isInteger(limits.maxMessages)) {
     throw new InvalidOptionsError(
       "offlineQueue.maxMessages",

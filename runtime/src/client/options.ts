@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from "../errors.js";
 import { DEFAULT_MAX_FRAME } from "../frame/options.js";
 import { type Logger, silentLogger } from "../logger.js";
+import { positiveNumber } from "../option-checks.js";
 import { validateMinVersion } from "../tls/tls-options.js";
 import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
 import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
@@ -21,6 +22,7 @@ export interface ResolvedClientOptions {
   readonly maxFrame: number;
   readonly heartbeat: HeartbeatTimings | undefined;
   readonly offlineQueue: OfflineQueueLimits | undefined;
+  /** Timeout of each login step when there is a login flow (default 10 000 ms). */
   readonly loginTimeoutMs: number | undefined;
   readonly logger: Logger;
 }
@@ -44,13 +46,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options.registry === undefined || typeof options.registry.get !== "function") {
     throw new InvalidOptionsError("registry", "expected a Registry<ClientContext>");
   }
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) {
-    throw new InvalidOptionsError(
-      "connectTimeoutMs",
-      `expected a finite number > 0, got ${connectTimeoutMs}`,
-    );
-  }
+  const connectTimeoutMs = positiveNumber(
+    "connectTimeoutMs",
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  );
   validateFraming(options);
   if (options.heartbeat !== undefined && options.heartbeat.def?.codec === undefined) {
     throw new InvalidOptionsError("heartbeat.def", "expected the MessageDef of the heartbeat message");

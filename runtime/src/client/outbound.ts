@@ -14,7 +14,7 @@ import type { ClientLink } from "./link.js";
 import type { OfflineQueue } from "./offline-queue.js";
 
 /** Acks of guarded commands held while offline; beyond this the oldest is reported and dropped. */
-export const MAX_HELD_ACKS = 1_024;
+const MAX_HELD_ACKS = 1_024;
 
 /** What the outbound path needs from the client. */
 export interface OutboundHost {

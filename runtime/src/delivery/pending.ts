@@ -21,6 +21,7 @@ import {
   RequestTimeoutError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { positiveInteger } from "../option-checks.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
 import { DeliverySends, type DeliveryTransport } from "./delivery-sends.js";
 import { ExpirySweep } from "./expiry-sweep.js";
@@ -102,13 +103,10 @@ export class DeliveryManager {
   constructor(options: DeliveryManagerOptions) {
     this.#store = options.store ?? new MemoryPendingDeliveryStore();
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
-    this.#maxBuffered = options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES;
-    if (!Number.isInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
-      throw new InvalidOptionsError(
-        "maxBufferedReplies",
-        `expected an integer >= 1, got ${this.#maxBuffered}`,
-      );
-    }
+    this.#maxBuffered = positiveInteger(
+      "maxBufferedReplies",
+      options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES,
+    );
     this.#logger = options.logger;
     this.#sends = new DeliverySends(options.transport, this.#logger);
     this.#timers = options.timers ?? sharedTimerWheel();

@@ -7,11 +7,11 @@ import type { RequestOptions, RequestSpec } from "../codec.js";
 import {
   AbortedError,
   type ErrorContext,
-  InvalidOptionsError,
   type PaynetError,
   QueueFullError,
   RequestTimeoutError,
 } from "../errors.js";
+import { positiveInteger } from "../option-checks.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
 
 /** Default time a request waits for its final reply. */
@@ -23,18 +23,19 @@ export const DEFAULT_MAX_BUFFERED_REPLIES = 1_024;
 export interface ReplyWaiter<Rep> {
   /**
    * The first final reply; rejects with `RequestTimeoutError`, `AbortedError` or the reason given
-   * to `cancel` / `failAll`. Never reported as an unhandled rejection when nobody awaits it. Reading
-   * it before calling `stream()` means non-final replies are not kept for a stream.
+   * to `cancel` / `failAll`. Never reported as an unhandled rejection when nobody awaits it. Asking
+   * for it before calling `stream()` says only the final reply is wanted: non-final replies are
+   * not kept from then on.
    */
-  readonly result: Promise<Rep>;
+  finalReply(): Promise<Rep>;
   /**
-   * Every reply, in arrival order, ending after the final one; throws what `result` rejects with.
+   * Every reply, in arrival order, ending after the final one; throws what `finalReply()` rejects with.
    * Replies arriving before they are read are buffered, up to `maxBufferedReplies` non-final ones:
    * beyond, the request fails with `QueueFullError` (`replies`). One iteration per waiter; leaving
    * the loop early cancels the request.
    */
   stream(): AsyncIterable<Rep>;
-  /** Stops waiting: `result` rejects and the stream throws with `reason` (default `AbortedError`). */
+  /** Stops waiting: `finalReply()` rejects and the stream throws with `reason` (default `AbortedError`). */
   cancel(reason?: PaynetError): void;
 }
 
@@ -53,7 +54,7 @@ type KeyOf = (reply: unknown) => string;
 class Waiter<Rep> implements ReplyWaiter<Rep> {
   readonly #result: Promise<Rep>;
   settled = false;
-  /** Only `result` is used: non-final replies need not be kept. */
+  /** Only `finalReply()` is used: non-final replies need not be kept. */
   #resultOnly = false;
   /** `stream()` was called: replies are kept for it. */
   #streamed = false;
@@ -84,7 +85,7 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
     this.#result.catch(() => {});
   }
 
-  get result(): Promise<Rep> {
+  finalReply(): Promise<Rep> {
     if (!this.#streamed) {
       this.#resultOnly = true;
       this.#buffer.length = 0;
@@ -193,13 +194,10 @@ export class ReplyRouter {
   constructor(options: ReplyRouterOptions = {}) {
     this.#wheel = options.wheel ?? sharedTimerWheel();
     this.#peer = options.peer;
-    this.#maxBuffered = options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES;
-    if (!Number.isInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
-      throw new InvalidOptionsError(
-        "maxBufferedReplies",
-        `expected an integer >= 1, got ${this.#maxBuffered}`,
-      );
-    }
+    this.#maxBuffered = positiveInteger(
+      "maxBufferedReplies",
+      options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES,
+    );
   }
 
   /** Outstanding waiters. */

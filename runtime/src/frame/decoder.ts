@@ -11,7 +11,7 @@
  *   about twice, never a concatenation per chunk.
  * - A payload that lies inside one chunk is handed out as a zero-copy range of that chunk.
  */
-import { FrameTooLargeError, InvalidOptionsError, type PaynetError, ProtocolError } from "../errors.js";
+import { FrameTooLargeError, InvalidOptionsError, ProtocolError } from "../errors.js";
 import { FRAME_HEADER_SIZE } from "./encoder.js";
 import { DEFAULT_MAX_FRAME, type LengthMode } from "./options.js";
 
@@ -245,9 +245,4 @@ function checkedMaxFrame(option: string, maxFrame: number): number {
     throw new InvalidOptionsError(option, `expected an integer 1..4294967295, got ${maxFrame}`);
   }
   return maxFrame;
-}
-
-/** Type guard for the errors a {@link FrameDecoder} throws on a protocol violation. */
-export function isFramingError(error: unknown): error is PaynetError {
-  return error instanceof FrameTooLargeError || error instanceof ProtocolError;
 }

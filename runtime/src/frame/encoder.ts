@@ -36,7 +36,7 @@ export function writeFrameInto(
   payload: Uint8Array,
   lengthMode: LengthMode = "type+payload",
 ): number {
-  assertType(type);
+  checkFrameType(type);
   const len = lengthFieldFor(payload.length, lengthMode);
   if (len > MAX_LEN_FIELD) {
     throw new InvalidOptionsError("payload", `${payload.length} bytes do not fit a uint32 Len field`);
@@ -66,7 +66,8 @@ export function encodeFrame(
   return frame;
 }
 
-function assertType(type: number): void {
+/** Throws `InvalidOptionsError` unless `type` is a Type byte (an integer 0..255). */
+export function checkFrameType(type: number): void {
   if (!Number.isInteger(type) || type < 0 || type > 255) {
     throw new InvalidOptionsError("type", `expected an integer 0..255, got ${type}`);
   }

@@ -5,8 +5,9 @@
  * drains, so the fleet reconnects to the other nodes spread out instead of in one burst. Last, the
  * handlers still running get time to finish.
  */
-import { InvalidOptionsError, ServerDrainingError } from "../errors.js";
+import { ServerDrainingError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { nonNegativeInteger, positiveNumber } from "../option-checks.js";
 import type { ServerSession } from "./session.js";
 
 /** Default sessions closed per second during a drain. */
@@ -80,15 +81,9 @@ export function resolveDrainOptions(options: DrainOptions, stopGraceMs: number):
   const graceMs = options.graceMs ?? 0;
   const evictPerSecond = options.evictPerSecond ?? DEFAULT_EVICT_PER_SECOND;
   const handlerGraceMs = options.handlerGraceMs ?? stopGraceMs;
-  if (!Number.isInteger(graceMs) || graceMs < 0) {
-    throw new InvalidOptionsError("graceMs", `expected a non-negative integer, got ${graceMs}`);
-  }
-  if (!Number.isFinite(evictPerSecond) || evictPerSecond <= 0) {
-    throw new InvalidOptionsError("evictPerSecond", `expected a finite number > 0, got ${evictPerSecond}`);
-  }
-  if (!Number.isInteger(handlerGraceMs) || handlerGraceMs < 0) {
-    throw new InvalidOptionsError("handlerGraceMs", `expected a non-negative integer, got ${handlerGraceMs}`);
-  }
+  nonNegativeInteger("graceMs", graceMs);
+  positiveNumber("evictPerSecond", evictPerSecond);
+  nonNegativeInteger("handlerGraceMs", handlerGraceMs);
   return { graceMs, evictPerSecond, handlerGraceMs };
 }
 

@@ -17,6 +17,7 @@ import {
   ServerStoppedError,
 } from "../errors.js";
 import { emitSafely, type LogFields, logSafely } from "../logger.js";
+import { nonNegativeInteger } from "../option-checks.js";
 import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
 import { buildServerParts, type ServerParts } from "./parts.js";
@@ -152,10 +153,10 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
    */
   stop(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? this.#options.stopGraceMs;
-    if (!Number.isInteger(graceMs) || graceMs < 0) {
-      return Promise.reject(
-        new InvalidOptionsError("graceMs", `expected a non-negative integer, got ${graceMs}`),
-      );
+    try {
+      nonNegativeInteger("graceMs", graceMs);
+    } catch (error) {
+      return Promise.reject(error);
     }
     this.#stopPromise ??= this.#stop(graceMs);
     return this.#stopPromise;

@@ -284,7 +284,7 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   ): Promise<Rep> {
     try {
       const waiter = this.#expect(spec, message, options);
-      return waiter.result;
+      return waiter.finalReply();
     } catch (error) {
       return Promise.reject(error);
     }

@@ -6,7 +6,7 @@ import type { ServerTlsOptions } from "../server/types.js";
 export const TICKET_KEYS_LENGTH = 48;
 
 /** The TLS versions a server or client may be limited to; 1.2 is an explicit opt-in. */
-export const TLS_MIN_VERSIONS = ["TLSv1.3", "TLSv1.2"] as const;
+const TLS_MIN_VERSIONS = ["TLSv1.3", "TLSv1.2"] as const;
 
 /** Throws `InvalidOptionsError` naming the first bad `tls.*` option. */
 export function validateTlsOptions(options: ServerTlsOptions): void {
