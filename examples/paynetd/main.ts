@@ -226,6 +226,11 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       },
     );
   });
+  // Announced only once SIGTERM and SIGINT stop paynetd gracefully: whoever waits for this line (a
+  // script, a supervisor) may signal at once. The message is exactly `listening HOST:PORT` in both
+  // formats: scripts read the bound port from it.
+  const address = formatAddress(bound);
+  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
 
   // Announced only once the stop signals are handled: a supervisor may send one right after it.
   // The message is exactly `listening HOST:PORT` in both formats: scripts read the bound port from it.
