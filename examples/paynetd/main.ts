@@ -232,11 +232,6 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
   const address = formatAddress(bound);
   log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
 
-  // Announced only once the stop signals are handled: a supervisor may send one right after it.
-  // The message is exactly `listening HOST:PORT` in both formats: scripts read the bound port from it.
-  const address = formatAddress(bound);
-  log.info({ event: "listening", address, host: bound.host, port: bound.port }, `listening ${address}`);
-
   /** SIGTERM: the lame-duck stop, with its figures in the log. */
   async function drain(): Promise<void> {
     const { graceMs, evictPerSecond, handlerGraceMs } = live.options.drain;
