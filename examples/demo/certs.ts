@@ -1,7 +1,8 @@
 /**
  * Whether the demo may reuse the certificates of an earlier run: all six files of `paynet-gen certs
- * init` present, the leaves issued by that CA with their own keys, and nothing expiring within a
- * day (the demo must not start with certificates that are about to stop working).
+ * init` present, the leaves issued by that CA with their own keys, the device certificate naming
+ * the demo's device (under mTLS a certificate acts only for the serial its CN names), and nothing
+ * expiring within a day (the demo must not start with certificates that are about to stop working).
  */
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -19,8 +20,11 @@ export const CERT_FILES = [
 
 const DAY_MS = 86_400_000;
 
+/** The serial of the demo's device: the CN of its certificate. */
+export const DEMO_DEVICE_SN = "SN-DEMO-001";
+
 /** Why the certificates in `dir` cannot be reused, or `undefined` when they can. */
-export function certsProblem(dir: string, now = Date.now()): string | undefined {
+export function certsProblem(dir: string, now = Date.now(), deviceSn = DEMO_DEVICE_SN): string | undefined {
   const pems: Record<string, string> = {};
   for (const name of CERT_FILES) {
     try {
@@ -41,6 +45,9 @@ export function certsProblem(dir: string, now = Date.now()): string | undefined 
       if (validTo - now < DAY_MS)
         return `${name}.crt expires within a day (${new Date(validTo).toISOString()})`;
       if (new Date(cert.validFrom).getTime() > now) return `${name}.crt is not valid yet`;
+      if (name === "device" && cert.subject !== `CN=${deviceSn}`) {
+        return `device.crt names ${cert.subject.replace(/\n/g, ", ")}, not the device ${deviceSn}`;
+      }
     }
   } catch (error) {
     return `unreadable certificate or key: ${error instanceof Error ? error.message : String(error)}`;

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLog } from "../shared/log.js";
-import { certsProblem } from "./certs.js";
+import { certsProblem, DEMO_DEVICE_SN } from "./certs.js";
 import {
   adminTokenOf,
   type ManagedProcess,
@@ -24,7 +24,7 @@ import {
 // The demo talks to a person: readable lines, also when its output is piped.
 const log = createLog("demo", { format: "pretty", level: "info" });
 const CERTS_DIR = ".demo/certs";
-const DEVICE_SN = "SN-DEMO-001";
+const DEVICE_SN = DEMO_DEVICE_SN;
 /** Per step; the whole demo stays well within 30 s on a quiet machine. */
 const STEP_TIMEOUT_MS = 15_000;
 
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     log.info(
       `2/5 certificates: issuing a CA, a server and a device certificate into ${CERTS_DIR} (${problem})`,
     );
-    runCli(["certs", "init", "--out", CERTS_DIR, "--force"]);
+    runCli(["certs", "init", "--out", CERTS_DIR, "--device-sn", DEVICE_SN, "--force"]);
   }
 
   const scratch = await mkdtemp(join(tmpdir(), "paynet-demo-"));

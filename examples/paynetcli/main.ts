@@ -33,7 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runDevice(options: PaynetcliOptions): Promise<void> {
-  const { tls, certPath, expiryWarning } = await loadDeviceTls(options);
+  const { tls, certPath, expiryWarning, serialWarning } = await loadDeviceTls(options);
   const commands = await openCommandRecord(options.dataDir, log);
   let deviceId = `dev-${options.sn}`;
   let lastOrderId: string | undefined;
@@ -163,6 +163,8 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
   if (expiryWarning !== undefined)
     log.warn({ event: "cert_expiry", cert: "device", path: certPath }, expiryWarning);
+  if (serialWarning !== undefined)
+    log.warn({ event: "cert_serial_mismatch", path: certPath, sn: options.sn }, serialWarning);
   if (options.metrics !== undefined) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });

@@ -14,11 +14,11 @@ import { PAYNETCLI_SETTINGS } from "./config/settings.js";
 /** Settings of paynetcli, from its command line. */
 export interface PaynetcliOptions {
   readonly connect: Address;
-  /** Directory with `ca.crt` and, for mTLS servers, `device.crt`/`device.key` (when given). */
+  /** Directory with `ca.crt` and, for mTLS servers, `<sn>.crt`/`<sn>.key` or `device.crt`/`device.key` (when given). */
   readonly certsDir: string | undefined;
   /** The CA file trusted for the server certificate. */
   readonly caPath: string;
-  /** Client certificate/key files overriding `device.crt`/`device.key` in `certsDir`. */
+  /** Client certificate/key files overriding the ones in `certsDir`. */
   readonly certPath: string | undefined;
   readonly keyPath: string | undefined;
   readonly servername: string | undefined;

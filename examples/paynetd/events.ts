@@ -1,9 +1,15 @@
 /**
  * What paynetd logs about its connections: one line per event with a stable `event` name
- * (`connection`, `online`, `offline` with the reason's code, `tls_refused`, `disconnecting`) and the
- * device, peer and session as fields, so log pipelines can count and join them.
+ * (`connection`, `online`, `offline` with the reason's code, `tls_refused`, `login_refused`,
+ * `disconnecting`) and the device, peer and session as fields, so log pipelines can count and join
+ * them.
  */
-import type { PaynetError, PaynetErrorCode, Session } from "@paynet/runtime";
+import {
+  LoginNotAuthorizedError,
+  type PaynetError,
+  type PaynetErrorCode,
+  type Session,
+} from "@paynet/runtime";
 import type { PayboxServer } from "../sdk/index.js";
 import type { Log } from "../shared/log.js";
 
@@ -15,12 +21,15 @@ const TLS_REFUSALS = new Set<PaynetErrorCode>([
 ]);
 
 /**
- * Runtime lines paynetd prints its own line for: a refused TLS connection (the `error` handler)
- * and the server certificate's expiry (the certificate watch, which also covers the CA).
+ * Runtime lines paynetd prints its own line for: a refused TLS connection and a refused register or
+ * login (the `error` handler), and the server certificate's expiry (the certificate watch, which
+ * also covers the CA).
  */
 export function shownByPaynetd(message: string): boolean {
-  return /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected|server certificate expires soon)\b/.test(
-    message,
+  return (
+    /^(TLS handshake failed|TLS handshake not completed|peer certificate rejected|server certificate expires soon)\b/.test(
+      message,
+    ) || /^(register|login)( as ".*")? refused: /.test(message)
   );
 }
 
@@ -78,6 +87,19 @@ export function logConnectionEvents(
           reason: error.code,
         },
         `disconnecting ${session.deviceId ?? session.peer}: ${describeRefusal(error)}`,
+      );
+    } else if (error instanceof LoginNotAuthorizedError) {
+      // The one line about a refused register/login: peer, claim and certificate (CN, fingerprint).
+      log.warn(
+        {
+          event: "login_refused",
+          conn: session?.id,
+          peer: knownPeer(error.peer),
+          step: error.step,
+          claimed: error.claimed,
+          certificate: error.certificate,
+        },
+        error.message,
       );
     } else if (TLS_REFUSALS.has(error.code)) {
       // The one line about a refused TLS connection (the runtime's own warning is not printed).

@@ -120,6 +120,9 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       maxFrame: options.maxFrame,
       readTimeoutMs: options.readTimeoutMs,
       stopGraceMs: 2_000,
+      // Under --mtls a certificate acts only for the device it names (the runtime's default policy);
+      // the state file tells which device id each serial was registered as, across restarts.
+      registeredDevices: { deviceIdOf: (serial) => state.deviceIdOf(serial) },
       logger: runtime,
       ...(cluster === undefined ? {} : { cluster }),
     },
@@ -201,7 +204,11 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       runtime.setLevel(runtimeLevel(level));
     },
   });
-  if (options.mtls) log.info("mTLS: devices must present a certificate signed by ca.crt");
+  if (options.mtls) {
+    log.info(
+      "mTLS: devices must present a certificate signed by ca.crt, and act only as the device its CN names",
+    );
+  }
   if (options.tlsMinVersion === "TLSv1.2") log.info("TLS 1.2 accepted (--tls-min-version 1.2)");
   onShutdownSignal((reason) => {
     log.info({ event: "stopping", reason }, `stopping (${reason})`);

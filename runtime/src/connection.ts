@@ -9,23 +9,20 @@ import type { MessageDef } from "./codec.js";
 import {
   ConnectionClosedError,
   encodeFailure,
-  FrameTooLargeError,
   HandlerError,
   InvalidOptionsError,
   PaynetError,
-  QueueFullError,
   ReadTimeoutError,
 } from "./errors.js";
 import { FrameDecoder } from "./frame/decoder.js";
-import { FRAME_HEADER_SIZE, frameSize, lengthFieldFor, writeFrameHeader } from "./frame/encoder.js";
+import { FRAME_HEADER_SIZE } from "./frame/encoder.js";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_OUTBOUND_MAX_BYTES,
   DEFAULT_OUTBOUND_MAX_FRAMES,
   type FrameOptions,
-  type LengthMode,
 } from "./frame/options.js";
-import { Writer } from "./protobuf/writer.js";
+import { OutboundBatch } from "./frame/outbound-batch.js";
 import type { TrafficStats } from "./stats.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "./timers.js";
 
@@ -67,18 +64,12 @@ export interface FrameConnectionHandlers {
 /** Default time `close()` waits for queued frames to be flushed. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
-/** Smallest and largest first allocation of an outbound batch (sized after the previous batch). */
-const MIN_BATCH_BYTES = 256;
-const MAX_BATCH_HINT_BYTES = 64 * 1024;
-
 /**
  * A `Len | Type | payload` framed connection over one socket (a `tls.TLSSocket` in practice).
  *
- * Writes: frames sent in the same event-loop turn are written, header and payload, into one batch
- * buffer that goes to the socket in one `socket.write` (messages sent with {@link sendMessage} are
- * encoded straight into it: no buffer per message). Once the socket reports backpressure, further
- * frames wait in the batch, bounded, until `'drain'`; a frame that would exceed the bound is refused
- * with `QueueFullError` at `send()` (never silent growth or drop).
+ * Writes: frames sent in the same event-loop turn go to the socket in one `socket.write`, bounded
+ * while the socket is backpressured (see `frame/outbound-batch.ts`); a frame that would exceed the
+ * bound is refused with `QueueFullError` at `send()` (never silent growth or drop).
  *
  * Reads: protocol violations (oversize Len, Len 0), the read timeout, the peer closing and socket
  * errors end the connection; `onClose` receives the typed reason.
@@ -87,10 +78,7 @@ export class FrameConnection {
   readonly #socket: Duplex;
   readonly #handlers: FrameConnectionHandlers;
   readonly #decoder: FrameDecoder;
-  readonly #lengthMode: LengthMode;
-  readonly #maxFrame: number;
-  readonly #maxQueuedFrames: number;
-  readonly #maxQueuedBytes: number;
+  readonly #outbound: OutboundBatch;
   readonly #readTimeoutMs: number;
   readonly #closeTimeoutMs: number;
   readonly #wheel: TimerWheel;
@@ -104,19 +92,6 @@ export class FrameConnection {
   #readTimer: WheelTimer | undefined;
   #closeTimer: WheelTimer | undefined;
 
-  /** Wire bytes of the frames accepted by `send()` and not yet handed to the socket; made on demand. */
-  #batch: Writer | undefined;
-  #batchFrames = 0;
-  /** First allocation of the next batch, from the size of the last one: a steady stream rarely regrows. */
-  #batchHint = MIN_BATCH_BYTES;
-  #flushScheduled = false;
-  /** Inside `#onData`: frames sent meanwhile are written when the chunk is done, not a turn later. */
-  #inChunk = false;
-  /** `socket.write` returned false and `'drain'` has not come yet. */
-  #blocked = false;
-  /** Callers of {@link whenWritable} waiting for the drain (made on first use: rare). */
-  #writableWaiters: Array<() => void> | undefined;
-
   /** `close()` was called: no more sends, flush then end. */
   #closing: PaynetError | undefined;
   /** `onClose` has been called. */
@@ -126,23 +101,28 @@ export class FrameConnection {
     this.#socket = socket;
     this.#handlers = handlers;
     this.#peer = options.peer;
-    this.#lengthMode = options.lengthMode ?? "type+payload";
-    this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
-    this.#maxQueuedFrames = positiveInteger(
-      "outboundQueue.maxFrames",
-      options.outboundQueue?.maxFrames,
-      DEFAULT_OUTBOUND_MAX_FRAMES,
-    );
-    this.#maxQueuedBytes = positiveInteger(
-      "outboundQueue.maxBytes",
-      options.outboundQueue?.maxBytes,
-      DEFAULT_OUTBOUND_MAX_BYTES,
-    );
+    const lengthMode = options.lengthMode ?? "type+payload";
+    const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    const limits = {
+      lengthMode,
+      maxFrame,
+      maxQueuedFrames: positiveInteger(
+        "outboundQueue.maxFrames",
+        options.outboundQueue?.maxFrames,
+        DEFAULT_OUTBOUND_MAX_FRAMES,
+      ),
+      maxQueuedBytes: positiveInteger(
+        "outboundQueue.maxBytes",
+        options.outboundQueue?.maxBytes,
+        DEFAULT_OUTBOUND_MAX_BYTES,
+      ),
+    };
     this.#readTimeoutMs = nonNegative("readTimeoutMs", options.readTimeoutMs, 0);
     this.#closeTimeoutMs = nonNegative("closeTimeoutMs", options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
     this.#wheel = options.wheel ?? sharedTimerWheel();
     this.#stats = options.stats;
-    const decoderOptions = { maxFrame: this.#maxFrame, lengthMode: this.#lengthMode, peer: this.#peer };
+    this.#outbound = new OutboundBatch(socket, limits, options.stats, () => this.#endIfFlushed());
+    const decoderOptions = { maxFrame, lengthMode, peer: this.#peer };
     if (handlers.onFrameAt !== undefined) {
       this.#decoder = new FrameDecoder({
         ...decoderOptions,
@@ -236,17 +216,17 @@ export class FrameConnection {
 
   /** Frames accepted by `send()` and not yet written to the socket. */
   get queuedFrames(): number {
-    return this.#batchFrames;
+    return this.#outbound.frames;
   }
 
   /** Wire bytes of {@link queuedFrames}. */
   get queuedBytes(): number {
-    return this.#batchFrames === 0 ? 0 : this.#batch!.len;
+    return this.#outbound.bytes;
   }
 
   /** True while the socket reports backpressure (waiting for `'drain'`). */
   get backpressured(): boolean {
-    return this.#blocked;
+    return this.#outbound.backpressured;
   }
 
   /**
@@ -254,12 +234,7 @@ export class FrameConnection {
    * socket is not backed up, else at its `'drain'`. Not called when the connection ends first.
    */
   whenWritable(callback: () => void): void {
-    if (!this.#blocked) {
-      queueMicrotask(callback);
-      return;
-    }
-    if (this.#writableWaiters === undefined) this.#writableWaiters = [callback];
-    else this.#writableWaiters.push(callback);
+    this.#outbound.whenWritable(callback);
   }
 
   /**
@@ -270,17 +245,7 @@ export class FrameConnection {
    */
   send(type: number, payload: Uint8Array): void {
     this.#checkOpen(type);
-    const len = lengthFieldFor(payload.length, this.#lengthMode);
-    if (len > this.#maxFrame) {
-      throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
-    }
-    const size = frameSize(payload.length);
-    this.#checkBound(type, this.queuedBytes, size);
-    const batch = this.#openBatch(size);
-    const offset = batch.reserve(FRAME_HEADER_SIZE);
-    writeFrameHeader(batch.buf, offset, len, type);
-    batch.raw(payload);
-    this.#accepted(type, size);
+    this.#outbound.add(type, payload, this.#peer);
   }
 
   /**
@@ -289,41 +254,18 @@ export class FrameConnection {
    * throws, and `EncodeError` when the codec throws (nothing is queued then).
    */
   sendMessage<T>(def: MessageDef<T>, message: T): void {
-    const codec = def.codec;
-    const type = def.type;
-    if (codec.write === undefined) {
+    if (def.codec.write === undefined) {
       let payload: Uint8Array;
       try {
-        payload = codec.encode(message);
+        payload = def.codec.encode(message);
       } catch (cause) {
-        throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: type });
+        throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: def.type });
       }
-      this.send(type, payload);
+      this.send(def.type, payload);
       return;
     }
-    this.#checkOpen(type);
-    this.#checkBound(type, this.queuedBytes, FRAME_HEADER_SIZE);
-    const batch = this.#openBatch(FRAME_HEADER_SIZE);
-    const start = batch.reserve(FRAME_HEADER_SIZE);
-    try {
-      codec.write(message, batch);
-    } catch (cause) {
-      batch.truncate(start);
-      throw encodeFailure(def.name, cause, { peer: this.#peer, frameType: type });
-    }
-    const size = batch.len - start;
-    const len = lengthFieldFor(size - FRAME_HEADER_SIZE, this.#lengthMode);
-    try {
-      if (len > this.#maxFrame) {
-        throw new FrameTooLargeError(len, this.#maxFrame, { peer: this.#peer, frameType: type });
-      }
-      this.#checkBound(type, start, size);
-    } catch (error) {
-      batch.truncate(start);
-      throw error;
-    }
-    writeFrameHeader(batch.buf, start, len, type);
-    this.#accepted(type, size);
+    this.#checkOpen(def.type);
+    this.#outbound.addWritten(def, message, this.#peer);
   }
 
   #checkOpen(type: number): void {
@@ -338,45 +280,6 @@ export class FrameConnection {
     }
   }
 
-  /** While backpressured, refuses a frame of `size` wire bytes that would exceed the queue bound. */
-  #checkBound(type: number, queuedBytes: number, size: number): void {
-    if (!this.#blocked) return;
-    if (this.#batchFrames + 1 > this.#maxQueuedFrames) {
-      throw new QueueFullError("outbound", `${this.#maxQueuedFrames} frames`, {
-        peer: this.#peer,
-        frameType: type,
-      });
-    }
-    if (queuedBytes + size > this.#maxQueuedBytes) {
-      throw new QueueFullError("outbound", `${this.#maxQueuedBytes} bytes`, {
-        peer: this.#peer,
-        frameType: type,
-      });
-    }
-  }
-
-  #openBatch(size: number): Writer {
-    if (this.#batch === undefined) this.#batch = new Writer(Math.max(this.#batchHint, size));
-    return this.#batch;
-  }
-
-  /** One frame of `size` wire bytes is in the batch: count it and see that it gets written. */
-  #accepted(type: number, size: number): void {
-    this.#batchFrames++;
-    this.#stats?.frameOut(type, size);
-    if (this.#blocked) return;
-    // A large burst is written right away rather than held: the bound is for backpressure only.
-    if (this.#batchFrames >= this.#maxQueuedFrames || this.#batch!.len >= this.#maxQueuedBytes) {
-      this.#flush();
-    } else if (!this.#flushScheduled && !this.#inChunk) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flush();
-      });
-    }
-  }
-
   /**
    * Ends the connection gracefully: frames already queued are written, then the socket is ended.
    * `onClose(reason)` fires once the socket has closed (or after `closeTimeoutMs`, when the peer
@@ -387,7 +290,7 @@ export class FrameConnection {
     this.#closing = reason;
     this.#readTimer?.cancel();
     this.#closeTimer = this.#wheel.schedule(this.#closeTimeoutMs, () => this.#finish(reason));
-    this.#flush();
+    this.#outbound.flush();
     this.#endIfFlushed();
   }
 
@@ -402,18 +305,18 @@ export class FrameConnection {
     this.#lastByteMono = performance.now();
     // Replies sent synchronously while this chunk is decoded go out in one write right after it,
     // like an echo server's, instead of waiting a `setImmediate` turn (a round trip per batch).
-    this.#inChunk = true;
+    this.#outbound.holding = true;
     try {
       this.#decoder.push(chunk);
     } catch (error) {
-      this.#inChunk = false;
+      this.#outbound.holding = false;
       this.#finish(
         error instanceof PaynetError ? error : new HandlerError({ peer: this.#peer, cause: error }),
       );
       return;
     }
-    this.#inChunk = false;
-    if (this.#batchFrames > 0) this.#flush();
+    this.#outbound.holding = false;
+    if (this.#outbound.frames > 0) this.#outbound.flush();
   }
 
   #onFrame(type: number, payload: Buffer): void {
@@ -441,36 +344,10 @@ export class FrameConnection {
     }
   }
 
-  #flush(): void {
-    if (this.#blocked || this.#batchFrames === 0 || this.#finished) return;
-    const batch = this.#batch!;
-    // The socket keeps the bytes until written: the next frame starts a new batch.
-    this.#batch = undefined;
-    this.#batchFrames = 0;
-    // A quarter more than the last batch: the next one rarely has to grow (and copy) on its last frame.
-    this.#batchHint = Math.min(
-      Math.max(batch.len + (batch.len >>> 2), MIN_BATCH_BYTES),
-      MAX_BATCH_HINT_BYTES,
-    );
-    if (!this.#socket.write(batch.buf.subarray(0, batch.len))) {
-      this.#blocked = true;
-      // Listened for only while backpressured, instead of one idle listener per connection.
-      this.#socket.once("drain", () => this.#onDrain());
-    }
-  }
-
-  #onDrain(): void {
-    this.#blocked = false;
-    this.#flush();
-    this.#endIfFlushed();
-    const waiters = this.#writableWaiters;
-    if (waiters === undefined || this.#blocked) return;
-    this.#writableWaiters = undefined;
-    for (const waiter of waiters) waiter();
-  }
-
   #endIfFlushed(): void {
-    if (this.#closing === undefined || this.#finished || this.#blocked || this.#batchFrames > 0) return;
+    const outbound = this.#outbound;
+    if (this.#closing === undefined || this.#finished || outbound.backpressured || outbound.frames > 0)
+      return;
     this.#socket.end();
   }
 
@@ -489,9 +366,7 @@ export class FrameConnection {
     this.#finished = true;
     this.#readTimer?.cancel();
     this.#closeTimer?.cancel();
-    this.#batch = undefined;
-    this.#batchFrames = 0;
-    this.#writableWaiters = undefined;
+    this.#outbound.discard();
     this.#socket.destroy();
     this.#handlers.onClose(reason);
   }

@@ -53,11 +53,8 @@ export {
   type MemoryIdempotencyStoreOptions,
 } from "./delivery/idempotency.js";
 // Where deliveries (server) and the record of executed commands (device) are kept.
-export {
-  DEFAULT_DELIVERY_DEADLINE_MS,
-  DEFAULT_MAX_PENDING_DELIVERIES,
-  MemoryPendingDeliveryStore,
-} from "./delivery/pending.js";
+export { MemoryPendingDeliveryStore } from "./delivery/memory-pending-store.js";
+export { DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_MAX_PENDING_DELIVERIES } from "./delivery/pending.js";
 export { DEFAULT_MAX_BUFFERED_REPLIES, DEFAULT_REQUEST_TIMEOUT_MS } from "./delivery/replies.js";
 export type {
   DeliveryOutcomes,
@@ -89,6 +86,7 @@ export {
   JournalFailedError,
   JournalLockedError,
   LoginDeadlineError,
+  LoginNotAuthorizedError,
   LoginRefusedError,
   LoginRequiredError,
   LoginTimeoutError,
@@ -120,7 +118,23 @@ export {
 } from "./frame/options.js";
 // Logging.
 export { type LogFields, type Logger, silentLogger } from "./logger.js";
-export { type Handler, type Registration, type RegistrationOptions, Registry } from "./registry.js";
+export {
+  type Handler,
+  type LoginStepSpec,
+  type Registration,
+  type RegistrationOptions,
+  Registry,
+} from "./registry.js";
+// Who may log in as which device (the certificate binding, authorizeLogin).
+export {
+  type AuthorizeLogin,
+  certificateBinding,
+  type LoginAttempt,
+  type LoginDecision,
+  MemoryRegisteredDevices,
+  type RegisteredDevices,
+  type RegisterStepKind,
+} from "./server/authorize.js";
 export type { ServerCluster } from "./server/cluster.js";
 export { MemorySessionDirectory, type SessionDirectory } from "./server/directory.js";
 // The server: options, sessions, events, stats.

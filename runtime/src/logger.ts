@@ -43,3 +43,44 @@ export function childLogger(logger: Logger, bindings: LogFields): Logger {
     child: (more) => childLogger(logger, { ...bindings, ...more }),
   };
 }
+
+/** Logs without letting a throwing user logger break the caller. */
+export function logSafely(
+  logger: Logger,
+  level: "debug" | "info" | "warn" | "error",
+  fields: LogFields,
+  message: string,
+): void {
+  try {
+    logger[level](fields, message);
+  } catch {
+    // Nothing sensible is left to do with a logger that throws.
+  }
+}
+
+/**
+ * Runs `emit` (one `emitter.emit(...)`) without letting a throwing listener escape into the caller
+ * (a socket event, a timer, a stop sequence, the client's connection loop): the throw is logged as
+ * `<source> event listener threw` and the caller carries on.
+ */
+export function emitSafely(
+  emit: () => void,
+  logger: Logger,
+  event: string,
+  source: "server" | "client",
+): void {
+  try {
+    emit();
+  } catch (error) {
+    logSafely(
+      logger,
+      "error",
+      {
+        event,
+        error: error instanceof Error ? error.message : String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      },
+      `${source} event listener threw`,
+    );
+  }
+}

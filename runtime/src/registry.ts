@@ -1,5 +1,5 @@
 import type { MessageDef } from "./codec.js";
-import { DuplicateRegistrationError, InvalidOptionsError } from "./errors.js";
+import { DuplicateRegistrationError, InvalidOptionsError, type LoginNotAuthorizedError } from "./errors.js";
 
 /**
  * Handles one inbound message. When the registration names a `reply` and the handler returns a value
@@ -33,6 +33,35 @@ export interface RegistrationOptions<T, Ctx, R> {
    * accepted before login (the server logs a warning at start).
    */
   beforeLogin?: boolean;
+  /**
+   * Server side: the message is a step of the device's login flow. The server then decides who may
+   * take it (`ServerOptions.authorizeLogin`, by default the certificate binding) before the handler
+   * runs, and answers a refusal itself.
+   */
+  loginStep?: LoginStepSpec<T, R>;
+}
+
+/**
+ * How the server reads one login-flow message: what it claims, what its reply assigns and how a
+ * refusal is answered. Generated SDKs fill it in from the proto's `(paynet.role)` and
+ * `(paynet.identity)` annotations.
+ */
+export interface LoginStepSpec<T, R> {
+  readonly step: "register" | "login";
+  /** The device serial the message claims (e.g. `RegisterReq.device_sn`). */
+  readonly serial?: (message: T) => string;
+  /** The device id the message claims (e.g. `LoginReq.device_id`). */
+  readonly deviceId?: (message: T) => string;
+  /**
+   * Register step: the device id the handler's reply assigns (e.g. `RegisterRsp.device_id`); the
+   * server remembers it for the serial, so that a later login of that certificate may use it.
+   */
+  readonly assignedDeviceId?: (reply: R) => string | undefined;
+  /**
+   * The reply refusing the step (e.g. `LoginRsp { code: UNAUTHORIZED, msg }`). Without it, the
+   * refusal is sent as the protocol's error message.
+   */
+  readonly refuse?: (error: LoginNotAuthorizedError) => R;
 }
 
 /** One registered inbound message Type. */
@@ -54,6 +83,7 @@ export class Registry<Ctx> {
     if (!Number.isInteger(def.type) || def.type < 1 || def.type > 255) {
       throw new InvalidOptionsError(`type of ${def.name}`, `expected an integer 1..255, got ${def.type}`);
     }
+    if (options.loginStep !== undefined) checkLoginStep(def.name, options.loginStep);
     const existing = this.#byType[def.type];
     if (existing !== undefined) throw new DuplicateRegistrationError(def.type, existing.def.name, def.name);
     this.#byType[def.type] = { def, ...options } as Registration<unknown, Ctx, unknown>;
@@ -73,5 +103,16 @@ export class Registry<Ctx> {
   /** Registered Types in registration order. */
   types(): readonly number[] {
     return this.#types;
+  }
+}
+
+function checkLoginStep<T, R>(name: string, spec: LoginStepSpec<T, R>): void {
+  if (spec === null || typeof spec !== "object" || (spec.step !== "register" && spec.step !== "login")) {
+    throw new InvalidOptionsError(`loginStep of ${name}`, 'expected { step: "register" | "login", ... }');
+  }
+  for (const key of ["serial", "deviceId", "assignedDeviceId", "refuse"] as const) {
+    if (spec[key] !== undefined && typeof spec[key] !== "function") {
+      throw new InvalidOptionsError(`loginStep.${key} of ${name}`, "expected a function");
+    }
   }
 }

@@ -10,7 +10,13 @@ import { CertFilesError } from "./errors.js";
 import { deviceFileName } from "./filename.js";
 import { issueCa, issueDeviceCert, issueServerCert } from "./issue.js";
 import { commonNameProblem } from "./names.js";
-import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, type IssuedCert, type KeyAlgorithm } from "./types.js";
+import {
+  DEFAULT_CA_DAYS,
+  DEFAULT_LEAF_DAYS,
+  DEMO_DEVICE_SN,
+  type IssuedCert,
+  type KeyAlgorithm,
+} from "./types.js";
 
 const CERT_MODE = 0o644;
 const KEY_MODE = 0o600;
@@ -23,8 +29,11 @@ export interface InitCertsOptions {
   readonly caCn?: string;
   /** Server common name, also a SAN next to `localhost` and `127.0.0.1` (default `paynet.local`). */
   readonly serverCn?: string;
-  /** Device common name (default `device-001`). */
-  readonly deviceCn?: string;
+  /**
+   * Serial number of the device, the CN of its certificate (default {@link DEMO_DEVICE_SN}): under
+   * mTLS a device certificate acts only for the serial it names.
+   */
+  readonly deviceSn?: string;
   /** Key algorithm for all three keys (default `ec-p256`). */
   readonly algorithm?: KeyAlgorithm;
   /** Validity of the server and device certificates in days (default 825). */
@@ -38,7 +47,7 @@ export interface InitCertsOptions {
 export interface DeviceFilesOptions {
   /** Directory holding `ca.crt` and `ca.key`; the device files are written there too. */
   readonly out: string;
-  /** The device's common name (any characters; the file name is derived safely). */
+  /** The device's serial, its certificate's CN (any characters; the file name is derived safely). */
   readonly commonName: string;
   readonly algorithm?: KeyAlgorithm;
   /** Validity in days (default 825). */
@@ -72,7 +81,7 @@ export async function initCerts(options: InitCertsOptions): Promise<WrittenCert[
   const leafDays = options.days ?? DEFAULT_LEAF_DAYS;
   const caCn = options.caCn ?? "paynet CA";
   const serverCn = options.serverCn ?? "paynet.local";
-  const deviceCn = options.deviceCn ?? "device-001";
+  const deviceCn = options.deviceSn ?? DEMO_DEVICE_SN;
   checkCommonName("CA", caCn);
   checkCommonName("server", serverCn);
   checkCommonName("device", deviceCn);

@@ -89,4 +89,7 @@ export interface CrlOptions {
 
 export const DEFAULT_CA_DAYS = 3650;
 export const DEFAULT_LEAF_DAYS = 825;
+
+/** The serial `certs init` issues its device certificate for unless told otherwise: the demo's device. */
+export const DEMO_DEVICE_SN = "SN-DEMO-001";
 export const DEFAULT_CRL_DAYS = 30;

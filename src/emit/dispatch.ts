@@ -3,6 +3,7 @@ import type { ProtoModel } from "../model/types.js";
 import { importList, tidy } from "./code.js";
 import { fileHeader } from "./header.js";
 import { heartbeatAnswer } from "./heartbeat.js";
+import { loginStepView } from "./login-steps.js";
 import { renderTemplate } from "./render.js";
 import { type RuntimeName, runtimeImportList, runtimeLocals } from "./runtime-names.js";
 import { moduleSpecifier, SDK_FILES } from "./sdk-files.js";
@@ -18,11 +19,22 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
   const heartbeat = heartbeatAnswer(model, options);
   const serverReceives = view.wire
     .filter((message) => message.uplink)
-    .map((message) => ({
-      ...message,
-      defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
-      beforeLogin: message.role !== undefined && LOGIN_FLOW_ROLES.has(message.role),
-    }));
+    .map((message) => {
+      const entry = model.wire.find((candidate) => candidate.message.fullName === message.fullName);
+      const loginStep = entry === undefined ? undefined : loginStepView(model, entry, options);
+      return {
+        ...message,
+        defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
+        beforeLogin: message.role !== undefined && LOGIN_FLOW_ROLES.has(message.role),
+        loginStep:
+          loginStep === undefined
+            ? undefined
+            : { ...loginStep, usesError: loginStep.refusal?.includes("error.") === true },
+      };
+    });
+  const refusalEnums = serverReceives.flatMap((message) =>
+    message.loginStep?.refusalEnum === undefined ? [] : [message.loginStep.refusalEnum],
+  );
   const clientReceives = view.wire.filter((message) => message.downlink);
   // A side's context class exists only when that side receives something (else it would be unused).
   const serverSends = serverReceives.length > 0 ? clientReceives : [];
@@ -74,16 +86,19 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     valueImports: importList([
       ...[...serverSends, ...clientSends].map((message) => message.createName),
       ...failureEnums,
+      ...refusalEnums,
     ]),
-    usesProtobuf: clientReceives.some(
-      (message) => message.reply?.final?.usesProtobuf === true && message.key !== undefined,
-    ),
+    usesProtobuf:
+      clientReceives.some(
+        (message) => message.reply?.final?.usesProtobuf === true && message.key !== undefined,
+      ) || serverReceives.some((message) => message.loginStep?.refusal?.includes("$pb.") === true),
     typeImports: importList(types),
     serverReceives,
     clientReceives,
     serverSends,
     clientSends,
     heartbeat,
+    loginSteps: serverReceives.some((message) => message.loginStep !== undefined),
   });
   return { path: SDK_FILES.dispatch, content: tidy(content) };
 }

@@ -3,16 +3,17 @@
  * `ErrorMsg { uint32 code; string msg }`. The mapping is decided from the error message's fields:
  *
  * - a field named `code`: numeric → an HTTP-like status of the error (`DECODE_ERROR`/`PROTOCOL_ERROR`
- *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `QUEUE_FULL`/`PENDING_LIMIT`
- *   429, `SERVER_DRAINING` 503, anything else 500); string → the runtime's error code
- *   (`UNKNOWN_TYPE`); other types are left at their default;
+ *   400, `LOGIN_REFUSED` 401, `UNKNOWN_TYPE` 404, `REQUEST_TIMEOUT` 408, `SESSION_REPLACED` 409,
+ *   `QUEUE_FULL`/`PENDING_LIMIT` 429, `SERVER_DRAINING` 503, anything else 500); string → the
+ *   runtime's error code (`UNKNOWN_TYPE`); other types are left at their default;
  * - the first string field named `msg`, `message`, `error`, `detail`, `description` or `reason` → the
  *   error's message (cut to the field's `max_size` when it has one).
  *
  * Apps override it with the facades' `errorMessage` option.
  *
  * The same `code` field tells the device client a close notice (see `ErrorMessageSpec.noticeOf`):
- * status 503 (or the string `SERVER_DRAINING`) is the server draining.
+ * status 503 (or the string `SERVER_DRAINING`) is the server draining, 409 (or `SESSION_REPLACED`)
+ * a newer login of the device taking its session over.
  */
 import type { FieldModel, MessageModel } from "../model/types.js";
 import type { EmitOptions } from "./types.js";
@@ -47,6 +48,12 @@ export function errorMessageInits(message: MessageModel, options: EmitOptions): 
 /** Status the numeric `code` carries for a server that drains (`errorStatus` of `SERVER_DRAINING`). */
 export const DRAINING_STATUS = 503;
 
+/** The close notices an error message can carry, with the status of each (`errorStatus`). */
+const CLOSE_NOTICES = [
+  ["SERVER_DRAINING", DRAINING_STATUS],
+  ["SESSION_REPLACED", 409],
+] as const;
+
 /**
  * The body of the spec's `noticeOf(message)`: an expression naming the close notice a received error
  * message carries, or `undefined` when the message has no usable `code` field.
@@ -57,9 +64,13 @@ export function noticeExpression(message: MessageModel): string | undefined {
   const scalar = code.value.scalar;
   if (scalar === "bool" || scalar === "bytes") return undefined;
   const field = `message.${code.tsName}`;
-  const test =
-    scalar === "string" ? `${field} === "SERVER_DRAINING"` : `Number(${field}) === ${DRAINING_STATUS}`;
-  return `(${test} ? "SERVER_DRAINING" : undefined)`;
+  const value = scalar === "string" ? field : `Number(${field})`;
+  const chain = CLOSE_NOTICES.reduceRight(
+    (otherwise, [notice, status]) =>
+      `${value} === ${scalar === "string" ? `"${notice}"` : status} ? "${notice}" : ${otherwise}`,
+    "undefined",
+  );
+  return `(${chain})`;
 }
 
 /** Whether the default mapping calls `@paynet/runtime/protobuf` (imported as `$pb`). */

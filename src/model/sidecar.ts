@@ -9,9 +9,12 @@
  *   CoinCommand:
  *     { type: 0x04, direction: down, reply: CoinAck, correlation: order_id,
  *       fields: { order_id: { max_size: 64 } } }   # size bounds, as (paynet.max_size) / max_count
+ *   LoginReq: { type: 0x02, direction: up, reply: LoginRsp, role: login, device_id: device_id }
  * enums:                 # optional: final reply values, as (paynet.final) (see sidecar-enums.ts)
  *   CoinState: { final: [COIN_DONE, COIN_FAILED] }
  * ```
+ *
+ * `serial` and `device_id` name the field that `(paynet.identity) = SERIAL / DEVICE_ID` marks.
  *
  * This module checks the shape and the value types; names are resolved later against the protos.
  */
@@ -35,10 +38,22 @@ export interface SidecarEntry {
   readonly reply?: SidecarFact<string>;
   readonly role?: SidecarFact<Role>;
   readonly correlation?: SidecarFact<string>;
+  /** Field naming the device serial (`serial: device_sn`). */
+  readonly serial?: SidecarFact<string>;
+  /** Field naming the device id (`device_id: device_id`). */
+  readonly deviceId?: SidecarFact<string>;
   /** Size bounds of fields (`fields: { name: { max_size, max_count } }`), in the order given. */
   readonly fields: readonly SidecarFieldBounds[];
   /** Annotations given with an invalid value (reported as `sidecar-invalid`). */
-  readonly invalid: readonly ("type" | "direction" | "reply" | "role" | "correlation")[];
+  readonly invalid: readonly (
+    | "type"
+    | "direction"
+    | "reply"
+    | "role"
+    | "correlation"
+    | "serial"
+    | "deviceId"
+  )[];
 }
 
 /** The bounds the sidecar gives one field. */
@@ -75,7 +90,7 @@ const ROLES: ReadonlyMap<string, Role> = new Map([
   ["heartbeat", "heartbeat"],
   ["error", "error"],
 ]);
-const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "fields"];
+const ENTRY_KEYS = ["type", "direction", "reply", "role", "correlation", "serial", "device_id", "fields"];
 /** Largest bound: the options are uint32. */
 export const MAX_BOUND = 0xffffffff;
 
@@ -172,6 +187,8 @@ function parseEntry(
     reply?: SidecarFact<string>;
     role?: SidecarFact<Role>;
     correlation?: SidecarFact<string>;
+    serial?: SidecarFact<string>;
+    deviceId?: SidecarFact<string>;
   } = {};
   let fields: SidecarFieldBounds[] = [];
   const invalidKeys: SidecarEntry["invalid"][number][] = [];
@@ -227,12 +244,15 @@ function parseEntry(
         break;
       }
       case "reply":
-      case "correlation": {
+      case "correlation":
+      case "serial":
+      case "device_id": {
+        const fact = key === "device_id" ? "deviceId" : key;
         const pattern = key === "reply" ? /^\.?[A-Za-z_][\w.]*$/ : /^[A-Za-z_]\w*$/;
         if (typeof raw !== "string" || !pattern.test(raw)) {
           const what = key === "reply" ? "a message name" : "a field name";
-          invalidValue(key, `${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
-        } else facts[key] = { value: raw, position: valuePosition };
+          invalidValue(fact, `${key} of ${name} must be ${what}, got ${describe(pair.value)}`, valuePosition);
+        } else facts[fact] = { value: raw, position: valuePosition };
         break;
       }
       case "fields":

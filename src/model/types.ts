@@ -95,6 +95,10 @@ export interface WireInfo {
   readonly role?: Role;
   /** protoName of the correlation field of this message, if any. */
   readonly correlationField?: string;
+  /** protoName of the field naming the device serial (`(paynet.identity) = SERIAL`). */
+  readonly serialField?: string;
+  /** protoName of the field naming the device id (`(paynet.identity) = DEVICE_ID`). */
+  readonly deviceIdField?: string;
   /** Where the annotation came from (for messages). */
   readonly source: "proto" | "map" | "both";
   /**

@@ -7,15 +7,18 @@ import type { MessageAnnotation } from "./annotations.js";
 import type { EnumDraft, MessageDraft } from "./build.js";
 import type { DiagnosticBag } from "./diagnostics.js";
 import { compareStrings, formatPosition } from "./diagnostics.js";
+import { describeField } from "./field-text.js";
+import { checkIdentities } from "./identity-rules.js";
 import { replyFinality } from "./reply-finality.js";
 import { formatType } from "./type-number.js";
-import type { Direction, FieldModel, ReplyFinality, SourcePosition, WireInfo } from "./types.js";
+import type { Direction, ReplyFinality, SourcePosition, WireInfo } from "./types.js";
 
 const DIRECTION_NAMES: Record<Direction, string> = { up: "UPLINK", down: "DOWNLINK", both: "BOTH" };
 /** Roles the device sends (its login flow and heartbeat), so they travel up. */
 const DEVICE_ROLES = new Set(["register", "login", "heartbeat"]);
 
-interface Candidate {
+/** An annotated message that may travel, with its checked Type and direction. */
+export interface Candidate {
   readonly fullName: string;
   readonly annotation: MessageAnnotation;
   readonly type: number;
@@ -57,6 +60,7 @@ export function validateWire(
     annotations,
     diagnostics,
   );
+  const identities = checkIdentities(sorted, candidates, messages, diagnostics);
 
   const wire = new Map<string, WireInfo>();
   for (const { fullName, annotation, type, direction } of candidates) {
@@ -66,6 +70,8 @@ export function validateWire(
       annotation.reply,
       annotation.role,
       annotation.correlation,
+      annotation.serial,
+      annotation.deviceId,
     ];
     const sources = new Set(facts.filter((f) => f !== undefined).map((f) => f.source));
     const source = sources.size === 1 ? [...sources][0]! : "both";
@@ -75,6 +81,7 @@ export function validateWire(
       ...(annotation.reply === undefined ? {} : { reply: annotation.reply.value }),
       ...(annotation.role === undefined ? {} : { role: annotation.role.value }),
       ...(annotation.correlation === undefined ? {} : { correlationField: annotation.correlation.value }),
+      ...identities.get(fullName),
       source,
       ...(finality.has(fullName) ? { replyFinal: finality.get(fullName)! } : {}),
     });
@@ -348,10 +355,4 @@ function checkUnusedCorrelations(
       correlation.position,
     );
   }
-}
-
-function describeField(field: FieldModel): string {
-  const value = field.value.kind === "scalar" ? field.value.scalar : field.value.fullName;
-  if (field.mapKey !== undefined) return `map<${field.mapKey}, ${value}>`;
-  return field.repeated ? `repeated ${value}` : value;
 }

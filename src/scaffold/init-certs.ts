@@ -18,6 +18,12 @@ const CERT_MODE = 0o644;
 const KEY_MODE = 0o600;
 const DIR_MODE = 0o700;
 
+/**
+ * The serial of a new project's device: the CN of its certificate and what `src/device.ts`
+ * registers with (under mTLS a certificate acts only for the serial it names).
+ */
+export const PROJECT_DEVICE_SN = "SN-0001";
+
 /** Where the CA of a project lives and whether this run created it. */
 export interface ProjectCa {
   /** Directory holding `ca.crt` and `ca.key` (absolute). */
@@ -66,7 +72,7 @@ export async function issueProjectCerts(
     await write("server.key", server.key, KEY_MODE);
   }
   if (sides.includes("client")) {
-    const device = await issueDeviceCert(ca.cert, { commonName: "SN-0001" });
+    const device = await issueDeviceCert(ca.cert, { commonName: PROJECT_DEVICE_SN });
     await write("device.crt", device.cert, CERT_MODE);
     await write("device.key", device.key, KEY_MODE);
   }

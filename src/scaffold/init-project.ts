@@ -12,7 +12,7 @@ import { generatorVersion, renderSdk } from "../generate.js";
 import type { Diagnostic } from "../model/types.js";
 import type { Side } from "./config.js";
 import { ScaffoldError } from "./errors.js";
-import { issueProjectCerts, type ProjectCa, siblingCaDir } from "./init-certs.js";
+import { issueProjectCerts, PROJECT_DEVICE_SN, type ProjectCa, siblingCaDir } from "./init-certs.js";
 import { type DependencySource, projectDependencies, writeVendored } from "./init-vendor.js";
 import { ModelLoadError } from "./project-model.js";
 
@@ -157,6 +157,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
       runtimeSpec: dependencies.runtime,
       generatorSpec: dependencies.generator,
       vendored: dependencies.source === "vendor",
+      deviceSn: PROJECT_DEVICE_SN,
       service: "",
     };
     mkdirSync(dir, { recursive: true });

@@ -25,7 +25,7 @@ let device: ManagedProcess;
 let token: string;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-ADMIN"] });
   server = await harness.paynetd(paynetdArgs({ certs, admin: true }));
   token = server.adminToken as string;
   device = harness.paynetcli(paynetcliArgs({ port: server.port, certs, sn: "SN-ADMIN", coinMs: 10 }));

@@ -27,7 +27,7 @@ function serverArgs(port: number): string[] {
 }
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-COIN", "SN-ASK"] });
   statePath = join(await harness.tempDir(), "paynetd-state.json");
   server = await harness.paynetd(serverArgs(0));
   device = harness.paynetcli(paynetcliArgs({ port: server.port, certs, sn: "SN-COIN", coinMs: 20 }));

@@ -21,7 +21,7 @@ let server: Paynetd;
 let data: string;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-RESTART"] });
   server = await harness.paynetd(paynetdArgs({ certs, admin: true }));
   data = join(await harness.tempDir(), "box");
 });

@@ -131,4 +131,10 @@ describe("demo certificates", () => {
     await copyFile(join(other, "server.key"), join(other, "device.key"));
     expect(certsProblem(other)).toBe("device.key does not belong to device.crt");
   });
+
+  it("refuses a device certificate that names another device than the demo's", async () => {
+    const old = await harness.certs({ deviceSn: "device-001" });
+    expect(certsProblem(old)).toBe("device.crt names CN=device-001, not the device SN-DEMO-001");
+    expect(certsProblem(old, Date.now(), "device-001")).toBeUndefined();
+  });
 });

@@ -9,7 +9,7 @@ const harness = new Harness();
 let certs: string;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-LIVELY", "SN-SILENT"] });
 });
 
 afterAll(() => harness.cleanup());

@@ -17,7 +17,7 @@ let certs: string;
 let sn: string;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-JSON", "SN-DEBUG"] });
   const device = new X509Certificate(await readFile(join(certs, "device.crt")));
   sn = /CN=([^\n,]+)/.exec(device.subject)?.[1] ?? "device-001";
 });

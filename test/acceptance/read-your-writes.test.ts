@@ -12,7 +12,7 @@ let certs: string;
 let server: Paynetd;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-RYW"] });
   server = await harness.paynetd(paynetdArgs({ certs, admin: true }));
 });
 

@@ -14,7 +14,7 @@ let statePath: string;
 
 beforeEach(async () => {
   harness = new Harness();
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-REG", "SN-BADTOKEN", "SN-LOGIN"] });
   statePath = join(await harness.tempDir(), "paynetd-state.json");
 });
 
@@ -62,20 +62,21 @@ describe("login", () => {
 
   it("refuses an unregistered device id with UNAUTHORIZED", async () => {
     const server = await harness.paynetd(serverArgs(0));
+    // The certificate of `certs init` (SN-DEMO-001), which never registered on this server.
     const stranger = await startSdkDevice({ port: server.port, certsDir: certs, loginAs: "dev-NOBODY" });
     try {
       await expect(stranger.online).rejects.toMatchObject({ code: "LOGIN_REFUSED" });
       expect(stranger.loginReplies).toEqual([
         expect.objectContaining({
           code: ResultCode.UNAUTHORIZED,
-          msg: "unknown device dev-NOBODY; register first",
+          msg: 'no device id is registered for the certificate\'s device "SN-DEMO-001"; register first',
         }),
       ]);
     } finally {
       await stranger.client.stop();
     }
     await server.process.waitForLine(
-      /-> LoginRsp UNAUTHORIZED "unknown device dev-NOBODY; register first"/,
+      /WARN login as "dev-NOBODY" refused: no device id is registered for the certificate's device "SN-DEMO-001"; register first \[certificate CN=SN-DEMO-001 sha256=[0-9A-F:]+\]/,
       LINE_TIMEOUT_MS,
     );
     await server.process.waitForLine(/disconnected 127\.0\.0\.1:\d+ \(never logged in\)/, LINE_TIMEOUT_MS);

@@ -162,10 +162,10 @@ describe("certs revoke + SIGHUP on a running paynetd --mtls", () => {
     await gone.waitForLine(/reconnecting in/, LINE_TIMEOUT_MS);
     // The device of `certs init` is not on the list and gets in.
     const fine = harness.paynetcli(
-      ["--connect", `127.0.0.1:${server.port}`, "--certs", certs, "--sn", "SN-FINE"],
-      "SN-FINE",
+      ["--connect", `127.0.0.1:${server.port}`, "--certs", certs, "--sn", "SN-DEMO-001"],
+      "SN-DEMO-001",
     );
-    await fine.waitForLine(/online \(.*\) as dev-SN-FINE/, LINE_TIMEOUT_MS);
+    await fine.waitForLine(/online \(.*\) as dev-SN-DEMO-001/, LINE_TIMEOUT_MS);
     expect(gone.find(/online \(/)).toBeUndefined();
   });
 });

@@ -20,7 +20,7 @@ let certs: string;
 let server: Paynetd;
 
 beforeAll(async () => {
-  certs = await harness.certs();
+  certs = await harness.certs({ devices: ["SN-GOOD", "SN-WRONG-NAME"] });
   server = await harness.paynetd(paynetdArgs({ certs }));
 });
 
@@ -35,7 +35,7 @@ describe("TLS verification (mTLS server)", () => {
   it("lets a device with a certificate from the trusted CA in (control)", async () => {
     const device = harness.paynetcli(deviceArgs("SN-GOOD", certs));
     await device.waitForLine(/online \(.*\) as dev-SN-GOOD/, LINE_TIMEOUT_MS);
-    await server.process.waitForLine(/connection from .*device certificate CN=device-001/, LINE_TIMEOUT_MS);
+    await server.process.waitForLine(/connection from .*device certificate CN=SN-GOOD/, LINE_TIMEOUT_MS);
     await device.stop("SIGINT");
   });
 
@@ -68,7 +68,7 @@ describe("TLS verification (mTLS server)", () => {
   });
 
   it("refuses a device certificate issued by a foreign CA", async () => {
-    const foreign = await harness.certs({ caCn: "foreign CA", deviceCn: "device-001" });
+    const foreign = await harness.certs({ caCn: "foreign CA", deviceSn: "SN-FOREIGN" });
     const from = server.process.lines.length;
     const device = harness.paynetcli(
       deviceArgs("SN-FOREIGN", certs, [
@@ -121,20 +121,20 @@ async function expectRefusedServer(device: ManagedProcess, reason: RegExp): Prom
 
 describe("certificate expiry", () => {
   it("warns on both sides about a device certificate expiring within 30 days", async () => {
-    const expiring = await issueDeviceFiles({ out: certs, commonName: "device-expiring", days: 5 });
+    const expiring = await issueDeviceFiles({ out: certs, commonName: "SN-EXPIRING", days: 5 });
     const from = server.process.lines.length;
     const device = harness.paynetcli(
       deviceArgs("SN-EXPIRING", certs, ["--cert", expiring.certPath, "--key", expiring.keyPath]),
     );
     // paynetcli, at startup, about its own certificate.
     const own = await device.waitForLine(
-      /WARN device certificate \S+device-expiring\.crt \(CN=device-expiring\) expires in (\d+) day\(s\)/,
+      /WARN device certificate \S+SN-EXPIRING\.crt \(CN=SN-EXPIRING\) expires in (\d+) day\(s\)/,
       LINE_TIMEOUT_MS,
     );
     expect(Number(own.match[1])).toBeLessThanOrEqual(5);
     // paynetd (the runtime), about the peer certificate at connection time.
     const peer = await server.process.waitForLine(
-      /WARN runtime: peer certificate expires soon .*commonName=device-expiring.*daysLeft=(\d+)/,
+      /WARN runtime: peer certificate expires soon .*commonName=SN-EXPIRING.*daysLeft=(\d+)/,
       LINE_TIMEOUT_MS,
       from,
     );
@@ -142,7 +142,7 @@ describe("certificate expiry", () => {
     // Still let in: a warning, not a refusal.
     await device.waitForLine(/online \(.*\) as dev-SN-EXPIRING/, LINE_TIMEOUT_MS);
     // The long-lived device certificate of the other tests gave no such warning.
-    expect(server.process.find(/peer certificate expires soon.*commonName=device-001/)).toBeUndefined();
+    expect(server.process.find(/peer certificate expires soon.*commonName=SN-GOOD/)).toBeUndefined();
     await device.stop("SIGINT");
   });
 

@@ -52,7 +52,7 @@ describe("paynet-gen certs (built CLI)", () => {
     }
     expect(first.stdout).toContain('CN="box.test"');
     expect(first.stderr).toMatch(/Warning: .*server\.crt \(CN="box\.test"\) expires in 10 day\(s\)/);
-    expect(first.stderr).toMatch(/Warning: .*device\.crt \(CN="device-001"\) expires in 10 day\(s\)/);
+    expect(first.stderr).toMatch(/Warning: .*device\.crt \(CN="SN-DEMO-001"\) expires in 10 day\(s\)/);
     expect(first.stderr).not.toContain("ca.crt");
     expect((await readdir(out)).sort()).toEqual(
       ["ca.crt", "ca.key", "device.crt", "device.key", "server.crt", "server.key"].sort(),
@@ -76,6 +76,29 @@ describe("paynet-gen certs (built CLI)", () => {
     expect(device.code, device.stderr).toBe(0);
     expect(device.stdout).toMatch(/wrote .*___\.\._etc_passwd-[0-9a-f]{12}\.crt/);
     expect(await readdir(root)).toEqual(["certs"]);
+  });
+
+  it("init issues device.crt for --device-sn (the demo's serial by default) and device SN one per serial", async () => {
+    const subject = async (path: string) => new X509Certificate(await readFile(path, "utf8")).subject;
+    const byDefault = join(root, "default-sn");
+    expect((await paynetGen("certs", "init", "--out", byDefault)).code).toBe(0);
+    expect(await subject(join(byDefault, "device.crt"))).toBe("CN=SN-DEMO-001");
+
+    const out = join(root, "serials");
+    const init = await paynetGen("certs", "init", "--out", out, "--device-sn", "SN-0001");
+    expect(init.code, init.stderr).toBe(0);
+    expect(await subject(join(out, "device.crt"))).toBe("CN=SN-0001");
+    // The flag's earlier name still works.
+    const alias = join(root, "alias");
+    expect((await paynetGen("certs", "init", "--out", alias, "--device-cn", "SN-OLD")).code).toBe(0);
+    expect(await subject(join(alias, "device.crt"))).toBe("CN=SN-OLD");
+
+    const device = await paynetGen("certs", "device", "SN-0042", "--out", out);
+    expect(device.code, device.stderr).toBe(0);
+    expect(device.stdout).toContain(`wrote ${join(out, "SN-0042.crt")} and ${join(out, "SN-0042.key")}`);
+    const cert = new X509Certificate(await readFile(join(out, "SN-0042.crt"), "utf8"));
+    expect(cert.subject).toBe("CN=SN-0042");
+    expect(cert.checkIssued(new X509Certificate(await readFile(join(out, "ca.crt"), "utf8")))).toBe(true);
   });
 
   it("device fails clearly without a CA", async () => {

@@ -40,12 +40,12 @@ describe("initCerts", () => {
     expect(written.map((w) => [w.role, w.commonName, w.certPath, w.keyPath])).toEqual([
       ["ca", "paynet CA", join(out, "ca.crt"), join(out, "ca.key")],
       ["server", "paynet.local", join(out, "server.crt"), join(out, "server.key")],
-      ["device", "device-001", join(out, "device.crt"), join(out, "device.key")],
+      ["device", "SN-DEMO-001", join(out, "device.crt"), join(out, "device.key")],
     ]);
   });
 
   it("issues a CA, a serverAuth server and a clientAuth device forming one chain", async () => {
-    const written = await initCerts({ out: root, serverCn: "box.example.com", deviceCn: "SN-1", days: 10 });
+    const written = await initCerts({ out: root, serverCn: "box.example.com", deviceSn: "SN-1", days: 10 });
     const ca = new X509Certificate(await read(root, "ca.crt"));
     const server = new X509Certificate(await read(root, "server.crt"));
     const device = new X509Certificate(await read(root, "device.crt"));
@@ -110,20 +110,20 @@ describe("initCerts", () => {
 
   it("refuses a common name over 64 characters (RFC 5280) before writing anything", async () => {
     const long = "x".repeat(65);
-    for (const options of [{ deviceCn: long }, { serverCn: long }, { caCn: long }]) {
+    for (const options of [{ deviceSn: long }, { serverCn: long }, { caCn: long }]) {
       const error = await rejection(initCerts({ out: root, ...options }));
       expect(error.code).toBe("INVALID_OPTION");
       expect(error.message).toMatch(/is 65 characters long; X\.509 allows at most 64 \(RFC 5280/);
     }
     expect(await readdir(root)).toEqual([]);
     // 64 characters, counted as code points (an emoji is one character, two UTF-16 units).
-    await initCerts({ out: root, deviceCn: `${"y".repeat(63)}😀` });
+    await initCerts({ out: root, deviceSn: `${"y".repeat(63)}😀` });
     const device = new x509.X509Certificate(await read(root, "device.crt"));
     expect(device.subjectName.getField("CN")).toEqual([`${"y".repeat(63)}😀`]);
   });
 
   it("reports an invalid CN as an option error", async () => {
-    const error = await rejection(initCerts({ out: root, deviceCn: "" }));
+    const error = await rejection(initCerts({ out: root, deviceSn: "" }));
     expect(error.code).toBe("INVALID_OPTION");
     expect(await readdir(root)).toEqual([]);
   });
@@ -248,7 +248,7 @@ describe("issued files in a real mTLS handshake", () => {
     const server = await serverOptions(ours);
     expect(await mtlsHandshake(server, await clientOptions(ours, ours, "device"))).toEqual({
       ok: true,
-      peerSubjectCN: "device-001",
+      peerSubjectCN: "SN-DEMO-001",
     });
     expect(await mtlsHandshake(server, await clientOptions(ours, ours, "device-002"))).toEqual({
       ok: true,
@@ -264,7 +264,7 @@ describe("issued files in a real mTLS handshake", () => {
     expect(await mtlsHandshake(await serverOptions(root), await clientOptions(root, root, "device"))).toEqual(
       {
         ok: true,
-        peerSubjectCN: "device-001",
+        peerSubjectCN: "SN-DEMO-001",
       },
     );
   });

@@ -105,7 +105,7 @@ describe("revokeCertificate", () => {
     });
     expect(await mtlsHandshake(server, await client("device"))).toEqual({
       ok: true,
-      peerSubjectCN: "device-001",
+      peerSubjectCN: "SN-DEMO-001",
     });
   });
 
@@ -141,7 +141,7 @@ describe("revokeCertificate", () => {
     const outside = join(root, "elsewhere.crt");
     await copyFile(written("device").certPath, outside);
     const byPath = await revokeCertificate({ out, target: outside });
-    expect(byPath).toMatchObject({ certPath: outside, commonName: "device-001", role: "device" });
+    expect(byPath).toMatchObject({ certPath: outside, commonName: "SN-DEMO-001", role: "device" });
 
     const sn = await issueDeviceFiles({ out, commonName: "SN-0003" });
     const colons = sn.serialNumber.toLowerCase().match(/../g)!.join(":");

@@ -72,6 +72,10 @@ describe("validation rules", () => {
       "reply-final-no-failure",
       "sidecar-unknown-enum",
       "sidecar-unknown-value",
+      "identity-misplaced",
+      "identity-invalid-field",
+      "duplicate-identity",
+      "identity-missing",
     ]) {
       expect(rules).toContain(rule);
     }

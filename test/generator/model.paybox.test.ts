@@ -14,14 +14,14 @@ function modelOf(result: LoadResult): ProtoModel {
   return result.model!;
 }
 
-/** The table of issue 4, as `Type direction message reply role correlation`. */
+/** The table of issue 4, as `Type direction message reply role correlation identity`. */
 const PAYBOX_TABLE = [
-  "0x01 up paybox.RegisterReq reply=paybox.RegisterRsp role=register",
-  "0x02 up paybox.LoginReq reply=paybox.LoginRsp role=login",
+  "0x01 up paybox.RegisterReq reply=paybox.RegisterRsp role=register serial=device_sn",
+  "0x02 up paybox.LoginReq reply=paybox.LoginRsp role=login deviceId=device_id",
   "0x03 up paybox.Ping reply=paybox.Pong role=heartbeat",
   "0x04 down paybox.CoinCommand reply=paybox.CoinAck correlation=order_id",
   "0x05 up paybox.QueryReq reply=paybox.QueryRsp correlation=order_id",
-  "0x81 down paybox.RegisterRsp",
+  "0x81 down paybox.RegisterRsp deviceId=device_id",
   "0x82 down paybox.LoginRsp",
   "0x83 down paybox.Pong",
   "0x84 up paybox.CoinAck correlation=order_id",
@@ -38,6 +38,8 @@ function wireTable(model: ProtoModel): string[] {
       wire.reply === undefined ? "" : `reply=${wire.reply}`,
       wire.role === undefined ? "" : `role=${wire.role}`,
       wire.correlationField === undefined ? "" : `correlation=${wire.correlationField}`,
+      wire.serialField === undefined ? "" : `serial=${wire.serialField}`,
+      wire.deviceIdField === undefined ? "" : `deviceId=${wire.deviceIdField}`,
     ]
       .filter((part) => part !== "")
       .join(" "),

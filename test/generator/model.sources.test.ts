@@ -131,6 +131,12 @@ describe("proto/paynet/options.proto", () => {
       max_size: ["google.protobuf.FieldOptions", 51212, "uint32"],
       max_count: ["google.protobuf.FieldOptions", 51213, "uint32"],
       final: ["google.protobuf.EnumValueOptions", 51221, "bool"],
+      identity: ["google.protobuf.FieldOptions", 51214, "Identity"],
+    });
+    expect((root.lookup("paynet.Identity") as protobuf.Enum).values).toEqual({
+      IDENTITY_UNSPECIFIED: 0,
+      SERIAL: 1,
+      DEVICE_ID: 2,
     });
     expect((root.lookup("paynet.Direction") as protobuf.Enum).values).toEqual({
       DIRECTION_UNSPECIFIED: 0,

@@ -3,7 +3,8 @@
  * factory with fast test timings, and event waiters. Everything runs over real TLS on 127.0.0.1.
  */
 import { afterEach } from "vitest";
-import { loginStep, PaynetClient } from "../../runtime/src/client/client.js";
+import { PaynetClient } from "../../runtime/src/client/client.js";
+import { loginStep } from "../../runtime/src/client/login.js";
 import type { ClientContext, ClientEvents, ClientOptions } from "../../runtime/src/client/types.js";
 import type { PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";

@@ -5,7 +5,7 @@
  */
 import type { MessageDef, RequestSpec } from "@paynet/runtime";
 import protobuf from "protobufjs";
-import { Registry } from "../../runtime/src/registry.js";
+import { type LoginStepSpec, Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 
 const PROTO = `
@@ -168,3 +168,20 @@ export function loginPingAckRegistry(): Registry<ServerContext> {
     })
     .register(AckDef);
 }
+
+/**
+ * The register and login steps of the test protocol as a generated SDK declares them: RegisterReq
+ * claims `deviceSn`, its reply assigns `deviceId`, LoginReq claims `deviceId`; refusals are answered
+ * with code UNAUTHORIZED and the reason.
+ */
+export const registerStep: LoginStepSpec<RegisterReq, RegisterRsp> = {
+  step: "register",
+  serial: (message) => message.deviceSn,
+  assignedDeviceId: (reply) => reply.deviceId,
+  refuse: (error) => ({ code: ResultCode.UNAUTHORIZED, msg: error.reason }),
+};
+export const loginStepSpec: LoginStepSpec<LoginReq, LoginRsp> = {
+  step: "login",
+  deviceId: (message) => message.deviceId,
+  refuse: (error) => ({ code: ResultCode.UNAUTHORIZED, msg: error.reason }),
+};

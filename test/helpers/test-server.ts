@@ -7,7 +7,12 @@ import type { PaynetError } from "../../runtime/src/errors.js";
 import type { Logger } from "../../runtime/src/logger.js";
 import { Registry } from "../../runtime/src/registry.js";
 import { PaynetServer } from "../../runtime/src/server/server.js";
-import type { ServerContext, ServerOptions, Session } from "../../runtime/src/server/types.js";
+import type {
+  ErrorMessageSpec,
+  ServerContext,
+  ServerOptions,
+  Session,
+} from "../../runtime/src/server/types.js";
 import { type ErrorMsg, ErrorMsgDef } from "./messages.js";
 import { makeTestPki, type TestPki } from "./pki.js";
 import { RawDevice, type RawDeviceOptions } from "./raw-device.js";
@@ -34,10 +39,17 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-/** The error message spec of the test protocol: `ErrorMsg { code: 1, msg: error.message }`. */
-export const testErrorMessage = {
+/**
+ * The error message spec of the test protocol: `ErrorMsg { code: 1, msg: "CODE: message" }`; the
+ * close notices (`SESSION_REPLACED`, `SERVER_DRAINING`) are read back by the code before the colon.
+ */
+export const testErrorMessage: ErrorMessageSpec<ErrorMsg> = {
   def: ErrorMsgDef,
   build: (error: PaynetError): ErrorMsg => ({ code: 1, msg: `${error.code}: ${error.message}` }),
+  noticeOf: (message) => {
+    const code = /^([A-Z_]+):/.exec(message.msg ?? "")?.[1];
+    return code === "SESSION_REPLACED" || code === "SERVER_DRAINING" ? code : undefined;
+  },
 };
 
 /** A started server and what it did. */

@@ -11,7 +11,7 @@ const noJitter = () => 0;
 const maxJitter = () => 0.999_999;
 
 describe("backoffDelay", () => {
-  it("uses the documented defaults: 1 s, ×2, cap 64 s, full jitter, unlimited attempts", () => {
+  it("uses the documented defaults: 1 s, ×2, cap 64 s, full jitter, unlimited attempts, stable after 30 s", () => {
     expect(resolveBackoffPolicy()).toEqual({
       initialDelayMs: 1_000,
       factor: 2,
@@ -19,6 +19,7 @@ describe("backoffDelay", () => {
       jitter: 1,
       maxAttempts: Number.POSITIVE_INFINITY,
       spreadMs: 5_000,
+      stableAfterMs: 30_000,
     });
   });
 

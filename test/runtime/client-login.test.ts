@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loginStep } from "../../runtime/src/client/client.js";
+import { loginStep } from "../../runtime/src/client/login.js";
 import { LoginRefusedError, type PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerSession } from "../../runtime/src/server/session.js";
@@ -179,14 +179,15 @@ describe("PaynetClient: login flow", () => {
     await nextEvent(client, "connected");
   });
 
-  it("resets the backoff only after a successful login", async () => {
+  it("grows the backoff with refusals and restarts it after a (stable) session drops", async () => {
     let refusals = 3;
     const server = await startLoginServer(pki, {
       loginCode: () => (refusals-- > 0 ? ResultCode.FAILED : ResultCode.OK),
     });
     const client = makeClient(pki, server.port, {
-      // No spread after the drop, so the reset to the first exponential delay is visible.
-      reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0, spreadMs: 0 },
+      // No spread after the drop, so the reset to the first exponential delay is visible; every
+      // session counts as stable (the stability window has its own test).
+      reconnect: { initialDelayMs: 10, maxDelayMs: 1_000, jitter: 0, spreadMs: 0, stableAfterMs: 0 },
     });
     const events = recordEvents(client);
     client.start();

@@ -111,6 +111,7 @@ describe("client defaults as applied", () => {
       jitter: DEFAULT_BACKOFF.jitter,
       maxAttempts: Number.POSITIVE_INFINITY,
       spreadMs: 5_000,
+      stableAfterMs: 30_000,
     });
     expect(resolved.heartbeat).toEqual({ intervalMs: 60_000, timeoutMs: 130_000 });
     expect(resolved.connectTimeoutMs).toBe(DEFAULT_CONNECT_TIMEOUT_MS);

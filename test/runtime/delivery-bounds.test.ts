@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RequestSpec } from "../../runtime/src/codec.js";
-import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/pending.js";
+import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/memory-pending-store.js";
 import { encodeFrame } from "../../runtime/src/frame/encoder.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";

@@ -1,6 +1,6 @@
 import { pendingDeliveryStoreContract } from "@paynet/runtime/testing";
 import { describe, expect, it } from "vitest";
-import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/pending.js";
+import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/memory-pending-store.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {

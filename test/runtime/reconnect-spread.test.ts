@@ -53,6 +53,8 @@ describe("PaynetClient reconnect after a drop (integration)", () => {
         initialDelayMs: 10,
         jitter: 0,
         spreadMs: 80,
+        // Every session counts as stable, so the drop right after login is spread.
+        stableAfterMs: 0,
         random: () => script[draws++ % script.length] as number,
       },
     });

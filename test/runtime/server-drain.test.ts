@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { PaynetClient } from "../../runtime/src/client/client.js";
-import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/pending.js";
+import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/memory-pending-store.js";
 import type { PaynetError } from "../../runtime/src/errors.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { DrainPhase } from "../../runtime/src/server/drain.js";

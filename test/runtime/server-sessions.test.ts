@@ -8,6 +8,7 @@ import {
   ackIsFinal,
   CommandDef,
   commandSpec,
+  ErrorMsgDef,
   type LoginReq,
   LoginReqDef,
   LoginRspDef,
@@ -16,7 +17,12 @@ import {
   pingSpec,
 } from "../helpers/messages.js";
 import type { RawDevice } from "../helpers/raw-device.js";
-import { setUpServerTests, startTestServer, type TestServer } from "../helpers/test-server.js";
+import {
+  setUpServerTests,
+  startTestServer,
+  type TestServer,
+  testErrorMessage,
+} from "../helpers/test-server.js";
 
 const pki = await setUpServerTests();
 
@@ -54,14 +60,18 @@ describe("sessions", () => {
     expect(t.server.stats().connections).toMatchObject({ current: 1, online: 1, total: 1 });
   });
 
-  it("replaces the session of a device that logs in again; the old one goes offline with SESSION_REPLACED", async () => {
-    const t = await startTestServer(pki, { registry: loginRegistry() });
+  it("replaces the session of a device that logs in again; the old one is told SESSION_REPLACED, then closed", async () => {
+    const t = await startTestServer(pki, { registry: loginRegistry(), errorMessage: testErrorMessage });
     const first = await loggedIn(t, "dev-2");
     const second = await loggedIn(t, "dev-2");
     const reason = await t.offlineReason(first.session);
     expect(reason.code).toBe("SESSION_REPLACED");
     expect(reason.message).toContain("dev-2");
     await first.device.closed;
+    // The error message arrived before the close.
+    const told = await first.device.next(ErrorMsgDef);
+    expect(told.msg).toMatch(/^SESSION_REPLACED: device dev-2 logged in on a newer connection/);
+    expect(second.device.pending).toEqual([]);
     expect(t.server.session("dev-2")).toBe(second.session);
     expect(second.session.online).toBe(true);
     expect(first.session.online).toBe(false);

@@ -200,7 +200,8 @@ describe("scaffold handler", () => {
     expect(filled).not.toBe(stub);
     writeFileSync(stubPath, filled);
 
-    const certs = await cli(["certs", "init", "--out", "certs"], project);
+    // The device of app.ts registers as SN1: under mTLS its certificate must name that serial.
+    const certs = await cli(["certs", "init", "--out", "certs", "--device-sn", "SN1"], project);
     expect(certs.code, certs.stderr).toBe(0);
     expect(existsSync(join(project, "certs", "device.key"))).toBe(true);
     const built = await run(process.execPath, [TSC, "-p", "tsconfig.json"], project);

@@ -29,7 +29,7 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
       kind: path,
       isPath: true,
       placeholder: "DIR",
-      help: "trusts DIR/ca.crt; presents DIR/device.crt + device.key when present (mTLS)",
+      help: "trusts DIR/ca.crt; presents DIR/SN.crt + SN.key, else DIR/device.crt + device.key (mTLS)",
       reload: "restart",
     }),
     setting({
@@ -47,7 +47,7 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
       kind: path,
       isPath: true,
       placeholder: "FILE",
-      help: "present this client certificate (with --key) instead of DIR/device.crt",
+      help: "present this client certificate (with --key) instead of DIR/SN.crt or DIR/device.crt",
       reload: "restart",
     }),
     setting({
@@ -118,7 +118,7 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
       kind: text,
       required: true,
       placeholder: "SN",
-      help: "device serial number (device id: dev-SN)",
+      help: "device serial number, the CN of its certificate under mTLS (device id: dev-SN)",
       reload: "restart",
     }),
     setting({

@@ -15,6 +15,11 @@ export interface BackoffPolicy {
    * uniform in `[0, spreadMs]`. 0 = use the exponential delay for that attempt too.
    */
   readonly spreadMs: number;
+  /**
+   * How long a session must stay online for its drop to reset the backoff. A session that drops
+   * sooner (or is replaced by a newer login of the device) counts as one more failure.
+   */
+  readonly stableAfterMs: number;
 }
 
 /** How many initial delays the first reconnect after a drop is spread over, unless `spreadMs` is set. */
@@ -25,7 +30,9 @@ export const DEFAULT_SPREAD_FACTOR = 5;
  * delay uniform in `[0, delay]`). The first attempt after a drop is spread over 5 s (5 × the
  * initial delay), so a fleet dropped at once by a server restart comes back at about 2 % of the
  * fleet per 100 ms; full jitter keeps the devices whose first attempt came too early (the server
- * still restarting) from returning together on their second.
+ * still restarting) from returning together on their second. The backoff restarts only after a
+ * session stayed online for 30 s, so two boxes sharing a device id (each replacing the other's
+ * session) slow down instead of taking turns forever.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   initialDelayMs: 1_000,
@@ -34,6 +41,7 @@ export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   jitter: 1,
   maxAttempts: Number.POSITIVE_INFINITY,
   spreadMs: 5_000,
+  stableAfterMs: 30_000,
 });
 
 /**
@@ -53,6 +61,7 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
       (options.initialDelayMs === undefined
         ? DEFAULT_BACKOFF.spreadMs
         : options.initialDelayMs * DEFAULT_SPREAD_FACTOR),
+    stableAfterMs: options.stableAfterMs ?? DEFAULT_BACKOFF.stableAfterMs,
   };
   const finiteNonNegative = (name: keyof BackoffPolicy, value: number) => {
     if (!Number.isFinite(value) || value < 0) {
@@ -62,6 +71,7 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
   finiteNonNegative("initialDelayMs", policy.initialDelayMs);
   finiteNonNegative("maxDelayMs", policy.maxDelayMs);
   finiteNonNegative("spreadMs", policy.spreadMs);
+  finiteNonNegative("stableAfterMs", policy.stableAfterMs);
   if (!Number.isFinite(policy.factor) || policy.factor < 1) {
     throw new InvalidOptionsError(`${prefix}.factor`, `expected a finite number >= 1, got ${policy.factor}`);
   }
@@ -124,4 +134,17 @@ export function backoffDelay(
 export function reconnectSpreadDelay(policy: BackoffPolicy, random: () => number = Math.random): number {
   if (policy.spreadMs <= 0) return backoffDelay(1, policy, random);
   return Math.round(policy.spreadMs * random());
+}
+
+/**
+ * Delay before reconnecting after the server replaced this session with a newer login of the same
+ * device id: the `retry`-th backoff step with at most half of it randomised, so that the device
+ * never comes straight back to take the session over again.
+ */
+export function replacedBackoffDelay(
+  retry: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  return backoffDelay(retry, { ...policy, jitter: Math.min(policy.jitter, 0.5) }, random);
 }

@@ -1,66 +1,30 @@
 /**
  * The device client: one TLS connection to the cloud service, kept up for as long as the client
- * runs. The lifecycle is one loop: connect (with the cached TLS ticket) → login flow → online
- * (heartbeat, flush of held acks and the offline queue) → connection lost → jittered backoff → again.
+ * runs. The connection lifecycle (connect, login, online, backoff) is the loop in
+ * `connection-loop.ts`; this module keeps the public API and the paths of messages in and out: the
+ * inbound dispatcher (with the idempotency guard of commands) and the outbound path (connection,
+ * offline queue, held acks).
  */
 import { EventEmitter } from "node:events";
-import { performance } from "node:perf_hooks";
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
 import { IdempotencyGuard, MemoryIdempotencyStore } from "../delivery/idempotency.js";
-import {
-  AbortedError,
-  ConnectionClosedError,
-  encodeFailure,
-  HandlerError,
-  HandshakeFailedError,
-  LoginRefusedError,
-  LoginTimeoutError,
-  type NotConnectedError,
-  PaynetError,
-  RequestTimeoutError,
-} from "../errors.js";
-import { LatencyHistogram, TrafficStats } from "../stats.js";
+import { failedIterable } from "../delivery/reply-queue.js";
+import { ConnectionClosedError, encodeFailure, type NotConnectedError, type PaynetError } from "../errors.js";
+import { emitSafely } from "../logger.js";
+import { TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
-import { TicketCache } from "../tls/ticket-cache.js";
-import { backoffDelay, reconnectSpreadDelay } from "./backoff.js";
-import { connectTls, type PendingConnect } from "./connect.js";
+import { ConnectionLoop } from "./connection-loop.js";
 import { InboundDispatcher } from "./dispatch.js";
-import { HeartbeatMonitor } from "./heartbeat.js";
-import { ClientLink } from "./link.js";
-import { type LoginStepName, runLoginFlow } from "./login.js";
+import type { ClientLink } from "./link.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { type ResolvedClientOptions, resolveClientOptions } from "./options.js";
 import { asPaynetError, Outbound } from "./outbound.js";
 import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
 
-export { TicketCache } from "../tls/ticket-cache.js";
-export {
-  type BackoffPolicy,
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  reconnectSpreadDelay,
-  resolveBackoffPolicy,
-} from "./backoff.js";
-export { DEFAULT_HEARTBEAT_INTERVAL_MS, defaultHeartbeatTimeout } from "./heartbeat.js";
-export { DEFAULT_LOGIN_TIMEOUT_MS, loginStep } from "./login.js";
-export { DEFAULT_OFFLINE_QUEUE } from "./offline-queue.js";
-export { DEFAULT_CONNECT_TIMEOUT_MS } from "./options.js";
-
-export { MAX_HELD_ACKS } from "./outbound.js";
-
 type ClientState = "idle" | "running" | "stopping";
 
 /** `process.emitWarning` about the in-memory idempotency store went out (once per process). */
 let warnedVolatileStore = false;
-
-/** How one connection attempt ended. */
-interface AttemptOutcome {
-  /** Login succeeded (the backoff restarts from its first delay). */
-  readonly wentOnline: boolean;
-  readonly error: PaynetError | undefined;
-  /** The client must stop (login refused with policy `stop`). */
-  readonly fatal: boolean;
-}
 
 /**
  * Device-side client of a paynet server.
@@ -77,9 +41,8 @@ interface AttemptOutcome {
 export class PaynetClient extends EventEmitter<ClientEvents> {
   readonly #options: ClientOptions;
   readonly #config: ResolvedClientOptions;
-  readonly #wheel = sharedTimerWheel();
-  readonly #tickets = new TicketCache();
   readonly #traffic = new TrafficStats();
+  readonly #connection: ConnectionLoop;
   readonly #guard: IdempotencyGuard;
   readonly #dispatcher: InboundDispatcher;
   readonly #outbound: Outbound;
@@ -87,26 +50,12 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   readonly #replyDefs = new Map<number, MessageDef<unknown>>();
   /** Names of every Type this client has seen or sent, for stats keys. */
   readonly #names = new Map<number, string>();
-  readonly #counters = { connects: 0, reconnects: 0, handshakes: { full: 0, resumed: 0, failed: 0 } };
-  /** Heartbeat round trips (heartbeat sent → its reply received), when the reply Type is known. */
-  readonly #heartbeatRtt = new LatencyHistogram();
-  readonly #heartbeatReplyType: number;
-  #heartbeatsSent = 0;
-  /** `performance.now()` of the heartbeat still waiting for its reply. */
-  #heartbeatSentAt: number | undefined;
-  #lastRttMs: number | undefined;
 
   #state: ClientState = "idle";
   #loop: Promise<void> | undefined;
   #done: Promise<void> = Promise.resolve();
   #settleDone: { resolve: () => void; reject: (error: PaynetError) => void } | undefined;
   #fatal: PaynetError | undefined;
-  #link: ClientLink | undefined;
-  #online = false;
-  #resumed = false;
-  #connecting: PendingConnect | undefined;
-  #pause: { timer: NodeJS.Timeout; wake: () => void } | undefined;
-  #heartbeat: HeartbeatMonitor | undefined;
   #detachSignals: Array<() => void> = [];
 
   /**
@@ -118,10 +67,22 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#config = resolveClientOptions(options);
     this.#options = options;
     this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
-    // -1 never matches a Type byte: no reply configured, no round trip measured.
-    this.#heartbeatReplyType = options.heartbeat?.reply?.type ?? -1;
     const peer = this.#peerContext().peer;
     const client = this;
+    this.#connection = new ConnectionLoop({
+      options,
+      config: this.#config,
+      wheel: sharedTimerWheel(),
+      traffic: this.#traffic,
+      get running() {
+        return client.#state === "running";
+      },
+      emit: (event, ...args) => this.#emit(event, ...args),
+      report: (error) => this.#report(error),
+      dispatch: (origin, type, payload) => this.#dispatcher.dispatch(origin, type, payload),
+      wentOnline: (link) => this.#outbound.flush(link),
+      noteName: (def) => this.#noteName(def),
+    });
     this.#outbound = new Outbound(
       {
         onlineLink: () => this.#onlineLink(),
@@ -180,12 +141,12 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
 
   /** True between a successful login and the loss of that connection. */
   get online(): boolean {
-    return this.#online;
+    return this.#connection.online;
   }
 
   /** Whether the last TLS handshake resumed a cached session. */
   get resumed(): boolean {
-    return this.#resumed;
+    return this.#connection.resumed;
   }
 
   /**
@@ -204,7 +165,11 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#done.catch(() => {});
     const signal = this.#options.signal;
     if (signal !== undefined) this.#watchSignal(signal);
-    this.#loop = this.#runLoop()
+    this.#loop = this.#connection
+      .run()
+      .then((fatal) => {
+        this.#fatal = fatal;
+      })
       .catch((error) => this.#report(asPaynetError(error)))
       .finally(() => this.#finish());
   }
@@ -218,14 +183,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     if (this.#state === "running") {
       this.#state = "stopping";
       const reason = new ConnectionClosedError("client stopped", this.#peerContext());
-      this.#pause?.wake();
-      this.#connecting?.cancel(new AbortedError(this.#peerContext()));
-      this.#heartbeat?.stop();
-      const link = this.#link;
-      if (link !== undefined) {
-        link.router.failAll(new AbortedError({ peer: link.peer }));
-        link.close(reason);
-      }
+      this.#connection.halt(reason);
     }
     await this.#loop;
   }
@@ -289,10 +247,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   ): AsyncIterable<Rep> {
     const link = this.#onlineLink();
     if (link === undefined) {
-      const error = this.#notConnected(spec.request.name);
-      return {
-        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-      };
+      return failedIterable(this.#notConnected(spec.request.name));
     }
     this.#noteRequest(spec);
     return link.request(spec, message, options).stream();
@@ -304,261 +259,16 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       (type) => this.#names.get(type) ?? this.#options.registry.get(type)?.def.name,
     );
     return {
-      connects: this.#counters.connects,
-      reconnects: this.#counters.reconnects,
-      handshakes: { ...this.#counters.handshakes },
+      ...this.#connection.stats(),
       framesIn: traffic.framesIn,
       framesOut: traffic.framesOut,
       offlineQueue: this.#outbound.queued,
-      heartbeat: {
-        sent: this.#heartbeatsSent,
-        lastRttMs: this.#lastRttMs,
-        rtt: this.#heartbeatRtt.snapshot(),
-      },
     };
-  }
-
-  // ---- lifecycle loop ----
-
-  async #runLoop(): Promise<void> {
-    // Let the caller attach listeners after start() before the first event.
-    await Promise.resolve();
-    const policy = this.#config.backoff;
-    let attempt = 0;
-    let failures = 0;
-    /** The previous attempt went online: the next delay is spread, not exponential. */
-    let dropped = false;
-    let lastError: PaynetError | undefined;
-    while (this.#state === "running") {
-      attempt++;
-      if (attempt > policy.maxAttempts) {
-        this.#fatal =
-          lastError ??
-          new ConnectionClosedError(`gave up after ${policy.maxAttempts} attempts`, this.#peerContext());
-        return;
-      }
-      if (failures > 0) {
-        const delayMs = dropped
-          ? reconnectSpreadDelay(policy, this.#config.random)
-          : backoffDelay(failures, policy, this.#config.random);
-        this.#counters.reconnects++;
-        this.#emit("reconnecting", { attempt, delayMs });
-        await this.#sleep(delayMs);
-        if (this.#state !== "running") return;
-      }
-      this.#emit("connecting", { attempt });
-      const outcome = await this.#attempt();
-      lastError = outcome.error;
-      if (outcome.fatal) {
-        this.#fatal = outcome.error;
-        return;
-      }
-      dropped = outcome.wentOnline;
-      if (outcome.wentOnline) {
-        attempt = 0;
-        failures = 1;
-      } else {
-        failures++;
-      }
-    }
-  }
-
-  /** One connection: connect, log in, serve until it ends. */
-  async #attempt(): Promise<AttemptOutcome> {
-    const link = await this.#connect();
-    if (link instanceof PaynetError) return { wentOnline: false, error: link, fatal: false };
-    if (link === undefined) return { wentOnline: false, error: undefined, fatal: false };
-
-    const login = this.#options.login;
-    if (login !== undefined) {
-      try {
-        await runLoginFlow(
-          login,
-          (spec, message, timeoutMs, step) => this.#loginRequest(link, spec, message, timeoutMs, step),
-          link.peer,
-        );
-      } catch (error) {
-        const reason = asPaynetError(error);
-        link.destroy(reason);
-        await link.closed;
-        this.#link = undefined;
-        if (this.#state !== "running") return { wentOnline: false, error: reason, fatal: false };
-        if (reason instanceof LoginRefusedError) {
-          this.#emit("loginRefused", reason);
-          this.#report(reason);
-          const verdict = this.#decideOnRefusal(login.onRefused, reason);
-          return { wentOnline: false, error: reason, fatal: verdict === "stop" };
-        }
-        this.#report(reason);
-        return { wentOnline: false, error: reason, fatal: false };
-      }
-    }
-    if (link.isClosed || this.#state !== "running") {
-      const reason = await link.closed;
-      this.#link = undefined;
-      return { wentOnline: false, error: reason, fatal: false };
-    }
-
-    this.#goOnline(link);
-    const reason = await link.closed;
-    this.#online = false;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
-    this.#link = undefined;
-    this.#emit("offline", reason);
-    return { wentOnline: true, error: reason, fatal: false };
-  }
-
-  /** TCP + TLS; returns the new link, the error (already reported), or `undefined` when stopped. */
-  async #connect(): Promise<ClientLink | PaynetError | undefined> {
-    const { host, port, tls } = this.#options;
-    const pending = connectTls({
-      host,
-      port,
-      tls,
-      timeoutMs: this.#config.connectTimeoutMs,
-      tickets: this.#tickets,
-      wheel: this.#wheel,
-    });
-    this.#connecting = pending;
-    let connected: Awaited<PendingConnect["result"]>;
-    try {
-      connected = await pending.result;
-    } catch (error) {
-      const reason = asPaynetError(error);
-      if (this.#state !== "running") return undefined;
-      if (reason instanceof HandshakeFailedError) this.#counters.handshakes.failed++;
-      this.#report(reason);
-      return reason;
-    } finally {
-      this.#connecting = undefined;
-    }
-    if (this.#state !== "running") {
-      connected.socket.destroy();
-      return undefined;
-    }
-    this.#counters.connects++;
-    this.#counters.handshakes[connected.resumed ? "resumed" : "full"]++;
-    this.#resumed = connected.resumed;
-    const link = new ClientLink(
-      connected.socket,
-      connected.resumed,
-      {
-        peer: `${host}:${port}`,
-        wheel: this.#wheel,
-        stats: this.#traffic,
-        maxFrame: this.#config.maxFrame,
-        ...(this.#options.lengthMode === undefined ? {} : { lengthMode: this.#options.lengthMode }),
-        ...(this.#options.outboundQueue === undefined ? {} : { outboundQueue: this.#options.outboundQueue }),
-      },
-      (origin, type, payload) => {
-        if (type === this.#heartbeatReplyType) this.#heartbeatAnswered();
-        this.#dispatcher.dispatch(origin, type, payload);
-      },
-    );
-    this.#link = link;
-    if (connected.resumed) this.#dropTicketIfRefused(link, connected.ticketKey);
-    this.#emit("connected", { resumed: connected.resumed });
-    return link;
-  }
-
-  /**
-   * A server refuses a resumed session whose certificate no longer passes its trust (CA dropped,
-   * revoked) by closing it before any frame. Offering the same ticket again would only be refused
-   * again; without it the next connect does a full handshake and fails (or passes) on its own terms.
-   */
-  #dropTicketIfRefused(link: ClientLink, ticketKey: string): void {
-    void link.closed.then(() => {
-      if (link.receivedFrame) return;
-      this.#tickets.delete(ticketKey);
-      this.#config.logger.debug(
-        { peer: link.peer },
-        "resumed connection ended before the first frame: TLS ticket dropped, the next connect does a full handshake",
-      );
-    });
-  }
-
-  async #loginRequest(
-    link: ClientLink,
-    spec: RequestSpec<unknown, unknown>,
-    message: unknown,
-    timeoutMs: number,
-    step: LoginStepName,
-  ): Promise<unknown> {
-    this.#noteName(spec.request);
-    try {
-      return await link.request(spec, message, { timeoutMs }).result;
-    } catch (error) {
-      if (error instanceof RequestTimeoutError)
-        throw new LoginTimeoutError(step, timeoutMs, { peer: link.peer });
-      throw error;
-    }
-  }
-
-  #decideOnRefusal(onRefused: ((error: PaynetError) => "retry" | "stop") | undefined, error: PaynetError) {
-    try {
-      return onRefused?.(error) ?? "retry";
-    } catch (cause) {
-      this.#report(new HandlerError({ peer: error.peer ?? "", cause }));
-      return "retry";
-    }
-  }
-
-  #goOnline(link: ClientLink): void {
-    this.#online = true;
-    this.#heartbeatSentAt = undefined;
-    const heartbeat = this.#options.heartbeat;
-    const timings = this.#config.heartbeat;
-    if (heartbeat !== undefined && timings !== undefined) {
-      this.#noteName(heartbeat.def);
-      this.#heartbeat = new HeartbeatMonitor(this.#wheel, timings, {
-        sendHeartbeat: () => {
-          link.write(heartbeat.def.type, heartbeat.def.codec.encode(heartbeat.build()));
-          this.#heartbeatsSent++;
-          // One round trip at a time: a heartbeat sent while one is unanswered does not restart it.
-          this.#heartbeatSentAt ??= performance.now();
-        },
-        // Monotonic: a wall-clock jump (NTP after a 4G attach) must not fake or hide a dead peer.
-        lastReceivedAt: () => link.connection.lastByteMonotonic,
-        now: () => performance.now(),
-        onDead: (error) => link.destroy(error),
-        onError: (error) => this.#report(asPaynetError(error, link.peer)),
-        peer: link.peer,
-      });
-      this.#heartbeat.start();
-    }
-    this.#outbound.flush(link);
-    this.#emit("online", { resumed: link.resumed });
-  }
-
-  #heartbeatAnswered(): void {
-    const sentAt = this.#heartbeatSentAt;
-    if (sentAt === undefined) return;
-    this.#heartbeatSentAt = undefined;
-    const rttMs = performance.now() - sentAt;
-    this.#lastRttMs = rttMs;
-    this.#heartbeatRtt.observe(rttMs);
-  }
-
-  /** Waits `ms` on a real (ref'd) timer: a device in backoff must not let the process exit. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#pause = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#pause = { timer, wake };
-    });
   }
 
   #finish(): void {
     this.#state = "idle";
-    this.#online = false;
-    this.#link = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
+    this.#connection.reset();
     for (const detach of this.#detachSignals) detach();
     this.#detachSignals = [];
     this.#outbound.clear();
@@ -581,15 +291,15 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   // ---- outbound ----
 
   #onlineLink(): ClientLink | undefined {
-    const link = this.#link;
-    return this.#online && link !== undefined && !link.isClosed ? link : undefined;
+    const link = this.#connection.link;
+    return this.#connection.online && link !== undefined && !link.isClosed ? link : undefined;
   }
 
   /** The connection a handler's reply goes out on: the current one once online, or the one it came in on. */
   #replyLink(origin: ClientLink): ClientLink | undefined {
-    const link = this.#link;
+    const link = this.#connection.link;
     if (link === undefined || link.isClosed) return undefined;
-    return this.#online || link === origin ? link : undefined;
+    return this.#connection.online || link === origin ? link : undefined;
   }
 
   // ---- helpers ----
@@ -621,12 +331,9 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     else this.#config.logger.error({ code: error.code }, error.message);
   }
 
-  /** Emits without letting a throwing listener break the connection loop. */
+  /** Emits without letting a throwing listener break the connection loop; see {@link emitSafely}. */
   #emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: ClientEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.#config.logger.error({ event, error: String(error) }, "client event listener threw");
-    }
+    const emit = this.emit as (event: K, ...args: ClientEvents[K]) => boolean;
+    emitSafely(() => emit.call(this, event, ...args), this.#config.logger, event, "client");
   }
 }

@@ -65,6 +65,13 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     if (typeof options.errorMessage.build !== "function") {
       throw new InvalidOptionsError("errorMessage.build", "expected a function building the error message");
     }
+    const noticeOf = options.errorMessage.noticeOf;
+    if (noticeOf !== undefined && typeof noticeOf !== "function") {
+      throw new InvalidOptionsError(
+        "errorMessage.noticeOf",
+        "expected a function reading the close notice of an error message",
+      );
+    }
   }
   if (options.idempotencyStore !== undefined) {
     const store = options.idempotencyStore;

@@ -68,8 +68,10 @@ export interface HeartbeatOptions<T> {
 
 /**
  * Exponential backoff between connection attempts: `initialDelayMs × factor^(n−1)` capped at
- * `maxDelayMs`, every delay jittered; reset only after a successful login. The first attempt after
- * a connection that was online dropped waits a uniform random delay in `[0, spreadMs]` instead.
+ * `maxDelayMs`, every delay jittered; reset only once a session stayed online for `stableAfterMs`.
+ * The first attempt after such a session dropped waits a uniform random delay in `[0, spreadMs]`
+ * instead. A session the server replaced (`SESSION_REPLACED`: the same device id logged in
+ * elsewhere) counts as a failure, and its wait is at most half randomised.
  */
 export interface ReconnectOptions {
   /** Delay before the first retry. Default 1 000 ms. */
@@ -94,6 +96,13 @@ export interface ReconnectOptions {
    * Default 5 × `initialDelayMs` (5 000 ms with the default initial delay).
    */
   spreadMs?: number;
+  /**
+   * A session must stay online this long for its drop to reset the backoff; one that drops sooner
+   * counts as one more failed attempt, so a device whose sessions keep ending right after login
+   * (e.g. two boxes sharing a device id) waits longer each time. 0 = every login resets it.
+   * Default 30 000 ms.
+   */
+  stableAfterMs?: number;
   /**
    * Source of the jitter, returning a number in [0, 1). Default `Math.random`; inject a seeded or
    * scripted one for simulations and tests.
@@ -172,7 +181,10 @@ export interface ClientEvents {
   connected: [info: { resumed: boolean }];
   /** Login accepted: sends go out directly, the heartbeat runs, the offline queue was flushed. */
   online: [info: { resumed: boolean }];
-  /** The connection of an online client ended; `reason` says why (e.g. `HEARTBEAT_TIMEOUT`). */
+  /**
+   * The connection of an online client ended; `reason` says why (e.g. `HEARTBEAT_TIMEOUT`, or
+   * `SESSION_REPLACED` when the server said a newer login of this device id took the session over).
+   */
   offline: [reason: PaynetError];
   /** Waiting `delayMs` (jittered backoff) before attempt number `attempt`. */
   reconnecting: [info: { attempt: number; delayMs: number }];

@@ -12,9 +12,9 @@ import type { DeliveryOptions, MessageDef, RequestSpec } from "../codec.js";
 import {
   AbortedError,
   CorrelationMissingError,
-  EncodeError,
-  HandlerError,
+  encodeFailure,
   InvalidOptionsError,
+  messageOf,
   type PaynetError,
   PendingLimitError,
   QueueFullError,
@@ -22,13 +22,15 @@ import {
 } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
+import { DeliverySends, type DeliveryTransport } from "./delivery-sends.js";
+import { ExpirySweep } from "./expiry-sweep.js";
 import { deliveryId, MemoryPendingDeliveryStore } from "./memory-pending-store.js";
+import { RecentIds } from "./recent-ids.js";
 import { DEFAULT_MAX_BUFFERED_REPLIES } from "./replies.js";
+import { ReplyCallbacks } from "./reply-callbacks.js";
 import { ReplyQueue } from "./reply-queue.js";
 import { DeliverySpecs, type KnownSpec } from "./specs.js";
 import type { DeliveryOutcomes, DeliveryStats, PendingDelivery, PendingDeliveryStore } from "./types.js";
-
-export { MemoryPendingDeliveryStore } from "./memory-pending-store.js";
 
 /** Default deadline of a delivery: 5 minutes. */
 export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
@@ -36,17 +38,6 @@ export const DEFAULT_DELIVERY_DEADLINE_MS = 300_000;
 export const DEFAULT_MAX_PENDING_DELIVERIES = 10_000;
 /** Completed deliveries remembered so late duplicate replies are absorbed instead of reported. */
 const RECENTLY_COMPLETED = 1_024;
-/** How often records past their deadline are swept out of the store. */
-const SWEEP_INTERVAL_MS = 1_000;
-
-/** How the delivery manager reaches devices. */
-export interface DeliveryTransport {
-  /**
-   * Sends one frame to the device's current session. Returns false when the device is not online;
-   * throws (e.g. `QueueFullError`) when the session cannot take it.
-   */
-  sendFrame(deviceId: string, type: number, payload: Uint8Array): boolean;
-}
 
 /** Options of {@link DeliveryManager}. */
 export interface DeliveryManagerOptions {
@@ -89,7 +80,7 @@ type Ending = "completed" | "cancelled" | Error;
 
 /** The server's at-least-once delivery engine; see the module comment. */
 export class DeliveryManager {
-  readonly #transport: DeliveryTransport;
+  readonly #sends: DeliverySends;
   readonly #store: PendingDeliveryStore;
   readonly #maxPending: number;
   readonly #maxBuffered: number;
@@ -101,20 +92,14 @@ export class DeliveryManager {
   readonly #active = new Map<string, ActiveDelivery>();
   /** Device → how many local waiters it has (a frame of a device without any skips the id lookups). */
   readonly #activeDevices = new Map<string, number>();
-  /** Ids of recently completed deliveries (bounded, oldest first). */
-  readonly #completed = new Set<string>();
-  readonly #onError: ((error: PaynetError, deviceId: string) => void) | undefined;
-  #redelivered = 0;
-  /** Counts successful sends; a delivery's last send number tells whether it went out after a login. */
-  #sendCount = 0;
-  readonly #lastSend = new WeakMap<PendingDelivery, number>();
+  /** Ids of recently completed deliveries. */
+  readonly #completed = new RecentIds(RECENTLY_COMPLETED);
   /** Ended deliveries by outcome. */
   readonly #outcomes: DeliveryOutcomes = { completed: 0, timedOut: 0, aborted: 0, cancelled: 0, failed: 0 };
-  #sweep: WheelTimer | undefined;
-  #sweeping = false;
+  readonly #sweep: ExpirySweep;
+  readonly #callbacks: ReplyCallbacks;
 
   constructor(options: DeliveryManagerOptions) {
-    this.#transport = options.transport;
     this.#store = options.store ?? new MemoryPendingDeliveryStore();
     this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
     this.#maxBuffered = options.maxBufferedReplies ?? DEFAULT_MAX_BUFFERED_REPLIES;
@@ -125,12 +110,16 @@ export class DeliveryManager {
       );
     }
     this.#logger = options.logger;
+    this.#sends = new DeliverySends(options.transport, this.#logger);
     this.#timers = options.timers ?? sharedTimerWheel();
     this.#now = options.now ?? Date.now;
-    this.#onError = options.onError;
+    this.#callbacks = new ReplyCallbacks(this.#logger, options.onError);
+    this.#sweep = new ExpirySweep(this.#store, this.#timers, this.#now, this.#logger, (record) =>
+      this.#expired(record),
+    );
     for (const spec of options.specs ?? []) this.#specs.learn(spec);
     // Records left by an earlier run (a persistent store) expire like any other.
-    if (this.#store.size() > 0) this.#armSweep();
+    if (this.#store.size() > 0) this.#sweep.arm();
   }
 
   /**
@@ -216,10 +205,11 @@ export class DeliveryManager {
     Promise.resolve(this.#store.add(active.pending)).then(
       () => {
         active.firstSendPending = false;
-        this.#armSweep();
-        if (!active.queue.closed) this.#send(active.pending);
+        this.#sweep.arm();
+        if (!active.queue.closed) this.#sends.send(active.pending);
       },
-      (error: unknown) => this.#finish(active, asError(error), true),
+      (error: unknown) =>
+        this.#finish(active, error instanceof Error ? error : new Error(String(error)), true),
     );
   }
 
@@ -230,13 +220,13 @@ export class DeliveryManager {
    * out twice on the new session. Store or send failures are logged; deliveries stay pending.
    */
   resendAfterLogin(deviceId: string): () => Promise<void> {
-    const sendsAtLogin = this.#sendCount;
+    const sendsAtLogin = this.#sends.mark();
     return async () => {
       let deliveries: readonly PendingDelivery[];
       try {
         deliveries = await this.#store.forDevice(deviceId);
       } catch (error) {
-        this.#logger.error({ deviceId, error: asError(error).message }, "pending delivery store failed");
+        this.#logger.error({ deviceId, error: messageOf(error) }, "pending delivery store failed");
         return;
       }
       const now = this.#now();
@@ -245,25 +235,10 @@ export class DeliveryManager {
         const active = this.#active.get(deliveryId(deviceId, stored.type, stored.key));
         if (active?.firstSendPending) continue;
         const pending = active?.pending ?? stored;
-        if ((this.#lastSend.get(pending) ?? 0) > sendsAtLogin) continue;
-        this.#send(pending);
+        if (this.#sends.sentSince(pending, sendsAtLogin)) continue;
+        this.#sends.send(pending);
       }
     };
-  }
-
-  #send(pending: PendingDelivery): void {
-    try {
-      if (!this.#transport.sendFrame(pending.deviceId, pending.type, pending.payload)) return;
-    } catch (error) {
-      this.#logger.warn(
-        { deviceId: pending.deviceId, key: pending.key, error: asError(error).message },
-        "delivery not sent; kept pending for the next login",
-      );
-      return;
-    }
-    if (pending.attempts > 0) this.#redelivered++;
-    pending.attempts++;
-    this.#lastSend.set(pending, ++this.#sendCount);
   }
 
   /**
@@ -291,7 +266,7 @@ export class DeliveryManager {
     if (!waiting && this.#completed.size === 0 && this.#store.size() === 0) return false;
     // Replies of several requests may share a Type (a coin command and a refund of one order, both
     // answered with CoinAck): a waiting delivery takes the reply before any record is judged.
-    const keys = specs.map((spec) => this.#userKey(deviceId, spec, message));
+    const keys = specs.map((spec) => this.#callbacks.key(deviceId, spec.replyKey, message));
     if (waiting) {
       for (let i = 0; i < specs.length; i++) {
         const key = keys[i];
@@ -309,7 +284,7 @@ export class DeliveryManager {
         this.#logger.debug({ deviceId, key }, "late duplicate reply of a completed delivery absorbed");
         return true;
       }
-      if (this.#judge(deviceId, spec.isFinal, message, spec.replyDef.name)) {
+      if (this.#callbacks.isFinal(deviceId, spec.isFinal, message, spec.replyDef.name)) {
         this.#completeStored(deviceId, spec, key, id);
       }
     }
@@ -319,7 +294,7 @@ export class DeliveryManager {
   /** A reply to a local waiter: bounded, `onReply` first, then the iteration; a final one ends it. */
   #answer(active: ActiveDelivery, message: unknown): boolean {
     const { deviceId } = active.pending;
-    const final = this.#judge(deviceId, active.isFinal, message, active.spec.replyDef.name);
+    const final = this.#callbacks.isFinal(deviceId, active.isFinal, message, active.spec.replyDef.name);
     if (!final && active.queue.buffered >= this.#maxBuffered) {
       // Nobody reads the replies: stop waiting here rather than grow; the delivery stays stored and
       // its final reply still completes it. This reply goes to the handlers, so it is not lost.
@@ -334,11 +309,7 @@ export class DeliveryManager {
       return false;
     }
     if (active.onReply !== undefined) {
-      try {
-        active.onReply(message);
-      } catch (cause) {
-        this.#userCodeFailed(deviceId, "onReply", cause, active.spec.replyDef.name);
-      }
+      this.#callbacks.onReply(deviceId, active.onReply, message, active.spec.replyDef.name);
     }
     active.queue.push(message);
     if (final) this.#finish(active, "completed");
@@ -351,48 +322,15 @@ export class DeliveryManager {
       (removed) => {
         if (!removed) return;
         this.#outcomes.completed++;
-        this.#rememberCompleted(id);
+        this.#completed.add(id);
         this.#logger.debug(
           { deviceId, key, request: spec.requestName },
           "stored delivery completed by its final reply",
         );
       },
       (error: unknown) =>
-        this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
+        this.#logger.error({ deviceId, key, error: messageOf(error) }, "pending delivery store failed"),
     );
-  }
-
-  #userKey(deviceId: string, spec: KnownSpec, message: unknown): string | undefined {
-    try {
-      return spec.replyKey(message);
-    } catch (cause) {
-      this.#userCodeFailed(deviceId, "replyKey", cause);
-      return undefined;
-    }
-  }
-
-  #judge(deviceId: string, isFinal: (reply: unknown) => boolean, message: unknown, name: string): boolean {
-    try {
-      return isFinal(message);
-    } catch (cause) {
-      this.#userCodeFailed(deviceId, "isFinal", cause, name);
-      // Like request(): a reply that cannot be judged ends the delivery rather than leaving it hanging.
-      return true;
-    }
-  }
-
-  #userCodeFailed(deviceId: string, what: string, cause: unknown, messageName?: string): void {
-    const error = new HandlerError({
-      peer: `device ${deviceId}`,
-      ...(messageName === undefined ? {} : { messageName }),
-      cause: new Error(`${what} threw: ${asError(cause).message}`, { cause }),
-    });
-    this.#logger.error({ deviceId }, error.message);
-    try {
-      this.#onError?.(error, deviceId);
-    } catch (reportError) {
-      this.#logger.error({ error: asError(reportError).message }, "delivery onError threw");
-    }
   }
 
   /**
@@ -411,7 +349,7 @@ export class DeliveryManager {
     return {
       pending: this.#store.size(),
       oldestAgeMs: oldest === undefined ? 0 : Math.max(0, this.#now() - oldest),
-      redelivered: this.#redelivered,
+      redelivered: this.#sends.redelivered,
       completed: this.#outcomes.completed,
       timedOut: this.#outcomes.timedOut,
       outcomes: { ...this.#outcomes },
@@ -429,65 +367,32 @@ export class DeliveryManager {
     active.detachSignal?.();
     if (!keepStored) {
       Promise.resolve(this.#store.remove(deviceId, type, key)).catch((error: unknown) =>
-        this.#logger.error({ deviceId, key, error: asError(error).message }, "pending delivery store failed"),
+        this.#logger.error({ deviceId, key, error: messageOf(error) }, "pending delivery store failed"),
       );
     }
     this.#outcomes[outcomeOf(outcome)]++;
     if (outcome === "completed") {
-      this.#rememberCompleted(active.id);
+      this.#completed.add(active.id);
       active.queue.end();
     } else if (outcome !== "cancelled") {
       active.queue.fail(outcome);
     }
   }
 
-  #rememberCompleted(id: string): void {
-    this.#completed.delete(id);
-    this.#completed.add(id);
-    if (this.#completed.size > RECENTLY_COMPLETED) {
-      const oldest = this.#completed.values().next().value;
-      if (oldest !== undefined) this.#completed.delete(oldest);
+  /** A record past its deadline, swept out of the store: its waiter here (if any) ends. */
+  #expired(record: PendingDelivery): void {
+    const active = this.#active.get(deliveryId(record.deviceId, record.type, record.key));
+    if (active === undefined) {
+      this.#outcomes.timedOut++;
+      this.#logger.warn(
+        { deviceId: record.deviceId, key: record.key, type: record.type },
+        "stored delivery expired without its final reply",
+      );
+      return;
     }
-  }
-
-  /** One wheel timer while the store holds records: `store.expire` each interval. */
-  #armSweep(): void {
-    if (this.#sweep === undefined)
-      this.#sweep = this.#timers.schedule(SWEEP_INTERVAL_MS, () => void this.#runSweep());
-    else if (!this.#sweep.active) this.#sweep.reschedule(SWEEP_INTERVAL_MS);
-  }
-
-  async #runSweep(): Promise<void> {
-    if (this.#sweeping) return;
-    this.#sweeping = true;
-    try {
-      const expired = await this.#store.expire(this.#now());
-      for (const record of expired) {
-        const active = this.#active.get(deliveryId(record.deviceId, record.type, record.key));
-        if (active !== undefined) {
-          const deadlineMs = record.deadline - record.createdAt;
-          this.#finish(
-            active,
-            new RequestTimeoutError(deadlineMs, {
-              peer: `device ${record.deviceId}`,
-              messageName: active.spec.replyDef.name,
-            }),
-            true,
-          );
-        } else {
-          this.#outcomes.timedOut++;
-          this.#logger.warn(
-            { deviceId: record.deviceId, key: record.key, type: record.type },
-            "stored delivery expired without its final reply",
-          );
-        }
-      }
-    } catch (error) {
-      this.#logger.error({ error: asError(error).message }, "pending delivery store failed");
-    } finally {
-      this.#sweeping = false;
-      if (this.#store.size() > 0) this.#armSweep();
-    }
+    const deadlineMs = record.deadline - record.createdAt;
+    const context = { peer: `device ${record.deviceId}`, messageName: active.spec.replyDef.name };
+    this.#finish(active, new RequestTimeoutError(deadlineMs, context), true);
   }
 }
 
@@ -504,17 +409,7 @@ function encodeRequest<Req>(def: MessageDef<Req>, message: Req, peer: string): U
   try {
     return def.codec.encode(message);
   } catch (cause) {
-    // A broken size bound already names message, field and limit, and keeps its own code.
-    if (cause instanceof EncodeError) throw cause;
-    throw new EncodeError(`cannot encode ${def.name}: ${asError(cause).message}`, {
-      peer,
-      frameType: def.type,
-      messageName: def.name,
-      cause,
-    });
+    // A broken size bound (an EncodeError already) names message, field and limit: kept as it is.
+    throw encodeFailure(def.name, cause, { peer, frameType: def.type });
   }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

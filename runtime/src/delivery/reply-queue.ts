@@ -92,3 +92,10 @@ export class ReplyQueue<T> implements AsyncIterable<T>, ReplySink<T> {
     };
   }
 }
+
+/** A reply stream that fails at once: its first `next()` rejects with `error`. */
+export function failedIterable<T>(error: unknown): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+  };
+}

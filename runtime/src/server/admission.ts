@@ -19,7 +19,8 @@ import type { TrafficStats } from "../stats.js";
 import type { PeerVerdict, ServerTlsContext } from "../tls/server-context.js";
 import { type PeerGuard, PRE_LOGIN_LIMIT } from "./guard.js";
 import type { ResolvedServerOptions } from "./options.js";
-import { ServerSession, type SessionHost } from "./session.js";
+import { ServerSession } from "./session.js";
+import type { SessionHost } from "./session-host.js";
 import type { PeerIdentity } from "./types.js";
 
 /** The server's connection counters that admission keeps up to date. */

@@ -13,6 +13,7 @@ import {
   formatType,
   HandlerError,
   InvalidOptionsError,
+  LoginNotAuthorizedError,
   PaynetError,
   UnknownTypeError,
 } from "../errors.js";
@@ -20,6 +21,7 @@ import type { Logger } from "../logger.js";
 import { readMessage } from "../protobuf/reader.js";
 import type { Registration, Registry } from "../registry.js";
 import type { HandlerStats } from "../stats.js";
+import type { LoginAuthority } from "./authorize.js";
 import type { DeliveryEngine, UplinkIdempotency } from "./cluster.js";
 import { type PeerGuard, sendErrorMessage } from "./guard.js";
 import type { ServerSession } from "./session.js";
@@ -36,6 +38,8 @@ export interface DispatchHost {
   readonly errorMessage: ErrorMessageSpec<unknown> | undefined;
   readonly onUnknownType: "reply-error" | "ignore" | "close";
   readonly reportHandlerErrors: boolean;
+  /** Decides the login steps (registrations with `loginStep`) before their handlers run. */
+  readonly logins: LoginAuthority;
   /** Pre-login checks and the bad-frame rate limit. */
   readonly guard: PeerGuard;
   /** True once `stop()` began: no new handler runs. */
@@ -94,7 +98,13 @@ export class Dispatcher {
       session.log.debug({ type: formatType(type) }, "frame dropped: server stopping");
       return;
     }
-    this.#runHandler(session, type, message, registration);
+    if (registration.loginStep === undefined) {
+      this.#runHandler(session, type, message, registration);
+      return;
+    }
+    host.logins.step(session, registration, message, () => {
+      if (!host.stopping) this.#runHandler(session, type, message, registration);
+    });
   }
 
   #runHandler(
@@ -112,7 +122,7 @@ export class Dispatcher {
       this.#runOnce(session, type, message, registration, host.uplink);
       return;
     }
-    const context = new HandlerContext(session, type, registration);
+    const context = new HandlerContext(session, type, registration, host.logins);
     // NaN: this call is not timed (see HandlerCounter).
     const started = host.handlerStats.shouldTime(type) ? performance.now() : Number.NaN;
     host.handlerStarted();
@@ -180,7 +190,10 @@ export class Dispatcher {
       }
       let value: unknown;
       try {
-        value = await registration.handler!(message, new HandlerContext(session, type, registration));
+        value = await registration.handler!(
+          message,
+          new HandlerContext(session, type, registration, host.logins),
+        );
       } catch (error) {
         await uplink.finish(key, undefined, error instanceof Error ? error.message : String(error));
         throw error;
@@ -225,6 +238,7 @@ export class Dispatcher {
       // Synchronous send (no promise per reply); a failure is only logged, as before.
       try {
         session.sendNow(replyDef, value);
+        if (registration.loginStep !== undefined) this.#host.logins.replied(session, registration, value);
       } catch (error) {
         this.#replyFailed(session, replyDef, error);
       }
@@ -257,6 +271,8 @@ export class Dispatcher {
     registration: Registration<unknown, ServerContext>,
     cause: unknown,
   ): void {
+    // A login the policy refused inside the handler was logged, reported and answered already.
+    if (cause instanceof LoginNotAuthorizedError) return;
     const error = new HandlerError({
       peer: session.peer,
       frameType: type,
@@ -293,11 +309,18 @@ class HandlerContext implements ServerContext {
   readonly session: ServerSession;
   readonly type: number;
   readonly #registration: Registration<unknown, ServerContext>;
+  readonly #logins: LoginAuthority;
 
-  constructor(session: ServerSession, type: number, registration: Registration<unknown, ServerContext>) {
+  constructor(
+    session: ServerSession,
+    type: number,
+    registration: Registration<unknown, ServerContext>,
+    logins: LoginAuthority,
+  ) {
     this.session = session;
     this.type = type;
     this.#registration = registration;
+    this.#logins = logins;
   }
 
   reply(reply: unknown): Promise<void> {
@@ -310,9 +333,14 @@ class HandlerContext implements ServerContext {
         ),
       );
     }
-    return this.session.send(replyDef, reply);
+    const sent = this.session.send(replyDef, reply);
+    if (this.#registration.loginStep !== undefined)
+      void sent.then(() => this.#logins.replied(this.session, this.#registration, reply), noop);
+    return sent;
   }
 }
+
+function noop(): void {}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";

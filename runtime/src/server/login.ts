@@ -23,6 +23,8 @@ export interface LoginHost {
   readonly logger: Logger;
   /** Emits `online` for a session bound to its device id. */
   announce(session: ServerSession): void;
+  /** Sends the protocol's error message to the peer (best effort). */
+  tellPeer(session: ServerSession, error: PaynetError): void;
 }
 
 /** Binds and unbinds the device ids of one server's sessions. */
@@ -54,8 +56,11 @@ export class Logins {
       if (previous !== undefined && previous !== session) {
         const replaced = new SessionReplacedError(deviceId, { peer: previous.peer });
         session.log.info({ replacedPeer: previous.peer }, replaced.message);
-        if (previous instanceof ServerSession) previous.closeWith(replaced);
-        else previous.close(replaced.message);
+        if (previous instanceof ServerSession) {
+          // Told first, so the device knows to back off rather than take the session back at once.
+          host.tellPeer(previous, replaced);
+          previous.closeWith(replaced);
+        } else previous.close(replaced.message);
       }
       session.log.info({}, "online");
       host.announce(session);

@@ -135,6 +135,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       ),
     "a PendingDeliveryStore",
   );
+  check("authorizeLogin", o.authorizeLogin, (v) => typeof v === "function", "a function");
+  check(
+    "registeredDevices",
+    o.registeredDevices,
+    (v) => typeof v.deviceIdOf === "function" && ["undefined", "function"].includes(typeof v.remember),
+    "RegisteredDevices (deviceIdOf(serial), optional remember(serial, deviceId))",
+  );
   check(
     "cluster",
     o.cluster,

@@ -1,35 +1,29 @@
 /**
  * {@link PaynetServer}: accepts device connections over TLS 1.3 (optionally mutual), turns each into
  * a {@link Session}, dispatches inbound frames to the registry's handlers and offers cloud → device
- * requests, including at-least-once deliveries that survive reconnects.
+ * requests, including at-least-once deliveries that survive reconnects. The parts it is made of are
+ * wired in `parts.ts`; this module keeps the lifecycle (start, stop, drain) and the public API.
  */
 import { EventEmitter } from "node:events";
 import { createServer, type Server as TlsServer } from "node:tls";
 import type { DeliveryOptions, MessageDef, RequestOptions, RequestSpec } from "../codec.js";
-import { DeliveryManager } from "../delivery/pending.js";
+import { failedIterable } from "../delivery/reply-queue.js";
 import {
   AbortedError,
   InvalidOptionsError,
-  NotConnectedError,
   type PaynetError,
   type PaynetErrorCode,
-  PeerCertificateRejectedError,
   type QueueFullError,
-  type ServerDrainingError,
   ServerStoppedError,
 } from "../errors.js";
-import type { LogFields } from "../logger.js";
-import { HandlerStats, TrafficStats } from "../stats.js";
-import { ServerTlsContext } from "../tls/server-context.js";
-import { Admission, certificateFields } from "./admission.js";
-import type { ClusterHost, DeliveryEngine, ServerCluster } from "./cluster.js";
-import { MemorySessionDirectory, type SessionDirectory } from "./directory.js";
-import { Dispatcher } from "./dispatch.js";
+import { emitSafely, type LogFields, logSafely } from "../logger.js";
 import { type DrainOptions, type DrainReport, resolveDrainOptions, runDrain } from "./drain.js";
-import { PeerGuard } from "./guard.js";
-import { Logins } from "./login.js";
 import { type ResolvedServerOptions, resolveServerOptions } from "./options.js";
-import { ServerSession, type SessionHost } from "./session.js";
+import { buildServerParts, type ServerParts } from "./parts.js";
+import { DevicePushes } from "./push.js";
+import { serverStats } from "./server-stats.js";
+import type { ServerSession } from "./session.js";
+import { closeDistrustedSessions } from "./trust-recheck.js";
 import type {
   ServerApi,
   ServerEvents,
@@ -38,23 +32,6 @@ import type {
   ServerTlsOptions,
   Session,
 } from "./types.js";
-
-export { DEFAULT_TICKET_LIFETIME_SEC } from "../tls/server-context.js";
-export {
-  DEFAULT_EVICT_PER_SECOND,
-  type DrainOptions,
-  type DrainPhase,
-  type DrainReport,
-} from "./drain.js";
-export {
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_READ_TIMEOUT_MS,
-  DEFAULT_STOP_GRACE_MS,
-} from "./options.js";
-
-/** How long `stop()` lets sessions flush their last frames before destroying them. */
-const STOP_FLUSH_MS = 1_000;
 
 /** `draining`: lame duck (see `drain()`); handlers run as usual, sessions are being closed. */
 type State = "idle" | "starting" | "listening" | "draining" | "stopping" | "stopped";
@@ -68,39 +45,14 @@ type State = "idle" | "starting" | "listening" | "draining" | "stopping" | "stop
  */
 export class PaynetServer extends EventEmitter<ServerEvents> implements ServerApi {
   readonly #options: ResolvedServerOptions;
-  readonly #tls: ServerTlsContext;
-  readonly #directory: SessionDirectory;
-  readonly #deliveries: DeliveryEngine;
-  readonly #cluster: ServerCluster | undefined;
-  readonly #dispatcher: Dispatcher;
-  readonly #admission: Admission;
-  readonly #logins: Logins;
-  readonly #guard: PeerGuard;
-  readonly #traffic = new TrafficStats();
-  readonly #handlerStats = new HandlerStats();
-  readonly #sessions = new Set<ServerSession>();
-  /** Outbound Type → message name, learnt from what was sent, for stats keys. */
-  readonly #sentNames = new Map<number, string>();
-  /** Sessions being closed by stop() or drain(), and what to call once each has. */
-  readonly #whenSessionClosed = new Map<ServerSession, () => void>();
-  /** Sessions a drain closes once their handlers are idle, not closing yet. */
-  readonly #evictionsWaiting = new Set<ServerSession>();
+  readonly #parts: ServerParts;
+  readonly #pushes: DevicePushes;
   /** Closed sessions by the code of their offline reason. */
   readonly #disconnects = new Map<PaynetErrorCode, number>();
   /** New connections are admitted (listening, or draining with the listener still open). */
   #accepting = false;
-  readonly #counters = {
-    total: 0,
-    rejected: 0,
-    handshakesFull: 0,
-    handshakesResumed: 0,
-    handshakesFailed: 0,
-    queueFull: 0,
-  };
   #server: TlsServer | undefined;
   #state: State = "idle";
-  #inFlight = 0;
-  #onHandlersIdle: (() => void) | undefined;
   #stopPromise: Promise<void> | undefined;
   /** Settles when `listen()` has (or failed); `stop()` during `start()` waits for it. */
   #listening: Promise<void> | undefined;
@@ -112,89 +64,21 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   constructor(options: ServerOptions) {
     super();
     this.#options = resolveServerOptions(options);
-    const logger = this.#options.logger;
-    this.#tls = new ServerTlsContext(options.tls, logger);
-    this.#cluster = this.#options.cluster;
-    this.#directory = this.#cluster?.directory ?? this.#options.directory ?? new MemorySessionDirectory();
-    const deliveryOptions = {
-      transport: {
-        sendFrame: (deviceId: string, type: number, payload: Uint8Array) =>
-          this.#sendToDevice(deviceId, type, payload),
-      },
-      maxPending: this.#options.maxPendingDeliveries,
-      specs: this.#options.deliverySpecs ?? [],
-      logger,
-      onError: (error: PaynetError, deviceId: string) => {
-        const session = this.#directory.lookup(deviceId);
-        this.#report(error, session instanceof ServerSession ? session : undefined);
-      },
-    };
-    this.#deliveries =
-      this.#cluster?.deliveries ??
-      new DeliveryManager(
-        this.#options.deliveryStore === undefined
-          ? deliveryOptions
-          : { ...deliveryOptions, store: this.#options.deliveryStore },
-      );
     const server = this;
-    this.#guard = new PeerGuard({
-      options: this.#options,
-      report: (error, session) => this.#report(error, session),
-    });
-    this.#dispatcher = new Dispatcher({
-      registry: this.#options.registry,
-      deliveries: this.#deliveries,
-      uplink: this.#cluster?.uplink,
-      handlerStats: this.#handlerStats,
-      logger,
-      errorMessage: this.#options.errorMessage,
-      onUnknownType: this.#options.onUnknownType,
-      reportHandlerErrors: this.#options.reportHandlerErrors,
-      guard: this.#guard,
+    this.#parts = buildServerParts(this.#options, options.tls, {
       get stopping() {
         return server.#state === "stopping" || server.#state === "stopped";
       },
-      report: (error, session) => this.#report(error, session),
-      handlerStarted: () => this.#inFlight++,
-      handlerFinished: () => {
-        this.#inFlight--;
-        if (this.#inFlight === 0) this.#onHandlersIdle?.();
-      },
-    });
-    this.#logins = new Logins({
-      directory: this.#directory,
-      clustered: this.#cluster !== undefined,
-      deliveries: this.#deliveries,
-      logger,
-      announce: (session) => this.#emit("online", session),
-    });
-    const sessionHost: SessionHost = {
-      logger,
-      login: (session, deviceId, previousId) => {
-        this.#guard.loggedIn(session);
-        this.#logins.login(session, deviceId, previousId);
-      },
-      loggedOut: (session) => this.#guard.loggedOut(session),
-      queueFull: (session, error) => this.#queueFull(session, error),
-      sent: (def) => this.#sentNames.set(def.type, def.name),
-      frame: (session, type, buffer, start, end) => this.#dispatcher.frame(session, type, buffer, start, end),
-      closed: (session, reason) => this.#closed(session, reason),
-    };
-    this.#admission = new Admission({
-      options: this.#options,
-      tls: this.#tls,
-      counters: this.#counters,
-      traffic: this.#traffic,
-      sessionHost,
-      guard: this.#guard,
-      sessions: this.#sessions,
-      get listening() {
+      get accepting() {
         return server.#accepting;
       },
-      announce: (session) => this.#emit("connection", session),
       report: (error, session) => this.#report(error, session),
+      announce: (event, session) => this.#emit(event, session),
       log: (level, fields, message) => this.#log(level, fields, message),
+      closed: (session, reason) => this.#closed(session, reason),
+      queueFull: (session, error) => this.#queueFull(session, error),
     });
+    this.#pushes = new DevicePushes(this.#parts.directory, this.#parts.cluster);
     this.#stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -214,28 +98,28 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state !== "idle") throw new InvalidOptionsError("start", `server already ${this.#state}`);
     if (this.#options.signal?.aborted) throw new AbortedError();
     this.#state = "starting";
-    this.#guard.learnLoginFlow(this.#options.registry, this.#options.logger);
-    if (this.#cluster !== undefined) {
+    this.#parts.guard.learnLoginFlow(this.#options.registry, this.#options.logger);
+    if (this.#parts.cluster !== undefined) {
       try {
-        await this.#cluster.start(this.#clusterHost());
+        await this.#parts.cluster.start(this.#parts.clusterHost);
       } catch (error) {
         this.#state = "stopped";
-        this.#tls.close();
+        this.#parts.tls.close();
         this.#detachSignal?.();
         this.#resolveStopped();
         throw error;
       }
     }
-    const server = createServer(this.#tls.serverOptions(this.#options.handshakeTimeoutMs));
+    const server = createServer(this.#parts.tls.serverOptions(this.#options.handshakeTimeoutMs));
     server.maxConnections = this.#options.maxConnections;
     this.#server = server;
-    this.#admission.attach(server);
+    this.#parts.admission.attach(server);
     const { host, port } = this.#options;
     this.#listening = new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
         this.#state = "stopped";
         this.#detachSignal?.();
-        void this.#cluster?.stop().catch(() => {});
+        void this.#parts.cluster?.stop().catch(() => {});
         this.#resolveStopped();
         reject(error);
       };
@@ -256,7 +140,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const address = server.address();
     const bound = { host, port: typeof address === "object" && address !== null ? address.port : port };
     this.#options.logger.info(bound, "listening");
-    this.#tls.warnOwnExpiry();
+    this.#parts.tls.warnOwnExpiry();
     this.#emit("listening", bound);
     return bound;
   }
@@ -283,7 +167,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     if (this.#state === "draining") return this.#stopped;
     if (this.#state === "idle" || this.#state === "stopped") {
       this.#state = "stopped";
-      this.#tls.close();
+      this.#parts.tls.close();
       this.#detachSignal?.();
       this.#resolveStopped();
       return;
@@ -292,13 +176,13 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const closed = this.#closeListener();
     this.#options.logger.info(
       {
-        inFlightHandlers: this.#inFlight,
-        sessions: this.#sessions.size,
+        inFlightHandlers: this.#parts.shutdown.inFlight,
+        sessions: this.#parts.sessions.size,
         graceMs,
       },
       "stopping",
     );
-    await this.#handlersIdle(graceMs);
+    await this.#parts.shutdown.handlersIdle(graceMs);
     await this.#finishStop(closed);
   }
 
@@ -317,13 +201,15 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     this.#state = "stopping";
     const reason = new ServerStoppedError();
     // Local waiters end; the records stay in their store (another node, or the next run, delivers them).
-    this.#deliveries.failAll(reason);
-    const sessionsClosed = [...this.#sessions].map((session) => this.#closeForStop(session, reason));
+    this.#parts.deliveries.failAll(reason);
+    const sessionsClosed = [...this.#parts.sessions].map((session) =>
+      this.#parts.shutdown.closeSession(session, reason),
+    );
     await Promise.all(sessionsClosed);
-    this.#admission.destroySockets();
+    this.#parts.admission.destroySockets();
     await listenerClosed;
     await this.#leaveCluster();
-    this.#tls.close();
+    this.#parts.tls.close();
     this.#state = "stopped";
     this.#detachSignal?.();
     this.#options.logger.info({}, "stopped");
@@ -333,7 +219,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   /** Leaves the cluster once every session is closed (their presence released); failures are logged. */
   async #leaveCluster(): Promise<void> {
     try {
-      await this.#cluster?.stop();
+      await this.#parts.cluster?.stop();
     } catch (error) {
       this.#log(
         "warn",
@@ -341,58 +227,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
         "cluster stop failed",
       );
     }
-  }
-
-  /** What the cluster plug-in may do with this server. */
-  #clusterHost(): ClusterHost {
-    return {
-      logger: this.#options.logger,
-      localSession: (deviceId) => this.#online(deviceId),
-      sendFrame: (session, type, payload) => {
-        if (!(session instanceof ServerSession))
-          throw new InvalidOptionsError("session", "not a session of this server");
-        session.sendFrame(type, payload);
-      },
-      closeSession: (session, reason) => {
-        if (session instanceof ServerSession) session.closeWith(reason);
-      },
-      report: (error, session) => this.#report(error, session instanceof ServerSession ? session : undefined),
-    };
-  }
-
-  /** Resolves when no handler runs any more, or after `graceMs`, with the number still running. */
-  #handlersIdle(graceMs: number): Promise<number> {
-    if (this.#inFlight === 0) return Promise.resolve(0);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#options.logger.warn(
-          {
-            inFlight: this.#inFlight,
-          },
-          "stop grace period over; handlers still running",
-        );
-        done();
-      }, graceMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.#onHandlersIdle = undefined;
-        resolve(this.#inFlight);
-      };
-      this.#onHandlersIdle = done;
-    });
-  }
-
-  /** Closes one session gracefully; destroys it if its frames are not flushed in time. */
-  #closeForStop(session: ServerSession, reason: PaynetError): Promise<void> {
-    if (session.closedReason !== undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => session.destroyWith(reason), STOP_FLUSH_MS);
-      this.#whenSessionClosed.set(session, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      session.closeWith(reason);
-    });
   }
 
   /**
@@ -417,18 +251,15 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     const report = await runDrain(
       {
         logger: this.#options.logger,
-        sessions: this.#sessions,
+        sessions: this.#parts.sessions,
         closeListener: () => {
           // Node calls back once every accepted socket is gone: awaited at the very end.
           listenerClosed = this.#closeListener();
         },
-        evict: (session, reason) => this.#evict(session, reason),
+        evict: (session, reason) => this.#parts.shutdown.evict(session, reason),
         announce: (info) => this.#emit("draining", info),
-        handlersIdle: (ms) => this.#handlersIdle(ms),
-        destroyRemaining: (reason) => {
-          for (const session of this.#evictionsWaiting) session.destroyWith(reason);
-          this.#evictionsWaiting.clear();
-        },
+        handlersIdle: (ms) => this.#parts.shutdown.handlersIdle(ms),
+        destroyRemaining: (reason) => this.#parts.shutdown.destroyWaitingEvictions(reason),
       },
       resolved,
     );
@@ -439,33 +270,6 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   /** Whether a drain is under way (readiness checks should fail). */
   get draining(): boolean {
     return this.#state === "draining";
-  }
-
-  /** Tells one session the server drains, then closes it gracefully once its handlers are idle. */
-  #evict(session: ServerSession, reason: ServerDrainingError): Promise<void> {
-    this.#evictionsWaiting.add(session);
-    return new Promise((resolve) => {
-      session.whenIdle(() => {
-        if (!this.#evictionsWaiting.delete(session)) return;
-        this.#sendNotice(session, reason);
-        this.#closeForStop(session, reason).then(resolve);
-      });
-      this.#whenSessionClosed.set(session, resolve);
-    });
-  }
-
-  /** Sends the protocol's error message built from `reason` (a close notice), if there is one. */
-  #sendNotice(session: ServerSession, reason: PaynetError): void {
-    const spec = this.#options.errorMessage;
-    if (spec === undefined || session.closedReason !== undefined) return;
-    try {
-      session.sendFrame(spec.def.type, spec.def.codec.encode(spec.build(reason)));
-    } catch (error) {
-      session.log.debug(
-        { error: error instanceof Error ? error.message : String(error) },
-        "close notice not sent",
-      );
-    }
   }
 
   /** Resolves once the server has stopped (by `stop()`, the abort signal or a failed start). */
@@ -485,57 +289,23 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
    * `crl` changed, connected sessions whose chain no longer verifies or is now revoked are closed.
    */
   reloadTls(update: Partial<Pick<ServerTlsOptions, "cert" | "key" | "ca" | "crl">>): void {
-    if (this.#tls.reload(this.#server, update)) this.#closeDistrustedSessions();
-  }
-
-  /**
-   * After a CA or CRL reload: sessions admitted under trust that is gone (their CA dropped, their
-   * certificate or a CA of its chain revoked) are closed at once, with `PeerCertificateRejectedError`
-   * as offline reason, an `error` event and a log line naming peer and certificate.
-   */
-  #closeDistrustedSessions(): void {
-    const now = Date.now();
-    for (const session of [...this.#sessions]) {
-      const certificate = session.certificate;
-      if (certificate === undefined || session.closedReason !== undefined) continue;
-      let refusal: ReturnType<ServerTlsContext["recheck"]>;
-      try {
-        refusal = this.#tls.recheck(certificate, now);
-      } catch (error) {
-        this.#log(
-          "warn",
-          { peer: session.peer, error: error instanceof Error ? error.message : String(error) },
-          "certificate check of a connected session failed",
-        );
-        continue;
-      }
-      if (refusal === undefined) continue;
-      const error = new PeerCertificateRejectedError(refusal.rejection, refusal.reason, {
-        peer: session.peer,
-      });
-      this.#log(
-        "warn",
-        {
-          conn: session.id,
-          peer: session.peer,
-          ...certificateFields(session.identity),
-          rejection: refusal.rejection,
-        },
-        `${error.message}; closing the session`,
-      );
-      this.#report(error, session);
-      session.destroyWith(error);
-    }
+    const { tls, sessions } = this.#parts;
+    if (!tls.reload(this.#server, update)) return;
+    closeDistrustedSessions(sessions, {
+      tls,
+      log: (level, fields, message) => this.#log(level, fields, message),
+      report: (error, session) => this.#report(error, session),
+    });
   }
 
   /** The online session of `deviceId`, if any. */
   session(deviceId: string): Session | undefined {
-    return this.#directory.lookup(deviceId);
+    return this.#parts.directory.lookup(deviceId);
   }
 
   /** Every connected session of this process (logged in or not). */
   sessions(): IterableIterator<Session> {
-    return this.#sessions.values();
+    return this.#parts.sessions.values();
   }
 
   /**
@@ -543,10 +313,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
    * `NotConnectedError` / `QueueFullError` (and `ClusterUnavailableError` in a cluster).
    */
   send<T>(deviceId: string, def: MessageDef<T>, message: T): Promise<void> {
-    const session = this.#online(deviceId);
-    if (session !== undefined) return session.send(def, message);
-    if (this.#cluster !== undefined) return this.#cluster.send(deviceId, def, message);
-    return Promise.reject(this.#notOnline(deviceId));
+    return this.#pushes.send(deviceId, def, message);
   }
 
   /** Request → first final reply, to an online device. */
@@ -556,10 +323,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     message: Req,
     options?: RequestOptions<Rep>,
   ): Promise<Rep> {
-    const session = this.#online(deviceId);
-    if (session !== undefined) return session.request(spec, message, options);
-    if (this.#cluster !== undefined) return this.#cluster.request(deviceId, spec, message, options);
-    return Promise.reject(this.#notOnline(deviceId));
+    return this.#pushes.request(deviceId, spec, message, options);
   }
 
   /** Request → every reply until a final one, to an online device. */
@@ -569,11 +333,7 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     message: Req,
     options?: RequestOptions<Rep>,
   ): AsyncIterable<Rep> {
-    const session = this.#online(deviceId);
-    if (session !== undefined) return session.stream(spec, message, options);
-    if (this.#cluster !== undefined) return this.#cluster.stream(deviceId, spec, message, options);
-    const error = this.#notOnline(deviceId);
-    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+    return this.#pushes.stream(deviceId, spec, message, options);
   }
 
   /**
@@ -590,45 +350,20 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
     options?: DeliveryOptions<Rep>,
   ): AsyncIterable<Rep> {
     if (this.#state === "stopping" || this.#state === "stopped") {
-      const error = new ServerStoppedError({ peer: `device ${deviceId}` });
-      return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+      return failedIterable(new ServerStoppedError({ peer: `device ${deviceId}` }));
     }
-    this.#sentNames.set(spec.request.type, spec.request.name);
-    return this.#deliveries.deliver(deviceId, spec, message, options);
+    this.#parts.sentNames.set(spec.request.type, spec.request.name);
+    return this.#parts.deliveries.deliver(deviceId, spec, message, options);
   }
 
   /** A snapshot of every counter (connections, handshakes, traffic, handlers, queues, deliveries). */
   stats(): ServerStats {
-    const nameOf = (type: number) => this.#options.registry.get(type)?.def.name ?? this.#sentNames.get(type);
-    const traffic = this.#traffic.snapshot(nameOf);
-    let frames = 0;
-    let bytes = 0;
-    let online = 0;
-    for (const session of this.#sessions) {
-      frames += session.queuedFrames;
-      bytes += session.queuedBytes;
-      if (session.online) online++;
-    }
-    const c = this.#counters;
-    return {
-      connections: {
-        current: this.#sessions.size,
-        online,
-        handshaking: this.#admission.handshaking,
-        total: c.total,
-        rejected: c.rejected,
-      },
-      handshakes: { full: c.handshakesFull, resumed: c.handshakesResumed, failed: c.handshakesFailed },
-      framesIn: traffic.framesIn,
-      framesOut: traffic.framesOut,
-      handlers: this.#handlerStats.snapshot(nameOf),
-      outboundQueue: { frames, bytes, fullErrors: c.queueFull },
-      delivery: this.#deliveries.stats(),
-      disconnects: Object.fromEntries(this.#disconnects),
+    return serverStats({
+      ...this.#parts,
+      registry: this.#options.registry,
+      disconnects: this.#disconnects,
       draining: this.#state === "draining",
-      ...this.#guard.stats(),
-      tls: this.#tls.stats(),
-    };
+    });
   }
 
   // ---- sessions ---------------------------------------------------------------------------
@@ -636,72 +371,34 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   #closed(session: ServerSession, reason: PaynetError): void {
     if (!session.markClosed(reason)) return;
     // Bookkeeping first: nothing a listener does may leave the session half-removed or stop() waiting.
-    this.#sessions.delete(session);
-    this.#evictionsWaiting.delete(session);
+    this.#parts.sessions.delete(session);
     this.#disconnects.set(reason.code, (this.#disconnects.get(reason.code) ?? 0) + 1);
-    this.#guard.closed(session, reason);
+    this.#parts.guard.closed(session, reason);
     const deviceId = session.deviceId;
-    if (deviceId !== undefined) void this.#logins.unbind(deviceId, session);
-    const resolve = this.#whenSessionClosed.get(session);
-    this.#whenSessionClosed.delete(session);
-    resolve?.();
+    if (deviceId !== undefined) void this.#parts.logins.unbind(deviceId, session);
+    this.#parts.shutdown.sessionClosed(session);
     session.log.info({ reason: reason.code }, "offline");
     this.#emit("offline", session, reason);
   }
 
   #queueFull(session: ServerSession, error: QueueFullError): void {
-    this.#counters.queueFull++;
+    this.#parts.counters.queueFull++;
     session.log.warn({}, `${error.message}; closing the session`);
     // A peer that lets the bounded queue fill up does not read: close rather than leave it hanging.
     session.destroyWith(error);
-  }
-
-  #online(deviceId: string): ServerSession | undefined {
-    const session = this.#directory.lookup(deviceId);
-    return session instanceof ServerSession && session.online ? session : undefined;
-  }
-
-  #notOnline(deviceId: string): NotConnectedError {
-    return new NotConnectedError(`device ${deviceId} is not online`, { peer: `device ${deviceId}` });
-  }
-
-  #sendToDevice(deviceId: string, type: number, payload: Uint8Array): boolean {
-    const session = this.#online(deviceId);
-    if (session === undefined) return false;
-    session.sendFrame(type, payload);
-    return true;
   }
 
   #report(error: PaynetError, session: ServerSession | undefined): void {
     if (this.listenerCount("error") > 0) this.#emit("error", error, session);
   }
 
-  /**
-   * Emits without letting a throwing listener escape into a socket event, a timer or the stop
-   * sequence: the throw is logged and the server carries on.
-   */
+  /** Emits without letting a throwing listener escape; see {@link emitSafely}. */
   #emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void {
-    try {
-      (this.emit as (event: K, ...args: ServerEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.#log(
-        "error",
-        {
-          event,
-          error: error instanceof Error ? error.message : String(error),
-          stack: error instanceof Error ? error.stack : undefined,
-        },
-        "server event listener threw",
-      );
-    }
+    const emit = this.emit as (event: K, ...args: ServerEvents[K]) => boolean;
+    emitSafely(() => emit.call(this, event, ...args), this.#options.logger, event, "server");
   }
 
-  /** Logs without letting a throwing user logger break the caller. */
   #log(level: "warn" | "error", fields: LogFields, message: string): void {
-    try {
-      this.#options.logger[level](fields, message);
-    } catch {
-      // Nothing sensible is left to do with a logger that throws.
-    }
+    logSafely(this.#options.logger, level, fields, message);
   }
 }

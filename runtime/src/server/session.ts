@@ -5,6 +5,7 @@
 import type { MessageDef, RequestOptions, RequestSpec } from "../codec.js";
 import type { FrameConnection, FrameConnectionHandlers } from "../connection.js";
 import { ReplyRouter } from "../delivery/replies.js";
+import { failedIterable } from "../delivery/reply-queue.js";
 import {
   ConnectionClosedError,
   InvalidOptionsError,
@@ -15,39 +16,8 @@ import {
 import { childLogger, type Logger } from "../logger.js";
 import type { AdmittedCertificate } from "../tls/server-context.js";
 import type { ConnectionGuard } from "./guard.js";
+import type { SessionHost, SessionInit } from "./session-host.js";
 import type { PeerIdentity, Session } from "./types.js";
-
-/** What a session needs from its server. */
-export interface SessionHost {
-  /** The server's logger; each session logs through a child of it (see {@link ServerSession.log}). */
-  readonly logger: Logger;
-  /**
-   * The session logged in as `deviceId` (directory, `online` event, redeliveries). `previous` is
-   * the device id it was logged in as before, when a second login changed it (to be unbound).
-   */
-  login(session: ServerSession, deviceId: string, previous: string | undefined): void;
-  /** The session forgot its device id (its directory bind failed): it is not logged in any more. */
-  loggedOut(session: ServerSession): void;
-  /** The session's outbound queue overflowed; counted, and the session is closed. */
-  queueFull(session: ServerSession, error: QueueFullError): void;
-  /** Remembers the name of an outbound Type for stats. */
-  sent(def: MessageDef<unknown>): void;
-  /** One inbound frame of the session, its payload `buffer[start, end)` (dispatch). */
-  frame(session: ServerSession, type: number, buffer: Buffer, start: number, end: number): void;
-  /** The session's connection ended. */
-  closed(session: ServerSession, reason: PaynetError): void;
-}
-
-/** Connection facts fixed at handshake time. */
-export interface SessionInit {
-  readonly id: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly identity: PeerIdentity | undefined;
-  /** The peer certificate and its verified chain (mTLS), kept to re-check them after a TLS reload. */
-  readonly certificate?: AdmittedCertificate;
-  readonly resumed: boolean;
-}
 
 /**
  * The server's {@link Session} implementation. It is also its connection's handler object
@@ -82,6 +52,10 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   #log: Logger | undefined;
   /** @internal The server's guard state of this connection (login deadline, rate and bad-frame windows). */
   guard: ConnectionGuard | undefined;
+  /** @internal The device id a login step of this session claimed and the login policy allowed. */
+  approvedDeviceId: string | undefined;
+  /** @internal The serial a register step of this session claimed and the login policy allowed. */
+  checkedSerial: string | undefined;
 
   constructor(init: SessionInit, host: SessionHost) {
     this.id = init.id;
@@ -191,7 +165,12 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     return this.#connection?.queuedBytes ?? 0;
   }
 
-  /** See {@link Session.login}. Throws `NotConnectedError` on a closed session. */
+  /**
+   * See {@link Session.login}. Throws `NotConnectedError` on a closed session, and
+   * `LoginNotAuthorizedError` when the login policy refuses `deviceId` right away (the refusal is
+   * then answered and the session closed; an asynchronous policy's refusal is handled the same way
+   * once it decides, without a throw).
+   */
   login(deviceId: string): void {
     if (typeof deviceId !== "string" || deviceId === "") {
       throw new InvalidOptionsError(
@@ -202,6 +181,20 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     if (this.#closedReason !== undefined)
       throw new NotConnectedError("session is closed", { peer: this.peer });
     if (this.#deviceId === deviceId) return;
+    if (deviceId === this.approvedDeviceId) {
+      this.#bind(deviceId);
+      return;
+    }
+    const allowed = this.#host.authorizeLogin(this, deviceId);
+    if (allowed === true) this.#bind(deviceId);
+    else if (allowed instanceof Promise)
+      void allowed.then((yes) => {
+        if (yes && this.#closedReason === undefined && this.#deviceId !== deviceId) this.#bind(deviceId);
+      });
+    else throw allowed;
+  }
+
+  #bind(deviceId: string): void {
     const previous = this.#deviceId;
     this.#deviceId = deviceId;
     this.#log = undefined;
@@ -380,11 +373,4 @@ export class ServerSession implements Session, FrameConnectionHandlers {
     this.#idleCallbacks ??= [];
     this.#idleCallbacks.push(callback);
   }
-}
-
-/** An iterable whose first `next()` rejects with `error`. */
-function failedIterable<T>(error: unknown): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-  };
 }

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Registry } from "../registry.js";
 import type { HandlerCounter } from "../stats.js";
 import type { CertificateRejection, StaleCrlPolicy } from "../tls/trust-policy.js";
+import type { AuthorizeLogin, RegisteredDevices } from "./authorize.js";
 import type { ServerCluster } from "./cluster.js";
 import type { SessionDirectory } from "./directory.js";
 import type { DrainOptions, DrainPhase, DrainReport } from "./drain.js";
@@ -124,9 +125,11 @@ export interface Session {
   readonly attributes: Map<string, unknown>;
   /**
    * Marks the session logged in as `deviceId`: registers it in the session directory (closing an
-   * older session of the same device with reason `SESSION_REPLACED`) and emits `online`. Logging in
-   * again with another id unbinds the old id first (logged), so one session is never findable
-   * under two device ids. The same id again does nothing.
+   * older session of the same device with reason `SESSION_REPLACED`, told to that device with the
+   * error message first) and emits `online`. Logging in again with another id unbinds the old id
+   * first (logged), so one session is never findable under two device ids. The same id again does
+   * nothing. An id no login step of this session claimed is first put to the login policy
+   * (`ServerOptions.authorizeLogin`): a refusal throws `LoginNotAuthorizedError` and closes the session.
    */
   login(deviceId: string): void;
   /** Queues one message to this peer. Rejects with `QueueFullError` / `NotConnectedError`. */
@@ -174,6 +177,22 @@ export interface ServerOptions extends FrameOptions {
   backlog?: number;
   /** Grace period of `stop()` for in-flight handlers. Default 5 000 ms. */
   stopGraceMs?: number;
+  /**
+   * Decides who may take each login-flow step (registrations with `loginStep`) and each
+   * `session.login(deviceId)`: `true`, or `false` / a reason to refuse; sync or async. Default: the
+   * certificate binding (`attempt.certificateBinding()`): under mTLS a certificate acts only for the
+   * device its subject CN names (register only that serial, log in only as the id registered for
+   * it); without client certificates everything is allowed. A refused step gets the step's refusal
+   * reply (else the error message), one log line naming peer, claim and certificate, an `error`
+   * event (`LOGIN_REFUSED`), and its connection is closed: it never goes online or replaces a session.
+   */
+  authorizeLogin?: AuthorizeLogin;
+  /**
+   * Serial → registered device id, for the certificate binding's login check. Default in-memory,
+   * learnt from this server's register replies; give your device records to let devices log in
+   * after a restart without registering again.
+   */
+  registeredDevices?: RegisteredDevices;
   /** Device id → session. Default in-memory. */
   directory?: SessionDirectory;
   /** Pending at-least-once deliveries. Default in-memory, bounded by `maxPendingDeliveries`. */
@@ -237,15 +256,16 @@ export interface BadFrameOptions {
   maxPerWindow?: number;
 }
 
-/** How to build the protocol's error message from a runtime error. */
+/** How to build the protocol's error message from a runtime error, and to read one back. */
 export interface ErrorMessageSpec<E> {
   readonly def: MessageDef<E>;
   readonly build: (error: PaynetError) => E;
   /**
    * Device side: the close notice a received error message carries, e.g. `SERVER_DRAINING` for the
-   * one a draining server sends before it closes the session (`build(new ServerDrainingError())`).
-   * The client then reports that connection's end with that typed reason. Generated SDKs fill it
-   * from the message's `code` field.
+   * one a draining server sends before it closes the session (`build(new ServerDrainingError())`),
+   * or `SESSION_REPLACED` when a newer login of the device took its session over (the client then
+   * backs off). The client reports that connection's end with that typed reason. Generated SDKs
+   * fill it from the message's `code` field.
    */
   // Method syntax: a spec of a concrete message type stays assignable to `ErrorMessageSpec<unknown>`.
   noticeOf?(message: E): PaynetErrorCode | undefined;

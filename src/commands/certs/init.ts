@@ -1,5 +1,11 @@
 import { Command, Flags } from "@oclif/core";
-import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, KEY_ALGORITHMS, type KeyAlgorithm } from "../../certs/types.js";
+import {
+  DEFAULT_CA_DAYS,
+  DEFAULT_LEAF_DAYS,
+  DEMO_DEVICE_SN,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
+} from "../../certs/types.js";
 
 /** `paynet-gen certs init`: a CA plus one server and one device certificate. */
 export default class CertsInit extends Command {
@@ -7,19 +13,25 @@ export default class CertsInit extends Command {
 
   static override description =
     "Writes ca.crt/ca.key, server.crt/server.key (EKU serverAuth; SANs: the server CN, localhost, " +
-    "127.0.0.1) and device.crt/device.key (EKU clientAuth) into --out. Keys are PKCS#8 PEM with mode " +
-    "0600; ECDSA P-256 unless --algorithm says otherwise. Existing files are kept unless --force.";
+    "127.0.0.1) and device.crt/device.key (EKU clientAuth, CN = --device-sn) into --out. Under mTLS " +
+    "a device certificate acts only for the serial its CN names; issue one per further device with " +
+    "`certs device SN`. Keys are PKCS#8 PEM with mode 0600; ECDSA P-256 unless --algorithm says " +
+    "otherwise. Existing files are kept unless --force.";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %>",
-    "<%= config.bin %> <%= command.id %> --out certs --server-cn paynet.example.com --device-cn SN-0001",
+    "<%= config.bin %> <%= command.id %> --out certs --server-cn paynet.example.com --device-sn SN-0001",
     "<%= config.bin %> <%= command.id %> --algorithm rsa-2048 --days 365 --force",
   ];
 
   static override flags = {
     out: Flags.string({ description: "output directory", default: "certs" }),
     "server-cn": Flags.string({ description: "server common name (also a SAN)", default: "paynet.local" }),
-    "device-cn": Flags.string({ description: "device common name", default: "device-001" }),
+    "device-sn": Flags.string({
+      description: "serial number of the device (the CN of device.crt)",
+      default: DEMO_DEVICE_SN,
+      aliases: ["device-cn"],
+    }),
     "ca-cn": Flags.string({ description: "CA common name", default: "paynet CA" }),
     algorithm: Flags.string({
       description: "key algorithm",
@@ -48,7 +60,7 @@ export default class CertsInit extends Command {
         out: flags.out,
         caCn: flags["ca-cn"],
         serverCn: flags["server-cn"],
-        deviceCn: flags["device-cn"],
+        deviceSn: flags["device-sn"],
         algorithm: flags.algorithm as KeyAlgorithm,
         days: flags.days,
         caDays: flags["ca-days"],

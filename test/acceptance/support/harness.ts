@@ -15,7 +15,7 @@ import {
   waitForListening,
   waitForOps,
 } from "../../../examples/demo/processes.js";
-import { type InitCertsOptions, initCerts } from "../../../src/certs/files.js";
+import { type InitCertsOptions, initCerts, issueDeviceFiles } from "../../../src/certs/files.js";
 import { scaled } from "../../helpers/time.js";
 
 export type { LineMatch, ManagedProcess } from "../../../examples/demo/processes.js";
@@ -50,10 +50,18 @@ export class Harness {
     return dir;
   }
 
-  /** `ca.crt`, `server.crt/key`, `device.crt/key` in a new directory (`paynet-gen certs init`). */
-  async certs(options: Omit<InitCertsOptions, "out"> = {}): Promise<string> {
+  /**
+   * `ca.crt`, `server.crt/key`, `device.crt/key` in a new directory (`paynet-gen certs init`), plus
+   * `<SN>.crt/key` for each of `devices` (`paynet-gen certs device SN`): under mTLS a device needs a
+   * certificate naming its own serial, and paynetcli presents `<SN>.crt` for `--sn SN`.
+   */
+  async certs(
+    options: Omit<InitCertsOptions, "out"> & { readonly devices?: readonly string[] } = {},
+  ): Promise<string> {
+    const { devices = [], ...init } = options;
     const out = join(await this.tempDir(), "certs");
-    await initCerts({ ...options, out });
+    await initCerts({ ...init, out });
+    await Promise.all(devices.map((sn) => issueDeviceFiles({ out, commonName: sn })));
     return out;
   }
 

@@ -3,6 +3,7 @@
  * does on purpose: log in with an unregistered device id, send a CoinAck for an order it was never
  * given, query another device's order.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -10,15 +11,22 @@ import {
   type LoginRsp,
   type PayboxClient,
   type PayboxClientHandlers,
+  type RegisterRsp,
 } from "../../../examples/sdk/index.js";
 
 export interface SdkDeviceOptions {
   readonly port: number;
   readonly certsDir: string;
-  /** Registers with this serial number first (device id `dev-SN`); logs in with `loginAs` otherwise. */
+  /** Registers with this serial number first and logs in with the device id the reply assigned. */
   readonly sn?: string;
-  /** Device id to log in with when not registering. */
+  /** Device id to log in with (instead of the assigned one, when registering). */
   readonly loginAs?: string;
+  /**
+   * Base name of the client certificate in `certsDir` (`<name>.crt`/`.key`). Default: `sn` when
+   * registering and `certsDir` holds `<sn>.crt` (as `paynet-gen certs device SN` names it), else
+   * `device`.
+   */
+  readonly certName?: string;
   /** Handlers of what the cloud sends (default: none). */
   readonly handlers?: PayboxClientHandlers;
 }
@@ -27,16 +35,25 @@ export interface SdkDeviceOptions {
 export interface SdkDevice {
   readonly client: PayboxClient;
   readonly loginReplies: LoginRsp[];
+  readonly registerReplies: RegisterRsp[];
   /** Resolves once online; rejects when the login is refused. */
   readonly online: Promise<void>;
+  /** Orders of the CoinCommands this device received. */
+  readonly commands: string[];
 }
 
 /** Starts an SDK device against paynetd on 127.0.0.1:`port` (mTLS with the certs of `certsDir`). */
 export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevice> {
+  const own = options.sn !== undefined && existsSync(join(options.certsDir, `${options.sn}.crt`));
+  const certName = options.certName ?? (own ? options.sn : undefined) ?? "device";
   const [ca, cert, key] = await Promise.all(
-    ["ca.crt", "device.crt", "device.key"].map((name) => readFile(join(options.certsDir, name), "utf8")),
+    ["ca.crt", `${certName}.crt`, `${certName}.key`].map((name) =>
+      readFile(join(options.certsDir, name), "utf8"),
+    ),
   );
   let deviceId = options.loginAs ?? "";
+  const commands: string[] = [];
+  const registerReplies: RegisterRsp[] = [];
   const loginReplies: LoginRsp[] = [];
   const sn = options.sn;
   const client = createPayboxClient(
@@ -50,8 +67,9 @@ export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevi
         ? {}
         : {
             register: () => ({ deviceSn: sn }),
-            onRegisterReply: (reply: { deviceId: string }) => {
-              deviceId = reply.deviceId;
+            onRegisterReply: (reply: RegisterRsp) => {
+              registerReplies.push(reply);
+              deviceId = options.loginAs ?? reply.deviceId;
             },
           }),
       login: () => ({ deviceId, token: "demo-token" }),
@@ -60,7 +78,13 @@ export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevi
       },
       onLoginRefused: () => "stop",
     },
-    options.handlers,
+    {
+      ...options.handlers,
+      CoinCommand: (command, ctx) => {
+        commands.push(command.orderId);
+        return options.handlers?.CoinCommand?.call(options.handlers, command, ctx);
+      },
+    },
   );
   const online = new Promise<void>((resolve, reject) => {
     client.on("online", () => resolve());
@@ -69,5 +93,5 @@ export async function startSdkDevice(options: SdkDeviceOptions): Promise<SdkDevi
   // Keep a refusal the test does not wait for from becoming an unhandled rejection.
   online.catch(() => {});
   client.start();
-  return { client, loginReplies, online };
+  return { client, loginReplies, registerReplies, online, commands };
 }

@@ -4,7 +4,9 @@ import type { TestPki } from "../../helpers/pki.js";
 import type { RawDevice } from "../../helpers/raw-device.js";
 import { startTestServer, type TestServer, testErrorMessage } from "../../helpers/test-server.js";
 
-export const HEALTHY_ID = "healthy-device";
+// The CN of `pki.device`, the certificate it connects with: under mTLS a device logs in as the
+// device its certificate names.
+export const HEALTHY_ID = "device-001";
 
 export interface HostileRig {
   readonly t: TestServer;

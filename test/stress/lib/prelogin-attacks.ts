@@ -25,19 +25,24 @@ export interface AttackResult {
   healthyRoundTrips: number;
 }
 
-/** `count` peers connect (mTLS) and `open(device)` starts the attack; resolves when all are closed. */
+/**
+ * `count` peers connect (mTLS, with `pki.device2` unless `credentials` gives each its own
+ * certificate) and `open(device)` starts the attack; resolves when all are closed.
+ */
 async function attack(
   rig: HostileRig,
   pki: TestPki,
   count: number,
   open: (device: RawDevice, index: number) => void,
+  credentials: (index: number) => Promise<{ cert: string; key: string }> = async () => pki.device2,
 ): Promise<AttackResult> {
   const sessions: Session[] = [];
   const devices: RawDevice[] = [];
   for (let i = 0; i < count; i += 25) {
     const wave = Array.from({ length: Math.min(25, count - i) }, async (_, k) => {
+      const { cert, key } = await credentials(i + k);
       const sessionPromise = rig.t.nextSession(30_000);
-      const device = await rig.t.connect({ cert: pki.device2.cert, key: pki.device2.key, timeoutMs: 30_000 });
+      const device = await rig.t.connect({ cert, key, timeoutMs: 30_000 });
       devices.push(device);
       open(device, i + k);
       return sessionPromise;
@@ -88,16 +93,25 @@ export function pingingWithoutLogin(rig: HostileRig, pki: TestPki, count: number
   });
 }
 
-/** Peers that log in (as `flood-<i>`), then write `frames` frames of unregistered Types in one go. */
+/**
+ * Peers that log in (as `flood-<i>`, each with a certificate naming that device, as the server
+ * binds logins to certificates), then write `frames` frames of unregistered Types in one go.
+ */
 export function unknownTypeFlood(rig: HostileRig, pki: TestPki, count: number, frames: number) {
   const flood = Buffer.concat(
     Array.from({ length: frames }, (_, i) => encodeFrame(0x40 + (i % 32), Buffer.from([i & 0xff, 1, 2]))),
   );
-  return attack(rig, pki, count, (device, index) => {
-    device.send(LoginReqDef, { deviceId: `flood-${index}`, token: "t" });
-    void device.next(LoginRspDef, 30_000).then(
-      () => device.write(flood),
-      () => {},
-    );
-  });
+  return attack(
+    rig,
+    pki,
+    count,
+    (device, index) => {
+      device.send(LoginReqDef, { deviceId: `flood-${index}`, token: "t" });
+      void device.next(LoginRspDef, 30_000).then(
+        () => device.write(flood),
+        () => {},
+      );
+    },
+    (index) => pki.issueDevice(`flood-${index}`),
+  );
 }

@@ -72,6 +72,10 @@ class ShopV1ServerFacade implements ShopV1Server {
 /**
  * Creates the cloud side of ShopV1: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ *
+ * Under mTLS (`tls.requireClientCert`) a device certificate acts only for the device its subject CN
+ * names: the login flow's claims are checked before the handlers run, and refusals are answered by
+ * the server (see `authorizeLogin` and `registeredDevices` to change or inform that policy).
  */
 export function createShopV1Server(options: ShopV1ServerOptions, handlers: ShopV1ServerHandlers = {}): ShopV1Server {
   const registry = registerShopV1ServerHandlers(new Registry<ServerContext>(), handlers);

@@ -23,7 +23,7 @@ export function defaultTelemetryErrorMessage(error: PaynetError): Fault {
 
 /**
  * The runtime's error-message spec, with `build` (default {@link defaultTelemetryErrorMessage}) filling `Fault`,
- * and `noticeOf` reading a close notice from a received one (the server draining).
+ * and `noticeOf` reading a close notice from a received one (the server draining, the session replaced).
  */
 export function telemetryErrorMessage(
   build: (error: PaynetError) => Partial<Fault> = defaultTelemetryErrorMessage,
@@ -31,6 +31,6 @@ export function telemetryErrorMessage(
   return {
     def: FaultDef,
     build: (error) => createFault(build(error)),
-    noticeOf: (message) => (message.code === "SERVER_DRAINING" ? "SERVER_DRAINING" : undefined),
+    noticeOf: (message) => (message.code === "SERVER_DRAINING" ? "SERVER_DRAINING" : message.code === "SESSION_REPLACED" ? "SESSION_REPLACED" : undefined),
   };
 }

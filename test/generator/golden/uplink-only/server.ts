@@ -68,6 +68,10 @@ class TelemetryServerFacade implements TelemetryServer {
 /**
  * Creates the cloud side of Telemetry: a TLS server receiving every UPLINK/BOTH message into
  * `handlers`, with typed sends and requests to devices by device id. Call `start()` to listen.
+ *
+ * Under mTLS (`tls.requireClientCert`) a device certificate acts only for the device its subject CN
+ * names: the login flow's claims are checked before the handlers run, and refusals are answered by
+ * the server (see `authorizeLogin` and `registeredDevices` to change or inform that policy).
  */
 export function createTelemetryServer(options: TelemetryServerOptions, handlers: TelemetryServerHandlers = {}): TelemetryServer {
   const { errorMessage, ...rest } = options;
