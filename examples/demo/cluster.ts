@@ -24,7 +24,8 @@ import { redisInstalled, startRedis, type TestRedis } from "./redis.js";
 
 const log = createLog("demo", { format: "pretty", level: "info" });
 const CERTS_DIR = ".demo/certs";
-const DEVICE_SN = "SN-CLUSTER-1";
+// The serial of the demo's device certificate (.demo/certs/device.crt): under mTLS a device acts only as its CN.
+const DEVICE_SN = "SN-DEMO-001";
 const DEVICE_ID = `dev-${DEVICE_SN}`;
 const STEP_TIMEOUT_MS = 20_000;
 
