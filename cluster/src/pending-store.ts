@@ -60,6 +60,11 @@ interface Summary {
   size: number;
   oldest: number | undefined;
   readonly added: Set<string>;
+  /**
+   * Removals of this process under way: a read waits for them, so it never sees a record gone
+   * before the remover has learnt that it removed it (and, say, counted the completion).
+   */
+  readonly removing: Set<Promise<unknown>>;
 }
 /** Bound of {@link Summary.added} (records removed by other processes stay in it until then). */
 const MAX_TRACKED = 100_000;
@@ -94,7 +99,7 @@ export class RedisPendingDeliveryStore implements PendingDeliveryStore {
     const id = `${url}|${prefix}`;
     let summary = summaries.get(id);
     if (summary === undefined) {
-      summary = { size: 0, oldest: undefined, added: new Set() };
+      summary = { size: 0, oldest: undefined, added: new Set(), removing: new Set() };
       summaries.set(id, summary);
     }
     const store = new RedisPendingDeliveryStore(redis, prefix, summary);
@@ -150,8 +155,17 @@ export class RedisPendingDeliveryStore implements PendingDeliveryStore {
     this.#summary.added.add(JSON.stringify([deviceId, type, key]));
   }
 
-  async remove(deviceId: string, type: number, key: string): Promise<boolean> {
-    return (await this.#remove(deviceId, type, key)) !== undefined;
+  remove(deviceId: string, type: number, key: string): Promise<boolean> {
+    const removal = this.#remove(deviceId, type, key).then((removed) => removed !== undefined);
+    const removing = this.#summary.removing;
+    removing.add(removal);
+    void removal.finally(() => removing.delete(removal)).catch(() => {});
+    return removal;
+  }
+
+  /** Lets this process's removals under way finish (their callers see their result first). */
+  async #settled(): Promise<void> {
+    if (this.#summary.removing.size > 0) await Promise.allSettled([...this.#summary.removing]);
   }
 
   /** Removes one record; the record when this call removed it. */
@@ -178,6 +192,7 @@ export class RedisPendingDeliveryStore implements PendingDeliveryStore {
   }
 
   async forDevice(deviceId: string): Promise<readonly PendingDelivery[]> {
+    await this.#settled();
     const members = await this.#redis.zrange(`${this.#prefix}:{${deviceId}}:index`, 0, -1);
     if (members.length === 0) return [];
     const pipeline = this.#redis.pipeline();

@@ -5,9 +5,9 @@
  * once and its outcome is recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Balancer, startBalancer } from "../../examples/demo/balancer.js";
 import { CoinState } from "../../examples/sdk/index.js";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis-server.js";
-import { startBalancer, type TestBalancer } from "../helpers/tcp-balancer.js";
 import {
   Harness,
   LINE_TIMEOUT_MS,
@@ -21,7 +21,7 @@ const skip = redisMissing();
 const harness = new Harness();
 let redis: TestRedis;
 let certs: string;
-let balancer: TestBalancer | undefined;
+let balancer: Balancer | undefined;
 
 beforeAll(async () => {
   if (skip !== undefined) return;

@@ -1,17 +1,17 @@
 /**
- * A minimal L4 load balancer for tests, as in front of a paynet cluster: each accepted TCP
+ * A minimal L4 load balancer (for the cluster demo and tests), as in front of a paynet cluster: each accepted TCP
  * connection is piped to the first backend (in the order `backends()` returns them now) that
  * accepts it. A backend that dies takes its connections with it; the devices reconnect and land on
  * the next one that is up.
  */
 import { connect, createServer, type Socket } from "node:net";
 
-export interface TestBalancer {
+export interface Balancer {
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startBalancer(backends: () => readonly number[]): Promise<TestBalancer> {
+export async function startBalancer(backends: () => readonly number[]): Promise<Balancer> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     sockets.add(client);
