@@ -11,9 +11,10 @@ import type { Log } from "../shared/log.js";
 import { onShutdownSignal } from "../shared/signals.js";
 
 /** Environment variable handing the workers the primary's TLS ticket key (hex), so tickets resume on any. */
-export const TICKET_KEYS_ENV = "PAYNETD_TICKET_KEYS";
+// Not PAYNETD_*: that prefix is the settings table's (PAYNETD_TICKET_KEYS would be read as the --ticket-keys file).
+export const TICKET_KEYS_ENV = "PAYNET_WORKERS_TICKET_KEYS";
 /** Environment variable handing the workers the admin token the primary loaded. */
-export const ADMIN_TOKEN_ENV = "PAYNETD_ADMIN_TOKEN";
+export const ADMIN_TOKEN_ENV = "PAYNET_WORKERS_ADMIN_TOKEN";
 
 /** Runs the primary: forks `count` workers and supervises them until a stop signal. */
 export function runPrimary(count: number, log: Log): void {
