@@ -13,6 +13,7 @@ import {
 } from "../errors.js";
 import { positiveInteger } from "../option-checks.js";
 import { sharedTimerWheel, type TimerWheel, type WheelTimer } from "../timers.js";
+import { ReplyQueue } from "./reply-queue.js";
 
 /** Default time a request waits for its final reply. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -61,10 +62,8 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
 
   #resolve!: (reply: Rep) => void;
   #reject!: (error: PaynetError) => void;
-  readonly #buffer: Rep[] = [];
-  #ended = false;
-  #failure: PaynetError | undefined;
-  #wake: (() => void) | undefined;
+  /** The replies for `stream()`; leaving its loop early cancels the request. */
+  readonly #replies = new ReplyQueue<Rep>(() => this.cancel());
   #iterated = false;
   readonly #cleanup: Array<() => void> = [];
 
@@ -88,7 +87,7 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
   finalReply(): Promise<Rep> {
     if (!this.#streamed) {
       this.#resultOnly = true;
-      this.#buffer.length = 0;
+      this.#replies.discardBuffered();
     }
     return this.#result;
   }
@@ -107,26 +106,24 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
       // A throwing isFinal must not leave the request hanging: treat the reply as final.
       final = true;
     }
-    if (!final && !this.#resultOnly && this.#buffer.length >= this.maxBuffered) {
+    if (!final && !this.#resultOnly && this.#replies.buffered >= this.maxBuffered) {
       // Nobody reads the stream: fail the request rather than grow without bound.
       this.fail(new QueueFullError("replies", `${this.maxBuffered} unread replies`, this.context));
       return;
     }
-    if (!this.#resultOnly || final) this.#buffer.push(reply);
+    if (!this.#resultOnly || final) this.#replies.push(reply);
     if (final) {
       this.#settle();
-      this.#ended = true;
+      this.#replies.end();
       this.#resolve(reply);
     }
-    this.#notify();
   }
 
   fail(reason: PaynetError): void {
     if (this.settled) return;
     this.#settle();
-    this.#failure = reason;
+    this.#replies.fail(reason);
     this.#reject(reason);
-    this.#notify();
   }
 
   cancel(reason?: PaynetError): void {
@@ -140,33 +137,9 @@ class Waiter<Rep> implements ReplyWaiter<Rep> {
       [Symbol.asyncIterator]: () => {
         if (this.#iterated) throw new TypeError("ReplyWaiter.stream() can be iterated only once");
         this.#iterated = true;
-        return {
-          next: () => this.#next(),
-          return: async () => {
-            this.cancel();
-            return { done: true, value: undefined };
-          },
-        };
+        return this.#replies[Symbol.asyncIterator]();
       },
     };
-  }
-
-  async #next(): Promise<IteratorResult<Rep>> {
-    for (;;) {
-      const reply = this.#buffer.shift();
-      if (reply !== undefined) return { done: false, value: reply };
-      if (this.#failure !== undefined) throw this.#failure;
-      if (this.#ended) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 
   #settle(): void {

@@ -1,6 +1,8 @@
 /**
  * A single-consumer async queue of replies: the producer pushes replies and ends or fails it, the
- * consumer iterates with `for await`. Values pushed before the consumer starts are kept.
+ * consumer iterates with `for await`. Values pushed before the consumer starts are kept; the
+ * producer bounds them (it reads {@link ReplyQueue.buffered}). The one reply stream of the runtime:
+ * request streams (`replies.ts`), deliveries (`pending.ts`) and the cluster's use it.
  */
 
 /** Producer side of a {@link ReplyQueue}. */
@@ -31,6 +33,11 @@ export class ReplyQueue<T> implements AsyncIterable<T>, ReplySink<T> {
   /** Values pushed and not read yet. */
   get buffered(): number {
     return this.#values.length;
+  }
+
+  /** Drops the values pushed and not read yet (nobody is going to read them). */
+  discardBuffered(): void {
+    this.#values.length = 0;
   }
 
   push(value: T): void {
