@@ -12,6 +12,7 @@ import { checkCertificates } from "../../src/certs/check.js";
 import { initCerts, issueDeviceFiles, readCa } from "../../src/certs/files.js";
 import { issueDeviceCert } from "../../src/certs/issue.js";
 import { revokeCertificate } from "../../src/certs/revoke.js";
+import { DEMO_DEVICE_SN } from "../../src/certs/types.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const DAY_MS = 86_400_000;
@@ -66,7 +67,7 @@ describe("paynet-gen certs check", () => {
     const row = (file: string) => lines.find((line) => line.endsWith(join(mixed, file)));
     expect(row("ca.crt")).toMatch(/^ok\s+36\d\d\s+\S+\s+CN=paynet CA/);
     expect(row("server.crt")).toMatch(/^expiring\s+4\s+\S+\s+CN=paynet\.local/);
-    expect(row("device.crt")).toMatch(/^expiring\s+4\s+\S+\s+CN=device-001/);
+    expect(row("device.crt")).toMatch(new RegExp(`^expiring\\s+4\\s+\\S+\\s+CN=${DEMO_DEVICE_SN}\\s`));
     expect(row("SN-OK.crt")).toMatch(/^ok\s+399\s+/);
     expect(row("SN-GONE.crt")).toMatch(/^revoked\s+399\s+\S+\s+CN=SN-GONE/);
     expect(row("expired.crt")).toMatch(/^expired\s+-8\s+\S+\s+CN=SN-OLD/);
