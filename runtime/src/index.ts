@@ -151,6 +151,7 @@ export type {
   BadFrameOptions,
   BadFrameStats,
   ErrorMessageSpec,
+  LoginRefusalStats,
   PeerIdentity,
   PreLoginOptions,
   PreLoginStats,
