@@ -37,6 +37,7 @@ export type {
   LoginVerdict,
   OfflineQueueOptions,
   ReconnectOptions,
+  ServerAddress,
 } from "./client/types.js";
 // Messages, their wire Types and handlers.
 export type { DeliveryOptions, MessageCodec, MessageDef, RequestOptions, RequestSpec } from "./codec.js";

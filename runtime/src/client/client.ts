@@ -323,7 +323,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   }
 
   #peerContext(): { peer: string } {
-    return { peer: `${this.#options.host}:${this.#options.port}` };
+    // The server of the current connection, else every server the client may connect to.
+    const link = this.#connection?.link;
+    if (link !== undefined) return { peer: link.peer };
+    return { peer: this.#config.addresses.map(({ host, port }) => `${host}:${port}`).join(",") };
   }
 
   #report(error: PaynetError): void {

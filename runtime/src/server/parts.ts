@@ -164,7 +164,11 @@ export function buildServerParts(
       session.sendFrame(type, payload);
     },
     closeSession: (session, reason) => {
-      if (session instanceof ServerSession) session.closeWith(reason);
+      if (!(session instanceof ServerSession) || session.closedReason !== undefined) return;
+      // Told first, as for a replacement on this node: the device learns why (SESSION_REPLACED:
+      // back off rather than take the session back at once) before its connection closes.
+      tell(session, reason);
+      session.closeWith(reason);
     },
     report: (error, session) => report(error, session instanceof ServerSession ? session : undefined),
   };
