@@ -13,6 +13,7 @@ import { issueBenchPki } from "./lib/pki.js";
 import { REPO_DIR } from "./lib/proc.js";
 import { type Row, renderTable } from "./lib/report.js";
 import { assertBuilt, generatePbjs, generateSdk } from "./lib/setup.js";
+import { clusterScenario } from "./scenarios/cluster.js";
 import { codecScenario } from "./scenarios/codec.js";
 import { codegenScenario } from "./scenarios/codegen.js";
 import type { BenchContext, ScenarioResult } from "./scenarios/context.js";
@@ -28,7 +29,11 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   resumption: resumptionScenario,
   codec: codecScenario,
   codegen: codegenScenario,
+  cluster: clusterScenario,
 };
+
+/** Scenarios run only when named with `--only` (they need redis-server; see bench/README.md). */
+const ON_REQUEST = new Set(["cluster"]);
 
 /** Keys of the final JSON line, in order; each comes from one scenario of this run. */
 const SUMMARY_KEYS = [
@@ -62,7 +67,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === "--connections") args.connections = Number(argv[++i]);
     else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench -- [--quick] [--scale] [--only throughput,metrics,scale,resumption,codec,codegen] [--connections N] [--cpu-prof]",
+        "usage: npm run bench -- [--quick] [--scale [N]] [--only throughput,metrics,scale,resumption,codec,codegen,cluster] [--connections N] [--cpu-prof]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
@@ -104,7 +109,8 @@ async function main(): Promise<void> {
       serverNodeFlags: args.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir}`] : [],
       log,
     };
-    const names = args.only.length > 0 ? args.only : Object.keys(SCENARIOS);
+    const names =
+      args.only.length > 0 ? args.only : Object.keys(SCENARIOS).filter((name) => !ON_REQUEST.has(name));
     const rows: Row[] = [];
     const figures: Record<string, unknown> = {};
     const summary: Record<string, number> = {};

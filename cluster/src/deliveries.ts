@@ -212,7 +212,7 @@ export class ClusterDeliveries implements DeliveryEngine {
     const created = this.#redis.paynetCreate(
       k.delivery(deviceId, key),
       k.pending(deviceId),
-      k.due,
+      k.due(deviceId),
       k.presence(deviceId),
       key,
       type,
@@ -221,7 +221,10 @@ export class ClusterDeliveries implements DeliveryEngine {
       deadlineMs,
       this.#node.id,
       dueMember(deviceId, key),
-      this.#options.maxPendingDeliveries,
+      Math.ceil(this.#options.maxPendingDeliveries / k.shards),
+      // The script rings the node holding the device itself (no second round trip).
+      k.bell(""),
+      `\n${JSON.stringify({ k: "ring", d: deviceId })}\n`,
     );
     created.then(
       ([status, , , node]) => {
@@ -253,7 +256,7 @@ export class ClusterDeliveries implements DeliveryEngine {
           signal.addEventListener("abort", onAbort, { once: true });
           waiting.detachSignal = () => signal.removeEventListener("abort", onAbort);
         }
-        if (node !== undefined && node !== "") this.ring(node, deviceId);
+        if (node === this.#node.id) this.ring(node, deviceId);
       },
       (error: unknown) => this.#settle(waiting, unavailable(`delivery ${key} to ${deviceId}`, error)),
     );
@@ -326,8 +329,8 @@ export class ClusterDeliveries implements DeliveryEngine {
       k.presence(deviceId),
       k.delivery(deviceId, key),
       k.pending(deviceId),
-      k.due,
-      k.outcomes,
+      k.due(deviceId),
+      k.outcomes(deviceId),
       "",
       key,
       state,
@@ -546,8 +549,8 @@ export class ClusterDeliveries implements DeliveryEngine {
         k.presence(deviceId),
         k.delivery(deviceId, key),
         k.pending(deviceId),
-        k.due,
-        k.outcomes,
+        k.due(deviceId),
+        k.outcomes(deviceId),
         epoch ?? -1,
         key,
         spec.reply.type,
@@ -620,11 +623,18 @@ export class ClusterDeliveries implements DeliveryEngine {
     if (!isReady(this.#redis)) return;
     await this.#sweep().catch(() => {});
     await this.#checkWaiting().catch(() => {});
-    this.#pendingCount = await this.#redis.zcard(this.#keys.due).catch(() => this.#pendingCount);
+    this.#pendingCount = await Promise.all(this.#keys.dueKeys().map((due) => this.#redis.zcard(due))).then(
+      (counts) => counts.reduce((sum, n) => sum + n, 0),
+      () => this.#pendingCount,
+    );
   }
 
   async #sweep(): Promise<void> {
-    const due = await this.#redis.zrangebyscore(this.#keys.due, "-inf", Date.now(), "LIMIT", 0, SWEEP_BATCH);
+    for (const dueKey of this.#keys.dueKeys()) await this.#sweepShard(dueKey);
+  }
+
+  async #sweepShard(dueKey: string): Promise<void> {
+    const due = await this.#redis.zrangebyscore(dueKey, "-inf", Date.now(), "LIMIT", 0, SWEEP_BATCH);
     for (const member of due) {
       let parsed: unknown;
       try {
@@ -633,7 +643,7 @@ export class ClusterDeliveries implements DeliveryEngine {
         parsed = undefined;
       }
       if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") {
-        await this.#redis.zrem(this.#keys.due, member);
+        await this.#redis.zrem(dueKey, member);
         continue;
       }
       const [deviceId, key] = parsed as [string, string];

@@ -34,8 +34,10 @@ return 0
 `;
 
 /**
- * Creates a pending delivery. KEYS: record, pending, due, presence. ARGV: key, type, payload,
- * reply type, deadline ms, origin node, due member, max pending (0: none).
+ * Creates a pending delivery and, when another node holds the device, rings that node's doorbell
+ * (a hint on pub/sub: the reconcile pass re-rings what is lost). KEYS: record, pending, due (of the
+ * device's shard), presence. ARGV: key, type, payload, reply type, deadline ms, origin node, due
+ * member, max pending in the shard (0: none), doorbell channel prefix, ring message.
  * Returns {"ok", created, deadline, presence node, presence epoch} or {"dup"} / {"full"}.
  */
 export const CREATE = `
@@ -51,6 +53,7 @@ redis.call('HSET', KEYS[1], 'state', 'pending', 'type', ARGV[2], 'payload', ARGV
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZADD', KEYS[3], deadline, ARGV[7])
 local at = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if at[1] and at[1] ~= ARGV[6] then redis.call('PUBLISH', ARGV[9] .. at[1], ARGV[10]) end
 return {'ok', int(now), int(deadline), at[1] or '', at[2] or ''}
 `;
 
@@ -165,6 +168,25 @@ if f[1] == 'running' then return {'running'} end
 return {'done', f[2] or '', f[3] or '', f[4] or ''}
 `;
 
+/**
+ * Appends a message to a node's inbox and rings its doorbell with the message itself, so the node
+ * can act on it at once; the stream entry is the durable copy (read by the reconcile pass when the
+ * doorbell was lost; the entry id lets the node handle each message once). KEYS: inbox. ARGV: max
+ * length, ttl ms, doorbell channel, message (JSON), payload (may be empty).
+ * Publishes "<id>\n<message>\n<payload>" and returns the entry id.
+ */
+export const INBOX_ADD = `
+local id
+if ARGV[5] == '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[4])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[4], 'p', ARGV[5])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
+return id
+`;
+
 /** The scripts by ioredis command name, with their number of keys. */
 export const SCRIPTS = {
   paynetClaim: { numberOfKeys: 2, lua: CLAIM },
@@ -174,4 +196,5 @@ export const SCRIPTS = {
   paynetReply: { numberOfKeys: 5, lua: REPLY },
   paynetFinish: { numberOfKeys: 5, lua: FINISH },
   paynetUplinkClaim: { numberOfKeys: 1, lua: UPLINK_CLAIM },
+  paynetInboxAdd: { numberOfKeys: 1, lua: INBOX_ADD },
 } as const;

@@ -152,6 +152,7 @@ export type {
   BadFrameOptions,
   BadFrameStats,
   ErrorMessageSpec,
+  LoginRefusalStats,
   PeerIdentity,
   PreLoginOptions,
   PreLoginStats,

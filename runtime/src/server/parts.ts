@@ -49,6 +49,8 @@ export interface ServerParts {
   readonly directory: SessionDirectory;
   readonly deliveries: DeliveryEngine;
   readonly guard: PeerGuard;
+  /** Decides every register and login step; counts its refusals. */
+  readonly authority: LoginAuthority;
   readonly logins: Logins;
   readonly admission: Admission;
   readonly shutdown: Shutdown;
@@ -179,6 +181,7 @@ export function buildServerParts(
     directory,
     deliveries,
     guard,
+    authority,
     logins,
     admission,
     shutdown,

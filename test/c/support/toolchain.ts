@@ -47,6 +47,7 @@ const PACKAGES: Record<string, string> = {
   clang: "clang",
   "arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
   "arm-none-eabi-size": "binutils-arm-none-eabi",
+  "arm-none-eabi-nm": "binutils-arm-none-eabi",
   valgrind: "valgrind",
   make: "make",
 };
