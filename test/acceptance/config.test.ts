@@ -223,13 +223,16 @@ device:
 
   it("keeps the record of executed commands per serial in the working directory unless --data says where", () => {
     const base = ["--connect", "127.0.0.1:9443", "--certs", dir];
+    const dataDirOf = (args: string[]) => {
+      const options = parsePaynetcliArgs(args);
+      if (options === "help") throw new Error("parsed as --help");
+      return options.dataDir;
+    };
     // The same --sn started again in the same directory opens the same journal, so it remembers.
-    expect(parsePaynetcliArgs([...base, "--sn", "SN-0042"]).dataDir).toBe(join("paynetcli-data", "SN-0042"));
+    expect(dataDirOf([...base, "--sn", "SN-0042"])).toBe(join("paynetcli-data", "SN-0042"));
     // One directory per serial, whatever characters the serial holds.
-    expect(parsePaynetcliArgs([...base, "--sn", "../SN/7"]).dataDir).toBe(join("paynetcli-data", ".._SN_7"));
-    expect(parsePaynetcliArgs([...base, "--sn", "SN-0042", "--data", "/var/lib/box"]).dataDir).toBe(
-      "/var/lib/box",
-    );
+    expect(dataDirOf([...base, "--sn", "../SN/7"])).toBe(join("paynetcli-data", ".._SN_7"));
+    expect(dataDirOf([...base, "--sn", "SN-0042", "--data", "/var/lib/box"])).toBe("/var/lib/box");
   });
 
   it("refuses an unknown key with its position", async () => {
