@@ -248,6 +248,20 @@ device:
     );
   });
 
+  it("keeps the record of executed commands per serial in the working directory unless --data says where", () => {
+    const base = ["--connect", "127.0.0.1:9443", "--certs", dir];
+    const dataDirOf = (args: string[]) => {
+      const options = parsePaynetcliArgs(args);
+      if (options === "help") throw new Error("parsed as --help");
+      return options.dataDir;
+    };
+    // The same --sn started again in the same directory opens the same journal, so it remembers.
+    expect(dataDirOf([...base, "--sn", "SN-0042"])).toBe(join("paynetcli-data", "SN-0042"));
+    // One directory per serial, whatever characters the serial holds.
+    expect(dataDirOf([...base, "--sn", "../SN/7"])).toBe(join("paynetcli-data", ".._SN_7"));
+    expect(dataDirOf([...base, "--sn", "SN-0042", "--data", "/var/lib/box"])).toBe("/var/lib/box");
+  });
+
   it("refuses an unknown key with its position", async () => {
     const path = await configFile("device-bad.yaml", "client:\n  addr: h:1\n  reconect:\n    base: 1s\n");
     expect(() => parsePaynetcliArgs(["--config", path, "--sn", "x"])).toThrow(

@@ -29,6 +29,7 @@ describe("client with several server addresses", () => {
     const dead = await freePort(); // nothing listens there
     const a = await startLoginServer(pki);
     const b = await startLoginServer(pki);
+    // makeClient's host and port are replaced by the list.
     const client = makeClient(pki, 0, {
       port: undefined,
       host: undefined,
@@ -37,7 +38,7 @@ describe("client with several server addresses", () => {
         { host: "127.0.0.1", port: a.port },
         { host: "127.0.0.1", port: b.port },
       ],
-    });
+    } as unknown as Partial<ClientOptions>);
     const seen = attempts(client);
     const online = nextEvent(client, "online");
     client.start();
@@ -67,7 +68,7 @@ describe("client with several server addresses", () => {
     }
   });
 
-  it.each<[string, Partial<ClientOptions>, string]>([
+  it.each<[string, Record<string, unknown>, string]>([
     [
       "host with addresses",
       { addresses: [{ host: "127.0.0.1", port: 1 }] },
