@@ -83,9 +83,13 @@ export function openRedis(options: ResolvedClusterOptions, role: "cmd" | "sub"):
       retryStrategy,
       connectionName,
     } as RedisOptions;
-    redis = options.url.startsWith("unix://")
-      ? new Redis({ ...settings, path: options.url.slice("unix://".length) })
-      : new Redis(options.url, settings);
+    redis =
+      options.redis.sentinels !== undefined
+        ? // Sentinel: the sentinels name the primary (and a new one after a failover); no url.
+          new Redis(settings)
+        : options.url.startsWith("unix://")
+          ? new Redis({ ...settings, path: options.url.slice("unix://".length) })
+          : new Redis(options.url, settings);
   }
   for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
   countRoundTrips(redis);

@@ -1,9 +1,10 @@
 /**
- * The C runtime's and the generated device side's own tests (runtime-c/test/test_runtime.c and
- * test/c/programs/device_test.c): a fake transport and clock drive the client through the login
- * flow, heartbeats, dead-peer detection, timeouts, the backoff sequence with its cap and reset,
- * oversize frames; the record through reboots and torn writes; the paybox device through commands,
- * repeats and interruptions. Each runs under AddressSanitizer + UndefinedBehaviorSanitizer and,
+ * The C runtime's and the generated device side's own tests (runtime-c/test/test_wire.c,
+ * test_client.c, test_record.c and test/c/programs/device_test.c): the wire primitives, the frame
+ * reader and the backoff; a fake transport and clock drive the client through the login flow,
+ * heartbeats, dead-peer detection, timeouts, the backoff sequence with its cap and reset, oversize
+ * frames; the record through reboots and torn writes; the paybox device through commands, repeats
+ * and interruptions. Each runs under AddressSanitizer + UndefinedBehaviorSanitizer and,
  * built without them, under valgrind.
  */
 import { join } from "node:path";
@@ -21,6 +22,8 @@ import {
   scratch,
 } from "./support/toolchain.js";
 
+/** runtime-c/test/<name>.c, one program per subject. */
+const RUNTIME_TESTS = ["test_wire", "test_client", "test_record"];
 const work = scratch("runtime");
 afterAll(() => work.remove());
 const programs: { name: string; sources: () => string[]; includes: () => string[] }[] = [];
@@ -31,7 +34,11 @@ beforeAll(async () => {
   const sdk = writeCSdk(await loadFixtureModel(C_FIXTURES[0]!), join(work.dir, "paybox"));
   sdkDir = sdk.dir;
   programs.push(
-    { name: "test_runtime", sources: () => [join(RUNTIME_TEST, "test_runtime.c")], includes: () => [] },
+    ...RUNTIME_TESTS.map((name) => ({
+      name,
+      sources: () => [join(RUNTIME_TEST, `${name}.c`)],
+      includes: () => [],
+    })),
     {
       name: "device_test",
       sources: () => [join(PROGRAMS, "device_test.c"), ...sdk.sources],
@@ -40,7 +47,7 @@ beforeAll(async () => {
   );
 });
 
-const TESTS = ["test_runtime", "device_test"];
+const TESTS = [...RUNTIME_TESTS, "device_test"];
 
 /** Runs a test program; every line must say ok and the summary must count no failure. */
 function expectAllPassed(result: { code: number | null; stdout: string; stderr: string }): void {
