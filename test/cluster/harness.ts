@@ -61,7 +61,10 @@ let nodeCount = 0;
  */
 export async function startNode(
   pki: TestPki,
-  redis: TestRedis | { readonly nodes: readonly string[] },
+  redis:
+    | TestRedis
+    | { readonly nodes: readonly string[] }
+    | { readonly sentinels: ReadonlyArray<{ host: string; port: number }>; readonly name: string },
   options: {
     cluster?: RedisClusterOptions;
     server?: Partial<ServerOptions>;
@@ -69,7 +72,11 @@ export async function startNode(
   } = {},
 ): Promise<TestNode> {
   const cluster = redisCluster({
-    ...("url" in redis ? { url: redis.url } : { nodes: redis.nodes }),
+    ...("url" in redis
+      ? { url: redis.url }
+      : "nodes" in redis
+        ? { nodes: redis.nodes }
+        : { redis: { sentinels: [...redis.sentinels], name: redis.name } }),
     specs: [clusterCommandSpec],
     nodeId: `node-${++nodeCount}`,
     reconcileMs: 200,
