@@ -59,8 +59,9 @@ return {'ok', int(now), int(deadline), at[1] or '', at[2] or ''}
 
 /**
  * Claims the sends of a device's pending deliveries for one session epoch: each delivery goes out
- * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix.
- * Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
+ * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix, again (1/0:
+ * this epoch's previous claim went unanswered, so those already marked sent in it come back too;
+ * the node sends only those it did not send). Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
  * delivery to send: key, type, payload, reply type, attempts before this one}.
  */
 export const CLAIM_SENDS = `
@@ -68,12 +69,13 @@ ${NOW}
 local current = redis.call('HGET', KEYS[1], 'epoch')
 if current ~= ARGV[1] then return {'stale', current or ''} end
 local epoch = tonumber(ARGV[1])
+local again = ARGV[3] == '1'
 local out = {'ok'}
 for _, k in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local rec = ARGV[2] .. k
   local f = redis.call('HMGET', rec, 'state', 'deadline', 'sent', 'type', 'payload', 'rtype', 'attempts')
   if f[1] == 'pending' then
-    if tonumber(f[2]) > now and tonumber(f[3]) < epoch then
+    if tonumber(f[2]) > now and (tonumber(f[3]) < epoch or (again and tonumber(f[3]) == epoch)) then
       redis.call('HSET', rec, 'sent', ARGV[1])
       redis.call('HINCRBY', rec, 'attempts', 1)
       out[#out + 1] = k

@@ -91,6 +91,15 @@ static inline bool fake_resumed(void *ctx) {
   return ((fake_transport *)ctx)->resumed;
 }
 
+/** The socket a fake transport names when a test gives it one (see fake_poll_fd). */
+#define FAKE_FD 3
+
+static inline int fake_poll_fd(void *ctx, bool *want_write) {
+  fake_transport *t = ctx;
+  *want_write = false;
+  return t->open ? FAKE_FD : -1;
+}
+
 static inline pn_transport fake_transport_of(fake_transport *t) {
   pn_transport transport = {t, fake_open, fake_handshake, fake_send, fake_recv, fake_close, fake_resumed, NULL};
   return transport;

@@ -2,8 +2,9 @@
  * Unit tests of the paynet C client's state machine with a fake transport and clock: the login flow
  * (register, login, online), heartbeats and dead-peer detection, login and handshake timeouts, the
  * backoff sequence with its cap and its reset only after a session stayed up, an oversize Len or
- * Len 0 closing the link, partial writes and a full send buffer, stop. Built and run by
- * test/c/runtime.test.ts under ASan/UBSan and under valgrind.
+ * Len 0 closing the link, partial writes and a full send buffer, stop, and tick returning exactly
+ * the time until its next deadline. Built and run by test/c/runtime.test.ts under ASan/UBSan and
+ * under valgrind.
  */
 #include <paynet/pn_client.h>
 #include <paynet/pn_frame.h>
@@ -75,7 +76,8 @@ typedef struct rig {
   uint64_t now;
 } rig;
 
-static void rig_init(rig *r, pn_random_fn random) {
+/* with_fd: the transport names a socket to wait on, so the client never polls on its own. */
+static void rig_setup(rig *r, pn_random_fn random, bool with_fd) {
   memset(r, 0, sizeof *r);
   r->transport.handshake_result = PN_OK;
   pn_client_config cfg;
@@ -88,11 +90,16 @@ static void rig_init(rig *r, pn_random_fn random) {
   cfg.connect_timeout_ms = 700;
   cfg.stable_after_ms = 10000;
   cfg.random = random;
-  CHECK_EQ(pn_client_init(&r->client, &cfg, &hooks, &r->recorder, fake_transport_of(&r->transport), r->rx, sizeof r->rx,
-                          r->tx, sizeof r->tx),
+  pn_transport transport = fake_transport_of(&r->transport);
+  if (with_fd) transport.poll_fd = fake_poll_fd;
+  CHECK_EQ(pn_client_init(&r->client, &cfg, &hooks, &r->recorder, transport, r->rx, sizeof r->rx, r->tx, sizeof r->tx),
            PN_OK);
   r->now = 1000;
   pn_client_start(&r->client, r->now);
+}
+
+static void rig_init(rig *r, pn_random_fn random) {
+  rig_setup(r, random, false);
 }
 
 /* Ticks until `ms` of fake time passed, sleeping as long as the client asks (at most to the end). */
@@ -373,6 +380,60 @@ static void stop_closes_and_stays_stopped(void) {
   CHECK_EQ(r.transport.opens, 1);
 }
 
+/* With a socket to wait on, tick returns exactly the time until its next deadline: the caller
+ * sleeps that long (or until the socket is ready) and nothing due is late. */
+static void tick_returns_the_time_until_the_next_deadline(void) {
+  rig r;
+  rig_setup(&r, random_max, true);
+  r.transport.handshake_waits = 1;
+  /* The first attempt opens at once; the handshake waits for the socket: until the connect timeout. */
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 700);
+  CHECK_EQ(r.transport.opens, 1);
+  int fd = -1;
+  bool want_write = true;
+  fd = pn_client_poll_fd(&r.client, &want_write);
+  CHECK_EQ(fd, FAKE_FD);
+  CHECK(!want_write);
+  /* Handshake done, RegisterReq out: until the login step's timeout. */
+  r.now += 100;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 500);
+  fake_peer_sends(&r.transport, T_REGISTER_RSP, OK_REPLY, sizeof OK_REPLY);
+  r.now += 200;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 500);
+  fake_peer_sends(&r.transport, T_LOGIN_RSP, OK_REPLY, sizeof OK_REPLY);
+  r.now += 100;
+  /* Online: until the first heartbeat, a whole interval away. */
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 1000);
+  CHECK(pn_client_online(&r.client));
+  uint64_t online_at = r.now;
+  r.now += 400;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 600);
+  unsigned sent = fake_sent_count(&r.transport);
+  r.now += 600;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 1000);
+  CHECK_EQ(fake_sent_count(&r.transport), sent + 1);
+  /* No reply ever: the second heartbeat, then the dead-peer deadline, 3000 ms after the last byte. */
+  r.now += 1000;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 1000);
+  CHECK_EQ(fake_sent_count(&r.transport), sent + 2);
+  r.now += 1000;
+  CHECK_EQ(r.now, online_at + 3000);
+  uint32_t sleep = pn_client_tick(&r.client, r.now);
+  CHECK(!pn_client_online(&r.client));
+  const pn_event *backoff = last_event(&r.recorder, PN_EVENT_BACKOFF);
+  CHECK(backoff != NULL && backoff->reason == PN_ERR_HEARTBEAT_TIMEOUT && backoff->delay_ms > 1);
+  if (backoff == NULL) return;
+  /* Backing off: until the delay is over; one ms early opens nothing, on time the next attempt. */
+  CHECK_EQ(sleep, backoff->delay_ms);
+  unsigned opens = r.transport.opens;
+  r.now += sleep - 1u;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 1);
+  CHECK_EQ(r.transport.opens, opens);
+  r.now += 1;
+  CHECK_EQ(pn_client_tick(&r.client, r.now), 700);
+  CHECK_EQ(r.transport.opens, opens + 1);
+}
+
 int main(void) {
   RUN(login_flow_registers_then_logs_in_and_goes_online);
   RUN(heartbeats_go_out_every_interval_and_a_silent_peer_is_dead);
@@ -385,5 +446,6 @@ int main(void) {
   RUN(len_zero_is_a_protocol_error);
   RUN(partial_writes_deliver_whole_frames_and_a_full_buffer_refuses);
   RUN(stop_closes_and_stays_stopped);
+  RUN(tick_returns_the_time_until_the_next_deadline);
   CHECK_DONE();
 }

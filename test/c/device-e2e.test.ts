@@ -6,11 +6,14 @@
  * killed and restarted (its record is a file); an order interrupted by a kill is answered FAILED
  * ("interrupted"), never run again; after paynetd is killed and restarted the device comes back
  * with a resumed TLS session and queries its last order; stopped, it exits cleanly with nothing
- * leaked; a device without a certificate never gets online. A device without a certificate of its
- * own presents DIR/device.crt.
+ * leaked; a second process on the same record refuses to start; a device without a certificate
+ * never gets online. A device without a certificate of its own presents DIR/device.crt; a server
+ * offering only TLS 1.2, or with a certificate of another CA, is refused.
  */
 import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { createServer, type TlsOptions } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagedProcess } from "../../examples/demo/processes.js";
 import { CoinState } from "../../examples/sdk/index.js";
@@ -83,11 +86,11 @@ async function startPaynetd(): Promise<Paynetd> {
 function startDevice(
   runner: Runner,
   name: string,
-  options: { sn?: string; certsDir?: string } = {},
+  options: { sn?: string; certsDir?: string; port?: number } = {},
 ): ManagedProcess {
   const args = [
     "--connect",
-    `127.0.0.1:${port}`,
+    `127.0.0.1:${options.port ?? port}`,
     "--certs",
     options.certsDir ?? certs,
     "--sn",
@@ -286,8 +289,39 @@ describe.each(RUNNERS)("the C device under $name against paynetd (--mtls, ticket
   });
 });
 
+describe("the OpenSSL transport", () => {
+  /** A TLS server that is not paynetd: the device must refuse it during the handshake. */
+  async function expectRefused(name: string, serverCerts: string, options: TlsOptions = {}): Promise<void> {
+    const runner = RUNNERS[0]!;
+    const impostor = createServer({
+      cert: await readFile(join(serverCerts, "server.crt")),
+      key: await readFile(join(serverCerts, "server.key")),
+      ...options,
+    });
+    impostor.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => impostor.listen(0, "127.0.0.1", resolve));
+    try {
+      const device = startDevice(runner, name, { port: (impostor.address() as AddressInfo).port });
+      await device.waitForLine(/connecting to .* \(attempt 2\)/, LINE_TIMEOUT_MS);
+      expect(device.find(/offline: TLS_ERROR/)).toBeDefined();
+      expect(device.find(/TLS connected|online \(/)).toBeUndefined();
+      await expectCleanStop(runner, device);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  }
+
+  it("refuses a server that offers only TLS 1.2: the device never gets past the handshake", async () => {
+    await expectRefused("c-device-tls12", certs, { maxVersion: "TLSv1.2" });
+  });
+
+  it("refuses a server whose certificate another CA signed", async () => {
+    await expectRefused("c-device-other-ca", await harness.certs());
+  });
+});
+
 describe("a device without a certificate of its own", () => {
-  it("presents DIR/device.crt and gets online as the device it names", async () => {
+  it("presents DIR/device.crt and gets online as the device it names; a second process on its record refuses to start", async () => {
     const runner = RUNNERS[0]!;
     const device = startDevice(runner, "c-device-shared-cert", { sn: DEMO_DEVICE_SN });
     await device.waitForLine(
@@ -295,6 +329,14 @@ describe("a device without a certificate of its own", () => {
       LINE_TIMEOUT_MS,
     );
     await device.waitForLine(new RegExp(`online \\(.*\\) as dev-${DEMO_DEVICE_SN}$`), LINE_TIMEOUT_MS);
+    // Two processes on one record could each run a command: the record file is locked.
+    const second = startDevice(runner, "c-device-second", { sn: DEMO_DEVICE_SN });
+    await second.waitForLine(
+      new RegExp(`ERROR cannot open the record of executed commands .*${DEMO_DEVICE_SN}\\.record: `),
+      LINE_TIMEOUT_MS,
+    );
+    expect((await second.exited).code).not.toBe(0);
+    expect(second.find(/connecting to /)).toBeUndefined();
     await expectCleanStop(runner, device);
   });
 });

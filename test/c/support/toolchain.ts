@@ -42,8 +42,9 @@ export const SANITIZE = [
 /** Cortex-M4, size-optimised, no host library: the microcontroller build. */
 export const ARM = ["-Os", "-mcpu=cortex-m4", "-mthumb", "-ffunction-sections", "-fdata-sections"];
 
-const PACKAGES: Record<string, string> = {
-  gcc: "gcc",
+/** The Debian packages each tool of the C tests comes from. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  gcc: "gcc libc6-dev",
   clang: "clang",
   "arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
   "arm-none-eabi-size": "binutils-arm-none-eabi",
@@ -51,6 +52,13 @@ const PACKAGES: Record<string, string> = {
   valgrind: "valgrind",
   make: "make",
 };
+/**
+ * What the C tests need besides the tools: clang's sanitizer and libFuzzer runtimes (the package
+ * named by clang's major version), llvm-symbolizer for readable sanitizer reports, OpenSSL 3's
+ * headers and libraries for the example device.
+ */
+export const LIBRARY_PACKAGES = ["libclang-rt-<clang major>-dev", "llvm", "libssl-dev"] as const;
+const PACKAGES = TOOL_PACKAGES;
 
 /** Throws, naming the Debian package, when a tool is missing (`.ci/run` installs them). */
 export function requireTool(name: string): void {
