@@ -63,7 +63,9 @@ export const LIBRARY_PACKAGES = ["libclang-rt-<clang major>-dev", "llvm", "libss
 export function requireTool(name: string): void {
   const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (found.status !== 0) {
-    throw new Error(`${name} is not installed: apt-get install ${TOOL_PACKAGES[name] ?? name} (.ci/run does)`);
+    throw new Error(
+      `${name} is not installed: apt-get install ${TOOL_PACKAGES[name] ?? name} (.ci/run does)`,
+    );
   }
 }
 
