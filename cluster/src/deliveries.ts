@@ -160,7 +160,8 @@ export class ClusterDeliveries implements DeliveryEngine {
   }
 
   async #sweep(): Promise<void> {
-    for (const dueKey of this.#keys.dueKeys()) await this.#sweepShard(dueKey);
+    // A shard whose master is unreachable (Redis Cluster failover) is retried at the next pass.
+    for (const dueKey of this.#keys.dueKeys()) await this.#sweepShard(dueKey).catch(() => {});
   }
 
   async #sweepShard(dueKey: string): Promise<void> {
