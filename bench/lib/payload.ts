@@ -52,3 +52,25 @@ function varint(value: number): Buffer {
   out.push(v);
   return Buffer.from(out);
 }
+
+export const COIN_COMMAND_TYPE = 0x04;
+export const COIN_ACK_TYPE = 0x84;
+/** `CoinState.COIN_DONE`: the final state of a `CoinAck`. */
+const COIN_DONE = 2;
+
+/**
+ * The final `CoinAck` (order_id, state = COIN_DONE) answering a `CoinCommand` payload, whose first
+ * field is its order_id (field 1, one-byte length: ids of at most 64 characters).
+ */
+export function coinAckDone(coinCommand: Uint8Array): Buffer | undefined {
+  if (coinCommand[0] !== 0x0a) return undefined;
+  const length = coinCommand[1]!;
+  if (length > 127 || coinCommand.length < 2 + length) return undefined;
+  const out = Buffer.allocUnsafe(5 + 2 + length + 2);
+  out.writeUInt32BE(out.length - 4, 0);
+  out[4] = COIN_ACK_TYPE;
+  out.set(coinCommand.subarray(0, 2 + length), 5);
+  out[5 + 2 + length] = 0x10;
+  out[5 + 2 + length + 1] = COIN_DONE;
+  return out;
+}

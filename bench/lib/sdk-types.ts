@@ -3,7 +3,7 @@
  * bench/.sdk) and imported dynamically, so these declarations keep the benchmark type-checkable
  * without it; they mirror what `paynet-gen generate proto/paybox.proto` emits.
  */
-import type { PaynetClient, PaynetServer, ServerEvents, Session } from "@paynet/runtime";
+import type { PaynetClient, PaynetServer, RequestSpec, ServerEvents, Session } from "@paynet/runtime";
 
 interface ServerCtx {
   readonly session: Session;
@@ -11,6 +11,11 @@ interface ServerCtx {
 
 export interface PayboxServerLike {
   readonly runtime: PaynetServer;
+  deliverCoinCommand(
+    deviceId: string,
+    message: { orderId: string; coins: number },
+    options?: { deadlineMs?: number },
+  ): AsyncIterable<{ orderId: string; state: number }>;
   start(): Promise<{ host: string; port: number }>;
   stop(options?: { graceMs?: number }): Promise<void>;
   on<E extends keyof ServerEvents>(event: E, listener: (...args: ServerEvents[E]) => void): this;
@@ -40,4 +45,7 @@ export interface PayboxSdk {
   ): PayboxServerLike;
   createPayboxClient(options: Record<string, unknown>, handlers?: Record<string, unknown>): PayboxClientLike;
   codecs: Record<string, CodecLike<Record<string, unknown>>>;
+  /** The CoinCommand → CoinAck request spec (with its `isFinal`). */
+  // biome-ignore lint/suspicious/noExplicitAny: a RequestSpec of generated message types
+  CoinCommandRequest: RequestSpec<any, any> & { isFinal?: (reply: any) => boolean };
 }

@@ -3,9 +3,11 @@
  * code against every server), optionally logged in with a LoginReq, then heartbeating with a Ping
  * every `heartbeatMs` (spread evenly). Also measures full vs resumed handshake cost.
  */
-import { childConfig, serveRpc } from "../lib/child.js";
+import { childConfig, cpuMicros, memoryAfterGc, serveRpc } from "../lib/child.js";
 import { FrameSocket } from "../lib/frame-client.js";
 import {
+  COIN_COMMAND_TYPE,
+  coinAckDone,
   frame,
   LOGIN_REQ_TYPE,
   LOGIN_RSP_TYPE,
@@ -23,11 +25,19 @@ interface Config {
 }
 
 interface ConnectArgs {
+  /** Server port; with `ports`, device i connects to `ports[i % ports.length]`. */
   port: number;
+  ports?: number[];
   n: number;
   concurrency: number;
   login: boolean;
   localAddresses: string[];
+  /** Answer every CoinCommand with its final CoinAck (a device executing commands at once). */
+  autoAck?: boolean;
+  /** Device ids are `<idPrefix>-<i>` (default: the process's prefix). */
+  idPrefix?: string;
+  /** Resume TLS sessions with a ticket of an earlier connection to the same port (cheap handshakes). */
+  resume?: boolean;
 }
 
 const config = childConfig<Config>();
@@ -35,11 +45,22 @@ const ca = pem(config.pki.ca);
 const sockets: FrameSocket[] = [];
 let heartbeatTimer: NodeJS.Timeout | undefined;
 let framesIn = 0;
+/** Handshakes of `connect` that resumed a TLS session. */
+let resumed = 0;
+/** Pings written since the start. */
+let pingsSent = 0;
 
 serveRpc({
   connect: (args: ConnectArgs) => connectAll(args),
   heartbeat: (args: { intervalMs: number }) => startHeartbeats(args.intervalMs),
-  status: () => ({ open: sockets.filter((s) => !s.socket.destroyed).length, framesIn }),
+  status: () => ({ open: sockets.filter((s) => !s.socket.destroyed).length, framesIn, resumed, pingsSent }),
+  mem: () => memoryAfterGc(),
+  cpu: () => cpuMicros(),
+  stopHeartbeats: () => {
+    if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
+    heartbeatTimer = undefined;
+    return null;
+  },
   closeAll: () => {
     if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
     for (const socket of sockets.splice(0)) socket.close();
@@ -61,18 +82,33 @@ async function connectAll(
       const i = next++;
       const localAddress =
         args.localAddresses.length === 0 ? undefined : args.localAddresses[i % args.localAddresses.length];
+      const port = args.ports === undefined ? args.port : args.ports[i % args.ports.length]!;
       try {
+        const session = args.resume === true ? tickets.get(port) : undefined;
         const client = await FrameSocket.connect({
-          port: args.port,
+          port,
           ca,
           ...(localAddress === undefined ? {} : { localAddress }),
+          ...(session === undefined ? {} : { session }),
         });
-        client.onFrame = () => {
-          framesIn++;
-        };
+        if (args.resume === true && session === undefined) await waitForTicket(client);
+        if (args.resume === true && client.ticket !== undefined && !tickets.has(port))
+          tickets.set(port, client.ticket);
+        if (client.resumed) resumed++;
+        client.onFrame =
+          args.autoAck === true
+            ? (type, payload) => {
+                framesIn++;
+                if (type !== COIN_COMMAND_TYPE) return;
+                const ack = coinAckDone(payload);
+                if (ack !== undefined) client.write(ack);
+              }
+            : () => {
+                framesIn++;
+              };
         if (args.login) {
           const reply = client.next(LOGIN_RSP_TYPE);
-          client.write(frame(LOGIN_REQ_TYPE, stringField1(`${config.idPrefix}-${i}`)));
+          client.write(frame(LOGIN_REQ_TYPE, stringField1(`${args.idPrefix ?? config.idPrefix}-${i}`)));
           await reply;
         }
         sockets.push(client);
@@ -88,13 +124,17 @@ async function connectAll(
 
 /** One Ping per socket per interval, sent in 20 slices so the load is even. */
 function startHeartbeats(intervalMs: number): null {
+  if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);
   const slices = 20;
   let tick = 0;
   const started = Date.now();
   heartbeatTimer = setInterval(() => {
     const slice = tick++ % slices;
     const ping = frame(PING_TYPE, pingPayload(Date.now(), Math.floor((Date.now() - started) / 1000)));
-    for (let i = slice; i < sockets.length; i += slices) sockets[i]!.write(ping);
+    for (let i = slice; i < sockets.length; i += slices) {
+      sockets[i]!.write(ping);
+      pingsSent++;
+    }
   }, intervalMs / slices);
   return null;
 }

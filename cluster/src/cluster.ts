@@ -12,11 +12,11 @@ import {
   ServerStoppedError,
 } from "@paynet/runtime";
 import type { ClusterHost, ServerCluster } from "@paynet/runtime/cluster";
-import type { Redis } from "ioredis";
-import { type ClusterRedis, guarded, openRedis, unavailable } from "./connection.js";
+import type { Cluster, Redis } from "ioredis";
+import { type ClusterRedis, guarded, openRedis, roundTripsOf, unavailable } from "./connection.js";
 import { ClusterDeliveries, type DeliveryReplyEvent } from "./deliveries.js";
 import { ClusterKeys } from "./keys.js";
-import { ClusterNode, type InboxMessage } from "./node.js";
+import { ClusterNode, compareIds, type InboxMessage } from "./node.js";
 import { type RedisClusterOptions, type ResolvedClusterOptions, resolveClusterOptions } from "./options.js";
 import { Presence } from "./presence.js";
 import { type DeliveryRecord, readRecord } from "./records.js";
@@ -76,7 +76,11 @@ export class RedisCluster extends EventEmitter<RedisClusterEvents> implements Se
     super();
     this.#options = resolveClusterOptions(options);
     this.nodeId = this.#options.nodeId;
-    this.#keys = new ClusterKeys(this.#options.prefix);
+    this.#keys = new ClusterKeys(
+      this.#options.prefix,
+      this.#options.shards,
+      this.#options.shards > 1 || this.#options.nodes.length > 0,
+    );
     this.#redis = openRedis(this.#options, "cmd");
     this.#sub = openRedis(this.#options, "sub");
     const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -119,9 +123,20 @@ export class RedisCluster extends EventEmitter<RedisClusterEvents> implements Se
     );
   }
 
-  /** The node's command connection (fail-fast settings), for an application's own shared state. */
-  get redis(): Redis {
+  /**
+   * The node's command connection (fail-fast settings), for an application's own shared state: a
+   * `Redis`, or a `Cluster` with `nodes` (Redis Cluster).
+   */
+  get redis(): Redis | Cluster {
     return this.#redis;
+  }
+
+  /**
+   * Round trips this node made to Redis so far (a command, pipeline or script counts once; the
+   * subscriber connection included): what the benchmark divides by deliveries and heartbeats.
+   */
+  redisRoundTrips(): number {
+    return roundTripsOf(this.#redis).count + roundTripsOf(this.#sub).count;
   }
 
   /** The key prefix of this cluster. */
@@ -198,28 +213,46 @@ export class RedisCluster extends EventEmitter<RedisClusterEvents> implements Se
     return guarded(`outcome of ${key}`, () => readRecord(this.#redis, this.#keys, deviceId, key));
   }
 
-  /** Ended deliveries, oldest first, after stream id `after` (default: from the start). */
+  /**
+   * Ended deliveries, oldest first, after event id `after` (default: from the start). With several
+   * shards the streams of every shard are merged; an event id names its shard (`<stream id>@<shard>`).
+   */
   async outcomes(options: { after?: string; count?: number } = {}): Promise<DeliveryOutcomeEvent[]> {
-    const start = options.after === undefined ? "-" : `(${options.after}`;
-    const entries = await guarded("outcome stream", () =>
-      this.#redis.xrangeBuffer(this.#keys.outcomes, start, "+", "COUNT", options.count ?? 100),
+    const count = options.count ?? 100;
+    const streams = this.#keys.outcomeKeys();
+    const sharded = streams.length > 1;
+    const [afterId, afterShard] = parseEventId(options.after);
+    const pages = await Promise.all(
+      streams.map((stream, shard) => {
+        // Events are ordered by (stream id, shard): a later shard may hold an event of the same id.
+        const start = afterId === undefined ? "-" : shard > afterShard ? afterId : `(${afterId}`;
+        return guarded("outcome stream", () => this.#redis.xrangeBuffer(stream, start, "+", "COUNT", count));
+      }),
     );
-    return entries.map(([id, fields]) => {
-      const value = new Map<string, Buffer>();
-      for (let i = 0; i + 1 < fields.length; i += 2) value.set(fields[i]!.toString(), fields[i + 1]!);
-      const text = (name: string) => value.get(name)?.toString() ?? "";
-      const reply = value.get("reply");
-      return {
-        id: id.toString(),
-        deviceId: text("device"),
-        key: text("key"),
-        outcome: text("outcome") as DeliveryOutcomeEvent["outcome"],
-        node: text("node"),
-        replies: Number(text("replies") || 0),
-        reason: text("reason"),
-        reply: reply === undefined || reply.length === 0 ? undefined : reply,
-      };
-    });
+    const events: Array<DeliveryOutcomeEvent & { readonly shard: number; readonly streamId: string }> = [];
+    for (const [shard, entries] of pages.entries()) {
+      for (const [rawId, fields] of entries) {
+        const value = new Map<string, Buffer>();
+        for (let i = 0; i + 1 < fields.length; i += 2) value.set(fields[i]!.toString(), fields[i + 1]!);
+        const text = (name: string) => value.get(name)?.toString() ?? "";
+        const reply = value.get("reply");
+        const streamId = rawId.toString();
+        events.push({
+          id: sharded ? `${streamId}@${shard}` : streamId,
+          shard,
+          streamId,
+          deviceId: text("device"),
+          key: text("key"),
+          outcome: text("outcome") as DeliveryOutcomeEvent["outcome"],
+          node: text("node"),
+          replies: Number(text("replies") || 0),
+          reason: text("reason"),
+          reply: reply === undefined || reply.length === 0 ? undefined : reply,
+        });
+      }
+    }
+    if (sharded) events.sort((a, b) => compareIds(a.streamId, b.streamId) || a.shard - b.shard);
+    return events.slice(0, count).map(({ shard: _shard, streamId: _streamId, ...event }) => event);
   }
 
   #onInbox(message: InboxMessage, payload: Buffer): void {
@@ -246,11 +279,26 @@ export class RedisCluster extends EventEmitter<RedisClusterEvents> implements Se
     if (this.#reconciling) return;
     this.#reconciling = true;
     try {
-      await this.#node.drain();
+      await this.#node.reconcile();
       this.directory.retryReleases();
       await this.deliveries.reconcile();
     } finally {
       this.#reconciling = false;
     }
   }
+}
+
+/** `<stream id>` or `<stream id>@<shard>` → its parts (shard 0 when absent). */
+function parseEventId(id: string | undefined): [string | undefined, number] {
+  if (id === undefined) return [undefined, 0];
+  const at = id.indexOf("@");
+  if (at < 0) return [id, 0];
+  const shard = Number(id.slice(at + 1));
+  if (!/^\d+-\d+$/.test(id.slice(0, at)) || !Number.isInteger(shard) || shard < 0) {
+    throw new InvalidOptionsError(
+      "after",
+      `expected an event id (<ms>-<seq>[@<shard>]), got ${JSON.stringify(id)}`,
+    );
+  }
+  return [id.slice(0, at), shard];
 }

@@ -1,35 +1,71 @@
 /**
- * Redis key names of one cluster. Every key of one device carries the device id as hash tag
- * (`{dev-1}`), so a device's presence, epoch and deliveries live in one hash slot and each Lua script
- * about one device touches one slot. Node keys carry the node id as theirs.
+ * Redis key names of one cluster.
+ *
+ * On a single Redis (one shard) every key of one device carries the device id as hash tag
+ * (`paynet:{dev-1}:at`), and the deadline index and outcome stream are one key each
+ * (`paynet:due`, `paynet:outcomes`).
+ *
+ * Sharded (Redis Cluster, or `shards` > 1), every device belongs to one of N shards by a hash of its
+ * id, and the shard is the hash tag (`paynet:{s3}:d:dev-1:at`); each shard has its own deadline index
+ * and outcome stream (`paynet:{s3}:due`, `paynet:{s3}:outcomes`). Either way the keys one script
+ * touches (a device's keys and its index/stream) share one hash slot. Node keys carry the node id
+ * as their tag.
  */
 
 /** Key names under one prefix. */
 export class ClusterKeys {
   readonly prefix: string;
+  /** Number of shards; 1 is the single-Redis layout. */
+  readonly shards: number;
+  readonly #sharded: boolean;
 
-  constructor(prefix: string) {
+  /** `sharded` forces the shard layout with one shard (a Redis Cluster with `shards: 1`). */
+  constructor(prefix: string, shards = 1, sharded = shards > 1) {
     this.prefix = prefix;
+    this.shards = shards;
+    this.#sharded = sharded;
+  }
+
+  /** The shard of a device (0 on a single Redis): FNV-1a of its id, modulo the shard count. */
+  shardOf(deviceId: string): number {
+    if (this.shards === 1) return 0;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < deviceId.length; i++) {
+      hash ^= deviceId.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193);
+    }
+    return (hash >>> 0) % this.shards;
+  }
+
+  /** The prefix of every key of a device (its hash tag included). */
+  #device(deviceId: string): string {
+    return this.#sharded
+      ? `${this.prefix}:{s${this.shardOf(deviceId)}}:d:${deviceId}`
+      : `${this.prefix}:{${deviceId}}`;
+  }
+
+  #shardKey(shard: number, name: string): string {
+    return this.#sharded ? `${this.prefix}:{s${shard}}:${name}` : `${this.prefix}:${name}`;
   }
 
   /** Login epoch counter of a device: only ever incremented, never deleted. */
   epoch(deviceId: string): string {
-    return `${this.prefix}:{${deviceId}}:epoch`;
+    return `${this.#device(deviceId)}:epoch`;
   }
 
   /** Presence hash of a device: `node`, `session`, `epoch` of the session holding it. */
   presence(deviceId: string): string {
-    return `${this.prefix}:{${deviceId}}:at`;
+    return `${this.#device(deviceId)}:at`;
   }
 
   /** Sorted set of a device's pending delivery keys, by creation time (redelivery order). */
   pending(deviceId: string): string {
-    return `${this.prefix}:{${deviceId}}:pending`;
+    return `${this.#device(deviceId)}:pending`;
   }
 
   /** Prefix of a device's delivery records; the record of key `k` is this plus `k`. */
   deliveryPrefix(deviceId: string): string {
-    return `${this.prefix}:{${deviceId}}:dl:`;
+    return `${this.#device(deviceId)}:dl:`;
   }
 
   /** Hash of one delivery: request, state, attempts, replies and, once ended, its outcome. */
@@ -37,14 +73,24 @@ export class ClusterKeys {
     return this.deliveryPrefix(deviceId) + key;
   }
 
-  /** Cluster-wide sorted set of pending deliveries by deadline (members: {@link dueMember}). */
-  get due(): string {
-    return `${this.prefix}:due`;
+  /** Sorted set of the pending deliveries of a device's shard by deadline (members: {@link dueMember}). */
+  due(deviceId: string): string {
+    return this.#shardKey(this.shardOf(deviceId), "due");
   }
 
-  /** Cluster-wide stream of ended deliveries (`device`, `key`, `outcome`, ...). */
-  get outcomes(): string {
-    return `${this.prefix}:outcomes`;
+  /** Stream of the ended deliveries of a device's shard (`device`, `key`, `outcome`, ...). */
+  outcomes(deviceId: string): string {
+    return this.#shardKey(this.shardOf(deviceId), "outcomes");
+  }
+
+  /** Every shard's deadline index, by shard number. */
+  dueKeys(): string[] {
+    return Array.from({ length: this.shards }, (_, shard) => this.#shardKey(shard, "due"));
+  }
+
+  /** Every shard's outcome stream, by shard number. */
+  outcomeKeys(): string[] {
+    return Array.from({ length: this.shards }, (_, shard) => this.#shardKey(shard, "outcomes"));
   }
 
   /** Liveness lease of a node (`SET PX`, renewed while the node runs). */

@@ -5,9 +5,11 @@
  * a node that dies stops renewing it, and its devices read as offline once it has expired.
  *
  * The inbox is a Redis stream only this node reads: other nodes append what they ask of it (push a
- * frame, close a replaced session, send pending deliveries, a reply for one of its waiters). A
- * pub/sub doorbell tells the node to read it now; pub/sub loses messages (a reconnect, a killed
- * subscriber), so the reconcile pass reads the inbox anyway every `reconcileMs`.
+ * frame, close a replaced session, send pending deliveries, a reply for one of its waiters), and in
+ * the same script publish the message on the node's pub/sub doorbell. The node acts on the doorbell
+ * copy at once (no read of the stream: one round trip per message, the sender's). Pub/sub loses
+ * messages (a reconnect, a killed subscriber), so the reconcile pass reads the stream anyway every
+ * `reconcileMs`; entry ids make every message handled once, whichever copy arrives first.
  */
 import type { Logger } from "@paynet/runtime";
 import type { ClusterRedis } from "./connection.js";
@@ -56,6 +58,10 @@ export type InboxHandler = (message: InboxMessage, payload: Buffer) => void;
 
 /** Inbox entries read per XREAD. */
 const BATCH = 512;
+/** Ids handled from the doorbell and not yet passed by the stream read; beyond, the read catches up. */
+const MAX_SEEN = 100_000;
+/** How long another node's live lease is believed without asking Redis again. */
+const ALIVE_CACHE_MS = 1_000;
 /** Approximate bound of an inbox (a node that stopped reading must not grow it without end). */
 const MAX_INBOX = 100_000;
 
@@ -68,7 +74,14 @@ export class ClusterNode {
   readonly #leaseMs: number;
   readonly #logger: Logger;
   #handler: InboxHandler = () => {};
+  /** Id of the last inbox entry read from the stream (everything up to it is handled). */
   #lastId = "0-0";
+  /** Entry ids after {@link #lastId} already handled from their doorbell copy. */
+  readonly #seen = new Set<string>();
+  /** Whether entries were read since the last trim. */
+  #trimDue = false;
+  /** Nodes seen alive recently: id → until when (ms) that is believed. */
+  readonly #alive = new Map<string, number>();
   #draining: Promise<void> | undefined;
   #drainAgain = false;
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -96,8 +109,8 @@ export class ClusterNode {
     this.#handler = handler;
     await this.#renewLease();
     const bell = this.#keys.bell(this.id);
-    this.#sub.on("message", (channel: string) => {
-      if (channel === bell) this.drain();
+    this.#sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+      if (channel.toString() === bell) this.#rung(message);
     });
     // After a reconnect the subscription is restored by ioredis; what rang meanwhile is in the inbox.
     this.#sub.on("ready", () => this.drain());
@@ -124,29 +137,61 @@ export class ClusterNode {
     }
   }
 
-  /** Whether node `nodeId`'s lease is alive. Rejects when Redis cannot be reached. */
+  /**
+   * Whether node `nodeId`'s lease is alive (a live answer is believed for up to a second, so a dead
+   * node's devices read as offline within `leaseMs` + 1 s). Rejects when Redis cannot be reached.
+   */
   async alive(nodeId: string): Promise<boolean> {
     if (nodeId === this.id) return !this.#stopped;
-    return (await this.#redis.exists(this.#keys.node(nodeId))) === 1;
+    const now = Date.now();
+    if ((this.#alive.get(nodeId) ?? 0) > now) return true;
+    const alive = (await this.#redis.exists(this.#keys.node(nodeId))) === 1;
+    if (alive) {
+      if (this.#alive.size > 10_000) this.#alive.clear();
+      this.#alive.set(nodeId, now + Math.min(ALIVE_CACHE_MS, this.#leaseMs / 3));
+    } else this.#alive.delete(nodeId);
+    return alive;
   }
 
-  /** Appends `message` to node `nodeId`'s inbox and rings its doorbell. */
+  /** Appends `message` to node `nodeId`'s inbox and rings its doorbell with it: one round trip. */
   async send(nodeId: string, message: InboxMessage, payload?: Uint8Array): Promise<void> {
-    const inbox = this.#keys.inbox(nodeId);
-    const fields: Array<string | Buffer> = ["m", JSON.stringify(message)];
-    if (payload !== undefined && payload.length > 0)
-      fields.push("p", Buffer.from(payload.buffer, payload.byteOffset, payload.length));
-    await this.#redis
-      .multi()
-      .xadd(inbox, "MAXLEN", "~", MAX_INBOX, "*", ...fields)
+    await this.#redis.paynetInboxAdd(
+      this.#keys.inbox(nodeId),
+      MAX_INBOX,
       // An inbox outlives its node by a few leases at most.
-      .pexpire(inbox, this.#leaseMs * 10)
-      .publish(this.#keys.bell(nodeId), "1")
-      .exec()
-      .then((results) => {
-        const failed = results?.find(([error]) => error !== null);
-        if (failed !== undefined) throw failed[0];
-      });
+      this.#leaseMs * 10,
+      this.#keys.bell(nodeId),
+      JSON.stringify(message),
+      payload === undefined || payload.length === 0
+        ? ""
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.length),
+    );
+  }
+
+  /**
+   * A doorbell message: `<entry id>\n<message>\n<payload>` (see INBOX_ADD), or a bare hint with
+   * no entry id (a ring published by a delivery's creation). Handled unless its entry was already.
+   */
+  #rung(message: Buffer): void {
+    if (this.#stopped) return;
+    const idEnd = message.indexOf(10);
+    const jsonEnd = idEnd < 0 ? -1 : message.indexOf(10, idEnd + 1);
+    if (jsonEnd < 0) {
+      // An old-style or foreign ring: read the stream.
+      void this.drain();
+      return;
+    }
+    const id = message.subarray(0, idEnd).toString();
+    if (id !== "") {
+      if (this.#seen.has(id) || compareIds(id, this.#lastId) <= 0) return;
+      if (this.#seen.size >= MAX_SEEN) {
+        // The stream read is far behind: let it catch up rather than remember more.
+        void this.drain();
+        return;
+      }
+      this.#seen.add(id);
+    }
+    this.#handle(message.subarray(idEnd + 1, jsonEnd), message.subarray(jsonEnd + 1));
   }
 
   /** Reads the inbox now (coalesced: at most one read runs, another follows if asked meanwhile). */
@@ -183,28 +228,51 @@ export class ClusterNode {
         return;
       }
       const entries = result?.[0]?.[1] ?? [];
-      for (const [id, fields] of entries) {
-        this.#lastId = id.toString();
-        this.#deliver(fields);
+      for (const [rawId, fields] of entries) {
+        const id = rawId.toString();
+        this.#lastId = id;
+        this.#trimDue = true;
+        // Handled already from its doorbell copy.
+        if (this.#seen.delete(id)) continue;
+        let message: Buffer | undefined;
+        let payload: Buffer = Buffer.alloc(0);
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          const name = fields[i]!.toString();
+          if (name === "m") message = fields[i + 1]!;
+          else if (name === "p") payload = fields[i + 1]!;
+        }
+        if (message !== undefined) this.#handle(message, payload);
       }
-      if (entries.length > 0) {
-        // Everything up to lastId is handled: trim it (XTRIM MINID keeps ids >= the bound).
-        const [ms, seq] = this.#lastId.split("-");
-        await this.#redis.xtrim(inbox, "MINID", `${ms}-${Number(seq) + 1}`).catch(() => {});
+      if (entries.length < BATCH) {
+        // Doorbell ids the read has passed cannot come again (their entries were trimmed or read).
+        for (const id of this.#seen) if (compareIds(id, this.#lastId) <= 0) this.#seen.delete(id);
+        return;
       }
-      if (entries.length < BATCH) return;
     }
   }
 
-  #deliver(fields: Buffer[]): void {
-    let message: InboxMessage | undefined;
-    let payload: Buffer = Buffer.alloc(0);
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i]!.toString();
-      if (name === "m") message = JSON.parse(fields[i + 1]!.toString()) as InboxMessage;
-      else if (name === "p") payload = fields[i + 1]!;
+  /**
+   * The reconcile pass: reads the inbox (what the doorbell lost) and trims what has been handled
+   * (XTRIM MINID keeps ids from the bound on).
+   */
+  async reconcile(): Promise<void> {
+    await this.drain();
+    if (!this.#trimDue || this.#stopped) return;
+    this.#trimDue = false;
+    const [ms, seq] = this.#lastId.split("-");
+    await this.#redis.xtrim(this.#keys.inbox(this.id), "MINID", `${ms}-${Number(seq) + 1}`).catch(() => {
+      this.#trimDue = true;
+    });
+  }
+
+  #handle(json: Buffer, payload: Buffer): void {
+    let message: InboxMessage;
+    try {
+      message = JSON.parse(json.toString()) as InboxMessage;
+    } catch (error) {
+      this.#logger.error({ error: String(error) }, "cluster inbox message is not JSON");
+      return;
     }
-    if (message === undefined) return;
     try {
       this.#handler(message, payload);
     } catch (error) {
@@ -231,4 +299,11 @@ export class ClusterNode {
       throw error;
     }
   }
+}
+
+/** Orders two stream entry ids (`<ms>-<seq>`): negative, zero or positive. */
+export function compareIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { InvalidOptionsError, type RequestSpec } from "@paynet/runtime";
-import type { RedisOptions } from "ioredis";
+import type { ClusterOptions, RedisOptions } from "ioredis";
 
 /**
  * A request the cluster may have to carry between nodes: the node holding the device decodes the
@@ -22,6 +22,20 @@ export interface RedisClusterOptions {
   url?: string;
   /** Extra ioredis options (Sentinel, TLS, password, ...). The fail-fast settings are always applied. */
   redis?: RedisOptions;
+  /**
+   * Seed nodes of a Redis Cluster (sharded): `redis://HOST:PORT` strings or `{ host, port }`. With
+   * them the node connects in cluster mode (ioredis `Cluster`) and `url` is not used; keys are laid
+   * out in {@link RedisClusterOptions.shards} hash slots (see docs/cluster.md).
+   */
+  nodes?: ReadonlyArray<string | { host: string; port: number }>;
+  /** Extra ioredis `Cluster` options (with `nodes`): `natMap`, `slotsRefreshTimeout`, ... */
+  clusterOptions?: ClusterOptions;
+  /**
+   * Key shards: every device belongs to one, and its keys share that shard's hash slot with the
+   * shard's deadline index and outcome stream, so every script touches one slot. Default 1 on a
+   * single Redis (keys tagged by device id), 16 with `nodes`. Fixed for the life of the data.
+   */
+  shards?: number;
   /** Prefix of every key, so several clusters share one Redis. Default `paynet`. */
   prefix?: string;
   /**
@@ -55,9 +69,38 @@ export interface RedisClusterOptions {
 }
 
 /** Options with their defaults applied. */
-export type ResolvedClusterOptions = Required<Omit<RedisClusterOptions, "redis">> & {
+export type ResolvedClusterOptions = Required<
+  Omit<RedisClusterOptions, "redis" | "nodes" | "clusterOptions">
+> & {
   readonly redis: RedisOptions;
+  /** Redis Cluster seed nodes; empty for a single Redis. */
+  readonly nodes: ReadonlyArray<{ host: string; port: number }>;
+  readonly redisClusterOptions: ClusterOptions;
 };
+
+/** Parses one Redis Cluster seed node. */
+function seedNode(value: unknown, index: number): { host: string; port: number } {
+  const option = `nodes[${index}]`;
+  if (typeof value === "string") {
+    const match = /^rediss?:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(value);
+    if (match === null)
+      throw new InvalidOptionsError(option, `expected redis://HOST:PORT, got ${JSON.stringify(value)}`);
+    return { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+  }
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { host?: unknown }).host === "string" &&
+    Number.isInteger((value as { port?: unknown }).port)
+  ) {
+    const { host, port } = value as { host: string; port: number };
+    if (port >= 1 && port <= 65_535) return { host, port };
+  }
+  throw new InvalidOptionsError(
+    option,
+    "expected redis://HOST:PORT or { host, port } with a port in 1..65535",
+  );
+}
 
 export const DEFAULT_LEASE_MS = 6_000;
 export const DEFAULT_RECONCILE_MS = 1_000;
@@ -89,6 +132,21 @@ export function resolveClusterOptions(options: RedisClusterOptions = {}): Resolv
     (v) => typeof v === "string" && /^[A-Za-z0-9_.-]+$/.test(v),
     "letters, digits and _.-",
   );
+  check("nodes", o.nodes, (v) => Array.isArray(v) && v.length > 0, "a non-empty array of seed nodes");
+  const nodes = (o.nodes ?? []).map(seedNode);
+  check(
+    "clusterOptions",
+    o.clusterOptions,
+    (v) => typeof v === "object" && v !== null,
+    "an ioredis Cluster options object",
+  );
+  if (o.clusterOptions !== undefined && o.nodes === undefined) {
+    throw new InvalidOptionsError("clusterOptions", "only with nodes (Redis Cluster)");
+  }
+  check("shards", o.shards, (v) => Number.isInteger(v) && v >= 1 && v <= 1_024, "an integer in 1..1024");
+  if (nodes.length > 0 && o.url !== undefined) {
+    throw new InvalidOptionsError("url", "give either url (one Redis) or nodes (Redis Cluster), not both");
+  }
   check("specs", o.specs, (v) => Array.isArray(v), "an array of request specs");
   for (const [i, spec] of (o.specs ?? []).entries()) {
     check(
@@ -121,6 +179,9 @@ export function resolveClusterOptions(options: RedisClusterOptions = {}): Resolv
   return {
     url: o.url ?? "redis://127.0.0.1:6379",
     redis: o.redis ?? {},
+    nodes,
+    redisClusterOptions: o.clusterOptions ?? {},
+    shards: o.shards ?? (nodes.length > 0 ? 16 : 1),
     prefix: o.prefix ?? "paynet",
     specs: o.specs ?? [],
     nodeId:

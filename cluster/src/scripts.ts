@@ -14,14 +14,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 const INT = `local function int(n) return string.format('%.0f', n) end`;
 
 /**
- * Claims a device for a session. KEYS: epoch, presence. ARGV: node, session.
- * Returns {epoch, previous node, previous session, previous epoch}.
+ * Claims a device for a session. KEYS: epoch, presence, pending (optional). ARGV: node, session.
+ * Returns {epoch, previous node, previous session, previous epoch, pending deliveries ("" without
+ * the pending key)}: with none, the login needs no pass to send them.
  */
 export const CLAIM = `
 local e = redis.call('INCR', KEYS[1])
 local prev = redis.call('HMGET', KEYS[2], 'node', 'session', 'epoch')
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'session', ARGV[2], 'epoch', e)
-return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or ''}
+local pending = ''
+if KEYS[3] then pending = tostring(redis.call('ZCARD', KEYS[3])) end
+return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or '', pending}
 `;
 
 /** Releases a device only if the given epoch still holds it. KEYS: presence. ARGV: epoch. Returns 1 or 0. */
@@ -34,8 +37,10 @@ return 0
 `;
 
 /**
- * Creates a pending delivery. KEYS: record, pending, due, presence. ARGV: key, type, payload,
- * reply type, deadline ms, origin node, due member, max pending (0: none).
+ * Creates a pending delivery and, when another node holds the device, rings that node's doorbell
+ * (a hint on pub/sub: the reconcile pass re-rings what is lost). KEYS: record, pending, due (of the
+ * device's shard), presence. ARGV: key, type, payload, reply type, deadline ms, origin node, due
+ * member, max pending in the shard (0: none), doorbell channel prefix, ring message.
  * Returns {"ok", created, deadline, presence node, presence epoch} or {"dup"} / {"full"}.
  */
 export const CREATE = `
@@ -51,13 +56,15 @@ redis.call('HSET', KEYS[1], 'state', 'pending', 'type', ARGV[2], 'payload', ARGV
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZADD', KEYS[3], deadline, ARGV[7])
 local at = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if at[1] and at[1] ~= ARGV[6] then redis.call('PUBLISH', ARGV[9] .. at[1], ARGV[10]) end
 return {'ok', int(now), int(deadline), at[1] or '', at[2] or ''}
 `;
 
 /**
  * Claims the sends of a device's pending deliveries for one session epoch: each delivery goes out
- * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix.
- * Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
+ * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix, again (1/0:
+ * this epoch's previous claim went unanswered, so those already marked sent in it come back too;
+ * the node sends only those it did not send). Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
  * delivery to send: key, type, payload, reply type, attempts before this one}.
  */
 export const CLAIM_SENDS = `
@@ -65,12 +72,13 @@ ${NOW}
 local current = redis.call('HGET', KEYS[1], 'epoch')
 if current ~= ARGV[1] then return {'stale', current or ''} end
 local epoch = tonumber(ARGV[1])
+local again = ARGV[3] == '1'
 local out = {'ok'}
 for _, k in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local rec = ARGV[2] .. k
   local f = redis.call('HMGET', rec, 'state', 'deadline', 'sent', 'type', 'payload', 'rtype', 'attempts')
   if f[1] == 'pending' then
-    if tonumber(f[2]) > now and tonumber(f[3]) < epoch then
+    if tonumber(f[2]) > now and (tonumber(f[3]) < epoch or (again and tonumber(f[3]) == epoch)) then
       redis.call('HSET', rec, 'sent', ARGV[1])
       redis.call('HINCRBY', rec, 'attempts', 1)
       out[#out + 1] = k
@@ -165,13 +173,33 @@ if f[1] == 'running' then return {'running'} end
 return {'done', f[2] or '', f[3] or '', f[4] or ''}
 `;
 
+/**
+ * Appends a message to a node's inbox and rings its doorbell with the message itself, so the node
+ * can act on it at once; the stream entry is the durable copy (read by the reconcile pass when the
+ * doorbell was lost; the entry id lets the node handle each message once). KEYS: inbox. ARGV: max
+ * length, ttl ms, doorbell channel, message (JSON), payload (may be empty).
+ * Publishes "<id>\n<message>\n<payload>" and returns the entry id.
+ */
+export const INBOX_ADD = `
+local id
+if ARGV[5] == '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[4])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[4], 'p', ARGV[5])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
+return id
+`;
+
 /** The scripts by ioredis command name, with their number of keys. */
 export const SCRIPTS = {
-  paynetClaim: { numberOfKeys: 2, lua: CLAIM },
+  paynetClaim: { numberOfKeys: 3, lua: CLAIM },
   paynetRelease: { numberOfKeys: 1, lua: RELEASE },
   paynetCreate: { numberOfKeys: 4, lua: CREATE },
   paynetClaimSends: { numberOfKeys: 2, lua: CLAIM_SENDS },
   paynetReply: { numberOfKeys: 5, lua: REPLY },
   paynetFinish: { numberOfKeys: 5, lua: FINISH },
   paynetUplinkClaim: { numberOfKeys: 1, lua: UPLINK_CLAIM },
+  paynetInboxAdd: { numberOfKeys: 1, lua: INBOX_ADD },
 } as const;

@@ -48,8 +48,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
 
   const client = createPayboxClient(
     {
-      host: options.connect.host,
-      port: options.connect.port,
+      addresses: options.connect,
       tls,
       reconnect: { initialDelayMs: options.backoffInitialMs, maxDelayMs: options.backoffMaxMs },
       logger: runtimeLogger(log, options.verbose ? "debug" : atLeast("info", options.logLevel)),
@@ -120,9 +119,9 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   }
 
   const handshake = (resumed: boolean) => (resumed ? "resumed TLS session" : "full TLS handshake");
-  client.on("connecting", ({ attempt }) => {
+  client.on("connecting", ({ attempt, host, port }) => {
     progress = "connecting";
-    log.info(`connecting to ${formatAddress(options.connect)} (attempt ${attempt})`);
+    log.info(`connecting to ${formatAddress({ host, port })} (attempt ${attempt})`);
   });
   client.on("connected", ({ resumed }) => {
     progress = "tls-up";
@@ -160,7 +159,7 @@ async function runDevice(options: PaynetcliOptions): Promise<void> {
   });
 
   const mtls = certPath === undefined ? "no client certificate" : `client certificate ${certPath}`;
-  log.info(`device ${options.sn} starting: server ${formatAddress(options.connect)}, ${mtls}`);
+  log.info(`device ${options.sn} starting: server ${options.connect.map(formatAddress).join(", ")}, ${mtls}`);
   if (expiryWarning !== undefined)
     log.warn({ event: "cert_expiry", cert: "device", path: certPath }, expiryWarning);
   if (serialWarning !== undefined)

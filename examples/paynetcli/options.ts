@@ -13,7 +13,8 @@ import { PAYNETCLI_SETTINGS } from "./config/settings.js";
 
 /** Settings of paynetcli, from its command line. */
 export interface PaynetcliOptions {
-  readonly connect: Address;
+  /** paynetd's address(es): the device connects to the first, then the next, round the list. */
+  readonly connect: readonly Address[];
   /** Directory with `ca.crt` and, for mTLS servers, `<sn>.crt`/`<sn>.key` or `device.crt`/`device.key` (when given). */
   readonly certsDir: string | undefined;
   /** The CA file trusted for the server certificate. */

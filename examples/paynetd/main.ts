@@ -4,6 +4,7 @@
  */
 import { type RedisCluster, redisCluster } from "@paynet/cluster";
 import type { Session } from "@paynet/runtime";
+import type { Redis } from "ioredis";
 import { type CoinAck, CoinCommandRequest, createPayboxServer } from "../sdk/index.js";
 import { formatAddress } from "../shared/address.js";
 import { coinStateName } from "../shared/coin.js";
@@ -75,7 +76,8 @@ async function serve(argv: readonly string[], options: PaynetdOptions): Promise<
       : redisCluster({ url: options.redisUrl, specs: [CoinCommandRequest] });
   let state: PaynetdStore;
   if (cluster !== undefined) {
-    state = new RedisPaynetdState(cluster.redis, cluster.prefix, limits);
+    // --redis names one Redis (or a Sentinel-managed primary): a `Redis`, never a Redis Cluster.
+    state = new RedisPaynetdState(cluster.redis as Redis, cluster.prefix, limits);
     log.info(
       { event: "cluster", node: cluster.nodeId },
       `cluster node ${cluster.nodeId} on ${options.redisUrl}`,

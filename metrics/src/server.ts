@@ -54,7 +54,10 @@ export const SERVER_METRIC_NAMES = [
   "paynet_outbound_queued_bytes",
   "paynet_outbound_queue_full_total",
   "paynet_prelogin_closed_total",
+  "paynet_login_refusals_total",
   "paynet_bad_frames_total",
+  "paynet_bad_frames_unreported_total",
+  "paynet_bad_frame_closes_total",
   "paynet_cert_expiry_timestamp_seconds",
   "paynet_draining",
 ] as const;
@@ -208,6 +211,15 @@ export function registerServerMetrics(
     { labels: { reason: "oversize_frame" }, value: s.preLogin.oversizeFrames },
   ]);
   counter(
+    "paynet_login_refusals_total",
+    "Register and login steps refused by the login policy (LOGIN_REFUSED), by step",
+    ["step"],
+    (s) => [
+      { labels: { step: "register" }, value: s.loginRefusals.register },
+      { labels: { step: "login" }, value: s.loginRefusals.login },
+    ],
+  );
+  counter(
     "paynet_bad_frames_total",
     "Inbound frames of an unknown Type or that did not decode",
     ["kind"],
@@ -215,6 +227,18 @@ export function registerServerMetrics(
       { labels: { kind: "unknown_type" }, value: s.badFrames.unknownType },
       { labels: { kind: "undecodable" }, value: s.badFrames.undecodable },
     ],
+  );
+  counter(
+    "paynet_bad_frames_unreported_total",
+    "Bad frames only counted: not logged or answered (one report per connection per window)",
+    [],
+    (s) => s.badFrames.suppressed,
+  );
+  counter(
+    "paynet_bad_frame_closes_total",
+    "Connections closed for too many bad frames in a window (TOO_MANY_BAD_FRAMES)",
+    [],
+    (s) => s.badFrames.closed,
   );
   scrapedGauge(
     registry,

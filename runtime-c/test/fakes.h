@@ -1,7 +1,8 @@
 /*
  * Test doubles of the two platform interfaces: a scripted transport (what "the server" sent is
  * queued as bytes; what the client sent is captured) and storage in memory (with a power-cut
- * switch that tears the next write). Used by the runtime's and the generated SDK's C tests.
+ * switch that tears the next write), and random sources for the backoff's jitter. Used by the
+ * runtime's and the generated SDK's C tests.
  */
 #ifndef PN_TEST_FAKES_H
 #define PN_TEST_FAKES_H
@@ -90,6 +91,15 @@ static inline bool fake_resumed(void *ctx) {
   return ((fake_transport *)ctx)->resumed;
 }
 
+/** The socket a fake transport names when a test gives it one (see fake_poll_fd). */
+#define FAKE_FD 3
+
+static inline int fake_poll_fd(void *ctx, bool *want_write) {
+  fake_transport *t = ctx;
+  *want_write = false;
+  return t->open ? FAKE_FD : -1;
+}
+
 static inline pn_transport fake_transport_of(fake_transport *t) {
   pn_transport transport = {t, fake_open, fake_handshake, fake_send, fake_recv, fake_close, fake_resumed, NULL};
   return transport;
@@ -169,6 +179,32 @@ static inline pn_status memory_write(void *ctx, uint32_t offset, const uint8_t *
 static inline pn_storage memory_storage_of(memory_storage *s) {
   pn_storage storage = {s, memory_read, memory_write};
   return storage;
+}
+
+/* ---- random sources (the backoff's jitter) ---- */
+
+static inline uint32_t random_max(void *ctx) {
+  (void)ctx;
+  return UINT32_MAX;
+}
+
+static inline uint32_t random_zero(void *ctx) {
+  (void)ctx;
+  return 0;
+}
+
+/* A fixed sequence of random words. */
+typedef struct sequence {
+  const uint32_t *words;
+  size_t count;
+  size_t next;
+} sequence;
+
+static inline uint32_t random_sequence(void *ctx) {
+  sequence *s = ctx;
+  uint32_t word = s->words[s->next % s->count];
+  s->next++;
+  return word;
 }
 
 #endif

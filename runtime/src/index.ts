@@ -37,6 +37,7 @@ export type {
   LoginVerdict,
   OfflineQueueOptions,
   ReconnectOptions,
+  ServerAddress,
 } from "./client/types.js";
 // Messages, their wire Types and handlers.
 export type { DeliveryOptions, MessageCodec, MessageDef, RequestOptions, RequestSpec } from "./codec.js";
@@ -151,6 +152,7 @@ export type {
   BadFrameOptions,
   BadFrameStats,
   ErrorMessageSpec,
+  LoginRefusalStats,
   PeerIdentity,
   PreLoginOptions,
   PreLoginStats,

@@ -84,6 +84,14 @@ export class Registry<Ctx> {
       throw new InvalidOptionsError(`type of ${def.name}`, `expected an integer 1..255, got ${def.type}`);
     }
     if (options.loginStep !== undefined) checkLoginStep(def.name, options.loginStep);
+    if (options.idempotencyKey !== undefined && (def.name === "" || def.name.includes("/"))) {
+      // The name is the namespace of the command's idempotency keys (`name/value`): a `/` in it
+      // could make two commands share a key, and the second would be answered as the first.
+      throw new InvalidOptionsError(
+        `name of ${JSON.stringify(def.name)}`,
+        "a command with an idempotencyKey needs a message name without '/' (its proto full name)",
+      );
+    }
     const existing = this.#byType[def.type];
     if (existing !== undefined) throw new DuplicateRegistrationError(def.type, existing.def.name, def.name);
     this.#byType[def.type] = { def, ...options } as Registration<unknown, Ctx, unknown>;

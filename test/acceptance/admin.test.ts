@@ -4,10 +4,11 @@
  * every refusal is a typed JSON error with its 4xx status, and nothing reaches the device.
  */
 
-import { stat } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitForAdmin } from "../../examples/demo/processes.js";
 import {
   Harness,
   LINE_TIMEOUT_MS,
@@ -103,6 +104,27 @@ describe("the admin token", () => {
     expect(second.adminToken).toBe(token);
     expect(second.process.find(/admin token/)).toBeUndefined();
     await second.process.stop();
+  });
+
+  it("can be the operator's, from a file named in paynetd.yaml (admin.token_file); never printed", async () => {
+    const dir = await harness.tempDir();
+    const secret = "operator-chosen-admin-token-0123456789";
+    await writeFile(join(dir, "admin-secret.txt"), `${secret}\n`, { mode: 0o600 });
+    const config = join(dir, "paynetd.yaml");
+    await writeFile(
+      config,
+      `server:\n  addr: 127.0.0.1:0\n  tls:\n    dir: ${certs}\nadmin:\n  addr: 127.0.0.1:0\n  token_file: admin-secret.txt\n`,
+    );
+    const own = harness.paynetdUnready(["--config", config], "paynetd-own-token");
+    const adminUrl = await waitForAdmin(own, LINE_TIMEOUT_MS);
+    const stats = (authorization: string) =>
+      fetch(`${adminUrl}/stats`, { headers: { authorization } }).then((response) => response.status);
+    expect(await stats(`Bearer ${secret}`)).toBe(200);
+    // Not the token generated into the certificates directory: the file named in the config.
+    expect(await stats(`Bearer ${token}`)).toBe(401);
+    expect(own.find(/admin token/)).toBeUndefined();
+    expect(own.lines.some((line) => line.includes(secret))).toBe(false);
+    await own.stop();
   });
 
   it("is required: none or a wrong one is 401 UNAUTHORIZED and starts nothing", async () => {

@@ -4,12 +4,13 @@
  * secrets read from files. Checked on the resolved options and on real paynetd processes.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePaynetcliArgs } from "../../examples/paynetcli/options.js";
 import { parsePaynetdArgs } from "../../examples/paynetd/options.js";
-import { Harness, LINE_TIMEOUT_MS } from "./support/harness.js";
+import { Harness, LINE_TIMEOUT_MS, paynetdArgs } from "./support/harness.js";
 
 const harness = new Harness();
 let dir: string;
@@ -206,7 +207,7 @@ device:
     );
     await configFile("token.txt", "device-secret");
     expect(parsePaynetcliArgs(["--config", path])).toMatchObject({
-      connect: { host: "paynet.example.com", port: 443 },
+      connect: [{ host: "paynet.example.com", port: 443 }],
       caPath: "/opt/paynet/ca.crt",
       certPath: "/opt/paynet/device.crt",
       keyPath: "/opt/paynet/device.key",
@@ -219,6 +220,46 @@ device:
     expect(parsePaynetcliArgs(["--config", path], { PAYNETCLI_HEARTBEAT: "5s" })).toMatchObject({
       heartbeatMs: 5_000,
     });
+  });
+
+  it("takes several addresses (a cluster's nodes): a YAML list, or comma-separated in a flag", async () => {
+    const path = await configFile(
+      "device-nodes.yaml",
+      'client:\n  addr:\n    - node-a.example.com:443\n    - "[2001:db8::7]:7443"\ndevice:\n  sn: SN-1\n',
+    );
+    expect(parsePaynetcliArgs(["--config", path, "--certs", "c"])).toMatchObject({
+      connect: [
+        { host: "node-a.example.com", port: 443 },
+        { host: "2001:db8::7", port: 7443 },
+      ],
+    });
+    expect(parsePaynetcliArgs(["--connect", "a:1, b:2", "--sn", "x", "--certs", "c"])).toMatchObject({
+      connect: [
+        { host: "a", port: 1 },
+        { host: "b", port: 2 },
+      ],
+    });
+    expect(() => parsePaynetcliArgs(["--connect", "a:1,a:1", "--sn", "x", "--certs", "c"])).toThrow(
+      /a:1 is listed twice/,
+    );
+    const bad = await configFile("device-nodes-bad.yaml", "client:\n  addr:\n    - a:1\n    - nope\n");
+    expect(() => parsePaynetcliArgs(["--config", bad, "--sn", "x", "--certs", "c"])).toThrow(
+      `${bad}:3:5: client.addr: expected HOST:PORT, or several (comma-separated, or a YAML list), got "nope"`,
+    );
+  });
+
+  it("keeps the record of executed commands per serial in the working directory unless --data says where", () => {
+    const base = ["--connect", "127.0.0.1:9443", "--certs", dir];
+    const dataDirOf = (args: string[]) => {
+      const options = parsePaynetcliArgs(args);
+      if (options === "help") throw new Error("parsed as --help");
+      return options.dataDir;
+    };
+    // The same --sn started again in the same directory opens the same journal, so it remembers.
+    expect(dataDirOf([...base, "--sn", "SN-0042"])).toBe(join("paynetcli-data", "SN-0042"));
+    // One directory per serial, whatever characters the serial holds.
+    expect(dataDirOf([...base, "--sn", "../SN/7"])).toBe(join("paynetcli-data", ".._SN_7"));
+    expect(dataDirOf([...base, "--sn", "SN-0042", "--data", "/var/lib/box"])).toBe("/var/lib/box");
   });
 
   it("refuses an unknown key with its position", async () => {
@@ -241,5 +282,67 @@ describe("paynetd --config (process)", () => {
       `${path}:4:5: unknown key "server.tls.dri" in server.tls; expected one of dir, cert, key`,
     );
     expect(await child.exited).toEqual({ code: 2, signal: null });
+  });
+});
+
+/** A port on 127.0.0.1 nothing listens on (bound, then closed): connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("paynetcli --config device.yaml (process)", () => {
+  it("connects through its address list, with the file's TLS, reconnect and heartbeat settings", async () => {
+    const certs = await harness.certs({ devices: ["SN-NODES"] });
+    const server = await harness.paynetd(
+      [...paynetdArgs({ certs }), "--log-level", "debug"],
+      "paynetd-nodes",
+    );
+    const down = await closedPort();
+    const path = await configFile(
+      "device-process.yaml",
+      `client:
+  addr:
+    - 127.0.0.1:${down}
+    - 127.0.0.1:${server.port}
+  tls:
+    dir: ${certs}
+  reconnect:
+    base: 200ms
+    max: 400ms
+  heartbeat_send: 300ms
+device:
+  sn: SN-NODES
+`,
+    );
+    const device = harness.paynetcli(["--config", path, "--sn", "SN-NODES"]);
+    await device.waitForLine(
+      new RegExp(
+        `starting: server 127\\.0\\.0\\.1:${down}, 127\\.0\\.0\\.1:${server.port}, client certificate \\S+SN-NODES\\.crt`,
+      ),
+      LINE_TIMEOUT_MS,
+    );
+    // The first node refuses; after the reconnect base delay the device tries the next one.
+    const first = await device.waitForLine(
+      new RegExp(`connecting to 127\\.0\\.0\\.1:${down} \\(attempt 1\\)`),
+      LINE_TIMEOUT_MS,
+    );
+    const retry = await device.waitForLine(/reconnecting in ([\d.]+)s/, LINE_TIMEOUT_MS, first.index + 1);
+    // Within reconnect.max (400 ms), not the default backoff.
+    expect(Number(retry.match[1])).toBeLessThanOrEqual(0.4);
+    await device.waitForLine(
+      new RegExp(`connecting to 127\\.0\\.0\\.1:${server.port} \\(attempt 2\\)`),
+      LINE_TIMEOUT_MS,
+      retry.index + 1,
+    );
+    await device.waitForLine(/online \(full TLS handshake\) as dev-SN-NODES/, LINE_TIMEOUT_MS);
+    // Heartbeats at the file's 300 ms: several reach paynetd while the device is online.
+    const ping = /<- Ping dev-SN-NODES/;
+    const firstPing = await server.process.waitForLine(ping, LINE_TIMEOUT_MS);
+    await server.process.waitForLine(ping, LINE_TIMEOUT_MS, firstPing.index + 1);
+    await device.stop("SIGINT");
   });
 });

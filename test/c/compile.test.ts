@@ -1,12 +1,12 @@
 /**
- * The generated C compiles everywhere a device is built: for proto/paybox.proto and every fixture
- * proto of the generator tests, with gcc and clang under -std=c11 -Wall -Wextra -Werror
+ * The generated C compiles everywhere a device is built: for proto/paybox.proto and every valid
+ * fixture proto of the generator tests, with gcc and clang under -std=c11 -Wall -Wextra -Werror
  * -Wconversion (and -Wsign-conversion -pedantic), and for a Cortex-M4 with arm-none-eabi-gcc -Os.
  * The size of paybox's codecs, device side and portable runtime on the microcontroller is reported
- * and held to a budget.
+ * and held to a budget; what they link against holds no allocator and no threads.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CSdk, writeCSdk } from "./support/generate.js";
 import { C_FIXTURES, deviceReady, loadFixtureModel } from "./support/models.js";
@@ -15,6 +15,7 @@ import {
   compileObjects,
   LINUX_SOURCES,
   PORTABLE_SOURCES,
+  REPO,
   requireTool,
   run,
   STRICT,
@@ -25,19 +26,40 @@ import {
 const PAYBOX_FLASH_BUDGET = 16 * 1024;
 const PAYBOX_RAM_BUDGET = 13 * 1024;
 
+/** Fixture protos that are not valid on purpose: the generator tests' error cases. */
+const INVALID_FIXTURES = ["test/fixtures/protos/errors/", "test/fixtures/protos/several-errors/"];
+/** What a device's code must not call: an allocator, threads. */
+const FORBIDDEN_SYMBOLS =
+  /^(malloc|calloc|realloc|free|aligned_alloc|posix_memalign|pthread_\w+|thrd_\w+|mtx_\w+)$/;
+
 const work = scratch("compile");
 const sdks = new Map<string, CSdk>();
+/** The proto files each fixture's messages come from. */
+const sourceFiles = new Set<string>();
 
 beforeAll(async () => {
-  for (const tool of ["gcc", "clang", "arm-none-eabi-gcc", "arm-none-eabi-size"]) requireTool(tool);
+  for (const tool of ["gcc", "clang", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm"]) {
+    requireTool(tool);
+  }
   for (const fixture of C_FIXTURES) {
-    sdks.set(
-      fixture.name,
-      writeCSdk(deviceReady(await loadFixtureModel(fixture)), join(work.dir, fixture.name)),
-    );
+    const model = await loadFixtureModel(fixture);
+    for (const message of model.messages) sourceFiles.add(message.position.file);
+    sdks.set(fixture.name, writeCSdk(deviceReady(model), join(work.dir, fixture.name)));
   }
 });
 afterAll(() => work.remove());
+
+describe("the fixtures", () => {
+  it("include every valid fixture proto of the generator tests", () => {
+    const protos = (readdirSync(join(REPO, "test/fixtures/protos"), { recursive: true }) as string[])
+      .map((file) => `test/fixtures/protos/${file.split("\\").join("/")}`)
+      .filter((file) => file.endsWith(".proto"))
+      .filter((file) => !INVALID_FIXTURES.some((prefix) => file.startsWith(prefix)));
+    const covered = new Set([...sourceFiles].map((file) => relative(REPO, join(REPO, file))));
+    expect(protos.length).toBeGreaterThan(5);
+    expect(protos.filter((file) => !covered.has(file))).toEqual([]);
+  });
+});
 
 describe.each(C_FIXTURES.map((fixture) => fixture.name))("generated C of %s", (name) => {
   it.each([
@@ -102,8 +124,40 @@ describe("size on a microcontroller (paybox, arm-none-eabi-gcc -Os, Cortex-M4)",
     );
     expect(flash).toBeLessThanOrEqual(PAYBOX_FLASH_BUDGET);
     expect(ram + staticRam).toBeLessThanOrEqual(PAYBOX_RAM_BUDGET);
+    // CLIENT_INTEGRATION.md's memory budget tells what this measures (within 10 %) and the budget.
+    const guide = readFileSync(join(REPO, "CLIENT_INTEGRATION.md"), "utf8");
+    expect(guide).toContain(
+      `holds them to ${PAYBOX_FLASH_BUDGET / 1024} KiB of flash and ${PAYBOX_RAM_BUDGET / 1024} KiB of RAM`,
+    );
+    const documented = (row: string) => {
+      const line = guide.split("\n").find((candidate) => candidate.startsWith(`| ${row}`));
+      const kib = line === undefined ? undefined : /\|\s*([\d.]+) KiB/.exec(line.slice(row.length + 2));
+      expect(kib, `CLIENT_INTEGRATION.md memory budget row "${row}"`).toBeDefined();
+      return Number(kib![1]) * 1024;
+    };
+    for (const [row, measured] of [
+      ["codecs of the", codecs],
+      ["device side", device],
+      ["runtime (wire", runtime],
+      ["one `paybox_device`", ram],
+    ] as const) {
+      expect(Math.abs(documented(row) - measured) / measured, `${row}: measured ${measured} B`).toBeLessThan(
+        0.1,
+      );
+    }
     // Nothing but the device object itself: the runtime and the SDK keep no state of their own.
     expect(staticRam).toBe(0);
+    // No allocator, no threads: every undefined symbol is a plain library function (memcpy, ...).
+    const undefinedSymbols = await run("arm-none-eabi-nm", ["-u", ...objects.map((o) => o.path)]);
+    expect(undefinedSymbols.code, undefinedSymbols.stderr).toBe(0);
+    const called = new Set(
+      undefinedSymbols.stdout
+        .split("\n")
+        .map((line) => /^\s*U\s+(\S+)$/.exec(line)?.[1])
+        .filter((name): name is string => name !== undefined),
+    );
+    expect(called.size).toBeGreaterThan(0);
+    expect([...called].filter((name) => FORBIDDEN_SYMBOLS.test(name))).toEqual([]);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * `paynet-gen generate --lang c` as users run it: the four files of paybox's C SDK, byte-identical to
- * the golden files and to the committed examples/c-device/sdk, deterministic, `--check`, and the C
- * target's own positioned errors: unbounded fields (naming the field and the annotation to add),
- * recursive messages, flags that only shape TypeScript. Golden files:
+ * the golden files and to the committed examples/c-device/sdk, deterministic, `--check`, the same
+ * positioned model errors as the TypeScript target, and the C target's own: unbounded fields
+ * (naming the field and the annotation to add), recursive messages, flags that only shape
+ * TypeScript. Golden files:
  * `UPDATE_GOLDEN=1 npx vitest run test/c/generate-c.test.ts` rewrites them; review the diff.
  */
 import { execFile } from "node:child_process";
@@ -120,6 +121,23 @@ describe("generate --lang c", () => {
     expect(lines.at(-1)).toBe("19 errors; nothing written");
     expect(() => readdirSync(out)).toThrow();
   });
+
+  it.each([["duplicate-type"], ["bound-not-applicable"], ["bound-not-applicable--map"]])(
+    "reports the model errors of %s exactly as the TypeScript target does",
+    async (name) => {
+      const dir = "test/fixtures/protos/errors";
+      const map = name.endsWith("--map") ? ["--map", `${dir}/${name}.yaml`] : [];
+      const args = ["generate", `${dir}/${name}.proto`, ...map, "--out", join(work.dir, `errors-${name}`)];
+      const [typescript, c] = await Promise.all([paynetGen(...args), paynetGen(...args, "--lang", "c")]);
+      const expected = readFileSync(join(REPO, dir, `${name}.expected.txt`), "utf8")
+        .trim()
+        .split("\n");
+      expect(typescript.code).toBe(1);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toBe(typescript.stderr);
+      expect(c.stderr.trim().split("\n").slice(0, -1)).toEqual(expected);
+    },
+  );
 
   it("names both missing bounds of an unbounded repeated string", async () => {
     const model = await loadFixtureModel(C_FIXTURES.find((fixture) => fixture.name === "multi")!);

@@ -55,10 +55,16 @@ export function setUpClusterTests(): { pki: () => TestPki; redis: () => TestRedi
 
 let nodeCount = 0;
 
-/** Starts a node on `redis` with the stress-suite registry (login, ping, Ack) unless `registry` is given. */
+/**
+ * Starts a node on `redis` (one Redis, or the seed nodes of a Redis Cluster) with the stress-suite
+ * registry (login, ping, Ack) unless `registry` is given.
+ */
 export async function startNode(
   pki: TestPki,
-  redis: TestRedis,
+  redis:
+    | TestRedis
+    | { readonly nodes: readonly string[] }
+    | { readonly sentinels: ReadonlyArray<{ host: string; port: number }>; readonly name: string },
   options: {
     cluster?: RedisClusterOptions;
     server?: Partial<ServerOptions>;
@@ -66,7 +72,11 @@ export async function startNode(
   } = {},
 ): Promise<TestNode> {
   const cluster = redisCluster({
-    url: redis.url,
+    ...("url" in redis
+      ? { url: redis.url }
+      : "nodes" in redis
+        ? { nodes: redis.nodes }
+        : { redis: { sentinels: [...redis.sentinels], name: redis.name } }),
     specs: [clusterCommandSpec],
     nodeId: `node-${++nodeCount}`,
     reconcileMs: 200,

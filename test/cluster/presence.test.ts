@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { LoginReqDef, LoginRspDef } from "../helpers/messages.js";
-import { eventually, loggedIn, setUpClusterTests, skipRedis, startNode } from "./harness.js";
+import { CLAIM } from "../../cluster/src/scripts.js";
+import { AckState, CommandDef, ErrorMsgDef, LoginReqDef, LoginRspDef } from "../helpers/messages.js";
+import { testErrorMessage } from "../helpers/test-server.js";
+import {
+  ack,
+  clusterCommandSpec,
+  eventually,
+  loggedIn,
+  setUpClusterTests,
+  skipRedis,
+  startNode,
+} from "./harness.js";
 
 const env = setUpClusterTests();
 
@@ -36,26 +46,97 @@ describe.skipIf(skipRedis !== undefined)("cluster presence with fencing", () => 
     expect(epochs[2]).toBeGreaterThan(epochs[1]!);
   });
 
-  it("two logins racing on two nodes: exactly one binding survives, the other session is closed (x20)", async () => {
-    const a = await startNode(env.pki(), env.redis());
-    const b = await startNode(env.pki(), env.redis());
-    for (let round = 0; round < 20; round++) {
+  it("two logins racing on two nodes (x200): exactly one binding survives; the loser is told SESSION_REPLACED, closed, and cannot unbind the winner", async () => {
+    const withNotice = { server: { errorMessage: testErrorMessage } };
+    const a = await startNode(env.pki(), env.redis(), withNotice);
+    const b = await startNode(env.pki(), env.redis(), withNotice);
+    const nodes = [a, b];
+    const winners = { [a.cluster.nodeId]: 0, [b.cluster.nodeId]: 0 };
+    for (let round = 0; round < 200; round++) {
       const deviceId = `dev-race-${round}`;
       const [onA, onB] = await Promise.all([a.connect(), b.connect()]);
       onA.send(LoginReqDef, { deviceId });
       onB.send(LoginReqDef, { deviceId });
+      // Both logins are answered (the handler runs before the claim); the claims race in Redis.
       await Promise.all([onA.next(LoginRspDef), onB.next(LoginRspDef)]);
       await eventually(
         () => onA.isClosed !== onB.isClosed,
         5_000,
         `one of the racing sessions of ${deviceId} closed`,
       );
-      const winner = onA.isClosed ? b : a;
+      const [winner, winnerDevice, loser, loserDevice] = onA.isClosed ? [b, onB, a, onA] : [a, onA, b, onB];
+      winners[winner.cluster.nodeId]!++;
+      // The loser heard why before its connection closed, across nodes as on one.
+      expect((await loserDevice.next(ErrorMsgDef)).msg).toMatch(/^SESSION_REPLACED:/);
+      // Its node has let it go; its release (epoch fenced) did not unbind the winner.
+      await eventually(() => loser.server.session(deviceId) === undefined, 5_000, "the loser's unbind");
+      await loser.cluster.directory.settled();
       const at = await a.cluster.locate(deviceId);
       expect(at?.node).toBe(winner.cluster.nodeId);
       expect(winner.server.session(deviceId)?.online).toBe(true);
-      await eventually(() => (winner === a ? b : a).server.session(deviceId) === undefined);
+      expect(winnerDevice.isClosed).toBe(false);
+      // A command pushed through either node reaches the winner, executed by it alone.
+      const via = nodes[round % 2]!;
+      const delivery = via.server.deliver(deviceId, clusterCommandSpec, { orderId: `R-${round}`, coins: 1 });
+      const reply = delivery[Symbol.asyncIterator]().next();
+      expect((await winnerDevice.next(CommandDef)).orderId).toBe(`R-${round}`);
+      ack(winnerDevice, `R-${round}`, AckState.DONE, 100);
+      expect((await reply).value?.state).toBe(AckState.DONE);
+      winnerDevice.destroy();
     }
+    // The race went both ways (otherwise it was no race).
+    expect(Object.values(winners).every((wins) => wins > 0)).toBe(true);
+  });
+
+  it("a replaced session that missed its close notice is fenced: it can neither claim a command, nor record a reply, nor unbind the winner", async () => {
+    const a = await startNode(env.pki(), env.redis(), { server: { errorMessage: testErrorMessage } });
+    const loser = await loggedIn(a, "dev-fence");
+    const first = a.server.deliver("dev-fence", clusterCommandSpec, { orderId: "FENCE-1", coins: 1 });
+    const firstDone = first[Symbol.asyncIterator]().next();
+    firstDone.catch(() => {});
+    expect((await loser.next(CommandDef)).orderId).toBe("FENCE-1");
+    // A login on another node whose close notice to node A is lost: the claim step itself, run as
+    // node "elsewhere" (no inbox message reaches A). A's session still believes it holds the device.
+    const epochKey = `paynet:{dev-fence}:epoch`;
+    const presenceKey = `paynet:{dev-fence}:at`;
+    env.redis().cli("EVAL", CLAIM, "2", epochKey, presenceKey, "elsewhere", "s-elsewhere");
+    const winner = await a.cluster.locate("dev-fence").catch(() => undefined);
+    expect(env.redis().cli("HGET", presenceKey, "node")).toBe("elsewhere");
+    expect(winner).toBeUndefined(); // "elsewhere" holds no lease: offline to readers, still fenced
+
+    // Its reply to the command it got before the takeover is refused (and it is closed, told why).
+    ack(loser, "FENCE-1", AckState.DONE, 100);
+    expect((await loser.next(ErrorMsgDef)).msg).toMatch(/^SESSION_REPLACED:/);
+    await loser.closed;
+    expect(await a.cluster.outcome("dev-fence", "FENCE-1")).toMatchObject({ state: "pending", replies: 0 });
+    // Its release did not unbind the winner.
+    await eventually(() => a.server.session("dev-fence") === undefined, 5_000, "A's unbind");
+    await a.cluster.directory.settled();
+    expect(env.redis().cli("HGET", presenceKey, "node")).toBe("elsewhere");
+    expect(env.redis().cli("HGET", presenceKey, "session")).toBe("s-elsewhere");
+  });
+
+  it("a replaced session that missed its close notice cannot claim a pending command", async () => {
+    const a = await startNode(env.pki(), env.redis(), { server: { errorMessage: testErrorMessage } });
+    const loser = await loggedIn(a, "dev-fence2");
+    const presenceKey = `paynet:{dev-fence2}:at`;
+    env.redis().cli("EVAL", CLAIM, "2", `paynet:{dev-fence2}:epoch`, presenceKey, "elsewhere", "s-elsewhere");
+    // A delivery created now rings "elsewhere"; node A's own send pass (as a doorbell would start
+    // it) finds its epoch stale: nothing is sent, the session is closed with SESSION_REPLACED.
+    const delivery = a.server.deliver("dev-fence2", clusterCommandSpec, { orderId: "FENCE-2", coins: 1 });
+    delivery[Symbol.asyncIterator]()
+      .next()
+      .catch(() => {});
+    await eventually(
+      async () => (await a.cluster.outcome("dev-fence2", "FENCE-2"))?.state === "pending",
+      5_000,
+      "the record",
+    );
+    await a.cluster.deliveries.sendPending("dev-fence2");
+    expect((await loser.next(ErrorMsgDef)).msg).toMatch(/^SESSION_REPLACED:/);
+    await loser.closed;
+    expect(loser.pending.filter((frame) => frame.type === CommandDef.type)).toEqual([]);
+    expect(await a.cluster.outcome("dev-fence2", "FENCE-2")).toMatchObject({ state: "pending", attempts: 0 });
   });
 
   it("a node that stops renewing its lease: its devices read as offline within the lease", async () => {

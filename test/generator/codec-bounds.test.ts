@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BoundExceededError } from "../../runtime/src/errors.js";
 import { truncateUtf8 } from "../../runtime/src/protobuf/bounds.js";
+import { BOUNDED_FIXTURE } from "./codec-fixtures.js";
 import {
   type GeneratedSdk,
   loadFixture,
@@ -13,27 +14,6 @@ import {
   typeCheck,
   writeGenerated,
 } from "./codec-harness.js";
-
-const BOUNDED = `syntax = "proto3";
-package bd;
-import "paynet/options.proto";
-
-message Bounded {
-  string name = 1 [(paynet.max_size) = 6];
-  bytes blob = 2 [(paynet.max_size) = 4];
-  repeated string tags = 3 [(paynet.max_count) = 2, (paynet.max_size) = 3];
-  repeated uint32 codes = 4 [(paynet.max_count) = 3];
-  map<string, bytes> attrs = 5 [(paynet.max_count) = 2, (paynet.max_size) = 2];
-  oneof choice {
-    string label = 6 [(paynet.max_size) = 1];
-    uint32 number = 7;
-  }
-  repeated Item items = 8 [(paynet.max_count) = 1];
-  string free = 9;
-}
-
-message Item { string id = 1 [(paynet.max_size) = 2]; }
-`;
 
 interface Codec {
   encode(message: TsMessage): Uint8Array;
@@ -45,7 +25,7 @@ describe("generated encoders honour size bounds", () => {
   let bounded: Codec;
 
   beforeAll(async () => {
-    const { model } = await loadFixture(BOUNDED, "bounded");
+    const { model } = await loadFixture(BOUNDED_FIXTURE, "bounded");
     sdk = writeGenerated(model, "bounds");
     ({
       codecs: { Bounded: bounded },

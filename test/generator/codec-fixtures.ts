@@ -1,7 +1,8 @@
 /**
  * .proto texts exercising every shape the message layer must handle: all scalars, proto3
  * `optional`, packed and unpacked repeated, maps of every key kind, nesting and recursion, oneofs
- * (also split by another field), open and closed enums, proto2 `required` and `[default]`s.
+ * (also split by another field), open and closed enums, proto2 `required` and `[default]`s; and
+ * size bounds (`(paynet.max_size)`, `(paynet.max_count)`) on every kind of field that takes one.
  */
 
 export const PROTO3_FIXTURE = `syntax = "proto3";
@@ -169,4 +170,26 @@ message Legacy {
   optional bool flag = 19 [default = true];
   optional Dense dense = 20;
 }
+`;
+
+/** Size bounds on strings, bytes, lists, maps, a oneof member and list of messages; one field unbounded. */
+export const BOUNDED_FIXTURE = `syntax = "proto3";
+package bd;
+import "paynet/options.proto";
+
+message Bounded {
+  string name = 1 [(paynet.max_size) = 6];
+  bytes blob = 2 [(paynet.max_size) = 4];
+  repeated string tags = 3 [(paynet.max_count) = 2, (paynet.max_size) = 3];
+  repeated uint32 codes = 4 [(paynet.max_count) = 3];
+  map<string, bytes> attrs = 5 [(paynet.max_count) = 2, (paynet.max_size) = 2];
+  oneof choice {
+    string label = 6 [(paynet.max_size) = 1];
+    uint32 number = 7;
+  }
+  repeated Item items = 8 [(paynet.max_count) = 1];
+  string free = 9;
+}
+
+message Item { string id = 1 [(paynet.max_size) = 2]; }
 `;

@@ -140,12 +140,13 @@ describe("generated paybox SDK over TLS", () => {
         () => seenByClient.find((name) => name === "ErrorMsg:query for o-1"),
       );
 
-      // Multi-reply stream cloud → device, matched by order_id.
+      // Multi-reply stream cloud → device, matched by order_id; it ends on a final state of the
+      // proto ((paynet.final) on COIN_DONE and COIN_FAILED), with no per-call isFinal.
       const states: number[] = [];
       for await (const ack of server.streamCoinCommand(
         "dev-SN1",
         { orderId: "o-2", coins: 3 },
-        { timeoutMs: 5_000, isFinal: (reply) => reply.state === CoinState.COIN_DONE },
+        { timeoutMs: 5_000 },
       )) {
         expect(ack.orderId).toBe("o-2");
         states.push(ack.state);
@@ -160,16 +161,14 @@ describe("generated paybox SDK over TLS", () => {
       );
       expect(final).toMatchObject({ orderId: "o-3", state: CoinState.COIN_DONE, progress: 100 });
 
-      // At-least-once delivery yields every reply until the final one.
+      // At-least-once delivery yields every reply until the final one: ACCEPTED and RUNNING do not
+      // end it, COIN_DONE (final in the proto) does, without options; the record is then gone.
       const delivered: number[] = [];
-      for await (const ack of server.deliverCoinCommand(
-        "dev-SN1",
-        { orderId: "o-5", coins: 2 },
-        { deadlineMs: 5_000, isFinal: (reply) => reply.state === CoinState.COIN_DONE },
-      )) {
+      for await (const ack of server.deliverCoinCommand("dev-SN1", { orderId: "o-5", coins: 2 })) {
         delivered.push(ack.state);
       }
       expect(delivered).toEqual([CoinState.COIN_ACCEPTED, CoinState.COIN_RUNNING, CoinState.COIN_DONE]);
+      expect(server.runtime.stats().delivery).toMatchObject({ pending: 0, completed: 1 });
 
       // Plain sends both ways: CoinAck (0x84) and ErrorMsg (0xFF) up.
       await client.sendCoinAck({ orderId: "o-4", state: CoinState.COIN_FAILED, error: "jam" });

@@ -3,10 +3,10 @@
  * (/work/shared/reference/paybox.original.proto) but built with protobufjs reflection so the
  * runtime can be tested without the generator.
  */
-import type { MessageDef, RequestSpec } from "@paynet/runtime";
+import type { MessageDef, PaynetError, RequestSpec } from "@paynet/runtime";
 import protobuf from "protobufjs";
 import { type LoginStepSpec, Registry } from "../../runtime/src/registry.js";
-import type { ServerContext } from "../../runtime/src/server/types.js";
+import type { ErrorMessageSpec, ServerContext } from "../../runtime/src/server/types.js";
 
 const PROTO = `
 syntax = "proto3";
@@ -184,4 +184,17 @@ export const loginStepSpec: LoginStepSpec<LoginReq, LoginRsp> = {
   step: "login",
   deviceId: (message) => message.deviceId,
   refuse: (error) => ({ code: ResultCode.UNAUTHORIZED, msg: error.reason }),
+};
+
+/**
+ * The error message spec of the test protocol: `ErrorMsg { code: 1, msg: "CODE: message" }`; the
+ * close notices (`SESSION_REPLACED`, `SERVER_DRAINING`) are read back by the code before the colon.
+ */
+export const testErrorMessage: ErrorMessageSpec<ErrorMsg> = {
+  def: ErrorMsgDef,
+  build: (error: PaynetError): ErrorMsg => ({ code: 1, msg: `${error.code}: ${error.message}` }),
+  noticeOf: (message) => {
+    const code = /^([A-Z_]+):/.exec(message.msg ?? "")?.[1];
+    return code === "SESSION_REPLACED" || code === "SERVER_DRAINING" ? code : undefined;
+  },
 };

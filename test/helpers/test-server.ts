@@ -7,13 +7,11 @@ import type { PaynetError } from "../../runtime/src/errors.js";
 import type { Logger } from "../../runtime/src/logger.js";
 import { Registry } from "../../runtime/src/registry.js";
 import { PaynetServer } from "../../runtime/src/server/server.js";
-import type {
-  ErrorMessageSpec,
-  ServerContext,
-  ServerOptions,
-  Session,
-} from "../../runtime/src/server/types.js";
-import { type ErrorMsg, ErrorMsgDef } from "./messages.js";
+import type { ServerContext, ServerOptions, Session } from "../../runtime/src/server/types.js";
+import { testErrorMessage } from "./messages.js";
+
+export { testErrorMessage };
+
 import { makeTestPki, type TestPki } from "./pki.js";
 import { RawDevice, type RawDeviceOptions } from "./raw-device.js";
 import { scaled } from "./time.js";
@@ -38,19 +36,6 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
     };
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
-
-/**
- * The error message spec of the test protocol: `ErrorMsg { code: 1, msg: "CODE: message" }`; the
- * close notices (`SESSION_REPLACED`, `SERVER_DRAINING`) are read back by the code before the colon.
- */
-export const testErrorMessage: ErrorMessageSpec<ErrorMsg> = {
-  def: ErrorMsgDef,
-  build: (error: PaynetError): ErrorMsg => ({ code: 1, msg: `${error.code}: ${error.message}` }),
-  noticeOf: (message) => {
-    const code = /^([A-Z_]+):/.exec(message.msg ?? "")?.[1];
-    return code === "SESSION_REPLACED" || code === "SERVER_DRAINING" ? code : undefined;
-  },
-};
 
 /** A started server and what it did. */
 export interface TestServer {

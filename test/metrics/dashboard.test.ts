@@ -91,6 +91,10 @@ describe("Grafana dashboard", () => {
       "paynet_draining",
       "paynet_heartbeat_rtt_seconds_bucket",
       "paynet_client_reconnects_total",
+      "paynet_prelogin_closed_total",
+      "paynet_login_refusals_total",
+      "paynet_bad_frames_total",
+      "paynet_bad_frame_closes_total",
     ]) {
       expect(queried.has(name), name).toBe(true);
     }

@@ -11,9 +11,22 @@ import {
   registerServerMetrics,
   SERVER_METRIC_NAMES,
 } from "../../metrics/src/index.js";
+import { encodeFrame } from "../../runtime/src/frame/encoder.js";
+import type { Session } from "../../runtime/src/server/types.js";
 import { makeClient, nextEvent, setUpClientTests, startLoginServer } from "../helpers/client-harness.js";
-import { PingDef, PongDef, pingSpec } from "../helpers/messages.js";
+import {
+  AckDef,
+  LoginReqDef,
+  LoginRspDef,
+  loginPingAckRegistry,
+  PingDef,
+  PongDef,
+  pingSpec,
+} from "../helpers/messages.js";
 import { Exposition } from "../helpers/prometheus.js";
+import type { RawDevice } from "../helpers/raw-device.js";
+import { startTestServer, testErrorMessage } from "../helpers/test-server.js";
+import { scaled } from "../helpers/time.js";
 
 const pki = await setUpClientTests();
 
@@ -96,6 +109,78 @@ describe("registerServerMetrics", () => {
     // Base units and suffixes: counters end in _total, durations are seconds.
     for (const family of metrics.families.values()) {
       if (family.type === "COUNTER") expect(family.name).toMatch(/_total$/);
+    }
+  });
+
+  it("exports what peers before login, refused logins and bad frames cost, by reason", async () => {
+    const t = await startTestServer(pki, {
+      tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireClientCert: true },
+      registry: loginPingAckRegistry(),
+      errorMessage: testErrorMessage,
+      // The deadline only has to outlast a prompt login of the peers that do log in.
+      preLogin: { deadlineMs: scaled(1_500), maxFramesPerSecond: 5 },
+      badFrames: { maxPerWindow: 4 },
+    });
+    const registry = new Registry();
+    registerServerMetrics(registry, t.server);
+    /** A peer with `pki.device2` (CN device-002); resolves with its offline reason once `act` ran. */
+    const peer = async (act: (device: RawDevice) => void) => {
+      const sessionPromise = t.nextSession();
+      const device = await t.connect({ cert: pki.device2.cert, key: pki.device2.key });
+      const session: Session = await sessionPromise;
+      act(device);
+      return (await t.offlineReason(session)).code;
+    };
+    const ping = encodeFrame(PingDef.type, PingDef.codec.encode({ timestamp: 1 }));
+    const reasons = await Promise.all([
+      peer(() => {}),
+      peer((device) => device.send(AckDef, { orderId: "o-1", state: 2 })),
+      peer((device) => device.write(Buffer.concat(Array.from({ length: 20 }, () => ping)))),
+      peer((device) => {
+        const header = Buffer.alloc(5);
+        header.writeUInt32BE(65_536, 0);
+        header[4] = LoginReqDef.type;
+        device.write(header);
+      }),
+      // The certificate names device-002: logging in as device-001 is refused.
+      peer((device) => device.send(LoginReqDef, { deviceId: "device-001", token: "t" })),
+      peer((device) => {
+        device.send(LoginReqDef, { deviceId: "device-002", token: "t" });
+        void device.next(LoginRspDef).then(
+          () =>
+            device.write(
+              Buffer.concat(Array.from({ length: 10 }, () => encodeFrame(0x40, new Uint8Array(3)))),
+            ),
+          () => {},
+        );
+      }),
+    ]);
+    expect(reasons).toEqual([
+      "LOGIN_TIMEOUT",
+      "LOGIN_REQUIRED",
+      "RATE_LIMITED",
+      "FRAME_TOO_LARGE",
+      "LOGIN_REFUSED",
+      "TOO_MANY_BAD_FRAMES",
+    ]);
+    const metrics = await exposition(registry);
+    for (const [reason, value] of Object.entries({
+      login_timeout: 1,
+      refused_type: 1,
+      rate_limited: 1,
+      oversize_frame: 1,
+    })) {
+      expect(metrics.value("paynet_prelogin_closed_total", { reason }), reason).toBe(value);
+    }
+    expect(metrics.value("paynet_login_refusals_total", { step: "login" })).toBe(1);
+    expect(metrics.value("paynet_login_refusals_total", { step: "register" })).toBe(0);
+    // Four bad frames: the first reported, two only counted, the fourth closes the connection.
+    expect(metrics.value("paynet_bad_frames_total", { kind: "unknown_type" })).toBe(4);
+    expect(metrics.value("paynet_bad_frames_total", { kind: "undecodable" })).toBe(0);
+    expect(metrics.value("paynet_bad_frames_unreported_total")).toBe(2);
+    expect(metrics.value("paynet_bad_frame_closes_total")).toBe(1);
+    for (const reason of ["LOGIN_TIMEOUT", "LOGIN_REFUSED", "TOO_MANY_BAD_FRAMES", "RATE_LIMITED"]) {
+      expect(metrics.value("paynet_disconnects_total", { reason }), reason).toBe(1);
     }
   });
 

@@ -1,6 +1,7 @@
 import { pendingDeliveryStoreContract } from "@paynet/runtime/testing";
 import { describe, expect, it } from "vitest";
 import { MemoryPendingDeliveryStore } from "../../runtime/src/delivery/memory-pending-store.js";
+import type { PendingDelivery, PendingDeliveryStore } from "../../runtime/src/delivery/types.js";
 import { Registry } from "../../runtime/src/registry.js";
 import type { ServerContext } from "../../runtime/src/server/types.js";
 import {
@@ -317,6 +318,47 @@ describe("MemoryPendingDeliveryStore honours the pending delivery store contract
   for (const check of pendingDeliveryStoreContract({
     open: async () => {
       const store = new MemoryPendingDeliveryStore();
+      return [store, store] as const;
+    },
+    close: async () => {},
+  })) {
+    it(check.name, check.run);
+  }
+});
+
+/**
+ * A store whose removals take effect at once but are answered a round trip later, as a store shared
+ * over the network answers them (another handle sees the record gone before the remover learns it
+ * removed it). The contract must wait for what the engine reports, not for the record's absence.
+ */
+class LateAnsweringStore implements PendingDeliveryStore {
+  readonly #store = new MemoryPendingDeliveryStore();
+  add(delivery: PendingDelivery): void {
+    this.#store.add(delivery);
+  }
+  remove(deviceId: string, type: number, key: string): Promise<boolean> {
+    const removed = this.#store.remove(deviceId, type, key);
+    return new Promise((resolve) => setTimeout(() => resolve(removed), 30));
+  }
+  forDevice(deviceId: string): readonly PendingDelivery[] {
+    return this.#store.forDevice(deviceId);
+  }
+  expire(now: number): Promise<readonly PendingDelivery[]> {
+    const expired = this.#store.expire(now);
+    return new Promise((resolve) => setTimeout(() => resolve(expired), 30));
+  }
+  size(): number {
+    return this.#store.size();
+  }
+  oldestCreatedAt(): number | undefined {
+    return this.#store.oldestCreatedAt();
+  }
+}
+
+describe("a store that answers removals late honours the contract too (no check runs a step early)", () => {
+  for (const check of pendingDeliveryStoreContract({
+    open: async () => {
+      const store = new LateAnsweringStore();
       return [store, store] as const;
     },
     close: async () => {},

@@ -13,6 +13,7 @@ import type { ClientContext, InterruptedCommand } from "../../runtime/src/client
 import type { MessageDef, RequestSpec } from "../../runtime/src/codec.js";
 import { FileIdempotencyStore } from "../../runtime/src/delivery/file-store.js";
 import { MemoryIdempotencyStore } from "../../runtime/src/delivery/idempotency.js";
+import { type JournalIo, nodeJournalIo } from "../../runtime/src/delivery/journal/io.js";
 import type { PaynetError } from "../../runtime/src/errors.js";
 import type { Registry } from "../../runtime/src/registry.js";
 import {
@@ -141,6 +142,56 @@ describe("device record of executed commands", () => {
     expect(reported.map((error) => error.code)).toEqual(["CORRELATION_MISSING", "CORRELATION_MISSING"]);
     expect(reported[0]?.messageName).toBe("paytest.Command");
     expect(box.executions).toEqual([]);
+  });
+
+  it("writes and fdatasyncs a command's record before its handler runs, and each ack before it is sent", async () => {
+    const path = join(root, `device-${++serial}.journal`);
+    await (await FileIdempotencyStore.open(path)).close();
+    // One log in order: the journal's writes and syncs (device), the handler, and acks at the server.
+    const log: string[] = [];
+    const io: JournalIo = {
+      ...nodeJournalIo,
+      open: async (file) => {
+        const opened = await nodeJournalIo.open(file);
+        return {
+          ...opened,
+          write: async (bytes, position) => {
+            log.push("write");
+            await opened.write(bytes, position);
+          },
+          datasync: async () => {
+            await opened.datasync();
+            log.push("datasync");
+          },
+        };
+      },
+    };
+    const server = await startLoginServer(pki, { onAck: (ack) => log.push(`server got ${ack.state}`) });
+    const store = await FileIdempotencyStore.open(path, { io });
+    const registry = clientRegistry().register(CommandDef, {
+      reply: AckDef,
+      idempotencyKey: (command: Command) => command.orderId,
+      handler: async (command: Command, ctx: ClientContext): Promise<Ack> => {
+        log.push("handler");
+        await ctx.reply({ orderId: command.orderId, state: AckState.ACCEPTED });
+        return { orderId: command.orderId, state: AckState.DONE };
+      },
+    });
+    const client = makeClient(pki, server.port, { registry, idempotencyStore: store });
+    client.start();
+    await nextEvent(client, "online");
+    await server.server.send("device-001", CommandDef, { orderId: "S-1", coins: 1 });
+    await expect.poll(() => log.at(-1)).toBe(`server got ${AckState.DONE}`);
+    // The claim is on disk before anything runs: a crash from here on is "interrupted", never a rerun.
+    expect(log.slice(0, 3)).toEqual(["write", "datasync", "handler"]);
+    // Each ack is in the record (its own write synced) before the server can see it.
+    const syncs = log.flatMap((line, at) => (line === "datasync" ? [at] : []));
+    const nthSync = (n: number) => syncs[n]!;
+    expect(syncs).toHaveLength(3);
+    expect(log.indexOf(`server got ${AckState.ACCEPTED}`)).toBeGreaterThan(nthSync(1));
+    expect(log.indexOf(`server got ${AckState.DONE}`)).toBeGreaterThan(nthSync(2));
+    await client.stop();
+    await store.close();
   });
 
   it("answers a command interrupted by a restart with its failure reply, never runs it again, and reports it once", async () => {

@@ -181,6 +181,52 @@ describe("journal writes", () => {
     await reopened.journal.close();
   });
 
+  it("a compaction cut short before its rename (the new file half written) leaves the journal as it was", async () => {
+    const path = freshPath();
+    const first = await Journal.open(path);
+    for (let i = 0; i < 4; i++) await first.journal.append(Buffer.from(`kept ${i}`));
+    await first.journal.close();
+    // What a process killed while writing the compacted file leaves next to the journal.
+    await writeFile(
+      `${path}.new`,
+      Buffer.concat([JOURNAL_MAGIC, encodeRecord(Buffer.from("half")).subarray(0, 6)]),
+    );
+    const reopened = await Journal.open(path);
+    expect(reopened.tail).toBeUndefined();
+    expect(reopened.records.map((r) => r.body.toString())).toEqual(["kept 0", "kept 1", "kept 2", "kept 3"]);
+    // The next compaction writes its own new file over the leftover.
+    await reopened.journal.compact(() => [Buffer.from("kept 3")]);
+    await reopened.journal.close();
+    const compacted = await Journal.open(path);
+    expect(compacted.records.map((r) => r.body.toString())).toEqual(["kept 3"]);
+    await compacted.journal.close();
+  });
+
+  it("a compaction whose rename fails stops the journal and leaves the old file in force", async () => {
+    const path = freshPath();
+    let failRename = false;
+    const io: JournalIo = {
+      ...nodeJournalIo,
+      rename: async (from, to) => {
+        if (from.endsWith(".new") && to === path && failRename) throw new Error("EIO: rename");
+        await nodeJournalIo.rename(from, to);
+      },
+    };
+    const { journal } = await Journal.open(path, io);
+    await journal.append(Buffer.from("a"));
+    await journal.append(Buffer.from("b"));
+    failRename = true;
+    await expect(journal.compact(() => [Buffer.from("b")])).rejects.toMatchObject({
+      code: "JOURNAL_FAILED",
+    });
+    // Nothing more is written where nobody might read it.
+    await expect(journal.append(Buffer.from("c"))).rejects.toThrow(JournalFailedError);
+    await journal.close();
+    const reopened = await Journal.open(path);
+    expect(reopened.records.map((r) => r.body.toString())).toEqual(["a", "b"]);
+    await reopened.journal.close();
+  });
+
   it("stops writing after a failed sync: that append and every later one reject, nothing is guessed", async () => {
     let failSync = false;
     const io: JournalIo = {

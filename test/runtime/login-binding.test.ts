@@ -117,6 +117,9 @@ describe("certificate binding (the default login policy under mTLS)", () => {
     expect(line.message).toContain('register as "SN-VICTIM" refused');
     expect(line.message).toContain(`certificate CN=SN-ATTACK sha256=${session.identity?.fingerprint256}`);
     expect(line.fields).toMatchObject({ claimed: "SN-VICTIM", certificateCn: "SN-ATTACK" });
+    // Counted by step (exported as paynet_login_refusals_total{step}).
+    expect(t.server.stats().loginRefusals).toEqual({ register: 1, login: 0 });
+    expect(t.server.stats().disconnects.LOGIN_REFUSED).toBe(1);
   });
 
   it("refuses a login as another device's id and leaves that device's session untouched", async () => {
@@ -135,6 +138,7 @@ describe("certificate binding (the default login policy under mTLS)", () => {
     expect((await t.offlineReason(attacker.session)).code).toBe("LOGIN_REFUSED");
     expect(attacker.session.online).toBe(false);
     expect(t.loggedIn).toEqual(["dev-SN-VICTIM"]);
+    expect(t.server.stats().loginRefusals).toEqual({ register: 0, login: 1 });
     // The victim is still the device's session, online, and reachable.
     expect(t.server.session("dev-SN-VICTIM")).toBe(victim.session);
     expect(victim.session.online).toBe(true);

@@ -1,8 +1,13 @@
 /**
  * Hostile peers against one live mTLS server: each attack is refused with a typed error and a log
  * line, and a healthy logged-in device is answered before and after every one of them. Peers before
- * login (never logging in, non-login Types, oversize or header-only frames) and bad-frame floods
- * too.
+ * login (never logging in, non-login Types, oversize or header-only frames), bad-frame floods and
+ * trust changes (a dropped CA, revoked certificates: connected sessions closed, resumed and full
+ * handshakes refused) too.
+ *
+ * The server's timeouts are what some attacks are closed by, so they are short, but stretched by
+ * PAYNET_TEST_TIME_FACTOR like every wait: the healthy device heartbeats at a quarter of the read
+ * timeout and must never miss it because the machine is busy.
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,13 +20,22 @@ import { measureHeaderOnlyPeers } from "../stress/lib/header-only.js";
 import { expectHeaderOnlyCheap } from "../stress/lib/header-only-assertions.js";
 import { HEALTHY_ID, type HostileRig, startHostileRig } from "../stress/lib/hostile.js";
 import { pingingWithoutLogin, unknownTypeFlood } from "../stress/lib/prelogin-attacks.js";
+import { caDropped, fleetRevoked, twoCaTls } from "../stress/lib/trust-changes.js";
+
+/** Read timeout of the main rig: what closes a slowloris peer. */
+const READ_TIMEOUT_MS = scaled(2_000);
+/** Handshake timeout of the main rig: what closes a silent TCP peer. */
+const HANDSHAKE_TIMEOUT_MS = scaled(2_000);
 
 let pki: TestPki;
 let rig: HostileRig;
 
 beforeAll(async () => {
   pki = await makeTestPki();
-  rig = await startHostileRig(pki, { readTimeoutMs: 400, handshakeTimeoutMs: 300 });
+  rig = await startHostileRig(pki, {
+    readTimeoutMs: READ_TIMEOUT_MS,
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+  });
 });
 afterAll(stopAll);
 
@@ -30,7 +44,7 @@ async function offlineReasonOfNextSession(action: () => Promise<void>) {
   const sessionPromise = rig.t.nextSession();
   await action();
   const session = await sessionPromise;
-  return rig.t.offlineReason(session, 10_000);
+  return rig.t.offlineReason(session, 5 * READ_TIMEOUT_MS);
 }
 
 function logged(level: string, text: RegExp): boolean {
@@ -53,10 +67,13 @@ describe("hostile peers (the healthy device is served throughout)", () => {
         key: pki.device2.key,
       });
       let sent = 0;
-      // One byte every 50 ms: each byte arrives well within the read timeout, a frame never does.
-      timer = setInterval(() => {
-        if (sent < frame.length && !device!.isClosed) device!.write(frame.subarray(sent, ++sent));
-      }, 50);
+      // 16 bytes per read timeout: each byte arrives well within it, the 64-byte frame never does.
+      timer = setInterval(
+        () => {
+          if (sent < frame.length && !device!.isClosed) device!.write(frame.subarray(sent, ++sent));
+        },
+        Math.floor(READ_TIMEOUT_MS / 16),
+      );
     });
     clearInterval(timer);
     expect(reason.code).toBe("READ_TIMEOUT");
@@ -199,7 +216,7 @@ describe("hostile peers (the healthy device is served throughout)", () => {
 
 /** The first error event after index `from` with `code` (and a message matching `text`). */
 async function waitForNewError(from: number, code: string, text = /./) {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + scaled(10_000);
   for (;;) {
     const found = rig.t.errors.slice(from).find((e) => e.error.code === code && text.test(e.error.message));
     if (found !== undefined) return found.error;
@@ -210,7 +227,10 @@ async function waitForNewError(from: number, code: string, text = /./) {
 
 describe("slowloris at the issue's rate", () => {
   it("one byte per second: bytes keep coming, a frame never does, the read timeout closes it; the healthy device is served", async () => {
-    const slow = await startHostileRig(pki, { readTimeoutMs: 2_500, handshakeTimeoutMs: 1_000 });
+    const slow = await startHostileRig(pki, {
+      readTimeoutMs: scaled(2_500),
+      handshakeTimeoutMs: scaled(2_000),
+    });
     await slow.roundTrip();
     const frame = Buffer.alloc(64);
     frame.writeUInt32BE(59, 0);
@@ -227,7 +247,7 @@ describe("slowloris at the issue's rate", () => {
       if (sent < frame.length && !device.isClosed) device.write(frame.subarray(sent, ++sent));
     }, 1_000);
     try {
-      const reason = await slow.t.offlineReason(await sessionPromise, 10_000);
+      const reason = await slow.t.offlineReason(await sessionPromise, 20_000);
       expect(reason.code).toBe("READ_TIMEOUT");
       expect(sent).toBeGreaterThanOrEqual(2);
       expect(sent).toBeLessThan(frame.length);
@@ -244,8 +264,8 @@ describe("peers before login and bad frames (the healthy device is served throug
   beforeAll(async () => {
     guarded = await startHostileRig(
       pki,
-      { readTimeoutMs: 5_000, handshakeTimeoutMs: 1_000 },
-      { preLogin: { deadlineMs: 1_000 }, badFrames: { maxPerWindow: 10 } },
+      { readTimeoutMs: scaled(5_000), handshakeTimeoutMs: scaled(5_000) },
+      { preLogin: { deadlineMs: scaled(1_000) }, badFrames: { maxPerWindow: 10 } },
     );
     await guarded.roundTrip();
   });
@@ -312,5 +332,54 @@ describe("peers before login and bad frames (the healthy device is served throug
   it("the healthy device stayed online through every attack", async () => {
     await guarded.roundTrip();
     expect(guarded.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+  });
+});
+
+describe("trust changes (the healthy device is served throughout)", () => {
+  const rigWithTwoCas = () =>
+    startHostileRig(
+      pki,
+      { readTimeoutMs: scaled(5_000), handshakeTimeoutMs: scaled(5_000) },
+      { tls: twoCaTls(pki) },
+    );
+
+  it("a CA dropped by reloadTls: its logged-in devices are closed, their resumed and full handshakes refused", async () => {
+    const trust = await rigWithTwoCas();
+    const result = await caDropped(trust, pki, 10);
+    expect(result.closedWith.map((reason) => reason.code)).toEqual(
+      Array(10).fill("PEER_CERTIFICATE_REJECTED"),
+    );
+    expect(
+      result.closedWith.every((reason) => (reason as { rejection?: string }).rejection === "untrusted"),
+    ).toBe(true);
+    // The tickets of before the reload still resume at the TLS level; the server refuses each.
+    expect(result.resumed.tlsResumed).toBe(10);
+    expect(result.resumed.refusals).toHaveLength(10);
+    expect(result.resumed.refusals.every((error) => error.rejection === "untrusted")).toBe(true);
+    expect(result.full.refusals).toHaveLength(10);
+    expect(result.onlineAfterReload).toBe(0);
+    expect(result.healthyRoundTrips).toBeGreaterThan(0);
+    await trust.roundTrip();
+    expect(trust.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+  });
+
+  it("certificates revoked by a reloaded CRL: their devices are closed, their resumed and full handshakes refused", async () => {
+    const trust = await rigWithTwoCas();
+    const result = await fleetRevoked(trust, pki, 10);
+    expect(result.closedWith.map((reason) => reason.code)).toEqual(
+      Array(10).fill("PEER_CERTIFICATE_REJECTED"),
+    );
+    expect(
+      result.closedWith.every((reason) => (reason as { rejection?: string }).rejection === "revoked"),
+    ).toBe(true);
+    expect(result.resumed.tlsResumed).toBe(10);
+    expect(result.resumed.refusals).toHaveLength(10);
+    expect(result.resumed.refusals.every((error) => error.rejection === "revoked")).toBe(true);
+    expect(result.full.refusals).toHaveLength(10);
+    expect(result.full.refusals.every((error) => error.rejection === "revoked")).toBe(true);
+    expect(result.onlineAfterReload).toBe(0);
+    expect(trust.t.server.stats().tls.rejections.revoked).toBeGreaterThanOrEqual(30);
+    await trust.roundTrip();
+    expect(trust.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
   });
 });

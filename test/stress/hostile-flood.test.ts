@@ -3,7 +3,9 @@
  * kind of attack; here a much larger handshake flood — 2000 silent TCP connections and 1000 real
  * handshakes at once — while the healthy device keeps being answered, then peers before login and
  * bad-frame floods at scale: 200 never-logging-in pingers, 100 unknown-Type floods of 20 000 frames,
- * 2000 header-only peers measured against 2000 idle ones (`STRESS_LONG=1`: more of each).
+ * 2000 header-only peers measured against 2000 idle ones, and trust changes at fleet size: 200
+ * logged-in devices of a dropped CA and 200 revoked ones closed, each refused when it comes back
+ * with its ticket and with a full handshake (`STRESS_LONG=1`: more of each).
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,6 +16,7 @@ import { measureHeaderOnlyPeers } from "./lib/header-only.js";
 import { expectHeaderOnlyCheap } from "./lib/header-only-assertions.js";
 import { HEALTHY_ID, startHostileRig } from "./lib/hostile.js";
 import { pingingWithoutLogin, unknownTypeFlood } from "./lib/prelogin-attacks.js";
+import { caDropped, fleetRevoked, type TrustChangeResult, twoCaTls } from "./lib/trust-changes.js";
 import { LONG } from "./size.js";
 
 afterAll(stopAll);
@@ -128,5 +131,40 @@ describe("peers before login and bad frames (full size)", () => {
         `${floods.reasons.length} floods of 20000 unknown frames closed with ${floods.warnLines} warn lines in all`,
     );
     expectHeaderOnlyCheap(await measureHeaderOnlyPeers(pki, LONG ? 4_000 : 2_000));
+  });
+});
+
+describe("trust changes (full size)", () => {
+  const fleet = LONG ? 1_000 : 200;
+
+  function expectLockedOut(result: TrustChangeResult, rejection: string): void {
+    expect(result.closedWith.every((reason) => reason.code === "PEER_CERTIFICATE_REJECTED")).toBe(true);
+    expect(result.closedWith).toHaveLength(fleet);
+    expect(result.resumed.tlsResumed).toBe(fleet);
+    expect(result.resumed.refusals).toHaveLength(fleet);
+    expect(result.resumed.refusals.every((error) => error.rejection === rejection)).toBe(true);
+    expect(result.full.refusals).toHaveLength(fleet);
+    expect(result.onlineAfterReload).toBe(0);
+  }
+
+  it("a dropped CA and a revoking CRL lock a whole fleet out, resumed sessions included; the healthy device is served", async () => {
+    const pki = await makeTestPki();
+    const options = { tls: twoCaTls(pki) };
+    const timeouts = { readTimeoutMs: 10_000, handshakeTimeoutMs: 10_000 };
+    const dropRig = await startHostileRig(pki, timeouts, options);
+    const dropped = await caDropped(dropRig, pki, fleet);
+    expectLockedOut(dropped, "untrusted");
+    await dropRig.roundTrip();
+    expect(dropRig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+
+    const revokeRig = await startHostileRig(pki, timeouts, options);
+    const revoked = await fleetRevoked(revokeRig, pki, fleet);
+    expectLockedOut(revoked, "revoked");
+    await revokeRig.roundTrip();
+    expect(revokeRig.t.offline.some((o) => o.session.deviceId === HEALTHY_ID)).toBe(false);
+    console.log(
+      `trust changes: ${fleet} devices of a dropped CA and ${fleet} revoked ones closed and refused ` +
+        `(resumed and full), ${dropped.healthyRoundTrips + revoked.healthyRoundTrips} healthy round trips`,
+    );
   });
 });

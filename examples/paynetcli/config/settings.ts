@@ -5,7 +5,16 @@
  */
 import { LOG_FORMATS, LOG_LEVELS } from "../../paynetd/config/settings.js";
 import type { Setting, SettingsTable } from "../../shared/config/settings.js";
-import { address, boolean, duration, integer, oneOf, path, text } from "../../shared/config/values.js";
+import {
+  address,
+  addressList,
+  boolean,
+  duration,
+  integer,
+  oneOf,
+  path,
+  text,
+} from "../../shared/config/values.js";
 import { tlsMinVersionKind } from "../../shared/tls-version.js";
 
 const setting = <T>(definition: Setting<T>): Setting => definition as Setting;
@@ -17,10 +26,10 @@ export const PAYNETCLI_SETTINGS: SettingsTable = {
     setting({
       flag: "connect",
       key: "client.addr",
-      kind: address({ allowZero: false }),
+      kind: addressList({ allowZero: false }),
       required: true,
-      placeholder: "HOST:PORT",
-      help: "paynetd address",
+      placeholder: "HOST:PORT[,HOST:PORT...]",
+      help: "paynetd address; several (the nodes of a cluster): tried in turn, the next after a failed attempt or a lost connection",
       reload: "restart",
     }),
     setting({

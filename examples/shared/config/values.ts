@@ -17,6 +17,8 @@ export interface ValueKind<T> {
   fromYaml?(value: unknown): T;
   /** The value as a flag would give it, for help texts and logs. Default `String(value)`. */
   format?(value: T): string;
+  /** A YAML list of scalars is a value of this kind too (handed to `fromYaml` as an array). */
+  readonly list?: boolean;
 }
 
 /** `expected <kind.expected>, got <value>` as a {@link ValueError}. */
@@ -56,6 +58,42 @@ export function address(options: { allowZero: boolean; defaultHost?: string }): 
     },
     format: formatAddress,
   };
+}
+
+/**
+ * One or several `HOST:PORT` (the nodes of one service): comma-separated in a flag or a variable,
+ * a string or a YAML list in a file. Duplicates are refused.
+ */
+export function addressList(options: { allowZero: boolean }): ValueKind<readonly Address[]> {
+  const one = address(options);
+  const kind: ValueKind<readonly Address[]> = {
+    expected: "HOST:PORT, or several (comma-separated, or a YAML list)",
+    parse(value) {
+      return this.fromYaml!(value.split(","));
+    },
+    fromYaml(value) {
+      const items = typeof value === "string" ? value.split(",") : value;
+      if (!Array.isArray(items) || items.length === 0) throw mismatch(kind, value);
+      const addresses = items.map((item) => {
+        if (typeof item !== "string") throw mismatch(kind, item);
+        try {
+          return one.parse(item);
+        } catch {
+          throw mismatch(kind, item);
+        }
+      });
+      const seen = new Set<string>();
+      for (const entry of addresses) {
+        const key = formatAddress(entry);
+        if (seen.has(key)) throw new ValueError(`${key} is listed twice`);
+        seen.add(key);
+      }
+      return addresses;
+    },
+    format: (addresses) => addresses.map(formatAddress).join(","),
+    list: true,
+  };
+  return kind;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

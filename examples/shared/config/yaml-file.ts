@@ -5,7 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isMap, isScalar, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { ExampleError } from "../errors.js";
 import type { Setting, SettingsTable } from "./settings.js";
 import { readYaml, ValueError } from "./values.js";
@@ -60,14 +70,20 @@ export function parseConfig(table: SettingsTable, path: string, source: string):
     throw new ConfigError(`${at(root.range?.[0] ?? 0)}: expected a mapping of sections (${topLevel(table)})`);
   walk(keyTree(table), root, "", at, (setting, node) => {
     const where = at(node.range?.[0] ?? 0);
-    if (!isScalar(node)) {
+    const list = setting.kind.list === true && isSeq(node) && node.items.every((item) => isScalar(item));
+    if (!isScalar(node) && !list) {
       throw new ConfigError(
         `${where}: ${setting.key}: expected ${setting.kind.expected}, got a ${isMap(node) ? "mapping" : "list"}`,
       );
     }
     let value: unknown;
     try {
-      value = node.value === null ? undefined : readYaml(setting.kind, node.value);
+      if (isScalar(node)) value = node.value === null ? undefined : readYaml(setting.kind, node.value);
+      else
+        value = readYaml(
+          setting.kind,
+          (node as YAMLSeq<Scalar>).items.map((item) => item.value),
+        );
     } catch (error) {
       if (error instanceof ValueError) throw new ConfigError(`${where}: ${setting.key}: ${error.message}`);
       throw error;

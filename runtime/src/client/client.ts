@@ -93,6 +93,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
         peer,
         logger: this.#config.logger,
         report: (error) => this.#report(error),
+        framing: { maxFrame: this.#config.maxFrame, lengthMode: options.lengthMode },
       },
       this.#config.offlineQueue && new OfflineQueue(this.#config.offlineQueue, peer),
     );
@@ -212,7 +213,8 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   /**
    * Sends one message. Online: written to the connection (resolves once queued there). Offline:
    * rejects with `NotConnectedError`, or with an offline queue configured, is queued and sent right
-   * after the next login (rejects with `QueueFullError('offline')` when the queue is full).
+   * after the next login (rejects with `QueueFullError('offline')` when the queue is full, and with
+   * `FrameTooLargeError` for a message over `maxFrame`: what resolved is kept until it is written).
    */
   send<T>(def: MessageDef<T>, message: T): Promise<void> {
     let payload: Uint8Array;
@@ -323,7 +325,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   }
 
   #peerContext(): { peer: string } {
-    return { peer: `${this.#options.host}:${this.#options.port}` };
+    // The server of the current connection, else every server the client may connect to.
+    const link = this.#connection?.link;
+    if (link !== undefined) return { peer: link.peer };
+    return { peer: this.#config.addresses.map(({ host, port }) => `${host}:${port}`).join(",") };
   }
 
   #report(error: PaynetError): void {

@@ -28,7 +28,7 @@ import { ClientLink } from "./link.js";
 import { type LoginStepName, runLoginFlow } from "./login.js";
 import type { ResolvedClientOptions } from "./options.js";
 import { asPaynetError } from "./outbound.js";
-import type { ClientEvents, ClientOptions, ClientStats } from "./types.js";
+import type { ClientEvents, ClientOptions, ClientStats, ServerAddress } from "./types.js";
 
 /** What the loop needs of its client. */
 export interface LoopHost {
@@ -78,6 +78,8 @@ export class ConnectionLoop {
   #connecting: PendingConnect | undefined;
   #pause: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #heartbeat: HeartbeatMonitor | undefined;
+  /** Index in `config.addresses` of the server the next attempt connects to. */
+  #address = 0;
 
   constructor(host: LoopHost) {
     this.#host = host;
@@ -147,10 +149,13 @@ export class ConnectionLoop {
         await this.#sleep(delayMs);
         if (!host.running) return undefined;
       }
-      host.emit("connecting", { attempt });
+      const { host: address, port } = this.#server();
+      host.emit("connecting", { attempt, host: address, port });
       const outcome = await this.#attempt();
       lastError = outcome.error;
       if (outcome.fatal) return outcome.error;
+      // The next attempt goes to the next server of the list (with one server: the same one).
+      this.#address = (this.#address + 1) % host.config.addresses.length;
       // maxAttempts counts attempts that never got online; the backoff restarts only after a
       // stable session, so sessions that keep ending right after login back off like failures.
       if (outcome.wentOnline) attempt = 0;
@@ -238,7 +243,8 @@ export class ConnectionLoop {
   /** TCP + TLS; returns the new link, the error (already reported), or `undefined` when stopped. */
   async #connect(): Promise<ClientLink | PaynetError | undefined> {
     const host = this.#host;
-    const { host: address, port, tls } = host.options;
+    const { host: address, port } = this.#server();
+    const tls = host.options.tls;
     const pending = connectTls({
       host: address,
       port,
@@ -382,7 +388,13 @@ export class ConnectionLoop {
     });
   }
 
+  /** The server of the current (or next) attempt. */
+  #server(): ServerAddress {
+    return this.#host.config.addresses[this.#address]!;
+  }
+
   #peer(): { peer: string } {
-    return { peer: `${this.#host.options.host}:${this.#host.options.port}` };
+    const { host, port } = this.#server();
+    return { peer: `${host}:${port}` };
   }
 }

@@ -347,8 +347,12 @@ export class InboundDispatcher {
 export const INTERRUPTED_REASON =
   "interrupted, reconcile manually: the device stopped while executing this command";
 
-/** Idempotency key of a command: message name and correlation value. */
-function commandKey(messageName: string, correlation: string): string {
+/**
+ * Idempotency key of a command: message name and correlation value (`paybox.CoinCommand/A-1`). A
+ * message name holds no `/` (proto full names are dotted identifiers), so the first `/` splits the
+ * two and no pair of name and value shares its key with another. Stored in journals: keep the form.
+ */
+export function commandKey(messageName: string, correlation: string): string {
   return `${messageName}/${correlation}`;
 }
 

@@ -7,13 +7,15 @@ import { type BackoffPolicy, resolveBackoffPolicy } from "./backoff.js";
 import { type HeartbeatTimings, resolveHeartbeatTimings } from "./heartbeat.js";
 import { validateLoginFlow } from "./login.js";
 import { type OfflineQueueLimits, resolveOfflineQueueLimits } from "./offline-queue.js";
-import type { ClientOptions } from "./types.js";
+import type { ClientOptions, ServerAddress } from "./types.js";
 
 /** Default time for TCP connect + TLS handshake. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 /** Client options after validation, with every default filled in. */
 export interface ResolvedClientOptions {
+  /** The servers, in the order they are tried (`host`/`port`, or `addresses`). */
+  readonly addresses: readonly ServerAddress[];
   readonly connectTimeoutMs: number;
   readonly backoff: BackoffPolicy;
   /** Source of the backoff jitter (`reconnect.random`, default `Math.random`). */
@@ -36,12 +38,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options === null || typeof options !== "object") {
     throw new InvalidOptionsError("options", "expected an object");
   }
-  if (typeof options.host !== "string" || options.host.length === 0) {
-    throw new InvalidOptionsError("host", `expected a non-empty string, got ${String(options.host)}`);
-  }
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65_535) {
-    throw new InvalidOptionsError("port", `expected an integer 1..65535, got ${String(options.port)}`);
-  }
+  const addresses = resolveAddresses(options);
   validateTls(options);
   if (options.registry === undefined || typeof options.registry.get !== "function") {
     throw new InvalidOptionsError("registry", "expected a Registry<ClientContext>");
@@ -88,6 +85,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     throw new InvalidOptionsError("signal", "expected an AbortSignal");
   }
   return {
+    addresses,
     connectTimeoutMs,
     backoff: resolveBackoffPolicy(options.reconnect),
     random: options.reconnect?.random ?? Math.random,
@@ -133,4 +131,30 @@ function validateFraming(options: ClientOptions): void {
       `expected "type+payload" or "payload", got ${String(options.lengthMode)}`,
     );
   }
+}
+
+/** `host`/`port` or `addresses`, checked: the list of servers to try. */
+function resolveAddresses(options: ClientOptions): ServerAddress[] {
+  const checkOne = (name: string, host: unknown, port: unknown): ServerAddress => {
+    if (typeof host !== "string" || host.length === 0) {
+      throw new InvalidOptionsError(`${name}host`, `expected a non-empty string, got ${String(host)}`);
+    }
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) {
+      throw new InvalidOptionsError(`${name}port`, `expected an integer 1..65535, got ${String(port)}`);
+    }
+    return { host, port: port as number };
+  };
+  if (options.addresses === undefined) return [checkOne("", options.host, options.port)];
+  if (options.host !== undefined || options.port !== undefined) {
+    throw new InvalidOptionsError("addresses", "give either host and port or addresses, not both");
+  }
+  if (!Array.isArray(options.addresses) || options.addresses.length === 0) {
+    throw new InvalidOptionsError("addresses", "expected a non-empty array of { host, port }");
+  }
+  return options.addresses.map((address, i) => {
+    if (address === null || typeof address !== "object") {
+      throw new InvalidOptionsError(`addresses[${i}]`, "expected { host, port }");
+    }
+    return checkOne(`addresses[${i}].`, address.host, address.port);
+  });
 }

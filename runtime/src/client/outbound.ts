@@ -8,7 +8,15 @@
  */
 import type { MessageDef } from "../codec.js";
 import type { RecordedReply } from "../delivery/idempotency.js";
-import { HandlerError, NotConnectedError, PaynetError, QueueFullError } from "../errors.js";
+import {
+  FrameTooLargeError,
+  HandlerError,
+  NotConnectedError,
+  PaynetError,
+  QueueFullError,
+} from "../errors.js";
+import { lengthFieldFor } from "../frame/encoder.js";
+import type { LengthMode } from "../frame/options.js";
 import type { Logger } from "../logger.js";
 import type { ClientLink } from "./link.js";
 import type { OfflineQueue } from "./offline-queue.js";
@@ -32,6 +40,8 @@ export interface OutboundHost {
   readonly logger: Logger;
   /** The client's `error` event. */
   report(error: PaynetError): void;
+  /** The framing every connection of the client uses: a queued message must fit it to be kept. */
+  readonly framing: { readonly maxFrame: number; readonly lengthMode: LengthMode | undefined };
 }
 
 /** See the module comment. */
@@ -55,7 +65,8 @@ export class Outbound {
   /**
    * Sends an encoded message: written when online (behind the backlog of the offline queue, while
    * one is being written); queued while offline when an offline queue is configured; else rejects
-   * with `NotConnectedError`. A message the queue cannot keep rejects with `QueueFullError('offline')`.
+   * with `NotConnectedError`. A message the queue cannot keep rejects with `QueueFullError('offline')`,
+   * one the connection could never write (over `maxFrame`) with `FrameTooLargeError`.
    */
   send(def: MessageDef<unknown>, payload: Uint8Array): Promise<void> {
     const link = this.#host.onlineLink();
@@ -64,6 +75,7 @@ export class Outbound {
       return write(link, def.type, payload);
     if (queue === undefined || this.#host.stopping) return Promise.reject(this.notConnected(def.name));
     try {
+      this.#checkFits(def, payload);
       queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });
     } catch (error) {
       return Promise.reject(error);
@@ -136,6 +148,22 @@ export class Outbound {
     }
   }
 
+  /**
+   * A message the connection would refuse for good (Len above `maxFrame`) is refused here, before
+   * it is queued: its `send()` must not resolve for a message that can never be written.
+   */
+  #checkFits(def: MessageDef<unknown>, payload: Uint8Array): void {
+    const { maxFrame, lengthMode } = this.#host.framing;
+    const len = lengthFieldFor(payload.length, lengthMode);
+    if (len > maxFrame) {
+      throw new FrameTooLargeError(len, maxFrame, {
+        peer: this.#host.peer,
+        frameType: def.type,
+        messageName: def.name,
+      });
+    }
+  }
+
   /** `NotConnectedError` for a message that could not be sent. */
   notConnected(messageName: string): NotConnectedError {
     return new NotConnectedError(`not connected: cannot send ${messageName}`, {
@@ -174,8 +202,9 @@ export class Outbound {
           });
           return;
         }
-        // Closed under us, or a frame the connection refuses for good (too large): the latter is
-        // reported and skipped, so one bad message cannot hold up the rest.
+        // Closed under us, or a frame the connection refuses for good: queued messages were checked
+        // against the framing at send(), so this is only a held ack of a command (it stays in the
+        // idempotency record); reported and skipped, so one bad frame cannot hold up the rest.
         if (link.isClosed) {
           this.#pumping = undefined;
           return;

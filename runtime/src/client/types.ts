@@ -140,11 +140,26 @@ export interface ClientContext {
 }
 
 /** Options of {@link PaynetClient}. Validated in the constructor; mistakes throw `InvalidOptionsError`. */
+/** One server a client may connect to. */
+export interface ServerAddress {
+  /** Host name or IP address. */
+  readonly host: string;
+  /** Port, 1..65535. */
+  readonly port: number;
+}
+
 export interface ClientOptions extends FrameOptions {
-  /** Server host name or address. */
-  host: string;
-  /** Server port, 1..65535. */
-  port: number;
+  /** Server host name or address (or give `addresses`). */
+  host?: string;
+  /** Server port, 1..65535 (with `host`). */
+  port?: number;
+  /**
+   * Several servers of one service (the nodes of a cluster, or a primary and its standby), instead
+   * of `host` and `port`: the client connects to the first and moves on to the next, round the
+   * list, after each failed connection attempt or lost connection. Tickets for TLS resumption are
+   * kept per address.
+   */
+  addresses?: readonly ServerAddress[];
   /** CA, optional client certificate (mTLS), servername, minimum TLS version. */
   tls: ClientTlsOptions;
   /** Inbound (downlink) messages and their handlers. */
@@ -176,7 +191,7 @@ export interface ClientOptions extends FrameOptions {
 /** Events of {@link PaynetClient}. A throwing listener is logged and never breaks the connection loop. */
 export interface ClientEvents {
   /** A connection attempt starts (`attempt` counts from 1 since the last successful login). */
-  connecting: [info: { attempt: number }];
+  connecting: [info: { attempt: number; host: string; port: number }];
   /** TLS up (before login); `resumed` tells whether a cached session ticket was used. */
   connected: [info: { resumed: boolean }];
   /** Login accepted: sends go out directly, the heartbeat runs, the offline queue was flushed. */

@@ -51,7 +51,10 @@ export class MemoryPendingDeliveryStore implements PendingDeliveryStore {
   }
 }
 
-/** One string naming a delivery: device, request Type and key. */
+/**
+ * One string naming a delivery: device, request Type and key. The device id goes first with its
+ * length, so no device id or key (any characters, separators included) can make two deliveries one.
+ */
 export function deliveryId(deviceId: string, type: number, key: string): string {
-  return `${deviceId}\u0000${type}\u0000${key}`;
+  return `${deviceId.length}:${deviceId}${type}:${key}`;
 }

@@ -9,7 +9,7 @@
 import { LoginNotAuthorizedError, type PaynetError } from "../errors.js";
 import type { LoginStepSpec, Registration, Registry } from "../registry.js";
 import type { ServerSession } from "./session.js";
-import type { PeerIdentity, ServerContext, Session } from "./types.js";
+import type { LoginRefusalStats, PeerIdentity, ServerContext, Session } from "./types.js";
 
 /** `true` lets the step through; `false` or a reason refuses it. */
 export type LoginDecision = boolean | string;
@@ -132,9 +132,15 @@ type AnyLoginStep = LoginStepSpec<unknown, unknown>;
 export class LoginAuthority {
   readonly #host: LoginAuthorityHost;
   #registerStep: RegisterStepKind | undefined;
+  readonly #refusals: LoginRefusalStats = { register: 0, login: 0 };
 
   constructor(host: LoginAuthorityHost) {
     this.#host = host;
+  }
+
+  /** Register and login steps refused so far (`stats().loginRefusals`). */
+  stats(): LoginRefusalStats {
+    return { ...this.#refusals };
   }
 
   /**
@@ -258,6 +264,7 @@ export class LoginAuthority {
     reason: string,
     registration: AnyRegistration | undefined,
   ): LoginNotAuthorizedError {
+    this.#refusals[step]++;
     const identity = session.identity;
     const error = new LoginNotAuthorizedError(step, claimed, reason, describeCertificate(identity), {
       peer: `${session.remoteAddress}:${session.remotePort}`,

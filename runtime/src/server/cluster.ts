@@ -53,7 +53,10 @@ export interface ClusterHost {
    * closed and `QueueFullError` when its peer does not read (the session is then closed).
    */
   sendFrame(session: Session, type: number, payload: Uint8Array): void;
-  /** Closes a session of this server with a typed offline reason, flushing its queued frames first. */
+  /**
+   * Closes a session of this server with a typed offline reason: the peer is told it first (the
+   * protocol's error message, when the server has one), then its queued frames are flushed.
+   */
   closeSession(session: Session, reason: PaynetError): void;
   /** Reports an error as the server's `error` event. */
   report(error: PaynetError, session: Session | undefined): void;

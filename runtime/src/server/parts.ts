@@ -49,6 +49,8 @@ export interface ServerParts {
   readonly directory: SessionDirectory;
   readonly deliveries: DeliveryEngine;
   readonly guard: PeerGuard;
+  /** Decides every register and login step; counts its refusals. */
+  readonly authority: LoginAuthority;
   readonly logins: Logins;
   readonly admission: Admission;
   readonly shutdown: Shutdown;
@@ -164,7 +166,11 @@ export function buildServerParts(
       session.sendFrame(type, payload);
     },
     closeSession: (session, reason) => {
-      if (session instanceof ServerSession) session.closeWith(reason);
+      if (!(session instanceof ServerSession) || session.closedReason !== undefined) return;
+      // Told first, as for a replacement on this node: the device learns why (SESSION_REPLACED:
+      // back off rather than take the session back at once) before its connection closes.
+      tell(session, reason);
+      session.closeWith(reason);
     },
     report: (error, session) => report(error, session instanceof ServerSession ? session : undefined),
   };
@@ -175,6 +181,7 @@ export function buildServerParts(
     directory,
     deliveries,
     guard,
+    authority,
     logins,
     admission,
     shutdown,

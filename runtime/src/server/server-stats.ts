@@ -4,6 +4,7 @@ import type { Registry } from "../registry.js";
 import type { HandlerStats, TrafficStats } from "../stats.js";
 import type { ServerTlsContext } from "../tls/server-context.js";
 import type { Admission, AdmissionCounters } from "./admission.js";
+import type { LoginAuthority } from "./authorize.js";
 import type { DeliveryEngine } from "./cluster.js";
 import type { PeerGuard } from "./guard.js";
 import type { ServerSession } from "./session.js";
@@ -29,6 +30,7 @@ export interface StatsSources {
   readonly disconnects: ReadonlyMap<PaynetErrorCode, number>;
   readonly draining: boolean;
   readonly guard: PeerGuard;
+  readonly authority: LoginAuthority;
   readonly tls: ServerTlsContext;
 }
 
@@ -61,6 +63,7 @@ export function serverStats(sources: StatsSources): ServerStats {
     disconnects: Object.fromEntries(sources.disconnects),
     draining: sources.draining,
     ...sources.guard.stats(),
+    loginRefusals: sources.authority.stats(),
     tls: sources.tls.stats(),
   };
 }

@@ -322,6 +322,19 @@ export interface ServerStats {
   preLogin: PreLoginStats;
   /** Unknown Types and undecodable payloads (see {@link BadFrameOptions}). */
   badFrames: BadFrameStats;
+  /** Register and login steps the login policy refused (`LOGIN_REFUSED`), by step. */
+  loginRefusals: LoginRefusalStats;
+}
+
+/**
+ * Counters of {@link ServerStats.loginRefusals}: steps refused by `authorizeLogin` or the
+ * certificate binding. Each refusal also closes its connection (`disconnects.LOGIN_REFUSED`).
+ */
+export interface LoginRefusalStats {
+  /** Register steps refused (e.g. a serial other than the certificate's). */
+  register: number;
+  /** Login steps and `session.login()` calls refused (e.g. another device's id). */
+  login: number;
 }
 
 /** Counters of {@link ServerStats.preLogin}: connections closed before login, by reason. */

@@ -205,8 +205,10 @@ export function pendingDeliveryStoreContract(factory: PendingDeliveryStoreFactor
         strictEqual(other.manager.offer("dev-1", 0x84, { id: "O-1", state: "ACCEPTED" }), false);
         strictEqual((await a.forDevice("dev-1")).length, 1, "a progress reply leaves the record");
         strictEqual(other.manager.offer("dev-1", 0x84, { id: "O-1", state: "DONE" }), false);
-        await until(async () => (await a.forDevice("dev-1")).length === 0, "the record completed");
-        strictEqual(other.manager.stats().completed, 1);
+        // The completion is counted once the store said this process removed the record; that
+        // (not the record's absence, which another handle may see first) is what is waited for.
+        await until(() => other.manager.stats().completed === 1, "the completion counted");
+        deepStrictEqual(await a.forDevice("dev-1"), [], "the completed record is gone from the store");
         // A late duplicate of that final reply is absorbed, not counted again.
         strictEqual(other.manager.offer("dev-1", 0x84, { id: "O-1", state: "DONE" }), true);
         strictEqual(other.manager.stats().completed, 1);
@@ -229,7 +231,9 @@ export function pendingDeliveryStoreContract(factory: PendingDeliveryStoreFactor
           { deviceId: "dev-2", type: 0x04, payload: JSON.stringify({ id: "O-2", coins: 1 }) },
         ]);
         next.manager.offer("dev-2", 0x84, { id: "O-2", state: "DONE" });
-        await until(async () => b.size() === 0, "the redelivered record completed");
+        await until(() => next.manager.stats().completed === 1, "the redelivered record completed");
+        deepStrictEqual(await b.forDevice("dev-2"), [], "the completed record is gone from the store");
+        strictEqual(first.manager.stats().completed, 0, "the stopped process completed nothing");
       }),
     },
     {
@@ -240,16 +244,20 @@ export function pendingDeliveryStoreContract(factory: PendingDeliveryStoreFactor
           starter.manager.deliver("dev-3", refundSpec, { id: "R-3", coins: 1 }, { deadlineMs: 50 }),
         );
         strictEqual(await waiting.ended, "REQUEST_TIMEOUT");
-        strictEqual(a.size(), 0, "a waiter's own deadline removes its record");
         strictEqual(starter.manager.stats().timedOut, 1);
+        // The removal behind the deadline is not awaited by the waiter: wait for the store to say so.
+        await until(async () => (await a.forDevice("dev-3")).length === 0, "the timed-out record removed");
         starter.manager.failAll(new ServerStoppedError());
         await a.add(record("dev-4", 0x04, "O-4", Date.now() - 1_000, 500));
         // Two processes, both sweeping the same store once a second.
         const sweepers = [engine(a).manager, engine(b).manager];
-        await until(() => a.size() === 0, "the sweep", 10_000);
+        const expired = () => sweepers.reduce((sum, manager) => sum + manager.stats().timedOut, 0);
+        // Waited for: a sweeper reporting the expiry (the record's absence can be seen before that).
+        await until(() => expired() === 1, "the sweep", 10_000);
+        deepStrictEqual(await b.forDevice("dev-4"), [], "the expired record is gone from the store");
+        // Both sweepers sweep again (once a second); neither expires the record a second time.
         await new Promise((resolve) => setTimeout(resolve, 1_200));
-        const expired = sweepers.reduce((sum, manager) => sum + manager.stats().timedOut, 0);
-        strictEqual(expired, 1);
+        strictEqual(expired(), 1);
         ok(starter.manager.stats().timedOut === 1, "the stopped process swept nothing");
         for (const manager of sweepers) manager.failAll(new ServerStoppedError());
       }),

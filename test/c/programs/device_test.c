@@ -66,11 +66,6 @@ static const paybox_handlers handlers = {
     .on_report = on_report,
 };
 
-static uint32_t random_max(void *ctx) {
-  (void)ctx;
-  return UINT32_MAX;
-}
-
 typedef struct rig {
   paybox_device device;
   fake_transport transport;

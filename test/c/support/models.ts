@@ -13,7 +13,7 @@ import { needsMaxCount, needsMaxSize } from "../../../src/emit/c/check.js";
 import { formatDiagnostic, loadModel, PAYNET_PROTO_DIR } from "../../../src/model/index.js";
 import { PROTOBUFJS_DIR } from "../../../src/model/paths.js";
 import type { FieldModel, MessageModel, ProtoModel } from "../../../src/model/types.js";
-import { PROTO2_FIXTURE, PROTO3_FIXTURE } from "../../generator/codec-fixtures.js";
+import { BOUNDED_FIXTURE, PROTO2_FIXTURE, PROTO3_FIXTURE } from "../../generator/codec-fixtures.js";
 import { REPO, scratch } from "./toolchain.js";
 
 export interface CFixture {
@@ -28,6 +28,11 @@ export interface CFixture {
 export const C_FIXTURES: readonly CFixture[] = [
   { name: "paybox", inputs: ["proto/paybox.proto"] },
   { name: "paybox-sidecar", inputs: ["proto/paybox.original.proto"], mapFile: "proto/paybox.map.yaml" },
+  {
+    name: "paybox-sidecar-json",
+    inputs: ["proto/paybox.original.proto"],
+    mapFile: "test/fixtures/protos/sidecar/paybox.map.json",
+  },
   { name: "commands", inputs: ["test/fixtures/protos/generator/commands.proto"] },
   { name: "nasty-names", inputs: ["test/fixtures/protos/generator/nasty-names.proto"] },
   { name: "uplink-only", inputs: ["test/fixtures/protos/generator/uplink-only.proto"] },
@@ -41,8 +46,14 @@ export const C_FIXTURES: readonly CFixture[] = [
     inputs: ["test/fixtures/protos/sidecar/mixed.proto"],
     mapFile: "test/fixtures/protos/sidecar/mixed.yaml",
   },
+  {
+    name: "inherited-names",
+    inputs: ["test/fixtures/protos/sidecar/inherited-names.proto"],
+    mapFile: "test/fixtures/protos/sidecar/inherited-names.yaml",
+  },
   { name: "proto3", inputs: [], source: PROTO3_FIXTURE },
   { name: "proto2", inputs: [], source: PROTO2_FIXTURE },
+  { name: "bounded", inputs: [], source: BOUNDED_FIXTURE },
 ];
 
 /** Loads a fixture's model as the generator does; throws on diagnostics. */

@@ -42,20 +42,30 @@ export const SANITIZE = [
 /** Cortex-M4, size-optimised, no host library: the microcontroller build. */
 export const ARM = ["-Os", "-mcpu=cortex-m4", "-mthumb", "-ffunction-sections", "-fdata-sections"];
 
-const PACKAGES: Record<string, string> = {
-  gcc: "gcc",
+/** The Debian packages each tool of the C tests comes from. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  gcc: "gcc libc6-dev",
   clang: "clang",
   "arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
   "arm-none-eabi-size": "binutils-arm-none-eabi",
+  "arm-none-eabi-nm": "binutils-arm-none-eabi",
   valgrind: "valgrind",
   make: "make",
 };
+/**
+ * What the C tests need besides the tools: clang's sanitizer and libFuzzer runtimes (the package
+ * named by clang's major version), llvm-symbolizer for readable sanitizer reports, OpenSSL 3's
+ * headers and libraries for the example device.
+ */
+export const LIBRARY_PACKAGES = ["libclang-rt-<clang major>-dev", "llvm", "libssl-dev"] as const;
 
 /** Throws, naming the Debian package, when a tool is missing (`.ci/run` installs them). */
 export function requireTool(name: string): void {
   const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (found.status !== 0) {
-    throw new Error(`${name} is not installed: apt-get install ${PACKAGES[name] ?? name} (.ci/run does)`);
+    throw new Error(
+      `${name} is not installed: apt-get install ${TOOL_PACKAGES[name] ?? name} (.ci/run does)`,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { REGISTER_TSX } from "../../../examples/demo/processes.js";
 import { type CoinAck, CoinState, createPayboxServer } from "../../../examples/sdk/index.js";
 import type { TestPki } from "../../helpers/pki.js";
+import { scaled } from "../../helpers/time.js";
 
 const DEVICE = fileURLToPath(new URL("../procs/device-chaos-device.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("../../..", import.meta.url));
@@ -167,7 +168,7 @@ export async function runDeviceChaos(pki: TestPki, options: DeviceChaosOptions):
   try {
     for (let life = 0; life < lives; life++) {
       device = new DeviceProcess(config);
-      await device.next("online", 60_000);
+      await device.next("online", scaled(60_000));
       // This life's share of the orders (the last life gets the rest).
       const share = life === lives - 1 ? orders.length - released : Math.ceil(orders.length / lives);
       for (const orderId of orders.slice(released, released + share)) {
@@ -183,12 +184,12 @@ export async function runDeviceChaos(pki: TestPki, options: DeviceChaosOptions):
     await Promise.race([
       Promise.all(deliveries),
       new Promise((_, reject) =>
-        setTimeout(() => reject(new Error("device chaos: orders did not settle")), 300_000),
+        setTimeout(() => reject(new Error("device chaos: orders did not settle")), scaled(300_000)),
       ),
     ]);
     interruptedEvents += device?.count("interrupted") ?? 0;
     device?.child.send({ cmd: "stop" });
-    const stopped = (await device?.next("stopped", 30_000)) as {
+    const stopped = (await device?.next("stopped", scaled(30_000))) as {
       journalBytes: number;
       journalRecords: number;
     };
