@@ -46,6 +46,7 @@ export class ClusterDeliveries implements DeliveryEngine {
   readonly #steps: DeliverySteps;
   readonly #waiters: DeliveryWaiters;
   readonly #sends: DeliverySends;
+  readonly #presence: Presence;
   readonly #outcomes: DeliveryOutcomes = { completed: 0, timedOut: 0, aborted: 0, cancelled: 0, failed: 0 };
   #pendingCount = 0;
   #host: ClusterHost | undefined;
@@ -61,6 +62,7 @@ export class ClusterDeliveries implements DeliveryEngine {
     this.#redis = deps.redis;
     this.#keys = deps.keys;
     this.#node = deps.node;
+    this.#presence = deps.presence;
     this.#steps = new DeliverySteps(deps.redis, deps.keys, deps.node.id, deps.options);
     this.#waiters = new DeliveryWaiters({
       ...deps,
@@ -123,7 +125,10 @@ export class ClusterDeliveries implements DeliveryEngine {
     this.#waiters.ended(deviceId, key, outcome, reason);
   }
 
-  resendAfterLogin(deviceId: string): () => Promise<void> {
+  resendAfterLogin(deviceId: string, session: Session): () => Promise<void> {
+    // The login's claim counted the device's pending deliveries in the same step: with none there
+    // is nothing to send (one created after the claim sees the new presence and rings this node).
+    if (!this.#presence.hadPendingAtClaim(session)) return () => Promise.resolve();
     return () => this.sendPending(deviceId);
   }
 
@@ -160,7 +165,8 @@ export class ClusterDeliveries implements DeliveryEngine {
   }
 
   async #sweep(): Promise<void> {
-    for (const dueKey of this.#keys.dueKeys()) await this.#sweepShard(dueKey);
+    // A shard whose master is unreachable (Redis Cluster failover) is retried at the next pass.
+    for (const dueKey of this.#keys.dueKeys()) await this.#sweepShard(dueKey).catch(() => {});
   }
 
   async #sweepShard(dueKey: string): Promise<void> {

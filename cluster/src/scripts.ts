@@ -14,14 +14,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 const INT = `local function int(n) return string.format('%.0f', n) end`;
 
 /**
- * Claims a device for a session. KEYS: epoch, presence. ARGV: node, session.
- * Returns {epoch, previous node, previous session, previous epoch}.
+ * Claims a device for a session. KEYS: epoch, presence, pending (optional). ARGV: node, session.
+ * Returns {epoch, previous node, previous session, previous epoch, pending deliveries ("" without
+ * the pending key)}: with none, the login needs no pass to send them.
  */
 export const CLAIM = `
 local e = redis.call('INCR', KEYS[1])
 local prev = redis.call('HMGET', KEYS[2], 'node', 'session', 'epoch')
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'session', ARGV[2], 'epoch', e)
-return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or ''}
+local pending = ''
+if KEYS[3] then pending = tostring(redis.call('ZCARD', KEYS[3])) end
+return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or '', pending}
 `;
 
 /** Releases a device only if the given epoch still holds it. KEYS: presence. ARGV: epoch. Returns 1 or 0. */
@@ -191,7 +194,7 @@ return id
 
 /** The scripts by ioredis command name, with their number of keys. */
 export const SCRIPTS = {
-  paynetClaim: { numberOfKeys: 2, lua: CLAIM },
+  paynetClaim: { numberOfKeys: 3, lua: CLAIM },
   paynetRelease: { numberOfKeys: 1, lua: RELEASE },
   paynetCreate: { numberOfKeys: 4, lua: CREATE },
   paynetClaimSends: { numberOfKeys: 2, lua: CLAIM_SENDS },
