@@ -42,6 +42,7 @@ const SUMMARY_KEYS = [
   "throughput_vs_raw_tls",
   "throughput_vs_grpc",
   "p99_vs_raw_tls",
+  "cpu_per_msg_vs_raw_tls",
   "throughput_with_metrics_vs_without",
   "mem_per_conn_vs_raw_tls",
   "resumed_share",
