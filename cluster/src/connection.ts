@@ -119,9 +119,18 @@ function countRoundTrips(redis: Redis | Cluster): void {
   };
 }
 
-/** Whether a connection can take commands now. */
+/**
+ * Commands sent on one connection and not answered yet beyond which new work is refused: a Redis
+ * that hangs (stopped, swapping) keeps the connection up, so without a bound every `deliver()` and
+ * login would add one more command waiting in memory until its timeout.
+ */
+export const MAX_IN_FLIGHT = 10_000;
+
+/** Whether a connection can take commands now: connected, and not holding too many unanswered. */
 export function isReady(redis: Redis | Cluster): boolean {
-  return redis.status === "ready";
+  if (redis.status !== "ready") return false;
+  const inFlight = (redis as Partial<Pick<Redis, "commandQueue">>).commandQueue?.length ?? 0;
+  return inFlight < MAX_IN_FLIGHT;
 }
 
 /** `error` as the cluster's typed error: what failed and why. Already typed errors pass through. */

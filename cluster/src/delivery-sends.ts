@@ -125,6 +125,11 @@ export class DeliverySends {
     const epoch = this.#presence.epochOf(session);
     if (epoch === undefined) return;
     const again = this.#unansweredClaims.has(deviceId);
+    if (!this.#steps.ready) {
+      // Redis away or hung: not sent now; the reconcile pass claims once it is back.
+      if (this.#unansweredClaims.size < MAX_RETRIES) this.#unansweredClaims.add(deviceId);
+      return;
+    }
     let claimed: Buffer[];
     try {
       claimed = await this.#steps.claimSends(deviceId, epoch, again);
@@ -215,6 +220,10 @@ export class DeliverySends {
   /** Records one reply in Redis (fenced by the session's epoch) and forwards it to the caller's node. */
   #record(reply: UnrecordedReply): void {
     const { deviceId, key, session, spec, message, final } = reply;
+    if (!this.#steps.ready) {
+      this.#recordLater(reply);
+      return;
+    }
     const epoch = this.#presence.epochOf(session);
     const payload = Buffer.from(spec.reply.codec.encode(message));
     this.#steps.reply(deviceId, key, epoch ?? -1, spec.reply.type, payload, final).then(
@@ -247,19 +256,25 @@ export class DeliverySends {
         }
       },
       (error: unknown) => {
-        // Not taken (or not answered): recorded again by the reconcile pass; a later reply of the
-        // same delivery replaces an earlier one, never a final one.
-        const id = idOf(deviceId, key);
-        const waiting = this.#unrecorded.get(id);
-        if (waiting?.final !== true && (waiting !== undefined || this.#unrecorded.size < MAX_RETRIES)) {
-          this.#unrecorded.set(id, reply);
-        }
+        this.#recordLater(reply);
         this.#host?.logger.warn(
           { deviceId, key, error: String(error) },
           "delivery reply not recorded; retried",
         );
       },
     );
+  }
+
+  /**
+   * A reply not taken (or not answered) is recorded again by the reconcile pass; a later reply of
+   * the same delivery replaces an earlier one, never a final one.
+   */
+  #recordLater(reply: UnrecordedReply): void {
+    const id = idOf(reply.deviceId, reply.key);
+    const waiting = this.#unrecorded.get(id);
+    if (waiting?.final !== true && (waiting !== undefined || this.#unrecorded.size < MAX_RETRIES)) {
+      this.#unrecorded.set(id, reply);
+    }
   }
 
   #rememberEnded(id: string, type: number): void {

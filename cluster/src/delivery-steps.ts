@@ -3,7 +3,7 @@
  * the record, claim the sends of a session epoch, record a reply, end it otherwise. The callers
  * (the caller's side, the holder's side, the expiry sweep) decide what to do with the answers.
  */
-import type { ClusterRedis } from "./connection.js";
+import { type ClusterRedis, isReady } from "./connection.js";
 import { type ClusterKeys, dueMember } from "./keys.js";
 import type { ResolvedClusterOptions } from "./options.js";
 
@@ -18,6 +18,11 @@ export class DeliverySteps {
     this.#keys = keys;
     this.#nodeId = nodeId;
     this.#options = options;
+  }
+
+  /** Whether Redis can take a step now (see `isReady`): otherwise it is kept for a later pass. */
+  get ready(): boolean {
+    return isReady(this.#redis);
   }
 
   /**
