@@ -14,6 +14,7 @@ import { REPO_DIR } from "./lib/proc.js";
 import { type Row, renderTable } from "./lib/report.js";
 import { assertBuilt, generatePbjs, generateSdk } from "./lib/setup.js";
 import { clusterScenario } from "./scenarios/cluster.js";
+import { clusterScaleScenario } from "./scenarios/cluster-scale.js";
 import { codecScenario } from "./scenarios/codec.js";
 import { codegenScenario } from "./scenarios/codegen.js";
 import type { BenchContext, ScenarioResult } from "./scenarios/context.js";
@@ -30,16 +31,18 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> 
   codec: codecScenario,
   codegen: codegenScenario,
   cluster: clusterScenario,
+  "cluster-scale": clusterScaleScenario,
 };
 
 /** Scenarios run only when named with `--only` (they need redis-server; see bench/README.md). */
-const ON_REQUEST = new Set(["cluster"]);
+const ON_REQUEST = new Set(["cluster", "cluster-scale"]);
 
 /** Keys of the final JSON line, in order; each comes from one scenario of this run. */
 const SUMMARY_KEYS = [
   "throughput_vs_raw_tls",
   "throughput_vs_grpc",
   "p99_vs_raw_tls",
+  "cpu_per_msg_vs_raw_tls",
   "throughput_with_metrics_vs_without",
   "exporter_scrape_cpu_share",
   "mem_per_conn_vs_raw_tls",
@@ -61,14 +64,17 @@ function parseArgs(argv: readonly string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--quick") args.quick = true;
-    else if (arg === "--scale") args.scale = true;
-    else if (arg === "--cpu-prof") args.cpuProf = true;
+    else if (arg === "--scale") {
+      args.scale = true;
+      // `--scale N`: fewer devices for a quick run.
+      if (/^\d+$/.test(argv[i + 1] ?? "")) args.connections = Number(argv[++i]);
+    } else if (arg === "--cpu-prof") args.cpuProf = true;
     else if (arg === "--only") args.only.push(...(argv[++i] ?? "").split(",").filter(Boolean));
     else if (arg.startsWith("--only=")) args.only.push(...arg.slice(7).split(",").filter(Boolean));
     else if (arg === "--connections") args.connections = Number(argv[++i]);
     else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench -- [--quick] [--scale [N]] [--only throughput,metrics,scale,resumption,codec,codegen,cluster] [--connections N] [--cpu-prof]",
+        "usage: npm run bench -- [--quick] [--scale [N]] [--only throughput,metrics,scale,resumption,codec,codegen,cluster,cluster-scale] [--connections N] [--cpu-prof]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
@@ -110,8 +116,13 @@ async function main(): Promise<void> {
       serverNodeFlags: args.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir}`] : [],
       log,
     };
+    // --scale alone is the cluster at scale: N devices over >= 6 server and >= 6 load processes.
     const names =
-      args.only.length > 0 ? args.only : Object.keys(SCENARIOS).filter((name) => !ON_REQUEST.has(name));
+      args.only.length > 0
+        ? args.only
+        : args.scale
+          ? ["cluster-scale"]
+          : Object.keys(SCENARIOS).filter((name) => !ON_REQUEST.has(name));
     const rows: Row[] = [];
     const figures: Record<string, unknown> = {};
     const summary: Record<string, number> = {};

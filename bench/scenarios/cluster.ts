@@ -10,8 +10,9 @@
  * - Redis round trips per delivery (both nodes' counters, `RedisCluster.redisRoundTrips()`: a
  *   command, pipeline or script counts once) and per heartbeat (pings with nothing else going on,
  *   the nodes' background traffic — lease, reconcile pass — measured alone first and subtracted);
- * - local throughput: traffic that stays on one node (pipelined QueryReq → QueryRsp) on a cluster
- *   node vs a server without cluster, interleaved rounds.
+ * - local throughput: traffic that stays on one node (pipelined QueryReq → QueryRsp) on a fresh
+ *   cluster node vs a fresh server without cluster, interleaved rounds (median of per-round ratios;
+ *   server CPU per message compared too, the steadier figure on a shared machine).
  */
 import { startRedis, type TestRedis } from "../../examples/demo/redis.js";
 import { QUERY_RSP_TYPE } from "../lib/payload.js";
@@ -43,7 +44,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<ScenarioResult
   // Deliveries in flight per node: a busy cloud has many commands out at once (latency, not CPU,
   // bounds one delivery: 4 Redis round trips and 2 pub/sub hops).
   const concurrency = 256;
-  const rounds = ctx.quick ? 3 : 5;
+  const rounds = ctx.quick ? 5 : 9;
   const hbWindowMs = ctx.quick ? 3_000 : 5_000;
   let redis: TestRedis | undefined;
   const procs: BenchProcess[] = [];
@@ -171,32 +172,49 @@ export async function clusterScenario(ctx: BenchContext): Promise<ScenarioResult
     );
 
     // ---- local traffic: cluster node vs server without cluster --------------------------------
+    // A third node, fresh like the server without cluster, so only the cluster differs between them.
+    const c = await start("cluster-c", { cluster: { url: redis.url, nodeId: "bench-c" } });
     const local: number[] = [];
     const without: number[] = [];
     const localRatios: number[] = [];
+    const cpuRatios: number[] = [];
+    const durationMs = ctx.quick ? 1_500 : 2_500;
+    const warmupMs = ctx.quick ? 500 : 1_000;
     for (let round = 1; round <= rounds; round++) {
-      const order = round % 2 === 1 ? ([a, single] as const) : ([single, a] as const);
+      const order = round % 2 === 1 ? ([c, single] as const) : ([single, c] as const);
       const perSec = new Map<BenchProcess, number>();
+      const cpuPerMsg = new Map<BenchProcess, number>();
       for (const server of order) {
+        const cpuStart = await server.call<number>("cpu");
         const result = await load.call<LoadResult>("run", {
           target: "frames",
           port: server.ready.port,
           mode: "pipelined",
           window: 64,
-          warmupMs: ctx.quick ? 700 : 1_500,
-          durationMs: ctx.quick ? 2_000 : 4_000,
+          warmupMs,
+          durationMs,
           expectType: QUERY_RSP_TYPE,
           login: true,
         });
+        const cpuEnd = await server.call<number>("cpu");
         if (result.errors > 0) throw new Error(`local throughput run had ${result.errors} errors`);
         perSec.set(server, result.perSec);
+        // Server CPU per counted message (the warm-up's share removed): steadier than msgs/s.
+        cpuPerMsg.set(
+          server,
+          ((cpuEnd - cpuStart) * (durationMs / (warmupMs + durationMs))) / Math.max(1, result.messages),
+        );
       }
-      local.push(perSec.get(a)!);
+      local.push(perSec.get(c)!);
       without.push(perSec.get(single)!);
-      localRatios.push(perSec.get(a)! / perSec.get(single)!);
+      localRatios.push(perSec.get(c)! / perSec.get(single)!);
+      cpuRatios.push(cpuPerMsg.get(single)! / cpuPerMsg.get(c)!);
     }
     const localRatio = ratio(median(localRatios), 1);
-    ctx.log(`  local throughput ratios per round: ${localRatios.map((r) => r.toFixed(3)).join(", ")}`);
+    const cpuRatio = ratio(median(cpuRatios), 1);
+    ctx.log(
+      `  local throughput ratios per round: ${localRatios.map((r) => r.toFixed(3)).join(", ")} (CPU per message, inverted: ${cpuRatios.map((r) => r.toFixed(3)).join(", ")})`,
+    );
 
     const s = "cluster (2 nodes)";
     const ms = (v: number) => `${v.toFixed(2)} ms`;
@@ -239,6 +257,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<ScenarioResult
           localRatio,
           { min: 0.95 },
         ),
+        infoRow(s, "local traffic server CPU per message, no cluster ÷ cluster", "", "", cpuRatio),
         infoRow(s, "node CPU per delivery (both nodes)", `${nodeCpuUsPerDelivery.toFixed(0)} µs`, ""),
         infoRow(s, "redis-server CPU per delivery", `${redisCpuUsPerDelivery.toFixed(0)} µs`, ""),
         infoRow(
@@ -260,7 +279,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<ScenarioResult
           redisCpuUsPerDelivery,
         },
         heartbeat: { pings, windowMs: hbMs, roundTrips: hb1 - hb0, background, roundTripsPerHeartbeat },
-        local: { cluster: local, single: without, ratios: localRatios },
+        local: { cluster: local, single: without, ratios: localRatios, cpuRatios },
         p99Overall: percentile([ab.p99Ms, ba.p99Ms], 100),
       },
       summary: {

@@ -2,7 +2,11 @@
  * The Redis connections of a node. Every command fails fast while Redis is unreachable: no offline
  * queue, one attempt per command, a command timeout, so `deliver()` and logins get a typed
  * `ClusterUnavailableError` at once instead of piling up in memory; ioredis reconnects by itself
- * (backoff capped at 1 s) and the cluster carries on when Redis is back.
+ * (backoff capped at 1 s) and the cluster carries on when Redis is back. A command in flight when
+ * the connection drops fails at once and is never sent again by ioredis (`maxRetriesPerRequest: 0`,
+ * `autoResendUnfulfilledCommands: false`): Redis may have run it, so only the code that sent it
+ * knows whether running it again is safe (the claims and replies of deliveries are retried by the
+ * reconcile pass, which knows).
  *
  * A connection is a single Redis (or a Sentinel-managed primary) or, with `nodes`, a Redis Cluster
  * (sharded; ioredis routes each command by the hash slot of its first key).
@@ -59,7 +63,8 @@ export function openRedis(options: ResolvedClusterOptions, role: "cmd" | "sub"):
       redisOptions: {
         ...rest,
         ...options.redisClusterOptions.redisOptions,
-        maxRetriesPerRequest: sub ? null : 1,
+        maxRetriesPerRequest: sub ? null : 0,
+        autoResendUnfulfilledCommands: sub,
         commandTimeout: sub ? undefined : options.commandTimeoutMs,
         connectTimeout: options.commandTimeoutMs,
         connectionName,
@@ -71,7 +76,8 @@ export function openRedis(options: ResolvedClusterOptions, role: "cmd" | "sub"):
       ...options.redis,
       lazyConnect: true,
       enableOfflineQueue: sub,
-      maxRetriesPerRequest: sub ? null : 1,
+      maxRetriesPerRequest: sub ? null : 0,
+      autoResendUnfulfilledCommands: sub,
       commandTimeout: sub ? undefined : options.commandTimeoutMs,
       connectTimeout: options.commandTimeoutMs,
       retryStrategy,
@@ -113,9 +119,18 @@ function countRoundTrips(redis: Redis | Cluster): void {
   };
 }
 
-/** Whether a connection can take commands now. */
+/**
+ * Commands sent on one connection and not answered yet beyond which new work is refused: a Redis
+ * that hangs (stopped, swapping) keeps the connection up, so without a bound every `deliver()` and
+ * login would add one more command waiting in memory until its timeout.
+ */
+export const MAX_IN_FLIGHT = 10_000;
+
+/** Whether a connection can take commands now: connected, and not holding too many unanswered. */
 export function isReady(redis: Redis | Cluster): boolean {
-  return redis.status === "ready";
+  if (redis.status !== "ready") return false;
+  const inFlight = (redis as Partial<Pick<Redis, "commandQueue">>).commandQueue?.length ?? 0;
+  return inFlight < MAX_IN_FLIGHT;
 }
 
 /** `error` as the cluster's typed error: what failed and why. Already typed errors pass through. */

@@ -37,6 +37,8 @@ export class Presence implements SessionDirectory {
   readonly #local = new MemorySessionDirectory();
   /** Login epoch of each claimed session of this node. */
   readonly #epochs = new WeakMap<Session, number>();
+  /** Sessions whose claim found no pending delivery for their device. */
+  readonly #nothingPending = new WeakSet<Session>();
   readonly #releases = new Set<Promise<unknown>>();
   readonly #retryReleases = new Map<string, number>();
   #host: ClusterHost | undefined;
@@ -62,16 +64,18 @@ export class Presence implements SessionDirectory {
     if (!isReady(this.#redis)) {
       throw new ClusterUnavailableError(`login of ${deviceId}: Redis unavailable`, { peer: session.peer });
     }
-    const [epochText, previousNode, , previousEpoch] = await guarded(`login of ${deviceId}`, () =>
+    const [epochText, previousNode, , previousEpoch, pending] = await guarded(`login of ${deviceId}`, () =>
       this.#redis.paynetClaim(
         this.#keys.epoch(deviceId),
         this.#keys.presence(deviceId),
+        this.#keys.pending(deviceId),
         this.#node.id,
         session.id,
       ),
     );
     const epoch = Number(epochText);
     this.#epochs.set(session, epoch);
+    if (pending === "0") this.#nothingPending.add(session);
     if (previousNode !== undefined && previousNode !== "" && previousNode !== this.#node.id) {
       this.#node
         .send(previousNode, { k: "kick", d: deviceId, e: Number(previousEpoch) })
@@ -134,6 +138,14 @@ export class Presence implements SessionDirectory {
 
   size(): number {
     return this.#local.size();
+  }
+
+  /**
+   * Whether the device had pending deliveries when `session` claimed it (true when not known): a
+   * login with none needs no pass to send them.
+   */
+  hadPendingAtClaim(session: Session): boolean {
+    return !this.#nothingPending.has(session);
   }
 
   /** The login epoch of a claimed local session. */

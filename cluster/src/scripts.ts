@@ -14,14 +14,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 const INT = `local function int(n) return string.format('%.0f', n) end`;
 
 /**
- * Claims a device for a session. KEYS: epoch, presence. ARGV: node, session.
- * Returns {epoch, previous node, previous session, previous epoch}.
+ * Claims a device for a session. KEYS: epoch, presence, pending (optional). ARGV: node, session.
+ * Returns {epoch, previous node, previous session, previous epoch, pending deliveries ("" without
+ * the pending key)}: with none, the login needs no pass to send them.
  */
 export const CLAIM = `
 local e = redis.call('INCR', KEYS[1])
 local prev = redis.call('HMGET', KEYS[2], 'node', 'session', 'epoch')
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'session', ARGV[2], 'epoch', e)
-return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or ''}
+local pending = ''
+if KEYS[3] then pending = tostring(redis.call('ZCARD', KEYS[3])) end
+return {tostring(e), prev[1] or '', prev[2] or '', prev[3] or '', pending}
 `;
 
 /** Releases a device only if the given epoch still holds it. KEYS: presence. ARGV: epoch. Returns 1 or 0. */
@@ -59,8 +62,9 @@ return {'ok', int(now), int(deadline), at[1] or '', at[2] or ''}
 
 /**
  * Claims the sends of a device's pending deliveries for one session epoch: each delivery goes out
- * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix.
- * Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
+ * at most once per epoch. KEYS: presence, pending. ARGV: epoch, record key prefix, again (1/0:
+ * this epoch's previous claim went unanswered, so those already marked sent in it come back too;
+ * the node sends only those it did not send). Returns {"stale", current epoch} when the epoch no longer holds the device, else {"ok", then per
  * delivery to send: key, type, payload, reply type, attempts before this one}.
  */
 export const CLAIM_SENDS = `
@@ -68,12 +72,13 @@ ${NOW}
 local current = redis.call('HGET', KEYS[1], 'epoch')
 if current ~= ARGV[1] then return {'stale', current or ''} end
 local epoch = tonumber(ARGV[1])
+local again = ARGV[3] == '1'
 local out = {'ok'}
 for _, k in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local rec = ARGV[2] .. k
   local f = redis.call('HMGET', rec, 'state', 'deadline', 'sent', 'type', 'payload', 'rtype', 'attempts')
   if f[1] == 'pending' then
-    if tonumber(f[2]) > now and tonumber(f[3]) < epoch then
+    if tonumber(f[2]) > now and (tonumber(f[3]) < epoch or (again and tonumber(f[3]) == epoch)) then
       redis.call('HSET', rec, 'sent', ARGV[1])
       redis.call('HINCRBY', rec, 'attempts', 1)
       out[#out + 1] = k
@@ -189,7 +194,7 @@ return id
 
 /** The scripts by ioredis command name, with their number of keys. */
 export const SCRIPTS = {
-  paynetClaim: { numberOfKeys: 2, lua: CLAIM },
+  paynetClaim: { numberOfKeys: 3, lua: CLAIM },
   paynetRelease: { numberOfKeys: 1, lua: RELEASE },
   paynetCreate: { numberOfKeys: 4, lua: CREATE },
   paynetClaimSends: { numberOfKeys: 2, lua: CLAIM_SENDS },

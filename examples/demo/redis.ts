@@ -25,6 +25,10 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   restart(): Promise<void>;
+  /** SIGSTOP: a Redis that hangs with its connections up (a stalled VM, swapping). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   /** Stops it and removes its data directory. */
   stop(): Promise<void>;
   /** Runs one command through redis-cli (for setup and inspection). */
@@ -105,6 +109,8 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<TestR
     dir,
     kill,
     restart: launch,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * The size of paybox's codecs, device side and portable runtime on the microcontroller is reported
  * and held to a budget; what they link against holds no allocator and no threads.
  */
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CSdk, writeCSdk } from "./support/generate.js";
@@ -124,6 +124,27 @@ describe("size on a microcontroller (paybox, arm-none-eabi-gcc -Os, Cortex-M4)",
     );
     expect(flash).toBeLessThanOrEqual(PAYBOX_FLASH_BUDGET);
     expect(ram + staticRam).toBeLessThanOrEqual(PAYBOX_RAM_BUDGET);
+    // CLIENT_INTEGRATION.md's memory budget tells what this measures (within 10 %) and the budget.
+    const guide = readFileSync(join(REPO, "CLIENT_INTEGRATION.md"), "utf8");
+    expect(guide).toContain(
+      `holds them to ${PAYBOX_FLASH_BUDGET / 1024} KiB of flash and ${PAYBOX_RAM_BUDGET / 1024} KiB of RAM`,
+    );
+    const documented = (row: string) => {
+      const line = guide.split("\n").find((candidate) => candidate.startsWith(`| ${row}`));
+      const kib = line === undefined ? undefined : /\|\s*([\d.]+) KiB/.exec(line.slice(row.length + 2));
+      expect(kib, `CLIENT_INTEGRATION.md memory budget row "${row}"`).toBeDefined();
+      return Number(kib![1]) * 1024;
+    };
+    for (const [row, measured] of [
+      ["codecs of the", codecs],
+      ["device side", device],
+      ["runtime (wire", runtime],
+      ["one `paybox_device`", ram],
+    ] as const) {
+      expect(Math.abs(documented(row) - measured) / measured, `${row}: measured ${measured} B`).toBeLessThan(
+        0.1,
+      );
+    }
     // Nothing but the device object itself: the runtime and the SDK keep no state of their own.
     expect(staticRam).toBe(0);
     // No allocator, no threads: every undefined symbol is a plain library function (memcpy, ...).

@@ -8,12 +8,12 @@
  * with a resumed TLS session and queries its last order; stopped, it exits cleanly with nothing
  * leaked; a second process on the same record refuses to start; a device without a certificate
  * never gets online. A device without a certificate of its own presents DIR/device.crt; a server
- * offering only TLS 1.2 is refused.
+ * offering only TLS 1.2, or with a certificate of another CA, is refused.
  */
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { createServer } from "node:tls";
+import { createServer, type TlsOptions } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagedProcess } from "../../examples/demo/processes.js";
 import { CoinState } from "../../examples/sdk/index.js";
@@ -290,24 +290,33 @@ describe.each(RUNNERS)("the C device under $name against paynetd (--mtls, ticket
 });
 
 describe("the OpenSSL transport", () => {
-  it("refuses a server that offers only TLS 1.2: the device never gets past the handshake", async () => {
+  /** A TLS server that is not paynetd: the device must refuse it during the handshake. */
+  async function expectRefused(name: string, serverCerts: string, options: TlsOptions = {}): Promise<void> {
     const runner = RUNNERS[0]!;
-    const tls12 = createServer({
-      cert: await readFile(join(certs, "server.crt")),
-      key: await readFile(join(certs, "server.key")),
-      maxVersion: "TLSv1.2",
+    const impostor = createServer({
+      cert: await readFile(join(serverCerts, "server.crt")),
+      key: await readFile(join(serverCerts, "server.key")),
+      ...options,
     });
-    tls12.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => tls12.listen(0, "127.0.0.1", resolve));
+    impostor.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => impostor.listen(0, "127.0.0.1", resolve));
     try {
-      const device = startDevice(runner, "c-device-tls12", { port: (tls12.address() as AddressInfo).port });
+      const device = startDevice(runner, name, { port: (impostor.address() as AddressInfo).port });
       await device.waitForLine(/connecting to .* \(attempt 2\)/, LINE_TIMEOUT_MS);
       expect(device.find(/offline: TLS_ERROR/)).toBeDefined();
       expect(device.find(/TLS connected|online \(/)).toBeUndefined();
       await expectCleanStop(runner, device);
     } finally {
-      await new Promise((resolve) => tls12.close(resolve));
+      await new Promise((resolve) => impostor.close(resolve));
     }
+  }
+
+  it("refuses a server that offers only TLS 1.2: the device never gets past the handshake", async () => {
+    await expectRefused("c-device-tls12", certs, { maxVersion: "TLSv1.2" });
+  });
+
+  it("refuses a server whose certificate another CA signed", async () => {
+    await expectRefused("c-device-other-ca", await harness.certs());
   });
 });
 

@@ -23,7 +23,7 @@ describe("PaynetClient: TLS connect", () => {
     expect(online).toEqual({ resumed: false });
     expect(client.online).toBe(true);
     expect(events.map((e) => e[0])).toEqual(["connecting", "connected", "online"]);
-    expect(events[0]).toEqual(["connecting", { attempt: 1 }]);
+    expect(events[0]).toEqual(["connecting", { attempt: 1, host: "127.0.0.1", port: server.port }]);
     expect(server.logins).toEqual(["device-001"]);
     const session = server.server.session("device-001");
     expect(session).toBeDefined();

@@ -151,6 +151,52 @@ describe("FrameConnection over TLS", () => {
     sender.connection.destroy(new ConnectionClosedError("test done"));
   });
 
+  it("reuses batch buffers across writes and connections without corrupting a frame", async () => {
+    // TLS sockets encrypt a write before it returns, so a batch buffer is pooled for the next batch
+    // (of any connection). Interleave two connections over many turns, one of them backpressured for
+    // a while, and check every frame byte for byte.
+    const a = await tlsPair();
+    const b = await tlsPair();
+    // Distinct memory written from: (ArrayBuffer, offset) pairs (small buffers share Node's pool slab).
+    const chunks = new Map<ArrayBufferLike, Set<number>>();
+    const distinct = () => [...chunks.values()].reduce((sum, offsets) => sum + offsets.size, 0);
+    for (const socket of [a.device, b.device]) {
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+      socket.write = ((chunk: Buffer) => {
+        const offsets = chunks.get(chunk.buffer) ?? new Set<number>();
+        offsets.add(chunk.byteOffset);
+        chunks.set(chunk.buffer, offsets);
+        return write(chunk);
+      }) as typeof socket.write;
+    }
+    const senders = [connect(a.device), connect(b.device)];
+    const receivers = [connect(a.cloud), connect(b.cloud)];
+    b.cloud.pause(); // b's peer reads only later: its writes back up meanwhile
+    const turns = 200;
+    const perTurn = 8;
+    const expected: string[][] = [[], []];
+    for (let turn = 0; turn < turns; turn++) {
+      for (let side = 0; side < 2; side++) {
+        for (let i = 0; i < perTurn; i++) {
+          const orderId = `${side}-${turn}-${i}-${"x".repeat((turn * 7 + i) % 40)}`;
+          expected[side]!.push(orderId);
+          senders[side]!.connection.send(CommandDef.type, CommandDef.codec.encode({ orderId, coins: i }));
+        }
+      }
+      await tick();
+      if (turn === turns / 2) b.cloud.resume();
+    }
+    await Promise.all(receivers.map((r, side) => r.framesReceived(expected[side]!.length)));
+    for (let side = 0; side < 2; side++) {
+      expect(receivers[side]!.frames.map((f) => CommandDef.codec.decode(f.payload).orderId)).toEqual(
+        expected[side],
+      );
+    }
+    // Far fewer distinct buffers than writes: the batches were pooled.
+    expect(distinct()).toBeLessThan(turns / 4);
+    for (const sender of senders) sender.connection.destroy(new ConnectionClosedError("test done"));
+  });
+
   it("refuses frames with QueueFullError once a peer that never reads has filled the bounded queue", async () => {
     const { device, cloud } = await tlsPair();
     cloud.pause(); // the peer never reads

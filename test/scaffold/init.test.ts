@@ -228,13 +228,16 @@ describe("init", () => {
       expect(readdirSync(join(project, "data", "SN-0001"))).toEqual(["commands.journal"]);
       expect(readFileSync(join(project, ".gitignore"), "utf8")).toContain("\ndata/\n");
 
-      // The README's bounded run stops by itself after N heartbeats.
-      const bounded = await run("npm", ["start", "--", "--heartbeats", "2", "--interval", "50"], project, {
-        timeoutMs: 180_000,
-        env,
-      });
+      // The README's bounded run stops by itself after N heartbeats; --data moves the device's record.
+      const bounded = await run(
+        "npm",
+        ["start", "--", "--heartbeats", "2", "--interval", "50", "--data", join(project, "box-data")],
+        project,
+        { timeoutMs: 180_000, env },
+      );
       expect(bounded.code, `${bounded.stdout}\n${bounded.stderr}`).toBe(0);
       expect(bounded.stdout).toMatch(/\[device\] 2 heartbeats answered, stopping[\s\S]*\[server\] stopped/);
+      expect(readdirSync(join(project, "box-data"))).toEqual(["commands.journal"]);
 
       const list = await cli(["types", "list"], project);
       expect(list.code, list.stderr).toBe(0);

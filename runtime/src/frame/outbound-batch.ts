@@ -4,6 +4,11 @@
  * with a codec `write` method are encoded straight into it: no buffer per message). Once the socket
  * reports backpressure, further frames wait in the batch, bounded, until `'drain'`; a frame that
  * would exceed the bound is refused with `QueueFullError` (never silent growth or drop).
+ *
+ * Batch buffers are pooled per process when the socket is a TLS socket: Node's TLS stream encrypts
+ * a write handed straight to it before `write()` returns (or copies what it has to keep), so a
+ * buffer written while nothing else was queued is free again at once. A steady stream then
+ * allocates no buffer per write, and the pool is a few buffers per process, not one per connection.
  */
 import type { Duplex } from "node:stream";
 import type { MessageDef } from "../codec.js";
@@ -16,6 +21,22 @@ import type { LengthMode } from "./options.js";
 /** Smallest and largest first allocation of a batch (sized after the previous batch). */
 const MIN_BATCH_BYTES = 256;
 const MAX_BATCH_HINT_BYTES = 64 * 1024;
+
+/** Batch writers kept for reuse (process-wide; a batch is open only until the end of its turn). */
+const POOL_SIZE = 8;
+/** A writer whose buffer grew beyond this is left to the GC rather than pooled. */
+const MAX_POOLED_BYTES = 64 * 1024;
+const writerPool: Writer[] = [];
+
+/**
+ * Whether bytes handed to `socket.write` now are consumed before it returns: a TLS socket (its
+ * TLS stream encrypts them at once, or copies them) with nothing queued in its writable buffer
+ * (so the chunk goes straight to the TLS stream and is not held by the stream machinery).
+ */
+function consumesWriteAtOnce(socket: Duplex): boolean {
+  const s = socket as Duplex & { encrypted?: boolean; connecting?: boolean };
+  return s.encrypted === true && s.writableLength === 0 && s.writableCorked === 0 && s.connecting !== true;
+}
 
 /** Bounds of an {@link OutboundBatch}, validated by its connection. */
 export interface OutboundLimits {
@@ -145,10 +166,17 @@ export class OutboundBatch {
     this.#frames = 0;
     // A quarter more than the last batch: the next one rarely has to grow (and copy) on its last frame.
     this.#hint = Math.min(Math.max(batch.len + (batch.len >>> 2), MIN_BATCH_BYTES), MAX_BATCH_HINT_BYTES);
-    if (!this.#socket.write(batch.buf.subarray(0, batch.len))) {
+    const socket = this.#socket;
+    const reusable = consumesWriteAtOnce(socket);
+    const written = socket.write(batch.buf.subarray(0, batch.len));
+    if (reusable && writerPool.length < POOL_SIZE && batch.buf.length <= MAX_POOLED_BYTES) {
+      batch.reset();
+      writerPool.push(batch);
+    }
+    if (!written) {
       this.#blocked = true;
       // Listened for only while backpressured, instead of one idle listener per connection.
-      this.#socket.once("drain", () => this.#onDrain());
+      socket.once("drain", () => this.#onDrain());
     }
   }
 
@@ -173,8 +201,13 @@ export class OutboundBatch {
   }
 
   #open(size: number): Writer {
-    if (this.#batch === undefined) this.#batch = new Writer(Math.max(this.#hint, size));
-    return this.#batch;
+    if (this.#batch !== undefined) return this.#batch;
+    const capacity = Math.max(this.#hint, size);
+    const pooled = writerPool.pop();
+    // A pooled buffer too small for the expected batch is dropped rather than grown frame by frame.
+    const batch = pooled !== undefined && pooled.buf.length >= capacity ? pooled : new Writer(capacity);
+    this.#batch = batch;
+    return batch;
   }
 
   /** One frame of `size` wire bytes is in the batch: count it and see that it gets written. */

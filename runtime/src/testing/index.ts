@@ -5,3 +5,4 @@
 export type { ContractCase } from "./contract.js";
 export * from "./idempotency-contract.js";
 export * from "./pending-contract.js";
+export * from "./uplink-contract.js";

@@ -6,6 +6,7 @@
  */
 import type { DeviceCommand } from "./commands.js";
 import { type DeviceView, INTERRUPTED_REASON, reportCall as report } from "./device-view.js";
+import { hasFlag } from "./messages.js";
 import { boundMacro, enumValueCName, memberName, messageCName, typeMacro } from "./names.js";
 import { cString, indent } from "./text.js";
 import { isSizedScalar } from "./values.js";
@@ -68,10 +69,13 @@ function failureReply(command: DeviceCommand): string[] | undefined {
     if (command.replyKey.value.kind === "scalar" && command.replyKey.value.scalar === "string")
       lines.push(`${replyKey}.data[${key}.len] = '\\0';`);
   } else lines.push(`${replyKey} = ${key};`);
+  // Fields with presence (proto2, proto3 `optional`) are written only when flagged as set.
+  if (hasFlag(command.replyKey)) lines.push(`r->has_${command.replyKey.protoName} = true;`);
   if (finality !== undefined && finality.failureValue !== undefined) {
     lines.push(
       `r->${memberName(finality.field.protoName)} = ${enumValueCName(finality.enumModel, finality.failureValue)};`,
     );
+    if (hasFlag(finality.field)) lines.push(`r->has_${finality.field.protoName} = true;`);
   }
   const reason = command.reasonField;
   if (reason !== undefined) {
@@ -84,6 +88,7 @@ function failureReply(command: DeviceCommand): string[] | undefined {
       `${member}.data[n] = '\\0';`,
       `${member}.len = (uint32_t)n;`,
     );
+    if (hasFlag(reason)) lines.push(`r->has_${reason.protoName} = true;`);
   }
   return lines;
 }

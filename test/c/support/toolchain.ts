@@ -58,13 +58,14 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
  * headers and libraries for the example device.
  */
 export const LIBRARY_PACKAGES = ["libclang-rt-<clang major>-dev", "llvm", "libssl-dev"] as const;
-const PACKAGES = TOOL_PACKAGES;
 
 /** Throws, naming the Debian package, when a tool is missing (`.ci/run` installs them). */
 export function requireTool(name: string): void {
   const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (found.status !== 0) {
-    throw new Error(`${name} is not installed: apt-get install ${PACKAGES[name] ?? name} (.ci/run does)`);
+    throw new Error(
+      `${name} is not installed: apt-get install ${TOOL_PACKAGES[name] ?? name} (.ci/run does)`,
+    );
   }
 }
 

@@ -22,6 +22,11 @@ import {
 
 interface Config {
   port: number;
+  /**
+   * Several server ports (a cluster's nodes) instead of `port`: device i connects to them starting
+   * at the i-th (so the fleet spreads over them) and moves round the list on failure.
+   */
+  ports?: number[];
   ca: string;
   n: number;
   idPrefix: string;
@@ -51,9 +56,15 @@ for (let i = 0; i < config.n; i++) {
       return { orderId: command.orderId, state: AckState.DONE, progress: 100 };
     },
   });
+  const ports = config.ports;
+  const servers =
+    ports === undefined
+      ? { host: "127.0.0.1", port: config.port }
+      : {
+          addresses: ports.map((_, k) => ({ host: "127.0.0.1", port: ports[(i + k) % ports.length]! })),
+        };
   const client = new PaynetClient({
-    host: "127.0.0.1",
-    port: config.port,
+    ...servers,
     tls: { ca: config.ca, servername: "localhost" },
     registry,
     login: {
