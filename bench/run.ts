@@ -44,6 +44,7 @@ const SUMMARY_KEYS = [
   "p99_vs_raw_tls",
   "cpu_per_msg_vs_raw_tls",
   "throughput_with_metrics_vs_without",
+  "exporter_scrape_cpu_share",
   "mem_per_conn_vs_raw_tls",
   "resumed_share",
   "codec_vs_protobufjs",

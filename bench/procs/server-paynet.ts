@@ -84,8 +84,15 @@ const { port } = await server.start();
 
 /** The exporter's HTTP port, when attached: the driver scrapes it while the load runs. */
 let metricsPort: number | undefined;
+/** CPU µs of one scrape (mean of `rounds`), measured with nothing else running: the exporter's own cost. */
+let scrapeCost: ((rounds: number) => Promise<number>) | undefined;
 if (config.metrics === true) {
   const registry = new Registry();
+  scrapeCost = async (rounds) => {
+    const before = cpuMicros();
+    for (let i = 0; i < rounds; i++) await registry.metrics();
+    return (cpuMicros() - before) / rounds;
+  };
   collectDefaultMetrics({ register: registry });
   registerServerMetrics(registry, server.runtime);
   const http = createServer((_request, response) => {
@@ -102,6 +109,7 @@ serveRpc(
   {
     mem: () => memoryAfterGc(),
     cpu: () => cpuMicros(),
+    scrapeCost: (rounds: number) => scrapeCost?.(rounds) ?? Number.NaN,
     online: () => online,
     connections: () => server.runtime.stats().connections.current,
     handshakes: () => server.runtime.stats().handshakes,

@@ -52,8 +52,11 @@ interface Waiting {
   cancelled: boolean;
 }
 
-/** One delivery's id in this node's tables. */
-export const idOf = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
+/**
+ * One delivery's id in this node's tables: the device id comes first with its length, so no device
+ * id or key (any characters, separators included) can make two deliveries one.
+ */
+export const idOf = (deviceId: string, key: string) => `${deviceId.length}:${deviceId}${key}`;
 
 /** The deliveries this node waits for; see the module comment. */
 export class DeliveryWaiters {

@@ -10,19 +10,13 @@ import type { CoinAck, CoinCommand, ErrorMsg, LoginReq, LoginRsp, Ping, Pong, Qu
 /** Writes a `paybox.CoinAck`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeCoinAck(m: Partial<CoinAck>, w: $pb.Writer): $pb.Writer {
   const v1 = m.orderId;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 21) $pb.checkStringSize(v1, 64, "paybox.CoinAck", "order_id");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 64, "paybox.CoinAck", "order_id");
   const v2 = m.state;
   if (v2 != null && v2 !== 0) w.uint32(16).int32(v2);
   const v3 = m.progress;
   if (v3 != null && v3 !== 0) w.uint32(24).uint32(v3);
   const v4 = m.error;
-  if (v4 != null && v4 !== "") {
-    if (v4.length > 42) $pb.checkStringSize(v4, 128, "paybox.CoinAck", "error");
-    w.uint32(34).string(v4);
-  }
+  if (v4 != null && v4 !== "") w.uint32(34).boundedString(v4, 128, "paybox.CoinAck", "error");
   return w;
 }
 
@@ -57,10 +51,7 @@ export function decodeCoinAck(r: $pb.Reader, length: number): CoinAck {
 /** Writes a `paybox.CoinCommand`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeCoinCommand(m: Partial<CoinCommand>, w: $pb.Writer): $pb.Writer {
   const v1 = m.orderId;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 21) $pb.checkStringSize(v1, 64, "paybox.CoinCommand", "order_id");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 64, "paybox.CoinCommand", "order_id");
   const v2 = m.coins;
   if (v2 != null && v2 !== 0) w.uint32(16).uint32(v2);
   const v3 = m.timeout;
@@ -98,10 +89,7 @@ export function encodeErrorMsg(m: Partial<ErrorMsg>, w: $pb.Writer): $pb.Writer 
   const v1 = m.code;
   if (v1 != null && v1 !== 0) w.uint32(8).uint32(v1);
   const v2 = m.msg;
-  if (v2 != null && v2 !== "") {
-    if (v2.length > 66) $pb.checkStringSize(v2, 200, "paybox.ErrorMsg", "msg");
-    w.uint32(18).string(v2);
-  }
+  if (v2 != null && v2 !== "") w.uint32(18).boundedString(v2, 200, "paybox.ErrorMsg", "msg");
   return w;
 }
 
@@ -130,20 +118,11 @@ export function decodeErrorMsg(r: $pb.Reader, length: number): ErrorMsg {
 /** Writes a `paybox.LoginReq`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeLoginReq(m: Partial<LoginReq>, w: $pb.Writer): $pb.Writer {
   const v1 = m.deviceId;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 21) $pb.checkStringSize(v1, 64, "paybox.LoginReq", "device_id");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 64, "paybox.LoginReq", "device_id");
   const v2 = m.token;
-  if (v2 != null && v2 !== "") {
-    if (v2.length > 42) $pb.checkStringSize(v2, 128, "paybox.LoginReq", "token");
-    w.uint32(18).string(v2);
-  }
+  if (v2 != null && v2 !== "") w.uint32(18).boundedString(v2, 128, "paybox.LoginReq", "token");
   const v3 = m.version;
-  if (v3 != null && v3 !== "") {
-    if (v3.length > 10) $pb.checkStringSize(v3, 32, "paybox.LoginReq", "version");
-    w.uint32(26).string(v3);
-  }
+  if (v3 != null && v3 !== "") w.uint32(26).boundedString(v3, 32, "paybox.LoginReq", "version");
   return w;
 }
 
@@ -177,15 +156,9 @@ export function encodeLoginRsp(m: Partial<LoginRsp>, w: $pb.Writer): $pb.Writer 
   const v1 = m.code;
   if (v1 != null && v1 !== 0) w.uint32(8).int32(v1);
   const v2 = m.msg;
-  if (v2 != null && v2 !== "") {
-    if (v2.length > 42) $pb.checkStringSize(v2, 128, "paybox.LoginRsp", "msg");
-    w.uint32(18).string(v2);
-  }
+  if (v2 != null && v2 !== "") w.uint32(18).boundedString(v2, 128, "paybox.LoginRsp", "msg");
   const v3 = m.resumeToken;
-  if (v3 != null && v3 !== "") {
-    if (v3.length > 42) $pb.checkStringSize(v3, 128, "paybox.LoginRsp", "resume_token");
-    w.uint32(26).string(v3);
-  }
+  if (v3 != null && v3 !== "") w.uint32(26).boundedString(v3, 128, "paybox.LoginRsp", "resume_token");
   return w;
 }
 
@@ -223,10 +196,7 @@ export function encodePing(m: Partial<Ping>, w: $pb.Writer): $pb.Writer {
   const v3 = m.signal;
   if (v3 != null && v3 !== 0) w.uint32(24).int32(v3);
   const v4 = m.ip;
-  if (v4 != null && v4 !== "") {
-    if (v4.length > 15) $pb.checkStringSize(v4, 46, "paybox.Ping", "ip");
-    w.uint32(34).string(v4);
-  }
+  if (v4 != null && v4 !== "") w.uint32(34).boundedString(v4, 46, "paybox.Ping", "ip");
   return w;
 }
 
@@ -287,10 +257,7 @@ export function decodePong(r: $pb.Reader, length: number): Pong {
 /** Writes a `paybox.QueryReq`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeQueryReq(m: Partial<QueryReq>, w: $pb.Writer): $pb.Writer {
   const v1 = m.orderId;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 21) $pb.checkStringSize(v1, 64, "paybox.QueryReq", "order_id");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 64, "paybox.QueryReq", "order_id");
   return w;
 }
 
@@ -316,19 +283,13 @@ export function decodeQueryReq(r: $pb.Reader, length: number): QueryReq {
 /** Writes a `paybox.QueryRsp`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeQueryRsp(m: Partial<QueryRsp>, w: $pb.Writer): $pb.Writer {
   const v1 = m.orderId;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 21) $pb.checkStringSize(v1, 64, "paybox.QueryRsp", "order_id");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 64, "paybox.QueryRsp", "order_id");
   const v2 = m.state;
   if (v2 != null && v2 !== 0) w.uint32(16).int32(v2);
   const v3 = m.progress;
   if (v3 != null && v3 !== 0) w.uint32(24).uint32(v3);
   const v4 = m.error;
-  if (v4 != null && v4 !== "") {
-    if (v4.length > 42) $pb.checkStringSize(v4, 128, "paybox.QueryRsp", "error");
-    w.uint32(34).string(v4);
-  }
+  if (v4 != null && v4 !== "") w.uint32(34).boundedString(v4, 128, "paybox.QueryRsp", "error");
   return w;
 }
 
@@ -363,20 +324,11 @@ export function decodeQueryRsp(r: $pb.Reader, length: number): QueryRsp {
 /** Writes a `paybox.RegisterReq`; absent fields (and proto3 fields at their default) are skipped. */
 export function encodeRegisterReq(m: Partial<RegisterReq>, w: $pb.Writer): $pb.Writer {
   const v1 = m.deviceSn;
-  if (v1 != null && v1 !== "") {
-    if (v1.length > 10) $pb.checkStringSize(v1, 32, "paybox.RegisterReq", "device_sn");
-    w.uint32(10).string(v1);
-  }
+  if (v1 != null && v1 !== "") w.uint32(10).boundedString(v1, 32, "paybox.RegisterReq", "device_sn");
   const v2 = m.model;
-  if (v2 != null && v2 !== "") {
-    if (v2.length > 10) $pb.checkStringSize(v2, 32, "paybox.RegisterReq", "model");
-    w.uint32(18).string(v2);
-  }
+  if (v2 != null && v2 !== "") w.uint32(18).boundedString(v2, 32, "paybox.RegisterReq", "model");
   const v3 = m.firmware;
-  if (v3 != null && v3 !== "") {
-    if (v3.length > 10) $pb.checkStringSize(v3, 32, "paybox.RegisterReq", "firmware");
-    w.uint32(26).string(v3);
-  }
+  if (v3 != null && v3 !== "") w.uint32(26).boundedString(v3, 32, "paybox.RegisterReq", "firmware");
   const v4 = m.devicePubkey;
   if (v4 != null && v4.length !== 0) {
     if (v4.length > 128) throw $pb.boundExceeded("paybox.RegisterReq", "device_pubkey", "max_size", 128, v4.length);
@@ -418,15 +370,9 @@ export function encodeRegisterRsp(m: Partial<RegisterRsp>, w: $pb.Writer): $pb.W
   const v1 = m.code;
   if (v1 != null && v1 !== 0) w.uint32(8).int32(v1);
   const v2 = m.msg;
-  if (v2 != null && v2 !== "") {
-    if (v2.length > 42) $pb.checkStringSize(v2, 128, "paybox.RegisterRsp", "msg");
-    w.uint32(18).string(v2);
-  }
+  if (v2 != null && v2 !== "") w.uint32(18).boundedString(v2, 128, "paybox.RegisterRsp", "msg");
   const v3 = m.deviceId;
-  if (v3 != null && v3 !== "") {
-    if (v3.length > 21) $pb.checkStringSize(v3, 64, "paybox.RegisterRsp", "device_id");
-    w.uint32(26).string(v3);
-  }
+  if (v3 != null && v3 !== "") w.uint32(26).boundedString(v3, 64, "paybox.RegisterRsp", "device_id");
   return w;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { FieldModel, MessageModel, ScalarType, ValueType } from "../model/types.js";
 import { guarded, indent, wrapLoop } from "./code-lines.js";
-import { countCheck, sizeCheck } from "./codec-bounds.js";
+import { countCheck, sizeCheck, stringBound } from "./codec-bounds.js";
 import {
   INT64_READERS,
   isPackable,
@@ -147,7 +147,7 @@ export class CodecWriter {
     if (field.repeated) return [head, ...this.encodeRepeated(message, field, local)];
     const write = [
       ...sizeCheck(message, field, field.value, local),
-      this.writeValue(field.value, field.number, local),
+      this.writeValue(field.value, field.number, local, stringBound(message, field, field.value)),
     ];
     const condition =
       field.value.kind === "message" || field.hasPresence || field.required
@@ -184,7 +184,7 @@ export class CodecWriter {
         "}",
       ];
     }
-    const write = this.writeValue(field.value, field.number, "x");
+    const write = this.writeValue(field.value, field.number, "x", stringBound(message, field, field.value));
     const element = sizeCheck(message, field, field.value, "x");
     if (count.length === 0 && element.length === 0)
       return [`if (${local} != null) for (const x of ${local}) ${write}`];
@@ -207,10 +207,10 @@ export class CodecWriter {
         ? [`  for (const k of Object.keys(${local})) {`]
         : [`  const keys = Object.keys(${local});`, ...indent(count, 1), "  for (const k of keys) {"]),
       `    const x = ${local}[k]!;`,
-      ...indent(sizeCheck(message, field, key, "k"), 2),
+      ...indent(sizeCheck(message, field, key, "k", true), 2),
       ...indent(sizeCheck(message, field, field.value, "x"), 2),
       `    w.uint32(${tagOf(field.number, WIRE_LENGTH_DELIMITED)}).fork().${keyWrite};`,
-      `    ${this.writeValue(field.value, 2, "x")}`,
+      `    ${this.writeValue(field.value, 2, "x", stringBound(message, field, field.value))}`,
       "    w.ldelim();",
       "  }",
       "}",
@@ -231,7 +231,7 @@ export class CodecWriter {
       lines.push(
         `    case ${JSON.stringify(member.tsName)}:`,
         ...indent(sizeCheck(message, member, member.value, `${local}.value`), 3),
-        `      ${this.writeValue(member.value, member.number, `${local}.value`)}`,
+        `      ${this.writeValue(member.value, member.number, `${local}.value`, stringBound(message, member, member.value))}`,
         "      break;",
       );
     }
@@ -239,13 +239,14 @@ export class CodecWriter {
     return lines;
   }
 
-  /** One complete statement writing tag and value. */
-  private writeValue(value: ValueType, fieldNumber: number, expression: string): string {
+  /** One complete statement writing tag and value; `bound`: the `boundedString` arguments of a bounded string. */
+  private writeValue(value: ValueType, fieldNumber: number, expression: string, bound?: string): string {
     if (value.kind === "message") {
       const target = lookupMessage(this.context, value.fullName);
       return `${encoderName(target)}(${expression}, w.uint32(${tagOf(fieldNumber, WIRE_LENGTH_DELIMITED)}).fork()).ldelim();`;
     }
     const tag = tagOf(fieldNumber, wireTypeOf(value));
+    if (bound !== undefined) return `w.uint32(${tag}).boundedString(${expression}, ${bound});`;
     return `w.uint32(${tag}).${writerMethod(value)}(${this.writerArgument(value, expression)});`;
   }
 

@@ -55,8 +55,8 @@ describe.skipIf(skipRedis !== undefined)("cluster presence with fencing", () => 
     for (let round = 0; round < 200; round++) {
       const deviceId = `dev-race-${round}`;
       const [onA, onB] = await Promise.all([a.connect(), b.connect()]);
-      onA.send(LoginReqDef, { deviceId });
-      onB.send(LoginReqDef, { deviceId });
+      // Sent back to back, in turn first on A and first on B.
+      for (const device of round % 2 === 0 ? [onA, onB] : [onB, onA]) device.send(LoginReqDef, { deviceId });
       // Both logins are answered (the handler runs before the claim); the claims race in Redis.
       await Promise.all([onA.next(LoginRspDef), onB.next(LoginRspDef)]);
       await eventually(

@@ -9,7 +9,15 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { MAX_IN_FLIGHT } from "../../cluster/src/connection.js";
-import { AckState, CommandDef, LoginReqDef, PingDef, PongDef } from "../helpers/messages.js";
+import {
+  AckState,
+  CommandDef,
+  ErrorMsgDef,
+  LoginReqDef,
+  PingDef,
+  PongDef,
+  testErrorMessage,
+} from "../helpers/messages.js";
 import { redisMissing, startRedis } from "../helpers/redis-server.js";
 import {
   ack,
@@ -35,7 +43,7 @@ const firstOf = (iterable: AsyncIterable<unknown>) => iterable[Symbol.asyncItera
 
 describe.skipIf(skipRedis !== undefined)("a node while Redis is away", () => {
   it("Redis dead: thousands of deliver() and logins fail at once with CLUSTER_UNAVAILABLE, nothing is queued in the client", async () => {
-    const a = await startNode(env.pki(), env.redis());
+    const a = await startNode(env.pki(), env.redis(), { server: { errorMessage: testErrorMessage } });
     const device = await loggedIn(a, "dev-live");
     await env.redis().kill();
     await eventually(() => a.cluster.redis.status !== "ready", 5_000, "the client to notice");
@@ -51,6 +59,10 @@ describe.skipIf(skipRedis !== undefined)("a node while Redis is away", () => {
     const newcomers = await Promise.all(Array.from({ length: 20 }, () => a.connect()));
     for (const [i, newcomer] of newcomers.entries()) newcomer.send(LoginReqDef, { deviceId: `dev-new-${i}` });
     await Promise.all(newcomers.map((newcomer) => newcomer.closed));
+    // Each was told why before its connection closed.
+    for (const newcomer of newcomers) {
+      expect((await newcomer.next(ErrorMsgDef)).msg).toMatch(/^CLUSTER_UNAVAILABLE:/);
+    }
     expect(queued(a.cluster.redis as Redis)).toEqual({ offline: 0, inFlight: 0 });
     // The live session heartbeats through it all.
     device.send(PingDef, { timestamp: 1 });

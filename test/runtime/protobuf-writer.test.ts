@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import protobuf from "protobufjs/minimal.js";
 import { describe, expect, it } from "vitest";
+import { BoundExceededError } from "../../runtime/src/errors.js";
 import { encodeMessage, int64Value, Writer } from "../../runtime/src/protobuf/index.js";
 
 type Op =
@@ -134,6 +135,35 @@ describe("protobuf Writer", () => {
       Buffer.from(Writer.create().int64(value).sint64(value).finish()).toString("hex"),
     );
     expect(new Set(encoded).size).toBe(1);
+  });
+});
+
+describe("Writer.boundedString", () => {
+  it("writes what string() writes when the UTF-8 size is within the bound, and refuses it otherwise", () => {
+    fc.assert(
+      fc.property(TEXT, fc.integer({ min: 0, max: 400 }), (text, maxSize) => {
+        const size = Buffer.byteLength(text, "utf8");
+        const writer = new Writer();
+        writer.uint32(10);
+        if (size <= maxSize) {
+          writer.boundedString(text, maxSize, "pkg.M", "f");
+          expect(Buffer.from(writer.finish())).toEqual(
+            Buffer.from(new Writer().uint32(10).string(text).finish()),
+          );
+          return;
+        }
+        let error: unknown;
+        try {
+          writer.boundedString(text, maxSize, "pkg.M", "f");
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(BoundExceededError);
+        expect((error as BoundExceededError).message).toContain(`${size}`);
+        // What the call wrote is taken back; what was written before stays.
+        expect(writer.len).toBe(1);
+      }),
+    );
   });
 });
 

@@ -7,7 +7,8 @@
  * generated encoder / decoder on a reused writer / reader, `readMessage` decodes a range of a buffer
  * in place, and `readString` reads strings with a bounds check protobufjs's `Buffer` reader lacks.
  * 64-bit integers are `bigint`s, read by the `read*64` functions and written through `int64Value`
- * (`int64.ts`). Fields with a size bound are checked through `checkStringSize` / `boundExceeded`
+ * (`int64.ts`). Bounded strings are written with `Writer.boundedString`; bytes, counts and string map keys are
+ * checked through `boundExceeded` / `checkStringSize`
  * (`bounds.ts`).
  */
 export { boundExceeded, checkStringSize, truncateUtf8 } from "./bounds.js";

@@ -6,6 +6,8 @@
  * `fork()`; `ldelim()` fills it in, moving the body only when it is 128 bytes or longer.
  */
 
+import { BoundExceededError } from "../errors.js";
+
 /** The two 32-bit halves of a 64-bit integer, as protobufjs's `Long` carries them. */
 export interface LongBits {
   low: number;
@@ -152,22 +154,22 @@ export class Writer {
 
   /** Writes a length-prefixed UTF-8 `string`. */
   string(value: string): Writer {
-    const chars = value.length;
-    if (chars >= 128) return writeLongString(this, value);
-    // At most 3 bytes per UTF-16 unit, so the length fits two varint bytes: reserve one, fix up after.
-    if (this.len + 2 + chars * 3 > this.buf.length) grow(this, 2 + chars * 3);
-    const buf = this.buf;
-    const start = this.len + 1;
-    let written = chars < SHORT_STRING ? writeAscii(buf, value, start) : -1;
-    if (written < 0) written = buf.utf8Write(value, start);
-    if (written < 128) {
-      buf[start - 1] = written;
-      this.len = start + written;
-    } else {
-      buf.copyWithin(start + 1, start, start + written);
-      buf[start - 1] = (written & 127) | 128;
-      buf[start] = written >>> 7;
-      this.len = start + 1 + written;
+    writeString(this, value);
+    return this;
+  }
+
+  /**
+   * Writes a length-prefixed UTF-8 `string` of at most `maxSize` bytes (a `(paynet.max_size)`
+   * field): the size written is the check, so the string is gone over once. Throws
+   * {@link BoundExceededError} naming `messageName` and `field` when it is larger; what this call
+   * wrote is taken back then.
+   */
+  boundedString(value: string, maxSize: number, messageName: string, field: string): Writer {
+    const start = this.len;
+    const size = writeString(this, value);
+    if (size > maxSize) {
+      this.len = start;
+      throw new BoundExceededError(messageName, field, "max_size", maxSize, size);
     }
     return this;
   }
@@ -255,12 +257,34 @@ export function encodeMessage<T>(encode: (message: T, writer: Writer) => Writer,
   }
 }
 
-function writeLongString(writer: Writer, value: string): Writer {
+/** Writes a length-prefixed UTF-8 string; returns its size in bytes (without the prefix). */
+function writeString(writer: Writer, value: string): number {
+  const chars = value.length;
+  if (chars >= 128) return writeLongString(writer, value);
+  // At most 3 bytes per UTF-16 unit, so the length fits two varint bytes: reserve one, fix up after.
+  if (writer.len + 2 + chars * 3 > writer.buf.length) grow(writer, 2 + chars * 3);
+  const buf = writer.buf;
+  const start = writer.len + 1;
+  let written = chars < SHORT_STRING ? writeAscii(buf, value, start) : -1;
+  if (written < 0) written = buf.utf8Write(value, start);
+  if (written < 128) {
+    buf[start - 1] = written;
+    writer.len = start + written;
+  } else {
+    buf.copyWithin(start + 1, start, start + written);
+    buf[start - 1] = (written & 127) | 128;
+    buf[start] = written >>> 7;
+    writer.len = start + 1 + written;
+  }
+  return written;
+}
+
+function writeLongString(writer: Writer, value: string): number {
   const length = Buffer.byteLength(value, "utf8");
   writer.uint32(length);
   if (writer.len + length > writer.buf.length) grow(writer, length);
   writer.len += writer.buf.utf8Write(value, writer.len, length);
-  return writer;
+  return length;
 }
 
 function writeVarint64(writer: Writer, low: number, high: number): Writer {

@@ -92,6 +92,8 @@ export class Logins {
   #directoryFailed(session: ServerSession, error: unknown): void {
     session.log.error({ error: String(error) }, "session directory bind failed");
     if (this.#host.clustered && error instanceof PaynetError) {
+      // Told why (e.g. CLUSTER_UNAVAILABLE), so the device backs off and logs in again later.
+      this.#host.tellPeer(session, error);
       session.closeWith(error);
       return;
     }
