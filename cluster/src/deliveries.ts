@@ -67,7 +67,6 @@ export class ClusterDeliveries implements DeliveryEngine {
     this.#waiters = new DeliveryWaiters({
       ...deps,
       steps: this.#steps,
-      nodeId: deps.node.id,
       outcomes: this.#outcomes,
       ring: (nodeId, deviceId) => this.ring(nodeId, deviceId),
     });

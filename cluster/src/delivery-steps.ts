@@ -51,9 +51,6 @@ export class DeliverySteps {
       this.#nodeId,
       dueMember(deviceId, key),
       Math.ceil(this.#options.maxPendingDeliveries / k.shards),
-      // The script rings the node holding the device itself (no second round trip).
-      k.bell(""),
-      `\n${JSON.stringify({ k: "ring", d: deviceId })}\n`,
     );
   }
 

@@ -52,15 +52,17 @@ interface Waiting {
   cancelled: boolean;
 }
 
-/** One delivery's id in this node's tables. */
-export const idOf = (deviceId: string, key: string) => `${deviceId}\u0000${key}`;
+/**
+ * One delivery's id in this node's tables: the device id comes first with its length, so no device
+ * id or key (any characters, separators included) can make two deliveries one.
+ */
+export const idOf = (deviceId: string, key: string) => `${deviceId.length}:${deviceId}${key}`;
 
 /** The deliveries this node waits for; see the module comment. */
 export class DeliveryWaiters {
   readonly #redis: ClusterRedis;
   readonly #keys: ClusterKeys;
   readonly #steps: DeliverySteps;
-  readonly #nodeId: string;
   readonly #specs: SpecTable;
   readonly #options: ResolvedClusterOptions;
   readonly #outcomes: DeliveryOutcomes;
@@ -73,7 +75,6 @@ export class DeliveryWaiters {
     redis: ClusterRedis;
     keys: ClusterKeys;
     steps: DeliverySteps;
-    nodeId: string;
     specs: SpecTable;
     options: ResolvedClusterOptions;
     /** This node's outcome counters (shared with the holder's side and the sweep). */
@@ -84,7 +85,6 @@ export class DeliveryWaiters {
     this.#redis = deps.redis;
     this.#keys = deps.keys;
     this.#steps = deps.steps;
-    this.#nodeId = deps.nodeId;
     this.#specs = deps.specs;
     this.#options = deps.options;
     this.#outcomes = deps.outcomes;
@@ -200,7 +200,9 @@ export class DeliveryWaiters {
           signal.addEventListener("abort", onAbort, { once: true });
           waiting.detachSignal = () => signal.removeEventListener("abort", onAbort);
         }
-        if (node === this.#nodeId) this.#ring(node, deviceId);
+        // Through the holding node's inbox, not only its doorbell: with its subscriber gone, its
+        // reconcile pass still finds the ring within one interval.
+        if (node !== undefined && node !== "") this.#ring(node, deviceId);
       },
       (error: unknown) => this.#settle(waiting, unavailable(`delivery ${key} to ${deviceId}`, error)),
     );

@@ -37,10 +37,9 @@ return 0
 `;
 
 /**
- * Creates a pending delivery and, when another node holds the device, rings that node's doorbell
- * (a hint on pub/sub: the reconcile pass re-rings what is lost). KEYS: record, pending, due (of the
- * device's shard), presence. ARGV: key, type, payload, reply type, deadline ms, origin node, due
- * member, max pending in the shard (0: none), doorbell channel prefix, ring message.
+ * Creates a pending delivery. KEYS: record, pending, due (of the device's shard), presence. ARGV:
+ * key, type, payload, reply type, deadline ms, origin node, due member, max pending in the shard
+ * (0: none).
  * Returns {"ok", created, deadline, presence node, presence epoch} or {"dup"} / {"full"}.
  */
 export const CREATE = `
@@ -56,7 +55,6 @@ redis.call('HSET', KEYS[1], 'state', 'pending', 'type', ARGV[2], 'payload', ARGV
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('ZADD', KEYS[3], deadline, ARGV[7])
 local at = redis.call('HMGET', KEYS[4], 'node', 'epoch')
-if at[1] and at[1] ~= ARGV[6] then redis.call('PUBLISH', ARGV[9] .. at[1], ARGV[10]) end
 return {'ok', int(now), int(deadline), at[1] or '', at[2] or ''}
 `;
 

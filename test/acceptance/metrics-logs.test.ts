@@ -156,6 +156,39 @@ describe("paynetd and paynetcli logs", () => {
     });
   });
 
+  it("name the reload (SIGHUP) and the drain (SIGTERM) with their events and figures in NDJSON", async () => {
+    const env = { ...jsonEnv(), PAYNETD_LOG_LEVEL: "info" };
+    const server = await harness.paynetd(
+      ["--listen", "127.0.0.1:0", "--certs", certs, "--command-coins", "0", "--drain-grace", "100ms"],
+      "paynetd-json-signals",
+      env,
+    );
+    const device = harness.paynetcli(
+      paynetcliArgs({ port: server.port, certs, sn: "SN-JSON" }),
+      "paynetcli-json-2",
+      env,
+    );
+    await server.process.waitForLine(/"event":"online"/, LINE_TIMEOUT_MS);
+    const event = (line: string) => JSON.parse(line) as Record<string, unknown>;
+    let from = server.process.lines.length;
+    process.kill(server.process.pid!, "SIGHUP");
+    const reloaded = await server.process.waitForLine(/"event":"reload".*"ok":true/, LINE_TIMEOUT_MS, from);
+    expect(event(reloaded.line)).toMatchObject({ event: "reload", ok: true, level: "info" });
+    from = server.process.lines.length;
+    const exited = server.process.stop("SIGTERM", 30_000);
+    const done = await server.process.waitForLine(/"event":"drain".*"phase":"done"/, LINE_TIMEOUT_MS, from);
+    expect(await exited).toEqual({ code: 0, signal: null });
+    const drain = server.process.lines
+      .slice(from)
+      .map(event)
+      .filter((line) => line.event === "drain");
+    expect(drain.map((line) => line.phase)).toEqual(["grace", "evicting", "done"]);
+    expect(drain[0]).toMatchObject({ sessions: 1, graceMs: 100 });
+    expect(drain[1]).toMatchObject({ sessions: 1, evictPerSecond: expect.any(Number) });
+    expect(event(done.line)).toMatchObject({ evicted: 1 });
+    await device.stop("SIGINT");
+  });
+
   it("show heartbeats with --log-level debug, and keep the readiness line in the pretty format", async () => {
     const env = { ...jsonEnv(), PAYNETD_LOG_LEVEL: "info" };
     const server = await harness.paynetd(

@@ -13,6 +13,7 @@ import { ConnectionClosedError, encodeFailure, type NotConnectedError, type Payn
 import { emitSafely } from "../logger.js";
 import { TrafficStats } from "../stats.js";
 import { sharedTimerWheel } from "../timers.js";
+import { OwnCertificateExpiry } from "./cert-expiry.js";
 import { ConnectionLoop } from "./connection-loop.js";
 import { InboundDispatcher } from "./dispatch.js";
 import type { ClientLink } from "./link.js";
@@ -57,6 +58,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
   #settleDone: { resolve: () => void; reject: (error: PaynetError) => void } | undefined;
   #fatal: PaynetError | undefined;
   #detachSignals: Array<() => void> = [];
+  readonly #certificate: OwnCertificateExpiry;
 
   /**
    * Validates `options`; nothing connects before {@link start} or {@link run}.
@@ -67,6 +69,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#config = resolveClientOptions(options);
     this.#options = options;
     this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
+    this.#certificate = new OwnCertificateExpiry(options.tls, this.#config.logger);
     const peer = this.#peerContext().peer;
     const client = this;
     this.#connection = new ConnectionLoop({
@@ -77,7 +80,10 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       get running() {
         return client.#state === "running";
       },
-      emit: (event, ...args) => this.#emit(event, ...args),
+      emit: (event, ...args) => {
+        if (event === "online") this.#certificate.check();
+        this.#emit(event, ...args);
+      },
       report: (error) => this.#report(error),
       dispatch: (origin, type, payload) => this.#dispatcher.dispatch(origin, type, payload),
       wentOnline: (link) => this.#outbound.flush(link),
@@ -159,6 +165,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     if (this.#state !== "idle") return;
     this.#state = "running";
     this.#fatal = undefined;
+    this.#certificate.check();
     this.#done = new Promise<void>((resolve, reject) => {
       this.#settleDone = { resolve, reject };
     });
