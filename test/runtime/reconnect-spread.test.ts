@@ -28,14 +28,12 @@ describe("reconnectSpreadDelay", () => {
     expect(reconnectSpreadDelay(policy, () => 0.999_999)).toBe(5_000);
   });
 
-  it("widens the window by factor for each retry after the first, capped at maxDelayMs", () => {
+  it("stays uniform in [0, spreadMs] for later retries until the backoff step outgrows spreadMs", () => {
     const policy = resolveBackoffPolicy();
-    // Windows 5, 10, 20, 40 s, then 64 s (maxDelayMs).
-    const delays = [1, 2, 3, 4, 5, 6].map((retry) => reconnectSpreadDelay(policy, () => 0.5, retry));
-    expect(delays).toEqual([2_500, 5_000, 10_000, 20_000, 32_000, 32_000]);
-    // A spread window wider than maxDelayMs is kept, not cut.
-    const wide = resolveBackoffPolicy({ maxDelayMs: 2_000, spreadMs: 3_000 });
-    expect(reconnectSpreadDelay(wide, () => 0.5, 3)).toBe(1_500);
+    // Steps 1, 2, 4 s are shorter than the 5 s window; 8 s is not.
+    for (const failures of [1, 2, 3]) expect(reconnectSpreadDelay(policy, () => 0.5, failures)).toBe(2_500);
+    expect(reconnectSpreadDelay(policy, () => 0.5, 4)).toBe(backoffDelay(4, policy, () => 0.5));
+    expect(reconnectSpreadDelay(policy, () => 0.5, 4)).toBe(4_000);
   });
 
   it("falls back to the first backoff delay when spreadMs is 0", () => {
@@ -101,14 +99,14 @@ describe("PaynetClient reconnect after a drop (integration)", () => {
     await server.server.stop({ graceMs: 0 });
     await fifthRetry;
     const delays = events.filter((e) => e[0] === "reconnecting").map((e) => e[1]);
-    // Windows 100, 200, 400, 800 ms, then 1 000 (maxDelayMs); uniform: 0.5 → half of each. The
-    // loss of a young session used to count as a failure: 10, 20, 40, 80, 160 ms.
+    // Steps 10, 20, 40, 80 ms lie inside the 100 ms window (uniform: 0.5 → 50 ms); 160 ms does not.
+    // The loss of a young session used to count as a plain failure: 10, 20, 40, 80, 160 ms.
     expect(delays).toEqual([
       { attempt: 1, delayMs: 50 },
-      { attempt: 2, delayMs: 100 },
-      { attempt: 3, delayMs: 200 },
-      { attempt: 4, delayMs: 400 },
-      { attempt: 5, delayMs: 500 },
+      { attempt: 2, delayMs: 50 },
+      { attempt: 3, delayMs: 50 },
+      { attempt: 4, delayMs: 50 },
+      { attempt: 5, delayMs: 160 },
     ]);
   });
 });

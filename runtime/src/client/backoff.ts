@@ -12,9 +12,8 @@ export interface BackoffPolicy {
   /** Consecutive connection attempts before the client gives up; `Infinity` = never. */
   readonly maxAttempts: number;
   /**
-   * Window over which the first attempt after an online session was lost is spread (uniform in
-   * `[0, spreadMs]`); the retries after it widen the window by `factor` each. 0 = the ordinary
-   * exponential delays.
+   * Window over which the attempts after an online session was lost are spread: their delay is
+   * uniform in `[0, spreadMs]` while the backoff step is shorter. 0 = exponential delays only.
    */
   readonly spreadMs: number;
   /**
@@ -29,10 +28,10 @@ const DEFAULT_SPREAD_FACTOR = 5;
 
 /**
  * Defaults: 1 s, ×2, capped at 64 s, as documented by the original protocol; "full jitter" (each
- * delay uniform in `[0, delay]`). After the loss of a session, young or old, the backoff starts
- * from a 5 s window (5 × the initial delay), so a fleet dropped at once by a server restart comes
- * back at about 2 % of the fleet per 100 ms, and the devices whose first attempt came too early
- * (the server still restarting) retry over 10 s, not together. The backoff restarts only after a session stayed online for 30 s, so sessions
+ * delay uniform in `[0, delay]`). After the loss of a session, young or old, every attempt is
+ * spread over at least 5 s (5 × the initial delay), so a fleet dropped at once by a server restart
+ * comes back at about 2 % of the fleet per 100 ms, and the devices whose first attempt came too
+ * early (the server still restarting) do not return together on their second. The backoff restarts only after a session stayed online for 30 s, so sessions
  * that keep ending right after login slow down; two boxes sharing a device id (each replacing the
  * other's session) wait at most half-randomised steps instead of taking turns forever.
  */
@@ -115,29 +114,27 @@ export function backoffDelay(
 }
 
 /**
- * Delay before the `retry`-th attempt after an online session was lost (1 = the first attempt
- * after the loss), until the device is logged in again: "full jitter" exponential backoff that
- * starts from the spread window, uniform in `[0, spreadMs × factor^(retry-1)]`, the window capped
- * at `maxDelayMs` (or `spreadMs` if larger). A server restart or network blip drops a whole fleet
- * at once, whatever the age of its sessions; spread this way the fleet comes back at about
- * 100 / `spreadMs` of itself per 100 ms, and the devices that tried too early (the server still
- * restarting) retry over a wider window instead of together. With `spreadMs` 0 it is
- * `backoffDelay(retry, policy)`.
+ * Delay before an attempt after an online session was lost, until the device is logged in again:
+ * "full jitter" over the spread window, uniform in `[0, spreadMs]`, while the backoff step of
+ * `failures` is shorter than `spreadMs`; {@link backoffDelay} once it is not (so a device whose
+ * sessions keep ending right after login still slows down). A server restart or network blip drops
+ * a whole fleet at once, whatever the age of its sessions; spread this way the fleet comes back at
+ * about 100 / `spreadMs` of itself per 100 ms, and the devices that tried too early (the server
+ * still restarting) retry spread over the window again instead of together. With `spreadMs` 0 it
+ * is `backoffDelay(failures, policy)`.
  *
+ * @param failures failed attempts and unstable sessions counted by the backoff (1 = the first
+ *   attempt after a stable session was lost).
  * @param random returns a number in [0, 1); injectable so tests can pin the spread.
  */
 export function reconnectSpreadDelay(
   policy: BackoffPolicy,
   random: () => number = Math.random,
-  retry = 1,
+  failures = 1,
 ): number {
-  if (policy.spreadMs <= 0) return backoffDelay(retry, policy, random);
-  const window = backoffStep(retry, {
-    ...policy,
-    initialDelayMs: policy.spreadMs,
-    maxDelayMs: Math.max(policy.maxDelayMs, policy.spreadMs),
-  });
-  return Math.round(window * random());
+  if (policy.spreadMs <= 0 || backoffStep(failures, policy) >= policy.spreadMs)
+    return backoffDelay(failures, policy, random);
+  return Math.round(policy.spreadMs * random());
 }
 
 /**

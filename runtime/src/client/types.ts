@@ -69,9 +69,8 @@ export interface HeartbeatOptions<T> {
 /**
  * Exponential backoff between connection attempts: `initialDelayMs × factor^(n−1)` capped at
  * `maxDelayMs`, every delay jittered; reset only once a session stayed online for `stableAfterMs`.
- * After a session was lost (at any age) the first attempt waits a uniform random delay in
- * `[0, spreadMs]` instead, and each retry until the next login a uniform one in a window `factor`
- * times wider. A session the server replaced (`SESSION_REPLACED`: the same device id logged in
+ * After a session was lost (at any age) the attempts wait a uniform random delay in `[0, spreadMs]`
+ * instead, until the backoff step outgrows that window. A session the server replaced (`SESSION_REPLACED`: the same device id logged in
  * elsewhere) counts as a failure, and its wait is at most half randomised.
  */
 export interface ReconnectOptions {
@@ -90,12 +89,12 @@ export interface ReconnectOptions {
   /** Consecutive failed attempts before the client gives up (`wait()` rejects). Default unlimited. */
   maxAttempts?: number;
   /**
-   * After an online session is lost, however long it lasted, the first reconnect attempt waits a
-   * uniform random delay in `[0, spreadMs]`, and each retry until the device is logged in again a
-   * uniform one in `[0, spreadMs × factor^(n−1)]` (window capped at `maxDelayMs`): full-jitter
-   * backoff from the spread window. A fleet dropped at once (server restart, cell outage) thus
-   * reconnects spread over this window rather than in a burst, and the devices whose first attempt
-   * came while the server was still down retry spread wider, not together.
+   * After an online session is lost, however long it lasted, each reconnect attempt until the
+   * device is logged in again waits a uniform random delay in `[0, spreadMs]` while the backoff step
+   * is shorter than this (and the jittered backoff step after that): full-jitter backoff whose
+   * window is never shorter than `spreadMs`. A fleet dropped at once (server restart, cell outage)
+   * thus reconnects spread over this window rather than in a burst, and so do the devices whose
+   * first attempt came while the server was still down.
    * 0 = no spread (jittered exponential delays only).
    * Default 5 × `initialDelayMs` (5 000 ms with the default initial delay).
    */
