@@ -169,28 +169,26 @@ export class ClusterNode {
   }
 
   /**
-   * A doorbell message: `<entry id>\n<message>\n<payload>` (see INBOX_ADD), or a bare hint with
-   * no entry id (a ring published by a delivery's creation). Handled unless its entry was already.
+   * A doorbell message: `<entry id>\n<message>\n<payload>` (see INBOX_ADD), handled unless its
+   * entry was already (from the stream, or an earlier copy).
    */
   #rung(message: Buffer): void {
     if (this.#stopped) return;
     const idEnd = message.indexOf(10);
-    const jsonEnd = idEnd < 0 ? -1 : message.indexOf(10, idEnd + 1);
+    const jsonEnd = idEnd < 1 ? -1 : message.indexOf(10, idEnd + 1);
     if (jsonEnd < 0) {
-      // An old-style or foreign ring: read the stream.
+      // Not one of INBOX_ADD's: read the stream.
       void this.drain();
       return;
     }
     const id = message.subarray(0, idEnd).toString();
-    if (id !== "") {
-      if (this.#seen.has(id) || compareIds(id, this.#lastId) <= 0) return;
-      if (this.#seen.size >= MAX_SEEN) {
-        // The stream read is far behind: let it catch up rather than remember more.
-        void this.drain();
-        return;
-      }
-      this.#seen.add(id);
+    if (this.#seen.has(id) || compareIds(id, this.#lastId) <= 0) return;
+    if (this.#seen.size >= MAX_SEEN) {
+      // The stream read is far behind: let it catch up rather than remember more.
+      void this.drain();
+      return;
     }
+    this.#seen.add(id);
     this.#handle(message.subarray(idEnd + 1, jsonEnd), message.subarray(jsonEnd + 1));
   }
 
