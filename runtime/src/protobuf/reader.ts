@@ -24,15 +24,21 @@ export function readString(reader: Reader): string {
   const start = reader.pos;
   const end = start + length;
   if (end > reader.len) throw outOfRange(reader, length);
-  const buf = reader.buf as Buffer & { utf8Slice?: (start: number, end: number) => string };
-  if (buf.utf8Slice === undefined) {
+  const buf = reader.buf;
+  if (!(buf instanceof Buffer)) {
     // A plain Uint8Array: protobufjs's own string read checks its bounds.
     reader.pos = before;
     return reader.string();
   }
   reader.pos = end;
-  return buf.utf8Slice(start, end);
+  return utf8Slice.call(buf, start, end);
 }
+
+/**
+ * `Buffer.prototype.utf8Slice`, taken once: called as `buf.utf8Slice()` it is a load from the
+ * Buffer prototype per string that optimised code does not inline.
+ */
+const utf8Slice = (Buffer.prototype as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice;
 
 /**
  * A fresh map object for decoded `map<…>` fields. It has no prototype, so a key such as

@@ -27,6 +27,11 @@ const MAX_POOLED_CAPACITY = 64 * 1024;
 const SHORT_STRING = 32;
 
 type Utf8Buffer = Buffer & { utf8Write(value: string, offset: number, length?: number): number };
+/**
+ * `Buffer.prototype.utf8Write`, taken once: called as `buf.utf8Write()` it is a load from the
+ * Buffer prototype per string that optimised code does not inline.
+ */
+const utf8Write = (Buffer.prototype as Utf8Buffer).utf8Write;
 
 /** A protobuf binary writer: the methods generated encoders call, then {@link finish}. */
 export class Writer {
@@ -266,7 +271,7 @@ function writeString(writer: Writer, value: string): number {
   const buf = writer.buf;
   const start = writer.len + 1;
   let written = chars < SHORT_STRING ? writeAscii(buf, value, start) : -1;
-  if (written < 0) written = buf.utf8Write(value, start);
+  if (written < 0) written = utf8Write.call(buf, value, start);
   if (written < 128) {
     buf[start - 1] = written;
     writer.len = start + written;
@@ -283,7 +288,7 @@ function writeLongString(writer: Writer, value: string): number {
   const length = Buffer.byteLength(value, "utf8");
   writer.uint32(length);
   if (writer.len + length > writer.buf.length) grow(writer, length);
-  writer.len += writer.buf.utf8Write(value, writer.len, length);
+  writer.len += utf8Write.call(writer.buf, value, writer.len, length);
   return length;
 }
 
