@@ -31,9 +31,10 @@ const DEFAULT_SPREAD_FACTOR = 5;
  * delay uniform in `[0, delay]`). After the loss of a session, young or old, every attempt is
  * spread over at least 5 s (5 × the initial delay), so a fleet dropped at once by a server restart
  * comes back at about 2 % of the fleet per 100 ms, and the devices whose first attempt came too
- * early (the server still restarting) do not return together on their second. The backoff restarts only after a session stayed online for 30 s, so sessions
- * that keep ending right after login slow down; two boxes sharing a device id (each replacing the
- * other's session) wait at most half-randomised steps instead of taking turns forever.
+ * early (the server still restarting) do not return together on their second. The backoff
+ * restarts only after a session stayed online for 30 s, so sessions that keep ending right after
+ * login slow down; two boxes sharing a device id (each replacing the other's session) wait at most
+ * half-randomised steps instead of taking turns forever.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   initialDelayMs: 1_000,
