@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { scaled } from "./test/helpers/time.js";
@@ -20,6 +21,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/stress/**", "**/node_modules/**"],
     pool: "forks",
+    // Most suites wait on sockets and child processes, so one worker per core keeps a 2-core machine
+    // busy where vitest's default (cores - 1) would run the files one at a time.
+    // PAYNET_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.PAYNET_TEST_WORKERS ?? Math.max(2, availableParallelism() - 1)),
+    minWorkers: 1,
     // Safety nets only (tests wait for events): far above an idle machine's needs, so a loaded one
     // (2 cores shared by several suites, CI runners) does not fail them; PAYNET_TEST_TIME_FACTOR scales.
     testTimeout: scaled(120_000),

@@ -74,10 +74,15 @@ static void go_offline(pn_client *c, pn_status reason) {
   close_link(c);
   emit(c, PN_EVENT_OFFLINE, reason, 0);
   if (c->state == PN_STATE_STOPPED) return; /* an event hook stopped the client */
-  if (was_online && c->now - c->online_since >= c->cfg.stable_after_ms) {
-    pn_backoff_reset(&c->backoff);
-    c->attempt = 0;
-    emit(c, PN_EVENT_BACKOFF_RESET, PN_OK, 0);
+  if (was_online) {
+    /* Only a session that stayed up resets the backoff: one that keeps ending right after login
+     * (two boxes sharing an identity) slows down like a failed attempt. */
+    if (c->now - c->online_since >= c->cfg.stable_after_ms) {
+      pn_backoff_reset(&c->backoff);
+      c->attempt = 0;
+      emit(c, PN_EVENT_BACKOFF_RESET, PN_OK, 0);
+    }
+    pn_backoff_session_lost(&c->backoff);
   }
   uint32_t delay = pn_backoff_next(&c->backoff);
   c->state = PN_STATE_BACKOFF;

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the paynet C client's state machine with a fake transport and clock: the login flow
  * (register, login, online), heartbeats and dead-peer detection, login and handshake timeouts, the
- * backoff sequence with its cap and its reset only after a session stayed up, an oversize Len or
+ * backoff sequence with its cap and its reset only after a session stayed up, the reconnects after
+ * a session's loss (however young) spread over the spread window, an oversize Len or
  * Len 0 closing the link, partial writes and a full send buffer, stop, and tick returning exactly
  * the time until its next deadline. Built and run by test/c/runtime.test.ts under ASan/UBSan and
  * under valgrind.
@@ -76,26 +77,35 @@ typedef struct rig {
   uint64_t now;
 } rig;
 
+/* The rig's timings: short, so tests run through whole sequences of fake time. */
+static void rig_config(pn_client_config *cfg, pn_random_fn random) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->host = "127.0.0.1";
+  cfg->port = 9443;
+  cfg->heartbeat_interval_ms = 1000;
+  cfg->heartbeat_timeout_ms = 3000;
+  cfg->login_timeout_ms = 500;
+  cfg->connect_timeout_ms = 700;
+  cfg->stable_after_ms = 10000;
+  cfg->random = random;
+}
+
 /* with_fd: the transport names a socket to wait on, so the client never polls on its own. */
-static void rig_setup(rig *r, pn_random_fn random, bool with_fd) {
+static void rig_start(rig *r, const pn_client_config *cfg, bool with_fd) {
   memset(r, 0, sizeof *r);
   r->transport.handshake_result = PN_OK;
-  pn_client_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.host = "127.0.0.1";
-  cfg.port = 9443;
-  cfg.heartbeat_interval_ms = 1000;
-  cfg.heartbeat_timeout_ms = 3000;
-  cfg.login_timeout_ms = 500;
-  cfg.connect_timeout_ms = 700;
-  cfg.stable_after_ms = 10000;
-  cfg.random = random;
   pn_transport transport = fake_transport_of(&r->transport);
   if (with_fd) transport.poll_fd = fake_poll_fd;
-  CHECK_EQ(pn_client_init(&r->client, &cfg, &hooks, &r->recorder, transport, r->rx, sizeof r->rx, r->tx, sizeof r->tx),
+  CHECK_EQ(pn_client_init(&r->client, cfg, &hooks, &r->recorder, transport, r->rx, sizeof r->rx, r->tx, sizeof r->tx),
            PN_OK);
   r->now = 1000;
   pn_client_start(&r->client, r->now);
+}
+
+static void rig_setup(rig *r, pn_random_fn random, bool with_fd) {
+  pn_client_config cfg;
+  rig_config(&cfg, random);
+  rig_start(r, &cfg, with_fd);
 }
 
 static void rig_init(rig *r, pn_random_fn random) {
@@ -276,11 +286,12 @@ static void backoff_resets_only_after_a_session_stayed_up(void) {
   fake_peer_sends(&r.transport, T_LOGIN_RSP, OK_REPLY, 1);
   run_for(&r, 0);
   CHECK(pn_client_online(&r.client));
-  /* Dropped after 1 s online (not stable): the next delay keeps growing. */
+  /* Dropped right after login (not stable): no reset; the step (4000 by now) is shorter than the
+   * 5000 ms spread window, so the delay is spread over that window. */
   r.transport.peer_closed = true;
   run_for(&r, 0);
   const pn_event *backoff = last_event(&r.recorder, PN_EVENT_BACKOFF);
-  CHECK(backoff != NULL && backoff->delay_ms == 4000 && backoff->reason == PN_ERR_CLOSED);
+  CHECK(backoff != NULL && backoff->delay_ms == 5000 && backoff->reason == PN_ERR_CLOSED);
   CHECK_EQ(count_events(&r.recorder, PN_EVENT_BACKOFF_RESET), 0);
   /* Back online, this time for longer than stable_after_ms (pongs keep it alive): reset, spread. */
   r.transport.peer_closed = false;
@@ -300,6 +311,62 @@ static void backoff_resets_only_after_a_session_stayed_up(void) {
   CHECK_EQ(count_events(&r.recorder, PN_EVENT_BACKOFF_RESET), 1);
   backoff = last_event(&r.recorder, PN_EVENT_BACKOFF);
   CHECK(backoff != NULL && backoff->delay_ms == 5000); /* spread: 5 * initial */
+}
+
+/* Half of the 32-bit range: every delay lands half-way into its window. */
+static uint32_t random_half(void *ctx) {
+  (void)ctx;
+  return 0x80000000u;
+}
+
+static void a_young_sessions_loss_spreads_the_reconnects_until_the_step_outgrows_the_window(void) {
+  pn_client_config cfg;
+  rig_config(&cfg, random_half);
+  cfg.backoff_initial_ms = 10;
+  cfg.backoff_max_ms = 1000;
+  cfg.backoff_spread_ms = 100;
+  /* The session is far younger than this: its loss still spreads the reconnects. */
+  cfg.stable_after_ms = 600000;
+  rig r;
+  rig_start(&r, &cfg, false);
+  bring_online(&r);
+  CHECK(pn_client_online(&r.client));
+  /* A server restart as the device sees it: the session dropped, then nothing listening. */
+  r.transport.peer_closed = true;
+  run_for(&r, 0);
+  r.transport.peer_closed = false;
+  r.transport.open_result = PN_ERR_IO;
+  for (unsigned guard = 0; guard < 100 && count_events(&r.recorder, PN_EVENT_BACKOFF) < 6; guard++)
+    run_to_next_attempt(&r);
+  /* Steps 10, 20, 40, 80 ms lie inside the 100 ms window (half-way: 50 ms); 160 ms does not, and
+   * full jitter takes half of it. The TypeScript client's test of the same rule expects the same
+   * four 50 ms delays (its fifth, 160 ms, has jitter 0). Before, a young session's loss counted
+   * as a plain failure: 5, 10, 20, 40, 80 ms. */
+  const uint32_t expected[] = {50, 50, 50, 50, 80, 160};
+  unsigned seen = 0;
+  for (unsigned i = 0; i < r.recorder.count && seen < 6; i++) {
+    const pn_event *e = &r.recorder.events[i];
+    if (e->kind != PN_EVENT_BACKOFF) continue;
+    CHECK_EQ(e->delay_ms, expected[seen]);
+    CHECK_EQ(e->reason, seen == 0 ? PN_ERR_CLOSED : PN_ERR_IO);
+    seen++;
+  }
+  CHECK_EQ(seen, 6);
+  CHECK_EQ(count_events(&r.recorder, PN_EVENT_BACKOFF_RESET), 0);
+}
+
+static void attempts_before_the_first_login_are_not_spread(void) {
+  pn_client_config cfg;
+  rig_config(&cfg, random_half);
+  cfg.backoff_initial_ms = 10;
+  cfg.backoff_spread_ms = 100;
+  rig r;
+  rig_start(&r, &cfg, false);
+  r.transport.open_result = PN_ERR_IO;
+  for (unsigned guard = 0; guard < 100 && count_events(&r.recorder, PN_EVENT_BACKOFF) < 3; guard++)
+    run_to_next_attempt(&r);
+  const pn_event *backoff = last_event(&r.recorder, PN_EVENT_BACKOFF);
+  CHECK(backoff != NULL && backoff->delay_ms == 20); /* half of the third step, 40 ms */
 }
 
 static void an_oversize_len_closes_the_link_before_its_payload_is_read(void) {
@@ -442,6 +509,8 @@ int main(void) {
   RUN(a_slow_handshake_times_out);
   RUN(failed_attempts_back_off_exponentially_to_the_cap);
   RUN(backoff_resets_only_after_a_session_stayed_up);
+  RUN(a_young_sessions_loss_spreads_the_reconnects_until_the_step_outgrows_the_window);
+  RUN(attempts_before_the_first_login_are_not_spread);
   RUN(an_oversize_len_closes_the_link_before_its_payload_is_read);
   RUN(len_zero_is_a_protocol_error);
   RUN(partial_writes_deliver_whole_frames_and_a_full_buffer_refuses);

@@ -2,7 +2,7 @@
  * Unit tests of the paynet C runtime's building blocks: the wire primitives (varints, fixed and
  * length-delimited values, writers that stop at their buffer), the incremental frame reader (byte by
  * byte, Len judged before its payload is buffered) and full-jitter backoff with an injected random
- * source. Built and run by test/c/runtime.test.ts under ASan/UBSan and under valgrind.
+ * source, spread over its window after a lost session. Built and run by test/c/runtime.test.ts under ASan/UBSan and under valgrind.
  */
 #include <paynet/pn_backoff.h>
 #include <paynet/pn_frame.h>
@@ -149,10 +149,38 @@ static void backoff_doubles_to_its_cap_with_full_jitter(void) {
   CHECK_EQ(pn_backoff_next(&b), 500);
   CHECK_EQ(pn_backoff_next(&b), 1000);
   CHECK_EQ(pn_backoff_next(&b), 2000);
-  /* After a reset the first delay is spread, then the sequence starts over. */
+  /* Once a session was lost the delays are spread over [0, 5000] while the step is shorter; this
+   * step (8000) already outgrew the window, so it keeps its own full jitter. */
+  pn_backoff_session_lost(&b);
+  CHECK_EQ(pn_backoff_ceiling(&b), 8000);
+  CHECK_EQ(pn_backoff_next(&b), 4000);
+  /* A reset (the session had stayed up) restarts the steps; they are spread until 8000 again. */
   pn_backoff_reset(&b);
-  CHECK_EQ(pn_backoff_next(&b), 2500);
-  CHECK_EQ(pn_backoff_next(&b), 500);
+  const uint32_t spread_then_steps[] = {2500, 2500, 2500, 4000, 8000};
+  for (size_t i = 0; i < sizeof spread_then_steps / sizeof spread_then_steps[0]; i++)
+    CHECK_EQ(pn_backoff_next(&b), spread_then_steps[i]);
+}
+
+/* The parameters of the TypeScript client's reconnect-spread test: 10 ms doubling, 100 ms window. */
+static void backoff_after_a_lost_session_follows_the_typescript_rule(void) {
+  const uint32_t half[] = {0x80000000u};
+  sequence s = {half, 1, 0};
+  pn_backoff b;
+  pn_backoff_init(&b, 10, 1000, 100, random_sequence, &s);
+  pn_backoff_session_lost(&b);
+  /* Steps 10, 20, 40, 80 are shorter than 100 (half-way: 50); 160 and 320 are not. */
+  const uint32_t expected[] = {50, 50, 50, 50, 80, 160};
+  for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) CHECK_EQ(pn_backoff_next(&b), expected[i]);
+  /* A fleet of 1000 devices spread over the default 5 s: at most 5 % in any 100 ms window. */
+  unsigned windows[51] = {0};
+  for (uint32_t i = 0; i < 1000; i++) {
+    const uint32_t word[] = {(uint32_t)(((uint64_t)i * 2 + 1) * 0x80000000ull / 1000)};
+    sequence one = {word, 1, 0};
+    pn_backoff_init(&b, 1000, 64000, 5000, random_sequence, &one);
+    pn_backoff_session_lost(&b);
+    windows[pn_backoff_next(&b) / 100]++;
+  }
+  for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) CHECK(windows[w] <= 50);
 }
 
 int main(void) {
@@ -162,5 +190,6 @@ int main(void) {
   RUN(frame_reader_takes_frames_byte_by_byte);
   RUN(frame_reader_judges_len_before_buffering);
   RUN(backoff_doubles_to_its_cap_with_full_jitter);
+  RUN(backoff_after_a_lost_session_follows_the_typescript_rule);
   CHECK_DONE();
 }

@@ -1,6 +1,7 @@
 /**
- * The first reconnect after an online connection drops is spread uniformly over `spreadMs`
- * (a fleet dropped at once must not come back in one burst); later attempts follow the backoff.
+ * The reconnects after an online session is lost, young or old, are spread uniformly over
+ * `spreadMs` (a fleet dropped at once must not come back in one burst) until the backoff step
+ * outgrows that window; then they follow the backoff.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -25,6 +26,14 @@ describe("reconnectSpreadDelay", () => {
     expect(reconnectSpreadDelay(policy, () => 0)).toBe(0);
     expect(reconnectSpreadDelay(policy, () => 0.5)).toBe(2_500);
     expect(reconnectSpreadDelay(policy, () => 0.999_999)).toBe(5_000);
+  });
+
+  it("stays uniform in [0, spreadMs] for later retries until the backoff step outgrows spreadMs", () => {
+    const policy = resolveBackoffPolicy();
+    // Steps 1, 2, 4 s are shorter than the 5 s window; 8 s is not.
+    for (const failures of [1, 2, 3]) expect(reconnectSpreadDelay(policy, () => 0.5, failures)).toBe(2_500);
+    expect(reconnectSpreadDelay(policy, () => 0.5, 4)).toBe(backoffDelay(4, policy, () => 0.5));
+    expect(reconnectSpreadDelay(policy, () => 0.5, 4)).toBe(4_000);
   });
 
   it("falls back to the first backoff delay when spreadMs is 0", () => {
@@ -66,5 +75,38 @@ describe("PaynetClient reconnect after a drop (integration)", () => {
     await back;
     const delays = events.filter((e) => e[0] === "reconnecting").map((e) => e[1]);
     expect(delays).toEqual([{ attempt: 1, delayMs: 40 }]);
+  });
+
+  it("spreads the reconnects after losing a young session too, also the retries while the server is down", async () => {
+    const server = await startLoginServer(pki);
+    const client = makeClient(pki, server.port, {
+      reconnect: {
+        initialDelayMs: 10,
+        factor: 2,
+        maxDelayMs: 1_000,
+        jitter: 0,
+        spreadMs: 100,
+        // The session is far younger than this: its loss still spreads the reconnects.
+        stableAfterMs: 600_000,
+        random: () => 0.5,
+      },
+    });
+    const events = recordEvents(client);
+    client.start();
+    await nextEvent(client, "online");
+    // A server restart as the fleet sees it: the session dropped, then nothing listening.
+    const fifthRetry = nextEvent(client, "reconnecting", (info) => info.attempt === 5);
+    await server.server.stop({ graceMs: 0 });
+    await fifthRetry;
+    const delays = events.filter((e) => e[0] === "reconnecting").map((e) => e[1]);
+    // Steps 10, 20, 40, 80 ms lie inside the 100 ms window (uniform: 0.5 → 50 ms); 160 ms does not.
+    // The loss of a young session used to count as a plain failure: 10, 20, 40, 80, 160 ms.
+    expect(delays).toEqual([
+      { attempt: 1, delayMs: 50 },
+      { attempt: 2, delayMs: 50 },
+      { attempt: 3, delayMs: 50 },
+      { attempt: 4, delayMs: 50 },
+      { attempt: 5, delayMs: 160 },
+    ]);
   });
 });

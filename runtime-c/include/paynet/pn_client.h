@@ -103,7 +103,10 @@ typedef struct pn_client_config {
   /** Reconnect delays: initial (default 1000), cap (default 64000). */
   uint32_t backoff_initial_ms;
   uint32_t backoff_max_ms;
-  /** First attempt after an online connection dropped: uniform in [0, spread] (default 5 * initial). */
+  /**
+   * After a session was lost, however young, every attempt until the next login waits uniformly in
+   * [0, spread] while the backoff step is shorter than spread (default 5 * initial).
+   */
   uint32_t backoff_spread_ms;
   /** The backoff resets only after a session stayed online this long (default 30000). */
   uint32_t stable_after_ms;

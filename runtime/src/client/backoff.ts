@@ -12,8 +12,8 @@ export interface BackoffPolicy {
   /** Consecutive connection attempts before the client gives up; `Infinity` = never. */
   readonly maxAttempts: number;
   /**
-   * Window over which the first attempt after an online connection dropped is spread: its delay is
-   * uniform in `[0, spreadMs]`. 0 = use the exponential delay for that attempt too.
+   * Window over which the attempts after an online session was lost are spread: their delay is
+   * uniform in `[0, spreadMs]` while the backoff step is shorter. 0 = exponential delays only.
    */
   readonly spreadMs: number;
   /**
@@ -28,12 +28,13 @@ const DEFAULT_SPREAD_FACTOR = 5;
 
 /**
  * Defaults: 1 s, ×2, capped at 64 s, as documented by the original protocol; "full jitter" (each
- * delay uniform in `[0, delay]`). The first attempt after a drop is spread over 5 s (5 × the
- * initial delay), so a fleet dropped at once by a server restart comes back at about 2 % of the
- * fleet per 100 ms; full jitter keeps the devices whose first attempt came too early (the server
- * still restarting) from returning together on their second. The backoff restarts only after a
- * session stayed online for 30 s, so two boxes sharing a device id (each replacing the other's
- * session) slow down instead of taking turns forever.
+ * delay uniform in `[0, delay]`). After the loss of a session, young or old, every attempt is
+ * spread over at least 5 s (5 × the initial delay), so a fleet dropped at once by a server restart
+ * comes back at about 2 % of the fleet per 100 ms, and the devices whose first attempt came too
+ * early (the server still restarting) do not return together on their second. The backoff
+ * restarts only after a session stayed online for 30 s, so sessions that keep ending right after
+ * login slow down; two boxes sharing a device id (each replacing the other's session) wait at most
+ * half-randomised steps instead of taking turns forever.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   initialDelayMs: 1_000,
@@ -85,6 +86,16 @@ export function resolveBackoffPolicy(options: ReconnectOptions = {}, prefix = "r
   return policy;
 }
 
+/** Un-jittered delay of the `retry`-th backoff step: `initialDelayMs × factor^(retry-1)`, capped. */
+function backoffStep(retry: number, policy: BackoffPolicy): number {
+  if (!Number.isInteger(retry) || retry < 1)
+    throw new RangeError(`retry must be an integer >= 1, got ${retry}`);
+  // Grow in a loop with an early cap so huge retry counts never overflow to Infinity.
+  let base = policy.initialDelayMs;
+  for (let i = 1; i < retry && base < policy.maxDelayMs; i++) base *= policy.factor;
+  return Math.min(base, policy.maxDelayMs);
+}
+
 /**
  * Delay before the `retry`-th reconnect (1 = first retry after a drop or failure).
  *
@@ -99,26 +110,31 @@ export function backoffDelay(
   policy: BackoffPolicy,
   random: () => number = Math.random,
 ): number {
-  if (!Number.isInteger(retry) || retry < 1)
-    throw new RangeError(`retry must be an integer >= 1, got ${retry}`);
-  // Grow in a loop with an early cap so huge retry counts never overflow to Infinity.
-  let base = policy.initialDelayMs;
-  for (let i = 1; i < retry && base < policy.maxDelayMs; i++) base *= policy.factor;
-  base = Math.min(base, policy.maxDelayMs);
-  const jittered = base * (1 - policy.jitter * random());
+  const jittered = backoffStep(retry, policy) * (1 - policy.jitter * random());
   return Math.round(jittered);
 }
 
 /**
- * Delay before the first attempt after a connection that was online dropped: uniform in
- * `[0, spreadMs]` ("full jitter" over the spread window), so devices dropped together by one server
- * restart or network blip reconnect spread out instead of in a burst. With `spreadMs` 0 it is
- * `backoffDelay(1, policy)`. Later attempts (if this one fails) follow {@link backoffDelay}.
+ * Delay before an attempt after an online session was lost, until the device is logged in again:
+ * "full jitter" over the spread window, uniform in `[0, spreadMs]`, while the backoff step of
+ * `failures` is shorter than `spreadMs`; {@link backoffDelay} once it is not (so a device whose
+ * sessions keep ending right after login still slows down). A server restart or network blip drops
+ * a whole fleet at once, whatever the age of its sessions; spread this way the fleet comes back at
+ * about 100 / `spreadMs` of itself per 100 ms, and the devices that tried too early (the server
+ * still restarting) retry spread over the window again instead of together. With `spreadMs` 0 it
+ * is `backoffDelay(failures, policy)`.
  *
+ * @param failures failed attempts and unstable sessions counted by the backoff (1 = the first
+ *   attempt after a stable session was lost).
  * @param random returns a number in [0, 1); injectable so tests can pin the spread.
  */
-export function reconnectSpreadDelay(policy: BackoffPolicy, random: () => number = Math.random): number {
-  if (policy.spreadMs <= 0) return backoffDelay(1, policy, random);
+export function reconnectSpreadDelay(
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+  failures = 1,
+): number {
+  if (policy.spreadMs <= 0 || backoffStep(failures, policy) >= policy.spreadMs)
+    return backoffDelay(failures, policy, random);
   return Math.round(policy.spreadMs * random());
 }
 

@@ -126,8 +126,11 @@ export class ConnectionLoop {
     const policy = host.config.backoff;
     let attempt = 0;
     let failures = 0;
-    /** The previous attempt was a stable session: the next delay is spread, not exponential. */
-    let dropped = false;
+    /**
+     * The last session was lost (not replaced) and the device is not logged in again yet: delays are
+     * spread over `spreadMs`, since a server restart drops every session at once, young or old.
+     */
+    let lostSession = false;
     let replaced = false;
     let lastError: PaynetError | undefined;
     while (host.running) {
@@ -139,10 +142,10 @@ export class ConnectionLoop {
       }
       if (failures > 0) {
         const random = host.config.random;
-        const delayMs = dropped
-          ? reconnectSpreadDelay(policy, random)
-          : replaced
-            ? replacedBackoffDelay(failures, policy, random)
+        const delayMs = replaced
+          ? replacedBackoffDelay(failures, policy, random)
+          : lostSession
+            ? reconnectSpreadDelay(policy, random, failures)
             : backoffDelay(failures, policy, random);
         this.#counters.reconnects++;
         host.emit("reconnecting", { attempt, delayMs });
@@ -158,10 +161,12 @@ export class ConnectionLoop {
       this.#address = (this.#address + 1) % host.config.addresses.length;
       // maxAttempts counts attempts that never got online; the backoff restarts only after a
       // stable session, so sessions that keep ending right after login back off like failures.
-      if (outcome.wentOnline) attempt = 0;
       replaced = outcome.error instanceof SessionReplacedError;
-      dropped = outcome.stable === true && !replaced;
-      failures = dropped ? 1 : failures + 1;
+      if (outcome.wentOnline) {
+        attempt = 0;
+        lostSession = !replaced;
+      }
+      failures = outcome.stable === true && !replaced ? 1 : failures + 1;
     }
     return undefined;
   }

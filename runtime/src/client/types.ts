@@ -69,8 +69,8 @@ export interface HeartbeatOptions<T> {
 /**
  * Exponential backoff between connection attempts: `initialDelayMs × factor^(n−1)` capped at
  * `maxDelayMs`, every delay jittered; reset only once a session stayed online for `stableAfterMs`.
- * The first attempt after such a session dropped waits a uniform random delay in `[0, spreadMs]`
- * instead. A session the server replaced (`SESSION_REPLACED`: the same device id logged in
+ * After a session was lost (at any age) the attempts wait a uniform random delay in `[0, spreadMs]`
+ * instead, until the backoff step outgrows that window. A session the server replaced (`SESSION_REPLACED`: the same device id logged in
  * elsewhere) counts as a failure, and its wait is at most half randomised.
  */
 export interface ReconnectOptions {
@@ -89,10 +89,13 @@ export interface ReconnectOptions {
   /** Consecutive failed attempts before the client gives up (`wait()` rejects). Default unlimited. */
   maxAttempts?: number;
   /**
-   * After an online connection drops, the first reconnect attempt waits a uniform random delay in
-   * `[0, spreadMs]`, so a fleet dropped at once (server restart, cell outage) reconnects spread over
-   * this window rather than in a burst; if that attempt fails, the exponential backoff continues
-   * from its second delay. 0 = no spread (the first delay is the jittered `initialDelayMs`).
+   * After an online session is lost, however long it lasted, each reconnect attempt until the
+   * device is logged in again waits a uniform random delay in `[0, spreadMs]` while the backoff step
+   * is shorter than this (and the jittered backoff step after that): full-jitter backoff whose
+   * window is never shorter than `spreadMs`. A fleet dropped at once (server restart, cell outage)
+   * thus reconnects spread over this window rather than in a burst, and so do the devices whose
+   * first attempt came while the server was still down.
+   * 0 = no spread (jittered exponential delays only).
    * Default 5 × `initialDelayMs` (5 000 ms with the default initial delay).
    */
   spreadMs?: number;

@@ -1,7 +1,8 @@
 /**
  * Chaos run: a server process and a fleet process; at-least-once commands flow; the server process
  * is SIGKILLed mid-flow and restarted on the same port (same ticket keys); later every session is
- * dropped while commands are in flight. Reports recovery time, reconnect spread and, per order id,
+ * dropped while commands are in flight. Reports recovery time, reconnect spread (after the kill and
+ * after the drop) and, per order id,
  * whether it was acknowledged and how often the device executed it.
  */
 import { randomBytes } from "node:crypto";
@@ -26,10 +27,12 @@ export interface ChaosReport {
   /** From the kill to the last device logged in again (restart time included). */
   allOnlineAfterKillMs: number;
   onlineAfterRestart: number;
-  /** Connection attempts after the kill. */
+  /** Connection attempts after the kill (those refused while the server restarted included). */
   reconnects: number;
-  /** Largest share of the fleet that started a connection attempt within one 100 ms window. */
-  reconnectSpread: number;
+  /** How the fleet's connection attempts after the kill were spread. */
+  afterKill: ReconnectWave;
+  /** The same after the restarted server dropped every session. */
+  afterDrop: ReconnectWave;
   ackedBeforeKill: string[];
   ackedAfterRestart: string[];
   phase2Orders: string[];
@@ -39,11 +42,34 @@ export interface ChaosReport {
   serverErrors: Record<string, number>;
 }
 
+/**
+ * Shares (0..1) of the fleet whose connection attempts (refused ones included) fell in the densest
+ * window, counted at the time each device's backoff timer was due.
+ */
+export interface ReconnectWave {
+  /** Largest share within one 100 ms window. */
+  peak100ms: number;
+  /** Largest share within one second, divided by 10: the mean rate per 100 ms over that second. */
+  per100msOverPeakSecond: number;
+  /** Largest share within 100 ms counted at the attempt starts (this one fleet process's lag included). */
+  peak100msStarted: number;
+}
+
 interface OnlineState {
   online: number;
   allOnlineMs: number;
   reconnects: number;
   peakReconnectsPer100ms: number;
+  peakDueReconnectsPer100ms: number;
+  peakDueReconnectsPer1s: number;
+}
+
+function wave(state: OnlineState, devices: number): ReconnectWave {
+  return {
+    peak100ms: state.peakDueReconnectsPer100ms / devices,
+    per100msOverPeakSecond: state.peakDueReconnectsPer1s / 10 / devices,
+    peak100msStarted: state.peakReconnectsPer100ms / devices,
+  };
 }
 
 /** Collects `acked` / `failed` events of a server process. */
@@ -152,7 +178,8 @@ export async function runChaos(pki: TestPki, options: ChaosOptions): Promise<Cha
       allOnlineAfterKillMs: back.allOnlineMs,
       onlineAfterRestart: back.online,
       reconnects: back.reconnects,
-      reconnectSpread: back.peakReconnectsPer100ms / options.devices,
+      afterKill: wave(back, options.devices),
+      afterDrop: wave(afterDrop, options.devices),
       ackedBeforeKill: acked1,
       ackedAfterRestart,
       phase2Orders: phase2.map((o) => o.orderId),

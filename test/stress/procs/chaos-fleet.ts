@@ -40,8 +40,17 @@ const config = childConfig<Config>();
 const executions = new Map<string, number>();
 const clients: PaynetClient[] = [];
 let online = 0;
-/** Since the last `mark`: when each connection attempt started, and when each login succeeded. */
-let phase = { startedAt: performance.now(), attempts: [] as number[], online: [] as number[] };
+/**
+ * Since the last `mark`: when each connection attempt started, when its device's backoff timer
+ * was due (its `reconnecting` event plus the delay drawn; the start for an attempt without a
+ * wait), and when each login succeeded.
+ */
+let phase = {
+  startedAt: performance.now(),
+  attempts: [] as number[],
+  due: [] as number[],
+  online: [] as number[],
+};
 
 for (let i = 0; i < config.n; i++) {
   const deviceId = `${config.idPrefix}-${i}`;
@@ -78,8 +87,19 @@ for (let i = 0; i < config.n; i++) {
     ...(config.reconnect === undefined ? {} : { reconnect: config.reconnect }),
   });
   // The attempt start is what a thundering herd is made of (the handshake completion times are
-  // shaped by the server's and this process's own throughput instead).
-  client.on("connecting", () => phase.attempts.push(performance.now() - phase.startedAt));
+  // shaped by the server's and this process's own throughput instead). One process runs the whole
+  // fleet, so under a burst of TLS handshakes its event loop lags and fires due timers late and
+  // together; the due time is when the device's own policy sends it, as a box of its own would.
+  let dueAt: number | undefined;
+  client.on("reconnecting", (info) => {
+    dueAt = performance.now() + info.delayMs;
+  });
+  client.on("connecting", () => {
+    const now = performance.now();
+    phase.attempts.push(now - phase.startedAt);
+    phase.due.push((dueAt ?? now) - phase.startedAt);
+    dueAt = undefined;
+  });
   client.on("online", () => {
     online++;
     phase.online.push(performance.now() - phase.startedAt);
@@ -108,7 +128,7 @@ serveRpc({
     return null;
   },
   mark: () => {
-    phase = { startedAt: performance.now(), attempts: [], online: [] };
+    phase = { startedAt: performance.now(), attempts: [], due: [], online: [] };
     return null;
   },
   waitOnline: async (args: { timeoutMs: number }) => {
@@ -120,6 +140,8 @@ serveRpc({
       allOnlineMs: phase.online.length === 0 ? Number.NaN : Math.max(...phase.online),
       reconnects: phase.attempts.length,
       peakReconnectsPer100ms: peakInWindow(phase.attempts, 100),
+      peakDueReconnectsPer100ms: peakInWindow(phase.due, 100),
+      peakDueReconnectsPer1s: peakInWindow(phase.due, 1_000),
     };
   },
   /** Ping round trips from every client (mixed traffic for the soak). */
