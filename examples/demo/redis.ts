@@ -48,11 +48,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a private redis-server; resolves once it accepts connections. */
-export async function startRedis(options: { aof?: boolean } = {}): Promise<TestRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "paynet-redis-"));
-  const args = [
+/**
+ * Arguments of a private redis-server: loopback only, its own data directory, no RDB snapshots,
+ * AOF with `appendfsync always` (what payments need) unless `aof` is false, logging to stdout.
+ */
+export function privateRedisArgs(port: number, dir: string, options: { aof?: boolean } = {}): string[] {
+  return [
     "--port",
     String(port),
     "--bind",
@@ -72,6 +73,13 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<TestR
     "--logfile",
     "",
   ];
+}
+
+/** Starts a private redis-server; resolves once it accepts connections. */
+export async function startRedis(options: { aof?: boolean } = {}): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "paynet-redis-"));
+  const args = privateRedisArgs(port, dir, options);
   let child: ChildProcess | undefined;
   const launch = async () => {
     const started = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });

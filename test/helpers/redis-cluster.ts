@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { privateRedisArgs } from "./redis-server.js";
 
 /** A running private Redis Cluster. */
 export interface TestRedisCluster {
@@ -92,12 +93,7 @@ export async function startRedisCluster(masters = 3, replicas = 0): Promise<Test
       const child = spawn(
         "redis-server",
         [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir,
+          ...privateRedisArgs(port, dir),
           "--cluster-enabled",
           "yes",
           "--cluster-config-file",
@@ -107,18 +103,6 @@ export async function startRedisCluster(masters = 3, replicas = 0): Promise<Test
           // The masters still up keep serving their slots while one fails over.
           "--cluster-require-full-coverage",
           "no",
-          "--appendonly",
-          "yes",
-          "--appendfsync",
-          "always",
-          "--save",
-          "",
-          "--protected-mode",
-          "no",
-          "--daemonize",
-          "no",
-          "--logfile",
-          "",
         ],
         { stdio: ["ignore", "ignore", "ignore"] },
       );

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./redis-server.js";
+import { freePort, privateRedisArgs } from "./redis-server.js";
 
 /** The name the sentinel monitors the primary under. */
 export const SENTINEL_MASTER = "paynet-test";
@@ -61,29 +61,7 @@ export async function startSentinel(): Promise<TestSentinel> {
   const server = (port: number, extra: string[]) => {
     const dir = mkdtempSync(join(tmpdir(), "paynet-redis-sentinel-"));
     dirs.push(dir);
-    const child = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir,
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-        "--protected-mode",
-        "no",
-        "--logfile",
-        "",
-        ...extra,
-      ],
-      { stdio: "ignore" },
-    );
+    const child = spawn("redis-server", [...privateRedisArgs(port, dir), ...extra], { stdio: "ignore" });
     children.push(child);
     return child;
   };

@@ -5,7 +5,7 @@
  */
 import { redisInstalled } from "../../examples/demo/redis.js";
 
-export { freePort, startRedis, type TestRedis } from "../../examples/demo/redis.js";
+export { freePort, privateRedisArgs, startRedis, type TestRedis } from "../../examples/demo/redis.js";
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
 export function redisMissing(): string | undefined {
