@@ -72,9 +72,7 @@ export class Journal {
     try {
       const content = await io.read(path);
       if (content === undefined) {
-        const file = await createJournalFile(io, path, []);
-        await io.rename(`${path}.new`, path);
-        await io.syncDirectory(dirname(path));
+        const file = await replaceJournalFile(io, path, []);
         return {
           journal: new Journal(path, io, lock, file, JOURNAL_MAGIC.length, 0),
           records: [],
@@ -85,9 +83,7 @@ export class Journal {
       let file: JournalFile;
       if (scan.end === 0) {
         // Nothing but a torn header: start the file again.
-        file = await createJournalFile(io, path, []);
-        await io.rename(`${path}.new`, path);
-        await io.syncDirectory(dirname(path));
+        file = await replaceJournalFile(io, path, []);
       } else {
         file = await io.open(path);
         if (scan.tail !== undefined) {
@@ -200,9 +196,7 @@ export class Journal {
     const frames = [...last.snapshot()].map(encodeRecord);
     let file: JournalFile;
     try {
-      file = await createJournalFile(this.#io, this.path, frames);
-      await this.#io.rename(`${this.path}.new`, this.path);
-      await this.#io.syncDirectory(dirname(this.path));
+      file = await replaceJournalFile(this.#io, this.path, frames);
     } catch (error) {
       // The old file is intact (the rename is what makes the new one count), but its handle may now
       // point at an unlinked file: stop rather than write where nobody reads.
@@ -224,8 +218,12 @@ export class Journal {
   }
 }
 
-/** Writes header + `frames` to `<path>.new` and syncs it; the caller renames it into place. */
-async function createJournalFile(
+/**
+ * Writes header + `frames` to `<path>.new`, syncs it, renames it over `path` and syncs the directory;
+ * returns the open new file. On any failure the new file's handle is closed (an unclosed FileHandle
+ * left to the garbage collector is an error from Node 26 on) and the old journal stays in force.
+ */
+async function replaceJournalFile(
   io: JournalIo,
   path: string,
   frames: readonly Buffer[],
@@ -234,6 +232,8 @@ async function createJournalFile(
   try {
     await file.write(Buffer.concat([JOURNAL_MAGIC, ...frames]), 0);
     await file.datasync();
+    await io.rename(`${path}.new`, path);
+    await io.syncDirectory(dirname(path));
     return file;
   } catch (error) {
     await file.close().catch(() => {});
