@@ -8,6 +8,7 @@ import { PaynetError } from "../../../runtime/src/errors.js";
 import { PaynetServer } from "../../../runtime/src/server/server.js";
 import { ackIsFinal, commandSpec, loginPingAckRegistry } from "../../helpers/messages.js";
 import { countingLogger } from "../lib/counting-logger.js";
+import { countErrorsByCode, startRetrying } from "./server-process.js";
 
 interface Config {
   port: number;
@@ -28,22 +29,9 @@ const server = new PaynetServer({
   readTimeoutMs: config.readTimeoutMs,
   maxPendingDeliveries: 100_000,
 });
-const errors: Record<string, number> = {};
-server.on("error", (error) => {
-  const code = error instanceof PaynetError ? error.code : `untyped: ${String(error)}`;
-  errors[code] = (errors[code] ?? 0) + 1;
-});
+const errors = countErrorsByCode(server);
 
-/** Start the listener; a restarted process may briefly find the port still held. */
-let bound: { port: number } | undefined;
-for (let attempt = 0; bound === undefined; attempt++) {
-  try {
-    bound = await server.start();
-  } catch (error) {
-    if (attempt >= 50) throw error;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const bound = await startRetrying(server, 50);
 
 async function deliverOne(deviceId: string, orderId: string, coins: number): Promise<void> {
   try {

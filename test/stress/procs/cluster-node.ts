@@ -13,6 +13,7 @@ import { PaynetError } from "../../../runtime/src/errors.js";
 import { PaynetServer } from "../../../runtime/src/server/server.js";
 import { ackIsFinal, commandSpec, loginPingAckRegistry, testErrorMessage } from "../../helpers/messages.js";
 import { countingLogger } from "../lib/counting-logger.js";
+import { countErrorsByCode, startRetrying } from "./server-process.js";
 
 interface Config {
   nodeId: string;
@@ -55,22 +56,9 @@ const server = new PaynetServer({
   readTimeoutMs: 30_000,
   cluster,
 });
-const errors: Record<string, number> = {};
-server.on("error", (error) => {
-  const code = error instanceof PaynetError ? error.code : `untyped: ${String(error)}`;
-  errors[code] = (errors[code] ?? 0) + 1;
-});
+const errors = countErrorsByCode(server);
 
-// A restarted node may briefly find its port still held, or Redis not back yet.
-let bound: { port: number } | undefined;
-for (let attempt = 0; bound === undefined; attempt++) {
-  try {
-    bound = await server.start();
-  } catch (error) {
-    if (attempt >= 100) throw error;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const bound = await startRetrying(server, 100);
 
 let refusals = 0;
 
