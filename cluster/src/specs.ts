@@ -5,7 +5,8 @@ import type { ClusterSpec } from "./options.js";
 /** Lookup of {@link ClusterSpec}s; see `RedisClusterOptions.specs`. */
 export class SpecTable {
   readonly #byRequest = new Map<number, ClusterSpec>();
-  readonly #byReply = new Map<number, ClusterSpec[]>();
+  /** By reply Type, in a 256-slot array: every inbound frame of a logged-in device looks here. */
+  readonly #byReply: Array<ClusterSpec[] | undefined> = new Array(256).fill(undefined);
 
   constructor(specs: readonly ClusterSpec[]) {
     for (const spec of specs) {
@@ -17,9 +18,9 @@ export class SpecTable {
         );
       }
       this.#byRequest.set(spec.request.type, spec);
-      const forReply = this.#byReply.get(spec.reply.type) ?? [];
+      const forReply = this.#byReply[spec.reply.type] ?? [];
       forReply.push(spec);
-      this.#byReply.set(spec.reply.type, forReply);
+      this.#byReply[spec.reply.type] = forReply;
     }
   }
 
@@ -40,11 +41,11 @@ export class SpecTable {
   }
 
   byReply(type: number): readonly ClusterSpec[] | undefined {
-    return this.#byReply.get(type);
+    return this.#byReply[type & 0xff];
   }
 
   replyDef(type: number): MessageDef<unknown> | undefined {
-    return this.#byReply.get(type)?.[0]?.reply as MessageDef<unknown> | undefined;
+    return this.#byReply[type & 0xff]?.[0]?.reply as MessageDef<unknown> | undefined;
   }
 }
 

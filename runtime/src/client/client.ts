@@ -71,15 +71,12 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
     this.#guard = new IdempotencyGuard(options.idempotencyStore ?? this.#volatileStore(options));
     this.#certificate = new OwnCertificateExpiry(options.tls, this.#config.logger);
     const peer = this.#peerContext().peer;
-    const client = this;
     this.#connection = new ConnectionLoop({
       options,
       config: this.#config,
       wheel: sharedTimerWheel(),
       traffic: this.#traffic,
-      get running() {
-        return client.#state === "running";
-      },
+      isRunning: () => this.#state === "running",
       emit: (event, ...args) => {
         if (event === "online") this.#certificate.check();
         this.#emit(event, ...args);
@@ -93,9 +90,7 @@ export class PaynetClient extends EventEmitter<ClientEvents> {
       {
         onlineLink: () => this.#onlineLink(),
         replyLink: (origin) => this.#replyLink(origin),
-        get stopping() {
-          return client.#state === "stopping";
-        },
+        isStopping: () => this.#state === "stopping",
         peer,
         logger: this.#config.logger,
         report: (error) => this.#report(error),

@@ -37,7 +37,7 @@ export interface LoopHost {
   readonly wheel: TimerWheel;
   readonly traffic: TrafficStats;
   /** The client still runs (not stopping). */
-  readonly running: boolean;
+  isRunning(): boolean;
   emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
   report(error: PaynetError): void;
   /** One inbound frame of `link`. */
@@ -133,7 +133,7 @@ export class ConnectionLoop {
     let lostSession = false;
     let replaced = false;
     let lastError: PaynetError | undefined;
-    while (host.running) {
+    while (host.isRunning()) {
       attempt++;
       if (attempt > policy.maxAttempts) {
         return (
@@ -150,7 +150,7 @@ export class ConnectionLoop {
         this.#counters.reconnects++;
         host.emit("reconnecting", { attempt, delayMs });
         await this.#sleep(delayMs);
-        if (!host.running) return undefined;
+        if (!host.isRunning()) return undefined;
       }
       const { host: address, port } = this.#server();
       host.emit("connecting", { attempt, host: address, port });
@@ -216,7 +216,7 @@ export class ConnectionLoop {
         link.destroy(reason);
         await link.closed;
         this.#link = undefined;
-        if (!host.running) return { wentOnline: false, error: reason, fatal: false };
+        if (!host.isRunning()) return { wentOnline: false, error: reason, fatal: false };
         if (reason instanceof LoginRefusedError) {
           host.emit("loginRefused", reason);
           host.report(reason);
@@ -227,7 +227,7 @@ export class ConnectionLoop {
         return { wentOnline: false, error: reason, fatal: false };
       }
     }
-    if (link.isClosed || !host.running) {
+    if (link.isClosed || !host.isRunning()) {
       const reason = await link.closed;
       this.#link = undefined;
       return { wentOnline: false, error: reason, fatal: false };
@@ -264,14 +264,14 @@ export class ConnectionLoop {
       connected = await pending.result;
     } catch (error) {
       const reason = asPaynetError(error);
-      if (!host.running) return undefined;
+      if (!host.isRunning()) return undefined;
       if (reason instanceof HandshakeFailedError) this.#counters.handshakes.failed++;
       host.report(reason);
       return reason;
     } finally {
       this.#connecting = undefined;
     }
-    if (!host.running) {
+    if (!host.isRunning()) {
       connected.socket.destroy();
       return undefined;
     }

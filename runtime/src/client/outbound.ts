@@ -34,7 +34,7 @@ export interface OutboundHost {
    */
   replyLink(origin: ClientLink): ClientLink | undefined;
   /** True once `stop()` began: nothing new is queued. */
-  readonly stopping: boolean;
+  isStopping(): boolean;
   /** `host:port` of the server, named in errors. */
   readonly peer: string;
   readonly logger: Logger;
@@ -73,7 +73,7 @@ export class Outbound {
     const queue = this.#queue;
     if (link !== undefined && (queue === undefined || queue.messages === 0))
       return write(link, def.type, payload);
-    if (queue === undefined || this.#host.stopping) return Promise.reject(this.notConnected(def.name));
+    if (queue === undefined || this.#host.isStopping()) return Promise.reject(this.notConnected(def.name));
     try {
       this.#checkFits(def, payload);
       queue.push({ type: def.type, name: def.name, payload, queuedAt: Date.now() });

@@ -18,10 +18,11 @@ export interface KnownSpec {
 
 const EVERY_REPLY = () => true;
 
-/** See the module comment. At most 255 request Types, so every lookup is one Map access. */
+/** See the module comment. */
 export class DeliverySpecs {
   readonly #byRequest = new Map<number, KnownSpec>();
-  readonly #byReply = new Map<number, KnownSpec[]>();
+  /** By reply Type, in a 256-slot array: every inbound frame of a logged-in device looks here. */
+  readonly #byReply: Array<KnownSpec[] | undefined> = new Array(256).fill(undefined);
 
   /** Learns `spec` (idempotent); `isFinal` of a delivery call is remembered when the spec has none. */
   learn(spec: RequestSpec<unknown, unknown>, isFinal?: (reply: unknown) => boolean): KnownSpec {
@@ -51,19 +52,19 @@ export class DeliverySpecs {
       isFinal: spec.isFinal ?? isFinal ?? EVERY_REPLY,
     };
     this.#byRequest.set(added.requestType, added);
-    const forReply = this.#byReply.get(added.replyDef.type);
-    if (forReply === undefined) this.#byReply.set(added.replyDef.type, [added]);
+    const forReply = this.#byReply[added.replyDef.type];
+    if (forReply === undefined) this.#byReply[added.replyDef.type] = [added];
     else forReply.push(added);
     return added;
   }
 
   /** The specs answered by reply Type `type` (undefined: no delivery is answered by it). */
   byReply(type: number): readonly KnownSpec[] | undefined {
-    return this.#byReply.get(type);
+    return this.#byReply[type & 0xff];
   }
 
   /** The reply definition of `type`, when some delivery is answered by it. */
   replyDef(type: number): MessageDef<unknown> | undefined {
-    return this.#byReply.get(type)?.[0]?.replyDef;
+    return this.#byReply[type & 0xff]?.[0]?.replyDef;
   }
 }

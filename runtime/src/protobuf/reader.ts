@@ -4,6 +4,8 @@
  * the bounds check protobufjs's `Buffer` reader lacks, and the decode entry points that reuse one
  * reader for the runtime's inbound path.
  */
+// The module binding, not the global: optimised code reads a global `Buffer` through an IC per call.
+import { Buffer } from "node:buffer";
 import type { Reader as ProtobufReader } from "protobufjs/minimal.js";
 import protobuf from "protobufjs/minimal.js";
 import { DecodeError } from "../errors.js";

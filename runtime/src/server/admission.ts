@@ -45,7 +45,7 @@ export interface AdmissionHost {
   /** The server's live sessions; an admitted one is added. */
   readonly sessions: Set<ServerSession>;
   /** True while the server accepts sessions (not before `start()` finished, not once stopping). */
-  readonly listening: boolean;
+  isListening(): boolean;
   /** Emits `connection` for a newly admitted session. */
   announce(session: ServerSession): void;
   /** Logs-independent error reporting (`error` event). */
@@ -188,7 +188,7 @@ export class Admission {
       host.report(error, undefined);
       return;
     }
-    if (!host.listening || socket.destroyed) {
+    if (!host.isListening() || socket.destroyed) {
       socket.destroy();
       return;
     }

@@ -43,12 +43,11 @@ export interface DispatchHost {
   /** Pre-login checks and the bad-frame rate limit. */
   readonly guard: PeerGuard;
   /** True once `stop()` began: no new handler runs. */
-  readonly stopping: boolean;
+  isStopping(): boolean;
   /** Logs-independent error reporting (`error` event). */
   report(error: PaynetError, session: ServerSession | undefined): void;
   /** In-flight handler bookkeeping for graceful stop. */
-  handlerStarted(): void;
-  handlerFinished(): void;
+  readonly inFlight: { handlerStarted(): void; handlerFinished(): void };
 }
 
 /** Dispatches the inbound frames of every session of one server. */
@@ -94,7 +93,7 @@ export class Dispatcher {
       session.log.debug({ type: formatType(type), name: def.name }, "frame without handler ignored");
       return;
     }
-    if (host.stopping) {
+    if (host.isStopping()) {
       session.log.debug({ type: formatType(type) }, "frame dropped: server stopping");
       return;
     }
@@ -103,7 +102,7 @@ export class Dispatcher {
       return;
     }
     host.logins.step(session, registration, message, () => {
-      if (!host.stopping) this.#runHandler(session, type, message, registration);
+      if (!host.isStopping()) this.#runHandler(session, type, message, registration);
     });
   }
 
@@ -122,10 +121,16 @@ export class Dispatcher {
       this.#runOnce(session, type, message, registration, host.uplink);
       return;
     }
-    const context = new HandlerContext(session, type, registration, host.logins);
+    // A context holds nothing but who and what it is for, so the last one of a session is reused
+    // while its frames keep coming for the same registration (no object per frame).
+    let context = session.handlerContext as HandlerContext | undefined;
+    if (context === undefined || context.registration !== registration) {
+      context = new HandlerContext(session, type, registration, host.logins);
+      session.handlerContext = context;
+    }
     // NaN: this call is not timed (see HandlerCounter).
     const started = host.handlerStats.shouldTime(type) ? performance.now() : Number.NaN;
-    host.handlerStarted();
+    host.inFlight.handlerStarted();
     session.handlerStarted();
     let result: unknown;
     try {
@@ -176,7 +181,7 @@ export class Dispatcher {
     }
     const key = `${session.deviceId}/${registration.def.name}/${correlation}`;
     const replyDef = registration.reply as MessageDef<unknown> | undefined;
-    host.handlerStarted();
+    host.inFlight.handlerStarted();
     session.handlerStarted();
     const run = async () => {
       const decision = await uplink.claim(key);
@@ -221,7 +226,7 @@ export class Dispatcher {
       })
       .finally(() => {
         session.handlerFinished();
-        host.handlerFinished();
+        host.inFlight.handlerFinished();
       });
   }
 
@@ -262,7 +267,7 @@ export class Dispatcher {
     );
     if (hasFailed) this.#handlerFailed(session, type, registration, failure);
     session.handlerFinished();
-    host.handlerFinished();
+    host.inFlight.handlerFinished();
   }
 
   #handlerFailed(
@@ -304,11 +309,14 @@ export class Dispatcher {
   }
 }
 
-/** The context handed to a handler: one small object per frame, its methods on the prototype. */
+/**
+ * The context handed to a handler: immutable, its methods on the prototype, reused for the frames of
+ * one session and registration (see `#runHandler`).
+ */
 class HandlerContext implements ServerContext {
   readonly session: ServerSession;
   readonly type: number;
-  readonly #registration: Registration<unknown, ServerContext>;
+  readonly registration: Registration<unknown, ServerContext>;
   readonly #logins: LoginAuthority;
 
   constructor(
@@ -319,23 +327,24 @@ class HandlerContext implements ServerContext {
   ) {
     this.session = session;
     this.type = type;
-    this.#registration = registration;
+    this.registration = registration;
     this.#logins = logins;
   }
 
   reply(reply: unknown): Promise<void> {
-    const replyDef = this.#registration.reply as MessageDef<unknown> | undefined;
+    const registration = this.registration;
+    const replyDef = registration.reply as MessageDef<unknown> | undefined;
     if (replyDef === undefined) {
       return Promise.reject(
         new InvalidOptionsError(
-          `reply of ${this.#registration.def.name}`,
+          `reply of ${registration.def.name}`,
           "the registration names no reply message",
         ),
       );
     }
     const sent = this.session.send(replyDef, reply);
-    if (this.#registration.loginStep !== undefined)
-      void sent.then(() => this.#logins.replied(this.session, this.#registration, reply), noop);
+    if (registration.loginStep !== undefined)
+      void sent.then(() => this.#logins.replied(this.session, registration, reply), noop);
     return sent;
   }
 }

@@ -26,10 +26,12 @@ import type { ServerTlsOptions } from "./types.js";
 
 /** What the parts need of their server. */
 export interface PartsHost {
+  // Methods, not getters: V8 keeps an object literal with an accessor in dictionary mode, so every
+  // property read of it (the dispatcher reads its host per frame) would be a generic lookup.
   /** The server is stopping or stopped (handlers of late frames are not run). */
-  readonly stopping: boolean;
+  isStopping(): boolean;
   /** New connections are admitted (listening, or draining with the listener still open). */
-  readonly accepting: boolean;
+  isAccepting(): boolean;
   /** An `error` event (when listened to). */
   report(error: PaynetError, session: ServerSession | undefined): void;
   /** An `online` or `connection` event. */
@@ -114,12 +116,9 @@ export function buildServerParts(
     reportHandlerErrors: options.reportHandlerErrors,
     logins: authority,
     guard,
-    get stopping() {
-      return host.stopping;
-    },
+    isStopping: () => host.isStopping(),
     report,
-    handlerStarted: () => shutdown.handlerStarted(),
-    handlerFinished: () => shutdown.handlerFinished(),
+    inFlight: shutdown,
   });
   const logins = new Logins({
     directory,
@@ -150,9 +149,7 @@ export function buildServerParts(
     sessionHost,
     guard,
     sessions,
-    get listening() {
-      return host.accepting;
-    },
+    isListening: () => host.isAccepting(),
     announce: (session) => host.announce("connection", session),
     report,
     log: (level, fields, message) => host.log(level, fields, message),

@@ -65,14 +65,9 @@ export class PaynetServer extends EventEmitter<ServerEvents> implements ServerAp
   constructor(options: ServerOptions) {
     super();
     this.#options = resolveServerOptions(options);
-    const server = this;
     this.#parts = buildServerParts(this.#options, options.tls, {
-      get stopping() {
-        return server.#state === "stopping" || server.#state === "stopped";
-      },
-      get accepting() {
-        return server.#accepting;
-      },
+      isStopping: () => this.#state === "stopping" || this.#state === "stopped",
+      isAccepting: () => this.#accepting,
       report: (error, session) => this.#report(error, session),
       announce: (event, session) => this.#emit(event, session),
       log: (level, fields, message) => this.#log(level, fields, message),

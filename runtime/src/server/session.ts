@@ -56,6 +56,8 @@ export class ServerSession implements Session, FrameConnectionHandlers {
   approvedDeviceId: string | undefined;
   /** @internal The serial a register step of this session claimed and the login policy allowed. */
   checkedSerial: string | undefined;
+  /** @internal The dispatcher's handler context of this session's last frame, reused while it fits. */
+  handlerContext: unknown;
 
   constructor(init: SessionInit, host: SessionHost) {
     this.id = init.id;

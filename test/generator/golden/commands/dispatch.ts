@@ -92,7 +92,7 @@ export function registerOpsServerHandlers(
   registry: Registry<ServerContext>,
   handlers: OpsServerHandlers = {},
 ): Registry<ServerContext> {
-  const onHello = handlers.Hello;
+  const onHello = handlers.Hello?.bind(handlers);
   registry.register<Hello, Partial<Welcome>>(HelloDef, {
     reply: WelcomeDef,
     beforeLogin: true,
@@ -105,32 +105,32 @@ export function registerOpsServerHandlers(
       ? {}
       : {
           handler: (message: Hello, ctx: ServerContext) =>
-            onHello.call(handlers, message, new OpsServerContextImpl<Welcome>(ctx)),
+            onHello(message, new OpsServerContextImpl<Welcome>(ctx)),
         }),
   });
-  const onTick: NonNullable<OpsServerHandlers["Tick"]> = handlers.Tick ?? answerTick;
+  const onTick: NonNullable<OpsServerHandlers["Tick"]> = (handlers.Tick ?? answerTick).bind(handlers);
   registry.register<Tick, Partial<Tock>>(TickDef, {
     reply: TockDef,
     beforeLogin: true,
     handler: (message: Tick, ctx: ServerContext) =>
-      onTick.call(handlers, message, new OpsServerContextImpl<Tock>(ctx)),
+      onTick(message, new OpsServerContextImpl<Tock>(ctx)),
   });
-  const onResult = handlers.Result;
+  const onResult = handlers.Result?.bind(handlers);
   registry.register<Result, void>(ResultDef, {
     ...(onResult === undefined
       ? {}
       : {
           handler: (message: Result, ctx: ServerContext) =>
-            onResult.call(handlers, message, new OpsServerContextImpl<never>(ctx)),
+            onResult(message, new OpsServerContextImpl<never>(ctx)),
         }),
   });
-  const onTock = handlers.Tock;
+  const onTock = handlers.Tock?.bind(handlers);
   registry.register<Tock, void>(TockDef, {
     ...(onTock === undefined
       ? {}
       : {
           handler: (message: Tock, ctx: ServerContext) =>
-            onTock.call(handlers, message, new OpsServerContextImpl<never>(ctx)),
+            onTock(message, new OpsServerContextImpl<never>(ctx)),
         }),
   });
   return registry;
@@ -145,7 +145,7 @@ export function registerOpsClientHandlers(
   registry: Registry<ClientContext>,
   handlers: OpsClientHandlers = {},
 ): Registry<ClientContext> {
-  const onCommand = handlers.Command;
+  const onCommand = handlers.Command?.bind(handlers);
   registry.register<Command, Partial<Result>>(CommandDef, {
     reply: ResultDef,
     idempotencyKey: (message: Command) => Array.from((message.id ?? new Uint8Array()), (byte) => byte.toString(16).padStart(2, "0")).join(""),
@@ -155,35 +155,35 @@ export function registerOpsClientHandlers(
       ? {}
       : {
           handler: (message: Command, ctx: ClientContext) =>
-            onCommand.call(handlers, message, new OpsClientContextImpl<Result>(ctx)),
+            onCommand(message, new OpsClientContextImpl<Result>(ctx)),
         }),
   });
-  const onTick = handlers.Tick;
+  const onTick = handlers.Tick?.bind(handlers);
   registry.register<Tick, Partial<Tock>>(TickDef, {
     reply: TockDef,
     ...(onTick === undefined
       ? {}
       : {
           handler: (message: Tick, ctx: ClientContext) =>
-            onTick.call(handlers, message, new OpsClientContextImpl<Tock>(ctx)),
+            onTick(message, new OpsClientContextImpl<Tock>(ctx)),
         }),
   });
-  const onWelcome = handlers.Welcome;
+  const onWelcome = handlers.Welcome?.bind(handlers);
   registry.register<Welcome, void>(WelcomeDef, {
     ...(onWelcome === undefined
       ? {}
       : {
           handler: (message: Welcome, ctx: ClientContext) =>
-            onWelcome.call(handlers, message, new OpsClientContextImpl<never>(ctx)),
+            onWelcome(message, new OpsClientContextImpl<never>(ctx)),
         }),
   });
-  const onTock = handlers.Tock;
+  const onTock = handlers.Tock?.bind(handlers);
   registry.register<Tock, void>(TockDef, {
     ...(onTock === undefined
       ? {}
       : {
           handler: (message: Tock, ctx: ClientContext) =>
-            onTock.call(handlers, message, new OpsClientContextImpl<never>(ctx)),
+            onTock(message, new OpsClientContextImpl<never>(ctx)),
         }),
   });
   return registry;

@@ -61,14 +61,14 @@ export function registerShopV1ServerHandlers(
   registry: Registry<ServerContext>,
   handlers: ShopV1ServerHandlers = {},
 ): Registry<ServerContext> {
-  const onOrder = handlers.Order;
+  const onOrder = handlers.Order?.bind(handlers);
   registry.register<Order, Partial<OrderAck>>(OrderDef, {
     reply: OrderAckDef,
     ...(onOrder === undefined
       ? {}
       : {
           handler: (message: Order, ctx: ServerContext) =>
-            onOrder.call(handlers, message, new ShopV1ServerContextImpl<OrderAck>(ctx)),
+            onOrder(message, new ShopV1ServerContextImpl<OrderAck>(ctx)),
         }),
   });
   return registry;
@@ -83,13 +83,13 @@ export function registerShopV1ClientHandlers(
   registry: Registry<ClientContext>,
   handlers: ShopV1ClientHandlers = {},
 ): Registry<ClientContext> {
-  const onOrderAck = handlers.OrderAck;
+  const onOrderAck = handlers.OrderAck?.bind(handlers);
   registry.register<OrderAck, void>(OrderAckDef, {
     ...(onOrderAck === undefined
       ? {}
       : {
           handler: (message: OrderAck, ctx: ClientContext) =>
-            onOrderAck.call(handlers, message, new ShopV1ClientContextImpl<never>(ctx)),
+            onOrderAck(message, new ShopV1ClientContextImpl<never>(ctx)),
         }),
   });
   return registry;

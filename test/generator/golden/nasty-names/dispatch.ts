@@ -196,7 +196,7 @@ export function registerNastyServerHandlers(
   registry: $Registry<$ServerContext>,
   handlers: NastyServerHandlers = {},
 ): $Registry<$ServerContext> {
-  const onSession = handlers.Session;
+  const onSession = handlers.Session?.bind(handlers);
   registry.register<Session, Partial<Login>>(SessionDef, {
     reply: LoginDef,
     beforeLogin: true,
@@ -209,10 +209,10 @@ export function registerNastyServerHandlers(
       ? {}
       : {
           handler: (message: Session, ctx: $ServerContext) =>
-            onSession.call(handlers, message, new NastyServerContextImpl<Login>(ctx)),
+            onSession(message, new NastyServerContextImpl<Login>(ctx)),
         }),
   });
-  const onRegistry = handlers.Registry;
+  const onRegistry = handlers.Registry?.bind(handlers);
   registry.register<Registry, Partial<Register>>(RegistryDef, {
     reply: RegisterDef,
     beforeLogin: true,
@@ -225,141 +225,141 @@ export function registerNastyServerHandlers(
       ? {}
       : {
           handler: (message: Registry, ctx: $ServerContext) =>
-            onRegistry.call(handlers, message, new NastyServerContextImpl<Register>(ctx)),
+            onRegistry(message, new NastyServerContextImpl<Register>(ctx)),
         }),
   });
-  const onPaynetServer = handlers.PaynetServer;
+  const onPaynetServer = handlers.PaynetServer?.bind(handlers);
   registry.register<PaynetServer, void>(PaynetServerDef, {
     ...(onPaynetServer === undefined
       ? {}
       : {
           handler: (message: PaynetServer, ctx: $ServerContext) =>
-            onPaynetServer.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onPaynetServer(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onPaynetClient = handlers.PaynetClient;
+  const onPaynetClient = handlers.PaynetClient?.bind(handlers);
   registry.register<PaynetClient, void>(PaynetClientDef, {
     ...(onPaynetClient === undefined
       ? {}
       : {
           handler: (message: PaynetClient, ctx: $ServerContext) =>
-            onPaynetClient.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onPaynetClient(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onServerContext = handlers.ServerContext;
+  const onServerContext = handlers.ServerContext?.bind(handlers);
   registry.register<ServerContext, Partial<ClientContext>>(ServerContextDef, {
     reply: ClientContextDef,
     ...(onServerContext === undefined
       ? {}
       : {
           handler: (message: ServerContext, ctx: $ServerContext) =>
-            onServerContext.call(handlers, message, new NastyServerContextImpl<ClientContext>(ctx)),
+            onServerContext(message, new NastyServerContextImpl<ClientContext>(ctx)),
         }),
   });
-  const onClientContext = handlers.ClientContext;
+  const onClientContext = handlers.ClientContext?.bind(handlers);
   registry.register<ClientContext, void>(ClientContextDef, {
     ...(onClientContext === undefined
       ? {}
       : {
           handler: (message: ClientContext, ctx: $ServerContext) =>
-            onClientContext.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onClientContext(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onPaynetError = handlers.PaynetError;
+  const onPaynetError = handlers.PaynetError?.bind(handlers);
   registry.register<PaynetError, void>(PaynetErrorDef, {
     ...(onPaynetError === undefined
       ? {}
       : {
           handler: (message: PaynetError, ctx: $ServerContext) =>
-            onPaynetError.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onPaynetError(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onHeartbeatOptions: NonNullable<NastyServerHandlers["HeartbeatOptions"]> = handlers.HeartbeatOptions ?? answerHeartbeatOptions;
+  const onHeartbeatOptions: NonNullable<NastyServerHandlers["HeartbeatOptions"]> = (handlers.HeartbeatOptions ?? answerHeartbeatOptions).bind(handlers);
   registry.register<HeartbeatOptions, Partial<ServerEvents>>(HeartbeatOptionsDef, {
     reply: ServerEventsDef,
     beforeLogin: true,
     handler: (message: HeartbeatOptions, ctx: $ServerContext) =>
-      onHeartbeatOptions.call(handlers, message, new NastyServerContextImpl<ServerEvents>(ctx)),
+      onHeartbeatOptions(message, new NastyServerContextImpl<ServerEvents>(ctx)),
   });
-  const onServerOptions = handlers.ServerOptions;
+  const onServerOptions = handlers.ServerOptions?.bind(handlers);
   registry.register<ServerOptions, void>(ServerOptionsDef, {
     ...(onServerOptions === undefined
       ? {}
       : {
           handler: (message: ServerOptions, ctx: $ServerContext) =>
-            onServerOptions.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onServerOptions(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onClientOptions = handlers.ClientOptions;
+  const onClientOptions = handlers.ClientOptions?.bind(handlers);
   registry.register<ClientOptions, void>(ClientOptionsDef, {
     ...(onClientOptions === undefined
       ? {}
       : {
           handler: (message: ClientOptions, ctx: $ServerContext) =>
-            onClientOptions.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onClientOptions(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onClientEvents = handlers.ClientEvents;
+  const onClientEvents = handlers.ClientEvents?.bind(handlers);
   registry.register<ClientEvents, void>(ClientEventsDef, {
     ...(onClientEvents === undefined
       ? {}
       : {
           handler: (message: ClientEvents, ctx: $ServerContext) =>
-            onClientEvents.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onClientEvents(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onErrorMessageSpec = handlers.ErrorMessageSpec;
+  const onErrorMessageSpec = handlers.ErrorMessageSpec?.bind(handlers);
   registry.register<ErrorMessageSpec, void>(ErrorMessageSpecDef, {
     ...(onErrorMessageSpec === undefined
       ? {}
       : {
           handler: (message: ErrorMessageSpec, ctx: $ServerContext) =>
-            onErrorMessageSpec.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onErrorMessageSpec(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onLoginStep = handlers.LoginStep;
+  const onLoginStep = handlers.LoginStep?.bind(handlers);
   registry.register<LoginStep, void>(LoginStepDef, {
     ...(onLoginStep === undefined
       ? {}
       : {
           handler: (message: LoginStep, ctx: $ServerContext) =>
-            onLoginStep.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onLoginStep(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onLoginFlow = handlers.LoginFlow;
+  const onLoginFlow = handlers.LoginFlow?.bind(handlers);
   registry.register<LoginFlow, void>(LoginFlowDef, {
     ...(onLoginFlow === undefined
       ? {}
       : {
           handler: (message: LoginFlow, ctx: $ServerContext) =>
-            onLoginFlow.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onLoginFlow(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onRequestSpec = handlers.RequestSpec;
+  const onRequestSpec = handlers.RequestSpec?.bind(handlers);
   registry.register<RequestSpec, void>(RequestSpecDef, {
     ...(onRequestSpec === undefined
       ? {}
       : {
           handler: (message: RequestSpec, ctx: $ServerContext) =>
-            onRequestSpec.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onRequestSpec(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onError = handlers.Error;
+  const onError = handlers.Error?.bind(handlers);
   registry.register<Error, void>(ErrorDef, {
     ...(onError === undefined
       ? {}
       : {
           handler: (message: Error, ctx: $ServerContext) =>
-            onError.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onError(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
-  const onDeliveryOptions = handlers.DeliveryOptions;
+  const onDeliveryOptions = handlers.DeliveryOptions?.bind(handlers);
   registry.register<DeliveryOptions, void>(DeliveryOptionsDef, {
     ...(onDeliveryOptions === undefined
       ? {}
       : {
           handler: (message: DeliveryOptions, ctx: $ServerContext) =>
-            onDeliveryOptions.call(handlers, message, new NastyServerContextImpl<never>(ctx)),
+            onDeliveryOptions(message, new NastyServerContextImpl<never>(ctx)),
         }),
   });
   return registry;
@@ -374,44 +374,44 @@ export function registerNastyClientHandlers(
   registry: $Registry<$ClientContext>,
   handlers: NastyClientHandlers = {},
 ): $Registry<$ClientContext> {
-  const onPaynetServer = handlers.PaynetServer;
+  const onPaynetServer = handlers.PaynetServer?.bind(handlers);
   registry.register<PaynetServer, void>(PaynetServerDef, {
     ...(onPaynetServer === undefined
       ? {}
       : {
           handler: (message: PaynetServer, ctx: $ClientContext) =>
-            onPaynetServer.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onPaynetServer(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onPaynetClient = handlers.PaynetClient;
+  const onPaynetClient = handlers.PaynetClient?.bind(handlers);
   registry.register<PaynetClient, void>(PaynetClientDef, {
     ...(onPaynetClient === undefined
       ? {}
       : {
           handler: (message: PaynetClient, ctx: $ClientContext) =>
-            onPaynetClient.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onPaynetClient(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onServerContext = handlers.ServerContext;
+  const onServerContext = handlers.ServerContext?.bind(handlers);
   registry.register<ServerContext, Partial<ClientContext>>(ServerContextDef, {
     reply: ClientContextDef,
     ...(onServerContext === undefined
       ? {}
       : {
           handler: (message: ServerContext, ctx: $ClientContext) =>
-            onServerContext.call(handlers, message, new NastyClientContextImpl<ClientContext>(ctx)),
+            onServerContext(message, new NastyClientContextImpl<ClientContext>(ctx)),
         }),
   });
-  const onClientContext = handlers.ClientContext;
+  const onClientContext = handlers.ClientContext?.bind(handlers);
   registry.register<ClientContext, void>(ClientContextDef, {
     ...(onClientContext === undefined
       ? {}
       : {
           handler: (message: ClientContext, ctx: $ClientContext) =>
-            onClientContext.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onClientContext(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onMessageDef = handlers.MessageDef;
+  const onMessageDef = handlers.MessageDef?.bind(handlers);
   registry.register<MessageDef, Partial<RequestSpec>>(MessageDefDef, {
     reply: RequestSpecDef,
     idempotencyKey: (message: MessageDef) => message.toString,
@@ -421,19 +421,19 @@ export function registerNastyClientHandlers(
       ? {}
       : {
           handler: (message: MessageDef, ctx: $ClientContext) =>
-            onMessageDef.call(handlers, message, new NastyClientContextImpl<RequestSpec>(ctx)),
+            onMessageDef(message, new NastyClientContextImpl<RequestSpec>(ctx)),
         }),
   });
-  const onPaynetError = handlers.PaynetError;
+  const onPaynetError = handlers.PaynetError?.bind(handlers);
   registry.register<PaynetError, void>(PaynetErrorDef, {
     ...(onPaynetError === undefined
       ? {}
       : {
           handler: (message: PaynetError, ctx: $ClientContext) =>
-            onPaynetError.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onPaynetError(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onMap = handlers.Map;
+  const onMap = handlers.Map?.bind(handlers);
   registry.register<Map, Partial<Error>>(MapDef, {
     reply: ErrorDef,
     idempotencyKey: (message: Map) => message.constructor === "0" ? "" : message.constructor,
@@ -443,37 +443,37 @@ export function registerNastyClientHandlers(
       ? {}
       : {
           handler: (message: Map, ctx: $ClientContext) =>
-            onMap.call(handlers, message, new NastyClientContextImpl<Error>(ctx)),
+            onMap(message, new NastyClientContextImpl<Error>(ctx)),
         }),
   });
-  const onServerOptions = handlers.ServerOptions;
+  const onServerOptions = handlers.ServerOptions?.bind(handlers);
   registry.register<ServerOptions, void>(ServerOptionsDef, {
     ...(onServerOptions === undefined
       ? {}
       : {
           handler: (message: ServerOptions, ctx: $ClientContext) =>
-            onServerOptions.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onServerOptions(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onClientOptions = handlers.ClientOptions;
+  const onClientOptions = handlers.ClientOptions?.bind(handlers);
   registry.register<ClientOptions, void>(ClientOptionsDef, {
     ...(onClientOptions === undefined
       ? {}
       : {
           handler: (message: ClientOptions, ctx: $ClientContext) =>
-            onClientOptions.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onClientOptions(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onClientEvents = handlers.ClientEvents;
+  const onClientEvents = handlers.ClientEvents?.bind(handlers);
   registry.register<ClientEvents, void>(ClientEventsDef, {
     ...(onClientEvents === undefined
       ? {}
       : {
           handler: (message: ClientEvents, ctx: $ClientContext) =>
-            onClientEvents.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onClientEvents(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onRequestOptions = handlers.RequestOptions;
+  const onRequestOptions = handlers.RequestOptions?.bind(handlers);
   registry.register<RequestOptions, Partial<DeliveryOptions>>(RequestOptionsDef, {
     reply: DeliveryOptionsDef,
     idempotencyKey: (message: RequestOptions) => Array.from(message.constructor, (byte) => byte.toString(16).padStart(2, "0")).join(""),
@@ -483,61 +483,61 @@ export function registerNastyClientHandlers(
       ? {}
       : {
           handler: (message: RequestOptions, ctx: $ClientContext) =>
-            onRequestOptions.call(handlers, message, new NastyClientContextImpl<DeliveryOptions>(ctx)),
+            onRequestOptions(message, new NastyClientContextImpl<DeliveryOptions>(ctx)),
         }),
   });
-  const onErrorMessageSpec = handlers.ErrorMessageSpec;
+  const onErrorMessageSpec = handlers.ErrorMessageSpec?.bind(handlers);
   registry.register<ErrorMessageSpec, void>(ErrorMessageSpecDef, {
     ...(onErrorMessageSpec === undefined
       ? {}
       : {
           handler: (message: ErrorMessageSpec, ctx: $ClientContext) =>
-            onErrorMessageSpec.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onErrorMessageSpec(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onLoginStep = handlers.LoginStep;
+  const onLoginStep = handlers.LoginStep?.bind(handlers);
   registry.register<LoginStep, void>(LoginStepDef, {
     ...(onLoginStep === undefined
       ? {}
       : {
           handler: (message: LoginStep, ctx: $ClientContext) =>
-            onLoginStep.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onLoginStep(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onLoginFlow = handlers.LoginFlow;
+  const onLoginFlow = handlers.LoginFlow?.bind(handlers);
   registry.register<LoginFlow, void>(LoginFlowDef, {
     ...(onLoginFlow === undefined
       ? {}
       : {
           handler: (message: LoginFlow, ctx: $ClientContext) =>
-            onLoginFlow.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onLoginFlow(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onLogin = handlers.Login;
+  const onLogin = handlers.Login?.bind(handlers);
   registry.register<Login, void>(LoginDef, {
     ...(onLogin === undefined
       ? {}
       : {
           handler: (message: Login, ctx: $ClientContext) =>
-            onLogin.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onLogin(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onRegister = handlers.Register;
+  const onRegister = handlers.Register?.bind(handlers);
   registry.register<Register, void>(RegisterDef, {
     ...(onRegister === undefined
       ? {}
       : {
           handler: (message: Register, ctx: $ClientContext) =>
-            onRegister.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onRegister(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
-  const onServerEvents = handlers.ServerEvents;
+  const onServerEvents = handlers.ServerEvents?.bind(handlers);
   registry.register<ServerEvents, void>(ServerEventsDef, {
     ...(onServerEvents === undefined
       ? {}
       : {
           handler: (message: ServerEvents, ctx: $ClientContext) =>
-            onServerEvents.call(handlers, message, new NastyClientContextImpl<never>(ctx)),
+            onServerEvents(message, new NastyClientContextImpl<never>(ctx)),
         }),
   });
   return registry;

@@ -109,7 +109,7 @@ export function registerPayboxServerHandlers(
   registry: Registry<ServerContext>,
   handlers: PayboxServerHandlers = {},
 ): Registry<ServerContext> {
-  const onRegisterReq = handlers.RegisterReq;
+  const onRegisterReq = handlers.RegisterReq?.bind(handlers);
   registry.register<RegisterReq, Partial<RegisterRsp>>(RegisterReqDef, {
     reply: RegisterRspDef,
     beforeLogin: true,
@@ -123,10 +123,10 @@ export function registerPayboxServerHandlers(
       ? {}
       : {
           handler: (message: RegisterReq, ctx: ServerContext) =>
-            onRegisterReq.call(handlers, message, new PayboxServerContextImpl<RegisterRsp>(ctx)),
+            onRegisterReq(message, new PayboxServerContextImpl<RegisterRsp>(ctx)),
         }),
   });
-  const onLoginReq = handlers.LoginReq;
+  const onLoginReq = handlers.LoginReq?.bind(handlers);
   registry.register<LoginReq, Partial<LoginRsp>>(LoginReqDef, {
     reply: LoginRspDef,
     beforeLogin: true,
@@ -139,42 +139,42 @@ export function registerPayboxServerHandlers(
       ? {}
       : {
           handler: (message: LoginReq, ctx: ServerContext) =>
-            onLoginReq.call(handlers, message, new PayboxServerContextImpl<LoginRsp>(ctx)),
+            onLoginReq(message, new PayboxServerContextImpl<LoginRsp>(ctx)),
         }),
   });
-  const onPing: NonNullable<PayboxServerHandlers["Ping"]> = handlers.Ping ?? answerPing;
+  const onPing: NonNullable<PayboxServerHandlers["Ping"]> = (handlers.Ping ?? answerPing).bind(handlers);
   registry.register<Ping, Partial<Pong>>(PingDef, {
     reply: PongDef,
     beforeLogin: true,
     handler: (message: Ping, ctx: ServerContext) =>
-      onPing.call(handlers, message, new PayboxServerContextImpl<Pong>(ctx)),
+      onPing(message, new PayboxServerContextImpl<Pong>(ctx)),
   });
-  const onQueryReq = handlers.QueryReq;
+  const onQueryReq = handlers.QueryReq?.bind(handlers);
   registry.register<QueryReq, Partial<QueryRsp>>(QueryReqDef, {
     reply: QueryRspDef,
     ...(onQueryReq === undefined
       ? {}
       : {
           handler: (message: QueryReq, ctx: ServerContext) =>
-            onQueryReq.call(handlers, message, new PayboxServerContextImpl<QueryRsp>(ctx)),
+            onQueryReq(message, new PayboxServerContextImpl<QueryRsp>(ctx)),
         }),
   });
-  const onCoinAck = handlers.CoinAck;
+  const onCoinAck = handlers.CoinAck?.bind(handlers);
   registry.register<CoinAck, void>(CoinAckDef, {
     ...(onCoinAck === undefined
       ? {}
       : {
           handler: (message: CoinAck, ctx: ServerContext) =>
-            onCoinAck.call(handlers, message, new PayboxServerContextImpl<never>(ctx)),
+            onCoinAck(message, new PayboxServerContextImpl<never>(ctx)),
         }),
   });
-  const onErrorMsg = handlers.ErrorMsg;
+  const onErrorMsg = handlers.ErrorMsg?.bind(handlers);
   registry.register<ErrorMsg, void>(ErrorMsgDef, {
     ...(onErrorMsg === undefined
       ? {}
       : {
           handler: (message: ErrorMsg, ctx: ServerContext) =>
-            onErrorMsg.call(handlers, message, new PayboxServerContextImpl<never>(ctx)),
+            onErrorMsg(message, new PayboxServerContextImpl<never>(ctx)),
         }),
   });
   return registry;
@@ -189,7 +189,7 @@ export function registerPayboxClientHandlers(
   registry: Registry<ClientContext>,
   handlers: PayboxClientHandlers = {},
 ): Registry<ClientContext> {
-  const onCoinCommand = handlers.CoinCommand;
+  const onCoinCommand = handlers.CoinCommand?.bind(handlers);
   registry.register<CoinCommand, Partial<CoinAck>>(CoinCommandDef, {
     reply: CoinAckDef,
     idempotencyKey: (message: CoinCommand) => message.orderId,
@@ -199,52 +199,52 @@ export function registerPayboxClientHandlers(
       ? {}
       : {
           handler: (message: CoinCommand, ctx: ClientContext) =>
-            onCoinCommand.call(handlers, message, new PayboxClientContextImpl<CoinAck>(ctx)),
+            onCoinCommand(message, new PayboxClientContextImpl<CoinAck>(ctx)),
         }),
   });
-  const onRegisterRsp = handlers.RegisterRsp;
+  const onRegisterRsp = handlers.RegisterRsp?.bind(handlers);
   registry.register<RegisterRsp, void>(RegisterRspDef, {
     ...(onRegisterRsp === undefined
       ? {}
       : {
           handler: (message: RegisterRsp, ctx: ClientContext) =>
-            onRegisterRsp.call(handlers, message, new PayboxClientContextImpl<never>(ctx)),
+            onRegisterRsp(message, new PayboxClientContextImpl<never>(ctx)),
         }),
   });
-  const onLoginRsp = handlers.LoginRsp;
+  const onLoginRsp = handlers.LoginRsp?.bind(handlers);
   registry.register<LoginRsp, void>(LoginRspDef, {
     ...(onLoginRsp === undefined
       ? {}
       : {
           handler: (message: LoginRsp, ctx: ClientContext) =>
-            onLoginRsp.call(handlers, message, new PayboxClientContextImpl<never>(ctx)),
+            onLoginRsp(message, new PayboxClientContextImpl<never>(ctx)),
         }),
   });
-  const onPong = handlers.Pong;
+  const onPong = handlers.Pong?.bind(handlers);
   registry.register<Pong, void>(PongDef, {
     ...(onPong === undefined
       ? {}
       : {
           handler: (message: Pong, ctx: ClientContext) =>
-            onPong.call(handlers, message, new PayboxClientContextImpl<never>(ctx)),
+            onPong(message, new PayboxClientContextImpl<never>(ctx)),
         }),
   });
-  const onQueryRsp = handlers.QueryRsp;
+  const onQueryRsp = handlers.QueryRsp?.bind(handlers);
   registry.register<QueryRsp, void>(QueryRspDef, {
     ...(onQueryRsp === undefined
       ? {}
       : {
           handler: (message: QueryRsp, ctx: ClientContext) =>
-            onQueryRsp.call(handlers, message, new PayboxClientContextImpl<never>(ctx)),
+            onQueryRsp(message, new PayboxClientContextImpl<never>(ctx)),
         }),
   });
-  const onErrorMsg = handlers.ErrorMsg;
+  const onErrorMsg = handlers.ErrorMsg?.bind(handlers);
   registry.register<ErrorMsg, void>(ErrorMsgDef, {
     ...(onErrorMsg === undefined
       ? {}
       : {
           handler: (message: ErrorMsg, ctx: ClientContext) =>
-            onErrorMsg.call(handlers, message, new PayboxClientContextImpl<never>(ctx)),
+            onErrorMsg(message, new PayboxClientContextImpl<never>(ctx)),
         }),
   });
   return registry;

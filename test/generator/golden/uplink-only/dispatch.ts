@@ -35,32 +35,32 @@ export function registerTelemetryServerHandlers(
   registry: Registry<ServerContext>,
   handlers: TelemetryServerHandlers = {},
 ): Registry<ServerContext> {
-  const onReading = handlers.Reading;
+  const onReading = handlers.Reading?.bind(handlers);
   registry.register<Reading, void>(ReadingDef, {
     ...(onReading === undefined
       ? {}
       : {
           handler: (message: Reading, ctx: ServerContext) =>
-            onReading.call(handlers, message, new TelemetryServerContextImpl<never>(ctx)),
+            onReading(message, new TelemetryServerContextImpl<never>(ctx)),
         }),
   });
-  const onBeat = handlers.Beat;
+  const onBeat = handlers.Beat?.bind(handlers);
   registry.register<Beat, void>(BeatDef, {
     beforeLogin: true,
     ...(onBeat === undefined
       ? {}
       : {
           handler: (message: Beat, ctx: ServerContext) =>
-            onBeat.call(handlers, message, new TelemetryServerContextImpl<never>(ctx)),
+            onBeat(message, new TelemetryServerContextImpl<never>(ctx)),
         }),
   });
-  const onFault = handlers.Fault;
+  const onFault = handlers.Fault?.bind(handlers);
   registry.register<Fault, void>(FaultDef, {
     ...(onFault === undefined
       ? {}
       : {
           handler: (message: Fault, ctx: ServerContext) =>
-            onFault.call(handlers, message, new TelemetryServerContextImpl<never>(ctx)),
+            onFault(message, new TelemetryServerContextImpl<never>(ctx)),
         }),
   });
   return registry;
