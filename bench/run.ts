@@ -17,7 +17,7 @@ import { clusterScenario } from "./scenarios/cluster.js";
 import { clusterScaleScenario } from "./scenarios/cluster-scale.js";
 import { codecScenario } from "./scenarios/codec.js";
 import { codegenScenario } from "./scenarios/codegen.js";
-import type { BenchContext, ScenarioResult } from "./scenarios/context.js";
+import { type BenchContext, placement, type ScenarioResult } from "./scenarios/context.js";
 import { metricsScenario } from "./scenarios/metrics.js";
 import { resumptionScenario } from "./scenarios/resumption.js";
 import { scaleScenario } from "./scenarios/scale.js";
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       connections: args.connections ?? (args.scale ? 100_000 : args.quick ? 2_000 : 5_000),
       ticketKeys: randomBytes(48).toString("hex"),
       serverNodeFlags: args.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir}`] : [],
+      placement: placement(),
       log,
     };
     // --scale alone is the cluster at scale: N devices over >= 6 server and >= 6 load processes.

@@ -24,6 +24,8 @@ export interface StartOptions {
   nodeFlags?: readonly string[];
   /** Max old space (MB) for children holding many connections. */
   maxOldSpaceMb?: number;
+  /** CPUs to run on (a `taskset -c` list such as `"1"`); ignored where `taskset` is missing. */
+  cpus?: string;
 }
 
 /** A benchmark child process with an RPC channel. */
@@ -82,7 +84,11 @@ export class BenchProcess {
     const flags = ["--import", "tsx", "--expose-gc", ...(options.nodeFlags ?? [])];
     if (options.maxOldSpaceMb !== undefined) flags.push(`--max-old-space-size=${options.maxOldSpaceMb}`);
     // `ulimit -n` only works in a shell; `exec` keeps the IPC channel (fd 3) open for node.
-    const shell = `ulimit -n ${fd} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+    const pin =
+      options.cpus === undefined
+        ? ""
+        : `command -v taskset >/dev/null 2>&1 && exec taskset -c ${options.cpus} "$@"; `;
+    const shell = `ulimit -n ${fd} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ${pin}exec "$@"`;
     const child = spawn("sh", ["-c", shell, "sh", process.execPath, ...flags, path, JSON.stringify(config)], {
       cwd: REPO_DIR,
       stdio: ["ignore", "inherit", "inherit", "ipc"],

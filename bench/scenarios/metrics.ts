@@ -33,16 +33,23 @@ export async function metricsScenario(ctx: BenchContext): Promise<ScenarioResult
     ticketKeys: ctx.ticketKeys,
     readTimeoutMs: 70_000,
   };
+  const onServerCpu = ctx.placement === undefined ? {} : { cpus: ctx.placement.server };
   const plain = await BenchProcess.start("server-paynet", "procs/server-paynet.ts", serverConfig, {
     nodeFlags: ctx.serverNodeFlags,
+    ...onServerCpu,
   });
   const exported = await BenchProcess.start(
     "server-paynet-metrics",
     "procs/server-paynet.ts",
     { ...serverConfig, metrics: true },
-    { nodeFlags: ctx.serverNodeFlags },
+    { nodeFlags: ctx.serverNodeFlags, ...onServerCpu },
   );
-  const load = await BenchProcess.start("load", "procs/load-throughput.ts", { pki: ctx.pki });
+  const load = await BenchProcess.start(
+    "load",
+    "procs/load-throughput.ts",
+    { pki: ctx.pki },
+    ctx.placement === undefined ? {} : { cpus: ctx.placement.load },
+  );
   const metricsUrl = `http://127.0.0.1:${String(exported.ready.metricsPort)}/metrics`;
   const without: LoadResult[] = [];
   const withMetrics: LoadResult[] = [];

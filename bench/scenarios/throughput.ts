@@ -28,20 +28,33 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
   const warmupMs = ctx.quick ? 700 : 1_500;
   const durationMs = ctx.quick ? 2_000 : 5_000;
   const window = 64;
+  const onServerCpu = ctx.placement === undefined ? {} : { cpus: ctx.placement.server };
   const servers = {
-    raw: await BenchProcess.start("server-raw", "procs/server-raw.ts", {
-      pki: ctx.pki,
-      ticketKeys: ctx.ticketKeys,
-    }),
+    raw: await BenchProcess.start(
+      "server-raw",
+      "procs/server-raw.ts",
+      { pki: ctx.pki, ticketKeys: ctx.ticketKeys },
+      onServerCpu,
+    ),
     paynet: await BenchProcess.start(
       "server-paynet",
       "procs/server-paynet.ts",
       { pki: ctx.pki, sdkDir: ctx.sdkDir, ticketKeys: ctx.ticketKeys, readTimeoutMs: 70_000 },
-      { nodeFlags: ctx.serverNodeFlags },
+      { nodeFlags: ctx.serverNodeFlags, ...onServerCpu },
     ),
-    grpc: await BenchProcess.start("server-grpc", "procs/server-grpc.ts", { pki: ctx.pki }),
+    grpc: await BenchProcess.start("server-grpc", "procs/server-grpc.ts", { pki: ctx.pki }, onServerCpu),
   };
-  const load = await BenchProcess.start("load", "procs/load-throughput.ts", { pki: ctx.pki });
+  const load = await BenchProcess.start(
+    "load",
+    "procs/load-throughput.ts",
+    { pki: ctx.pki },
+    ctx.placement === undefined ? {} : { cpus: ctx.placement.load },
+  );
+  ctx.log(
+    ctx.placement === undefined
+      ? "  placement: left to the scheduler"
+      : `  placement: servers on CPU ${ctx.placement.server}, load on CPU ${ctx.placement.load}`,
+  );
   const pipelined: Record<Target, LoadResult[]> = { raw: [], paynet: [], grpc: [] };
   const pingpong: Record<Target, LoadResult[]> = { raw: [], paynet: [], grpc: [] };
   try {
@@ -152,6 +165,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
       ),
     ],
     figures: {
+      placement: ctx.placement ?? "scheduler",
       rounds,
       warmupMs,
       durationMs,
