@@ -36,7 +36,10 @@ export interface LoopHost {
   readonly config: ResolvedClientOptions;
   readonly wheel: TimerWheel;
   readonly traffic: TrafficStats;
-  /** The client still runs (not stopping). */
+  /**
+   * The client still runs (not stopping). A method, like the other hosts' state checks: an object
+   * literal with a getter is a dictionary-mode object in V8, every read of it a generic lookup.
+   */
   isRunning(): boolean;
   emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
   report(error: PaynetError): void;
