@@ -35,7 +35,13 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
   const refusalEnums = serverReceives.flatMap((message) =>
     message.loginStep?.refusalEnum === undefined ? [] : [message.loginStep.refusalEnum],
   );
-  const clientReceives = view.wire.filter((message) => message.downlink);
+  // A BOTH heartbeat the cloud sends is answered by the device too, unless a handler is given.
+  const clientReceives = view.wire
+    .filter((message) => message.downlink)
+    .map((message) => ({
+      ...message,
+      defaultHandler: heartbeat?.request.name === message.name ? `answer${message.name}` : undefined,
+    }));
   // A side's context class exists only when that side receives something (else it would be unused).
   const serverSends = serverReceives.length > 0 ? clientReceives : [];
   const clientSends = clientReceives.length > 0 ? view.wire.filter((message) => message.uplink) : [];
@@ -98,6 +104,7 @@ export function emitDispatch(model: ProtoModel, options: EmitOptions): Generated
     serverSends,
     clientSends,
     heartbeat,
+    clientAnswersHeartbeat: clientReceives.some((message) => message.defaultHandler !== undefined),
     loginSteps: serverReceives.some((message) => message.loginStep !== undefined),
   });
   return { path: SDK_FILES.dispatch, content: tidy(content) };

@@ -1,6 +1,6 @@
 /**
  * Defaults around the HEARTBEAT role message (e.g. `Ping { uint64 timestamp }` answered by `Pong`):
- * what the device puts in each heartbeat, and how the cloud answers one without a user handler.
+ * what the device puts in each heartbeat, and how one is answered without a user handler.
  */
 import type { FieldModel, MessageModel, ProtoModel } from "../model/types.js";
 import { isOptionalProperty } from "./ts-types.js";
@@ -24,7 +24,7 @@ export function heartbeatTimestampInit(message: MessageModel, options: EmitOptio
   return `${field.tsName}: Math.floor(Date.now() / 1000)`;
 }
 
-/** The cloud's default answer to a heartbeat: the heartbeat message and its reply, and the echoed field. */
+/** The default answer to a heartbeat (the cloud's; the device's too when the heartbeat is BOTH): request, reply, echoed field. */
 export interface HeartbeatAnswer {
   readonly request: WireView;
   readonly reply: WireView;

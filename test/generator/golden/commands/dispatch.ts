@@ -75,7 +75,7 @@ class OpsClientContextImpl<R> implements OpsClientContext<R> {
   }
 }
 
-/** Default cloud-side heartbeat handler: answers `Tick` with `Tock`, echoing `timestamp`. */
+/** Default heartbeat handler: answers `Tick` with `Tock`, echoing `timestamp`. */
 function answerTick(message: Tick): Partial<Tock> {
   return { timestamp: message.timestamp };
 }
@@ -139,7 +139,8 @@ export function registerOpsServerHandlers(
 /**
  * Registers every message the device receives (DOWNLINK and BOTH) into `registry`, with the handler of
  * `handlers` when there is one and the reply message when the message has one. Commands with a
- * correlation field are guarded: a redelivered command is not executed again. Returns `registry`.
+ * correlation field are guarded: a redelivered command is not executed again. A heartbeat the
+ * cloud sends is answered by default. Returns `registry`.
  */
 export function registerOpsClientHandlers(
   registry: Registry<ClientContext>,
@@ -158,15 +159,11 @@ export function registerOpsClientHandlers(
             onCommand(message, new OpsClientContextImpl<Result>(ctx)),
         }),
   });
-  const onTick = handlers.Tick?.bind(handlers);
+  const onTick: NonNullable<OpsClientHandlers["Tick"]> = (handlers.Tick ?? answerTick).bind(handlers);
   registry.register<Tick, Partial<Tock>>(TickDef, {
     reply: TockDef,
-    ...(onTick === undefined
-      ? {}
-      : {
-          handler: (message: Tick, ctx: ClientContext) =>
-            onTick(message, new OpsClientContextImpl<Tock>(ctx)),
-        }),
+    handler: (message: Tick, ctx: ClientContext) =>
+      onTick(message, new OpsClientContextImpl<Tock>(ctx)),
   });
   const onWelcome = handlers.Welcome?.bind(handlers);
   registry.register<Welcome, void>(WelcomeDef, {

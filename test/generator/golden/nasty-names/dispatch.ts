@@ -179,7 +179,7 @@ class NastyClientContextImpl<R> implements NastyClientContext<R> {
   }
 }
 
-/** Default cloud-side heartbeat handler: answers `HeartbeatOptions` with `ServerEvents`, echoing `timestamp`. */
+/** Default heartbeat handler: answers `HeartbeatOptions` with `ServerEvents`, echoing `timestamp`. */
 function answerHeartbeatOptions(message: HeartbeatOptions): Partial<ServerEvents> {
   return { timestamp: message.timestamp };
 }

@@ -92,7 +92,7 @@ class PayboxClientContextImpl<R> implements PayboxClientContext<R> {
   }
 }
 
-/** Default cloud-side heartbeat handler: answers `Ping` with `Pong`, echoing `timestamp`. */
+/** Default heartbeat handler: answers `Ping` with `Pong`, echoing `timestamp`. */
 function answerPing(message: Ping): Partial<Pong> {
   return { timestamp: message.timestamp };
 }
