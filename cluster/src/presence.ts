@@ -41,6 +41,14 @@ export class Presence implements SessionDirectory {
   readonly #nothingPending = new WeakSet<Session>();
   readonly #releases = new Set<Promise<unknown>>();
   readonly #retryReleases = new Map<string, number>();
+  /** Claims of this node still waiting for Redis, per device. */
+  readonly #claiming = new Map<string, number>();
+  /**
+   * Kicks that came for a device while a claim of it was still waiting for Redis (the inbox and the
+   * claim's reply travel on different connections, so a kick can overtake the claim it is about):
+   * the newest epoch they named, judged once the claim's own epoch is known.
+   */
+  readonly #earlyKicks = new Map<string, number>();
   #host: ClusterHost | undefined;
   /** Told when a session of this node stops holding its device (closed, replaced, logged out). */
   onRelease: (deviceId: string, session: Session) => void = () => {};
@@ -64,15 +72,29 @@ export class Presence implements SessionDirectory {
     if (!isReady(this.#redis)) {
       throw new ClusterUnavailableError(`login of ${deviceId}: Redis unavailable`, { peer: session.peer });
     }
-    const [epochText, previousNode, , previousEpoch, pending] = await guarded(`login of ${deviceId}`, () =>
-      this.#redis.paynetClaim(
-        this.#keys.epoch(deviceId),
-        this.#keys.presence(deviceId),
-        this.#keys.pending(deviceId),
-        this.#node.id,
-        session.id,
-      ),
-    );
+    this.#claiming.set(deviceId, (this.#claiming.get(deviceId) ?? 0) + 1);
+    let claim: string[];
+    let earlyKick: number | undefined;
+    try {
+      claim = await guarded(`login of ${deviceId}`, () =>
+        this.#redis.paynetClaim(
+          this.#keys.epoch(deviceId),
+          this.#keys.presence(deviceId),
+          this.#keys.pending(deviceId),
+          this.#node.id,
+          session.id,
+        ),
+      );
+    } finally {
+      earlyKick = this.#earlyKicks.get(deviceId);
+      const left = this.#claiming.get(deviceId)! - 1;
+      if (left > 0) this.#claiming.set(deviceId, left);
+      else {
+        this.#claiming.delete(deviceId);
+        this.#earlyKicks.delete(deviceId);
+      }
+    }
+    const [epochText, previousNode, , previousEpoch, pending] = claim;
     const epoch = Number(epochText);
     this.#epochs.set(session, epoch);
     if (pending === "0") this.#nothingPending.add(session);
@@ -89,6 +111,8 @@ export class Presence implements SessionDirectory {
     }
     const previous = this.#local.bind(deviceId, session);
     if (previous !== undefined) this.onRelease(deviceId, previous);
+    // After the login bookkeeping, as a kick that came after the claim would be handled.
+    if (earlyKick !== undefined && epoch <= earlyKick) queueMicrotask(() => this.fenced(deviceId, session));
     return previous;
   }
 
@@ -171,6 +195,9 @@ export class Presence implements SessionDirectory {
    * if its epoch is `epoch` or older.
    */
   kick(deviceId: string, epoch: number): void {
+    if (this.#claiming.has(deviceId)) {
+      this.#earlyKicks.set(deviceId, Math.max(epoch, this.#earlyKicks.get(deviceId) ?? 0));
+    }
     const session = this.#local.lookup(deviceId);
     if (session === undefined) return;
     const own = this.#epochs.get(session);

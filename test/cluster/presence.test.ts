@@ -1,3 +1,4 @@
+import type { Session } from "@paynet/runtime";
 import { describe, expect, it } from "vitest";
 import { CLAIM } from "../../cluster/src/scripts.js";
 import { AckState, CommandDef, ErrorMsgDef, LoginReqDef, LoginRspDef } from "../helpers/messages.js";
@@ -86,6 +87,27 @@ describe.skipIf(skipRedis !== undefined)("cluster presence with fencing", () => 
     }
     // The race went both ways (otherwise it was no race).
     expect(Object.values(winners).every((wins) => wins > 0)).toBe(true);
+  });
+
+  it("a kick that overtakes its own node's claim (inbox faster than the claim's reply) still closes the replaced session", async () => {
+    const a = await startNode(env.pki(), env.redis(), { server: { errorMessage: testErrorMessage } });
+    const device = await a.connect();
+    let session: Session | undefined;
+    await eventually(
+      () => {
+        session = [...a.server.sessions()].find((s) => s.remotePort === device.socket.localPort);
+        return session !== undefined;
+      },
+      5_000,
+      "the session",
+    );
+    // This node's claim of the device is on its way to Redis (it will get epoch 1) when another
+    // node's login, which took the device from it, tells it so.
+    const claim = a.cluster.directory.bind("dev-early", session!);
+    a.cluster.directory.kick("dev-early", 1);
+    await claim;
+    expect((await device.next(ErrorMsgDef)).msg).toMatch(/^SESSION_REPLACED:/);
+    await device.closed;
   });
 
   it("a replaced session that missed its close notice is fenced: it can neither claim a command, nor record a reply, nor unbind the winner", async () => {
