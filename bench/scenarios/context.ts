@@ -35,6 +35,11 @@ export interface ScenarioResult {
   readonly summary: Record<string, number>;
 }
 
+/** The `BenchProcess.start` option that puts a `role` process where {@link placement} says. */
+export function pinnedAs(ctx: BenchContext, role: "server" | "load"): { cpus?: string } {
+  return ctx.placement === undefined ? {} : { cpus: ctx.placement[role] };
+}
+
 /**
  * Where the servers and the load generator of a one-connection scenario run: the servers on the
  * last CPU, the load on the first, like a server whose devices are on the network. Left to the

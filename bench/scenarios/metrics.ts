@@ -10,7 +10,7 @@ import { QUERY_RSP_TYPE } from "../lib/payload.js";
 import { BenchProcess } from "../lib/proc.js";
 import { infoRow, targetRow } from "../lib/report.js";
 import { human, median } from "../lib/stats.js";
-import type { BenchContext, ScenarioResult } from "./context.js";
+import { type BenchContext, pinnedAs, type ScenarioResult } from "./context.js";
 
 interface LoadResult {
   messages: number;
@@ -33,7 +33,7 @@ export async function metricsScenario(ctx: BenchContext): Promise<ScenarioResult
     ticketKeys: ctx.ticketKeys,
     readTimeoutMs: 70_000,
   };
-  const onServerCpu = ctx.placement === undefined ? {} : { cpus: ctx.placement.server };
+  const onServerCpu = pinnedAs(ctx, "server");
   const plain = await BenchProcess.start("server-paynet", "procs/server-paynet.ts", serverConfig, {
     nodeFlags: ctx.serverNodeFlags,
     ...onServerCpu,
@@ -48,7 +48,7 @@ export async function metricsScenario(ctx: BenchContext): Promise<ScenarioResult
     "load",
     "procs/load-throughput.ts",
     { pki: ctx.pki },
-    ctx.placement === undefined ? {} : { cpus: ctx.placement.load },
+    pinnedAs(ctx, "load"),
   );
   const metricsUrl = `http://127.0.0.1:${String(exported.ready.metricsPort)}/metrics`;
   const without: LoadResult[] = [];

@@ -6,7 +6,7 @@ import { QUERY_REQ_TYPE, QUERY_RSP_TYPE } from "../lib/payload.js";
 import { BenchProcess } from "../lib/proc.js";
 import { infoRow, targetRow } from "../lib/report.js";
 import { human, median, ratio } from "../lib/stats.js";
-import type { BenchContext, ScenarioResult } from "./context.js";
+import { type BenchContext, pinnedAs, type ScenarioResult } from "./context.js";
 
 interface LoadResult {
   messages: number;
@@ -28,7 +28,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
   const warmupMs = ctx.quick ? 700 : 1_500;
   const durationMs = ctx.quick ? 2_000 : 5_000;
   const window = 64;
-  const onServerCpu = ctx.placement === undefined ? {} : { cpus: ctx.placement.server };
+  const onServerCpu = pinnedAs(ctx, "server");
   const servers = {
     raw: await BenchProcess.start(
       "server-raw",
@@ -48,7 +48,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ScenarioRes
     "load",
     "procs/load-throughput.ts",
     { pki: ctx.pki },
-    ctx.placement === undefined ? {} : { cpus: ctx.placement.load },
+    pinnedAs(ctx, "load"),
   );
   ctx.log(
     ctx.placement === undefined
