@@ -3,24 +3,18 @@
  * from (`this` is that object, so a class instance with state works), and look it up once, at
  * registration.
  */
-import { join } from "node:path";
 import { Registry, type ServerContext } from "@paynet/runtime";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANNOTATED_PAYBOX, makeSdkDir, removeDir, renderFixture, writeFiles } from "./sdk-harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ANNOTATED_PAYBOX, importRenderedSdk } from "./sdk-harness.js";
 
 type Sdk = typeof import("./golden/paybox/index.js");
 
-let dir = "";
 let sdk: Sdk;
 
 beforeAll(async () => {
-  dir = await makeSdkDir("paynet-dispatch-");
-  await writeFiles(dir, await renderFixture(ANNOTATED_PAYBOX));
-  sdk = (await import(join(dir, "index.ts"))) as Sdk;
-});
-
-afterAll(async () => {
-  await removeDir(dir);
+  const rendered = await importRenderedSdk<Sdk>(ANNOTATED_PAYBOX, "paynet-dispatch-");
+  sdk = rendered.sdk;
+  return rendered.remove;
 });
 
 /** What a handler sees of the runtime context in these calls (they never reach a session). */

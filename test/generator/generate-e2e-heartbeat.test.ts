@@ -3,24 +3,18 @@
  * default on either side: the device's own heartbeats by the cloud, and a `Tick` the cloud sends by
  * the device, with no handler written on either side. Real TLS on loopback.
  */
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { COMMANDS, makeSdkDir, removeDir, renderFixture, writeFiles } from "./sdk-harness.js";
+import { COMMANDS, importRenderedSdk } from "./sdk-harness.js";
 
 type Sdk = typeof import("./golden/commands/index.js");
 
-let dir = "";
 let sdk: Sdk;
 
 beforeAll(async () => {
-  dir = await makeSdkDir("paynet-e2e-heartbeat-");
-  await writeFiles(dir, await renderFixture(COMMANDS));
-  sdk = (await import(join(dir, "index.ts"))) as Sdk;
-});
-
-afterAll(async () => {
-  await removeDir(dir);
+  const rendered = await importRenderedSdk<Sdk>(COMMANDS, "paynet-e2e-heartbeat-");
+  sdk = rendered.sdk;
+  return rendered.remove;
 });
 
 describe("a BOTH-direction heartbeat", () => {

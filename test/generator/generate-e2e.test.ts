@@ -3,25 +3,19 @@
  * generated paybox SDK exchange every message Type, a request/reply round trip in each direction and
  * a multi-reply stream (CoinAck ACCEPTED → RUNNING → DONE).
  */
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestPki } from "../helpers/pki.js";
-import { ANNOTATED_PAYBOX, makeSdkDir, removeDir, renderFixture, writeFiles } from "./sdk-harness.js";
+import { ANNOTATED_PAYBOX, importRenderedSdk } from "./sdk-harness.js";
 
 // The generated SDK is imported at run time; its own types are checked by generate-typecheck.test.ts.
 type Sdk = typeof import("./golden/paybox/index.js");
 
-let dir = "";
 let sdk: Sdk;
 
 beforeAll(async () => {
-  dir = await makeSdkDir("paynet-e2e-");
-  await writeFiles(dir, await renderFixture(ANNOTATED_PAYBOX));
-  sdk = (await import(join(dir, "index.ts"))) as Sdk;
-});
-
-afterAll(async () => {
-  await removeDir(dir);
+  const rendered = await importRenderedSdk<Sdk>(ANNOTATED_PAYBOX, "paynet-e2e-");
+  sdk = rendered.sdk;
+  return rendered.remove;
 });
 
 /** Resolves with the first value `take` returns that is not `undefined`, polling on each event. */

@@ -83,6 +83,20 @@ export async function makeSdkDir(prefix = "paynet-sdk-"): Promise<string> {
   return dir;
 }
 
+/**
+ * Renders `fixture` into a fresh directory and imports its `index.ts`; `remove` deletes the
+ * directory (return it from `beforeAll` as its teardown).
+ */
+export async function importRenderedSdk<Sdk>(
+  fixture: Fixture,
+  prefix: string,
+): Promise<{ sdk: Sdk; remove: () => Promise<void> }> {
+  const dir = await makeSdkDir(prefix);
+  await writeFiles(dir, await renderFixture(fixture));
+  const sdk = (await import(join(dir, "index.ts"))) as Sdk;
+  return { sdk, remove: () => removeDir(dir) };
+}
+
 export async function writeFiles(dir: string, files: readonly GeneratedFile[]): Promise<void> {
   for (const file of files) {
     const path = join(dir, ...file.path.split("/"));
